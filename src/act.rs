@@ -1,0 +1,505 @@
+//! Carrying out a resource action on a tenant's state.
+//!
+//! Input: an operation's [`Action`] plan (decided at startup by [`crate::resources`]) and a
+//! request that has passed validation. Output: an [`Outcome`] (status and body) or an
+//! [`ApiError`]. Checks that must be atomic with the write they guard (uniqueness, id
+//! collisions) happen under the collection's write lock, so 64 concurrent creates with the same
+//! email give exactly one success.
+
+use crate::api::{Api, Operation};
+use crate::errors::{ApiError, ErrorKind};
+use crate::resources::{Action, EnvField, Filter, IdGen, ListPlan, MatchKind, Resource, Shape, Style, WritePlan};
+use crate::store::{Collection, CollectionKey, Entry, Store, Tenant};
+use crate::validate::{Location, Violation};
+use base64::Engine;
+use serde_json::{Map, Value};
+use std::sync::Arc;
+
+/// A request that passed validation.
+#[derive(Debug, Default)]
+pub struct Validated {
+    /// Decoded path parameters by name.
+    pub path: Vec<(String, String)>,
+    /// Query parameters coerced to their declared types.
+    pub query: Map<String, Value>,
+    pub body: Option<Value>,
+}
+
+impl Validated {
+    pub fn path_param(&self, name: &str) -> Option<&str> {
+        self.path.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// What an action produced.
+#[derive(Debug)]
+pub struct Outcome {
+    pub status: u16,
+    pub body: Option<Value>,
+}
+
+pub struct Ctx<'a> {
+    pub api: &'a Api,
+    pub store: &'a Store,
+    pub tenant: &'a Tenant,
+    pub op: &'a Operation,
+    pub req: &'a Validated,
+}
+
+/// Runs the operation's action. `Ok(None)` means the operation keeps no state.
+pub fn act(ctx: &Ctx) -> Result<Option<Outcome>, ApiError> {
+    let success = ctx.op.success().map_or(200, |r| r.code());
+    let out = match &ctx.op.action {
+        Action::None => return Ok(None),
+        Action::Create { res, write, shape } => create(ctx, *res, write, shape, success)?,
+        Action::Read { res, shape } => {
+            let (r, coll) = item_collection(ctx, *res)?;
+            let id = item_id(ctx, r)?;
+            let guard = coll.read();
+            let entry = guard.get(id).ok_or_else(|| not_found(r, id))?;
+            Outcome { status: success, body: Some(shape.apply(&entry.value)) }
+        }
+        Action::List { res, plan } => list(ctx, *res, plan, success)?,
+        Action::Update { res, write, shape } => write_item(ctx, *res, write, shape, success, false)?,
+        Action::Replace { res, write, shape } => write_item(ctx, *res, write, shape, success, true)?,
+        Action::Delete { res, shape } => {
+            let (r, coll) = item_collection(ctx, *res)?;
+            let id = item_id(ctx, r)?;
+            let mut guard = coll.write();
+            let entry = guard.remove(id).ok_or_else(|| not_found(r, id))?;
+            release_unique(&mut guard, r, &entry.value);
+            let has_body = ctx.op.success().is_some_and(|s| s.content_type.is_some());
+            Outcome {
+                status: success,
+                body: match (has_body, shape) {
+                    (true, Some(shape)) => Some(shape.apply(&entry.value)),
+                    _ => None,
+                },
+            }
+        }
+        Action::Archive { res, shape } => set_archived(ctx, *res, shape, success, true)?,
+        Action::Restore { res, shape } => set_archived(ctx, *res, shape, success, false)?,
+    };
+    Ok(Some(out))
+}
+
+fn not_found(r: &Resource, id: &str) -> ApiError {
+    ApiError::not_found(&format!("{} {id:?}", r.singular()))
+}
+
+/// The collection an operation works on, after checking every ancestor in the path exists.
+fn collection_for(ctx: &Ctx, res: usize) -> Result<(&'static str, CollectionKey), ApiError> {
+    let r = resource(ctx, res)?;
+    let values: Vec<&str> = r
+        .scope_params
+        .iter()
+        .map(|p| ctx.req.path_param(p).unwrap_or(""))
+        .collect();
+    // Walk up: the last scope value is the parent's id, the rest its own scope.
+    let mut current = r;
+    let mut depth = values.len();
+    while let Some(parent_idx) = current.parent {
+        let parent = resource(ctx, parent_idx)?;
+        let parent_id = values.get(depth.saturating_sub(1)).copied().unwrap_or("");
+        let parent_depth = parent.scope_params.len();
+        let key = (parent_idx, values.get(..parent_depth).map(|v| v.join("/")).unwrap_or_default());
+        let coll = ctx.store.collection(ctx.tenant, key);
+        if coll.read().get(parent_id).is_none() {
+            return Err(not_found(parent, parent_id));
+        }
+        current = parent;
+        depth = parent_depth;
+    }
+    Ok(("", (res, values.join("/"))))
+}
+
+fn resource<'a>(ctx: &Ctx<'a>, res: usize) -> Result<&'a Resource, ApiError> {
+    ctx.api
+        .resources
+        .get(res)
+        .ok_or_else(|| ApiError::new(500, ErrorKind::Internal, "resource missing from the model"))
+}
+
+fn item_collection<'a>(ctx: &Ctx<'a>, res: usize) -> Result<(&'a Resource, Arc<parking_lot::RwLock<Collection>>), ApiError> {
+    let r = resource(ctx, res)?;
+    let (_, key) = collection_for(ctx, res)?;
+    Ok((r, ctx.store.collection(ctx.tenant, key)))
+}
+
+fn item_id<'a>(ctx: &Ctx<'a>, r: &Resource) -> Result<&'a str, ApiError> {
+    r.item_param
+        .as_ref()
+        .and_then(|p| ctx.req.path_param(p))
+        .ok_or_else(|| ApiError::new(500, ErrorKind::Internal, "item path without an id parameter"))
+}
+
+fn now() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+/// Copies the writable fields of the body (all of them for a free-form schema).
+fn fields_from_body(write: &WritePlan, body: Option<&Value>) -> Map<String, Value> {
+    let mut out = Map::new();
+    if let Some(obj) = body.and_then(Value::as_object) {
+        match &write.fields {
+            Some(fields) => {
+                for f in fields {
+                    if let Some(v) = obj.get(f) {
+                        out.insert(f.clone(), v.clone());
+                    }
+                }
+            }
+            None => out.extend(obj.iter().map(|(k, v)| (k.clone(), v.clone()))),
+        }
+    }
+    out
+}
+
+fn new_id(r: &Resource, coll: &Collection) -> Value {
+    match &r.id_gen {
+        IdGen::Seq => Value::from(coll.max_seq + 1),
+        IdGen::Uuid => Value::String(uuid::Uuid::new_v4().to_string()),
+        IdGen::Template(t) => {
+            let mut s = t.replace("{ulid}", &ulid::Ulid::generate().to_string());
+            s = s.replace("{uuid}", &uuid::Uuid::new_v4().to_string());
+            s = s.replace("{seq}", &(coll.max_seq + 1).to_string());
+            if r.integer_id {
+                if let Ok(n) = s.parse::<u64>() {
+                    return Value::from(n);
+                }
+            }
+            Value::String(s)
+        }
+    }
+}
+
+/// An id as the index keys it (`1` and `"1"` are the same item).
+pub fn id_key(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn unique_key(rule_ci: bool, v: &Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::String(s) if rule_ci => Some(s.to_lowercase()),
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+/// Checks every unique rule for `obj` (ignoring the item `self_id`), without changing anything.
+fn check_unique(coll: &Collection, r: &Resource, obj: &Map<String, Value>, self_id: Option<&str>) -> Result<(), ApiError> {
+    for (i, rule) in r.unique.iter().enumerate() {
+        let Some(key) = obj.get(&rule.field).and_then(|v| unique_key(rule.case_insensitive, v)) else { continue };
+        let taken = coll.unique.get(i).and_then(|m| m.get(&key)).is_some_and(|owner| Some(owner.as_str()) != self_id);
+        if taken {
+            let message = rule.message.clone().unwrap_or_else(|| format!("a {} with this {} already exists", r.singular(), rule.field));
+            let kind = if rule.status == 409 { ErrorKind::Conflict } else { ErrorKind::Validation };
+            let mut err = ApiError::new(rule.status, kind, message).with_violations(vec![Violation {
+                location: Location::Body,
+                field: rule.field.clone(),
+                pointer: format!("/{}", rule.field),
+                message: format!("{} is already taken", rule.field),
+            }]);
+            if let Some(code) = &rule.code {
+                err = err.with_code(code.clone());
+            }
+            return Err(err);
+        }
+    }
+    Ok(())
+}
+
+fn claim_unique(coll: &mut Collection, r: &Resource, obj: &Map<String, Value>, id: &str) {
+    for (i, rule) in r.unique.iter().enumerate() {
+        if let (Some(key), Some(map)) = (obj.get(&rule.field).and_then(|v| unique_key(rule.case_insensitive, v)), coll.unique.get_mut(i)) {
+            map.insert(key, id.to_string());
+        }
+    }
+}
+
+fn release_unique(coll: &mut Collection, r: &Resource, value: &Value) {
+    let Some(obj) = value.as_object() else { return };
+    for (i, rule) in r.unique.iter().enumerate() {
+        if let (Some(key), Some(map)) = (obj.get(&rule.field).and_then(|v| unique_key(rule.case_insensitive, v)), coll.unique.get_mut(i)) {
+            map.remove(&key);
+        }
+    }
+}
+
+/// Registers a fixture item's unique values (used when seeding).
+pub fn seed_unique(coll: &mut Collection, r: &Resource, value: &Value, id: &str) -> Result<(), ApiError> {
+    let obj = value.as_object().cloned().unwrap_or_default();
+    check_unique(coll, r, &obj, Some(id))?;
+    claim_unique(coll, r, &obj, id);
+    Ok(())
+}
+
+fn create(ctx: &Ctx, res: usize, write: &WritePlan, shape: &Shape, status: u16) -> Result<Outcome, ApiError> {
+    let (r, coll) = item_collection(ctx, res)?;
+    let mut obj = fields_from_body(write, ctx.req.body.as_ref());
+    for (k, v) in &write.defaults {
+        obj.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    let stamp = now();
+    if let Some(f) = &r.created_field {
+        obj.insert(f.clone(), Value::String(stamp.clone()));
+    }
+    if let Some(f) = &r.updated_field {
+        obj.insert(f.clone(), Value::String(stamp));
+    }
+    let mut guard = coll.write();
+    let id = match obj.get(&r.id_field) {
+        Some(client_id) if !client_id.is_null() => client_id.clone(),
+        _ => new_id(r, &guard),
+    };
+    let key = id_key(&id);
+    if guard.get(&key).is_some() {
+        return Err(ApiError::new(409, ErrorKind::Conflict, format!("{} {key:?} already exists", r.singular())));
+    }
+    check_unique(&guard, r, &obj, None)?;
+    // The id goes first: it is what people look for when they read a body.
+    let mut stored = Map::with_capacity(obj.len() + 1);
+    stored.insert(r.id_field.clone(), id);
+    for (k, v) in obj {
+        if k != r.id_field {
+            stored.insert(k, v);
+        }
+    }
+    claim_unique(&mut guard, r, &stored, &key);
+    let value = Arc::new(Value::Object(stored));
+    guard.insert(key, Entry { value: value.clone(), archived: false });
+    Ok(Outcome { status, body: Some(shape.apply(&value)) })
+}
+
+fn write_item(ctx: &Ctx, res: usize, write: &WritePlan, shape: &Shape, status: u16, replace: bool) -> Result<Outcome, ApiError> {
+    let (r, coll) = item_collection(ctx, res)?;
+    let id = item_id(ctx, r)?;
+    let mut guard = coll.write();
+    let current = guard.get(id).ok_or_else(|| not_found(r, id))?.value.clone();
+    let current = current.as_object().cloned().unwrap_or_default();
+    let changes = fields_from_body(write, ctx.req.body.as_ref());
+    let mut next = if replace {
+        // Keep what the server owns: the id and the creation time.
+        let mut kept = Map::new();
+        for f in std::iter::once(&r.id_field).chain(r.created_field.iter()) {
+            if let Some(v) = current.get(f) {
+                kept.insert(f.clone(), v.clone());
+            }
+        }
+        for (k, v) in &write.defaults {
+            kept.insert(k.clone(), v.clone());
+        }
+        kept
+    } else {
+        current.clone()
+    };
+    for (k, v) in changes {
+        if k != r.id_field {
+            next.insert(k, v);
+        }
+    }
+    if let Some(f) = &r.updated_field {
+        next.insert(f.clone(), Value::String(now()));
+    }
+    check_unique(&guard, r, &next, Some(id))?;
+    release_unique(&mut guard, r, &Value::Object(current));
+    claim_unique(&mut guard, r, &next, id);
+    let value = Arc::new(Value::Object(next));
+    guard.replace(id, value.clone());
+    Ok(Outcome { status, body: Some(shape.apply(&value)) })
+}
+
+fn set_archived(ctx: &Ctx, res: usize, shape: &Shape, status: u16, archive: bool) -> Result<Outcome, ApiError> {
+    let (r, coll) = item_collection(ctx, res)?;
+    let id = item_id(ctx, r)?;
+    let mut guard = coll.write();
+    let entry = guard.get(id).ok_or_else(|| not_found(r, id))?;
+    if entry.archived == archive {
+        let state = if archive { "already archived" } else { "not archived" };
+        let code = if ctx.op.documents(400) || !ctx.op.documents(409) { 400 } else { 409 };
+        return Err(ApiError::new(code, ErrorKind::InvalidState, format!("{} {id:?} is {state}", r.singular())));
+    }
+    let value = guard.set_archived(id, archive).map(|e| e.value.clone()).ok_or_else(|| not_found(r, id))?;
+    Ok(Outcome { status, body: Some(shape.apply(&value)) })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lists
+// ---------------------------------------------------------------------------------------------
+
+const CURSOR_PREFIX: &str = "sbx1:";
+
+pub fn encode_cursor(slot: usize) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{CURSOR_PREFIX}{slot}"))
+}
+
+pub fn decode_cursor(raw: &str) -> Option<usize> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw.trim_end_matches('=')).ok()?;
+    let text = std::str::from_utf8(&bytes).ok()?;
+    text.strip_prefix(CURSOR_PREFIX)?.parse().ok()
+}
+
+fn field_value<'v>(item: &'v Value, field: &str) -> Option<&'v Value> {
+    if let Some(v) = item.get(field) {
+        return Some(v);
+    }
+    field.split('.').try_fold(item, |v, seg| v.get(seg))
+}
+
+fn matches_filter(f: &Filter, wanted: &Value, item: &Value) -> bool {
+    let Some(actual) = field_value(item, &f.field) else { return false };
+    let as_text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let (a, w) = if f.case_insensitive {
+        (as_text(actual).to_lowercase(), as_text(wanted).to_lowercase())
+    } else {
+        (as_text(actual), as_text(wanted))
+    };
+    match f.kind {
+        MatchKind::Exact => a == w,
+        MatchKind::Contains => a.contains(&w),
+        MatchKind::Prefix => a.starts_with(&w),
+        MatchKind::Gte => compare(actual, wanted).is_some_and(|o| o.is_ge()),
+        MatchKind::Lte => compare(actual, wanted).is_some_and(|o| o.is_le()),
+    }
+}
+
+/// Orders numbers as numbers and timestamps as instants; other strings lexically.
+fn compare(a: &Value, b: &Value) -> Option<std::cmp::Ordering> {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64()?.partial_cmp(&y.as_f64()?),
+        (Value::String(x), Value::String(y)) => {
+            match (humantime::parse_rfc3339_weak(x), humantime::parse_rfc3339_weak(y)) {
+                (Ok(tx), Ok(ty)) => Some(tx.cmp(&ty)),
+                _ => Some(x.as_str().cmp(y.as_str())),
+            }
+        }
+        (Value::Number(x), Value::String(y)) => x.as_f64()?.partial_cmp(&y.parse::<f64>().ok()?),
+        _ => None,
+    }
+}
+
+fn list(ctx: &Ctx, res: usize, plan: &ListPlan, status: u16) -> Result<Outcome, ApiError> {
+    let (r, coll) = item_collection(ctx, res)?;
+    let _ = r;
+    let q = &ctx.req.query;
+    let int = |name: &Option<String>| name.as_ref().and_then(|n| q.get(n)).and_then(Value::as_u64).map(|v| v as usize);
+    let mut limit = int(&plan.limit_param).unwrap_or(plan.default_limit);
+    if let Some(max) = plan.max_limit {
+        limit = limit.min(max);
+    }
+    let active: Vec<(&Filter, &Value)> = plan.filters.iter().filter_map(|f| q.get(&f.param).map(|v| (f, v))).collect();
+    let keep = |e: &Entry| active.iter().all(|(f, w)| matches_filter(f, w, &e.value));
+    let cursor = |name: &Option<String>| -> Result<Option<usize>, ApiError> {
+        match name.as_ref().and_then(|n| q.get(n).map(|v| (n, v))) {
+            None => Ok(None),
+            Some((_, Value::String(s))) if s.is_empty() => Ok(None),
+            Some((n, v)) => v.as_str().and_then(decode_cursor).map(Some).ok_or_else(|| {
+                ApiError::new(400, ErrorKind::InvalidCursor, format!("{n} is not a cursor this server issued")).with_violations(vec![Violation {
+                    location: Location::Query,
+                    field: n.clone(),
+                    pointer: String::new(),
+                    message: "malformed cursor".into(),
+                }])
+            }),
+        }
+    };
+
+    let guard = coll.read();
+    let mut page: Vec<(usize, &Entry)> = Vec::new();
+    let (has_next, has_prev);
+    let mut page_no = 1usize;
+    let mut offset = 0usize;
+    let want_total = plan.envelope.iter().any(|(_, f)| matches!(f, EnvField::Total | EnvField::TotalPages));
+    let mut total: Option<usize> = None;
+
+    match plan.style {
+        Style::Cursor => {
+            let after = cursor(&plan.after_param)?;
+            let before = cursor(&plan.before_param)?;
+            if let Some(b) = before.filter(|_| after.is_none()) {
+                let mut found: Vec<(usize, &Entry)> = guard.listed_before(b).filter(|(_, e)| keep(e)).take(limit.saturating_add(1)).collect();
+                has_prev = found.len() > limit;
+                found.truncate(limit);
+                found.reverse();
+                page = found;
+                has_next = guard.listed_from(b).any(|(_, e)| keep(e));
+            } else {
+                let start = after.map_or(0, |a| a + 1);
+                let mut it = guard.listed_from(start).filter(|(_, e)| keep(e));
+                page.extend(it.by_ref().take(limit));
+                has_next = it.next().is_some();
+                let first = page.first().map_or(start, |(s, _)| *s);
+                has_prev = if active.is_empty() { guard.rank(first) > 0 } else { guard.listed_before(first).any(|(_, e)| keep(e)) };
+            }
+        }
+        Style::Page | Style::Offset | Style::First => {
+            if plan.style == Style::Page {
+                page_no = int(&plan.page_param).unwrap_or(1).max(1);
+                offset = (page_no - 1).saturating_mul(limit);
+            } else if plan.style == Style::Offset {
+                offset = int(&plan.offset_param).unwrap_or(0);
+            }
+            if active.is_empty() {
+                // The k-th listed item in O(log n): no scan of the items before the page.
+                if let Some(start) = guard.listed.select(offset) {
+                    page.extend(guard.listed_from(start).take(limit));
+                }
+                let count = guard.listed_count();
+                total = Some(count);
+                has_next = offset.saturating_add(page.len()) < count;
+            } else {
+                let mut count = 0;
+                for (slot, e) in guard.listed_from(0) {
+                    if keep(e) {
+                        if count >= offset && page.len() < limit {
+                            page.push((slot, e));
+                        }
+                        count += 1;
+                    }
+                }
+                total = Some(count);
+                has_next = offset.saturating_add(page.len()) < count;
+            }
+            has_prev = offset > 0;
+        }
+    }
+    if want_total && total.is_none() {
+        total = Some(if active.is_empty() { guard.listed_count() } else { guard.listed_from(0).filter(|(_, e)| keep(e)).count() });
+    }
+
+    let items: Vec<Value> = page.iter().map(|(_, e)| plan.item_shape.apply(&e.value)).collect();
+    let Some(items_field) = &plan.items_field else {
+        return Ok(Outcome { status, body: Some(Value::Array(items)) });
+    };
+    let mut body = Map::new();
+    let first_cursor = page.first().map(|(s, _)| encode_cursor(*s));
+    let last_cursor = page.last().map(|(s, _)| encode_cursor(*s));
+    for (name, field) in &plan.envelope {
+        let v = match field {
+            EnvField::StartCursor => first_cursor.clone().map(Value::String),
+            EnvField::EndCursor => last_cursor.clone().map(Value::String),
+            EnvField::HasNext | EnvField::HasMore => Some(Value::Bool(has_next)),
+            EnvField::HasPrevious => Some(Value::Bool(has_prev)),
+            EnvField::Page => Some(Value::from(page_no)),
+            EnvField::PerPage | EnvField::Limit => Some(Value::from(limit.min(u32::MAX as usize))),
+            EnvField::Total => total.map(Value::from),
+            EnvField::TotalPages => total.map(|t| Value::from(if limit == 0 { 0 } else { t.div_ceil(limit) })),
+            EnvField::Offset => Some(Value::from(offset)),
+        };
+        if let Some(v) = v {
+            body.insert(name.clone(), v);
+        }
+    }
+    body.insert(items_field.clone(), Value::Array(items));
+    for (name, v) in &plan.envelope_fill {
+        body.insert(name.clone(), v.clone());
+    }
+    Ok(Outcome { status, body: Some(Value::Object(body)) })
+}

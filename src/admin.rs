@@ -1,0 +1,82 @@
+//! The `/__specbox/` endpoints: health, the route table, state reset.
+//!
+//! They live under a prefix that no spec may claim (checked at startup), answer in plain JSON
+//! (they belong to specbox, not to any API), and can be switched off or put behind a token.
+
+use crate::handler::{App, Reply, Req};
+use hyper::Method;
+use serde_json::{Value, json};
+
+pub fn handle(app: &App, req: &Req) -> Reply {
+    if !app.settings.admin {
+        return problem(404, "the admin API is disabled (--no-admin)");
+    }
+    if let Some(token) = &app.settings.admin_token {
+        let given = req.headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|h| h.strip_prefix("Bearer "));
+        let header = req.headers.get("x-specbox-admin-token").and_then(|v| v.to_str().ok());
+        if given != Some(token.as_str()) && header != Some(token.as_str()) {
+            return problem(401, "admin token required (Authorization: Bearer <token> or X-Specbox-Admin-Token)");
+        }
+    }
+    let path = req.path.trim_start_matches("/__specbox").trim_end_matches('/');
+    match (&req.method, path) {
+        (&Method::GET, "/health") => Reply::json(200, "application/json", &json!({
+            "status": "ok",
+            "specs": app.api.specs.iter().map(|s| json!({"title": s.title, "version": s.version, "mount": s.mount})).collect::<Vec<_>>(),
+        })),
+        (&Method::GET, "/routes") => Reply::json(200, "application/json", &Value::Array(routes(app))),
+        (&Method::POST, "/reset") => {
+            let query: Vec<(String, String)> = crate::validate::form_pairs(req.query.as_bytes()).collect();
+            let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+            let tenant = query
+                .iter()
+                .find(|(k, _)| k == "tenant")
+                .map(|(_, v)| v.clone())
+                .or_else(|| body.get("tenant").and_then(Value::as_str).map(str::to_string));
+            app.store.reset(tenant.as_deref());
+            Reply::json(200, "application/json", &json!({ "reset": tenant.unwrap_or_else(|| "all".into()) }))
+        }
+        _ => problem(404, &format!("no admin endpoint {} {}", req.method, req.path)),
+    }
+}
+
+/// The route table, as `specbox check` prints it and `GET /__specbox/routes` returns it.
+pub fn routes(app: &App) -> Vec<Value> {
+    app.api
+        .ops
+        .iter()
+        .map(|op| {
+            json!({
+                "method": op.method.as_str(),
+                "path": op.route,
+                "operationId": op.id,
+                "spec": app.api.specs.get(op.spec).map(|s| s.title.as_str()),
+                "action": action_name(&op.action),
+            })
+        })
+        .collect()
+}
+
+pub fn action_name(a: &crate::resources::Action) -> &'static str {
+    use crate::resources::Action::*;
+    match a {
+        None => "example",
+        Create { .. } => "create",
+        Read { .. } => "read",
+        List { .. } => "list",
+        Update { .. } => "update",
+        Replace { .. } => "replace",
+        Delete { .. } => "delete",
+        Archive { .. } => "archive",
+        Restore { .. } => "restore",
+    }
+}
+
+pub fn problem(status: u16, detail: &str) -> Reply {
+    Reply::json(status, "application/problem+json", &json!({
+        "type": "about:blank",
+        "title": crate::errors::reason(status),
+        "status": status,
+        "detail": detail,
+    }))
+}

@@ -1,0 +1,674 @@
+//! The compiled, immutable model of everything specbox serves.
+//!
+//! [`Api::build`] turns loaded documents into operations with their validators, responses,
+//! security requirements and resource actions, plus the router over all of them. It runs once at
+//! startup; afterwards the `Api` is shared behind an `Arc` and only read. Anything a request
+//! would otherwise recompute (a resolved `$ref`, a compiled schema, a generated example, an error
+//! template) is computed here or, for rarely used pieces, once on first use behind a `OnceLock`.
+
+use crate::errors::ErrorShape;
+use crate::generate;
+use crate::resources::{self, Action, Resource};
+use crate::router::{Router, Target};
+use crate::spec::{METHODS, SpecDoc, SpecError, escape_pointer, resolve, resolve_pointer};
+use crate::validate::{Coerce, Location, Schema, SchemaCompiler};
+use hyper::Method;
+use regex::Regex;
+use serde_json::{Map, Value};
+use std::sync::OnceLock;
+
+/// Everything served: specs, their operations and resources, and the router.
+pub struct Api {
+    pub specs: Vec<Spec>,
+    pub ops: Vec<Operation>,
+    pub resources: Vec<Resource>,
+    pub router: Router,
+}
+
+/// One mounted spec.
+pub struct Spec {
+    pub doc: SpecDoc,
+    pub title: String,
+    pub version: String,
+    /// Path prefix, `/` or `/api/v1` (no trailing slash except for `/`).
+    pub mount: String,
+    pub errors: ErrorShape,
+    pub schemes: Vec<SecurityScheme>,
+    pub compiler: SchemaCompiler,
+    /// OAuth2 client-credentials token endpoint (full path), when the spec declares one.
+    pub token_route: Option<String>,
+}
+
+impl Spec {
+    pub fn root(&self) -> &Value {
+        &self.doc.root
+    }
+}
+
+/// How a security scheme finds a credential in a request.
+#[derive(Debug)]
+pub enum SchemeKind {
+    Bearer,
+    Basic,
+    ApiKey { location: Location, name: String },
+    /// OAuth2 with a client-credentials flow served by specbox: tokens must be ones it issued.
+    OAuth2Issued,
+    /// Other OAuth2 flows and OpenID Connect: any bearer token.
+    OAuth2Any,
+}
+
+#[derive(Debug)]
+pub struct SecurityScheme {
+    pub name: String,
+    pub kind: SchemeKind,
+    /// `x-specbox-token-pattern`: what a credential must look like.
+    pub pattern: Option<Regex>,
+}
+
+/// Alternatives (any one satisfies), each a set of schemes (all required). Empty: no security.
+#[derive(Debug, Clone, Default)]
+pub struct Security {
+    pub alternatives: Vec<Vec<usize>>,
+}
+
+impl Security {
+    /// True when some alternative needs nothing (`security: [{}]`) or there is no requirement.
+    pub fn optional(&self) -> bool {
+        self.alternatives.is_empty() || self.alternatives.iter().any(Vec::is_empty)
+    }
+}
+
+/// One operation of one spec, with everything needed to serve it.
+pub struct Operation {
+    pub spec: usize,
+    /// `operationId`, or `METHOD template` when the spec gives none.
+    pub id: String,
+    pub method: Method,
+    /// The path template as written in the spec (`/customers/{id}`).
+    pub template: String,
+    /// The full route (mount + template).
+    pub route: String,
+    /// JSON pointer of the operation object.
+    pub pointer: String,
+    pub params: Vec<Param>,
+    pub body: Option<Body>,
+    /// Declared responses, ordered: exact codes ascending, then ranges, then `default`.
+    pub responses: Vec<Response>,
+    pub security: Security,
+    pub action: Action,
+}
+
+pub struct Param {
+    pub name: String,
+    pub location: Location,
+    pub required: bool,
+    pub coerce: Coerce,
+    pub schema: Option<Schema>,
+    /// Pointer of the parameter's schema (for filters and pagination defaults).
+    pub schema_pointer: Option<String>,
+    /// The raw parameter object (for `x-specbox-filter`).
+    pub raw: Value,
+}
+
+pub struct Body {
+    pub required: bool,
+    pub media: Vec<Media>,
+}
+
+pub struct Media {
+    /// Lowercased media type as declared (`application/json`, `application/*`, `*/*`).
+    pub media_type: String,
+    pub schema: Option<Schema>,
+    pub schema_pointer: Option<String>,
+}
+
+impl Media {
+    pub fn is_json(&self) -> bool {
+        is_json_type(&self.media_type)
+    }
+    pub fn is_form(&self) -> bool {
+        self.media_type == "application/x-www-form-urlencoded"
+    }
+    pub fn matches(&self, content_type: &str) -> bool {
+        let declared = self.media_type.as_str();
+        declared == content_type
+            || declared == "*/*"
+            || declared
+                .strip_suffix("/*")
+                .is_some_and(|major| content_type.split('/').next() == Some(major))
+    }
+}
+
+pub fn is_json_type(mt: &str) -> bool {
+    mt == "application/json" || mt.ends_with("+json") || mt == "*/*" || mt == "application/*"
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum StatusKey {
+    Exact(u16),
+    /// `2XX` and friends: the class digit.
+    Range(u16),
+    Default,
+}
+
+pub struct Response {
+    pub status: StatusKey,
+    /// The media type the body is sent as (JSON preferred), if the response has content.
+    pub content_type: Option<String>,
+    pub schema_pointer: Option<String>,
+    /// Named examples (`examples:` of the media type), in order; the media type's single
+    /// `example` is named `default`; schema-level examples come last.
+    pub examples: Vec<(String, Value)>,
+    validator: OnceLock<Option<Schema>>,
+    generated: OnceLock<Value>,
+}
+
+impl Response {
+    /// The concrete status to send for this response.
+    pub fn code(&self) -> u16 {
+        match self.status {
+            StatusKey::Exact(c) => c,
+            StatusKey::Range(class) => class * 100,
+            StatusKey::Default => 200,
+        }
+    }
+
+    /// The body served when nothing more specific applies: the first example, else a value
+    /// generated from the schema (computed once).
+    pub fn default_body(&self, root: &Value) -> Option<&Value> {
+        self.content_type.as_ref()?;
+        if let Some((_, v)) = self.examples.first() {
+            return Some(v);
+        }
+        let pointer = self.schema_pointer.as_ref()?;
+        Some(self.generated.get_or_init(|| {
+            let schema = root.pointer(pointer).unwrap_or(&Value::Null);
+            generate::generate(schema, root)
+        }))
+    }
+
+    pub fn example(&self, name: &str) -> Option<&Value> {
+        self.examples.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+
+    /// The compiled response schema (compiled on first use).
+    pub fn validator(&self, compiler: &SchemaCompiler) -> Option<&Schema> {
+        self.validator
+            .get_or_init(|| self.schema_pointer.as_ref().and_then(|p| compiler.compile(p).ok()))
+            .as_ref()
+    }
+}
+
+impl Operation {
+    /// The response declared for `status`: exact, else its range (`4XX`), else `default`.
+    pub fn response_for(&self, status: u16) -> Option<&Response> {
+        self.responses
+            .iter()
+            .find(|r| r.status == StatusKey::Exact(status))
+            .or_else(|| self.responses.iter().find(|r| r.status == StatusKey::Range(status / 100)))
+            .or_else(|| self.responses.iter().find(|r| r.status == StatusKey::Default))
+    }
+
+    /// The lowest declared 2xx response (what a successful call answers with).
+    pub fn success(&self) -> Option<&Response> {
+        self.responses
+            .iter()
+            .find(|r| matches!(r.status, StatusKey::Exact(c) if (200..300).contains(&c)))
+            .or_else(|| self.responses.iter().find(|r| r.status == StatusKey::Range(2)))
+            .or_else(|| self.responses.iter().find(|r| r.status == StatusKey::Default))
+    }
+
+    pub fn documents(&self, status: u16) -> bool {
+        self.responses.iter().any(|r| r.status == StatusKey::Exact(status))
+    }
+
+    pub fn param(&self, location: Location, name: &str) -> Option<&Param> {
+        self.params.iter().find(|p| p.location == location && p.name == name)
+    }
+}
+
+/// Options that change how specs are mounted.
+#[derive(Debug, Default, Clone)]
+pub struct BuildOptions {
+    /// `NAME=/prefix` overrides, by spec file stem.
+    pub mounts: Vec<(String, String)>,
+}
+
+impl Api {
+    /// Compiles loaded documents into the served model. Every problem is collected, so a user
+    /// with three mistakes sees three messages, not one per restart.
+    pub fn build(docs: Vec<SpecDoc>, opts: &BuildOptions) -> Result<Api, Vec<SpecError>> {
+        let mut specs = Vec::new();
+        let mut ops = Vec::new();
+        let mut errors = Vec::new();
+        for doc in docs {
+            let spec_idx = specs.len();
+            match build_spec(doc, spec_idx, opts) {
+                Ok((spec, spec_ops)) => {
+                    specs.push(spec);
+                    ops.extend(spec_ops);
+                }
+                Err(mut e) => errors.append(&mut e),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let resources = match resources::infer(&specs, &mut ops) {
+            Ok(r) => r,
+            Err(e) => return Err(e),
+        };
+        let router = Router::build(&specs, &ops)?;
+        Ok(Api { specs, ops, resources, router })
+    }
+
+    pub fn op(&self, target: Target) -> Option<&Operation> {
+        match target {
+            Target::Op(i) => self.ops.get(i),
+            Target::Token(_) => None,
+        }
+    }
+}
+
+fn build_spec(doc: SpecDoc, spec_idx: usize, opts: &BuildOptions) -> Result<(Spec, Vec<Operation>), Vec<SpecError>> {
+    let root = &doc.root;
+    let file = doc.path.clone();
+    let info = root.get("info");
+    let title = info.and_then(|i| i.get("title")).and_then(Value::as_str).unwrap_or(&doc.name).to_string();
+    let version = info.and_then(|i| i.get("version")).and_then(Value::as_str).unwrap_or("").to_string();
+    let mount = opts
+        .mounts
+        .iter()
+        .find(|(name, _)| *name == doc.name)
+        .map(|(_, m)| m.clone())
+        .or_else(|| root.get("x-specbox-mount").and_then(Value::as_str).map(str::to_string))
+        .unwrap_or_else(|| mount_from_servers(root));
+    let mount = normalise_mount(&mount);
+
+    let compiler = SchemaCompiler::new(root, &file).map_err(|e| vec![e])?;
+    let mut errors = Vec::new();
+    let schemes = security_schemes(root, &file, &mut errors);
+    let default_security = security(root.get("security"), &schemes, &file, "/security", &mut errors);
+    let token_route = schemes.iter().find(|s| matches!(s.kind, SchemeKind::OAuth2Issued)).and_then(|s| {
+        let url = root
+            .pointer(&format!("/components/securitySchemes/{}/flows/clientCredentials/tokenUrl", escape_pointer(&s.name)))
+            .and_then(Value::as_str)?;
+        Some(join_route(&mount, &url_path(url)))
+    });
+
+    let mut ops = Vec::new();
+    let mut error_schemas = Vec::new();
+    if let Some(paths) = root.get("paths").and_then(Value::as_object) {
+        for (template, item) in paths {
+            let item_ptr = resolve_pointer(root, format!("/paths/{}", escape_pointer(template)));
+            let item = resolve(root, item);
+            for m in METHODS {
+                let Some(op) = item.get(*m) else { continue };
+                let op_ptr = format!("{item_ptr}/{m}");
+                let ctx = OpCtx { root, compiler: &compiler, file: &file, schemes: &schemes };
+                match ctx.operation(spec_idx, m, template, &mount, item, op, &op_ptr, &default_security) {
+                    Ok(o) => {
+                        for r in &o.responses {
+                            let is_error = match r.status {
+                                StatusKey::Exact(c) => c >= 400,
+                                StatusKey::Range(c) => c >= 4,
+                                StatusKey::Default => true,
+                            };
+                            if is_error {
+                                error_schemas.extend(r.schema_pointer.clone());
+                            }
+                        }
+                        ops.push(o);
+                    }
+                    Err(mut e) => errors.append(&mut e),
+                }
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let errors_shape = ErrorShape::from_spec(root, &error_schemas);
+    Ok((Spec { title, version, mount, errors: errors_shape, schemes, compiler, token_route, doc }, ops))
+}
+
+fn mount_from_servers(root: &Value) -> String {
+    root.pointer("/servers/0/url").and_then(Value::as_str).map(url_path).unwrap_or_else(|| "/".into())
+}
+
+/// The path part of a URL (`https://h/api/v1` → `/api/v1`; `/v2` → `/v2`). Server variables
+/// keep their default values.
+fn url_path(url: &str) -> String {
+    let rest = match url.split_once("://") {
+        Some((_, after)) => after.find('/').map_or("", |i| &after[i..]),
+        None => url,
+    };
+    rest.split(['?', '#']).next().unwrap_or("").to_string()
+}
+
+fn normalise_mount(m: &str) -> String {
+    let trimmed = m.trim().trim_end_matches('/');
+    if trimmed.is_empty() {
+        "/".into()
+    } else if trimmed.starts_with('/') {
+        trimmed.into()
+    } else {
+        format!("/{trimmed}")
+    }
+}
+
+pub fn join_route(mount: &str, template: &str) -> String {
+    let t = if template.starts_with('/') { template.to_string() } else { format!("/{template}") };
+    if mount == "/" { t } else { format!("{mount}{t}") }
+}
+
+fn security_schemes(root: &Value, file: &std::path::Path, errors: &mut Vec<SpecError>) -> Vec<SecurityScheme> {
+    let mut out = Vec::new();
+    let Some(map) = root.pointer("/components/securitySchemes").and_then(Value::as_object) else {
+        return out;
+    };
+    for (name, raw) in map {
+        let s = resolve(root, raw);
+        let ptr = format!("/components/securitySchemes/{}", escape_pointer(name));
+        let kind = match s.get("type").and_then(Value::as_str) {
+            Some("http") => match s.get("scheme").and_then(Value::as_str).map(str::to_ascii_lowercase).as_deref() {
+                Some("basic") => SchemeKind::Basic,
+                _ => SchemeKind::Bearer,
+            },
+            Some("apiKey") => {
+                let location = match s.get("in").and_then(Value::as_str) {
+                    Some("query") => Location::Query,
+                    Some("cookie") => Location::Cookie,
+                    _ => Location::Header,
+                };
+                let name = s.get("name").and_then(Value::as_str).unwrap_or("X-Api-Key").to_string();
+                SchemeKind::ApiKey { location, name }
+            }
+            Some("oauth2") if s.pointer("/flows/clientCredentials/tokenUrl").is_some() => SchemeKind::OAuth2Issued,
+            Some("oauth2") | Some("openIdConnect") => SchemeKind::OAuth2Any,
+            // mutualTLS and unknown types cannot be checked by a mock: treat as bearer.
+            _ => SchemeKind::Bearer,
+        };
+        let pattern = match s.get("x-specbox-token-pattern").and_then(Value::as_str) {
+            Some(p) => match Regex::new(p) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    errors.push(SpecError::new(file, format!("{ptr}/x-specbox-token-pattern"), format!("invalid regex: {e}")));
+                    None
+                }
+            },
+            None => None,
+        };
+        out.push(SecurityScheme { name: name.clone(), kind, pattern });
+    }
+    out
+}
+
+fn security(
+    raw: Option<&Value>,
+    schemes: &[SecurityScheme],
+    file: &std::path::Path,
+    at: &str,
+    errors: &mut Vec<SpecError>,
+) -> Security {
+    let mut alternatives = Vec::new();
+    for (i, alt) in raw.and_then(Value::as_array).into_iter().flatten().enumerate() {
+        let mut all = Vec::new();
+        for name in alt.as_object().into_iter().flat_map(|m| m.keys()) {
+            match schemes.iter().position(|s| &s.name == name) {
+                Some(idx) => all.push(idx),
+                None => errors.push(SpecError::new(file, format!("{at}/{i}/{}", escape_pointer(name)), format!("unknown security scheme {name:?}"))),
+            }
+        }
+        alternatives.push(all);
+    }
+    Security { alternatives }
+}
+
+struct OpCtx<'a> {
+    root: &'a Value,
+    compiler: &'a SchemaCompiler,
+    file: &'a std::path::Path,
+    schemes: &'a [SecurityScheme],
+}
+
+impl OpCtx<'_> {
+    #[allow(clippy::too_many_arguments)]
+    fn operation(
+        &self,
+        spec: usize,
+        method: &str,
+        template: &str,
+        mount: &str,
+        item: &Value,
+        op: &Value,
+        op_ptr: &str,
+        default_security: &Security,
+    ) -> Result<Operation, Vec<SpecError>> {
+        let mut errors = Vec::new();
+        let id = op
+            .get("operationId")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("{} {template}", method.to_ascii_uppercase()));
+
+        // Path-level parameters, overridden by operation-level ones with the same name and location.
+        let mut params: Vec<Param> = Vec::new();
+        let item_ptr = op_ptr.rsplit_once('/').map_or("", |(p, _)| p).to_string();
+        for (list, base) in [(item.get("parameters"), format!("{item_ptr}/parameters")), (op.get("parameters"), format!("{op_ptr}/parameters"))] {
+            for (i, raw) in list.and_then(Value::as_array).into_iter().flatten().enumerate() {
+                match self.param(raw, &format!("{base}/{i}")) {
+                    Ok(Some(p)) => {
+                        params.retain(|q| !(q.name == p.name && q.location == p.location));
+                        params.push(p);
+                    }
+                    Ok(None) => {}
+                    Err(e) => errors.push(e),
+                }
+            }
+        }
+        for name in template_params(template) {
+            if !params.iter().any(|p| p.location == Location::Path && p.name == name) {
+                // Undeclared path parameters are common in hand-written specs: accept any string.
+                params.push(Param {
+                    name,
+                    location: Location::Path,
+                    required: true,
+                    coerce: Coerce::String,
+                    schema: None,
+                    schema_pointer: None,
+                    raw: Value::Null,
+                });
+            }
+        }
+
+        let body = match op.get("requestBody") {
+            Some(rb) => match self.body(rb, &format!("{op_ptr}/requestBody")) {
+                Ok(b) => Some(b),
+                Err(e) => {
+                    errors.push(e);
+                    None
+                }
+            },
+            None => None,
+        };
+
+        let mut responses = Vec::new();
+        if let Some(map) = op.get("responses").and_then(Value::as_object) {
+            for (code, raw) in map {
+                let ptr = format!("{op_ptr}/responses/{}", escape_pointer(code));
+                let status = match parse_status(code) {
+                    Some(s) => s,
+                    None => {
+                        errors.push(SpecError::new(self.file, ptr, format!("invalid response status {code:?}")));
+                        continue;
+                    }
+                };
+                responses.push(self.response(status, raw, &ptr));
+            }
+        }
+        responses.sort_by_key(|r| r.status);
+
+        let security = match op.get("security") {
+            Some(raw) => security(Some(raw), self.schemes, self.file, &format!("{op_ptr}/security"), &mut errors),
+            None => default_security.clone(),
+        };
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap_or(Method::GET);
+        Ok(Operation {
+            spec,
+            id,
+            method,
+            template: template.to_string(),
+            route: join_route(mount, template),
+            pointer: op_ptr.to_string(),
+            params,
+            body,
+            responses,
+            security,
+            action: Action::None,
+        })
+    }
+
+    fn param(&self, raw: &Value, ptr: &str) -> Result<Option<Param>, SpecError> {
+        let ptr = resolve_pointer(self.root, ptr.to_string());
+        let p = resolve(self.root, raw);
+        let Some(name) = p.get("name").and_then(Value::as_str) else {
+            return Err(SpecError::new(self.file, ptr, "parameter without a name"));
+        };
+        let location = match p.get("in").and_then(Value::as_str) {
+            Some("path") => Location::Path,
+            Some("query") => Location::Query,
+            Some("header") => Location::Header,
+            Some("cookie") => Location::Cookie,
+            other => return Err(SpecError::new(self.file, format!("{ptr}/in"), format!("invalid parameter location {other:?}"))),
+        };
+        // OpenAPI: these headers are described elsewhere and their parameters are ignored.
+        if location == Location::Header && ["accept", "content-type", "authorization"].contains(&name.to_ascii_lowercase().as_str()) {
+            return Ok(None);
+        }
+        let (schema_pointer, coerce) = if p.get("schema").is_some() {
+            let sp = format!("{ptr}/schema");
+            let explode = p.get("explode").and_then(Value::as_bool).unwrap_or(p.get("style").and_then(Value::as_str).is_none_or(|s| s == "form"));
+            let coerce = Coerce::for_schema(self.root, p.get("schema").unwrap_or(&Value::Null), explode);
+            (Some(sp), coerce)
+        } else if let Some((mt, _)) = p.get("content").and_then(Value::as_object).and_then(|c| c.iter().next()) {
+            (Some(format!("{ptr}/content/{}/schema", escape_pointer(mt))), Coerce::Json)
+        } else {
+            (None, Coerce::String)
+        };
+        let schema = match &schema_pointer {
+            Some(sp) if self.root.pointer(sp).is_some() => Some(self.compiler.compile(sp)?),
+            _ => None,
+        };
+        Ok(Some(Param {
+            name: if location == Location::Header { name.to_ascii_lowercase() } else { name.to_string() },
+            location,
+            required: location == Location::Path || p.get("required").and_then(Value::as_bool).unwrap_or(false),
+            coerce,
+            schema,
+            schema_pointer,
+            raw: p.clone(),
+        }))
+    }
+
+    fn body(&self, raw: &Value, ptr: &str) -> Result<Body, SpecError> {
+        let ptr = resolve_pointer(self.root, ptr.to_string());
+        let b = resolve(self.root, raw);
+        let mut media = Vec::new();
+        for (mt, m) in b.get("content").and_then(Value::as_object).into_iter().flatten() {
+            let sp = format!("{ptr}/content/{}/schema", escape_pointer(mt));
+            let has_schema = m.get("schema").is_some();
+            media.push(Media {
+                media_type: mt.split(';').next().unwrap_or(mt).trim().to_ascii_lowercase(),
+                schema: if has_schema { Some(self.compiler.compile(&sp)?) } else { None },
+                schema_pointer: has_schema.then(|| resolve_pointer(self.root, sp)),
+            });
+        }
+        Ok(Body { required: b.get("required").and_then(Value::as_bool).unwrap_or(false), media })
+    }
+
+    fn response(&self, status: StatusKey, raw: &Value, ptr: &str) -> Response {
+        let ptr = resolve_pointer(self.root, ptr.to_string());
+        let r = resolve(self.root, raw);
+        let content = r.get("content").and_then(Value::as_object);
+        // Prefer a JSON media type; otherwise the first declared one.
+        let chosen = content.and_then(|c| c.iter().find(|(mt, _)| is_json_type(&mt.to_ascii_lowercase())).or_else(|| c.iter().next()));
+        let mut examples = Vec::new();
+        let (content_type, schema_pointer) = match chosen {
+            Some((mt, m)) => {
+                if let Some(map) = m.get("examples").and_then(Value::as_object) {
+                    for (name, ex) in map {
+                        if let Some(v) = resolve(self.root, ex).get("value") {
+                            examples.push((name.clone(), v.clone()));
+                        }
+                    }
+                }
+                if let Some(v) = m.get("example") {
+                    examples.insert(0, ("default".into(), v.clone()));
+                }
+                let sp = m.get("schema").map(|_| resolve_pointer(self.root, format!("{ptr}/content/{}/schema", escape_pointer(mt))));
+                if let Some(schema) = sp.as_ref().and_then(|p| self.root.pointer(p)) {
+                    let schema = resolve(self.root, schema);
+                    if let Some(list) = schema.get("examples").and_then(Value::as_array) {
+                        for (i, v) in list.iter().enumerate() {
+                            examples.push((format!("schema-{i}"), v.clone()));
+                        }
+                    }
+                }
+                (Some(mt.clone()), sp)
+            }
+            None => (None, None),
+        };
+        Response { status, content_type, schema_pointer, examples, validator: OnceLock::new(), generated: OnceLock::new() }
+    }
+}
+
+fn parse_status(code: &str) -> Option<StatusKey> {
+    if code.eq_ignore_ascii_case("default") {
+        return Some(StatusKey::Default);
+    }
+    let upper = code.to_ascii_uppercase();
+    if upper.len() == 3 && upper.ends_with("XX") {
+        return upper[..1].parse::<u16>().ok().filter(|c| (1..=5).contains(c)).map(StatusKey::Range);
+    }
+    code.parse::<u16>().ok().filter(|c| (100..600).contains(c)).map(StatusKey::Exact)
+}
+
+/// Names of the `{params}` in a path template, in order.
+pub fn template_params(template: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        let Some(end) = rest[start..].find('}') else { break };
+        out.push(rest[start + 1..start + end].to_string());
+        rest = &rest[start + end + 1..];
+    }
+    out
+}
+
+/// The declared properties of an object schema (following `$ref` and `allOf`), in order.
+pub fn properties(root: &Value, schema: &Value) -> Map<String, Value> {
+    let mut out = Map::new();
+    collect_props(root, schema, &mut out, 0);
+    out
+}
+
+fn collect_props(root: &Value, schema: &Value, out: &mut Map<String, Value>, depth: usize) {
+    if depth > 16 {
+        return;
+    }
+    let s = resolve(root, schema);
+    if let Some(p) = s.get("properties").and_then(Value::as_object) {
+        for (k, v) in p {
+            out.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
+    for key in ["allOf"] {
+        for part in s.get(key).and_then(Value::as_array).into_iter().flatten() {
+            collect_props(root, part, out, depth + 1);
+        }
+    }
+}

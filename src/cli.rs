@@ -1,0 +1,134 @@
+//! Command-line interface: flags, subcommands, `SPECBOX_*` environment variables.
+//!
+//! Every serve option can also come from the environment (clap's `env`), which is how CI
+//! service containers are usually configured. `specbox` alone serves `specs/` with `fixtures/`
+//! on 127.0.0.1:4010, Prism's port, so a team can switch without rewiring anything.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(name = "specbox", version, about = "A stateful sandbox for HTTP APIs, driven by their OpenAPI specs", args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the specs (the default when no subcommand is given).
+    Serve(ServeArgs),
+    /// Load specs and fixtures without serving; print the route table; exit non-zero on any problem.
+    Check(CheckArgs),
+    /// Ask a running specbox whether it is healthy (for container HEALTHCHECKs: no shell or curl needed).
+    Health(HealthArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ServeArgs {
+    /// Spec files or directories of specs (every *.yaml, *.yml, *.json directly inside).
+    #[arg(env = "SPECBOX_SPECS", value_delimiter = ',', default_value = "specs")]
+    pub specs: Vec<PathBuf>,
+
+    /// Fixture directory: fixtures/<spec file stem>/*.yaml seeds each spec's state.
+    #[arg(long, env = "SPECBOX_FIXTURES", default_value = "fixtures")]
+    pub fixtures: PathBuf,
+
+    /// Address to listen on.
+    #[arg(long, env = "SPECBOX_HOST", default_value = "127.0.0.1")]
+    pub host: String,
+
+    /// Port to listen on (0 picks a free one and logs it).
+    #[arg(short, long, env = "SPECBOX_PORT", default_value_t = 4010)]
+    pub port: u16,
+
+    /// Mount a spec somewhere else than its first server URL's path: NAME=/prefix (NAME is the file stem).
+    #[arg(long = "mount", env = "SPECBOX_MOUNT", value_delimiter = ',', value_parser = parse_mount)]
+    pub mounts: Vec<(String, String)>,
+
+    /// Do not check credentials; every request shares one tenant.
+    #[arg(long, env = "SPECBOX_NO_AUTH")]
+    pub no_auth: bool,
+
+    /// Do not send CORS headers or answer preflight requests.
+    #[arg(long, env = "SPECBOX_NO_CORS")]
+    pub no_cors: bool,
+
+    /// Switch the /__specbox/ admin API off.
+    #[arg(long, env = "SPECBOX_NO_ADMIN")]
+    pub no_admin: bool,
+
+    /// Require this token (Authorization: Bearer or X-Specbox-Admin-Token) on the admin API.
+    #[arg(long, env = "SPECBOX_ADMIN_TOKEN")]
+    pub admin_token: Option<String>,
+
+    /// Largest request body accepted (bytes; k/m suffixes allowed); larger ones get 413.
+    #[arg(long, env = "SPECBOX_MAX_BODY", default_value = "1m", value_parser = parse_size)]
+    pub max_body: usize,
+
+    /// Most header fields in one request.
+    #[arg(long, env = "SPECBOX_MAX_HEADERS", default_value_t = 100)]
+    pub max_headers: usize,
+
+    /// How long a client may take to send its request headers.
+    #[arg(long, env = "SPECBOX_HEADER_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub header_timeout: Duration,
+
+    /// Most connections served at once (more wait to be accepted).
+    #[arg(long, env = "SPECBOX_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub max_connections: usize,
+
+    /// How long in-flight requests may take to finish after SIGINT/SIGTERM.
+    #[arg(long, env = "SPECBOX_SHUTDOWN_GRACE", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub shutdown_grace: Duration,
+
+    /// Log filter (error, warn, info, debug, or a tracing filter such as specbox=debug).
+    #[arg(long, env = "SPECBOX_LOG", default_value = "info")]
+    pub log: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Spec files or directories (default: specs).
+    #[arg(default_value = "specs")]
+    pub specs: Vec<PathBuf>,
+    /// Fixture directory to check with them.
+    #[arg(long, default_value = "fixtures")]
+    pub fixtures: PathBuf,
+    #[arg(long = "mount", value_delimiter = ',', value_parser = parse_mount)]
+    pub mounts: Vec<(String, String)>,
+}
+
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// Base URL of the specbox to ask.
+    #[arg(long, env = "SPECBOX_HEALTH_URL", default_value = "http://127.0.0.1:4010")]
+    pub url: String,
+    /// Give up after this long.
+    #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+}
+
+fn parse_mount(s: &str) -> Result<(String, String), String> {
+    let (name, prefix) = s.split_once('=').ok_or_else(|| format!("expected NAME=/prefix, got {s:?}"))?;
+    Ok((name.trim().to_string(), prefix.trim().to_string()))
+}
+
+/// `1048576`, `512k`, `1m`, `2MiB`.
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let lower = s.trim().to_ascii_lowercase();
+    let digits: String = lower.chars().take_while(char::is_ascii_digit).collect();
+    let unit = lower[digits.len()..].trim();
+    let n: usize = digits.parse().map_err(|_| format!("invalid size {s:?}"))?;
+    let mult = match unit {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1024,
+        "m" | "mb" | "mib" => 1024 * 1024,
+        "g" | "gb" | "gib" => 1024 * 1024 * 1024,
+        _ => return Err(format!("invalid size unit in {s:?}")),
+    };
+    n.checked_mul(mult).ok_or_else(|| format!("size {s:?} is too large"))
+}

@@ -1,0 +1,409 @@
+//! Errors in the API's own shape.
+//!
+//! Every failure inside specbox is an [`ApiError`]: a kind (what went wrong, in the engine's
+//! words), a status, a message and the violations. Turning it into bytes is the job of an
+//! [`ErrorTemplate`], which says where in the API's error body the code, message and violations
+//! go. A template comes from the spec's `x-specbox-error` extension or is inferred once, at
+//! startup, from the property names of the spec's error schema (`code`, `message`, `error.param`,
+//! `validation_errors`, ...). A spec with no error schema gets RFC 9457 problem+json.
+//!
+//! Templates are built per schema pointer at startup, so the hot path only fills placeholders.
+
+use crate::generate;
+use crate::spec::resolve;
+use crate::validate::Violation;
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+
+/// What went wrong, in the engine's words. The spec maps these to its own codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    Validation,
+    MalformedBody,
+    UnsupportedMediaType,
+    NotFound,
+    RouteNotFound,
+    MethodNotAllowed,
+    Unauthorized,
+    Forbidden,
+    Conflict,
+    InvalidState,
+    IdempotencyMismatch,
+    InvalidCursor,
+    PayloadTooLarge,
+    RateLimited,
+    Injected,
+    Internal,
+    BadGateway,
+    GatewayTimeout,
+}
+
+impl ErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Validation => "validation",
+            ErrorKind::MalformedBody => "malformed_body",
+            ErrorKind::UnsupportedMediaType => "unsupported_media_type",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::RouteNotFound => "route_not_found",
+            ErrorKind::MethodNotAllowed => "method_not_allowed",
+            ErrorKind::Unauthorized => "unauthorized",
+            ErrorKind::Forbidden => "forbidden",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::InvalidState => "invalid_state",
+            ErrorKind::IdempotencyMismatch => "idempotency_mismatch",
+            ErrorKind::InvalidCursor => "invalid_cursor",
+            ErrorKind::PayloadTooLarge => "payload_too_large",
+            ErrorKind::RateLimited => "rate_limited",
+            ErrorKind::Injected => "injected",
+            ErrorKind::Internal => "internal",
+            ErrorKind::BadGateway => "bad_gateway",
+            ErrorKind::GatewayTimeout => "gateway_timeout",
+        }
+    }
+
+    /// The kind an injected or forced status stands for.
+    pub fn for_status(status: u16) -> ErrorKind {
+        match status {
+            400 => ErrorKind::Validation,
+            401 => ErrorKind::Unauthorized,
+            403 => ErrorKind::Forbidden,
+            404 => ErrorKind::NotFound,
+            405 => ErrorKind::MethodNotAllowed,
+            409 => ErrorKind::Conflict,
+            413 => ErrorKind::PayloadTooLarge,
+            415 => ErrorKind::UnsupportedMediaType,
+            422 => ErrorKind::Validation,
+            429 => ErrorKind::RateLimited,
+            502 => ErrorKind::BadGateway,
+            504 => ErrorKind::GatewayTimeout,
+            _ => ErrorKind::Internal,
+        }
+    }
+}
+
+/// A failure on its way to the client.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: u16,
+    pub kind: ErrorKind,
+    pub message: String,
+    pub violations: Vec<Violation>,
+    /// A code that overrides the spec's mapping (a uniqueness rule's own code, an injected code).
+    pub code: Option<String>,
+    /// Extra response headers (`Allow`, `WWW-Authenticate`, ...).
+    pub headers: Vec<(String, String)>,
+}
+
+impl ApiError {
+    pub fn new(status: u16, kind: ErrorKind, message: impl Into<String>) -> Self {
+        ApiError { status, kind, message: message.into(), violations: Vec::new(), code: None, headers: Vec::new() }
+    }
+
+    pub fn with_violations(mut self, violations: Vec<Violation>) -> Self {
+        self.violations = violations;
+        self
+    }
+
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+
+    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_string(), value.into()));
+        self
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        ApiError::new(404, ErrorKind::NotFound, format!("{what} not found"))
+    }
+}
+
+/// How one API writes errors: a template per error schema, plus the code and type vocabularies.
+#[derive(Debug, Clone, Default)]
+pub struct ErrorShape {
+    /// The schema most error responses use, when there is one.
+    pub common: Option<String>,
+    /// A template per schema pointer (the common one and every other error schema of the spec).
+    pub templates: HashMap<String, ErrorTemplate>,
+    codes: HashMap<String, String>,
+    types: HashMap<String, String>,
+    /// The declared `x-specbox-error.template`, which applies to the common schema.
+    declared: Option<Value>,
+}
+
+/// A body with placeholders, plus a fallback body for when filling it would break the schema.
+#[derive(Debug, Clone)]
+pub struct ErrorTemplate {
+    pub body: Value,
+}
+
+impl ErrorShape {
+    /// Reads `x-specbox-error` and picks the common error schema (the one most 4xx/5xx responses use).
+    pub fn from_spec(root: &Value, error_schemas: &[String]) -> ErrorShape {
+        let ext = root.get("x-specbox-error");
+        let map = |key: &str| -> HashMap<String, String> {
+            ext.and_then(|e| e.get(key))
+                .and_then(Value::as_object)
+                .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
+                .unwrap_or_default()
+        };
+        let declared_schema = ext
+            .and_then(|e| e.get("schema"))
+            .and_then(Value::as_str)
+            .map(|s| s.trim_start_matches('#').to_string());
+        let common = declared_schema.or_else(|| {
+            let mut counts: Vec<(&String, usize)> = Vec::new();
+            for s in error_schemas {
+                match counts.iter_mut().find(|(p, _)| *p == s) {
+                    Some((_, n)) => *n += 1,
+                    None => counts.push((s, 1)),
+                }
+            }
+            counts.iter().max_by_key(|(_, n)| *n).map(|(p, _)| (*p).clone())
+        });
+        let mut shape = ErrorShape {
+            common,
+            templates: HashMap::new(),
+            codes: map("codes"),
+            types: map("types"),
+            declared: ext.and_then(|e| e.get("template")).cloned(),
+        };
+        let mut all: Vec<String> = error_schemas.to_vec();
+        all.extend(shape.common.clone());
+        for pointer in all {
+            if shape.templates.contains_key(&pointer) {
+                continue;
+            }
+            let body = if Some(&pointer) == shape.common.as_ref() && shape.declared.is_some() {
+                shape.declared.clone().unwrap_or(Value::Null)
+            } else {
+                let schema = root.pointer(&pointer).unwrap_or(&Value::Null);
+                infer_template(root, schema, 0)
+            };
+            shape.templates.insert(pointer, ErrorTemplate { body });
+        }
+        shape
+    }
+
+    pub fn code_for(&self, err: &ApiError) -> String {
+        if let Some(code) = &err.code {
+            return code.clone();
+        }
+        self.codes.get(err.kind.as_str()).cloned().unwrap_or_else(|| err.kind.as_str().to_string())
+    }
+
+    pub fn type_for(&self, err: &ApiError) -> String {
+        if let Some(t) = self.types.get(err.kind.as_str()) {
+            return t.clone();
+        }
+        if err.status >= 500 { "api_error".into() } else { "invalid_request_error".into() }
+    }
+
+    /// Renders `err` as a body for the schema at `schema_pointer` (or the common schema when
+    /// `None`). Returns the content type and body; problem+json when the API has no error schema.
+    pub fn render(&self, root: &Value, schema_pointer: Option<&str>, err: &ApiError) -> (&'static str, Value) {
+        let pointer = schema_pointer.map(str::to_string).or_else(|| self.common.clone());
+        let Some(pointer) = pointer else {
+            return ("application/problem+json", self.problem(err));
+        };
+        let template = match self.templates.get(&pointer) {
+            Some(t) => t.body.clone(),
+            None => infer_template(root, root.pointer(&pointer).unwrap_or(&Value::Null), 0),
+        };
+        ("application/json", fill(&template, &self.placeholders(err)))
+    }
+
+    fn placeholders(&self, err: &ApiError) -> Placeholders {
+        let mut violations = Map::new();
+        let mut list = Vec::new();
+        for v in &err.violations {
+            let field = if v.field.is_empty() { v.location.as_str().to_string() } else { v.field.clone() };
+            violations.entry(field.clone()).or_insert_with(|| Value::String(v.message.clone()));
+            list.push(json!({ "field": field, "message": v.message, "location": v.location.as_str(), "pointer": v.pointer }));
+        }
+        Placeholders {
+            code: self.code_for(err),
+            message: err.message.clone(),
+            kind_type: self.type_for(err),
+            param: err.violations.first().map(|v| v.field.clone()).filter(|f| !f.is_empty()),
+            status: err.status,
+            violations: Value::Object(violations),
+            violations_list: Value::Array(list),
+            has_violations: !err.violations.is_empty(),
+        }
+    }
+
+    /// RFC 9457 problem details.
+    pub fn problem(&self, err: &ApiError) -> Value {
+        let mut body = json!({
+            "type": "about:blank",
+            "title": reason(err.status),
+            "status": err.status,
+            "detail": err.message,
+            "code": self.code_for(err),
+        });
+        if !err.violations.is_empty() {
+            body["errors"] = Value::Array(
+                err.violations
+                    .iter()
+                    .map(|v| json!({ "field": v.field, "in": v.location.as_str(), "pointer": v.pointer, "message": v.message }))
+                    .collect(),
+            );
+        }
+        body
+    }
+}
+
+struct Placeholders {
+    code: String,
+    message: String,
+    kind_type: String,
+    param: Option<String>,
+    status: u16,
+    violations: Value,
+    violations_list: Value,
+    has_violations: bool,
+}
+
+impl Placeholders {
+    fn get(&self, name: &str) -> Option<Value> {
+        Some(match name {
+            "code" => Value::String(self.code.clone()),
+            "message" => Value::String(self.message.clone()),
+            "type" => Value::String(self.kind_type.clone()),
+            "param" => Value::String(self.param.clone()?),
+            "status" => Value::from(self.status),
+            "title" => Value::String(reason(self.status).to_string()),
+            "violations" if self.has_violations => self.violations.clone(),
+            "violations_list" if self.has_violations => self.violations_list.clone(),
+            _ => return None,
+        })
+    }
+}
+
+/// Replaces placeholders; a key whose placeholder has no value is dropped.
+fn fill(template: &Value, ph: &Placeholders) -> Value {
+    match template {
+        Value::Object(m) => {
+            let mut out = Map::new();
+            for (k, v) in m {
+                if let Some(name) = placeholder(v) {
+                    if let Some(value) = ph.get(name) {
+                        out.insert(k.clone(), value);
+                    }
+                } else {
+                    out.insert(k.clone(), fill(v, ph));
+                }
+            }
+            Value::Object(out)
+        }
+        Value::String(s) if s.contains('{') => {
+            let mut text = s.clone();
+            for name in ["code", "message", "type", "param", "status", "title"] {
+                let token = format!("{{{name}}}");
+                if text.contains(&token) {
+                    let value = ph.get(name).map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
+                    text = text.replace(&token, &value.unwrap_or_default());
+                }
+            }
+            Value::String(text)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(|v| fill(v, ph)).collect()),
+        other => other.clone(),
+    }
+}
+
+fn placeholder(v: &Value) -> Option<&str> {
+    let s = v.as_str()?;
+    let inner = s.strip_prefix('{')?.strip_suffix('}')?;
+    (!inner.contains(['{', '}', ' '])).then_some(inner)
+}
+
+/// Infers a template from an error schema's property names. Properties it cannot place are
+/// filled with a generated value when required, so the body still validates.
+fn infer_template(root: &Value, schema: &Value, depth: usize) -> Value {
+    let s = resolve(root, schema);
+    let Some(props) = merged_properties(root, s) else {
+        return json!("{message}");
+    };
+    let required: Vec<&str> = s
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let has = |name: &str| props.iter().any(|(k, _)| k == name);
+    let mut out = Map::new();
+    for (name, prop) in &props {
+        let p = resolve(root, prop);
+        let ty = type_of(p);
+        let lower = name.to_ascii_lowercase();
+        let ph = match (lower.as_str(), ty) {
+            ("code" | "error_code" | "errorcode", "integer" | "number") => Some("{status}"),
+            ("status" | "status_code" | "statuscode" | "http_status", "integer" | "number") => Some("{status}"),
+            ("code" | "error_code" | "errorcode" | "reason", _) => Some("{code}"),
+            ("error", "string") => Some("{code}"),
+            ("message" | "msg" | "error_description" | "error_message", _) => Some("{message}"),
+            ("detail" | "details" | "description", "string") => Some("{message}"),
+            ("title", _) if has("detail") => Some("{title}"),
+            ("title", _) => Some("{message}"),
+            ("type", "string") if p.get("format").and_then(Value::as_str) == Some("uri") || has("title") => None,
+            ("type", "string") => Some("{type}"),
+            ("param" | "field" | "parameter", "string") => Some("{param}"),
+            (_, "object") if is_map(p) && is_violation_name(&lower) => Some("{violations}"),
+            (_, "array") if is_violation_name(&lower) => Some("{violations_list}"),
+            _ => None,
+        };
+        if let Some(ph) = ph {
+            out.insert(name.clone(), Value::String(ph.into()));
+        } else if ty == "object" && !is_map(p) && depth < 3 && (lower == "error" || required.contains(&name.as_str())) {
+            out.insert(name.clone(), infer_template(root, p, depth + 1));
+        } else if required.contains(&name.as_str()) {
+            let value = if lower == "type" { json!("about:blank") } else { generate::generate(p, root) };
+            out.insert(name.clone(), value);
+        }
+    }
+    Value::Object(out)
+}
+
+fn is_violation_name(name: &str) -> bool {
+    matches!(
+        name,
+        "errors" | "validation_errors" | "validationerrors" | "violations" | "details" | "fields" | "invalid_params" | "field_errors" | "invalid-params"
+    )
+}
+
+fn is_map(s: &Value) -> bool {
+    s.get("properties").is_none() && s.get("additionalProperties").is_some_and(|a| a != &Value::Bool(false))
+}
+
+fn type_of(s: &Value) -> &str {
+    match s.get("type") {
+        Some(Value::String(t)) => t,
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).find(|t| *t != "null").unwrap_or("null"),
+        _ if s.get("properties").is_some() => "object",
+        _ => "",
+    }
+}
+
+/// Properties of a schema including those of its `allOf` parts.
+fn merged_properties(root: &Value, s: &Value) -> Option<Vec<(String, Value)>> {
+    let mut out: Vec<(String, Value)> = Vec::new();
+    if let Some(p) = s.get("properties").and_then(Value::as_object) {
+        out.extend(p.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    if let Some(parts) = s.get("allOf").and_then(Value::as_array) {
+        for part in parts {
+            if let Some(more) = merged_properties(root, resolve(root, part)) {
+                out.extend(more);
+            }
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// The reason phrase of a status code.
+pub fn reason(status: u16) -> &'static str {
+    hyper::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("Error")
+}

@@ -1,0 +1,368 @@
+//! One request, start to finish.
+//!
+//! ```text
+//! route ─► credentials → tenant ─► Prefer (forced status) ─► validate ─► act (state, or the
+//! example/generated body) ─► shape (response schema; errors in the API's own shape)
+//! ```
+//!
+//! Each stage is a function call with a plain value between stages; none reaches back. The
+//! handler is synchronous: state changes are short critical sections, and what takes time
+//! (delays, network faults) is returned as [`Directives`] for the async server to carry out.
+
+use crate::act::{self, Ctx, Outcome, Validated};
+use crate::admin;
+use crate::api::{Api, Operation, Spec, is_json_type};
+use crate::auth::{Auth, Credentials};
+use crate::errors::{ApiError, ErrorKind};
+use crate::faults::{Directives, Prefer};
+use crate::generate;
+use crate::router::{Match, Target};
+use crate::store::Store;
+use crate::validate::{Location, Violation, form_pairs, parse_form};
+use bytes::Bytes;
+use hyper::{HeaderMap, Method};
+use serde_json::{Map, Value};
+
+/// Process-wide settings the pipeline consults.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub cors: bool,
+    pub admin: bool,
+    pub admin_token: Option<String>,
+}
+
+/// Everything a request may touch: the immutable model and the shared state.
+pub struct App {
+    pub api: Api,
+    pub store: Store,
+    pub auth: Auth,
+    pub settings: Settings,
+}
+
+/// A request as the pipeline sees it (body already read, within limits).
+pub struct Req {
+    pub method: Method,
+    pub path: String,
+    pub query: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+/// A response on its way out.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Bytes,
+    pub directives: Directives,
+}
+
+impl Reply {
+    pub fn json(status: u16, content_type: &str, body: &Value) -> Reply {
+        Reply {
+            status,
+            headers: vec![("content-type".into(), content_type.into())],
+            body: Bytes::from(serde_json::to_vec(body).unwrap_or_default()),
+            directives: Directives::default(),
+        }
+    }
+
+    pub fn empty(status: u16) -> Reply {
+        Reply { status, headers: Vec::new(), body: Bytes::new(), directives: Directives::default() }
+    }
+
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Reply {
+        self.headers.push((name.to_string(), value.into()));
+        self
+    }
+}
+
+/// Header that says what specbox injected into a response.
+pub const INJECTED_HEADER: &str = "x-specbox-injected";
+
+pub fn handle(app: &App, req: &Req) -> Reply {
+    if req.path == "/__specbox" || req.path.starts_with("/__specbox/") {
+        return admin::handle(app, req);
+    }
+    let mut reply = route(app, req);
+    if app.settings.cors {
+        add_cors(&mut reply, req);
+    }
+    reply
+}
+
+fn route(app: &App, req: &Req) -> Reply {
+    let api = &app.api;
+    let (target, params) = match api.router.find(&req.method, &req.path) {
+        Match::Found { target, params } => (target, params),
+        Match::MethodNotAllowed { spec, allow } => {
+            if app.settings.cors && req.method == Method::OPTIONS {
+                return preflight(&allow);
+            }
+            let allow_text = allow.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
+            let err = ApiError::new(405, ErrorKind::MethodNotAllowed, format!("{} is not allowed on {}; allowed: {allow_text}", req.method, req.path))
+                .with_header("allow", allow_text);
+            return render_error(api.specs.get(spec), None, &err);
+        }
+        Match::NotFound { spec } => {
+            let err = ApiError::new(404, ErrorKind::RouteNotFound, format!("no route for {} {}", req.method, req.path));
+            return render_error(spec.and_then(|s| api.specs.get(s)), None, &err);
+        }
+    };
+    let op_idx = match target {
+        Target::Token(spec_idx) => {
+            let (status, body) = app.auth.token(spec_idx, &req.headers, &req.body);
+            return Reply::json(status, "application/json", &body).header("cache-control", "no-store");
+        }
+        Target::Op(i) => i,
+    };
+    let Some(op) = api.ops.get(op_idx) else {
+        return Reply::empty(500);
+    };
+    let Some(spec) = api.specs.get(op.spec) else {
+        return Reply::empty(500);
+    };
+    match serve(app, spec, op, req, params) {
+        Ok(reply) => reply,
+        Err(err) => render_error(Some(spec), Some(op), &err),
+    }
+}
+
+fn serve(app: &App, spec: &Spec, op: &Operation, req: &Req, params: Vec<(String, String)>) -> Result<Reply, ApiError> {
+    let creds = Credentials { headers: &req.headers, query: &req.query };
+    let tenant_name = app.auth.authenticate(op.spec, spec, op, &creds)?;
+
+    let prefer = Prefer::parse(req.headers.get_all("prefer").iter().filter_map(|v| v.to_str().ok()));
+    let directives = Directives { delay: prefer.delay, fault: prefer.fault };
+    let mut injected: Vec<String> = Vec::new();
+    if prefer.delay.is_some() {
+        injected.push(format!("delay={}", prefer.delay.map_or(0, |d| d.as_millis())));
+    }
+    if let Some(f) = prefer.fault {
+        injected.push(format!("fault={}", f.as_str()));
+    }
+    // A forced status answers before anything runs, so it changes no state.
+    if let Some(code) = prefer.code.filter(|c| !(200..300).contains(c) || !op.documents(*c)) {
+        if code >= 400 {
+            let err = ApiError::new(code, ErrorKind::for_status(code), format!("injected {code} (Prefer: code={code})")).with_code(format!("injected_{}", ErrorKind::for_status(code).as_str()));
+            let mut reply = render_error(Some(spec), Some(op), &err);
+            reply.directives = directives;
+            return Ok(reply.header(INJECTED_HEADER, format!("status={code}")));
+        }
+    }
+
+    let validated = validate(spec, op, req, params)?;
+
+    // Prefer: a specific status with an example, an example by name, or a generated body.
+    let forced_success = prefer.code.filter(|c| op.documents(*c));
+    let reply = if forced_success.is_some() || prefer.example.is_some() || prefer.dynamic {
+        let response = forced_success.and_then(|c| op.response_for(c)).or_else(|| op.success());
+        let status = forced_success.or_else(|| response.map(|r| r.code())).unwrap_or(200);
+        let body = response.and_then(|r| {
+            if prefer.dynamic {
+                let schema = r.schema_pointer.as_ref().and_then(|p| spec.root().pointer(p))?;
+                Some(generate::generate_dynamic(schema, spec.root(), rand::random()))
+            } else if let Some(name) = &prefer.example {
+                r.example(name).cloned().or_else(|| r.default_body(spec.root()).cloned())
+            } else {
+                r.default_body(spec.root()).cloned()
+            }
+        });
+        if let Some(c) = forced_success {
+            injected.push(format!("status={c}"));
+        }
+        if let Some(e) = &prefer.example {
+            injected.push(format!("example={e}"));
+        }
+        if prefer.dynamic {
+            injected.push("dynamic".into());
+        }
+        outcome_reply(op, status, body.as_ref())
+    } else {
+        let tenant = app.store.tenant(&tenant_name);
+        let ctx = Ctx { api: &app.api, store: &app.store, tenant: &tenant, op, req: &validated };
+        match act::act(&ctx)? {
+            Some(Outcome { status, body }) => outcome_reply(op, status, body.as_ref()),
+            None => {
+                let response = op.success();
+                let status = response.map_or(200, |r| r.code());
+                outcome_reply(op, status, response.and_then(|r| r.default_body(spec.root())))
+            }
+        }
+    };
+    let mut reply = reply;
+    reply.directives = directives;
+    if !injected.is_empty() {
+        reply = reply.header(INJECTED_HEADER, injected.join(", "));
+    }
+    Ok(reply)
+}
+
+fn outcome_reply(op: &Operation, status: u16, body: Option<&Value>) -> Reply {
+    let content_type = op.response_for(status).and_then(|r| r.content_type.clone());
+    match (body, content_type) {
+        (Some(b), Some(ct)) => {
+            if is_json_type(&ct.to_ascii_lowercase()) {
+                Reply::json(status, &ct, b)
+            } else {
+                let text = b.as_str().map(str::to_string).unwrap_or_else(|| b.to_string());
+                Reply { status, headers: vec![("content-type".into(), ct)], body: Bytes::from(text), directives: Directives::default() }
+            }
+        }
+        (Some(b), None) if status != 204 && status != 304 => Reply::json(status, "application/json", b),
+        _ => Reply::empty(status),
+    }
+}
+
+/// Renders an error in the shape the operation declares for its status, else the API's common
+/// error shape, else problem+json.
+pub fn render_error(spec: Option<&Spec>, op: Option<&Operation>, err: &ApiError) -> Reply {
+    let (content_type, body) = match spec {
+        Some(spec) => {
+            let declared = op.and_then(|o| o.responses.iter().find(|r| r.status == crate::api::StatusKey::Exact(err.status))).and_then(|r| r.schema_pointer.as_deref());
+            let (ct, body) = spec.errors.render(spec.root(), declared, err);
+            let ct = op
+                .and_then(|o| o.response_for(err.status))
+                .and_then(|r| r.content_type.clone())
+                .filter(|c| declared.is_some() && is_json_type(&c.to_ascii_lowercase()))
+                .unwrap_or_else(|| ct.to_string());
+            (ct, body)
+        }
+        None => ("application/problem+json".to_string(), crate::errors::ErrorShape::default().problem(err)),
+    };
+    let mut reply = Reply::json(err.status, &content_type, &body);
+    for (k, v) in &err.headers {
+        reply.headers.push((k.clone(), v.clone()));
+    }
+    reply
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation of one request against its operation
+// ---------------------------------------------------------------------------------------------
+
+fn validate(spec: &Spec, op: &Operation, req: &Req, path: Vec<(String, String)>) -> Result<Validated, ApiError> {
+    let root = spec.root();
+    let mut violations: Vec<Violation> = Vec::new();
+    let mut query = Map::new();
+    let query_pairs: Vec<(String, String)> = form_pairs(req.query.as_bytes()).collect();
+    let cookies: Vec<(String, String)> = req
+        .headers
+        .get_all("cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|c| c.split(';').filter_map(|kv| kv.trim().split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>())
+        .collect();
+
+    for p in &op.params {
+        let raw: Vec<&str> = match p.location {
+            Location::Path => path.iter().filter(|(n, _)| *n == p.name).map(|(_, v)| v.as_str()).collect(),
+            Location::Query => query_pairs.iter().filter(|(n, _)| *n == p.name).map(|(_, v)| v.as_str()).collect(),
+            Location::Header => req.headers.get_all(p.name.as_str()).iter().filter_map(|v| v.to_str().ok()).collect(),
+            Location::Cookie => cookies.iter().filter(|(n, _)| *n == p.name).map(|(_, v)| v.as_str()).collect(),
+            Location::Body => Vec::new(),
+        };
+        if raw.is_empty() {
+            if p.required {
+                violations.push(Violation { location: p.location, field: p.name.clone(), pointer: String::new(), message: format!("{} parameter {} is required", p.location.as_str(), p.name) });
+            }
+            continue;
+        }
+        let value = p.coerce.apply(&raw);
+        if let Some(schema) = &p.schema {
+            for mut v in schema.violations(root, &value, p.location, &p.name) {
+                v.message = format!("{} parameter {}: {}", p.location.as_str(), p.name, v.message);
+                violations.push(v);
+            }
+        }
+        if p.location == Location::Query {
+            query.insert(p.name.clone(), value);
+        }
+    }
+
+    let body = match &op.body {
+        None => None,
+        Some(decl) => {
+            let content_type = req
+                .headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .map(|c| c.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+            if req.body.is_empty() {
+                if decl.required {
+                    violations.push(Violation { location: Location::Body, field: String::new(), pointer: String::new(), message: "request body is required".into() });
+                }
+                None
+            } else {
+                let media = match &content_type {
+                    Some(ct) => decl.media.iter().find(|m| m.matches(ct)),
+                    // No Content-Type: read it as the first JSON type declared, if any.
+                    None => decl.media.iter().find(|m| m.is_json()),
+                };
+                let Some(media) = media else {
+                    let declared: Vec<&str> = decl.media.iter().map(|m| m.media_type.as_str()).collect();
+                    return Err(ApiError::new(415, ErrorKind::UnsupportedMediaType, format!(
+                        "unsupported content type {}; this operation accepts {}",
+                        content_type.as_deref().unwrap_or("(none)"),
+                        declared.join(", ")
+                    )));
+                };
+                let schema_value = media.schema_pointer.as_ref().and_then(|p| root.pointer(p));
+                let parsed = if media.is_form() {
+                    Some(parse_form(root, schema_value, &req.body))
+                } else if media.is_json() || content_type.as_deref().is_some_and(is_json_type) {
+                    match serde_json::from_slice::<Value>(&req.body) {
+                        Ok(v) => Some(v),
+                        Err(e) => {
+                            return Err(ApiError::new(400, ErrorKind::MalformedBody, format!("request body is not valid JSON: {e}")).with_violations(vec![Violation {
+                                location: Location::Body,
+                                field: String::new(),
+                                pointer: String::new(),
+                                message: format!("invalid JSON at line {} column {}", e.line(), e.column()),
+                            }]));
+                        }
+                    }
+                } else {
+                    None
+                };
+                if let (Some(value), Some(schema)) = (&parsed, &media.schema) {
+                    violations.extend(schema.violations(root, value, Location::Body, ""));
+                }
+                parsed
+            }
+        }
+    };
+
+    if !violations.is_empty() {
+        let status = if op.documents(422) { 422 } else { 400 };
+        let summary = match violations.as_slice() {
+            [one] if !one.field.is_empty() => format!("invalid request: {}: {}", one.field, one.message),
+            [one] => format!("invalid request: {}", one.message),
+            many => format!("invalid request: {} problems, first: {}", many.len(), many[0].message),
+        };
+        return Err(ApiError::new(status, ErrorKind::Validation, summary).with_violations(violations));
+    }
+    Ok(Validated { path, query, body })
+}
+
+// ---------------------------------------------------------------------------------------------
+// CORS
+// ---------------------------------------------------------------------------------------------
+
+fn preflight(allow: &[Method]) -> Reply {
+    let methods = allow.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
+    Reply::empty(204)
+        .header("access-control-allow-methods", methods)
+        .header("access-control-allow-headers", "*, authorization")
+        .header("access-control-max-age", "600")
+}
+
+fn add_cors(reply: &mut Reply, req: &Req) {
+    let origin = req.headers.get("origin").and_then(|v| v.to_str().ok()).unwrap_or("*").to_string();
+    reply.headers.push(("access-control-allow-origin".into(), origin.clone()));
+    if origin != "*" {
+        reply.headers.push(("vary".into(), "Origin".into()));
+        reply.headers.push(("access-control-allow-credentials".into(), "true".into()));
+    }
+    reply.headers.push(("access-control-expose-headers".into(), "*".into()));
+}

@@ -1,0 +1,157 @@
+//! The `specbox` binary: parse the command line, start up, serve.
+
+use clap::Parser;
+use specbox::cli::{CheckArgs, Cli, Command, HealthArgs, ServeArgs};
+use specbox::handler::Settings;
+use specbox::server::{self, Limits};
+use specbox::spec::SpecError;
+use specbox::startup;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Exit code for a configuration problem (bad spec, bad fixture, unwritable file).
+const EXIT_CONFIG: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Check(args)) => check(args),
+        Some(Command::Health(args)) => health(args),
+        Some(Command::Serve(args)) => serve(args),
+        None => serve(cli.serve),
+    }
+}
+
+fn report(errors: &[SpecError]) -> ExitCode {
+    for e in errors {
+        eprintln!("error: {e}");
+    }
+    eprintln!("specbox: {} problem(s); nothing is served", errors.len());
+    ExitCode::from(EXIT_CONFIG)
+}
+
+fn serve(args: ServeArgs) -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_new(&args.log).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+
+    let started = Instant::now();
+    let api = match startup::load_api(&args.specs, &args.mounts) {
+        Ok(api) => api,
+        Err(e) => return report(&e),
+    };
+    let settings = Settings { cors: !args.no_cors, admin: !args.no_admin, admin_token: args.admin_token.clone() };
+    let (app, items) = match startup::build_app(api, &args.fixtures, settings, !args.no_auth) {
+        Ok(a) => a,
+        Err(e) => return report(&e),
+    };
+    for spec in &app.api.specs {
+        let ops = app.api.ops.iter().filter(|o| std::ptr::eq(&app.api.specs[o.spec], spec)).count();
+        tracing::info!("mounted {} {} at {} ({} operations) from {}", spec.title, spec.version, spec.mount, ops, spec.doc.path.display());
+    }
+    tracing::info!("{} fixture items loaded from {}", items, args.fixtures.display());
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let limits = Limits {
+        max_body: args.max_body,
+        header_read_timeout: args.header_timeout,
+        max_connections: args.max_connections,
+        max_headers: args.max_headers,
+        shutdown_grace: args.shutdown_grace,
+    };
+    let result = runtime.block_on(async move {
+        let listener = match tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("error: cannot listen on {}:{}: {e}", args.host, args.port);
+                return Err(ExitCode::from(EXIT_CONFIG));
+            }
+        };
+        let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        tracing::info!("listening on http://{addr} (ready in {} ms)", started.elapsed().as_millis());
+        server::run(Arc::new(app), listener, limits, server::shutdown_signal()).await.map_err(|e| {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        })
+    });
+    match result {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(code) => code,
+    }
+}
+
+fn check(args: CheckArgs) -> ExitCode {
+    let api = match startup::load_api(&args.specs, &args.mounts) {
+        Ok(api) => api,
+        Err(e) => return report(&e),
+    };
+    let settings = Settings { cors: true, admin: true, admin_token: None };
+    let (app, items) = match startup::build_app(api, &args.fixtures, settings, true) {
+        Ok(a) => a,
+        Err(e) => return report(&e),
+    };
+    for spec in &app.api.specs {
+        println!("{} {} at {} ({})", spec.title, spec.version, spec.mount, spec.doc.path.display());
+    }
+    println!();
+    let routes = specbox::admin::routes(&app);
+    let width = routes.iter().filter_map(|r| r["path"].as_str()).map(str::len).max().unwrap_or(10);
+    for r in &routes {
+        println!(
+            "{:<7} {:<width$}  {:<28} {}",
+            r["method"].as_str().unwrap_or(""),
+            r["path"].as_str().unwrap_or(""),
+            r["operationId"].as_str().unwrap_or(""),
+            r["action"].as_str().unwrap_or(""),
+        );
+    }
+    println!("\n{} operations, {} fixture items: ok", routes.len(), items);
+    ExitCode::SUCCESS
+}
+
+/// A tiny HTTP/1.1 GET of /__specbox/health, with no dependency on a shell or curl.
+fn health(args: HealthArgs) -> ExitCode {
+    use std::io::{Read, Write};
+    let url = args.url.trim_end_matches('/');
+    let rest = url.strip_prefix("http://").unwrap_or(url);
+    let (hostport, base) = rest.split_once('/').map_or((rest, ""), |(h, p)| (h, p));
+    let addr = match std::net::ToSocketAddrs::to_socket_addrs(&hostport).ok().and_then(|mut a| a.next()) {
+        Some(a) => a,
+        None => {
+            eprintln!("unhealthy: cannot resolve {hostport}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let attempt = || -> std::io::Result<String> {
+        let mut s = std::net::TcpStream::connect_timeout(&addr, args.timeout)?;
+        s.set_read_timeout(Some(args.timeout))?;
+        let prefix = if base.is_empty() { String::new() } else { format!("/{base}") };
+        write!(s, "GET {prefix}/__specbox/health HTTP/1.1\r\nHost: {hostport}\r\nConnection: close\r\n\r\n")?;
+        let mut out = String::new();
+        s.read_to_string(&mut out)?;
+        Ok(out)
+    };
+    match attempt() {
+        Ok(resp) if resp.starts_with("HTTP/1.1 200") => {
+            println!("healthy");
+            ExitCode::SUCCESS
+        }
+        Ok(resp) => {
+            eprintln!("unhealthy: {}", resp.lines().next().unwrap_or(""));
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("unhealthy: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

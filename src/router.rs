@@ -1,0 +1,256 @@
+//! Routing: mounts and path templates to operations; 404 and 405.
+//!
+//! All routes of all specs go into one `matchit` radix tree at startup (static segments beat
+//! parameters, as OpenAPI asks). Templates that matchit cannot hold, such as two parameters in
+//! one segment (`/files/{name}.{ext}`), go to a short fallback list matched segment by segment.
+//! Parameter names are normalised (`{p0}`, `{p1}`, ...) before insertion so that the same route
+//! written with different names is caught as a duplicate with a message naming both places,
+//! rather than surfacing as matchit's generic conflict.
+
+use crate::api::{Operation, Spec, template_params};
+use crate::spec::{SpecError, escape_pointer};
+use hyper::Method;
+use std::collections::HashMap;
+
+/// What a route leads to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Op(usize),
+    /// The OAuth2 token endpoint of a spec.
+    Token(usize),
+}
+
+struct Entry {
+    /// Owning spec (of the first method registered), for errors on this path.
+    spec: usize,
+    methods: Vec<(Method, Target, Vec<String>)>,
+}
+
+/// The outcome of matching a request.
+pub enum Match {
+    Found {
+        target: Target,
+        /// Percent-decoded path parameters, by the names the operation uses.
+        params: Vec<(String, String)>,
+    },
+    MethodNotAllowed {
+        spec: usize,
+        allow: Vec<Method>,
+    },
+    NotFound {
+        /// The spec whose mount the path falls under (for the error's shape).
+        spec: Option<usize>,
+    },
+}
+
+pub struct Router {
+    tree: matchit::Router<usize>,
+    entries: Vec<Entry>,
+    fallback: Vec<(Vec<Segment>, usize)>,
+    /// Mount prefixes, longest first.
+    mounts: Vec<(String, usize)>,
+}
+
+#[derive(Debug, Clone)]
+enum Piece {
+    Lit(String),
+    Param,
+}
+
+type Segment = Vec<Piece>;
+
+impl Router {
+    pub fn build(specs: &[Spec], ops: &[Operation]) -> Result<Router, Vec<SpecError>> {
+        let mut b = Builder { specs, errors: Vec::new(), by_key: HashMap::new(), entries: Vec::new(), owners: HashMap::new() };
+        for (i, op) in ops.iter().enumerate() {
+            let spec = &specs[op.spec];
+            if op.route.starts_with("/__specbox") {
+                b.errors.push(SpecError::new(
+                    &spec.doc.path,
+                    format!("/paths/{}", escape_pointer(&op.template)),
+                    "paths under /__specbox/ are reserved for specbox's admin API",
+                ));
+                continue;
+            }
+            b.add(&op.route, op.method.clone(), Target::Op(i), op.spec, op.pointer.clone());
+        }
+        for (i, spec) in specs.iter().enumerate() {
+            if let Some(route) = &spec.token_route {
+                // A spec that documents its own token endpoint keeps it.
+                let (key, _) = normalise(route);
+                if !b.owners.contains_key(&(key, Method::POST)) {
+                    b.add(route, Method::POST, Target::Token(i), i, "/components/securitySchemes".into());
+                }
+            }
+        }
+        let Builder { errors, by_key, entries, .. } = b;
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+
+        let mut tree = matchit::Router::new();
+        let mut fallback = Vec::new();
+        let mut keys: Vec<(&String, &usize)> = by_key.iter().collect();
+        keys.sort();
+        for (key, idx) in keys {
+            if tree.insert(key.as_str(), *idx).is_err() {
+                fallback.push((segments(key), *idx));
+            }
+        }
+        let mut mounts: Vec<(String, usize)> = specs.iter().enumerate().map(|(i, s)| (s.mount.clone(), i)).collect();
+        mounts.sort_by_key(|(m, _)| std::cmp::Reverse(m.len()));
+        Ok(Router { tree, entries, fallback, mounts })
+    }
+
+    pub fn find(&self, method: &Method, path: &str) -> Match {
+        let (idx, values) = match self.tree.at(path) {
+            Ok(m) => (*m.value, m.params.iter().map(|(_, v)| decode(v)).collect::<Vec<_>>()),
+            Err(_) => match self.fallback.iter().find_map(|(segs, idx)| match_segments(segs, path).map(|v| (*idx, v))) {
+                Some(found) => found,
+                None => return Match::NotFound { spec: self.spec_for_path(path) },
+            },
+        };
+        let Some(entry) = self.entries.get(idx) else {
+            return Match::NotFound { spec: None };
+        };
+        // HEAD is answered by GET when the spec does not declare it.
+        let found = entry
+            .methods
+            .iter()
+            .find(|(m, _, _)| m == method)
+            .or_else(|| (method == Method::HEAD).then(|| entry.methods.iter().find(|(m, _, _)| m == Method::GET)).flatten());
+        match found {
+            Some((_, target, names)) => Match::Found {
+                target: *target,
+                params: names.iter().cloned().zip(values).collect(),
+            },
+            None => Match::MethodNotAllowed {
+                spec: entry.spec,
+                allow: entry.methods.iter().map(|(m, _, _)| m.clone()).collect(),
+            },
+        }
+    }
+
+    /// The spec whose mount prefix covers `path` (longest mount wins).
+    pub fn spec_for_path(&self, path: &str) -> Option<usize> {
+        self.mounts
+            .iter()
+            .find(|(m, _)| m == "/" || path == m || path.starts_with(&format!("{m}/")))
+            .map(|(_, i)| *i)
+    }
+}
+
+struct Builder<'a> {
+    specs: &'a [Spec],
+    errors: Vec<SpecError>,
+    by_key: HashMap<String, usize>,
+    entries: Vec<Entry>,
+    /// Who registered each (route key, method), for duplicate messages.
+    owners: HashMap<(String, Method), (usize, String)>,
+}
+
+impl Builder<'_> {
+    fn add(&mut self, route: &str, method: Method, target: Target, spec: usize, pointer: String) {
+        let (key, names) = normalise(route);
+        if let Some((other_spec, other_ptr)) = self.owners.get(&(key.clone(), method.clone())) {
+            let this = &self.specs[spec];
+            let other = &self.specs[*other_spec];
+            let message = if *other_spec == spec {
+                format!("duplicate route {method} {route}: same as {other_ptr}")
+            } else {
+                format!(
+                    "route {method} {route} is also served by {}#{other_ptr}: two specs claim the same route (give one a different mount with --mount or x-specbox-mount)",
+                    other.doc.path.display()
+                )
+            };
+            self.errors.push(SpecError::new(&this.doc.path, pointer, message));
+            return;
+        }
+        self.owners.insert((key.clone(), method.clone()), (spec, pointer));
+        let entries = &mut self.entries;
+        let idx = *self.by_key.entry(key).or_insert_with(|| {
+            entries.push(Entry { spec, methods: Vec::new() });
+            entries.len() - 1
+        });
+        entries[idx].methods.push((method, target, names));
+    }
+}
+
+/// `/customers/{id}` → (`/customers/{p0}`, [`id`]).
+fn normalise(route: &str) -> (String, Vec<String>) {
+    let names = template_params(route);
+    let mut key = String::with_capacity(route.len());
+    let mut rest = route;
+    let mut i = 0;
+    while let Some(start) = rest.find('{') {
+        let Some(end) = rest[start..].find('}') else { break };
+        key.push_str(&rest[..start]);
+        key.push_str(&format!("{{p{i}}}"));
+        i += 1;
+        rest = &rest[start + end + 1..];
+    }
+    key.push_str(rest);
+    (key, names)
+}
+
+fn segments(key: &str) -> Vec<Segment> {
+    key.split('/')
+        .map(|seg| {
+            let mut pieces = Vec::new();
+            let mut rest = seg;
+            while let Some(start) = rest.find('{') {
+                if start > 0 {
+                    pieces.push(Piece::Lit(rest[..start].to_string()));
+                }
+                let end = rest[start..].find('}').map_or(rest.len(), |e| start + e + 1);
+                pieces.push(Piece::Param);
+                rest = &rest[end..];
+            }
+            if !rest.is_empty() {
+                pieces.push(Piece::Lit(rest.to_string()));
+            }
+            pieces
+        })
+        .collect()
+}
+
+/// Matches a path against fallback segments; a parameter takes the shortest text up to the
+/// next literal of its segment (so `{name}.{ext}` splits at the first dot).
+fn match_segments(segs: &[Segment], path: &str) -> Option<Vec<String>> {
+    let parts: Vec<&str> = path.split('/').collect();
+    if parts.len() != segs.len() {
+        return None;
+    }
+    let mut values = Vec::new();
+    for (seg, part) in segs.iter().zip(parts) {
+        let mut rest = part;
+        for (i, piece) in seg.iter().enumerate() {
+            match piece {
+                Piece::Lit(l) => rest = rest.strip_prefix(l.as_str())?,
+                Piece::Param => {
+                    let value = match seg.get(i + 1) {
+                        Some(Piece::Lit(next)) => {
+                            let at = rest.find(next.as_str())?;
+                            let (v, r) = rest.split_at(at);
+                            rest = r;
+                            v
+                        }
+                        _ => std::mem::take(&mut rest),
+                    };
+                    if value.is_empty() {
+                        return None;
+                    }
+                    values.push(decode(value));
+                }
+            }
+        }
+        if !rest.is_empty() {
+            return None;
+        }
+    }
+    Some(values)
+}
+
+fn decode(v: &str) -> String {
+    percent_encoding::percent_decode_str(v).decode_utf8_lossy().into_owned()
+}

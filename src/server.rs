@@ -1,0 +1,234 @@
+//! The hyper accept loop: limits, network faults, graceful shutdown.
+//!
+//! HTTP/1.1 and h2c are served by hyper-util's auto builder. Each connection's socket is wrapped
+//! in [`FaultyIo`] so that a request can ask for a transport failure (`fault=reset|empty|malformed`):
+//! the service records the wish and fails, hyper drops the connection without a response, and
+//! the wrapper's `Drop` turns that into a TCP reset (linger 0), a plain close, or garbage bytes.
+//! That is the only way to produce real transport errors that a client's HTTP stack sees.
+//!
+//! Shutdown: on the signal the listener is dropped, in-flight requests get a bounded time to
+//! finish, then the process exits.
+
+use crate::faults::NetFault;
+use crate::handler::{self, App, Reply, Req};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use std::convert::Infallible;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_body: usize,
+    pub header_read_timeout: Duration,
+    pub max_connections: usize,
+    pub max_headers: usize,
+    pub shutdown_grace: Duration,
+}
+
+/// Serves until `shutdown` completes, then drains in-flight requests (bounded by the grace time).
+pub async fn run(app: Arc<App>, listener: TcpListener, limits: Limits, shutdown: impl Future<Output = ()>) -> io::Result<()> {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_headers(limits.max_headers);
+    builder.http2().timer(TokioTimer::new());
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            _ = &mut shutdown => break,
+            p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+        };
+        let (stream, _peer) = tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // EMFILE and friends: keep serving the connections we have.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let ctl = Arc::new(ConnCtl::default());
+        let io = TokioIo::new(FaultyIo { inner: stream, ctl: ctl.clone() });
+        let app = app.clone();
+        let limits = limits.clone();
+        let service = service_fn(move |req| {
+            let app = app.clone();
+            let ctl = ctl.clone();
+            let limits = limits.clone();
+            async move { serve(app, req, &limits, &ctl).await }
+        });
+        let conn = builder.serve_connection_with_upgrades(io, service).into_owned();
+        let watched = graceful.watch(conn);
+        tokio::spawn(async move {
+            let _ = watched.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown()).await.is_err() {
+        tracing::warn!("some connections were still busy after {:?}; closing them", limits.shutdown_grace);
+    }
+    Ok(())
+}
+
+/// Raised by the service to make hyper drop a connection without answering.
+#[derive(Debug)]
+struct InjectedFault;
+
+impl std::fmt::Display for InjectedFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("injected network fault")
+    }
+}
+
+impl std::error::Error for InjectedFault {}
+
+async fn serve(app: Arc<App>, req: Request<Incoming>, limits: &Limits, ctl: &ConnCtl) -> Result<Response<Full<Bytes>>, InjectedFault> {
+    let (parts, body) = req.into_parts();
+    let path = parts.uri.path().to_string();
+    let query = parts.uri.query().unwrap_or("").to_string();
+    let head = parts.method == hyper::Method::HEAD;
+    let body = match Limited::new(body, limits.max_body).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) => {
+            let too_large = e.downcast_ref::<http_body_util::LengthLimitError>().is_some();
+            let (status, kind, msg) = if too_large {
+                (413, crate::errors::ErrorKind::PayloadTooLarge, format!("request body is larger than {} bytes", limits.max_body))
+            } else {
+                (400, crate::errors::ErrorKind::MalformedBody, format!("could not read the request body: {e}"))
+            };
+            let err = crate::errors::ApiError::new(status, kind, msg);
+            let spec = app.api.router.spec_for_path(&path).and_then(|i| app.api.specs.get(i));
+            return Ok(to_response(handler::render_error(spec, None, &err), false));
+        }
+    };
+    let request = Req { method: parts.method, path, query, headers: parts.headers, body };
+    // The pipeline is synchronous and short; run it inline rather than hopping threads.
+    let reply = handler::handle(&app, &request);
+    if let Some(delay) = reply.directives.delay {
+        tokio::time::sleep(delay).await;
+    }
+    if let Some(fault) = reply.directives.fault {
+        if let Ok(mut f) = ctl.fault.lock() {
+            *f = Some(fault);
+        }
+        return Err(InjectedFault);
+    }
+    Ok(to_response(reply, head))
+}
+
+fn to_response(reply: Reply, head: bool) -> Response<Full<Bytes>> {
+    let body = if head { Bytes::new() } else { reply.body };
+    let mut resp = Response::new(Full::new(body));
+    *resp.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = resp.headers_mut();
+    for (k, v) in reply.headers {
+        if let (Ok(name), Ok(value)) = (hyper::header::HeaderName::from_bytes(k.as_bytes()), hyper::header::HeaderValue::from_str(&v)) {
+            headers.append(name, value);
+        }
+    }
+    resp
+}
+
+/// What a request asked to happen to its connection.
+#[derive(Default)]
+struct ConnCtl {
+    fault: Mutex<Option<NetFault>>,
+}
+
+/// A socket that carries out an injected fault when hyper drops it.
+struct FaultyIo {
+    inner: TcpStream,
+    ctl: Arc<ConnCtl>,
+}
+
+impl Drop for FaultyIo {
+    fn drop(&mut self) {
+        let fault = self.ctl.fault.lock().ok().and_then(|f| *f);
+        match fault {
+            Some(NetFault::Reset) => {
+                // Linger 0: close() sends RST instead of FIN.
+                let _ = socket_linger_zero(&self.inner);
+            }
+            Some(NetFault::Malformed) => {
+                let _ = self.inner.try_write(b"\x00\x13GARBAGE specbox malformed response \xff\xfe\r\n\r\n");
+            }
+            Some(NetFault::Empty) | None => {}
+        }
+    }
+}
+
+#[allow(deprecated)]
+fn socket_linger_zero(s: &TcpStream) -> io::Result<()> {
+    s.set_linger(Some(Duration::ZERO))
+}
+
+impl AsyncRead for FaultyIo {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for FaultyIo {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+    fn poll_write_vectored(mut self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+/// Keeps `Infallible` in the vocabulary for services that cannot fail.
+pub type NoError = Infallible;

@@ -1,0 +1,265 @@
+//! In-memory state: tenants, collections in creation order, unique indexes, idempotency records.
+//!
+//! State is partitioned by tenant (one per credential), and within a tenant by collection
+//! (a resource, under one parent). Each collection has its own `RwLock`, so readers of one
+//! collection never wait for writers of another and nothing takes a global lock. A tenant starts
+//! as a copy of the fixtures, made lazily per collection on first touch.
+//!
+//! A collection keeps its items in slots in creation order (a deleted item leaves an empty slot,
+//! so slot numbers are stable and make good cursors) with a Fenwick tree over "is listed"
+//! (present and not archived). That gives the k-th listed item and the listed count in
+//! O(log n), so a page costs the same in a list of ten thousand items or ten million, and a
+//! cursor walk sees every item exactly once even while others append.
+
+use dashmap::DashMap;
+use parking_lot::RwLock;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A stored object.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub value: Arc<Value>,
+    pub archived: bool,
+}
+
+/// Prefix sums over 0/1 flags with append, for O(log n) rank and select.
+#[derive(Debug, Clone, Default)]
+pub struct Fenwick {
+    tree: Vec<u32>,
+}
+
+impl Fenwick {
+    pub fn len(&self) -> usize {
+        self.tree.len()
+    }
+
+    pub fn push(&mut self, flag: bool) {
+        // The new node covers (i - lowbit(i), i]: its own flag plus the sums of the nodes below.
+        let i = self.tree.len() + 1;
+        let low = i & i.wrapping_neg();
+        let covered = self.prefix(i - 1) - self.prefix(i - low);
+        self.tree.push(covered + u32::from(flag));
+    }
+
+    /// Sum of flags of slots `0..n`.
+    pub fn prefix(&self, n: usize) -> u32 {
+        let mut i = n.min(self.tree.len());
+        let mut sum = 0;
+        while i > 0 {
+            sum += self.tree[i - 1];
+            i &= i - 1;
+        }
+        sum
+    }
+
+    pub fn total(&self) -> usize {
+        self.prefix(self.tree.len()) as usize
+    }
+
+    pub fn add(&mut self, slot: usize, delta: i32) {
+        let mut i = slot + 1;
+        while i <= self.tree.len() {
+            self.tree[i - 1] = self.tree[i - 1].wrapping_add_signed(delta);
+            i += i & i.wrapping_neg();
+        }
+    }
+
+    /// The slot of the k-th (0-based) set flag.
+    pub fn select(&self, k: usize) -> Option<usize> {
+        let mut remaining = u32::try_from(k).ok()? + 1;
+        let n = self.tree.len();
+        let mut pos = 0;
+        let mut step = n.checked_next_power_of_two().unwrap_or(n);
+        while step > 0 {
+            let next = pos + step;
+            if next <= n && self.tree[next - 1] < remaining {
+                pos = next;
+                remaining -= self.tree[next - 1];
+            }
+            step >>= 1;
+        }
+        (pos < n).then_some(pos)
+    }
+}
+
+/// One collection: items of one resource under one parent, for one tenant.
+#[derive(Debug, Clone, Default)]
+pub struct Collection {
+    pub slots: Vec<Option<Entry>>,
+    pub index: HashMap<String, usize>,
+    pub listed: Fenwick,
+    /// Per unique rule: normalised value → id.
+    pub unique: Vec<HashMap<String, String>>,
+    /// Highest integer id seen, for `{seq}` ids.
+    pub max_seq: u64,
+}
+
+impl Collection {
+    pub fn new(unique_rules: usize) -> Self {
+        Collection { unique: vec![HashMap::new(); unique_rules], ..Default::default() }
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Entry> {
+        self.index.get(id).and_then(|s| self.slots.get(*s)).and_then(Option::as_ref)
+    }
+
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    /// Appends a new item (the caller has checked the id is free).
+    pub fn insert(&mut self, id: String, entry: Entry) -> usize {
+        if let Ok(n) = id.parse::<u64>() {
+            self.max_seq = self.max_seq.max(n);
+        }
+        let slot = self.slots.len();
+        self.listed.push(!entry.archived);
+        self.slots.push(Some(entry));
+        self.index.insert(id, slot);
+        slot
+    }
+
+    pub fn replace(&mut self, id: &str, value: Arc<Value>) -> Option<&Entry> {
+        let slot = *self.index.get(id)?;
+        let entry = self.slots.get_mut(slot)?.as_mut()?;
+        entry.value = value;
+        Some(entry)
+    }
+
+    pub fn set_archived(&mut self, id: &str, archived: bool) -> Option<&Entry> {
+        let slot = *self.index.get(id)?;
+        let entry = self.slots.get_mut(slot)?.as_mut()?;
+        if entry.archived != archived {
+            entry.archived = archived;
+            self.listed.add(slot, if archived { -1 } else { 1 });
+        }
+        Some(entry)
+    }
+
+    pub fn remove(&mut self, id: &str) -> Option<Entry> {
+        let slot = self.index.remove(id)?;
+        let entry = self.slots.get_mut(slot)?.take()?;
+        if !entry.archived {
+            self.listed.add(slot, -1);
+        }
+        Some(entry)
+    }
+
+    /// Listed items from `slot` onwards (ascending).
+    pub fn listed_from(&self, slot: usize) -> impl Iterator<Item = (usize, &Entry)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .skip(slot)
+            .filter_map(|(i, e)| e.as_ref().filter(|e| !e.archived).map(|e| (i, e)))
+    }
+
+    /// Listed items before `slot` (descending: nearest first).
+    pub fn listed_before(&self, slot: usize) -> impl Iterator<Item = (usize, &Entry)> {
+        let end = slot.min(self.slots.len());
+        self.slots[..end]
+            .iter()
+            .enumerate()
+            .rev()
+            .filter_map(|(i, e)| e.as_ref().filter(|e| !e.archived).map(|e| (i, e)))
+    }
+
+    pub fn listed_count(&self) -> usize {
+        self.listed.total()
+    }
+
+    /// Number of listed items in slots `0..slot`.
+    pub fn rank(&self, slot: usize) -> usize {
+        self.listed.prefix(slot) as usize
+    }
+}
+
+/// A replayable response kept for an idempotency key.
+#[derive(Debug, Clone)]
+pub struct IdempotencyRecord {
+    /// Method, path and body of the first request: a reuse with another request is an error.
+    pub fingerprint: u64,
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: bytes::Bytes,
+    pub at: Instant,
+    /// Still executing: a concurrent reuse is answered with a conflict.
+    pub pending: bool,
+}
+
+/// Key of a collection: resource index and the ids of its ancestors, joined.
+pub type CollectionKey = (usize, String);
+
+#[derive(Default)]
+pub struct Tenant {
+    collections: DashMap<CollectionKey, Arc<RwLock<Collection>>>,
+    pub idempotency: DashMap<String, IdempotencyRecord>,
+}
+
+/// The initial state every tenant starts from.
+#[derive(Default)]
+pub struct Seed {
+    pub collections: HashMap<CollectionKey, Collection>,
+    /// Unique-rule count per resource, to make empty collections.
+    pub unique_counts: Vec<usize>,
+}
+
+pub struct Store {
+    tenants: DashMap<String, Arc<Tenant>>,
+    seed: Arc<Seed>,
+}
+
+/// How long an idempotency key is remembered.
+pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+
+impl Store {
+    pub fn new(seed: Seed) -> Self {
+        Store { tenants: DashMap::new(), seed: Arc::new(seed) }
+    }
+
+    pub fn tenant(&self, name: &str) -> Arc<Tenant> {
+        if let Some(t) = self.tenants.get(name) {
+            return t.clone();
+        }
+        self.tenants.entry(name.to_string()).or_default().clone()
+    }
+
+    pub fn collection(&self, tenant: &Tenant, key: CollectionKey) -> Arc<RwLock<Collection>> {
+        if let Some(c) = tenant.collections.get(&key) {
+            return c.clone();
+        }
+        let seed_key = key.clone();
+        tenant
+            .collections
+            .entry(key)
+            .or_insert_with(|| {
+                let key = &seed_key;
+                let initial = self.seed.collections.get(key).cloned().unwrap_or_else(|| {
+                    Collection::new(self.seed.unique_counts.get(key.0).copied().unwrap_or(0))
+                });
+                Arc::new(RwLock::new(initial))
+            })
+            .clone()
+    }
+
+    /// Forgets a tenant's changes (or everyone's): the next request starts from the fixtures.
+    pub fn reset(&self, tenant: Option<&str>) {
+        match tenant {
+            Some(t) => {
+                self.tenants.remove(t);
+            }
+            None => self.tenants.clear(),
+        }
+    }
+
+    pub fn tenant_names(&self) -> Vec<String> {
+        self.tenants.iter().map(|t| t.key().clone()).collect()
+    }
+}

@@ -1,0 +1,350 @@
+//! Request validation: compiled validators per operation, and violations that say where.
+//!
+//! Every schema is compiled once, at startup, into a `jsonschema::Validator` (2020-12, formats
+//! asserted). To resolve `#/components/...` the whole OpenAPI document is registered under a base
+//! URI and each schema is compiled as a wrapper `{"$ref": "BASE#<pointer>"}`; compiling a
+//! sub-schema on its own would lose every reference out of it. Validators are `Send + Sync` and
+//! shared by all requests; nothing here re-parses a schema per request.
+//!
+//! Violations carry a location (path, query, header, cookie or body), the JSON pointer into the
+//! value, and a dotted `field` such as `billing_address.country`: the name an API's error body uses.
+//! Map keys (additionalProperties) are user data, not field names, so a violation inside a map is
+//! reported against the map (`metadata`, not `metadata.plan`).
+
+use crate::spec::{SpecError, resolve};
+use jsonschema::error::ValidationErrorKind;
+use jsonschema::{Draft, Registry, Validator};
+use serde_json::{Map, Value};
+use std::path::{Path, PathBuf};
+
+const BASE: &str = "specbox://spec/doc.json";
+
+/// Where in the request a violation was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Location {
+    Path,
+    Query,
+    Header,
+    Cookie,
+    Body,
+}
+
+impl Location {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Location::Path => "path",
+            Location::Query => "query",
+            Location::Header => "header",
+            Location::Cookie => "cookie",
+            Location::Body => "body",
+        }
+    }
+}
+
+/// One thing wrong with a request.
+#[derive(Debug, Clone)]
+pub struct Violation {
+    pub location: Location,
+    /// Dotted field path (`billing_address.country`), or the parameter's name.
+    pub field: String,
+    /// JSON pointer into the body (empty for parameters).
+    pub pointer: String,
+    pub message: String,
+}
+
+/// Compiles schemas of one document against a registry that owns a copy of it, so schemas that
+/// are rarely needed (response schemas, checked only in proxy mode and by tests) can be compiled
+/// on first use, once, without keeping a borrow of the document alive.
+pub struct SchemaCompiler {
+    registry: Registry<'static>,
+    file: PathBuf,
+}
+
+/// A compiled schema and where it came from (kept for messages and for shaping).
+pub struct Schema {
+    pub pointer: String,
+    validator: Validator,
+}
+
+impl std::fmt::Debug for Schema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Schema({})", self.pointer)
+    }
+}
+
+impl SchemaCompiler {
+    pub fn new(root: &Value, file: &Path) -> Result<Self, SpecError> {
+        let registry = Registry::new()
+            .draft(Draft::Draft202012)
+            .add(BASE, jsonschema::Resource::from_contents(root.clone()))
+            .and_then(|b| b.prepare())
+            .map_err(|e| SpecError::new(file, "", format!("cannot index the document's schemas: {e}")))?;
+        Ok(SchemaCompiler { registry, file: file.to_path_buf() })
+    }
+
+    /// Compiles the schema found at `pointer` in the document.
+    pub fn compile(&self, pointer: &str) -> Result<Schema, SpecError> {
+        let fragment: String = pointer
+            .split('/')
+            .map(|seg| percent_encoding::utf8_percent_encode(seg, FRAGMENT).to_string())
+            .collect::<Vec<_>>()
+            .join("/");
+        let wrapper = serde_json::json!({ "$ref": format!("{BASE}#{fragment}") });
+        let validator = jsonschema::options()
+            .with_draft(Draft::Draft202012)
+            .with_registry(&self.registry)
+            .should_validate_formats(true)
+            .build(&wrapper)
+            .map_err(|e| SpecError::new(&self.file, pointer, format!("invalid schema: {e}")))?;
+        Ok(Schema { pointer: pointer.to_string(), validator })
+    }
+}
+
+/// Characters that must be escaped in a URI fragment (path templates bring `{` and `}`).
+const FRAGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'%')
+    .add(b'|')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'[')
+    .add(b']');
+
+impl Schema {
+    pub fn is_valid(&self, value: &Value) -> bool {
+        self.validator.is_valid(value)
+    }
+
+    /// Validates `value` and describes every violation. `root` is the document, used to turn
+    /// instance pointers into field names.
+    pub fn violations(&self, root: &Value, value: &Value, location: Location, prefix: &str) -> Vec<Violation> {
+        let schema = root.pointer(&self.pointer).unwrap_or(&Value::Null);
+        let mut out: Vec<Violation> = Vec::new();
+        for err in self.validator.iter_errors(value) {
+            let pointer = err.instance_path().as_str().to_string();
+            let segments: Vec<String> = pointer
+                .split('/')
+                .skip(1)
+                .map(|s| s.replace("~1", "/").replace("~0", "~"))
+                .collect();
+            let mut field = field_path(root, schema, &segments);
+            let message = match err.kind() {
+                ValidationErrorKind::Required { property } => {
+                    let name = property.as_str().map(str::to_string).unwrap_or_else(|| property.to_string());
+                    field = join_field(&field, &name);
+                    format!("{name} is required")
+                }
+                ValidationErrorKind::AdditionalProperties { unexpected } => {
+                    if let Some(first) = unexpected.first() {
+                        field = join_field(&field, first);
+                    }
+                    format!("unexpected field(s): {}", unexpected.join(", "))
+                }
+                _ => err.to_string(),
+            };
+            let field = match (prefix.is_empty(), field.is_empty()) {
+                (true, _) => field,
+                (false, true) => prefix.to_string(),
+                (false, false) => format!("{prefix}.{field}"),
+            };
+            // anyOf/oneOf report one error per branch at the same place: keep the first.
+            if out.iter().any(|v| v.field == field && v.pointer == pointer) {
+                continue;
+            }
+            out.push(Violation { location, field, pointer, message });
+        }
+        out
+    }
+}
+
+fn join_field(base: &str, name: &str) -> String {
+    if base.is_empty() { name.to_string() } else { format!("{base}.{name}") }
+}
+
+/// The dotted field name for an instance path, stopping at map keys.
+pub fn field_path(root: &Value, schema: &Value, segments: &[String]) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    let mut current = Some(schema);
+    for seg in segments {
+        let Some(s) = current else { break };
+        match child_schema(root, s, seg, 0) {
+            Some((child, true)) => {
+                names.push(seg);
+                current = Some(child);
+            }
+            _ => break,
+        }
+    }
+    names.join(".")
+}
+
+/// The sub-schema for `seg` under `schema`, and whether `seg` is a named field (a declared
+/// property or an array index) rather than a map key.
+fn child_schema<'a>(root: &'a Value, schema: &'a Value, seg: &str, depth: usize) -> Option<(&'a Value, bool)> {
+    if depth > 16 {
+        return None;
+    }
+    let s = resolve(root, schema);
+    if let Some(p) = s.get("properties").and_then(|p| p.get(seg)) {
+        return Some((p, true));
+    }
+    if seg.parse::<usize>().is_ok() {
+        if let Some(items) = s.get("items") {
+            return Some((items, true));
+        }
+    }
+    for key in ["allOf", "anyOf", "oneOf"] {
+        if let Some(branches) = s.get(key).and_then(Value::as_array) {
+            for b in branches {
+                if let Some(found) = child_schema(root, b, seg, depth + 1) {
+                    if found.1 {
+                        return Some(found);
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parameters: strings on the wire, typed values for the schema.
+// ---------------------------------------------------------------------------------------------
+
+/// How a parameter's raw string(s) become a JSON value, decided once from its schema.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Coerce {
+    String,
+    Integer,
+    Number,
+    Boolean,
+    /// An array of the inner kind; `explode: false` values are comma-separated.
+    Array(Box<Coerce>, bool),
+    /// JSON text (a `content: application/json` parameter) or an object we do not decompose.
+    Json,
+}
+
+impl Coerce {
+    /// Decides from a (resolved) parameter schema.
+    pub fn for_schema(root: &Value, schema: &Value, explode: bool) -> Coerce {
+        let s = resolve(root, schema);
+        let types: Vec<&str> = match s.get("type") {
+            Some(Value::String(t)) => vec![t.as_str()],
+            Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => {
+                // A composed schema: look at the first branch that names a type.
+                for key in ["allOf", "anyOf", "oneOf"] {
+                    if let Some(first) = s.get(key).and_then(Value::as_array).and_then(|b| {
+                        b.iter().find(|x| resolve(root, x).get("type").is_some_and(|t| t != "null"))
+                    }) {
+                        return Coerce::for_schema(root, first, explode);
+                    }
+                }
+                vec![]
+            }
+        };
+        if types.contains(&"array") {
+            let inner = s.get("items").map_or(Coerce::String, |i| Coerce::for_schema(root, i, true));
+            return Coerce::Array(Box::new(inner), explode);
+        }
+        if types.contains(&"integer") {
+            Coerce::Integer
+        } else if types.contains(&"number") {
+            Coerce::Number
+        } else if types.contains(&"boolean") {
+            Coerce::Boolean
+        } else if types.contains(&"object") {
+            Coerce::Json
+        } else {
+            Coerce::String
+        }
+    }
+
+    /// Turns the raw values of one parameter into JSON. A value that does not parse stays a
+    /// string, so the validator reports it as the wrong type (`limit=abc` → "not of type integer").
+    pub fn apply(&self, raw: &[&str]) -> Value {
+        match self {
+            Coerce::Array(inner, explode) => {
+                let parts: Vec<&str> = if !explode || raw.len() == 1 {
+                    raw.iter().flat_map(|r| r.split(',')).filter(|s| !s.is_empty()).collect()
+                } else {
+                    raw.to_vec()
+                };
+                Value::Array(parts.iter().map(|p| inner.scalar(p)).collect())
+            }
+            _ => raw.first().map_or(Value::Null, |r| self.scalar(r)),
+        }
+    }
+
+    fn scalar(&self, raw: &str) -> Value {
+        match self {
+            Coerce::Integer => raw
+                .parse::<i64>()
+                .map(Value::from)
+                .or_else(|_| raw.parse::<u64>().map(Value::from))
+                .unwrap_or_else(|_| Value::String(raw.into())),
+            Coerce::Number => raw
+                .parse::<f64>()
+                .ok()
+                .filter(|f| f.is_finite())
+                .and_then(serde_json::Number::from_f64)
+                .map(|n| {
+                    // Keep integers integral so `minimum`/`multipleOf` behave as the client meant.
+                    raw.parse::<i64>().map(Value::from).unwrap_or(Value::Number(n))
+                })
+                .unwrap_or_else(|| Value::String(raw.into())),
+            Coerce::Boolean => match raw {
+                "true" => Value::Bool(true),
+                "false" => Value::Bool(false),
+                _ => Value::String(raw.into()),
+            },
+            Coerce::Json => serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.into())),
+            Coerce::String | Coerce::Array(..) => Value::String(raw.into()),
+        }
+    }
+}
+
+/// Parses an `application/x-www-form-urlencoded` body into an object, coercing each field by the
+/// body schema's property types so it validates like JSON would.
+pub fn parse_form(root: &Value, schema: Option<&Value>, body: &[u8]) -> Value {
+    let mut grouped: Vec<(String, Vec<String>)> = Vec::new();
+    for (k, v) in form_pairs(body) {
+        match grouped.iter_mut().find(|(name, _)| *name == k) {
+            Some((_, values)) => values.push(v),
+            None => grouped.push((k, vec![v])),
+        }
+    }
+    let props = schema.map(|s| resolve(root, s)).and_then(|s| s.get("properties"));
+    let mut out = Map::new();
+    for (k, values) in grouped {
+        let coerce = props
+            .and_then(|p| p.get(&k))
+            .map_or(Coerce::String, |s| Coerce::for_schema(root, s, true));
+        let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+        out.insert(k, coerce.apply(&refs));
+    }
+    Value::Object(out)
+}
+
+/// Decodes `a=1&b=x%20y` pairs (`+` is a space in forms and query strings).
+pub fn form_pairs(raw: &[u8]) -> impl Iterator<Item = (String, String)> + '_ {
+    raw.split(|b| *b == b'&').filter(|p| !p.is_empty()).map(|pair| {
+        let (k, v) = match pair.iter().position(|b| *b == b'=') {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, &b""[..]),
+        };
+        (decode_form(k), decode_form(v))
+    })
+}
+
+fn decode_form(raw: &[u8]) -> String {
+    let spaced: Vec<u8> = raw.iter().map(|b| if *b == b'+' { b' ' } else { *b }).collect();
+    percent_encoding::percent_decode(&spaced).decode_utf8_lossy().into_owned()
+}
