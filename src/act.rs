@@ -8,7 +8,9 @@
 
 use crate::api::{Api, Operation};
 use crate::errors::{ApiError, ErrorKind};
-use crate::resources::{Action, EnvField, Filter, IdGen, ListPlan, MatchKind, Resource, Shape, Style, WritePlan};
+use crate::resources::{
+    Action, EnvField, Filter, IdGen, ListPlan, MatchKind, Resource, Shape, Style, WritePlan,
+};
 use crate::store::{Collection, CollectionKey, Entry, Store, Tenant};
 use crate::validate::{Location, Violation};
 use base64::Engine;
@@ -27,7 +29,10 @@ pub struct Validated {
 
 impl Validated {
     pub fn path_param(&self, name: &str) -> Option<&str> {
-        self.path.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.path
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -57,11 +62,18 @@ pub fn act(ctx: &Ctx) -> Result<Option<Outcome>, ApiError> {
             let id = item_id(ctx, r)?;
             let guard = coll.read();
             let entry = guard.get(id).ok_or_else(|| not_found(r, id))?;
-            Outcome { status: success, body: Some(shape.apply(&entry.value)) }
+            Outcome {
+                status: success,
+                body: Some(shape.apply(&entry.value)),
+            }
         }
         Action::List { res, plan } => list(ctx, *res, plan, success)?,
-        Action::Update { res, write, shape } => write_item(ctx, *res, write, shape, success, false)?,
-        Action::Replace { res, write, shape } => write_item(ctx, *res, write, shape, success, true)?,
+        Action::Update { res, write, shape } => {
+            write_item(ctx, *res, write, shape, success, false)?
+        }
+        Action::Replace { res, write, shape } => {
+            write_item(ctx, *res, write, shape, success, true)?
+        }
         Action::Delete { res, shape } => {
             let (r, coll) = item_collection(ctx, *res)?;
             let id = item_id(ctx, r)?;
@@ -102,7 +114,13 @@ fn collection_for(ctx: &Ctx, res: usize) -> Result<(&'static str, CollectionKey)
         let parent = resource(ctx, parent_idx)?;
         let parent_id = values.get(depth.saturating_sub(1)).copied().unwrap_or("");
         let parent_depth = parent.scope_params.len();
-        let key = (parent_idx, values.get(..parent_depth).map(|v| v.join("/")).unwrap_or_default());
+        let key = (
+            parent_idx,
+            values
+                .get(..parent_depth)
+                .map(|v| v.join("/"))
+                .unwrap_or_default(),
+        );
         let coll = ctx.store.collection(ctx.tenant, key);
         if coll.read().get(parent_id).is_none() {
             return Err(not_found(parent, parent_id));
@@ -120,7 +138,10 @@ fn resource<'a>(ctx: &Ctx<'a>, res: usize) -> Result<&'a Resource, ApiError> {
         .ok_or_else(|| ApiError::new(500, ErrorKind::Internal, "resource missing from the model"))
 }
 
-fn item_collection<'a>(ctx: &Ctx<'a>, res: usize) -> Result<(&'a Resource, Arc<parking_lot::RwLock<Collection>>), ApiError> {
+fn item_collection<'a>(
+    ctx: &Ctx<'a>,
+    res: usize,
+) -> Result<(&'a Resource, Arc<parking_lot::RwLock<Collection>>), ApiError> {
     let r = resource(ctx, res)?;
     let (_, key) = collection_for(ctx, res)?;
     Ok((r, ctx.store.collection(ctx.tenant, key)))
@@ -130,7 +151,13 @@ fn item_id<'a>(ctx: &Ctx<'a>, r: &Resource) -> Result<&'a str, ApiError> {
     r.item_param
         .as_ref()
         .and_then(|p| ctx.req.path_param(p))
-        .ok_or_else(|| ApiError::new(500, ErrorKind::Internal, "item path without an id parameter"))
+        .ok_or_else(|| {
+            ApiError::new(
+                500,
+                ErrorKind::Internal,
+                "item path without an id parameter",
+            )
+        })
 }
 
 fn now() -> String {
@@ -191,19 +218,40 @@ fn unique_key(rule_ci: bool, v: &Value) -> Option<String> {
 }
 
 /// Checks every unique rule for `obj` (ignoring the item `self_id`), without changing anything.
-fn check_unique(coll: &Collection, r: &Resource, obj: &Map<String, Value>, self_id: Option<&str>) -> Result<(), ApiError> {
+fn check_unique(
+    coll: &Collection,
+    r: &Resource,
+    obj: &Map<String, Value>,
+    self_id: Option<&str>,
+) -> Result<(), ApiError> {
     for (i, rule) in r.unique.iter().enumerate() {
-        let Some(key) = obj.get(&rule.field).and_then(|v| unique_key(rule.case_insensitive, v)) else { continue };
-        let taken = coll.unique.get(i).and_then(|m| m.get(&key)).is_some_and(|owner| Some(owner.as_str()) != self_id);
+        let Some(key) = obj
+            .get(&rule.field)
+            .and_then(|v| unique_key(rule.case_insensitive, v))
+        else {
+            continue;
+        };
+        let taken = coll
+            .unique
+            .get(i)
+            .and_then(|m| m.get(&key))
+            .is_some_and(|owner| Some(owner.as_str()) != self_id);
         if taken {
-            let message = rule.message.clone().unwrap_or_else(|| format!("a {} with this {} already exists", r.singular(), rule.field));
-            let kind = if rule.status == 409 { ErrorKind::Conflict } else { ErrorKind::Validation };
-            let mut err = ApiError::new(rule.status, kind, message).with_violations(vec![Violation {
-                location: Location::Body,
-                field: rule.field.clone(),
-                pointer: format!("/{}", rule.field),
-                message: format!("{} is already taken", rule.field),
-            }]);
+            let message = rule.message.clone().unwrap_or_else(|| {
+                format!("a {} with this {} already exists", r.singular(), rule.field)
+            });
+            let kind = if rule.status == 409 {
+                ErrorKind::Conflict
+            } else {
+                ErrorKind::Validation
+            };
+            let mut err =
+                ApiError::new(rule.status, kind, message).with_violations(vec![Violation {
+                    location: Location::Body,
+                    field: rule.field.clone(),
+                    pointer: format!("/{}", rule.field),
+                    message: format!("{} is already taken", rule.field),
+                }]);
             if let Some(code) = &rule.code {
                 err = err.with_code(code.clone());
             }
@@ -215,7 +263,11 @@ fn check_unique(coll: &Collection, r: &Resource, obj: &Map<String, Value>, self_
 
 fn claim_unique(coll: &mut Collection, r: &Resource, obj: &Map<String, Value>, id: &str) {
     for (i, rule) in r.unique.iter().enumerate() {
-        if let (Some(key), Some(map)) = (obj.get(&rule.field).and_then(|v| unique_key(rule.case_insensitive, v)), coll.unique.get_mut(i)) {
+        if let (Some(key), Some(map)) = (
+            obj.get(&rule.field)
+                .and_then(|v| unique_key(rule.case_insensitive, v)),
+            coll.unique.get_mut(i),
+        ) {
             map.insert(key, id.to_string());
         }
     }
@@ -224,21 +276,36 @@ fn claim_unique(coll: &mut Collection, r: &Resource, obj: &Map<String, Value>, i
 fn release_unique(coll: &mut Collection, r: &Resource, value: &Value) {
     let Some(obj) = value.as_object() else { return };
     for (i, rule) in r.unique.iter().enumerate() {
-        if let (Some(key), Some(map)) = (obj.get(&rule.field).and_then(|v| unique_key(rule.case_insensitive, v)), coll.unique.get_mut(i)) {
+        if let (Some(key), Some(map)) = (
+            obj.get(&rule.field)
+                .and_then(|v| unique_key(rule.case_insensitive, v)),
+            coll.unique.get_mut(i),
+        ) {
             map.remove(&key);
         }
     }
 }
 
 /// Registers a fixture item's unique values (used when seeding).
-pub fn seed_unique(coll: &mut Collection, r: &Resource, value: &Value, id: &str) -> Result<(), ApiError> {
+pub fn seed_unique(
+    coll: &mut Collection,
+    r: &Resource,
+    value: &Value,
+    id: &str,
+) -> Result<(), ApiError> {
     let obj = value.as_object().cloned().unwrap_or_default();
     check_unique(coll, r, &obj, Some(id))?;
     claim_unique(coll, r, &obj, id);
     Ok(())
 }
 
-fn create(ctx: &Ctx, res: usize, write: &WritePlan, shape: &Shape, status: u16) -> Result<Outcome, ApiError> {
+fn create(
+    ctx: &Ctx,
+    res: usize,
+    write: &WritePlan,
+    shape: &Shape,
+    status: u16,
+) -> Result<Outcome, ApiError> {
     let (r, coll) = item_collection(ctx, res)?;
     let mut obj = fields_from_body(write, ctx.req.body.as_ref());
     for (k, v) in &write.defaults {
@@ -258,7 +325,11 @@ fn create(ctx: &Ctx, res: usize, write: &WritePlan, shape: &Shape, status: u16) 
     };
     let key = id_key(&id);
     if guard.get(&key).is_some() {
-        return Err(ApiError::new(409, ErrorKind::Conflict, format!("{} {key:?} already exists", r.singular())));
+        return Err(ApiError::new(
+            409,
+            ErrorKind::Conflict,
+            format!("{} {key:?} already exists", r.singular()),
+        ));
     }
     check_unique(&guard, r, &obj, None)?;
     // The id goes first: it is what people look for when they read a body.
@@ -271,11 +342,27 @@ fn create(ctx: &Ctx, res: usize, write: &WritePlan, shape: &Shape, status: u16) 
     }
     claim_unique(&mut guard, r, &stored, &key);
     let value = Arc::new(Value::Object(stored));
-    guard.insert(key, Entry { value: value.clone(), archived: false });
-    Ok(Outcome { status, body: Some(shape.apply(&value)) })
+    guard.insert(
+        key,
+        Entry {
+            value: value.clone(),
+            archived: false,
+        },
+    );
+    Ok(Outcome {
+        status,
+        body: Some(shape.apply(&value)),
+    })
 }
 
-fn write_item(ctx: &Ctx, res: usize, write: &WritePlan, shape: &Shape, status: u16, replace: bool) -> Result<Outcome, ApiError> {
+fn write_item(
+    ctx: &Ctx,
+    res: usize,
+    write: &WritePlan,
+    shape: &Shape,
+    status: u16,
+    replace: bool,
+) -> Result<Outcome, ApiError> {
     let (r, coll) = item_collection(ctx, res)?;
     let id = item_id(ctx, r)?;
     let mut guard = coll.write();
@@ -310,21 +397,48 @@ fn write_item(ctx: &Ctx, res: usize, write: &WritePlan, shape: &Shape, status: u
     claim_unique(&mut guard, r, &next, id);
     let value = Arc::new(Value::Object(next));
     guard.replace(id, value.clone());
-    Ok(Outcome { status, body: Some(shape.apply(&value)) })
+    Ok(Outcome {
+        status,
+        body: Some(shape.apply(&value)),
+    })
 }
 
-fn set_archived(ctx: &Ctx, res: usize, shape: &Shape, status: u16, archive: bool) -> Result<Outcome, ApiError> {
+fn set_archived(
+    ctx: &Ctx,
+    res: usize,
+    shape: &Shape,
+    status: u16,
+    archive: bool,
+) -> Result<Outcome, ApiError> {
     let (r, coll) = item_collection(ctx, res)?;
     let id = item_id(ctx, r)?;
     let mut guard = coll.write();
     let entry = guard.get(id).ok_or_else(|| not_found(r, id))?;
     if entry.archived == archive {
-        let state = if archive { "already archived" } else { "not archived" };
-        let code = if ctx.op.documents(400) || !ctx.op.documents(409) { 400 } else { 409 };
-        return Err(ApiError::new(code, ErrorKind::InvalidState, format!("{} {id:?} is {state}", r.singular())));
+        let state = if archive {
+            "already archived"
+        } else {
+            "not archived"
+        };
+        let code = if ctx.op.documents(400) || !ctx.op.documents(409) {
+            400
+        } else {
+            409
+        };
+        return Err(ApiError::new(
+            code,
+            ErrorKind::InvalidState,
+            format!("{} {id:?} is {state}", r.singular()),
+        ));
     }
-    let value = guard.set_archived(id, archive).map(|e| e.value.clone()).ok_or_else(|| not_found(r, id))?;
-    Ok(Outcome { status, body: Some(shape.apply(&value)) })
+    let value = guard
+        .set_archived(id, archive)
+        .map(|e| e.value.clone())
+        .ok_or_else(|| not_found(r, id))?;
+    Ok(Outcome {
+        status,
+        body: Some(shape.apply(&value)),
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -338,7 +452,9 @@ pub fn encode_cursor(slot: usize) -> String {
 }
 
 pub fn decode_cursor(raw: &str) -> Option<usize> {
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw.trim_end_matches('=')).ok()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(raw.trim_end_matches('='))
+        .ok()?;
     let text = std::str::from_utf8(&bytes).ok()?;
     text.strip_prefix(CURSOR_PREFIX)?.parse().ok()
 }
@@ -351,13 +467,18 @@ fn field_value<'v>(item: &'v Value, field: &str) -> Option<&'v Value> {
 }
 
 fn matches_filter(f: &Filter, wanted: &Value, item: &Value) -> bool {
-    let Some(actual) = field_value(item, &f.field) else { return false };
+    let Some(actual) = field_value(item, &f.field) else {
+        return false;
+    };
     let as_text = |v: &Value| match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     };
     let (a, w) = if f.case_insensitive {
-        (as_text(actual).to_lowercase(), as_text(wanted).to_lowercase())
+        (
+            as_text(actual).to_lowercase(),
+            as_text(wanted).to_lowercase(),
+        )
     } else {
         (as_text(actual), as_text(wanted))
     };
@@ -375,7 +496,10 @@ fn compare(a: &Value, b: &Value) -> Option<std::cmp::Ordering> {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x.as_f64()?.partial_cmp(&y.as_f64()?),
         (Value::String(x), Value::String(y)) => {
-            match (humantime::parse_rfc3339_weak(x), humantime::parse_rfc3339_weak(y)) {
+            match (
+                humantime::parse_rfc3339_weak(x),
+                humantime::parse_rfc3339_weak(y),
+            ) {
                 (Ok(tx), Ok(ty)) => Some(tx.cmp(&ty)),
                 _ => Some(x.as_str().cmp(y.as_str())),
             }
@@ -389,19 +513,33 @@ fn list(ctx: &Ctx, res: usize, plan: &ListPlan, status: u16) -> Result<Outcome, 
     let (r, coll) = item_collection(ctx, res)?;
     let _ = r;
     let q = &ctx.req.query;
-    let int = |name: &Option<String>| name.as_ref().and_then(|n| q.get(n)).and_then(Value::as_u64).map(|v| v as usize);
+    let int = |name: &Option<String>| {
+        name.as_ref()
+            .and_then(|n| q.get(n))
+            .and_then(Value::as_u64)
+            .map(|v| v as usize)
+    };
     let mut limit = int(&plan.limit_param).unwrap_or(plan.default_limit);
     if let Some(max) = plan.max_limit {
         limit = limit.min(max);
     }
-    let active: Vec<(&Filter, &Value)> = plan.filters.iter().filter_map(|f| q.get(&f.param).map(|v| (f, v))).collect();
+    let active: Vec<(&Filter, &Value)> = plan
+        .filters
+        .iter()
+        .filter_map(|f| q.get(&f.param).map(|v| (f, v)))
+        .collect();
     let keep = |e: &Entry| active.iter().all(|(f, w)| matches_filter(f, w, &e.value));
     let cursor = |name: &Option<String>| -> Result<Option<usize>, ApiError> {
         match name.as_ref().and_then(|n| q.get(n).map(|v| (n, v))) {
             None => Ok(None),
             Some((_, Value::String(s))) if s.is_empty() => Ok(None),
             Some((n, v)) => v.as_str().and_then(decode_cursor).map(Some).ok_or_else(|| {
-                ApiError::new(400, ErrorKind::InvalidCursor, format!("{n} is not a cursor this server issued")).with_violations(vec![Violation {
+                ApiError::new(
+                    400,
+                    ErrorKind::InvalidCursor,
+                    format!("{n} is not a cursor this server issued"),
+                )
+                .with_violations(vec![Violation {
                     location: Location::Query,
                     field: n.clone(),
                     pointer: String::new(),
@@ -416,7 +554,10 @@ fn list(ctx: &Ctx, res: usize, plan: &ListPlan, status: u16) -> Result<Outcome, 
     let (has_next, has_prev);
     let mut page_no = 1usize;
     let mut offset = 0usize;
-    let want_total = plan.envelope.iter().any(|(_, f)| matches!(f, EnvField::Total | EnvField::TotalPages));
+    let want_total = plan
+        .envelope
+        .iter()
+        .any(|(_, f)| matches!(f, EnvField::Total | EnvField::TotalPages));
     let mut total: Option<usize> = None;
 
     match plan.style {
@@ -424,7 +565,11 @@ fn list(ctx: &Ctx, res: usize, plan: &ListPlan, status: u16) -> Result<Outcome, 
             let after = cursor(&plan.after_param)?;
             let before = cursor(&plan.before_param)?;
             if let Some(b) = before.filter(|_| after.is_none()) {
-                let mut found: Vec<(usize, &Entry)> = guard.listed_before(b).filter(|(_, e)| keep(e)).take(limit.saturating_add(1)).collect();
+                let mut found: Vec<(usize, &Entry)> = guard
+                    .listed_before(b)
+                    .filter(|(_, e)| keep(e))
+                    .take(limit.saturating_add(1))
+                    .collect();
                 has_prev = found.len() > limit;
                 found.truncate(limit);
                 found.reverse();
@@ -436,7 +581,11 @@ fn list(ctx: &Ctx, res: usize, plan: &ListPlan, status: u16) -> Result<Outcome, 
                 page.extend(it.by_ref().take(limit));
                 has_next = it.next().is_some();
                 let first = page.first().map_or(start, |(s, _)| *s);
-                has_prev = if active.is_empty() { guard.rank(first) > 0 } else { guard.listed_before(first).any(|(_, e)| keep(e)) };
+                has_prev = if active.is_empty() {
+                    guard.rank(first) > 0
+                } else {
+                    guard.listed_before(first).any(|(_, e)| keep(e))
+                };
             }
         }
         Style::Page | Style::Offset | Style::First => {
@@ -471,12 +620,22 @@ fn list(ctx: &Ctx, res: usize, plan: &ListPlan, status: u16) -> Result<Outcome, 
         }
     }
     if want_total && total.is_none() {
-        total = Some(if active.is_empty() { guard.listed_count() } else { guard.listed_from(0).filter(|(_, e)| keep(e)).count() });
+        total = Some(if active.is_empty() {
+            guard.listed_count()
+        } else {
+            guard.listed_from(0).filter(|(_, e)| keep(e)).count()
+        });
     }
 
-    let items: Vec<Value> = page.iter().map(|(_, e)| plan.item_shape.apply(&e.value)).collect();
+    let items: Vec<Value> = page
+        .iter()
+        .map(|(_, e)| plan.item_shape.apply(&e.value))
+        .collect();
     let Some(items_field) = &plan.items_field else {
-        return Ok(Outcome { status, body: Some(Value::Array(items)) });
+        return Ok(Outcome {
+            status,
+            body: Some(Value::Array(items)),
+        });
     };
     let mut body = Map::new();
     let first_cursor = page.first().map(|(s, _)| encode_cursor(*s));
@@ -490,7 +649,9 @@ fn list(ctx: &Ctx, res: usize, plan: &ListPlan, status: u16) -> Result<Outcome, 
             EnvField::Page => Some(Value::from(page_no)),
             EnvField::PerPage | EnvField::Limit => Some(Value::from(limit.min(u32::MAX as usize))),
             EnvField::Total => total.map(Value::from),
-            EnvField::TotalPages => total.map(|t| Value::from(if limit == 0 { 0 } else { t.div_ceil(limit) })),
+            EnvField::TotalPages => {
+                total.map(|t| Value::from(if limit == 0 { 0 } else { t.div_ceil(limit) }))
+            }
             EnvField::Offset => Some(Value::from(offset)),
         };
         if let Some(v) = v {
@@ -501,5 +662,8 @@ fn list(ctx: &Ctx, res: usize, plan: &ListPlan, status: u16) -> Result<Outcome, 
     for (name, v) in &plan.envelope_fill {
         body.insert(name.clone(), v.clone());
     }
-    Ok(Outcome { status, body: Some(Value::Object(body)) })
+    Ok(Outcome {
+        status,
+        body: Some(Value::Object(body)),
+    })
 }

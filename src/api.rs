@@ -50,7 +50,10 @@ impl Spec {
 pub enum SchemeKind {
     Bearer,
     Basic,
-    ApiKey { location: Location, name: String },
+    ApiKey {
+        location: Location,
+        name: String,
+    },
     /// OAuth2 with a client-credentials flow served by specbox: tokens must be ones it issued.
     OAuth2Issued,
     /// Other OAuth2 flows and OpenID Connect: any bearer token.
@@ -188,13 +191,20 @@ impl Response {
     }
 
     pub fn example(&self, name: &str) -> Option<&Value> {
-        self.examples.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+        self.examples
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v)
     }
 
     /// The compiled response schema (compiled on first use).
     pub fn validator(&self, compiler: &SchemaCompiler) -> Option<&Schema> {
         self.validator
-            .get_or_init(|| self.schema_pointer.as_ref().and_then(|p| compiler.compile(p).ok()))
+            .get_or_init(|| {
+                self.schema_pointer
+                    .as_ref()
+                    .and_then(|p| compiler.compile(p).ok())
+            })
             .as_ref()
     }
 }
@@ -205,8 +215,16 @@ impl Operation {
         self.responses
             .iter()
             .find(|r| r.status == StatusKey::Exact(status))
-            .or_else(|| self.responses.iter().find(|r| r.status == StatusKey::Range(status / 100)))
-            .or_else(|| self.responses.iter().find(|r| r.status == StatusKey::Default))
+            .or_else(|| {
+                self.responses
+                    .iter()
+                    .find(|r| r.status == StatusKey::Range(status / 100))
+            })
+            .or_else(|| {
+                self.responses
+                    .iter()
+                    .find(|r| r.status == StatusKey::Default)
+            })
     }
 
     /// The lowest declared 2xx response (what a successful call answers with).
@@ -214,16 +232,28 @@ impl Operation {
         self.responses
             .iter()
             .find(|r| matches!(r.status, StatusKey::Exact(c) if (200..300).contains(&c)))
-            .or_else(|| self.responses.iter().find(|r| r.status == StatusKey::Range(2)))
-            .or_else(|| self.responses.iter().find(|r| r.status == StatusKey::Default))
+            .or_else(|| {
+                self.responses
+                    .iter()
+                    .find(|r| r.status == StatusKey::Range(2))
+            })
+            .or_else(|| {
+                self.responses
+                    .iter()
+                    .find(|r| r.status == StatusKey::Default)
+            })
     }
 
     pub fn documents(&self, status: u16) -> bool {
-        self.responses.iter().any(|r| r.status == StatusKey::Exact(status))
+        self.responses
+            .iter()
+            .any(|r| r.status == StatusKey::Exact(status))
     }
 
     pub fn param(&self, location: Location, name: &str) -> Option<&Param> {
-        self.params.iter().find(|p| p.location == location && p.name == name)
+        self.params
+            .iter()
+            .find(|p| p.location == location && p.name == name)
     }
 }
 
@@ -259,7 +289,12 @@ impl Api {
             Err(e) => return Err(e),
         };
         let router = Router::build(&specs, &ops)?;
-        Ok(Api { specs, ops, resources, router })
+        Ok(Api {
+            specs,
+            ops,
+            resources,
+            router,
+        })
     }
 
     pub fn op(&self, target: Target) -> Option<&Operation> {
@@ -270,31 +305,59 @@ impl Api {
     }
 }
 
-fn build_spec(doc: SpecDoc, spec_idx: usize, opts: &BuildOptions) -> Result<(Spec, Vec<Operation>), Vec<SpecError>> {
+fn build_spec(
+    doc: SpecDoc,
+    spec_idx: usize,
+    opts: &BuildOptions,
+) -> Result<(Spec, Vec<Operation>), Vec<SpecError>> {
     let root = &doc.root;
     let file = doc.path.clone();
     let info = root.get("info");
-    let title = info.and_then(|i| i.get("title")).and_then(Value::as_str).unwrap_or(&doc.name).to_string();
-    let version = info.and_then(|i| i.get("version")).and_then(Value::as_str).unwrap_or("").to_string();
+    let title = info
+        .and_then(|i| i.get("title"))
+        .and_then(Value::as_str)
+        .unwrap_or(&doc.name)
+        .to_string();
+    let version = info
+        .and_then(|i| i.get("version"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     let mount = opts
         .mounts
         .iter()
         .find(|(name, _)| *name == doc.name)
         .map(|(_, m)| m.clone())
-        .or_else(|| root.get("x-specbox-mount").and_then(Value::as_str).map(str::to_string))
+        .or_else(|| {
+            root.get("x-specbox-mount")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
         .unwrap_or_else(|| mount_from_servers(root));
     let mount = normalise_mount(&mount);
 
     let compiler = SchemaCompiler::new(root, &file).map_err(|e| vec![e])?;
     let mut errors = Vec::new();
     let schemes = security_schemes(root, &file, &mut errors);
-    let default_security = security(root.get("security"), &schemes, &file, "/security", &mut errors);
-    let token_route = schemes.iter().find(|s| matches!(s.kind, SchemeKind::OAuth2Issued)).and_then(|s| {
-        let url = root
-            .pointer(&format!("/components/securitySchemes/{}/flows/clientCredentials/tokenUrl", escape_pointer(&s.name)))
-            .and_then(Value::as_str)?;
-        Some(join_route(&mount, &url_path(url)))
-    });
+    let default_security = security(
+        root.get("security"),
+        &schemes,
+        &file,
+        "/security",
+        &mut errors,
+    );
+    let token_route = schemes
+        .iter()
+        .find(|s| matches!(s.kind, SchemeKind::OAuth2Issued))
+        .and_then(|s| {
+            let url = root
+                .pointer(&format!(
+                    "/components/securitySchemes/{}/flows/clientCredentials/tokenUrl",
+                    escape_pointer(&s.name)
+                ))
+                .and_then(Value::as_str)?;
+            Some(join_route(&mount, &url_path(url)))
+        });
 
     let mut ops = Vec::new();
     let mut error_schemas = Vec::new();
@@ -305,8 +368,22 @@ fn build_spec(doc: SpecDoc, spec_idx: usize, opts: &BuildOptions) -> Result<(Spe
             for m in METHODS {
                 let Some(op) = item.get(*m) else { continue };
                 let op_ptr = format!("{item_ptr}/{m}");
-                let ctx = OpCtx { root, compiler: &compiler, file: &file, schemes: &schemes };
-                match ctx.operation(spec_idx, m, template, &mount, item, op, &op_ptr, &default_security) {
+                let ctx = OpCtx {
+                    root,
+                    compiler: &compiler,
+                    file: &file,
+                    schemes: &schemes,
+                };
+                match ctx.operation(
+                    spec_idx,
+                    m,
+                    template,
+                    &mount,
+                    item,
+                    op,
+                    &op_ptr,
+                    &default_security,
+                ) {
                     Ok(o) => {
                         for r in &o.responses {
                             let is_error = match r.status {
@@ -329,11 +406,26 @@ fn build_spec(doc: SpecDoc, spec_idx: usize, opts: &BuildOptions) -> Result<(Spe
         return Err(errors);
     }
     let errors_shape = ErrorShape::from_spec(root, &error_schemas);
-    Ok((Spec { title, version, mount, errors: errors_shape, schemes, compiler, token_route, doc }, ops))
+    Ok((
+        Spec {
+            title,
+            version,
+            mount,
+            errors: errors_shape,
+            schemes,
+            compiler,
+            token_route,
+            doc,
+        },
+        ops,
+    ))
 }
 
 fn mount_from_servers(root: &Value) -> String {
-    root.pointer("/servers/0/url").and_then(Value::as_str).map(url_path).unwrap_or_else(|| "/".into())
+    root.pointer("/servers/0/url")
+        .and_then(Value::as_str)
+        .map(url_path)
+        .unwrap_or_else(|| "/".into())
 }
 
 /// The path part of a URL (`https://h/api/v1` → `/api/v1`; `/v2` → `/v2`). Server variables
@@ -358,20 +450,40 @@ fn normalise_mount(m: &str) -> String {
 }
 
 pub fn join_route(mount: &str, template: &str) -> String {
-    let t = if template.starts_with('/') { template.to_string() } else { format!("/{template}") };
-    if mount == "/" { t } else { format!("{mount}{t}") }
+    let t = if template.starts_with('/') {
+        template.to_string()
+    } else {
+        format!("/{template}")
+    };
+    if mount == "/" {
+        t
+    } else {
+        format!("{mount}{t}")
+    }
 }
 
-fn security_schemes(root: &Value, file: &std::path::Path, errors: &mut Vec<SpecError>) -> Vec<SecurityScheme> {
+fn security_schemes(
+    root: &Value,
+    file: &std::path::Path,
+    errors: &mut Vec<SpecError>,
+) -> Vec<SecurityScheme> {
     let mut out = Vec::new();
-    let Some(map) = root.pointer("/components/securitySchemes").and_then(Value::as_object) else {
+    let Some(map) = root
+        .pointer("/components/securitySchemes")
+        .and_then(Value::as_object)
+    else {
         return out;
     };
     for (name, raw) in map {
         let s = resolve(root, raw);
         let ptr = format!("/components/securitySchemes/{}", escape_pointer(name));
         let kind = match s.get("type").and_then(Value::as_str) {
-            Some("http") => match s.get("scheme").and_then(Value::as_str).map(str::to_ascii_lowercase).as_deref() {
+            Some("http") => match s
+                .get("scheme")
+                .and_then(Value::as_str)
+                .map(str::to_ascii_lowercase)
+                .as_deref()
+            {
                 Some("basic") => SchemeKind::Basic,
                 _ => SchemeKind::Bearer,
             },
@@ -381,10 +493,16 @@ fn security_schemes(root: &Value, file: &std::path::Path, errors: &mut Vec<SpecE
                     Some("cookie") => Location::Cookie,
                     _ => Location::Header,
                 };
-                let name = s.get("name").and_then(Value::as_str).unwrap_or("X-Api-Key").to_string();
+                let name = s
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("X-Api-Key")
+                    .to_string();
                 SchemeKind::ApiKey { location, name }
             }
-            Some("oauth2") if s.pointer("/flows/clientCredentials/tokenUrl").is_some() => SchemeKind::OAuth2Issued,
+            Some("oauth2") if s.pointer("/flows/clientCredentials/tokenUrl").is_some() => {
+                SchemeKind::OAuth2Issued
+            }
             Some("oauth2") | Some("openIdConnect") => SchemeKind::OAuth2Any,
             // mutualTLS and unknown types cannot be checked by a mock: treat as bearer.
             _ => SchemeKind::Bearer,
@@ -393,13 +511,21 @@ fn security_schemes(root: &Value, file: &std::path::Path, errors: &mut Vec<SpecE
             Some(p) => match Regex::new(p) {
                 Ok(r) => Some(r),
                 Err(e) => {
-                    errors.push(SpecError::new(file, format!("{ptr}/x-specbox-token-pattern"), format!("invalid regex: {e}")));
+                    errors.push(SpecError::new(
+                        file,
+                        format!("{ptr}/x-specbox-token-pattern"),
+                        format!("invalid regex: {e}"),
+                    ));
                     None
                 }
             },
             None => None,
         };
-        out.push(SecurityScheme { name: name.clone(), kind, pattern });
+        out.push(SecurityScheme {
+            name: name.clone(),
+            kind,
+            pattern,
+        });
     }
     out
 }
@@ -412,12 +538,21 @@ fn security(
     errors: &mut Vec<SpecError>,
 ) -> Security {
     let mut alternatives = Vec::new();
-    for (i, alt) in raw.and_then(Value::as_array).into_iter().flatten().enumerate() {
+    for (i, alt) in raw
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
         let mut all = Vec::new();
         for name in alt.as_object().into_iter().flat_map(|m| m.keys()) {
             match schemes.iter().position(|s| &s.name == name) {
                 Some(idx) => all.push(idx),
-                None => errors.push(SpecError::new(file, format!("{at}/{i}/{}", escape_pointer(name)), format!("unknown security scheme {name:?}"))),
+                None => errors.push(SpecError::new(
+                    file,
+                    format!("{at}/{i}/{}", escape_pointer(name)),
+                    format!("unknown security scheme {name:?}"),
+                )),
             }
         }
         alternatives.push(all);
@@ -455,8 +590,16 @@ impl OpCtx<'_> {
         // Path-level parameters, overridden by operation-level ones with the same name and location.
         let mut params: Vec<Param> = Vec::new();
         let item_ptr = op_ptr.rsplit_once('/').map_or("", |(p, _)| p).to_string();
-        for (list, base) in [(item.get("parameters"), format!("{item_ptr}/parameters")), (op.get("parameters"), format!("{op_ptr}/parameters"))] {
-            for (i, raw) in list.and_then(Value::as_array).into_iter().flatten().enumerate() {
+        for (list, base) in [
+            (item.get("parameters"), format!("{item_ptr}/parameters")),
+            (op.get("parameters"), format!("{op_ptr}/parameters")),
+        ] {
+            for (i, raw) in list
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
                 match self.param(raw, &format!("{base}/{i}")) {
                     Ok(Some(p)) => {
                         params.retain(|q| !(q.name == p.name && q.location == p.location));
@@ -468,7 +611,10 @@ impl OpCtx<'_> {
             }
         }
         for name in template_params(template) {
-            if !params.iter().any(|p| p.location == Location::Path && p.name == name) {
+            if !params
+                .iter()
+                .any(|p| p.location == Location::Path && p.name == name)
+            {
                 // Undeclared path parameters are common in hand-written specs: accept any string.
                 params.push(Param {
                     name,
@@ -500,7 +646,11 @@ impl OpCtx<'_> {
                 let status = match parse_status(code) {
                     Some(s) => s,
                     None => {
-                        errors.push(SpecError::new(self.file, ptr, format!("invalid response status {code:?}")));
+                        errors.push(SpecError::new(
+                            self.file,
+                            ptr,
+                            format!("invalid response status {code:?}"),
+                        ));
                         continue;
                     }
                 };
@@ -510,13 +660,20 @@ impl OpCtx<'_> {
         responses.sort_by_key(|r| r.status);
 
         let security = match op.get("security") {
-            Some(raw) => security(Some(raw), self.schemes, self.file, &format!("{op_ptr}/security"), &mut errors),
+            Some(raw) => security(
+                Some(raw),
+                self.schemes,
+                self.file,
+                &format!("{op_ptr}/security"),
+                &mut errors,
+            ),
             None => default_security.clone(),
         };
         if !errors.is_empty() {
             return Err(errors);
         }
-        let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap_or(Method::GET);
+        let method =
+            Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap_or(Method::GET);
         Ok(Operation {
             spec,
             id,
@@ -543,19 +700,40 @@ impl OpCtx<'_> {
             Some("query") => Location::Query,
             Some("header") => Location::Header,
             Some("cookie") => Location::Cookie,
-            other => return Err(SpecError::new(self.file, format!("{ptr}/in"), format!("invalid parameter location {other:?}"))),
+            other => {
+                return Err(SpecError::new(
+                    self.file,
+                    format!("{ptr}/in"),
+                    format!("invalid parameter location {other:?}"),
+                ));
+            }
         };
         // OpenAPI: these headers are described elsewhere and their parameters are ignored.
-        if location == Location::Header && ["accept", "content-type", "authorization"].contains(&name.to_ascii_lowercase().as_str()) {
+        if location == Location::Header
+            && ["accept", "content-type", "authorization"]
+                .contains(&name.to_ascii_lowercase().as_str())
+        {
             return Ok(None);
         }
         let (schema_pointer, coerce) = if p.get("schema").is_some() {
             let sp = format!("{ptr}/schema");
-            let explode = p.get("explode").and_then(Value::as_bool).unwrap_or(p.get("style").and_then(Value::as_str).is_none_or(|s| s == "form"));
-            let coerce = Coerce::for_schema(self.root, p.get("schema").unwrap_or(&Value::Null), explode);
+            let explode = p.get("explode").and_then(Value::as_bool).unwrap_or(
+                p.get("style")
+                    .and_then(Value::as_str)
+                    .is_none_or(|s| s == "form"),
+            );
+            let coerce =
+                Coerce::for_schema(self.root, p.get("schema").unwrap_or(&Value::Null), explode);
             (Some(sp), coerce)
-        } else if let Some((mt, _)) = p.get("content").and_then(Value::as_object).and_then(|c| c.iter().next()) {
-            (Some(format!("{ptr}/content/{}/schema", escape_pointer(mt))), Coerce::Json)
+        } else if let Some((mt, _)) = p
+            .get("content")
+            .and_then(Value::as_object)
+            .and_then(|c| c.iter().next())
+        {
+            (
+                Some(format!("{ptr}/content/{}/schema", escape_pointer(mt))),
+                Coerce::Json,
+            )
         } else {
             (None, Coerce::String)
         };
@@ -564,9 +742,14 @@ impl OpCtx<'_> {
             _ => None,
         };
         Ok(Some(Param {
-            name: if location == Location::Header { name.to_ascii_lowercase() } else { name.to_string() },
+            name: if location == Location::Header {
+                name.to_ascii_lowercase()
+            } else {
+                name.to_string()
+            },
             location,
-            required: location == Location::Path || p.get("required").and_then(Value::as_bool).unwrap_or(false),
+            required: location == Location::Path
+                || p.get("required").and_then(Value::as_bool).unwrap_or(false),
             coerce,
             schema,
             schema_pointer,
@@ -578,16 +761,33 @@ impl OpCtx<'_> {
         let ptr = resolve_pointer(self.root, ptr.to_string());
         let b = resolve(self.root, raw);
         let mut media = Vec::new();
-        for (mt, m) in b.get("content").and_then(Value::as_object).into_iter().flatten() {
+        for (mt, m) in b
+            .get("content")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
             let sp = format!("{ptr}/content/{}/schema", escape_pointer(mt));
             let has_schema = m.get("schema").is_some();
             media.push(Media {
-                media_type: mt.split(';').next().unwrap_or(mt).trim().to_ascii_lowercase(),
-                schema: if has_schema { Some(self.compiler.compile(&sp)?) } else { None },
+                media_type: mt
+                    .split(';')
+                    .next()
+                    .unwrap_or(mt)
+                    .trim()
+                    .to_ascii_lowercase(),
+                schema: if has_schema {
+                    Some(self.compiler.compile(&sp)?)
+                } else {
+                    None
+                },
                 schema_pointer: has_schema.then(|| resolve_pointer(self.root, sp)),
             });
         }
-        Ok(Body { required: b.get("required").and_then(Value::as_bool).unwrap_or(false), media })
+        Ok(Body {
+            required: b.get("required").and_then(Value::as_bool).unwrap_or(false),
+            media,
+        })
     }
 
     fn response(&self, status: StatusKey, raw: &Value, ptr: &str) -> Response {
@@ -595,7 +795,11 @@ impl OpCtx<'_> {
         let r = resolve(self.root, raw);
         let content = r.get("content").and_then(Value::as_object);
         // Prefer a JSON media type; otherwise the first declared one.
-        let chosen = content.and_then(|c| c.iter().find(|(mt, _)| is_json_type(&mt.to_ascii_lowercase())).or_else(|| c.iter().next()));
+        let chosen = content.and_then(|c| {
+            c.iter()
+                .find(|(mt, _)| is_json_type(&mt.to_ascii_lowercase()))
+                .or_else(|| c.iter().next())
+        });
         let mut examples = Vec::new();
         let (content_type, schema_pointer) = match chosen {
             Some((mt, m)) => {
@@ -609,7 +813,12 @@ impl OpCtx<'_> {
                 if let Some(v) = m.get("example") {
                     examples.insert(0, ("default".into(), v.clone()));
                 }
-                let sp = m.get("schema").map(|_| resolve_pointer(self.root, format!("{ptr}/content/{}/schema", escape_pointer(mt))));
+                let sp = m.get("schema").map(|_| {
+                    resolve_pointer(
+                        self.root,
+                        format!("{ptr}/content/{}/schema", escape_pointer(mt)),
+                    )
+                });
                 if let Some(schema) = sp.as_ref().and_then(|p| self.root.pointer(p)) {
                     let schema = resolve(self.root, schema);
                     if let Some(list) = schema.get("examples").and_then(Value::as_array) {
@@ -622,7 +831,14 @@ impl OpCtx<'_> {
             }
             None => (None, None),
         };
-        Response { status, content_type, schema_pointer, examples, validator: OnceLock::new(), generated: OnceLock::new() }
+        Response {
+            status,
+            content_type,
+            schema_pointer,
+            examples,
+            validator: OnceLock::new(),
+            generated: OnceLock::new(),
+        }
     }
 }
 
@@ -632,9 +848,16 @@ fn parse_status(code: &str) -> Option<StatusKey> {
     }
     let upper = code.to_ascii_uppercase();
     if upper.len() == 3 && upper.ends_with("XX") {
-        return upper[..1].parse::<u16>().ok().filter(|c| (1..=5).contains(c)).map(StatusKey::Range);
+        return upper[..1]
+            .parse::<u16>()
+            .ok()
+            .filter(|c| (1..=5).contains(c))
+            .map(StatusKey::Range);
     }
-    code.parse::<u16>().ok().filter(|c| (100..600).contains(c)).map(StatusKey::Exact)
+    code.parse::<u16>()
+        .ok()
+        .filter(|c| (100..600).contains(c))
+        .map(StatusKey::Exact)
 }
 
 /// Names of the `{params}` in a path template, in order.
@@ -642,7 +865,9 @@ pub fn template_params(template: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut rest = template;
     while let Some(start) = rest.find('{') {
-        let Some(end) = rest[start..].find('}') else { break };
+        let Some(end) = rest[start..].find('}') else {
+            break;
+        };
         out.push(rest[start + 1..start + end].to_string());
         rest = &rest[start + end + 1..];
     }

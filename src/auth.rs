@@ -48,7 +48,10 @@ impl Credentials<'_> {
     fn bearer(&self) -> Option<&str> {
         let h = self.header("authorization")?;
         let (scheme, token) = h.split_once(' ')?;
-        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+        scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| token.trim())
+            .filter(|t| !t.is_empty())
     }
 
     fn basic(&self) -> Option<(String, String)> {
@@ -57,7 +60,9 @@ impl Credentials<'_> {
         if !scheme.eq_ignore_ascii_case("basic") {
             return None;
         }
-        let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .ok()?;
         let text = String::from_utf8(decoded).ok()?;
         let (user, pass) = text.split_once(':')?;
         Some((percent_decode(user), percent_decode(pass)))
@@ -66,9 +71,14 @@ impl Credentials<'_> {
     fn api_key(&self, location: Location, name: &str) -> Option<String> {
         match location {
             Location::Header => self.header(name).map(str::to_string),
-            Location::Query => form_pairs(self.query.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v),
+            Location::Query => form_pairs(self.query.as_bytes())
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v),
             Location::Cookie => self.header("cookie").and_then(|c| {
-                c.split(';').filter_map(|kv| kv.trim().split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+                c.split(';')
+                    .filter_map(|kv| kv.trim().split_once('='))
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
             }),
             _ => None,
         }
@@ -77,12 +87,18 @@ impl Credentials<'_> {
 }
 
 fn percent_decode(s: &str) -> String {
-    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 impl Auth {
     pub fn new(enabled: bool, clients: Vec<Vec<Client>>) -> Self {
-        Auth { enabled, clients, tokens: DashMap::new() }
+        Auth {
+            enabled,
+            clients,
+            tokens: DashMap::new(),
+        }
     }
 
     pub fn enabled(&self) -> bool {
@@ -90,7 +106,13 @@ impl Auth {
     }
 
     /// The tenant for a request to `op`, or a 401.
-    pub fn authenticate(&self, spec_idx: usize, spec: &Spec, op: &Operation, creds: &Credentials) -> Result<String, ApiError> {
+    pub fn authenticate(
+        &self,
+        spec_idx: usize,
+        spec: &Spec,
+        op: &Operation,
+        creds: &Credentials,
+    ) -> Result<String, ApiError> {
         if !self.enabled {
             return Ok(DEFAULT_TENANT.into());
         }
@@ -99,7 +121,9 @@ impl Auth {
             let mut tenant: Option<String> = None;
             let mut ok = true;
             for scheme_idx in alternative {
-                let Some(scheme) = spec.schemes.get(*scheme_idx) else { continue };
+                let Some(scheme) = spec.schemes.get(*scheme_idx) else {
+                    continue;
+                };
                 match self.check(spec_idx, scheme, creds) {
                     Ok(t) => {
                         tenant.get_or_insert(t);
@@ -130,38 +154,64 @@ impl Auth {
                 _ => "Bearer",
             })
             .unwrap_or("Bearer");
-        Err(ApiError::new(401, ErrorKind::Unauthorized, problem.unwrap_or_else(|| "credentials required".into()))
-            .with_header("www-authenticate", format!("{scheme_name} realm=\"specbox\"")))
+        Err(ApiError::new(
+            401,
+            ErrorKind::Unauthorized,
+            problem.unwrap_or_else(|| "credentials required".into()),
+        )
+        .with_header(
+            "www-authenticate",
+            format!("{scheme_name} realm=\"specbox\""),
+        ))
     }
 
-    fn check(&self, spec_idx: usize, scheme: &crate::api::SecurityScheme, creds: &Credentials) -> Result<String, String> {
-        let matches_pattern = |value: &str| scheme.pattern.as_ref().is_none_or(|p| p.is_match(value));
+    fn check(
+        &self,
+        spec_idx: usize,
+        scheme: &crate::api::SecurityScheme,
+        creds: &Credentials,
+    ) -> Result<String, String> {
+        let matches_pattern =
+            |value: &str| scheme.pattern.as_ref().is_none_or(|p| p.is_match(value));
         match &scheme.kind {
             SchemeKind::Bearer | SchemeKind::OAuth2Any => {
-                let token = creds.bearer().ok_or("missing bearer token (Authorization: Bearer ...)")?;
+                let token = creds
+                    .bearer()
+                    .ok_or("missing bearer token (Authorization: Bearer ...)")?;
                 if !matches_pattern(token) {
-                    return Err(format!("invalid bearer token: it must match {}", scheme.pattern.as_ref().map_or("", |p| p.as_str())));
+                    return Err(format!(
+                        "invalid bearer token: it must match {}",
+                        scheme.pattern.as_ref().map_or("", |p| p.as_str())
+                    ));
                 }
                 Ok(token.to_string())
             }
             SchemeKind::Basic => {
-                let (user, _) = creds.basic().ok_or("missing basic credentials (Authorization: Basic ...)")?;
+                let (user, _) = creds
+                    .basic()
+                    .ok_or("missing basic credentials (Authorization: Basic ...)")?;
                 if !matches_pattern(&user) {
                     return Err("invalid basic credentials".into());
                 }
                 Ok(format!("basic:{user}"))
             }
             SchemeKind::ApiKey { location, name } => {
-                let key = creds.api_key(*location, name).ok_or_else(|| format!("missing API key ({} {name})", location.as_str()))?;
+                let key = creds
+                    .api_key(*location, name)
+                    .ok_or_else(|| format!("missing API key ({} {name})", location.as_str()))?;
                 if !matches_pattern(&key) {
                     return Err(format!("invalid API key in {name}"));
                 }
                 Ok(key)
             }
             SchemeKind::OAuth2Issued => {
-                let token = creds.bearer().ok_or("missing bearer token: get one from the token endpoint")?;
+                let token = creds
+                    .bearer()
+                    .ok_or("missing bearer token: get one from the token endpoint")?;
                 match self.tokens.get(token) {
-                    Some(t) if t.spec == spec_idx && t.expires > Instant::now() => Ok(format!("client:{}", t.client)),
+                    Some(t) if t.spec == spec_idx && t.expires > Instant::now() => {
+                        Ok(format!("client:{}", t.client))
+                    }
                     Some(t) if t.spec == spec_idx => Err("access token expired".into()),
                     _ => Err("unknown access token".into()),
                 }
@@ -178,30 +228,77 @@ impl Auth {
         let is_form = headers
             .get("content-type")
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
+            .is_some_and(|ct| {
+                ct.to_ascii_lowercase()
+                    .starts_with("application/x-www-form-urlencoded")
+            });
         // Some clients send JSON; accept it too rather than fail a test over an encoding.
-        let json: Option<Value> = (!is_form).then(|| serde_json::from_slice(body).ok()).flatten();
-        let get = |name: &str| field(name).or_else(|| json.as_ref().and_then(|j| j.get(name)).and_then(Value::as_str).map(str::to_string));
-        let oauth_error = |status: u16, code: &str, description: &str| (status, json!({ "error": code, "error_description": description }));
+        let json: Option<Value> = (!is_form)
+            .then(|| serde_json::from_slice(body).ok())
+            .flatten();
+        let get = |name: &str| {
+            field(name).or_else(|| {
+                json.as_ref()
+                    .and_then(|j| j.get(name))
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+        };
+        let oauth_error = |status: u16, code: &str, description: &str| {
+            (
+                status,
+                json!({ "error": code, "error_description": description }),
+            )
+        };
 
         match get("grant_type").as_deref() {
             Some("client_credentials") => {}
-            Some(other) => return oauth_error(400, "unsupported_grant_type", &format!("grant_type {other:?} is not supported; use client_credentials")),
+            Some(other) => {
+                return oauth_error(
+                    400,
+                    "unsupported_grant_type",
+                    &format!("grant_type {other:?} is not supported; use client_credentials"),
+                );
+            }
             None => return oauth_error(400, "invalid_request", "grant_type is required"),
         }
         let (id, secret) = match creds.basic() {
             Some(pair) => pair,
             None => match (get("client_id"), get("client_secret")) {
                 (Some(id), Some(secret)) => (id, secret),
-                _ => return oauth_error(401, "invalid_client", "client authentication failed: send client_id and client_secret"),
+                _ => {
+                    return oauth_error(
+                        401,
+                        "invalid_client",
+                        "client authentication failed: send client_id and client_secret",
+                    );
+                }
             },
         };
-        let known = self.clients.get(spec_idx).map(Vec::as_slice).unwrap_or_default();
+        let known = self
+            .clients
+            .get(spec_idx)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         if !known.is_empty() && !known.iter().any(|c| c.id == id && c.secret == secret) {
-            return oauth_error(401, "invalid_client", "client authentication failed: unknown client or wrong secret");
+            return oauth_error(
+                401,
+                "invalid_client",
+                "client authentication failed: unknown client or wrong secret",
+            );
         }
-        let token = format!("sbx_at_{}", ulid::Ulid::generate().to_string().to_lowercase());
-        self.tokens.insert(token.clone(), Issued { spec: spec_idx, client: id, expires: Instant::now() + TOKEN_TTL });
+        let token = format!(
+            "sbx_at_{}",
+            ulid::Ulid::generate().to_string().to_lowercase()
+        );
+        self.tokens.insert(
+            token.clone(),
+            Issued {
+                spec: spec_idx,
+                client: id,
+                expires: Instant::now() + TOKEN_TTL,
+            },
+        );
         let mut body = json!({ "access_token": token, "token_type": "Bearer", "expires_in": TOKEN_TTL.as_secs() });
         if let Some(scope) = get("scope") {
             body["scope"] = Value::String(scope);

@@ -9,7 +9,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Debug, Parser)]
-#[command(name = "specbox", version, about = "A stateful sandbox for HTTP APIs, driven by their OpenAPI specs", args_conflicts_with_subcommands = true)]
+#[command(
+    name = "specbox",
+    version,
+    about = "A stateful sandbox for HTTP APIs, driven by their OpenAPI specs",
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -105,7 +110,11 @@ pub struct CheckArgs {
 #[derive(Debug, Args)]
 pub struct HealthArgs {
     /// Base URL of the specbox to ask.
-    #[arg(long, env = "SPECBOX_HEALTH_URL", default_value = "http://127.0.0.1:4010")]
+    #[arg(
+        long,
+        env = "SPECBOX_HEALTH_URL",
+        default_value = "http://127.0.0.1:4010"
+    )]
     pub url: String,
     /// Give up after this long.
     #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
@@ -113,7 +122,9 @@ pub struct HealthArgs {
 }
 
 fn parse_mount(s: &str) -> Result<(String, String), String> {
-    let (name, prefix) = s.split_once('=').ok_or_else(|| format!("expected NAME=/prefix, got {s:?}"))?;
+    let (name, prefix) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected NAME=/prefix, got {s:?}"))?;
     Ok((name.trim().to_string(), prefix.trim().to_string()))
 }
 
@@ -130,5 +141,6 @@ pub fn parse_size(s: &str) -> Result<usize, String> {
         "g" | "gb" | "gib" => 1024 * 1024 * 1024,
         _ => return Err(format!("invalid size unit in {s:?}")),
     };
-    n.checked_mul(mult).ok_or_else(|| format!("size {s:?} is too large"))
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("size {s:?} is too large"))
 }

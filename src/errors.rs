@@ -97,7 +97,14 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: u16, kind: ErrorKind, message: impl Into<String>) -> Self {
-        ApiError { status, kind, message: message.into(), violations: Vec::new(), code: None, headers: Vec::new() }
+        ApiError {
+            status,
+            kind,
+            message: message.into(),
+            violations: Vec::new(),
+            code: None,
+            headers: Vec::new(),
+        }
     }
 
     pub fn with_violations(mut self, violations: Vec<Violation>) -> Self {
@@ -146,7 +153,11 @@ impl ErrorShape {
         let map = |key: &str| -> HashMap<String, String> {
             ext.and_then(|e| e.get(key))
                 .and_then(Value::as_object)
-                .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         let declared_schema = ext
@@ -161,7 +172,10 @@ impl ErrorShape {
                     None => counts.push((s, 1)),
                 }
             }
-            counts.iter().max_by_key(|(_, n)| *n).map(|(p, _)| (*p).clone())
+            counts
+                .iter()
+                .max_by_key(|(_, n)| *n)
+                .map(|(p, _)| (*p).clone())
         });
         let mut shape = ErrorShape {
             common,
@@ -191,20 +205,34 @@ impl ErrorShape {
         if let Some(code) = &err.code {
             return code.clone();
         }
-        self.codes.get(err.kind.as_str()).cloned().unwrap_or_else(|| err.kind.as_str().to_string())
+        self.codes
+            .get(err.kind.as_str())
+            .cloned()
+            .unwrap_or_else(|| err.kind.as_str().to_string())
     }
 
     pub fn type_for(&self, err: &ApiError) -> String {
         if let Some(t) = self.types.get(err.kind.as_str()) {
             return t.clone();
         }
-        if err.status >= 500 { "api_error".into() } else { "invalid_request_error".into() }
+        if err.status >= 500 {
+            "api_error".into()
+        } else {
+            "invalid_request_error".into()
+        }
     }
 
     /// Renders `err` as a body for the schema at `schema_pointer` (or the common schema when
     /// `None`). Returns the content type and body; problem+json when the API has no error schema.
-    pub fn render(&self, root: &Value, schema_pointer: Option<&str>, err: &ApiError) -> (&'static str, Value) {
-        let pointer = schema_pointer.map(str::to_string).or_else(|| self.common.clone());
+    pub fn render(
+        &self,
+        root: &Value,
+        schema_pointer: Option<&str>,
+        err: &ApiError,
+    ) -> (&'static str, Value) {
+        let pointer = schema_pointer
+            .map(str::to_string)
+            .or_else(|| self.common.clone());
         let Some(pointer) = pointer else {
             return ("application/problem+json", self.problem(err));
         };
@@ -219,15 +247,25 @@ impl ErrorShape {
         let mut violations = Map::new();
         let mut list = Vec::new();
         for v in &err.violations {
-            let field = if v.field.is_empty() { v.location.as_str().to_string() } else { v.field.clone() };
-            violations.entry(field.clone()).or_insert_with(|| Value::String(v.message.clone()));
+            let field = if v.field.is_empty() {
+                v.location.as_str().to_string()
+            } else {
+                v.field.clone()
+            };
+            violations
+                .entry(field.clone())
+                .or_insert_with(|| Value::String(v.message.clone()));
             list.push(json!({ "field": field, "message": v.message, "location": v.location.as_str(), "pointer": v.pointer }));
         }
         Placeholders {
             code: self.code_for(err),
             message: err.message.clone(),
             kind_type: self.type_for(err),
-            param: err.violations.first().map(|v| v.field.clone()).filter(|f| !f.is_empty()),
+            param: err
+                .violations
+                .first()
+                .map(|v| v.field.clone())
+                .filter(|f| !f.is_empty()),
             status: err.status,
             violations: Value::Object(violations),
             violations_list: Value::Array(list),
@@ -304,7 +342,11 @@ fn fill(template: &Value, ph: &Placeholders) -> Value {
             for name in ["code", "message", "type", "param", "status", "title"] {
                 let token = format!("{{{name}}}");
                 if text.contains(&token) {
-                    let value = ph.get(name).map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
+                    let value = ph.get(name).map(|v| {
+                        v.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| v.to_string())
+                    });
                     text = text.replace(&token, &value.unwrap_or_default());
                 }
             }
@@ -341,14 +383,20 @@ fn infer_template(root: &Value, schema: &Value, depth: usize) -> Value {
         let lower = name.to_ascii_lowercase();
         let ph = match (lower.as_str(), ty) {
             ("code" | "error_code" | "errorcode", "integer" | "number") => Some("{status}"),
-            ("status" | "status_code" | "statuscode" | "http_status", "integer" | "number") => Some("{status}"),
+            ("status" | "status_code" | "statuscode" | "http_status", "integer" | "number") => {
+                Some("{status}")
+            }
             ("code" | "error_code" | "errorcode" | "reason", _) => Some("{code}"),
             ("error", "string") => Some("{code}"),
             ("message" | "msg" | "error_description" | "error_message", _) => Some("{message}"),
             ("detail" | "details" | "description", "string") => Some("{message}"),
             ("title", _) if has("detail") => Some("{title}"),
             ("title", _) => Some("{message}"),
-            ("type", "string") if p.get("format").and_then(Value::as_str) == Some("uri") || has("title") => None,
+            ("type", "string")
+                if p.get("format").and_then(Value::as_str) == Some("uri") || has("title") =>
+            {
+                None
+            }
             ("type", "string") => Some("{type}"),
             ("param" | "field" | "parameter", "string") => Some("{param}"),
             (_, "object") if is_map(p) && is_violation_name(&lower) => Some("{violations}"),
@@ -357,10 +405,18 @@ fn infer_template(root: &Value, schema: &Value, depth: usize) -> Value {
         };
         if let Some(ph) = ph {
             out.insert(name.clone(), Value::String(ph.into()));
-        } else if ty == "object" && !is_map(p) && depth < 3 && (lower == "error" || required.contains(&name.as_str())) {
+        } else if ty == "object"
+            && !is_map(p)
+            && depth < 3
+            && (lower == "error" || required.contains(&name.as_str()))
+        {
             out.insert(name.clone(), infer_template(root, p, depth + 1));
         } else if required.contains(&name.as_str()) {
-            let value = if lower == "type" { json!("about:blank") } else { generate::generate(p, root) };
+            let value = if lower == "type" {
+                json!("about:blank")
+            } else {
+                generate::generate(p, root)
+            };
             out.insert(name.clone(), value);
         }
     }
@@ -370,18 +426,32 @@ fn infer_template(root: &Value, schema: &Value, depth: usize) -> Value {
 fn is_violation_name(name: &str) -> bool {
     matches!(
         name,
-        "errors" | "validation_errors" | "validationerrors" | "violations" | "details" | "fields" | "invalid_params" | "field_errors" | "invalid-params"
+        "errors"
+            | "validation_errors"
+            | "validationerrors"
+            | "violations"
+            | "details"
+            | "fields"
+            | "invalid_params"
+            | "field_errors"
+            | "invalid-params"
     )
 }
 
 fn is_map(s: &Value) -> bool {
-    s.get("properties").is_none() && s.get("additionalProperties").is_some_and(|a| a != &Value::Bool(false))
+    s.get("properties").is_none()
+        && s.get("additionalProperties")
+            .is_some_and(|a| a != &Value::Bool(false))
 }
 
 fn type_of(s: &Value) -> &str {
     match s.get("type") {
         Some(Value::String(t)) => t,
-        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).find(|t| *t != "null").unwrap_or("null"),
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|t| *t != "null")
+            .unwrap_or("null"),
         _ if s.get("properties").is_some() => "object",
         _ => "",
     }
@@ -405,5 +475,8 @@ fn merged_properties(root: &Value, s: &Value) -> Option<Vec<(String, Value)>> {
 
 /// The reason phrase of a status code.
 pub fn reason(status: u16) -> &'static str {
-    hyper::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("Error")
+    hyper::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Error")
 }

@@ -53,7 +53,9 @@ impl Prefer {
         let mut p = Prefer::default();
         for value in values {
             for part in value.split([',', ';']) {
-                let Some((k, v)) = part.trim().split_once('=') else { continue };
+                let Some((k, v)) = part.trim().split_once('=') else {
+                    continue;
+                };
                 let v = v.trim().trim_matches('"');
                 match k.trim().to_ascii_lowercase().as_str() {
                     "code" => p.code = v.parse().ok().filter(|c| (100..600).contains(c)),

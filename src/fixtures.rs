@@ -36,7 +36,10 @@ pub struct Fixtures {
 /// Loads the fixtures of every spec from `dir` (a missing directory is no fixtures).
 pub fn load(api: &Api, dir: Option<&Path>) -> Result<Fixtures, Vec<SpecError>> {
     let mut out = Fixtures {
-        seed: Seed { unique_counts: api.resources.iter().map(|r| r.unique.len()).collect(), ..Default::default() },
+        seed: Seed {
+            unique_counts: api.resources.iter().map(|r| r.unique.len()).collect(),
+            ..Default::default()
+        },
         clients: vec![Vec::new(); api.specs.len()],
         ..Default::default()
     };
@@ -51,7 +54,11 @@ pub fn load(api: &Api, dir: Option<&Path>) -> Result<Fixtures, Vec<SpecError>> {
             }
         }
     }
-    if errors.is_empty() { Ok(out) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
 }
 
 fn fixture_files(dir: &Path) -> Vec<PathBuf> {
@@ -59,7 +66,10 @@ fn fixture_files(dir: &Path) -> Vec<PathBuf> {
         .map(|rd| {
             rd.filter_map(Result::ok)
                 .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml" || e == "json"))
+                .filter(|p| {
+                    p.extension()
+                        .is_some_and(|e| e == "yaml" || e == "yml" || e == "json")
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -74,14 +84,29 @@ fn load_file(api: &Api, spec_idx: usize, file: &Path, out: &mut Fixtures) -> Res
             let id = c.get("client_id").and_then(Value::as_str);
             let secret = c.get("client_secret").and_then(Value::as_str);
             match (id, secret) {
-                (Some(id), Some(secret)) => out.clients[spec_idx].push(Client { id: id.into(), secret: secret.into() }),
-                _ => return Err(SpecError::new(file, format!("/clients/{i}"), "a client needs client_id and client_secret strings")),
+                (Some(id), Some(secret)) => out.clients[spec_idx].push(Client {
+                    id: id.into(),
+                    secret: secret.into(),
+                }),
+                _ => {
+                    return Err(SpecError::new(
+                        file,
+                        format!("/clients/{i}"),
+                        "a client needs client_id and client_secret strings",
+                    ));
+                }
             }
         }
     }
-    let Some(resources) = doc.get("resources") else { return Ok(()) };
+    let Some(resources) = doc.get("resources") else {
+        return Ok(());
+    };
     let Some(resources) = resources.as_object() else {
-        return Err(SpecError::new(file, "/resources", "`resources` must map collection paths to items"));
+        return Err(SpecError::new(
+            file,
+            "/resources",
+            "`resources` must map collection paths to items",
+        ));
     };
     let spec = &api.specs[spec_idx];
     // Parents before children, whatever order the file lists them in.
@@ -89,9 +114,26 @@ fn load_file(api: &Api, spec_idx: usize, file: &Path, out: &mut Fixtures) -> Res
     keys.sort_by_key(|k| k.matches('/').count());
     for collection in keys {
         let at = format!("/resources/{}", escape_pointer(collection));
-        let Some(res_idx) = api.resources.iter().position(|r| r.spec == spec_idx && r.collection == *collection) else {
-            let known: Vec<&str> = api.resources.iter().filter(|r| r.spec == spec_idx).map(|r| r.collection.as_str()).collect();
-            return Err(SpecError::new(file, at, format!("{collection:?} is not a resource of {} (resources: {})", spec.title, known.join(", "))));
+        let Some(res_idx) = api
+            .resources
+            .iter()
+            .position(|r| r.spec == spec_idx && r.collection == *collection)
+        else {
+            let known: Vec<&str> = api
+                .resources
+                .iter()
+                .filter(|r| r.spec == spec_idx)
+                .map(|r| r.collection.as_str())
+                .collect();
+            return Err(SpecError::new(
+                file,
+                at,
+                format!(
+                    "{collection:?} is not a resource of {} (resources: {})",
+                    spec.title,
+                    known.join(", ")
+                ),
+            ));
         };
         let r = &api.resources[res_idx];
         let value = &resources[collection.as_str()];
@@ -100,8 +142,23 @@ fn load_file(api: &Api, spec_idx: usize, file: &Path, out: &mut Fixtures) -> Res
             vec![(String::new(), value, at.clone())]
         } else {
             match value.as_object() {
-                Some(m) => m.iter().map(|(scope, items)| (scope.clone(), items, format!("{at}/{}", escape_pointer(scope)))).collect(),
-                None => return Err(SpecError::new(file, at, "a sub-collection maps each parent's id to a list of items")),
+                Some(m) => m
+                    .iter()
+                    .map(|(scope, items)| {
+                        (
+                            scope.clone(),
+                            items,
+                            format!("{at}/{}", escape_pointer(scope)),
+                        )
+                    })
+                    .collect(),
+                None => {
+                    return Err(SpecError::new(
+                        file,
+                        at,
+                        "a sub-collection maps each parent's id to a list of items",
+                    ));
+                }
             }
         };
         for (scope, items, group_at) in groups {
@@ -114,9 +171,20 @@ fn load_file(api: &Api, spec_idx: usize, file: &Path, out: &mut Fixtures) -> Res
                     Some((s, id)) => (s.to_string(), id.to_string()),
                     None => (String::new(), scope.clone()),
                 };
-                let exists = out.seed.collections.get(&(parent_idx, parent_scope)).is_some_and(|c| c.get(&parent_id).is_some());
+                let exists = out
+                    .seed
+                    .collections
+                    .get(&(parent_idx, parent_scope))
+                    .is_some_and(|c| c.get(&parent_id).is_some());
                 if !exists {
-                    return Err(SpecError::new(file, group_at, format!("no {} with id {parent_id:?} in the fixtures", parent.singular())));
+                    return Err(SpecError::new(
+                        file,
+                        group_at,
+                        format!(
+                            "no {} with id {parent_id:?} in the fixtures",
+                            parent.singular()
+                        ),
+                    ));
                 }
             }
             let unique_count = r.unique.len();
@@ -128,20 +196,46 @@ fn load_file(api: &Api, spec_idx: usize, file: &Path, out: &mut Fixtures) -> Res
                     .and_then(|m| m.remove(ARCHIVED))
                     .and_then(|v| v.as_bool())
                     .unwrap_or(false);
-                let coll = out.seed.collections.entry((res_idx, scope.clone())).or_insert_with(|| Collection::new(unique_count));
+                let coll = out
+                    .seed
+                    .collections
+                    .entry((res_idx, scope.clone()))
+                    .or_insert_with(|| Collection::new(unique_count));
                 let Some(id) = item.get(&r.id_field).filter(|v| !v.is_null()).map(id_key) else {
-                    return Err(SpecError::new(file, item_at, format!("fixture item has no {:?}", r.id_field)));
+                    return Err(SpecError::new(
+                        file,
+                        item_at,
+                        format!("fixture item has no {:?}", r.id_field),
+                    ));
                 };
                 if let Some(schema) = &r.schema {
-                    if let Some(v) = schema.violations(spec.root(), &item, crate::validate::Location::Body, "").first() {
-                        return Err(SpecError::new(file, format!("{item_at}{}", v.pointer), format!("does not match {}: {}", schema.pointer, v.message)));
+                    if let Some(v) = schema
+                        .violations(spec.root(), &item, crate::validate::Location::Body, "")
+                        .first()
+                    {
+                        return Err(SpecError::new(
+                            file,
+                            format!("{item_at}{}", v.pointer),
+                            format!("does not match {}: {}", schema.pointer, v.message),
+                        ));
                     }
                 }
                 if coll.get(&id).is_some() {
-                    return Err(SpecError::new(file, item_at, format!("duplicate id {id:?}")));
+                    return Err(SpecError::new(
+                        file,
+                        item_at,
+                        format!("duplicate id {id:?}"),
+                    ));
                 }
-                seed_unique(coll, r, &item, &id).map_err(|e| SpecError::new(file, item_at.clone(), e.message))?;
-                coll.insert(id, Entry { value: Arc::new(item), archived });
+                seed_unique(coll, r, &item, &id)
+                    .map_err(|e| SpecError::new(file, item_at.clone(), e.message))?;
+                coll.insert(
+                    id,
+                    Entry {
+                        value: Arc::new(item),
+                        archived,
+                    },
+                );
                 out.items += 1;
             }
         }

@@ -68,7 +68,12 @@ impl Reply {
     }
 
     pub fn empty(status: u16) -> Reply {
-        Reply { status, headers: Vec::new(), body: Bytes::new(), directives: Directives::default() }
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: Bytes::new(),
+            directives: Directives::default(),
+        }
     }
 
     pub fn header(mut self, name: &str, value: impl Into<String>) -> Reply {
@@ -99,20 +104,36 @@ fn route(app: &App, req: &Req) -> Reply {
             if app.settings.cors && req.method == Method::OPTIONS {
                 return preflight(&allow);
             }
-            let allow_text = allow.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
-            let err = ApiError::new(405, ErrorKind::MethodNotAllowed, format!("{} is not allowed on {}; allowed: {allow_text}", req.method, req.path))
-                .with_header("allow", allow_text);
+            let allow_text = allow
+                .iter()
+                .map(Method::as_str)
+                .collect::<Vec<_>>()
+                .join(", ");
+            let err = ApiError::new(
+                405,
+                ErrorKind::MethodNotAllowed,
+                format!(
+                    "{} is not allowed on {}; allowed: {allow_text}",
+                    req.method, req.path
+                ),
+            )
+            .with_header("allow", allow_text);
             return render_error(api.specs.get(spec), None, &err);
         }
         Match::NotFound { spec } => {
-            let err = ApiError::new(404, ErrorKind::RouteNotFound, format!("no route for {} {}", req.method, req.path));
+            let err = ApiError::new(
+                404,
+                ErrorKind::RouteNotFound,
+                format!("no route for {} {}", req.method, req.path),
+            );
             return render_error(spec.and_then(|s| api.specs.get(s)), None, &err);
         }
     };
     let op_idx = match target {
         Target::Token(spec_idx) => {
             let (status, body) = app.auth.token(spec_idx, &req.headers, &req.body);
-            return Reply::json(status, "application/json", &body).header("cache-control", "no-store");
+            return Reply::json(status, "application/json", &body)
+                .header("cache-control", "no-store");
         }
         Target::Op(i) => i,
     };
@@ -128,23 +149,51 @@ fn route(app: &App, req: &Req) -> Reply {
     }
 }
 
-fn serve(app: &App, spec: &Spec, op: &Operation, req: &Req, params: Vec<(String, String)>) -> Result<Reply, ApiError> {
-    let creds = Credentials { headers: &req.headers, query: &req.query };
+fn serve(
+    app: &App,
+    spec: &Spec,
+    op: &Operation,
+    req: &Req,
+    params: Vec<(String, String)>,
+) -> Result<Reply, ApiError> {
+    let creds = Credentials {
+        headers: &req.headers,
+        query: &req.query,
+    };
     let tenant_name = app.auth.authenticate(op.spec, spec, op, &creds)?;
 
-    let prefer = Prefer::parse(req.headers.get_all("prefer").iter().filter_map(|v| v.to_str().ok()));
-    let directives = Directives { delay: prefer.delay, fault: prefer.fault };
+    let prefer = Prefer::parse(
+        req.headers
+            .get_all("prefer")
+            .iter()
+            .filter_map(|v| v.to_str().ok()),
+    );
+    let directives = Directives {
+        delay: prefer.delay,
+        fault: prefer.fault,
+    };
     let mut injected: Vec<String> = Vec::new();
     if prefer.delay.is_some() {
-        injected.push(format!("delay={}", prefer.delay.map_or(0, |d| d.as_millis())));
+        injected.push(format!(
+            "delay={}",
+            prefer.delay.map_or(0, |d| d.as_millis())
+        ));
     }
     if let Some(f) = prefer.fault {
         injected.push(format!("fault={}", f.as_str()));
     }
     // A forced status answers before anything runs, so it changes no state.
-    if let Some(code) = prefer.code.filter(|c| !(200..300).contains(c) || !op.documents(*c)) {
+    if let Some(code) = prefer
+        .code
+        .filter(|c| !(200..300).contains(c) || !op.documents(*c))
+    {
         if code >= 400 {
-            let err = ApiError::new(code, ErrorKind::for_status(code), format!("injected {code} (Prefer: code={code})")).with_code(format!("injected_{}", ErrorKind::for_status(code).as_str()));
+            let err = ApiError::new(
+                code,
+                ErrorKind::for_status(code),
+                format!("injected {code} (Prefer: code={code})"),
+            )
+            .with_code(format!("injected_{}", ErrorKind::for_status(code).as_str()));
             let mut reply = render_error(Some(spec), Some(op), &err);
             reply.directives = directives;
             return Ok(reply.header(INJECTED_HEADER, format!("status={code}")));
@@ -156,14 +205,27 @@ fn serve(app: &App, spec: &Spec, op: &Operation, req: &Req, params: Vec<(String,
     // Prefer: a specific status with an example, an example by name, or a generated body.
     let forced_success = prefer.code.filter(|c| op.documents(*c));
     let reply = if forced_success.is_some() || prefer.example.is_some() || prefer.dynamic {
-        let response = forced_success.and_then(|c| op.response_for(c)).or_else(|| op.success());
-        let status = forced_success.or_else(|| response.map(|r| r.code())).unwrap_or(200);
+        let response = forced_success
+            .and_then(|c| op.response_for(c))
+            .or_else(|| op.success());
+        let status = forced_success
+            .or_else(|| response.map(|r| r.code()))
+            .unwrap_or(200);
         let body = response.and_then(|r| {
             if prefer.dynamic {
-                let schema = r.schema_pointer.as_ref().and_then(|p| spec.root().pointer(p))?;
-                Some(generate::generate_dynamic(schema, spec.root(), rand::random()))
+                let schema = r
+                    .schema_pointer
+                    .as_ref()
+                    .and_then(|p| spec.root().pointer(p))?;
+                Some(generate::generate_dynamic(
+                    schema,
+                    spec.root(),
+                    rand::random(),
+                ))
             } else if let Some(name) = &prefer.example {
-                r.example(name).cloned().or_else(|| r.default_body(spec.root()).cloned())
+                r.example(name)
+                    .cloned()
+                    .or_else(|| r.default_body(spec.root()).cloned())
             } else {
                 r.default_body(spec.root()).cloned()
             }
@@ -180,13 +242,23 @@ fn serve(app: &App, spec: &Spec, op: &Operation, req: &Req, params: Vec<(String,
         outcome_reply(op, status, body.as_ref())
     } else {
         let tenant = app.store.tenant(&tenant_name);
-        let ctx = Ctx { api: &app.api, store: &app.store, tenant: &tenant, op, req: &validated };
+        let ctx = Ctx {
+            api: &app.api,
+            store: &app.store,
+            tenant: &tenant,
+            op,
+            req: &validated,
+        };
         match act::act(&ctx)? {
             Some(Outcome { status, body }) => outcome_reply(op, status, body.as_ref()),
             None => {
                 let response = op.success();
                 let status = response.map_or(200, |r| r.code());
-                outcome_reply(op, status, response.and_then(|r| r.default_body(spec.root())))
+                outcome_reply(
+                    op,
+                    status,
+                    response.and_then(|r| r.default_body(spec.root())),
+                )
             }
         }
     };
@@ -205,11 +277,21 @@ fn outcome_reply(op: &Operation, status: u16, body: Option<&Value>) -> Reply {
             if is_json_type(&ct.to_ascii_lowercase()) {
                 Reply::json(status, &ct, b)
             } else {
-                let text = b.as_str().map(str::to_string).unwrap_or_else(|| b.to_string());
-                Reply { status, headers: vec![("content-type".into(), ct)], body: Bytes::from(text), directives: Directives::default() }
+                let text = b
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| b.to_string());
+                Reply {
+                    status,
+                    headers: vec![("content-type".into(), ct)],
+                    body: Bytes::from(text),
+                    directives: Directives::default(),
+                }
             }
         }
-        (Some(b), None) if status != 204 && status != 304 => Reply::json(status, "application/json", b),
+        (Some(b), None) if status != 204 && status != 304 => {
+            Reply::json(status, "application/json", b)
+        }
         _ => Reply::empty(status),
     }
 }
@@ -219,7 +301,13 @@ fn outcome_reply(op: &Operation, status: u16, body: Option<&Value>) -> Reply {
 pub fn render_error(spec: Option<&Spec>, op: Option<&Operation>, err: &ApiError) -> Reply {
     let (content_type, body) = match spec {
         Some(spec) => {
-            let declared = op.and_then(|o| o.responses.iter().find(|r| r.status == crate::api::StatusKey::Exact(err.status))).and_then(|r| r.schema_pointer.as_deref());
+            let declared = op
+                .and_then(|o| {
+                    o.responses
+                        .iter()
+                        .find(|r| r.status == crate::api::StatusKey::Exact(err.status))
+                })
+                .and_then(|r| r.schema_pointer.as_deref());
             let (ct, body) = spec.errors.render(spec.root(), declared, err);
             let ct = op
                 .and_then(|o| o.response_for(err.status))
@@ -228,7 +316,10 @@ pub fn render_error(spec: Option<&Spec>, op: Option<&Operation>, err: &ApiError)
                 .unwrap_or_else(|| ct.to_string());
             (ct, body)
         }
-        None => ("application/problem+json".to_string(), crate::errors::ErrorShape::default().problem(err)),
+        None => (
+            "application/problem+json".to_string(),
+            crate::errors::ErrorShape::default().problem(err),
+        ),
     };
     let mut reply = Reply::json(err.status, &content_type, &body);
     for (k, v) in &err.headers {
@@ -241,7 +332,12 @@ pub fn render_error(spec: Option<&Spec>, op: Option<&Operation>, err: &ApiError)
 // Validation of one request against its operation
 // ---------------------------------------------------------------------------------------------
 
-fn validate(spec: &Spec, op: &Operation, req: &Req, path: Vec<(String, String)>) -> Result<Validated, ApiError> {
+fn validate(
+    spec: &Spec,
+    op: &Operation,
+    req: &Req,
+    path: Vec<(String, String)>,
+) -> Result<Validated, ApiError> {
     let root = spec.root();
     let mut violations: Vec<Violation> = Vec::new();
     let mut query = Map::new();
@@ -251,29 +347,53 @@ fn validate(spec: &Spec, op: &Operation, req: &Req, path: Vec<(String, String)>)
         .get_all("cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|c| c.split(';').filter_map(|kv| kv.trim().split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>())
+        .flat_map(|c| {
+            c.split(';')
+                .filter_map(|kv| kv.trim().split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<Vec<_>>()
+        })
         .collect();
 
     for p in &op.params {
         let raw: Vec<&str> = match p.location {
-            Location::Path => path.iter().filter(|(n, _)| *n == p.name).map(|(_, v)| v.as_str()).collect(),
-            Location::Query => query_pairs.iter().filter(|(n, _)| *n == p.name).map(|(_, v)| v.as_str()).collect(),
-            Location::Header => req.headers.get_all(p.name.as_str()).iter().filter_map(|v| v.to_str().ok()).collect(),
-            Location::Cookie => cookies.iter().filter(|(n, _)| *n == p.name).map(|(_, v)| v.as_str()).collect(),
+            Location::Path => path
+                .iter()
+                .filter(|(n, _)| *n == p.name)
+                .map(|(_, v)| v.as_str())
+                .collect(),
+            Location::Query => query_pairs
+                .iter()
+                .filter(|(n, _)| *n == p.name)
+                .map(|(_, v)| v.as_str())
+                .collect(),
+            Location::Header => req
+                .headers
+                .get_all(p.name.as_str())
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect(),
+            Location::Cookie => cookies
+                .iter()
+                .filter(|(n, _)| *n == p.name)
+                .map(|(_, v)| v.as_str())
+                .collect(),
             Location::Body => Vec::new(),
         };
         if raw.is_empty() {
             if p.required {
-                violations.push(Violation { location: p.location, field: p.name.clone(), pointer: String::new(), message: format!("{} parameter {} is required", p.location.as_str(), p.name) });
+                violations.push(Violation {
+                    location: p.location,
+                    field: p.name.clone(),
+                    pointer: String::new(),
+                    message: "is required".into(),
+                });
             }
             continue;
         }
         let value = p.coerce.apply(&raw);
         if let Some(schema) = &p.schema {
-            for mut v in schema.violations(root, &value, p.location, &p.name) {
-                v.message = format!("{} parameter {}: {}", p.location.as_str(), p.name, v.message);
-                violations.push(v);
-            }
+            violations.extend(schema.violations(root, &value, p.location, &p.name));
         }
         if p.location == Location::Query {
             query.insert(p.name.clone(), value);
@@ -287,10 +407,21 @@ fn validate(spec: &Spec, op: &Operation, req: &Req, path: Vec<(String, String)>)
                 .headers
                 .get("content-type")
                 .and_then(|v| v.to_str().ok())
-                .map(|c| c.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+                .map(|c| {
+                    c.split(';')
+                        .next()
+                        .unwrap_or("")
+                        .trim()
+                        .to_ascii_lowercase()
+                });
             if req.body.is_empty() {
                 if decl.required {
-                    violations.push(Violation { location: Location::Body, field: String::new(), pointer: String::new(), message: "request body is required".into() });
+                    violations.push(Violation {
+                        location: Location::Body,
+                        field: String::new(),
+                        pointer: String::new(),
+                        message: "request body is required".into(),
+                    });
                 }
                 None
             } else {
@@ -300,12 +431,17 @@ fn validate(spec: &Spec, op: &Operation, req: &Req, path: Vec<(String, String)>)
                     None => decl.media.iter().find(|m| m.is_json()),
                 };
                 let Some(media) = media else {
-                    let declared: Vec<&str> = decl.media.iter().map(|m| m.media_type.as_str()).collect();
-                    return Err(ApiError::new(415, ErrorKind::UnsupportedMediaType, format!(
-                        "unsupported content type {}; this operation accepts {}",
-                        content_type.as_deref().unwrap_or("(none)"),
-                        declared.join(", ")
-                    )));
+                    let declared: Vec<&str> =
+                        decl.media.iter().map(|m| m.media_type.as_str()).collect();
+                    return Err(ApiError::new(
+                        415,
+                        ErrorKind::UnsupportedMediaType,
+                        format!(
+                            "unsupported content type {}; this operation accepts {}",
+                            content_type.as_deref().unwrap_or("(none)"),
+                            declared.join(", ")
+                        ),
+                    ));
                 };
                 let schema_value = media.schema_pointer.as_ref().and_then(|p| root.pointer(p));
                 let parsed = if media.is_form() {
@@ -314,11 +450,20 @@ fn validate(spec: &Spec, op: &Operation, req: &Req, path: Vec<(String, String)>)
                     match serde_json::from_slice::<Value>(&req.body) {
                         Ok(v) => Some(v),
                         Err(e) => {
-                            return Err(ApiError::new(400, ErrorKind::MalformedBody, format!("request body is not valid JSON: {e}")).with_violations(vec![Violation {
+                            return Err(ApiError::new(
+                                400,
+                                ErrorKind::MalformedBody,
+                                format!("request body is not valid JSON: {e}"),
+                            )
+                            .with_violations(vec![Violation {
                                 location: Location::Body,
                                 field: String::new(),
                                 pointer: String::new(),
-                                message: format!("invalid JSON at line {} column {}", e.line(), e.column()),
+                                message: format!(
+                                    "invalid JSON at line {} column {}",
+                                    e.line(),
+                                    e.column()
+                                ),
                             }]));
                         }
                     }
@@ -335,12 +480,22 @@ fn validate(spec: &Spec, op: &Operation, req: &Req, path: Vec<(String, String)>)
 
     if !violations.is_empty() {
         let status = if op.documents(422) { 422 } else { 400 };
-        let summary = match violations.as_slice() {
-            [one] if !one.field.is_empty() => format!("invalid request: {}: {}", one.field, one.message),
-            [one] => format!("invalid request: {}", one.message),
-            many => format!("invalid request: {} problems, first: {}", many.len(), many[0].message),
+        let describe = |v: &Violation| match (v.location, v.field.is_empty()) {
+            (_, true) => v.message.clone(),
+            (Location::Body, false) => format!("{}: {}", v.field, v.message),
+            (loc, false) => format!("{} parameter {}: {}", loc.as_str(), v.field, v.message),
         };
-        return Err(ApiError::new(status, ErrorKind::Validation, summary).with_violations(violations));
+        let summary = match violations.as_slice() {
+            [one] => format!("invalid request: {}", describe(one)),
+            many => format!(
+                "invalid request: {} problems; first, {}",
+                many.len(),
+                describe(&many[0])
+            ),
+        };
+        return Err(
+            ApiError::new(status, ErrorKind::Validation, summary).with_violations(violations)
+        );
     }
     Ok(Validated { path, query, body })
 }
@@ -350,7 +505,11 @@ fn validate(spec: &Spec, op: &Operation, req: &Req, path: Vec<(String, String)>)
 // ---------------------------------------------------------------------------------------------
 
 fn preflight(allow: &[Method]) -> Reply {
-    let methods = allow.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
+    let methods = allow
+        .iter()
+        .map(Method::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
     Reply::empty(204)
         .header("access-control-allow-methods", methods)
         .header("access-control-allow-headers", "*, authorization")
@@ -358,11 +517,22 @@ fn preflight(allow: &[Method]) -> Reply {
 }
 
 fn add_cors(reply: &mut Reply, req: &Req) {
-    let origin = req.headers.get("origin").and_then(|v| v.to_str().ok()).unwrap_or("*").to_string();
-    reply.headers.push(("access-control-allow-origin".into(), origin.clone()));
+    let origin = req
+        .headers
+        .get("origin")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("*")
+        .to_string();
+    reply
+        .headers
+        .push(("access-control-allow-origin".into(), origin.clone()));
     if origin != "*" {
         reply.headers.push(("vary".into(), "Origin".into()));
-        reply.headers.push(("access-control-allow-credentials".into(), "true".into()));
+        reply
+            .headers
+            .push(("access-control-allow-credentials".into(), "true".into()));
     }
-    reply.headers.push(("access-control-expose-headers".into(), "*".into()));
+    reply
+        .headers
+        .push(("access-control-expose-headers".into(), "*".into()));
 }

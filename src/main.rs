@@ -32,26 +32,54 @@ fn report(errors: &[SpecError]) -> ExitCode {
 }
 
 fn serve(args: ServeArgs) -> ExitCode {
-    let filter = tracing_subscriber::EnvFilter::try_new(&args.log).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    let filter = tracing_subscriber::EnvFilter::try_new(&args.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
 
     let started = Instant::now();
     let api = match startup::load_api(&args.specs, &args.mounts) {
         Ok(api) => api,
         Err(e) => return report(&e),
     };
-    let settings = Settings { cors: !args.no_cors, admin: !args.no_admin, admin_token: args.admin_token.clone() };
+    let settings = Settings {
+        cors: !args.no_cors,
+        admin: !args.no_admin,
+        admin_token: args.admin_token.clone(),
+    };
     let (app, items) = match startup::build_app(api, &args.fixtures, settings, !args.no_auth) {
         Ok(a) => a,
         Err(e) => return report(&e),
     };
     for spec in &app.api.specs {
-        let ops = app.api.ops.iter().filter(|o| std::ptr::eq(&app.api.specs[o.spec], spec)).count();
-        tracing::info!("mounted {} {} at {} ({} operations) from {}", spec.title, spec.version, spec.mount, ops, spec.doc.path.display());
+        let ops = app
+            .api
+            .ops
+            .iter()
+            .filter(|o| std::ptr::eq(&app.api.specs[o.spec], spec))
+            .count();
+        tracing::info!(
+            "mounted {} {} at {} ({} operations) from {}",
+            spec.title,
+            spec.version,
+            spec.mount,
+            ops,
+            spec.doc.path.display()
+        );
     }
-    tracing::info!("{} fixture items loaded from {}", items, args.fixtures.display());
+    tracing::info!(
+        "{} fixture items loaded from {}",
+        items,
+        args.fixtures.display()
+    );
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -73,12 +101,20 @@ fn serve(args: ServeArgs) -> ExitCode {
                 return Err(ExitCode::from(EXIT_CONFIG));
             }
         };
-        let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
-        tracing::info!("listening on http://{addr} (ready in {} ms)", started.elapsed().as_millis());
-        server::run(Arc::new(app), listener, limits, server::shutdown_signal()).await.map_err(|e| {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        })
+        let addr = listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        tracing::info!(
+            "listening on http://{addr} (ready in {} ms)",
+            started.elapsed().as_millis()
+        );
+        server::run(Arc::new(app), listener, limits, server::shutdown_signal())
+            .await
+            .map_err(|e| {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            })
     });
     match result {
         Ok(()) => {
@@ -94,17 +130,32 @@ fn check(args: CheckArgs) -> ExitCode {
         Ok(api) => api,
         Err(e) => return report(&e),
     };
-    let settings = Settings { cors: true, admin: true, admin_token: None };
+    let settings = Settings {
+        cors: true,
+        admin: true,
+        admin_token: None,
+    };
     let (app, items) = match startup::build_app(api, &args.fixtures, settings, true) {
         Ok(a) => a,
         Err(e) => return report(&e),
     };
     for spec in &app.api.specs {
-        println!("{} {} at {} ({})", spec.title, spec.version, spec.mount, spec.doc.path.display());
+        println!(
+            "{} {} at {} ({})",
+            spec.title,
+            spec.version,
+            spec.mount,
+            spec.doc.path.display()
+        );
     }
     println!();
     let routes = specbox::admin::routes(&app);
-    let width = routes.iter().filter_map(|r| r["path"].as_str()).map(str::len).max().unwrap_or(10);
+    let width = routes
+        .iter()
+        .filter_map(|r| r["path"].as_str())
+        .map(str::len)
+        .max()
+        .unwrap_or(10);
     for r in &routes {
         println!(
             "{:<7} {:<width$}  {:<28} {}",
@@ -124,7 +175,10 @@ fn health(args: HealthArgs) -> ExitCode {
     let url = args.url.trim_end_matches('/');
     let rest = url.strip_prefix("http://").unwrap_or(url);
     let (hostport, base) = rest.split_once('/').map_or((rest, ""), |(h, p)| (h, p));
-    let addr = match std::net::ToSocketAddrs::to_socket_addrs(&hostport).ok().and_then(|mut a| a.next()) {
+    let addr = match std::net::ToSocketAddrs::to_socket_addrs(&hostport)
+        .ok()
+        .and_then(|mut a| a.next())
+    {
         Some(a) => a,
         None => {
             eprintln!("unhealthy: cannot resolve {hostport}");
@@ -134,8 +188,15 @@ fn health(args: HealthArgs) -> ExitCode {
     let attempt = || -> std::io::Result<String> {
         let mut s = std::net::TcpStream::connect_timeout(&addr, args.timeout)?;
         s.set_read_timeout(Some(args.timeout))?;
-        let prefix = if base.is_empty() { String::new() } else { format!("/{base}") };
-        write!(s, "GET {prefix}/__specbox/health HTTP/1.1\r\nHost: {hostport}\r\nConnection: close\r\n\r\n")?;
+        let prefix = if base.is_empty() {
+            String::new()
+        } else {
+            format!("/{base}")
+        };
+        write!(
+            s,
+            "GET {prefix}/__specbox/health HTTP/1.1\r\nHost: {hostport}\r\nConnection: close\r\n\r\n"
+        )?;
         let mut out = String::new();
         s.read_to_string(&mut out)?;
         Ok(out)

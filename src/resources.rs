@@ -20,14 +20,41 @@ use serde_json::{Map, Value};
 pub enum Action {
     /// Serve the example or generated response; no state.
     None,
-    Create { res: usize, write: WritePlan, shape: Shape },
-    Read { res: usize, shape: Shape },
-    List { res: usize, plan: Box<ListPlan> },
-    Update { res: usize, write: WritePlan, shape: Shape },
-    Replace { res: usize, write: WritePlan, shape: Shape },
-    Delete { res: usize, shape: Option<Shape> },
-    Archive { res: usize, shape: Shape },
-    Restore { res: usize, shape: Shape },
+    Create {
+        res: usize,
+        write: WritePlan,
+        shape: Shape,
+    },
+    Read {
+        res: usize,
+        shape: Shape,
+    },
+    List {
+        res: usize,
+        plan: Box<ListPlan>,
+    },
+    Update {
+        res: usize,
+        write: WritePlan,
+        shape: Shape,
+    },
+    Replace {
+        res: usize,
+        write: WritePlan,
+        shape: Shape,
+    },
+    Delete {
+        res: usize,
+        shape: Option<Shape>,
+    },
+    Archive {
+        res: usize,
+        shape: Shape,
+    },
+    Restore {
+        res: usize,
+        shape: Shape,
+    },
 }
 
 impl Action {
@@ -46,7 +73,10 @@ impl Action {
     }
 
     pub fn writes(&self) -> bool {
-        !matches!(self, Action::None | Action::Read { .. } | Action::List { .. })
+        !matches!(
+            self,
+            Action::None | Action::Read { .. } | Action::List { .. }
+        )
     }
 }
 
@@ -138,7 +168,9 @@ pub struct ShapeProp {
 
 impl Shape {
     pub fn apply(&self, item: &Value) -> Value {
-        let Some(obj) = item.as_object() else { return item.clone() };
+        let Some(obj) = item.as_object() else {
+            return item.clone();
+        };
         if self.keep_all {
             return item.clone();
         }
@@ -233,9 +265,15 @@ pub fn infer(specs: &[Spec], ops: &mut [Operation]) -> Result<Vec<Resource>, Vec
     let mut errors = Vec::new();
     for (spec_idx, spec) in specs.iter().enumerate() {
         let root = spec.root();
-        let spec_ops: Vec<usize> = (0..ops.len()).filter(|i| ops[*i].spec == spec_idx).collect();
+        let spec_ops: Vec<usize> = (0..ops.len())
+            .filter(|i| ops[*i].spec == spec_idx)
+            .collect();
         let templates: Vec<&str> = spec_ops.iter().map(|i| ops[*i].template.as_str()).collect();
-        let has = |t: &str, m: &str| spec_ops.iter().any(|i| ops[*i].template == t && ops[*i].method.as_str().eq_ignore_ascii_case(m));
+        let has = |t: &str, m: &str| {
+            spec_ops
+                .iter()
+                .any(|i| ops[*i].template == t && ops[*i].method.as_str().eq_ignore_ascii_case(m))
+        };
 
         // Collections: a template whose last segment is static, with an item path beside it or a POST.
         let mut collections: Vec<(String, Option<(String, String)>)> = Vec::new();
@@ -245,8 +283,18 @@ pub fn infer(specs: &[Spec], ops: &mut [Operation]) -> Result<Vec<Resource>, Vec
             }
             let item = templates
                 .iter()
-                .find(|other| other.strip_prefix(*t).and_then(|r| r.strip_prefix('/')).is_some_and(is_single_param))
-                .map(|it| (it.to_string(), template_params(it).pop().unwrap_or_default()));
+                .find(|other| {
+                    other
+                        .strip_prefix(*t)
+                        .and_then(|r| r.strip_prefix('/'))
+                        .is_some_and(is_single_param)
+                })
+                .map(|it| {
+                    (
+                        it.to_string(),
+                        template_params(it).pop().unwrap_or_default(),
+                    )
+                });
             let explicit = spec_ops.iter().any(|i| {
                 ops[*i].template == *t && op_ext(root, &ops[*i]).is_some_and(|a| a != "none")
             });
@@ -254,7 +302,8 @@ pub fn infer(specs: &[Spec], ops: &mut [Operation]) -> Result<Vec<Resource>, Vec
             // not a sub-collection.
             let action_on_item = item.is_none()
                 && !has(t, "get")
-                && t.rsplit_once('/').is_some_and(|(parent, _)| last_segment_is_param(parent));
+                && t.rsplit_once('/')
+                    .is_some_and(|(parent, _)| last_segment_is_param(parent));
             if explicit || (!action_on_item && (item.is_some() || has(t, "post"))) {
                 collections.push((t.to_string(), item));
             }
@@ -267,10 +316,20 @@ pub fn infer(specs: &[Spec], ops: &mut [Operation]) -> Result<Vec<Resource>, Vec
             let parent = (first..resources.len())
                 .filter(|r| {
                     let p = &resources[*r];
-                    p.item_param.as_ref().is_some_and(|ip| collection.starts_with(&format!("{}/{{{ip}}}/", p.collection)))
+                    p.item_param.as_ref().is_some_and(|ip| {
+                        collection.starts_with(&format!("{}/{{{ip}}}/", p.collection))
+                    })
                 })
                 .max_by_key(|r| resources[*r].collection.len());
-            match build_resource(spec_idx, spec, ops, &spec_ops, collection, item.as_ref(), parent) {
+            match build_resource(
+                spec_idx,
+                spec,
+                ops,
+                &spec_ops,
+                collection,
+                item.as_ref(),
+                parent,
+            ) {
                 Ok(r) => resources.push(r),
                 Err(e) => {
                     errors.push(e);
@@ -280,7 +339,14 @@ pub fn infer(specs: &[Spec], ops: &mut [Operation]) -> Result<Vec<Resource>, Vec
             // Actions for the operations on this resource's paths.
             for i in &spec_ops {
                 let op = &ops[*i];
-                let action = action_for(spec, &resources[res_idx], res_idx, op, collection, item.as_ref().map(|(t, _)| t.as_str()));
+                let action = action_for(
+                    spec,
+                    &resources[res_idx],
+                    res_idx,
+                    op,
+                    collection,
+                    item.as_ref().map(|(t, _)| t.as_str()),
+                );
                 if let Some(a) = action {
                     ops[*i].action = a;
                 }
@@ -304,15 +370,24 @@ pub fn infer(specs: &[Spec], ops: &mut [Operation]) -> Result<Vec<Resource>, Vec
             }
         }
     }
-    if errors.is_empty() { Ok(resources) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(resources)
+    } else {
+        Err(errors)
+    }
 }
 
 fn last_segment_is_param(t: &str) -> bool {
-    t.rsplit('/').next().is_some_and(|s| s.starts_with('{') && s.ends_with('}'))
+    t.rsplit('/')
+        .next()
+        .is_some_and(|s| s.starts_with('{') && s.ends_with('}'))
 }
 
 fn is_single_param(seg: &str) -> bool {
-    seg.starts_with('{') && seg.ends_with('}') && seg.matches('{').count() == 1 && !seg.contains('/')
+    seg.starts_with('{')
+        && seg.ends_with('}')
+        && seg.matches('{').count() == 1
+        && !seg.contains('/')
 }
 
 fn op_ext<'a>(root: &'a Value, op: &Operation) -> Option<&'a str> {
@@ -330,11 +405,18 @@ fn build_resource(
 ) -> Result<Resource, SpecError> {
     let root = spec.root();
     let file = &spec.doc.path;
-    let find = |t: &str, m: &str| spec_ops.iter().map(|i| &ops[*i]).find(|o| o.template == t && o.method.as_str().eq_ignore_ascii_case(m));
+    let find = |t: &str, m: &str| {
+        spec_ops
+            .iter()
+            .map(|i| &ops[*i])
+            .find(|o| o.template == t && o.method.as_str().eq_ignore_ascii_case(m))
+    };
     let success_schema = |o: &Operation| o.success().and_then(|r| r.schema_pointer.clone());
 
     // The representation: what a read returns, else what a create returns, else a list's items.
-    let mut schema_pointer = item.and_then(|(t, _)| find(t, "get")).and_then(success_schema);
+    let mut schema_pointer = item
+        .and_then(|(t, _)| find(t, "get"))
+        .and_then(success_schema);
     if schema_pointer.is_none() {
         schema_pointer = find(collection, "post").and_then(success_schema);
     }
@@ -344,11 +426,18 @@ fn build_resource(
         }
     }
     let schema_pointer = schema_pointer.map(|p| crate::spec::resolve_pointer(root, p));
-    let rep = schema_pointer.as_ref().and_then(|p| root.pointer(p)).cloned().unwrap_or(Value::Null);
+    let rep = schema_pointer
+        .as_ref()
+        .and_then(|p| root.pointer(p))
+        .cloned()
+        .unwrap_or(Value::Null);
     let props = properties(root, &rep);
 
     let ext = root
-        .pointer(&format!("/paths/{}/x-specbox-resource", escape_pointer(collection)))
+        .pointer(&format!(
+            "/paths/{}/x-specbox-resource",
+            escape_pointer(collection)
+        ))
         .cloned()
         .unwrap_or(Value::Null);
     let ext_ptr = format!("/paths/{}/x-specbox-resource", escape_pointer(collection));
@@ -359,29 +448,62 @@ fn build_resource(
     } else if let Some(p) = item_param.as_ref().filter(|p| props.contains_key(*p)) {
         p.clone()
     } else {
-        props.keys().find(|k| k.ends_with("_id") || k.ends_with("Id")).cloned().unwrap_or_else(|| "id".into())
+        props
+            .keys()
+            .find(|k| k.ends_with("_id") || k.ends_with("Id"))
+            .cloned()
+            .unwrap_or_else(|| "id".into())
     };
-    let id_schema = props.get(&id_field).map(|s| resolve(root, s).clone()).unwrap_or(Value::Null);
+    let id_schema = props
+        .get(&id_field)
+        .map(|s| resolve(root, s).clone())
+        .unwrap_or(Value::Null);
     let path_id_integer = item
-        .and_then(|(t, p)| find(t, "get").or_else(|| find(t, "delete")).and_then(|o| o.param(Location::Path, p)))
+        .and_then(|(t, p)| {
+            find(t, "get")
+                .or_else(|| find(t, "delete"))
+                .and_then(|o| o.param(Location::Path, p))
+        })
         .is_some_and(|p| matches!(p.coerce, crate::validate::Coerce::Integer));
     let integer_id = type_has(&id_schema, "integer") || (id_schema.is_null() && path_id_integer);
-    let id_gen = match ext.get("id").and_then(|v| v.as_str().or_else(|| v.get("template").and_then(Value::as_str))) {
+    let id_gen = match ext.get("id").and_then(|v| {
+        v.as_str()
+            .or_else(|| v.get("template").and_then(Value::as_str))
+    }) {
         Some(t) => IdGen::Template(t.to_string()),
         None if integer_id => IdGen::Seq,
         None => id_from_schema(&id_schema),
     };
 
     let mut unique = Vec::new();
-    for (i, u) in ext.get("unique").and_then(Value::as_array).into_iter().flatten().enumerate() {
-        let field = u.as_str().or_else(|| u.get("field").and_then(Value::as_str));
+    for (i, u) in ext
+        .get("unique")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let field = u
+            .as_str()
+            .or_else(|| u.get("field").and_then(Value::as_str));
         let Some(field) = field else {
-            return Err(SpecError::new(file, format!("{ext_ptr}/unique/{i}/field"), "a unique rule needs a field"));
+            return Err(SpecError::new(
+                file,
+                format!("{ext_ptr}/unique/{i}/field"),
+                "a unique rule needs a field",
+            ));
         };
         unique.push(UniqueRule {
             field: field.to_string(),
-            case_insensitive: u.get("case_insensitive").and_then(Value::as_bool).unwrap_or(false),
-            status: u.get("status").and_then(Value::as_u64).and_then(|s| u16::try_from(s).ok()).unwrap_or(409),
+            case_insensitive: u
+                .get("case_insensitive")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            status: u
+                .get("status")
+                .and_then(Value::as_u64)
+                .and_then(|s| u16::try_from(s).ok())
+                .unwrap_or(409),
             code: u.get("code").and_then(Value::as_str).map(str::to_string),
             message: u.get("message").and_then(Value::as_str).map(str::to_string),
         });
@@ -396,7 +518,11 @@ fn build_resource(
     let created_field = field_ext("created_field", "created_at");
     let updated_field = field_ext("updated_field", "updated_at");
 
-    let name = collection.rsplit('/').find(|s| !s.is_empty() && !s.starts_with('{')).unwrap_or("items").to_string();
+    let name = collection
+        .rsplit('/')
+        .find(|s| !s.is_empty() && !s.starts_with('{'))
+        .unwrap_or("items")
+        .to_string();
     let schema = match &schema_pointer {
         Some(p) => Some(spec.compiler.compile(p)?),
         None => None,
@@ -433,14 +559,22 @@ fn id_from_schema(s: &Value) -> IdGen {
         return IdGen::Uuid;
     }
     // A prefixed example (`pm_123abc`) or pattern (`^cus_[0-9A-Za-z]+$`) keeps its prefix.
-    let example = s.get("examples").and_then(|e| e.get(0)).or_else(|| s.get("example")).and_then(Value::as_str);
+    let example = s
+        .get("examples")
+        .and_then(|e| e.get(0))
+        .or_else(|| s.get("example"))
+        .and_then(Value::as_str);
     if let Some((prefix, _)) = example.and_then(|e| e.split_once('_')) {
         if !prefix.is_empty() && prefix.chars().all(|c| c.is_ascii_alphanumeric()) {
             return IdGen::Template(format!("{prefix}_{{ulid}}"));
         }
     }
     if let Some(p) = s.get("pattern").and_then(Value::as_str) {
-        let lit: String = p.trim_start_matches('^').chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+        let lit: String = p
+            .trim_start_matches('^')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
         if lit.ends_with('_') && lit.len() > 1 {
             return IdGen::Template(format!("{lit}{{ulid}}"));
         }
@@ -453,11 +587,20 @@ fn list_items_pointer(root: &Value, list_ptr: &str) -> Option<String> {
     let list_ptr = crate::spec::resolve_pointer(root, list_ptr.to_string());
     let s = root.pointer(&list_ptr)?;
     if type_has(s, "array") || s.get("items").is_some() {
-        return Some(crate::spec::resolve_pointer(root, format!("{list_ptr}/items")));
+        return Some(crate::spec::resolve_pointer(
+            root,
+            format!("{list_ptr}/items"),
+        ));
     }
     let field = items_field(root, s, None)?;
-    let prop_ptr = crate::spec::resolve_pointer(root, format!("{list_ptr}/properties/{}", escape_pointer(&field)));
-    Some(crate::spec::resolve_pointer(root, format!("{prop_ptr}/items")))
+    let prop_ptr = crate::spec::resolve_pointer(
+        root,
+        format!("{list_ptr}/properties/{}", escape_pointer(&field)),
+    );
+    Some(crate::spec::resolve_pointer(
+        root,
+        format!("{prop_ptr}/items"),
+    ))
 }
 
 /// The array property of a list envelope: declared, else `data`/`items`/`results`/..., else the only array.
@@ -466,8 +609,14 @@ fn items_field(root: &Value, envelope: &Value, declared: Option<&str>) -> Option
         return Some(d.to_string());
     }
     let props = properties(root, envelope);
-    let arrays: Vec<&String> = props.iter().filter(|(_, v)| type_has(resolve(root, v), "array")).map(|(k, _)| k).collect();
-    for name in ["data", "items", "results", "records", "entries", "list", "values", "content"] {
+    let arrays: Vec<&String> = props
+        .iter()
+        .filter(|(_, v)| type_has(resolve(root, v), "array"))
+        .map(|(k, _)| k)
+        .collect();
+    for name in [
+        "data", "items", "results", "records", "entries", "list", "values", "content",
+    ] {
         if arrays.iter().any(|a| *a == name) {
             return Some(name.to_string());
         }
@@ -475,7 +624,14 @@ fn items_field(root: &Value, envelope: &Value, declared: Option<&str>) -> Option
     (arrays.len() == 1).then(|| arrays[0].clone())
 }
 
-fn action_for(spec: &Spec, res: &Resource, res_idx: usize, op: &Operation, collection: &str, item: Option<&str>) -> Option<Action> {
+fn action_for(
+    spec: &Spec,
+    res: &Resource,
+    res_idx: usize,
+    op: &Operation,
+    collection: &str,
+    item: Option<&str>,
+) -> Option<Action> {
     let root = spec.root();
     let method = op.method.as_str();
     let declared = op_ext(root, op);
@@ -486,7 +642,14 @@ fn action_for(spec: &Spec, res: &Resource, res_idx: usize, op: &Operation, colle
     let on_item = item.is_some_and(|i| op.template == i);
     let kind = match declared {
         Some("none") => return (on_collection || on_item).then_some(Action::None),
-        Some(k) if on_collection || on_item || restore_path.as_deref() == Some(&op.template) || archive_path.as_deref() == Some(&op.template) => k,
+        Some(k)
+            if on_collection
+                || on_item
+                || restore_path.as_deref() == Some(&op.template)
+                || archive_path.as_deref() == Some(&op.template) =>
+        {
+            k
+        }
         Some(_) => return None,
         None => match (method, on_collection, on_item) {
             ("POST", true, _) => "create",
@@ -495,33 +658,81 @@ fn action_for(spec: &Spec, res: &Resource, res_idx: usize, op: &Operation, colle
             ("PATCH", _, true) => "update",
             ("PUT", _, true) => "replace",
             ("DELETE", _, true) => "delete",
-            ("POST", false, false) if Some(op.template.as_str()) == restore_path.as_deref() || Some(op.template.as_str()) == unarchive_path.as_deref() => "restore",
-            ("POST", false, false) if Some(op.template.as_str()) == archive_path.as_deref() => "archive",
+            ("POST", false, false)
+                if Some(op.template.as_str()) == restore_path.as_deref()
+                    || Some(op.template.as_str()) == unarchive_path.as_deref() =>
+            {
+                "restore"
+            }
+            ("POST", false, false) if Some(op.template.as_str()) == archive_path.as_deref() => {
+                "archive"
+            }
             _ => return None,
         },
     };
     let success_schema = op.success().and_then(|r| r.schema_pointer.clone());
-    let shape = || success_schema.as_ref().map(|p| shape_for(root, p)).unwrap_or_else(|| Shape { props: vec![], keep_all: true });
+    let shape = || {
+        success_schema
+            .as_ref()
+            .map(|p| shape_for(root, p))
+            .unwrap_or_else(|| Shape {
+                props: vec![],
+                keep_all: true,
+            })
+    };
     let write = || write_plan(root, op, res);
     Some(match kind {
-        "create" => Action::Create { res: res_idx, write: write(), shape: shape() },
-        "read" => Action::Read { res: res_idx, shape: shape() },
-        "update" => Action::Update { res: res_idx, write: write(), shape: shape() },
-        "replace" => Action::Replace { res: res_idx, write: write(), shape: shape() },
-        "delete" => Action::Delete { res: res_idx, shape: success_schema.as_ref().map(|p| shape_for(root, p)) },
-        "archive" => Action::Archive { res: res_idx, shape: shape() },
-        "restore" => Action::Restore { res: res_idx, shape: shape() },
-        "list" => Action::List { res: res_idx, plan: Box::new(list_plan(root, op, res, success_schema.as_deref())) },
+        "create" => Action::Create {
+            res: res_idx,
+            write: write(),
+            shape: shape(),
+        },
+        "read" => Action::Read {
+            res: res_idx,
+            shape: shape(),
+        },
+        "update" => Action::Update {
+            res: res_idx,
+            write: write(),
+            shape: shape(),
+        },
+        "replace" => Action::Replace {
+            res: res_idx,
+            write: write(),
+            shape: shape(),
+        },
+        "delete" => Action::Delete {
+            res: res_idx,
+            shape: success_schema.as_ref().map(|p| shape_for(root, p)),
+        },
+        "archive" => Action::Archive {
+            res: res_idx,
+            shape: shape(),
+        },
+        "restore" => Action::Restore {
+            res: res_idx,
+            shape: shape(),
+        },
+        "list" => Action::List {
+            res: res_idx,
+            plan: Box::new(list_plan(root, op, res, success_schema.as_deref())),
+        },
         _ => return None,
     })
 }
 
 /// How a response schema shapes a stored object.
 pub fn shape_for(root: &Value, pointer: &str) -> Shape {
-    let schema = root.pointer(pointer).map(|s| resolve(root, s)).unwrap_or(&Value::Null);
+    let schema = root
+        .pointer(pointer)
+        .map(|s| resolve(root, s))
+        .unwrap_or(&Value::Null);
     let props = properties(root, schema);
     if props.is_empty() {
-        return Shape { props: vec![], keep_all: true };
+        return Shape {
+            props: vec![],
+            keep_all: true,
+        };
     }
     let required: Vec<String> = required_of(root, schema);
     let props = props
@@ -536,7 +747,10 @@ pub fn shape_for(root: &Value, pointer: &str) -> Shape {
             }
         })
         .collect();
-    Shape { props, keep_all: false }
+    Shape {
+        props,
+        keep_all: false,
+    }
 }
 
 fn required_of(root: &Value, schema: &Value) -> Vec<String> {
@@ -544,9 +758,19 @@ fn required_of(root: &Value, schema: &Value) -> Vec<String> {
     let mut out: Vec<String> = s
         .get("required")
         .and_then(Value::as_array)
-        .map(|r| r.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|r| {
+            r.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default();
-    for part in s.get("allOf").and_then(Value::as_array).into_iter().flatten() {
+    for part in s
+        .get("allOf")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         out.extend(required_of(root, part));
     }
     out
@@ -559,7 +783,10 @@ pub fn allows_null(root: &Value, schema: &Value) -> bool {
         return true;
     }
     for key in ["anyOf", "oneOf"] {
-        if s.get(key).and_then(Value::as_array).is_some_and(|b| b.iter().any(|x| allows_null(root, x))) {
+        if s.get(key)
+            .and_then(Value::as_array)
+            .is_some_and(|b| b.iter().any(|x| allows_null(root, x)))
+        {
             return true;
         }
     }
@@ -570,7 +797,12 @@ fn write_plan(root: &Value, op: &Operation, res: &Resource) -> WritePlan {
     let body_schema = op
         .body
         .as_ref()
-        .and_then(|b| b.media.iter().find(|m| m.is_json()).or_else(|| b.media.first()))
+        .and_then(|b| {
+            b.media
+                .iter()
+                .find(|m| m.is_json())
+                .or_else(|| b.media.first())
+        })
         .and_then(|m| m.schema_pointer.as_ref())
         .and_then(|p| root.pointer(p));
     let mut defaults = Vec::new();
@@ -593,7 +825,9 @@ fn write_plan(root: &Value, op: &Operation, res: &Resource) -> WritePlan {
         for (k, v) in properties(root, rep) {
             let s = resolve(root, &v);
             if let Some(d) = s.get("default") {
-                if !defaults.iter().any(|(n, _)| *n == k) && s.get("readOnly") != Some(&Value::Bool(true)) {
+                if !defaults.iter().any(|(n, _)| *n == k)
+                    && s.get("readOnly") != Some(&Value::Bool(true))
+                {
                     defaults.push((k, d.clone()));
                 }
             }
@@ -603,19 +837,51 @@ fn write_plan(root: &Value, op: &Operation, res: &Resource) -> WritePlan {
 }
 
 fn list_plan(root: &Value, op: &Operation, res: &Resource, schema_ptr: Option<&str>) -> ListPlan {
-    let ext = root.pointer(&op.pointer).and_then(|o| o.get("x-specbox-pagination")).cloned().unwrap_or(Value::Null);
+    let ext = root
+        .pointer(&op.pointer)
+        .and_then(|o| o.get("x-specbox-pagination"))
+        .cloned()
+        .unwrap_or(Value::Null);
     let ext_str = |k: &str| ext.get(k).and_then(Value::as_str).map(str::to_string);
-    let query: Vec<&str> = op.params.iter().filter(|p| p.location == Location::Query).map(|p| p.name.as_str()).collect();
+    let query: Vec<&str> = op
+        .params
+        .iter()
+        .filter(|p| p.location == Location::Query)
+        .map(|p| p.name.as_str())
+        .collect();
     let has = |n: &str| query.contains(&n);
-    let pick = |declared: Option<String>, names: &[&str]| declared.or_else(|| names.iter().find(|n| has(n)).map(|n| n.to_string()));
+    let pick = |declared: Option<String>, names: &[&str]| {
+        declared.or_else(|| names.iter().find(|n| has(n)).map(|n| n.to_string()))
+    };
 
-    let after_param = pick(ext_str("after"), &["after", "starting_after", "cursor", "page_token", "pageToken", "next"]);
+    let after_param = pick(
+        ext_str("after"),
+        &[
+            "after",
+            "starting_after",
+            "cursor",
+            "page_token",
+            "pageToken",
+            "next",
+        ],
+    );
     let before_param = pick(ext_str("before"), &["before", "ending_before"]);
     let page_param = pick(ext_str("page"), &["page", "page_number"]);
     let offset_param = pick(ext_str("offset"), &["offset", "skip"]);
     let limit_param = pick(
         ext_str("limit").or_else(|| ext_str("per_page")),
-        if page_param.is_some() { &["per_page", "page_size", "pageSize", "limit", "size"] } else { &["limit", "per_page", "page_size", "pageSize", "size", "count"] },
+        if page_param.is_some() {
+            &["per_page", "page_size", "pageSize", "limit", "size"]
+        } else {
+            &[
+                "limit",
+                "per_page",
+                "page_size",
+                "pageSize",
+                "size",
+                "count",
+            ]
+        },
     );
     let style = match ext_str("style").as_deref() {
         Some("cursor") => Style::Cursor,
@@ -636,18 +902,38 @@ fn list_plan(root: &Value, op: &Operation, res: &Resource, schema_ptr: Option<&s
     let default_limit = limit_schema
         .and_then(|s| s.get("default"))
         .and_then(Value::as_u64)
-        .map_or(if limit_param.is_some() { 20 } else { usize::MAX }, |d| d as usize);
-    let max_limit = limit_schema.and_then(|s| s.get("maximum")).and_then(Value::as_u64).map(|m| m as usize);
+        .map_or(
+            if limit_param.is_some() {
+                20
+            } else {
+                usize::MAX
+            },
+            |d| d as usize,
+        );
+    let max_limit = limit_schema
+        .and_then(|s| s.get("maximum"))
+        .and_then(Value::as_u64)
+        .map(|m| m as usize);
 
-    let envelope_schema = schema_ptr.and_then(|p| root.pointer(p)).map(|s| resolve(root, s)).unwrap_or(&Value::Null);
+    let envelope_schema = schema_ptr
+        .and_then(|p| root.pointer(p))
+        .map(|s| resolve(root, s))
+        .unwrap_or(&Value::Null);
     let bare = type_has(envelope_schema, "array");
-    let items_field = if bare { None } else { items_field(root, envelope_schema, ext_str("items").as_deref()) };
+    let items_field = if bare {
+        None
+    } else {
+        items_field(root, envelope_schema, ext_str("items").as_deref())
+    };
     let item_ptr = schema_ptr.and_then(|p| list_items_pointer(root, p));
     let item_shape = item_ptr
         .as_deref()
         .or(res.schema_pointer.as_deref())
         .map(|p| shape_for(root, p))
-        .unwrap_or(Shape { props: vec![], keep_all: true });
+        .unwrap_or(Shape {
+            props: vec![],
+            keep_all: true,
+        });
 
     let mut envelope = Vec::new();
     let mut envelope_fill = Vec::new();
@@ -658,14 +944,20 @@ fn list_plan(root: &Value, op: &Operation, res: &Resource, schema_ptr: Option<&s
                 continue;
             }
             let field = match name.as_str() {
-                "start_cursor" | "startCursor" | "prev_cursor" | "previous_cursor" | "before_cursor" => Some(EnvField::StartCursor),
-                "end_cursor" | "endCursor" | "next_cursor" | "nextCursor" | "after_cursor" | "next_page_token" | "nextPageToken" | "cursor" => Some(EnvField::EndCursor),
+                "start_cursor" | "startCursor" | "prev_cursor" | "previous_cursor"
+                | "before_cursor" => Some(EnvField::StartCursor),
+                "end_cursor" | "endCursor" | "next_cursor" | "nextCursor" | "after_cursor"
+                | "next_page_token" | "nextPageToken" | "cursor" => Some(EnvField::EndCursor),
                 "has_next_page" | "hasNextPage" | "has_next" => Some(EnvField::HasNext),
-                "has_previous_page" | "hasPreviousPage" | "has_prev" | "has_previous" => Some(EnvField::HasPrevious),
+                "has_previous_page" | "hasPreviousPage" | "has_prev" | "has_previous" => {
+                    Some(EnvField::HasPrevious)
+                }
                 "has_more" | "hasMore" | "more" => Some(EnvField::HasMore),
                 "page" | "page_number" | "current_page" => Some(EnvField::Page),
                 "per_page" | "page_size" | "pageSize" | "perPage" => Some(EnvField::PerPage),
-                "total_count" | "total" | "totalCount" | "count" | "total_items" | "totalItems" => Some(EnvField::Total),
+                "total_count" | "total" | "totalCount" | "count" | "total_items" | "totalItems" => {
+                    Some(EnvField::Total)
+                }
                 "total_pages" | "totalPages" | "pages" => Some(EnvField::TotalPages),
                 "offset" | "skip" => Some(EnvField::Offset),
                 "limit" => Some(EnvField::Limit),
@@ -673,14 +965,27 @@ fn list_plan(root: &Value, op: &Operation, res: &Resource, schema_ptr: Option<&s
             };
             match field {
                 Some(f) => envelope.push((name, f)),
-                None if required.contains(&name) => envelope_fill.push((name.clone(), generate::generate(&s, root))),
+                None if required.contains(&name) => {
+                    envelope_fill.push((name.clone(), generate::generate(&s, root)))
+                }
                 None => {}
             }
         }
     }
 
-    let paging: Vec<Option<&String>> = vec![limit_param.as_ref(), after_param.as_ref(), before_param.as_ref(), page_param.as_ref(), offset_param.as_ref()];
-    let rep_props = res.schema_pointer.as_ref().and_then(|p| root.pointer(p)).map(|s| properties(root, s)).unwrap_or_default();
+    let paging: Vec<Option<&String>> = vec![
+        limit_param.as_ref(),
+        after_param.as_ref(),
+        before_param.as_ref(),
+        page_param.as_ref(),
+        offset_param.as_ref(),
+    ];
+    let rep_props = res
+        .schema_pointer
+        .as_ref()
+        .and_then(|p| root.pointer(p))
+        .map(|s| properties(root, s))
+        .unwrap_or_default();
     let mut filters = Vec::new();
     for p in op.params.iter().filter(|p| p.location == Location::Query) {
         if paging.contains(&Some(&p.name)) {
@@ -690,15 +995,24 @@ fn list_plan(root: &Value, op: &Operation, res: &Resource, schema_ptr: Option<&s
         if ext == Some(&Value::Bool(false)) {
             continue;
         }
-        let ext_kind = ext.and_then(|e| e.get("match")).and_then(Value::as_str).map(|m| match m {
-            "contains" => MatchKind::Contains,
-            "prefix" => MatchKind::Prefix,
-            "gte" => MatchKind::Gte,
-            "lte" => MatchKind::Lte,
-            _ => MatchKind::Exact,
-        });
-        let ci = ext.and_then(|e| e.get("case_insensitive")).and_then(Value::as_bool).unwrap_or(false);
-        let ext_field = ext.and_then(|e| e.get("field")).and_then(Value::as_str).map(str::to_string);
+        let ext_kind = ext
+            .and_then(|e| e.get("match"))
+            .and_then(Value::as_str)
+            .map(|m| match m {
+                "contains" => MatchKind::Contains,
+                "prefix" => MatchKind::Prefix,
+                "gte" => MatchKind::Gte,
+                "lte" => MatchKind::Lte,
+                _ => MatchKind::Exact,
+            });
+        let ci = ext
+            .and_then(|e| e.get("case_insensitive"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let ext_field = ext
+            .and_then(|e| e.get("field"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
         let (field, kind) = if let Some(f) = ext_field {
             (f, ext_kind.unwrap_or(MatchKind::Exact))
         } else if rep_props.contains_key(&p.name) {
@@ -710,7 +1024,12 @@ fn list_plan(root: &Value, op: &Operation, res: &Resource, schema_ptr: Option<&s
         } else {
             continue;
         };
-        filters.push(Filter { param: p.name.clone(), field, kind, case_insensitive: ci });
+        filters.push(Filter {
+            param: p.name.clone(),
+            field,
+            kind,
+            case_insensitive: ci,
+        });
     }
 
     ListPlan {

@@ -61,7 +61,13 @@ type Segment = Vec<Piece>;
 
 impl Router {
     pub fn build(specs: &[Spec], ops: &[Operation]) -> Result<Router, Vec<SpecError>> {
-        let mut b = Builder { specs, errors: Vec::new(), by_key: HashMap::new(), entries: Vec::new(), owners: HashMap::new() };
+        let mut b = Builder {
+            specs,
+            errors: Vec::new(),
+            by_key: HashMap::new(),
+            entries: Vec::new(),
+            owners: HashMap::new(),
+        };
         for (i, op) in ops.iter().enumerate() {
             let spec = &specs[op.spec];
             if op.route.starts_with("/__specbox") {
@@ -72,18 +78,35 @@ impl Router {
                 ));
                 continue;
             }
-            b.add(&op.route, op.method.clone(), Target::Op(i), op.spec, op.pointer.clone());
+            b.add(
+                &op.route,
+                op.method.clone(),
+                Target::Op(i),
+                op.spec,
+                op.pointer.clone(),
+            );
         }
         for (i, spec) in specs.iter().enumerate() {
             if let Some(route) = &spec.token_route {
                 // A spec that documents its own token endpoint keeps it.
                 let (key, _) = normalise(route);
                 if !b.owners.contains_key(&(key, Method::POST)) {
-                    b.add(route, Method::POST, Target::Token(i), i, "/components/securitySchemes".into());
+                    b.add(
+                        route,
+                        Method::POST,
+                        Target::Token(i),
+                        i,
+                        "/components/securitySchemes".into(),
+                    );
                 }
             }
         }
-        let Builder { errors, by_key, entries, .. } = b;
+        let Builder {
+            errors,
+            by_key,
+            entries,
+            ..
+        } = b;
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -97,17 +120,37 @@ impl Router {
                 fallback.push((segments(key), *idx));
             }
         }
-        let mut mounts: Vec<(String, usize)> = specs.iter().enumerate().map(|(i, s)| (s.mount.clone(), i)).collect();
+        let mut mounts: Vec<(String, usize)> = specs
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.mount.clone(), i))
+            .collect();
         mounts.sort_by_key(|(m, _)| std::cmp::Reverse(m.len()));
-        Ok(Router { tree, entries, fallback, mounts })
+        Ok(Router {
+            tree,
+            entries,
+            fallback,
+            mounts,
+        })
     }
 
     pub fn find(&self, method: &Method, path: &str) -> Match {
         let (idx, values) = match self.tree.at(path) {
-            Ok(m) => (*m.value, m.params.iter().map(|(_, v)| decode(v)).collect::<Vec<_>>()),
-            Err(_) => match self.fallback.iter().find_map(|(segs, idx)| match_segments(segs, path).map(|v| (*idx, v))) {
+            Ok(m) => (
+                *m.value,
+                m.params.iter().map(|(_, v)| decode(v)).collect::<Vec<_>>(),
+            ),
+            Err(_) => match self
+                .fallback
+                .iter()
+                .find_map(|(segs, idx)| match_segments(segs, path).map(|v| (*idx, v)))
+            {
                 Some(found) => found,
-                None => return Match::NotFound { spec: self.spec_for_path(path) },
+                None => {
+                    return Match::NotFound {
+                        spec: self.spec_for_path(path),
+                    };
+                }
             },
         };
         let Some(entry) = self.entries.get(idx) else {
@@ -118,7 +161,11 @@ impl Router {
             .methods
             .iter()
             .find(|(m, _, _)| m == method)
-            .or_else(|| (method == Method::HEAD).then(|| entry.methods.iter().find(|(m, _, _)| m == Method::GET)).flatten());
+            .or_else(|| {
+                (method == Method::HEAD)
+                    .then(|| entry.methods.iter().find(|(m, _, _)| m == Method::GET))
+                    .flatten()
+            });
         match found {
             Some((_, target, names)) => Match::Found {
                 target: *target,
@@ -163,13 +210,18 @@ impl Builder<'_> {
                     other.doc.path.display()
                 )
             };
-            self.errors.push(SpecError::new(&this.doc.path, pointer, message));
+            self.errors
+                .push(SpecError::new(&this.doc.path, pointer, message));
             return;
         }
-        self.owners.insert((key.clone(), method.clone()), (spec, pointer));
+        self.owners
+            .insert((key.clone(), method.clone()), (spec, pointer));
         let entries = &mut self.entries;
         let idx = *self.by_key.entry(key).or_insert_with(|| {
-            entries.push(Entry { spec, methods: Vec::new() });
+            entries.push(Entry {
+                spec,
+                methods: Vec::new(),
+            });
             entries.len() - 1
         });
         entries[idx].methods.push((method, target, names));
@@ -183,7 +235,9 @@ fn normalise(route: &str) -> (String, Vec<String>) {
     let mut rest = route;
     let mut i = 0;
     while let Some(start) = rest.find('{') {
-        let Some(end) = rest[start..].find('}') else { break };
+        let Some(end) = rest[start..].find('}') else {
+            break;
+        };
         key.push_str(&rest[..start]);
         key.push_str(&format!("{{p{i}}}"));
         i += 1;
@@ -202,7 +256,9 @@ fn segments(key: &str) -> Vec<Segment> {
                 if start > 0 {
                     pieces.push(Piece::Lit(rest[..start].to_string()));
                 }
-                let end = rest[start..].find('}').map_or(rest.len(), |e| start + e + 1);
+                let end = rest[start..]
+                    .find('}')
+                    .map_or(rest.len(), |e| start + e + 1);
                 pieces.push(Piece::Param);
                 rest = &rest[end..];
             }
@@ -252,5 +308,7 @@ fn match_segments(segs: &[Segment], path: &str) -> Option<Vec<String>> {
 }
 
 fn decode(v: &str) -> String {
-    percent_encoding::percent_decode_str(v).decode_utf8_lossy().into_owned()
+    percent_encoding::percent_decode_str(v)
+        .decode_utf8_lossy()
+        .into_owned()
 }

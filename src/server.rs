@@ -39,7 +39,12 @@ pub struct Limits {
 }
 
 /// Serves until `shutdown` completes, then drains in-flight requests (bounded by the grace time).
-pub async fn run(app: Arc<App>, listener: TcpListener, limits: Limits, shutdown: impl Future<Output = ()>) -> io::Result<()> {
+pub async fn run(
+    app: Arc<App>,
+    listener: TcpListener,
+    limits: Limits,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -69,7 +74,10 @@ pub async fn run(app: Arc<App>, listener: TcpListener, limits: Limits, shutdown:
         };
         let _ = stream.set_nodelay(true);
         let ctl = Arc::new(ConnCtl::default());
-        let io = TokioIo::new(FaultyIo { inner: stream, ctl: ctl.clone() });
+        let io = TokioIo::new(FaultyIo {
+            inner: stream,
+            ctl: ctl.clone(),
+        });
         let app = app.clone();
         let limits = limits.clone();
         let service = service_fn(move |req| {
@@ -78,7 +86,9 @@ pub async fn run(app: Arc<App>, listener: TcpListener, limits: Limits, shutdown:
             let limits = limits.clone();
             async move { serve(app, req, &limits, &ctl).await }
         });
-        let conn = builder.serve_connection_with_upgrades(io, service).into_owned();
+        let conn = builder
+            .serve_connection_with_upgrades(io, service)
+            .into_owned();
         let watched = graceful.watch(conn);
         tokio::spawn(async move {
             let _ = watched.await;
@@ -86,8 +96,14 @@ pub async fn run(app: Arc<App>, listener: TcpListener, limits: Limits, shutdown:
         });
     }
     drop(listener);
-    if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown()).await.is_err() {
-        tracing::warn!("some connections were still busy after {:?}; closing them", limits.shutdown_grace);
+    if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "some connections were still busy after {:?}; closing them",
+            limits.shutdown_grace
+        );
     }
     Ok(())
 }
@@ -104,7 +120,12 @@ impl std::fmt::Display for InjectedFault {
 
 impl std::error::Error for InjectedFault {}
 
-async fn serve(app: Arc<App>, req: Request<Incoming>, limits: &Limits, ctl: &ConnCtl) -> Result<Response<Full<Bytes>>, InjectedFault> {
+async fn serve(
+    app: Arc<App>,
+    req: Request<Incoming>,
+    limits: &Limits,
+    ctl: &ConnCtl,
+) -> Result<Response<Full<Bytes>>, InjectedFault> {
     let (parts, body) = req.into_parts();
     let path = parts.uri.path().to_string();
     let query = parts.uri.query().unwrap_or("").to_string();
@@ -112,18 +133,38 @@ async fn serve(app: Arc<App>, req: Request<Incoming>, limits: &Limits, ctl: &Con
     let body = match Limited::new(body, limits.max_body).collect().await {
         Ok(b) => b.to_bytes(),
         Err(e) => {
-            let too_large = e.downcast_ref::<http_body_util::LengthLimitError>().is_some();
+            let too_large = e
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some();
             let (status, kind, msg) = if too_large {
-                (413, crate::errors::ErrorKind::PayloadTooLarge, format!("request body is larger than {} bytes", limits.max_body))
+                (
+                    413,
+                    crate::errors::ErrorKind::PayloadTooLarge,
+                    format!("request body is larger than {} bytes", limits.max_body),
+                )
             } else {
-                (400, crate::errors::ErrorKind::MalformedBody, format!("could not read the request body: {e}"))
+                (
+                    400,
+                    crate::errors::ErrorKind::MalformedBody,
+                    format!("could not read the request body: {e}"),
+                )
             };
             let err = crate::errors::ApiError::new(status, kind, msg);
-            let spec = app.api.router.spec_for_path(&path).and_then(|i| app.api.specs.get(i));
+            let spec = app
+                .api
+                .router
+                .spec_for_path(&path)
+                .and_then(|i| app.api.specs.get(i));
             return Ok(to_response(handler::render_error(spec, None, &err), false));
         }
     };
-    let request = Req { method: parts.method, path, query, headers: parts.headers, body };
+    let request = Req {
+        method: parts.method,
+        path,
+        query,
+        headers: parts.headers,
+        body,
+    };
     // The pipeline is synchronous and short; run it inline rather than hopping threads.
     let reply = handler::handle(&app, &request);
     if let Some(delay) = reply.directives.delay {
@@ -141,10 +182,14 @@ async fn serve(app: Arc<App>, req: Request<Incoming>, limits: &Limits, ctl: &Con
 fn to_response(reply: Reply, head: bool) -> Response<Full<Bytes>> {
     let body = if head { Bytes::new() } else { reply.body };
     let mut resp = Response::new(Full::new(body));
-    *resp.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *resp.status_mut() =
+        StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = resp.headers_mut();
     for (k, v) in reply.headers {
-        if let (Ok(name), Ok(value)) = (hyper::header::HeaderName::from_bytes(k.as_bytes()), hyper::header::HeaderValue::from_str(&v)) {
+        if let (Ok(name), Ok(value)) = (
+            hyper::header::HeaderName::from_bytes(k.as_bytes()),
+            hyper::header::HeaderValue::from_str(&v),
+        ) {
             headers.append(name, value);
         }
     }
@@ -172,7 +217,9 @@ impl Drop for FaultyIo {
                 let _ = socket_linger_zero(&self.inner);
             }
             Some(NetFault::Malformed) => {
-                let _ = self.inner.try_write(b"\x00\x13GARBAGE specbox malformed response \xff\xfe\r\n\r\n");
+                let _ = self
+                    .inner
+                    .try_write(b"\x00\x13GARBAGE specbox malformed response \xff\xfe\r\n\r\n");
             }
             Some(NetFault::Empty) | None => {}
         }
@@ -185,13 +232,21 @@ fn socket_linger_zero(s: &TcpStream) -> io::Result<()> {
 }
 
 impl AsyncRead for FaultyIo {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_read(cx, buf)
     }
 }
 
 impl AsyncWrite for FaultyIo {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -200,7 +255,11 @@ impl AsyncWrite for FaultyIo {
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
-    fn poll_write_vectored(mut self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
     }
     fn is_write_vectored(&self) -> bool {

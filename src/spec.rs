@@ -43,9 +43,21 @@ impl fmt::Display for SpecError {
         if self.pointer.is_empty() {
             write!(f, "{}: {}", self.file.display(), self.message)
         } else if self.pointer.starts_with('/') {
-            write!(f, "{}#{}: {}", self.file.display(), self.pointer, self.message)
+            write!(
+                f,
+                "{}#{}: {}",
+                self.file.display(),
+                self.pointer,
+                self.message
+            )
         } else {
-            write!(f, "{}: {}: {}", self.file.display(), self.pointer, self.message)
+            write!(
+                f,
+                "{}: {}: {}",
+                self.file.display(),
+                self.pointer,
+                self.message
+            )
         }
     }
 }
@@ -120,7 +132,11 @@ fn yaml_to_json(v: yaml_serde::Value) -> Result<Value, String> {
             }
         }
         Y::String(s) => Value::String(s),
-        Y::Sequence(seq) => Value::Array(seq.into_iter().map(yaml_to_json).collect::<Result<_, _>>()?),
+        Y::Sequence(seq) => Value::Array(
+            seq.into_iter()
+                .map(yaml_to_json)
+                .collect::<Result<_, _>>()?,
+        ),
         Y::Mapping(m) => {
             let mut out = Map::new();
             for (k, v) in m {
@@ -144,7 +160,11 @@ fn yaml_to_json(v: yaml_serde::Value) -> Result<Value, String> {
 pub fn load(path: &Path) -> Result<SpecDoc, SpecError> {
     let root = read_value(path)?;
     let Some(obj) = root.as_object() else {
-        return Err(SpecError::new(path, "", "an OpenAPI document must be a mapping at the top level"));
+        return Err(SpecError::new(
+            path,
+            "",
+            "an OpenAPI document must be a mapping at the top level",
+        ));
     };
     if obj.contains_key("swagger") {
         return Err(SpecError::new(
@@ -157,9 +177,19 @@ pub fn load(path: &Path) -> Result<SpecDoc, SpecError> {
         Some(v) if v.starts_with("3.0") => Version::V30,
         Some(v) if v.starts_with("3.1") || v.starts_with("3.2") => Version::V31,
         Some(v) => {
-            return Err(SpecError::new(path, "/openapi", format!("unsupported OpenAPI version {v:?} (3.0.x and 3.1.x are)")));
+            return Err(SpecError::new(
+                path,
+                "/openapi",
+                format!("unsupported OpenAPI version {v:?} (3.0.x and 3.1.x are)"),
+            ));
         }
-        None => return Err(SpecError::new(path, "/openapi", "missing `openapi` version field")),
+        None => {
+            return Err(SpecError::new(
+                path,
+                "/openapi",
+                "missing `openapi` version field",
+            ));
+        }
     };
     if let Some(p) = obj.get("paths") {
         if !p.is_object() {
@@ -201,7 +231,10 @@ impl Bundler {
         self.rewrite(path, "", &snapshot, &mut root, "")?;
         if !self.bundled.is_empty() {
             if let Some(obj) = root.as_object_mut() {
-                obj.insert(BUNDLE_KEY.into(), Value::Object(std::mem::take(&mut self.bundled)));
+                obj.insert(
+                    BUNDLE_KEY.into(),
+                    Value::Object(std::mem::take(&mut self.bundled)),
+                );
             }
         }
         Ok(root)
@@ -209,17 +242,28 @@ impl Bundler {
 
     /// Walks `value` (found at `at` in `file`, whose whole content is `file_root` and which lives
     /// in the bundle at `prefix`), rewriting every `$ref`.
-    fn rewrite(&mut self, file: &Path, prefix: &str, file_root: &Value, value: &mut Value, at: &str) -> Result<(), SpecError> {
+    fn rewrite(
+        &mut self,
+        file: &Path,
+        prefix: &str,
+        file_root: &Value,
+        value: &mut Value,
+        at: &str,
+    ) -> Result<(), SpecError> {
         match value {
             Value::Object(map) => {
                 if let Some(Value::String(r)) = map.get("$ref") {
                     let r = r.clone();
-                    let new = self.rewrite_ref(file, prefix, file_root, &r, &format!("{at}/$ref"))?;
+                    let new =
+                        self.rewrite_ref(file, prefix, file_root, &r, &format!("{at}/$ref"))?;
                     map.insert("$ref".into(), Value::String(new));
                 }
                 for (k, v) in map.iter_mut() {
                     // Literal values may contain anything, including keys named `$ref`.
-                    if matches!(k.as_str(), "example" | "enum" | "const" | "default" | "value") {
+                    if matches!(
+                        k.as_str(),
+                        "example" | "enum" | "const" | "default" | "value"
+                    ) {
                         continue;
                     }
                     if k == "examples" && v.is_array() {
@@ -239,7 +283,14 @@ impl Bundler {
         Ok(())
     }
 
-    fn rewrite_ref(&mut self, file: &Path, prefix: &str, file_root: &Value, r: &str, at: &str) -> Result<String, SpecError> {
+    fn rewrite_ref(
+        &mut self,
+        file: &Path,
+        prefix: &str,
+        file_root: &Value,
+        r: &str,
+        at: &str,
+    ) -> Result<String, SpecError> {
         let (target, fragment) = match r.split_once('#') {
             Some((t, f)) => (t, f),
             None => (r, ""),
@@ -248,18 +299,30 @@ impl Bundler {
         if target.is_empty() {
             // A local reference inside this file.
             if lookup(file_root, &fragment).is_none() {
-                return Err(SpecError::new(file, at, format!("cannot resolve $ref {r:?}: nothing at #{fragment}")));
+                return Err(SpecError::new(
+                    file,
+                    at,
+                    format!("cannot resolve $ref {r:?}: nothing at #{fragment}"),
+                ));
             }
             return Ok(format!("#{prefix}{fragment}"));
         }
         if target.contains("://") {
-            return Err(SpecError::new(file, at, format!("remote $ref {r:?} is not supported: download it beside the spec")));
+            return Err(SpecError::new(
+                file,
+                at,
+                format!("remote $ref {r:?} is not supported: download it beside the spec"),
+            ));
         }
         let base = file.parent().unwrap_or_else(|| Path::new("."));
         let ext_path = base.join(percent_decode(target));
-        let canonical = ext_path
-            .canonicalize()
-            .map_err(|e| SpecError::new(file, at, format!("cannot resolve $ref {r:?}: {}: {e}", ext_path.display())))?;
+        let canonical = ext_path.canonicalize().map_err(|e| {
+            SpecError::new(
+                file,
+                at,
+                format!("cannot resolve $ref {r:?}: {}: {e}", ext_path.display()),
+            )
+        })?;
         let key = match self.keys.get(&canonical) {
             Some(k) => k.clone(),
             None => {
@@ -274,9 +337,19 @@ impl Bundler {
                 key
             }
         };
-        let exists = self.raw.get(&key).is_some_and(|raw| lookup(raw, &fragment).is_some());
+        let exists = self
+            .raw
+            .get(&key)
+            .is_some_and(|raw| lookup(raw, &fragment).is_some());
         if !exists {
-            return Err(SpecError::new(file, at, format!("cannot resolve $ref {r:?}: nothing at #{fragment} in {}", ext_path.display())));
+            return Err(SpecError::new(
+                file,
+                at,
+                format!(
+                    "cannot resolve $ref {r:?}: nothing at #{fragment} in {}",
+                    ext_path.display()
+                ),
+            ));
         }
         Ok(format!("#/{BUNDLE_KEY}/{key}{fragment}"))
     }
@@ -293,7 +366,9 @@ pub fn escape_pointer(segment: &str) -> String {
 }
 
 fn percent_decode(s: &str) -> String {
-    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// Follows a chain of local `$ref`s (bounded, so a reference loop cannot hang).
@@ -313,7 +388,11 @@ pub fn resolve<'a>(root: &'a Value, mut value: &'a Value) -> &'a Value {
 /// The pointer a (possibly `$ref`) value finally resolves to, given the pointer it was found at.
 pub fn resolve_pointer(root: &Value, mut pointer: String) -> String {
     for _ in 0..32 {
-        match root.pointer(&pointer).and_then(|v| v.get("$ref")).and_then(Value::as_str) {
+        match root
+            .pointer(&pointer)
+            .and_then(|v| v.get("$ref"))
+            .and_then(Value::as_str)
+        {
             Some(r) if r.starts_with('#') => pointer = percent_decode(&r[1..]),
             _ => break,
         }
@@ -344,9 +423,13 @@ fn normalise_schema_30(s: &mut Map<String, Value>) {
         return;
     }
     if let Some(example) = s.remove("example") {
-        s.entry("examples").or_insert_with(|| Value::Array(vec![example]));
+        s.entry("examples")
+            .or_insert_with(|| Value::Array(vec![example]));
     }
-    for (bound, flag) in [("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum")] {
+    for (bound, flag) in [
+        ("minimum", "exclusiveMinimum"),
+        ("maximum", "exclusiveMaximum"),
+    ] {
         match s.get(flag) {
             Some(Value::Bool(true)) => {
                 if let Some(limit) = s.remove(bound) {
@@ -390,8 +473,15 @@ fn normalise_schema_30(s: &mut Map<String, Value>) {
 /// Collects the JSON pointers of every schema in the document, following `$ref`s from
 /// non-schema positions (parameters, responses, ...) to what they point at.
 fn collect_schema_positions(root: &Value, out: &mut HashSet<String>) {
-    let mut w = SchemaWalker { root, out, seen: HashSet::new() };
-    if let Some(schemas) = root.pointer("/components/schemas").and_then(Value::as_object) {
+    let mut w = SchemaWalker {
+        root,
+        out,
+        seen: HashSet::new(),
+    };
+    if let Some(schemas) = root
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+    {
         for k in schemas.keys() {
             w.schema(&format!("/components/schemas/{}", escape_pointer(k)));
         }
@@ -402,9 +492,15 @@ fn collect_schema_positions(root: &Value, out: &mut HashSet<String>) {
         ("requestBodies", Kind::Content),
         ("responses", Kind::Response),
     ] {
-        if let Some(m) = root.pointer(&format!("/components/{section}")).and_then(Value::as_object) {
+        if let Some(m) = root
+            .pointer(&format!("/components/{section}"))
+            .and_then(Value::as_object)
+        {
             for k in m.keys() {
-                w.visit(kind, &format!("/components/{section}/{}", escape_pointer(k)));
+                w.visit(
+                    kind,
+                    &format!("/components/{section}/{}", escape_pointer(k)),
+                );
             }
         }
     }
@@ -443,7 +539,9 @@ impl<'a> SchemaWalker<'a> {
     }
 
     fn visit(&mut self, kind: Kind, pointer: &str) {
-        let Some((pointer, value)) = self.follow(pointer) else { return };
+        let Some((pointer, value)) = self.follow(pointer) else {
+            return;
+        };
         if !self.seen.insert(format!("{}{pointer}", kind as u8)) {
             return;
         }
@@ -464,7 +562,10 @@ impl<'a> SchemaWalker<'a> {
                         }
                         if let Some(responses) = op.get("responses").and_then(Value::as_object) {
                             for code in responses.keys() {
-                                self.visit(Kind::Response, &format!("{op_ptr}/responses/{}", escape_pointer(code)));
+                                self.visit(
+                                    Kind::Response,
+                                    &format!("{op_ptr}/responses/{}", escape_pointer(code)),
+                                );
                             }
                         }
                     }
@@ -481,7 +582,10 @@ impl<'a> SchemaWalker<'a> {
                 self.content(obj, &pointer);
                 if let Some(headers) = obj.get("headers").and_then(Value::as_object) {
                     for h in headers.keys() {
-                        self.visit(Kind::Parameter, &format!("{pointer}/headers/{}", escape_pointer(h)));
+                        self.visit(
+                            Kind::Parameter,
+                            &format!("{pointer}/headers/{}", escape_pointer(h)),
+                        );
                     }
                 }
             }
@@ -490,7 +594,10 @@ impl<'a> SchemaWalker<'a> {
 
     fn list(&mut self, kind: Kind, pointer: &str) {
         let root: &'a Value = self.root;
-        let n = root.pointer(pointer).and_then(Value::as_array).map_or(0, Vec::len);
+        let n = root
+            .pointer(pointer)
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
         for i in 0..n {
             self.visit(kind, &format!("{pointer}/{i}"));
         }
@@ -508,7 +615,9 @@ impl<'a> SchemaWalker<'a> {
 
     fn schema(&mut self, pointer: &str) {
         let root: &'a Value = self.root;
-        let Some(value) = root.pointer(pointer) else { return };
+        let Some(value) = root.pointer(pointer) else {
+            return;
+        };
         if !self.out.insert(pointer.to_string()) {
             return;
         }
@@ -521,7 +630,8 @@ impl<'a> SchemaWalker<'a> {
         for (k, v) in obj {
             let child = format!("{pointer}/{}", escape_pointer(k));
             match k.as_str() {
-                "properties" | "patternProperties" | "$defs" | "definitions" | "dependentSchemas" => {
+                "properties" | "patternProperties" | "$defs" | "definitions"
+                | "dependentSchemas" => {
                     if let Some(m) = v.as_object() {
                         for name in m.keys() {
                             self.schema(&format!("{child}/{}", escape_pointer(name)));
@@ -538,8 +648,17 @@ impl<'a> SchemaWalker<'a> {
                         self.schema(&format!("{child}/{i}"));
                     }
                 }
-                "items" | "additionalProperties" | "not" | "if" | "then" | "else" | "propertyNames" | "contains"
-                | "unevaluatedProperties" | "unevaluatedItems" | "additionalItems" => {
+                "items"
+                | "additionalProperties"
+                | "not"
+                | "if"
+                | "then"
+                | "else"
+                | "propertyNames"
+                | "contains"
+                | "unevaluatedProperties"
+                | "unevaluatedItems"
+                | "additionalItems" => {
                     if v.is_object() {
                         self.schema(&child);
                     }
@@ -551,4 +670,6 @@ impl<'a> SchemaWalker<'a> {
 }
 
 /// The HTTP methods an OpenAPI path item may hold, in the order they are reported.
-pub const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+pub const METHODS: &[&str] = &[
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];

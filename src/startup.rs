@@ -23,7 +23,11 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Vec<SpecError>> {
                 Ok(rd) => rd
                     .filter_map(Result::ok)
                     .map(|e| e.path())
-                    .filter(|f| f.is_file() && f.extension().is_some_and(|e| e == "yaml" || e == "yml" || e == "json"))
+                    .filter(|f| {
+                        f.is_file()
+                            && f.extension()
+                                .is_some_and(|e| e == "yaml" || e == "yml" || e == "json")
+                    })
                     .collect(),
                 Err(e) => {
                     errors.push(SpecError::new(p, "", format!("cannot read directory: {e}")));
@@ -33,7 +37,11 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Vec<SpecError>> {
             files.sort();
             files.retain(|f| looks_like_openapi(f));
             if files.is_empty() {
-                errors.push(SpecError::new(p, "", "no OpenAPI documents (*.yaml, *.yml, *.json) in this directory"));
+                errors.push(SpecError::new(
+                    p,
+                    "",
+                    "no OpenAPI documents (*.yaml, *.yml, *.json) in this directory",
+                ));
             }
             out.extend(files);
         } else if p.is_file() {
@@ -42,12 +50,18 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Vec<SpecError>> {
             errors.push(SpecError::new(p, "", "no such file or directory"));
         }
     }
-    if errors.is_empty() { Ok(out) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
 }
 
 /// A cheap look at the top of a file: does it declare `openapi:` or `swagger:`?
 fn looks_like_openapi(path: &Path) -> bool {
-    let Ok(text) = std::fs::read_to_string(path) else { return true };
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return true;
+    };
     text.lines().take(200).any(|l| {
         let t = l.trim_start_matches(['{', ' ', '\t', '"', '\'']);
         t.starts_with("openapi") || t.starts_with("swagger")
@@ -55,7 +69,10 @@ fn looks_like_openapi(path: &Path) -> bool {
 }
 
 /// Loads and compiles everything. Errors are collected across all files.
-pub fn load_api(spec_paths: &[PathBuf], mounts: &[(String, String)]) -> Result<Api, Vec<SpecError>> {
+pub fn load_api(
+    spec_paths: &[PathBuf],
+    mounts: &[(String, String)],
+) -> Result<Api, Vec<SpecError>> {
     let files = discover(spec_paths)?;
     let mut docs = Vec::new();
     let mut errors = Vec::new();
@@ -68,14 +85,32 @@ pub fn load_api(spec_paths: &[PathBuf], mounts: &[(String, String)]) -> Result<A
     if !errors.is_empty() {
         return Err(errors);
     }
-    Api::build(docs, &BuildOptions { mounts: mounts.to_vec() })
+    Api::build(
+        docs,
+        &BuildOptions {
+            mounts: mounts.to_vec(),
+        },
+    )
 }
 
 /// Builds the running application: model, fixtures, state, credentials.
-pub fn build_app(api: Api, fixtures_dir: &Path, settings: Settings, auth_enabled: bool) -> Result<(App, usize), Vec<SpecError>> {
+pub fn build_app(
+    api: Api,
+    fixtures_dir: &Path,
+    settings: Settings,
+    auth_enabled: bool,
+) -> Result<(App, usize), Vec<SpecError>> {
     let dir = fixtures_dir.is_dir().then_some(fixtures_dir);
     let loaded = fixtures::load(&api, dir)?;
     let items = loaded.items;
     let auth = Auth::new(auth_enabled, loaded.clients);
-    Ok((App { api, store: Store::new(loaded.seed), auth, settings }, items))
+    Ok((
+        App {
+            api,
+            store: Store::new(loaded.seed),
+            auth,
+            settings,
+        },
+        items,
+    ))
 }

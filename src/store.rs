@@ -99,11 +99,17 @@ pub struct Collection {
 
 impl Collection {
     pub fn new(unique_rules: usize) -> Self {
-        Collection { unique: vec![HashMap::new(); unique_rules], ..Default::default() }
+        Collection {
+            unique: vec![HashMap::new(); unique_rules],
+            ..Default::default()
+        }
     }
 
     pub fn get(&self, id: &str) -> Option<&Entry> {
-        self.index.get(id).and_then(|s| self.slots.get(*s)).and_then(Option::as_ref)
+        self.index
+            .get(id)
+            .and_then(|s| self.slots.get(*s))
+            .and_then(Option::as_ref)
     }
 
     pub fn len(&self) -> usize {
@@ -221,7 +227,10 @@ pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 
 impl Store {
     pub fn new(seed: Seed) -> Self {
-        Store { tenants: DashMap::new(), seed: Arc::new(seed) }
+        Store {
+            tenants: DashMap::new(),
+            seed: Arc::new(seed),
+        }
     }
 
     pub fn tenant(&self, name: &str) -> Arc<Tenant> {

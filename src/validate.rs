@@ -78,8 +78,17 @@ impl SchemaCompiler {
             .draft(Draft::Draft202012)
             .add(BASE, jsonschema::Resource::from_contents(root.clone()))
             .and_then(|b| b.prepare())
-            .map_err(|e| SpecError::new(file, "", format!("cannot index the document's schemas: {e}")))?;
-        Ok(SchemaCompiler { registry, file: file.to_path_buf() })
+            .map_err(|e| {
+                SpecError::new(
+                    file,
+                    "",
+                    format!("cannot index the document's schemas: {e}"),
+                )
+            })?;
+        Ok(SchemaCompiler {
+            registry,
+            file: file.to_path_buf(),
+        })
     }
 
     /// Compiles the schema found at `pointer` in the document.
@@ -96,7 +105,10 @@ impl SchemaCompiler {
             .should_validate_formats(true)
             .build(&wrapper)
             .map_err(|e| SpecError::new(&self.file, pointer, format!("invalid schema: {e}")))?;
-        Ok(Schema { pointer: pointer.to_string(), validator })
+        Ok(Schema {
+            pointer: pointer.to_string(),
+            validator,
+        })
     }
 }
 
@@ -124,7 +136,13 @@ impl Schema {
 
     /// Validates `value` and describes every violation. `root` is the document, used to turn
     /// instance pointers into field names.
-    pub fn violations(&self, root: &Value, value: &Value, location: Location, prefix: &str) -> Vec<Violation> {
+    pub fn violations(
+        &self,
+        root: &Value,
+        value: &Value,
+        location: Location,
+        prefix: &str,
+    ) -> Vec<Violation> {
         let schema = root.pointer(&self.pointer).unwrap_or(&Value::Null);
         let mut out: Vec<Violation> = Vec::new();
         for err in self.validator.iter_errors(value) {
@@ -137,7 +155,10 @@ impl Schema {
             let mut field = field_path(root, schema, &segments);
             let message = match err.kind() {
                 ValidationErrorKind::Required { property } => {
-                    let name = property.as_str().map(str::to_string).unwrap_or_else(|| property.to_string());
+                    let name = property
+                        .as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| property.to_string());
                     field = join_field(&field, &name);
                     format!("{name} is required")
                 }
@@ -158,14 +179,23 @@ impl Schema {
             if out.iter().any(|v| v.field == field && v.pointer == pointer) {
                 continue;
             }
-            out.push(Violation { location, field, pointer, message });
+            out.push(Violation {
+                location,
+                field,
+                pointer,
+                message,
+            });
         }
         out
     }
 }
 
 fn join_field(base: &str, name: &str) -> String {
-    if base.is_empty() { name.to_string() } else { format!("{base}.{name}") }
+    if base.is_empty() {
+        name.to_string()
+    } else {
+        format!("{base}.{name}")
+    }
 }
 
 /// The dotted field name for an instance path, stopping at map keys.
@@ -187,7 +217,12 @@ pub fn field_path(root: &Value, schema: &Value, segments: &[String]) -> String {
 
 /// The sub-schema for `seg` under `schema`, and whether `seg` is a named field (a declared
 /// property or an array index) rather than a map key.
-fn child_schema<'a>(root: &'a Value, schema: &'a Value, seg: &str, depth: usize) -> Option<(&'a Value, bool)> {
+fn child_schema<'a>(
+    root: &'a Value,
+    schema: &'a Value,
+    seg: &str,
+    depth: usize,
+) -> Option<(&'a Value, bool)> {
     if depth > 16 {
         return None;
     }
@@ -242,7 +277,8 @@ impl Coerce {
                 // A composed schema: look at the first branch that names a type.
                 for key in ["allOf", "anyOf", "oneOf"] {
                     if let Some(first) = s.get(key).and_then(Value::as_array).and_then(|b| {
-                        b.iter().find(|x| resolve(root, x).get("type").is_some_and(|t| t != "null"))
+                        b.iter()
+                            .find(|x| resolve(root, x).get("type").is_some_and(|t| t != "null"))
                     }) {
                         return Coerce::for_schema(root, first, explode);
                     }
@@ -251,7 +287,9 @@ impl Coerce {
             }
         };
         if types.contains(&"array") {
-            let inner = s.get("items").map_or(Coerce::String, |i| Coerce::for_schema(root, i, true));
+            let inner = s
+                .get("items")
+                .map_or(Coerce::String, |i| Coerce::for_schema(root, i, true));
             return Coerce::Array(Box::new(inner), explode);
         }
         if types.contains(&"integer") {
@@ -273,7 +311,10 @@ impl Coerce {
         match self {
             Coerce::Array(inner, explode) => {
                 let parts: Vec<&str> = if !explode || raw.len() == 1 {
-                    raw.iter().flat_map(|r| r.split(',')).filter(|s| !s.is_empty()).collect()
+                    raw.iter()
+                        .flat_map(|r| r.split(','))
+                        .filter(|s| !s.is_empty())
+                        .collect()
                 } else {
                     raw.to_vec()
                 };
@@ -297,7 +338,9 @@ impl Coerce {
                 .and_then(serde_json::Number::from_f64)
                 .map(|n| {
                     // Keep integers integral so `minimum`/`multipleOf` behave as the client meant.
-                    raw.parse::<i64>().map(Value::from).unwrap_or(Value::Number(n))
+                    raw.parse::<i64>()
+                        .map(Value::from)
+                        .unwrap_or(Value::Number(n))
                 })
                 .unwrap_or_else(|| Value::String(raw.into())),
             Coerce::Boolean => match raw {
@@ -321,7 +364,9 @@ pub fn parse_form(root: &Value, schema: Option<&Value>, body: &[u8]) -> Value {
             None => grouped.push((k, vec![v])),
         }
     }
-    let props = schema.map(|s| resolve(root, s)).and_then(|s| s.get("properties"));
+    let props = schema
+        .map(|s| resolve(root, s))
+        .and_then(|s| s.get("properties"));
     let mut out = Map::new();
     for (k, values) in grouped {
         let coerce = props
@@ -335,16 +380,23 @@ pub fn parse_form(root: &Value, schema: Option<&Value>, body: &[u8]) -> Value {
 
 /// Decodes `a=1&b=x%20y` pairs (`+` is a space in forms and query strings).
 pub fn form_pairs(raw: &[u8]) -> impl Iterator<Item = (String, String)> + '_ {
-    raw.split(|b| *b == b'&').filter(|p| !p.is_empty()).map(|pair| {
-        let (k, v) = match pair.iter().position(|b| *b == b'=') {
-            Some(i) => (&pair[..i], &pair[i + 1..]),
-            None => (pair, &b""[..]),
-        };
-        (decode_form(k), decode_form(v))
-    })
+    raw.split(|b| *b == b'&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = match pair.iter().position(|b| *b == b'=') {
+                Some(i) => (&pair[..i], &pair[i + 1..]),
+                None => (pair, &b""[..]),
+            };
+            (decode_form(k), decode_form(v))
+        })
 }
 
 fn decode_form(raw: &[u8]) -> String {
-    let spaced: Vec<u8> = raw.iter().map(|b| if *b == b'+' { b' ' } else { *b }).collect();
-    percent_encoding::percent_decode(&spaced).decode_utf8_lossy().into_owned()
+    let spaced: Vec<u8> = raw
+        .iter()
+        .map(|b| if *b == b'+' { b' ' } else { *b })
+        .collect();
+    percent_encoding::percent_decode(&spaced)
+        .decode_utf8_lossy()
+        .into_owned()
 }
