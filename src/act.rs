@@ -8,9 +8,7 @@
 
 use crate::api::{Api, Operation};
 use crate::errors::{ApiError, ErrorKind};
-use crate::resources::{
-    Action, EnvField, Filter, IdGen, ListPlan, MatchKind, Resource, Shape, Style, WritePlan,
-};
+use crate::resources::{Action, EnvField, Filter, IdGen, ListPlan, MatchKind, Resource, Shape, Style, WritePlan};
 use crate::store::{Collection, CollectionKey, Entry, Store, Tenant};
 use crate::validate::{Location, Violation};
 use base64::Engine;
@@ -29,10 +27,7 @@ pub struct Validated {
 
 impl Validated {
     pub fn path_param(&self, name: &str) -> Option<&str> {
-        self.path
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.path.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 }
 
@@ -68,12 +63,8 @@ pub fn act(ctx: &Ctx) -> Result<Option<Outcome>, ApiError> {
             }
         }
         Action::List { res, plan } => list(ctx, *res, plan, success)?,
-        Action::Update { res, write, shape } => {
-            write_item(ctx, *res, write, shape, success, false)?
-        }
-        Action::Replace { res, write, shape } => {
-            write_item(ctx, *res, write, shape, success, true)?
-        }
+        Action::Update { res, write, shape } => write_item(ctx, *res, write, shape, success, false)?,
+        Action::Replace { res, write, shape } => write_item(ctx, *res, write, shape, success, true)?,
         Action::Delete { res, shape } => {
             let (r, coll) = item_collection(ctx, *res)?;
             let id = item_id(ctx, r)?;
@@ -116,10 +107,7 @@ fn collection_for(ctx: &Ctx, res: usize) -> Result<(&'static str, CollectionKey)
         let parent_depth = parent.scope_params.len();
         let key = (
             parent_idx,
-            values
-                .get(..parent_depth)
-                .map(|v| v.join("/"))
-                .unwrap_or_default(),
+            values.get(..parent_depth).map(|v| v.join("/")).unwrap_or_default(),
         );
         let coll = ctx.store.collection(ctx.tenant, key);
         if coll.read().get(parent_id).is_none() {
@@ -151,13 +139,7 @@ fn item_id<'a>(ctx: &Ctx<'a>, r: &Resource) -> Result<&'a str, ApiError> {
     r.item_param
         .as_ref()
         .and_then(|p| ctx.req.path_param(p))
-        .ok_or_else(|| {
-            ApiError::new(
-                500,
-                ErrorKind::Internal,
-                "item path without an id parameter",
-            )
-        })
+        .ok_or_else(|| ApiError::new(500, ErrorKind::Internal, "item path without an id parameter"))
 }
 
 fn now() -> String {
@@ -225,10 +207,7 @@ fn check_unique(
     self_id: Option<&str>,
 ) -> Result<(), ApiError> {
     for (i, rule) in r.unique.iter().enumerate() {
-        let Some(key) = obj
-            .get(&rule.field)
-            .and_then(|v| unique_key(rule.case_insensitive, v))
-        else {
+        let Some(key) = obj.get(&rule.field).and_then(|v| unique_key(rule.case_insensitive, v)) else {
             continue;
         };
         let taken = coll
@@ -237,21 +216,21 @@ fn check_unique(
             .and_then(|m| m.get(&key))
             .is_some_and(|owner| Some(owner.as_str()) != self_id);
         if taken {
-            let message = rule.message.clone().unwrap_or_else(|| {
-                format!("a {} with this {} already exists", r.singular(), rule.field)
-            });
+            let message = rule
+                .message
+                .clone()
+                .unwrap_or_else(|| format!("a {} with this {} already exists", r.singular(), rule.field));
             let kind = if rule.status == 409 {
                 ErrorKind::Conflict
             } else {
                 ErrorKind::Validation
             };
-            let mut err =
-                ApiError::new(rule.status, kind, message).with_violations(vec![Violation {
-                    location: Location::Body,
-                    field: rule.field.clone(),
-                    pointer: format!("/{}", rule.field),
-                    message: format!("{} is already taken", rule.field),
-                }]);
+            let mut err = ApiError::new(rule.status, kind, message).with_violations(vec![Violation {
+                location: Location::Body,
+                field: rule.field.clone(),
+                pointer: format!("/{}", rule.field),
+                message: format!("{} is already taken", rule.field),
+            }]);
             if let Some(code) = &rule.code {
                 err = err.with_code(code.clone());
             }
@@ -264,8 +243,7 @@ fn check_unique(
 fn claim_unique(coll: &mut Collection, r: &Resource, obj: &Map<String, Value>, id: &str) {
     for (i, rule) in r.unique.iter().enumerate() {
         if let (Some(key), Some(map)) = (
-            obj.get(&rule.field)
-                .and_then(|v| unique_key(rule.case_insensitive, v)),
+            obj.get(&rule.field).and_then(|v| unique_key(rule.case_insensitive, v)),
             coll.unique.get_mut(i),
         ) {
             map.insert(key, id.to_string());
@@ -277,8 +255,7 @@ fn release_unique(coll: &mut Collection, r: &Resource, value: &Value) {
     let Some(obj) = value.as_object() else { return };
     for (i, rule) in r.unique.iter().enumerate() {
         if let (Some(key), Some(map)) = (
-            obj.get(&rule.field)
-                .and_then(|v| unique_key(rule.case_insensitive, v)),
+            obj.get(&rule.field).and_then(|v| unique_key(rule.case_insensitive, v)),
             coll.unique.get_mut(i),
         ) {
             map.remove(&key);
@@ -287,25 +264,14 @@ fn release_unique(coll: &mut Collection, r: &Resource, value: &Value) {
 }
 
 /// Registers a fixture item's unique values (used when seeding).
-pub fn seed_unique(
-    coll: &mut Collection,
-    r: &Resource,
-    value: &Value,
-    id: &str,
-) -> Result<(), ApiError> {
+pub fn seed_unique(coll: &mut Collection, r: &Resource, value: &Value, id: &str) -> Result<(), ApiError> {
     let obj = value.as_object().cloned().unwrap_or_default();
     check_unique(coll, r, &obj, Some(id))?;
     claim_unique(coll, r, &obj, id);
     Ok(())
 }
 
-fn create(
-    ctx: &Ctx,
-    res: usize,
-    write: &WritePlan,
-    shape: &Shape,
-    status: u16,
-) -> Result<Outcome, ApiError> {
+fn create(ctx: &Ctx, res: usize, write: &WritePlan, shape: &Shape, status: u16) -> Result<Outcome, ApiError> {
     let (r, coll) = item_collection(ctx, res)?;
     let mut obj = fields_from_body(write, ctx.req.body.as_ref());
     for (k, v) in &write.defaults {
@@ -403,23 +369,13 @@ fn write_item(
     })
 }
 
-fn set_archived(
-    ctx: &Ctx,
-    res: usize,
-    shape: &Shape,
-    status: u16,
-    archive: bool,
-) -> Result<Outcome, ApiError> {
+fn set_archived(ctx: &Ctx, res: usize, shape: &Shape, status: u16, archive: bool) -> Result<Outcome, ApiError> {
     let (r, coll) = item_collection(ctx, res)?;
     let id = item_id(ctx, r)?;
     let mut guard = coll.write();
     let entry = guard.get(id).ok_or_else(|| not_found(r, id))?;
     if entry.archived == archive {
-        let state = if archive {
-            "already archived"
-        } else {
-            "not archived"
-        };
+        let state = if archive { "already archived" } else { "not archived" };
         let code = if ctx.op.documents(400) || !ctx.op.documents(409) {
             400
         } else {
@@ -475,10 +431,7 @@ fn matches_filter(f: &Filter, wanted: &Value, item: &Value) -> bool {
         other => other.to_string(),
     };
     let (a, w) = if f.case_insensitive {
-        (
-            as_text(actual).to_lowercase(),
-            as_text(wanted).to_lowercase(),
-        )
+        (as_text(actual).to_lowercase(), as_text(wanted).to_lowercase())
     } else {
         (as_text(actual), as_text(wanted))
     };
@@ -496,10 +449,7 @@ fn compare(a: &Value, b: &Value) -> Option<std::cmp::Ordering> {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x.as_f64()?.partial_cmp(&y.as_f64()?),
         (Value::String(x), Value::String(y)) => {
-            match (
-                humantime::parse_rfc3339_weak(x),
-                humantime::parse_rfc3339_weak(y),
-            ) {
+            match (humantime::parse_rfc3339_weak(x), humantime::parse_rfc3339_weak(y)) {
                 (Ok(tx), Ok(ty)) => Some(tx.cmp(&ty)),
                 _ => Some(x.as_str().cmp(y.as_str())),
             }
@@ -627,10 +577,7 @@ fn list(ctx: &Ctx, res: usize, plan: &ListPlan, status: u16) -> Result<Outcome, 
         });
     }
 
-    let items: Vec<Value> = page
-        .iter()
-        .map(|(_, e)| plan.item_shape.apply(&e.value))
-        .collect();
+    let items: Vec<Value> = page.iter().map(|(_, e)| plan.item_shape.apply(&e.value)).collect();
     let Some(items_field) = &plan.items_field else {
         return Ok(Outcome {
             status,
@@ -649,9 +596,7 @@ fn list(ctx: &Ctx, res: usize, plan: &ListPlan, status: u16) -> Result<Outcome, 
             EnvField::Page => Some(Value::from(page_no)),
             EnvField::PerPage | EnvField::Limit => Some(Value::from(limit.min(u32::MAX as usize))),
             EnvField::Total => total.map(Value::from),
-            EnvField::TotalPages => {
-                total.map(|t| Value::from(if limit == 0 { 0 } else { t.div_ceil(limit) }))
-            }
+            EnvField::TotalPages => total.map(|t| Value::from(if limit == 0 { 0 } else { t.div_ceil(limit) })),
             EnvField::Offset => Some(Value::from(offset)),
         };
         if let Some(v) = v {

@@ -17,10 +17,7 @@ pub fn handle(app: &App, req: &Req) -> Reply {
             .get("authorization")
             .and_then(|v| v.to_str().ok())
             .and_then(|h| h.strip_prefix("Bearer "));
-        let header = req
-            .headers
-            .get("x-specbox-admin-token")
-            .and_then(|v| v.to_str().ok());
+        let header = req.headers.get("x-specbox-admin-token").and_then(|v| v.to_str().ok());
         if given != Some(token.as_str()) && header != Some(token.as_str()) {
             return problem(
                 401,
@@ -28,10 +25,7 @@ pub fn handle(app: &App, req: &Req) -> Reply {
             );
         }
     }
-    let path = req
-        .path
-        .trim_start_matches("/__specbox")
-        .trim_end_matches('/');
+    let path = req.path.trim_start_matches("/__specbox").trim_end_matches('/');
     match (&req.method, path) {
         (&Method::GET, "/health") => Reply::json(
             200,
@@ -41,22 +35,15 @@ pub fn handle(app: &App, req: &Req) -> Reply {
                 "specs": app.api.specs.iter().map(|s| json!({"title": s.title, "version": s.version, "mount": s.mount})).collect::<Vec<_>>(),
             }),
         ),
-        (&Method::GET, "/routes") => {
-            Reply::json(200, "application/json", &Value::Array(routes(app)))
-        }
+        (&Method::GET, "/routes") => Reply::json(200, "application/json", &Value::Array(routes(app))),
         (&Method::POST, "/reset") => {
-            let query: Vec<(String, String)> =
-                crate::validate::form_pairs(req.query.as_bytes()).collect();
+            let query: Vec<(String, String)> = crate::validate::form_pairs(req.query.as_bytes()).collect();
             let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
             let tenant = query
                 .iter()
                 .find(|(k, _)| k == "tenant")
                 .map(|(_, v)| v.clone())
-                .or_else(|| {
-                    body.get("tenant")
-                        .and_then(Value::as_str)
-                        .map(str::to_string)
-                });
+                .or_else(|| body.get("tenant").and_then(Value::as_str).map(str::to_string));
             app.store.reset(tenant.as_deref());
             Reply::json(
                 200,
@@ -64,10 +51,7 @@ pub fn handle(app: &App, req: &Req) -> Reply {
                 &json!({ "reset": tenant.unwrap_or_else(|| "all".into()) }),
             )
         }
-        _ => problem(
-            404,
-            &format!("no admin endpoint {} {}", req.method, req.path),
-        ),
+        _ => problem(404, &format!("no admin endpoint {} {}", req.method, req.path)),
     }
 }
 

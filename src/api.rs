@@ -191,20 +191,13 @@ impl Response {
     }
 
     pub fn example(&self, name: &str) -> Option<&Value> {
-        self.examples
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v)
+        self.examples.iter().find(|(n, _)| n == name).map(|(_, v)| v)
     }
 
     /// The compiled response schema (compiled on first use).
     pub fn validator(&self, compiler: &SchemaCompiler) -> Option<&Schema> {
         self.validator
-            .get_or_init(|| {
-                self.schema_pointer
-                    .as_ref()
-                    .and_then(|p| compiler.compile(p).ok())
-            })
+            .get_or_init(|| self.schema_pointer.as_ref().and_then(|p| compiler.compile(p).ok()))
             .as_ref()
     }
 }
@@ -220,11 +213,7 @@ impl Operation {
                     .iter()
                     .find(|r| r.status == StatusKey::Range(status / 100))
             })
-            .or_else(|| {
-                self.responses
-                    .iter()
-                    .find(|r| r.status == StatusKey::Default)
-            })
+            .or_else(|| self.responses.iter().find(|r| r.status == StatusKey::Default))
     }
 
     /// The lowest declared 2xx response (what a successful call answers with).
@@ -232,28 +221,16 @@ impl Operation {
         self.responses
             .iter()
             .find(|r| matches!(r.status, StatusKey::Exact(c) if (200..300).contains(&c)))
-            .or_else(|| {
-                self.responses
-                    .iter()
-                    .find(|r| r.status == StatusKey::Range(2))
-            })
-            .or_else(|| {
-                self.responses
-                    .iter()
-                    .find(|r| r.status == StatusKey::Default)
-            })
+            .or_else(|| self.responses.iter().find(|r| r.status == StatusKey::Range(2)))
+            .or_else(|| self.responses.iter().find(|r| r.status == StatusKey::Default))
     }
 
     pub fn documents(&self, status: u16) -> bool {
-        self.responses
-            .iter()
-            .any(|r| r.status == StatusKey::Exact(status))
+        self.responses.iter().any(|r| r.status == StatusKey::Exact(status))
     }
 
     pub fn param(&self, location: Location, name: &str) -> Option<&Param> {
-        self.params
-            .iter()
-            .find(|p| p.location == location && p.name == name)
+        self.params.iter().find(|p| p.location == location && p.name == name)
     }
 }
 
@@ -305,11 +282,7 @@ impl Api {
     }
 }
 
-fn build_spec(
-    doc: SpecDoc,
-    spec_idx: usize,
-    opts: &BuildOptions,
-) -> Result<(Spec, Vec<Operation>), Vec<SpecError>> {
+fn build_spec(doc: SpecDoc, spec_idx: usize, opts: &BuildOptions) -> Result<(Spec, Vec<Operation>), Vec<SpecError>> {
     let root = &doc.root;
     let file = doc.path.clone();
     let info = root.get("info");
@@ -328,24 +301,14 @@ fn build_spec(
         .iter()
         .find(|(name, _)| *name == doc.name)
         .map(|(_, m)| m.clone())
-        .or_else(|| {
-            root.get("x-specbox-mount")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        })
+        .or_else(|| root.get("x-specbox-mount").and_then(Value::as_str).map(str::to_string))
         .unwrap_or_else(|| mount_from_servers(root));
     let mount = normalise_mount(&mount);
 
     let compiler = SchemaCompiler::new(root, &file).map_err(|e| vec![e])?;
     let mut errors = Vec::new();
     let schemes = security_schemes(root, &file, &mut errors);
-    let default_security = security(
-        root.get("security"),
-        &schemes,
-        &file,
-        "/security",
-        &mut errors,
-    );
+    let default_security = security(root.get("security"), &schemes, &file, "/security", &mut errors);
     let token_route = schemes
         .iter()
         .find(|s| matches!(s.kind, SchemeKind::OAuth2Issued))
@@ -374,16 +337,7 @@ fn build_spec(
                     file: &file,
                     schemes: &schemes,
                 };
-                match ctx.operation(
-                    spec_idx,
-                    m,
-                    template,
-                    &mount,
-                    item,
-                    op,
-                    &op_ptr,
-                    &default_security,
-                ) {
+                match ctx.operation(spec_idx, m, template, &mount, item, op, &op_ptr, &default_security) {
                     Ok(o) => {
                         for r in &o.responses {
                             let is_error = match r.status {
@@ -455,23 +409,12 @@ pub fn join_route(mount: &str, template: &str) -> String {
     } else {
         format!("/{template}")
     };
-    if mount == "/" {
-        t
-    } else {
-        format!("{mount}{t}")
-    }
+    if mount == "/" { t } else { format!("{mount}{t}") }
 }
 
-fn security_schemes(
-    root: &Value,
-    file: &std::path::Path,
-    errors: &mut Vec<SpecError>,
-) -> Vec<SecurityScheme> {
+fn security_schemes(root: &Value, file: &std::path::Path, errors: &mut Vec<SpecError>) -> Vec<SecurityScheme> {
     let mut out = Vec::new();
-    let Some(map) = root
-        .pointer("/components/securitySchemes")
-        .and_then(Value::as_object)
-    else {
+    let Some(map) = root.pointer("/components/securitySchemes").and_then(Value::as_object) else {
         return out;
     };
     for (name, raw) in map {
@@ -493,16 +436,10 @@ fn security_schemes(
                     Some("cookie") => Location::Cookie,
                     _ => Location::Header,
                 };
-                let name = s
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .unwrap_or("X-Api-Key")
-                    .to_string();
+                let name = s.get("name").and_then(Value::as_str).unwrap_or("X-Api-Key").to_string();
                 SchemeKind::ApiKey { location, name }
             }
-            Some("oauth2") if s.pointer("/flows/clientCredentials/tokenUrl").is_some() => {
-                SchemeKind::OAuth2Issued
-            }
+            Some("oauth2") if s.pointer("/flows/clientCredentials/tokenUrl").is_some() => SchemeKind::OAuth2Issued,
             Some("oauth2") | Some("openIdConnect") => SchemeKind::OAuth2Any,
             // mutualTLS and unknown types cannot be checked by a mock: treat as bearer.
             _ => SchemeKind::Bearer,
@@ -538,12 +475,7 @@ fn security(
     errors: &mut Vec<SpecError>,
 ) -> Security {
     let mut alternatives = Vec::new();
-    for (i, alt) in raw
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
+    for (i, alt) in raw.and_then(Value::as_array).into_iter().flatten().enumerate() {
         let mut all = Vec::new();
         for name in alt.as_object().into_iter().flat_map(|m| m.keys()) {
             match schemes.iter().position(|s| &s.name == name) {
@@ -594,12 +526,7 @@ impl OpCtx<'_> {
             (item.get("parameters"), format!("{item_ptr}/parameters")),
             (op.get("parameters"), format!("{op_ptr}/parameters")),
         ] {
-            for (i, raw) in list
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .enumerate()
-            {
+            for (i, raw) in list.and_then(Value::as_array).into_iter().flatten().enumerate() {
                 match self.param(raw, &format!("{base}/{i}")) {
                     Ok(Some(p)) => {
                         params.retain(|q| !(q.name == p.name && q.location == p.location));
@@ -611,10 +538,7 @@ impl OpCtx<'_> {
             }
         }
         for name in template_params(template) {
-            if !params
-                .iter()
-                .any(|p| p.location == Location::Path && p.name == name)
-            {
+            if !params.iter().any(|p| p.location == Location::Path && p.name == name) {
                 // Undeclared path parameters are common in hand-written specs: accept any string.
                 params.push(Param {
                     name,
@@ -672,8 +596,7 @@ impl OpCtx<'_> {
         if !errors.is_empty() {
             return Err(errors);
         }
-        let method =
-            Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap_or(Method::GET);
+        let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap_or(Method::GET);
         Ok(Operation {
             spec,
             id,
@@ -710,20 +633,17 @@ impl OpCtx<'_> {
         };
         // OpenAPI: these headers are described elsewhere and their parameters are ignored.
         if location == Location::Header
-            && ["accept", "content-type", "authorization"]
-                .contains(&name.to_ascii_lowercase().as_str())
+            && ["accept", "content-type", "authorization"].contains(&name.to_ascii_lowercase().as_str())
         {
             return Ok(None);
         }
         let (schema_pointer, coerce) = if p.get("schema").is_some() {
             let sp = format!("{ptr}/schema");
-            let explode = p.get("explode").and_then(Value::as_bool).unwrap_or(
-                p.get("style")
-                    .and_then(Value::as_str)
-                    .is_none_or(|s| s == "form"),
-            );
-            let coerce =
-                Coerce::for_schema(self.root, p.get("schema").unwrap_or(&Value::Null), explode);
+            let explode = p
+                .get("explode")
+                .and_then(Value::as_bool)
+                .unwrap_or(p.get("style").and_then(Value::as_str).is_none_or(|s| s == "form"));
+            let coerce = Coerce::for_schema(self.root, p.get("schema").unwrap_or(&Value::Null), explode);
             (Some(sp), coerce)
         } else if let Some((mt, _)) = p
             .get("content")
@@ -748,8 +668,7 @@ impl OpCtx<'_> {
                 name.to_string()
             },
             location,
-            required: location == Location::Path
-                || p.get("required").and_then(Value::as_bool).unwrap_or(false),
+            required: location == Location::Path || p.get("required").and_then(Value::as_bool).unwrap_or(false),
             coerce,
             schema,
             schema_pointer,
@@ -761,21 +680,11 @@ impl OpCtx<'_> {
         let ptr = resolve_pointer(self.root, ptr.to_string());
         let b = resolve(self.root, raw);
         let mut media = Vec::new();
-        for (mt, m) in b
-            .get("content")
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-        {
+        for (mt, m) in b.get("content").and_then(Value::as_object).into_iter().flatten() {
             let sp = format!("{ptr}/content/{}/schema", escape_pointer(mt));
             let has_schema = m.get("schema").is_some();
             media.push(Media {
-                media_type: mt
-                    .split(';')
-                    .next()
-                    .unwrap_or(mt)
-                    .trim()
-                    .to_ascii_lowercase(),
+                media_type: mt.split(';').next().unwrap_or(mt).trim().to_ascii_lowercase(),
                 schema: if has_schema {
                     Some(self.compiler.compile(&sp)?)
                 } else {
@@ -813,12 +722,9 @@ impl OpCtx<'_> {
                 if let Some(v) = m.get("example") {
                     examples.insert(0, ("default".into(), v.clone()));
                 }
-                let sp = m.get("schema").map(|_| {
-                    resolve_pointer(
-                        self.root,
-                        format!("{ptr}/content/{}/schema", escape_pointer(mt)),
-                    )
-                });
+                let sp = m
+                    .get("schema")
+                    .map(|_| resolve_pointer(self.root, format!("{ptr}/content/{}/schema", escape_pointer(mt))));
                 if let Some(schema) = sp.as_ref().and_then(|p| self.root.pointer(p)) {
                     let schema = resolve(self.root, schema);
                     if let Some(list) = schema.get("examples").and_then(Value::as_array) {

@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 /// The tenant of requests that carry no credential (or when checks are off).
 pub const DEFAULT_TENANT: &str = "default";
 
-/// How long an issued access token is valid.
-pub const TOKEN_TTL: Duration = Duration::from_secs(3600);
+/// How long an issued access token is valid, unless `--token-ttl` says otherwise.
+pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(3600);
 
 struct Issued {
     spec: usize,
@@ -29,6 +29,7 @@ struct Issued {
 
 pub struct Auth {
     enabled: bool,
+    token_ttl: Duration,
     /// Accepted clients per spec; an empty list accepts any client.
     clients: Vec<Vec<Client>>,
     tokens: DashMap<String, Issued>,
@@ -60,9 +61,7 @@ impl Credentials<'_> {
         if !scheme.eq_ignore_ascii_case("basic") {
             return None;
         }
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(encoded.trim())
-            .ok()?;
+        let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
         let text = String::from_utf8(decoded).ok()?;
         let (user, pass) = text.split_once(':')?;
         Some((percent_decode(user), percent_decode(pass)))
@@ -87,15 +86,14 @@ impl Credentials<'_> {
 }
 
 fn percent_decode(s: &str) -> String {
-    percent_encoding::percent_decode_str(s)
-        .decode_utf8_lossy()
-        .into_owned()
+    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 
 impl Auth {
-    pub fn new(enabled: bool, clients: Vec<Vec<Client>>) -> Self {
+    pub fn new(enabled: bool, clients: Vec<Vec<Client>>, token_ttl: Duration) -> Self {
         Auth {
             enabled,
+            token_ttl,
             clients,
             tokens: DashMap::new(),
         }
@@ -159,10 +157,7 @@ impl Auth {
             ErrorKind::Unauthorized,
             problem.unwrap_or_else(|| "credentials required".into()),
         )
-        .with_header(
-            "www-authenticate",
-            format!("{scheme_name} realm=\"specbox\""),
-        ))
+        .with_header("www-authenticate", format!("{scheme_name} realm=\"specbox\"")))
     }
 
     fn check(
@@ -171,8 +166,7 @@ impl Auth {
         scheme: &crate::api::SecurityScheme,
         creds: &Credentials,
     ) -> Result<String, String> {
-        let matches_pattern =
-            |value: &str| scheme.pattern.as_ref().is_none_or(|p| p.is_match(value));
+        let matches_pattern = |value: &str| scheme.pattern.as_ref().is_none_or(|p| p.is_match(value));
         match &scheme.kind {
             SchemeKind::Bearer | SchemeKind::OAuth2Any => {
                 let token = creds
@@ -209,9 +203,7 @@ impl Auth {
                     .bearer()
                     .ok_or("missing bearer token: get one from the token endpoint")?;
                 match self.tokens.get(token) {
-                    Some(t) if t.spec == spec_idx && t.expires > Instant::now() => {
-                        Ok(format!("client:{}", t.client))
-                    }
+                    Some(t) if t.spec == spec_idx && t.expires > Instant::now() => Ok(format!("client:{}", t.client)),
                     Some(t) if t.spec == spec_idx => Err("access token expired".into()),
                     _ => Err("unknown access token".into()),
                 }
@@ -228,14 +220,9 @@ impl Auth {
         let is_form = headers
             .get("content-type")
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| {
-                ct.to_ascii_lowercase()
-                    .starts_with("application/x-www-form-urlencoded")
-            });
+            .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
         // Some clients send JSON; accept it too rather than fail a test over an encoding.
-        let json: Option<Value> = (!is_form)
-            .then(|| serde_json::from_slice(body).ok())
-            .flatten();
+        let json: Option<Value> = (!is_form).then(|| serde_json::from_slice(body).ok()).flatten();
         let get = |name: &str| {
             field(name).or_else(|| {
                 json.as_ref()
@@ -245,10 +232,7 @@ impl Auth {
             })
         };
         let oauth_error = |status: u16, code: &str, description: &str| {
-            (
-                status,
-                json!({ "error": code, "error_description": description }),
-            )
+            (status, json!({ "error": code, "error_description": description }))
         };
 
         match get("grant_type").as_deref() {
@@ -275,11 +259,7 @@ impl Auth {
                 }
             },
         };
-        let known = self
-            .clients
-            .get(spec_idx)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
+        let known = self.clients.get(spec_idx).map(Vec::as_slice).unwrap_or_default();
         if !known.is_empty() && !known.iter().any(|c| c.id == id && c.secret == secret) {
             return oauth_error(
                 401,
@@ -287,19 +267,16 @@ impl Auth {
                 "client authentication failed: unknown client or wrong secret",
             );
         }
-        let token = format!(
-            "sbx_at_{}",
-            ulid::Ulid::generate().to_string().to_lowercase()
-        );
+        let token = format!("sbx_at_{}", ulid::Ulid::generate().to_string().to_lowercase());
         self.tokens.insert(
             token.clone(),
             Issued {
                 spec: spec_idx,
                 client: id,
-                expires: Instant::now() + TOKEN_TTL,
+                expires: Instant::now() + self.token_ttl,
             },
         );
-        let mut body = json!({ "access_token": token, "token_type": "Bearer", "expires_in": TOKEN_TTL.as_secs() });
+        let mut body = json!({ "access_token": token, "token_type": "Bearer", "expires_in": self.token_ttl.as_secs() });
         if let Some(scope) = get("scope") {
             body["scope"] = Value::String(scope);
         }

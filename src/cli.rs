@@ -58,6 +58,10 @@ pub struct ServeArgs {
     #[arg(long, env = "SPECBOX_NO_AUTH")]
     pub no_auth: bool,
 
+    /// Lifetime of access tokens issued by OAuth2 token endpoints.
+    #[arg(long, env = "SPECBOX_TOKEN_TTL", default_value = "1h", value_parser = humantime::parse_duration)]
+    pub token_ttl: Duration,
+
     /// Do not send CORS headers or answer preflight requests.
     #[arg(long, env = "SPECBOX_NO_CORS")]
     pub no_cors: bool,
@@ -110,11 +114,7 @@ pub struct CheckArgs {
 #[derive(Debug, Args)]
 pub struct HealthArgs {
     /// Base URL of the specbox to ask.
-    #[arg(
-        long,
-        env = "SPECBOX_HEALTH_URL",
-        default_value = "http://127.0.0.1:4010"
-    )]
+    #[arg(long, env = "SPECBOX_HEALTH_URL", default_value = "http://127.0.0.1:4010")]
     pub url: String,
     /// Give up after this long.
     #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
@@ -141,6 +141,5 @@ pub fn parse_size(s: &str) -> Result<usize, String> {
         "g" | "gb" | "gib" => 1024 * 1024 * 1024,
         _ => return Err(format!("invalid size unit in {s:?}")),
     };
-    n.checked_mul(mult)
-        .ok_or_else(|| format!("size {s:?} is too large"))
+    n.checked_mul(mult).ok_or_else(|| format!("size {s:?} is too large"))
 }

@@ -172,10 +172,7 @@ impl ErrorShape {
                     None => counts.push((s, 1)),
                 }
             }
-            counts
-                .iter()
-                .max_by_key(|(_, n)| *n)
-                .map(|(p, _)| (*p).clone())
+            counts.iter().max_by_key(|(_, n)| *n).map(|(p, _)| (*p).clone())
         });
         let mut shape = ErrorShape {
             common,
@@ -224,15 +221,8 @@ impl ErrorShape {
 
     /// Renders `err` as a body for the schema at `schema_pointer` (or the common schema when
     /// `None`). Returns the content type and body; problem+json when the API has no error schema.
-    pub fn render(
-        &self,
-        root: &Value,
-        schema_pointer: Option<&str>,
-        err: &ApiError,
-    ) -> (&'static str, Value) {
-        let pointer = schema_pointer
-            .map(str::to_string)
-            .or_else(|| self.common.clone());
+    pub fn render(&self, root: &Value, schema_pointer: Option<&str>, err: &ApiError) -> (&'static str, Value) {
+        let pointer = schema_pointer.map(str::to_string).or_else(|| self.common.clone());
         let Some(pointer) = pointer else {
             return ("application/problem+json", self.problem(err));
         };
@@ -255,7 +245,9 @@ impl ErrorShape {
             violations
                 .entry(field.clone())
                 .or_insert_with(|| Value::String(v.message.clone()));
-            list.push(json!({ "field": field, "message": v.message, "location": v.location.as_str(), "pointer": v.pointer }));
+            list.push(
+                json!({ "field": field, "message": v.message, "location": v.location.as_str(), "pointer": v.pointer }),
+            );
         }
         Placeholders {
             code: self.code_for(err),
@@ -342,11 +334,9 @@ fn fill(template: &Value, ph: &Placeholders) -> Value {
             for name in ["code", "message", "type", "param", "status", "title"] {
                 let token = format!("{{{name}}}");
                 if text.contains(&token) {
-                    let value = ph.get(name).map(|v| {
-                        v.as_str()
-                            .map(str::to_string)
-                            .unwrap_or_else(|| v.to_string())
-                    });
+                    let value = ph
+                        .get(name)
+                        .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
                     text = text.replace(&token, &value.unwrap_or_default());
                 }
             }
@@ -383,20 +373,14 @@ fn infer_template(root: &Value, schema: &Value, depth: usize) -> Value {
         let lower = name.to_ascii_lowercase();
         let ph = match (lower.as_str(), ty) {
             ("code" | "error_code" | "errorcode", "integer" | "number") => Some("{status}"),
-            ("status" | "status_code" | "statuscode" | "http_status", "integer" | "number") => {
-                Some("{status}")
-            }
+            ("status" | "status_code" | "statuscode" | "http_status", "integer" | "number") => Some("{status}"),
             ("code" | "error_code" | "errorcode" | "reason", _) => Some("{code}"),
             ("error", "string") => Some("{code}"),
             ("message" | "msg" | "error_description" | "error_message", _) => Some("{message}"),
             ("detail" | "details" | "description", "string") => Some("{message}"),
             ("title", _) if has("detail") => Some("{title}"),
             ("title", _) => Some("{message}"),
-            ("type", "string")
-                if p.get("format").and_then(Value::as_str) == Some("uri") || has("title") =>
-            {
-                None
-            }
+            ("type", "string") if p.get("format").and_then(Value::as_str) == Some("uri") || has("title") => None,
             ("type", "string") => Some("{type}"),
             ("param" | "field" | "parameter", "string") => Some("{param}"),
             (_, "object") if is_map(p) && is_violation_name(&lower) => Some("{violations}"),
@@ -405,11 +389,7 @@ fn infer_template(root: &Value, schema: &Value, depth: usize) -> Value {
         };
         if let Some(ph) = ph {
             out.insert(name.clone(), Value::String(ph.into()));
-        } else if ty == "object"
-            && !is_map(p)
-            && depth < 3
-            && (lower == "error" || required.contains(&name.as_str()))
-        {
+        } else if ty == "object" && !is_map(p) && depth < 3 && (lower == "error" || required.contains(&name.as_str())) {
             out.insert(name.clone(), infer_template(root, p, depth + 1));
         } else if required.contains(&name.as_str()) {
             let value = if lower == "type" {
@@ -439,9 +419,7 @@ fn is_violation_name(name: &str) -> bool {
 }
 
 fn is_map(s: &Value) -> bool {
-    s.get("properties").is_none()
-        && s.get("additionalProperties")
-            .is_some_and(|a| a != &Value::Bool(false))
+    s.get("properties").is_none() && s.get("additionalProperties").is_some_and(|a| a != &Value::Bool(false))
 }
 
 fn type_of(s: &Value) -> &str {

@@ -54,11 +54,7 @@ pub fn load(api: &Api, dir: Option<&Path>) -> Result<Fixtures, Vec<SpecError>> {
             }
         }
     }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(errors)
-    }
+    if errors.is_empty() { Ok(out) } else { Err(errors) }
 }
 
 fn fixture_files(dir: &Path) -> Vec<PathBuf> {
@@ -66,10 +62,7 @@ fn fixture_files(dir: &Path) -> Vec<PathBuf> {
         .map(|rd| {
             rd.filter_map(Result::ok)
                 .map(|e| e.path())
-                .filter(|p| {
-                    p.extension()
-                        .is_some_and(|e| e == "yaml" || e == "yml" || e == "json")
-                })
+                .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml" || e == "json"))
                 .collect()
         })
         .unwrap_or_default();
@@ -144,13 +137,7 @@ fn load_file(api: &Api, spec_idx: usize, file: &Path, out: &mut Fixtures) -> Res
             match value.as_object() {
                 Some(m) => m
                     .iter()
-                    .map(|(scope, items)| {
-                        (
-                            scope.clone(),
-                            items,
-                            format!("{at}/{}", escape_pointer(scope)),
-                        )
-                    })
+                    .map(|(scope, items)| (scope.clone(), items, format!("{at}/{}", escape_pointer(scope))))
                     .collect(),
                 None => {
                     return Err(SpecError::new(
@@ -180,10 +167,7 @@ fn load_file(api: &Api, spec_idx: usize, file: &Path, out: &mut Fixtures) -> Res
                     return Err(SpecError::new(
                         file,
                         group_at,
-                        format!(
-                            "no {} with id {parent_id:?} in the fixtures",
-                            parent.singular()
-                        ),
+                        format!("no {} with id {parent_id:?} in the fixtures", parent.singular()),
                     ));
                 }
             }
@@ -221,14 +205,9 @@ fn load_file(api: &Api, spec_idx: usize, file: &Path, out: &mut Fixtures) -> Res
                     }
                 }
                 if coll.get(&id).is_some() {
-                    return Err(SpecError::new(
-                        file,
-                        item_at,
-                        format!("duplicate id {id:?}"),
-                    ));
+                    return Err(SpecError::new(file, item_at, format!("duplicate id {id:?}")));
                 }
-                seed_unique(coll, r, &item, &id)
-                    .map_err(|e| SpecError::new(file, item_at.clone(), e.message))?;
+                seed_unique(coll, r, &item, &id).map_err(|e| SpecError::new(file, item_at.clone(), e.message))?;
                 coll.insert(
                     id,
                     Entry {

@@ -76,6 +76,13 @@ impl Reply {
         }
     }
 
+    pub fn header_value(&self, name: &str) -> Option<String> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    }
+
     pub fn header(mut self, name: &str, value: impl Into<String>) -> Reply {
         self.headers.push((name.to_string(), value.into()));
         self
@@ -104,18 +111,11 @@ fn route(app: &App, req: &Req) -> Reply {
             if app.settings.cors && req.method == Method::OPTIONS {
                 return preflight(&allow);
             }
-            let allow_text = allow
-                .iter()
-                .map(Method::as_str)
-                .collect::<Vec<_>>()
-                .join(", ");
+            let allow_text = allow.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
             let err = ApiError::new(
                 405,
                 ErrorKind::MethodNotAllowed,
-                format!(
-                    "{} is not allowed on {}; allowed: {allow_text}",
-                    req.method, req.path
-                ),
+                format!("{} is not allowed on {}; allowed: {allow_text}", req.method, req.path),
             )
             .with_header("allow", allow_text);
             return render_error(api.specs.get(spec), None, &err);
@@ -132,8 +132,7 @@ fn route(app: &App, req: &Req) -> Reply {
     let op_idx = match target {
         Target::Token(spec_idx) => {
             let (status, body) = app.auth.token(spec_idx, &req.headers, &req.body);
-            return Reply::json(status, "application/json", &body)
-                .header("cache-control", "no-store");
+            return Reply::json(status, "application/json", &body).header("cache-control", "no-store");
         }
         Target::Op(i) => i,
     };
@@ -149,44 +148,27 @@ fn route(app: &App, req: &Req) -> Reply {
     }
 }
 
-fn serve(
-    app: &App,
-    spec: &Spec,
-    op: &Operation,
-    req: &Req,
-    params: Vec<(String, String)>,
-) -> Result<Reply, ApiError> {
+fn serve(app: &App, spec: &Spec, op: &Operation, req: &Req, params: Vec<(String, String)>) -> Result<Reply, ApiError> {
     let creds = Credentials {
         headers: &req.headers,
         query: &req.query,
     };
     let tenant_name = app.auth.authenticate(op.spec, spec, op, &creds)?;
 
-    let prefer = Prefer::parse(
-        req.headers
-            .get_all("prefer")
-            .iter()
-            .filter_map(|v| v.to_str().ok()),
-    );
+    let prefer = Prefer::parse(req.headers.get_all("prefer").iter().filter_map(|v| v.to_str().ok()));
     let directives = Directives {
         delay: prefer.delay,
         fault: prefer.fault,
     };
     let mut injected: Vec<String> = Vec::new();
     if prefer.delay.is_some() {
-        injected.push(format!(
-            "delay={}",
-            prefer.delay.map_or(0, |d| d.as_millis())
-        ));
+        injected.push(format!("delay={}", prefer.delay.map_or(0, |d| d.as_millis())));
     }
     if let Some(f) = prefer.fault {
         injected.push(format!("fault={}", f.as_str()));
     }
     // A forced status answers before anything runs, so it changes no state.
-    if let Some(code) = prefer
-        .code
-        .filter(|c| !(200..300).contains(c) || !op.documents(*c))
-    {
+    if let Some(code) = prefer.code.filter(|c| !(200..300).contains(c) || !op.documents(*c)) {
         if code >= 400 {
             let err = ApiError::new(
                 code,
@@ -205,23 +187,12 @@ fn serve(
     // Prefer: a specific status with an example, an example by name, or a generated body.
     let forced_success = prefer.code.filter(|c| op.documents(*c));
     let reply = if forced_success.is_some() || prefer.example.is_some() || prefer.dynamic {
-        let response = forced_success
-            .and_then(|c| op.response_for(c))
-            .or_else(|| op.success());
-        let status = forced_success
-            .or_else(|| response.map(|r| r.code()))
-            .unwrap_or(200);
+        let response = forced_success.and_then(|c| op.response_for(c)).or_else(|| op.success());
+        let status = forced_success.or_else(|| response.map(|r| r.code())).unwrap_or(200);
         let body = response.and_then(|r| {
             if prefer.dynamic {
-                let schema = r
-                    .schema_pointer
-                    .as_ref()
-                    .and_then(|p| spec.root().pointer(p))?;
-                Some(generate::generate_dynamic(
-                    schema,
-                    spec.root(),
-                    rand::random(),
-                ))
+                let schema = r.schema_pointer.as_ref().and_then(|p| spec.root().pointer(p))?;
+                Some(generate::generate_dynamic(schema, spec.root(), rand::random()))
             } else if let Some(name) = &prefer.example {
                 r.example(name)
                     .cloned()
@@ -242,6 +213,12 @@ fn serve(
         outcome_reply(op, status, body.as_ref())
     } else {
         let tenant = app.store.tenant(&tenant_name);
+        let key = idempotency_key(req, op);
+        if let Some(key) = &key {
+            if let Some(replay) = idempotency::begin(&tenant, key, fingerprint(req))? {
+                return Ok(replay);
+            }
+        }
         let ctx = Ctx {
             api: &app.api,
             store: &app.store,
@@ -249,18 +226,32 @@ fn serve(
             op,
             req: &validated,
         };
-        match act::act(&ctx)? {
-            Some(Outcome { status, body }) => outcome_reply(op, status, body.as_ref()),
-            None => {
+        let result = match act::act(&ctx) {
+            Ok(Some(Outcome { status, body })) => Ok(outcome_reply(op, status, body.as_ref())),
+            Ok(None) => {
                 let response = op.success();
                 let status = response.map_or(200, |r| r.code());
-                outcome_reply(
+                Ok(outcome_reply(
                     op,
                     status,
                     response.and_then(|r| r.default_body(spec.root())),
-                )
+                ))
             }
+            Err(err) => Err(err),
+        };
+        if let Some(key) = &key {
+            // Errors are replayed too (a retried bad request stays bad), except server errors.
+            let rendered = match &result {
+                Ok(r) => Some((r.status, r.header_value("content-type"), r.body.clone())),
+                Err(e) if e.status < 500 => {
+                    let r = render_error(Some(spec), Some(op), e);
+                    Some((r.status, r.header_value("content-type"), r.body))
+                }
+                Err(_) => None,
+            };
+            idempotency::finish(&tenant, key, rendered);
         }
+        result?
     };
     let mut reply = reply;
     reply.directives = directives;
@@ -277,10 +268,7 @@ fn outcome_reply(op: &Operation, status: u16, body: Option<&Value>) -> Reply {
             if is_json_type(&ct.to_ascii_lowercase()) {
                 Reply::json(status, &ct, b)
             } else {
-                let text = b
-                    .as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| b.to_string());
+                let text = b.as_str().map(str::to_string).unwrap_or_else(|| b.to_string());
                 Reply {
                     status,
                     headers: vec![("content-type".into(), ct)],
@@ -289,9 +277,7 @@ fn outcome_reply(op: &Operation, status: u16, body: Option<&Value>) -> Reply {
                 }
             }
         }
-        (Some(b), None) if status != 204 && status != 304 => {
-            Reply::json(status, "application/json", b)
-        }
+        (Some(b), None) if status != 204 && status != 304 => Reply::json(status, "application/json", b),
         _ => Reply::empty(status),
     }
 }
@@ -328,16 +314,115 @@ pub fn render_error(spec: Option<&Spec>, op: Option<&Operation>, err: &ApiError)
     reply
 }
 
+/// The `Idempotency-Key` of a request that changes state (POST and PATCH, as the IETF draft says).
+fn idempotency_key(req: &Req, op: &Operation) -> Option<String> {
+    if !(req.method == Method::POST || req.method == Method::PATCH) {
+        return None;
+    }
+    let key = req.headers.get("idempotency-key")?.to_str().ok()?.trim();
+    (!key.is_empty()).then(|| format!("{} {key}", op.spec))
+}
+
+/// What makes two requests "the same" for an idempotency key: method, path, query and body.
+fn fingerprint(req: &Req) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    req.method.as_str().hash(&mut h);
+    req.path.hash(&mut h);
+    req.query.hash(&mut h);
+    // Equal JSON with different whitespace is the same request.
+    match serde_json::from_slice::<Value>(&req.body) {
+        Ok(v) => v.to_string().hash(&mut h),
+        Err(_) => req.body.hash(&mut h),
+    }
+    h.finish()
+}
+
+mod idempotency {
+    //! Idempotency records: the first response to a key is kept (per tenant, 24 hours) and
+    //! replayed for the same request; a different request with the same key is refused.
+
+    use super::Reply;
+    use crate::errors::{ApiError, ErrorKind};
+    use crate::store::{IDEMPOTENCY_TTL, IdempotencyRecord, Tenant};
+    use dashmap::mapref::entry::Entry;
+    use std::time::Instant;
+
+    /// Header marking a replayed response.
+    pub const REPLAYED_HEADER: &str = "idempotent-replayed";
+
+    /// Claims `key` for this request, or answers with the replay (or a refusal).
+    pub fn begin(tenant: &Tenant, key: &str, fingerprint: u64) -> Result<Option<Reply>, ApiError> {
+        let pending = IdempotencyRecord {
+            fingerprint,
+            status: 0,
+            content_type: None,
+            body: bytes::Bytes::new(),
+            at: Instant::now(),
+            pending: true,
+        };
+        match tenant.idempotency.entry(key.to_string()) {
+            Entry::Vacant(v) => {
+                v.insert(pending);
+                Ok(None)
+            }
+            Entry::Occupied(mut o) => {
+                let rec = o.get();
+                if rec.at.elapsed() > IDEMPOTENCY_TTL {
+                    o.insert(pending);
+                    return Ok(None);
+                }
+                if rec.fingerprint != fingerprint {
+                    return Err(ApiError::new(
+                        422,
+                        ErrorKind::IdempotencyMismatch,
+                        "this Idempotency-Key was already used with a different request; use a new key",
+                    ));
+                }
+                if rec.pending {
+                    return Err(ApiError::new(
+                        409,
+                        ErrorKind::Conflict,
+                        "a request with this Idempotency-Key is still being processed; retry later",
+                    ));
+                }
+                let mut reply = Reply {
+                    status: rec.status,
+                    headers: Vec::new(),
+                    body: rec.body.clone(),
+                    directives: Default::default(),
+                };
+                if let Some(ct) = &rec.content_type {
+                    reply.headers.push(("content-type".into(), ct.clone()));
+                }
+                Ok(Some(reply.header(REPLAYED_HEADER, "true")))
+            }
+        }
+    }
+
+    /// Stores the response for the key, or releases it when there is nothing to replay.
+    pub fn finish(tenant: &Tenant, key: &str, response: Option<(u16, Option<String>, bytes::Bytes)>) {
+        match response {
+            Some((status, content_type, body)) => {
+                if let Some(mut rec) = tenant.idempotency.get_mut(key) {
+                    rec.status = status;
+                    rec.content_type = content_type;
+                    rec.body = body;
+                    rec.pending = false;
+                }
+            }
+            None => {
+                tenant.idempotency.remove(key);
+            }
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Validation of one request against its operation
 // ---------------------------------------------------------------------------------------------
 
-fn validate(
-    spec: &Spec,
-    op: &Operation,
-    req: &Req,
-    path: Vec<(String, String)>,
-) -> Result<Validated, ApiError> {
+fn validate(spec: &Spec, op: &Operation, req: &Req, path: Vec<(String, String)>) -> Result<Validated, ApiError> {
     let root = spec.root();
     let mut violations: Vec<Violation> = Vec::new();
     let mut query = Map::new();
@@ -407,13 +492,7 @@ fn validate(
                 .headers
                 .get("content-type")
                 .and_then(|v| v.to_str().ok())
-                .map(|c| {
-                    c.split(';')
-                        .next()
-                        .unwrap_or("")
-                        .trim()
-                        .to_ascii_lowercase()
-                });
+                .map(|c| c.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
             if req.body.is_empty() {
                 if decl.required {
                     violations.push(Violation {
@@ -431,8 +510,7 @@ fn validate(
                     None => decl.media.iter().find(|m| m.is_json()),
                 };
                 let Some(media) = media else {
-                    let declared: Vec<&str> =
-                        decl.media.iter().map(|m| m.media_type.as_str()).collect();
+                    let declared: Vec<&str> = decl.media.iter().map(|m| m.media_type.as_str()).collect();
                     return Err(ApiError::new(
                         415,
                         ErrorKind::UnsupportedMediaType,
@@ -459,11 +537,7 @@ fn validate(
                                 location: Location::Body,
                                 field: String::new(),
                                 pointer: String::new(),
-                                message: format!(
-                                    "invalid JSON at line {} column {}",
-                                    e.line(),
-                                    e.column()
-                                ),
+                                message: format!("invalid JSON at line {} column {}", e.line(), e.column()),
                             }]));
                         }
                     }
@@ -493,9 +567,7 @@ fn validate(
                 describe(&many[0])
             ),
         };
-        return Err(
-            ApiError::new(status, ErrorKind::Validation, summary).with_violations(violations)
-        );
+        return Err(ApiError::new(status, ErrorKind::Validation, summary).with_violations(violations));
     }
     Ok(Validated { path, query, body })
 }
@@ -505,11 +577,7 @@ fn validate(
 // ---------------------------------------------------------------------------------------------
 
 fn preflight(allow: &[Method]) -> Reply {
-    let methods = allow
-        .iter()
-        .map(Method::as_str)
-        .collect::<Vec<_>>()
-        .join(", ");
+    let methods = allow.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
     Reply::empty(204)
         .header("access-control-allow-methods", methods)
         .header("access-control-allow-headers", "*, authorization")
@@ -532,7 +600,5 @@ fn add_cors(reply: &mut Reply, req: &Req) {
             .headers
             .push(("access-control-allow-credentials".into(), "true".into()));
     }
-    reply
-        .headers
-        .push(("access-control-expose-headers".into(), "*".into()));
+    reply.headers.push(("access-control-expose-headers".into(), "*".into()));
 }

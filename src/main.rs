@@ -50,7 +50,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         admin: !args.no_admin,
         admin_token: args.admin_token.clone(),
     };
-    let (app, items) = match startup::build_app(api, &args.fixtures, settings, !args.no_auth) {
+    let (app, items) = match startup::build_app(api, &args.fixtures, settings, !args.no_auth, args.token_ttl) {
         Ok(a) => a,
         Err(e) => return report(&e),
     };
@@ -70,16 +70,9 @@ fn serve(args: ServeArgs) -> ExitCode {
             spec.doc.path.display()
         );
     }
-    tracing::info!(
-        "{} fixture items loaded from {}",
-        items,
-        args.fixtures.display()
-    );
+    tracing::info!("{} fixture items loaded from {}", items, args.fixtures.display());
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -101,10 +94,7 @@ fn serve(args: ServeArgs) -> ExitCode {
                 return Err(ExitCode::from(EXIT_CONFIG));
             }
         };
-        let addr = listener
-            .local_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_default();
+        let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
         tracing::info!(
             "listening on http://{addr} (ready in {} ms)",
             started.elapsed().as_millis()
@@ -135,7 +125,7 @@ fn check(args: CheckArgs) -> ExitCode {
         admin: true,
         admin_token: None,
     };
-    let (app, items) = match startup::build_app(api, &args.fixtures, settings, true) {
+    let (app, items) = match startup::build_app(api, &args.fixtures, settings, true, specbox::auth::DEFAULT_TOKEN_TTL) {
         Ok(a) => a,
         Err(e) => return report(&e),
     };

@@ -73,10 +73,7 @@ impl Action {
     }
 
     pub fn writes(&self) -> bool {
-        !matches!(
-            self,
-            Action::None | Action::Read { .. } | Action::List { .. }
-        )
+        !matches!(self, Action::None | Action::Read { .. } | Action::List { .. })
     }
 }
 
@@ -265,9 +262,7 @@ pub fn infer(specs: &[Spec], ops: &mut [Operation]) -> Result<Vec<Resource>, Vec
     let mut errors = Vec::new();
     for (spec_idx, spec) in specs.iter().enumerate() {
         let root = spec.root();
-        let spec_ops: Vec<usize> = (0..ops.len())
-            .filter(|i| ops[*i].spec == spec_idx)
-            .collect();
+        let spec_ops: Vec<usize> = (0..ops.len()).filter(|i| ops[*i].spec == spec_idx).collect();
         let templates: Vec<&str> = spec_ops.iter().map(|i| ops[*i].template.as_str()).collect();
         let has = |t: &str, m: &str| {
             spec_ops
@@ -289,15 +284,10 @@ pub fn infer(specs: &[Spec], ops: &mut [Operation]) -> Result<Vec<Resource>, Vec
                         .and_then(|r| r.strip_prefix('/'))
                         .is_some_and(is_single_param)
                 })
-                .map(|it| {
-                    (
-                        it.to_string(),
-                        template_params(it).pop().unwrap_or_default(),
-                    )
-                });
-            let explicit = spec_ops.iter().any(|i| {
-                ops[*i].template == *t && op_ext(root, &ops[*i]).is_some_and(|a| a != "none")
-            });
+                .map(|it| (it.to_string(), template_params(it).pop().unwrap_or_default()));
+            let explicit = spec_ops
+                .iter()
+                .any(|i| ops[*i].template == *t && op_ext(root, &ops[*i]).is_some_and(|a| a != "none"));
             // `POST /x/{id}/restore` alone (no GET, no items below) is an action on an item,
             // not a sub-collection.
             let action_on_item = item.is_none()
@@ -316,20 +306,12 @@ pub fn infer(specs: &[Spec], ops: &mut [Operation]) -> Result<Vec<Resource>, Vec
             let parent = (first..resources.len())
                 .filter(|r| {
                     let p = &resources[*r];
-                    p.item_param.as_ref().is_some_and(|ip| {
-                        collection.starts_with(&format!("{}/{{{ip}}}/", p.collection))
-                    })
+                    p.item_param
+                        .as_ref()
+                        .is_some_and(|ip| collection.starts_with(&format!("{}/{{{ip}}}/", p.collection)))
                 })
                 .max_by_key(|r| resources[*r].collection.len());
-            match build_resource(
-                spec_idx,
-                spec,
-                ops,
-                &spec_ops,
-                collection,
-                item.as_ref(),
-                parent,
-            ) {
+            match build_resource(spec_idx, spec, ops, &spec_ops, collection, item.as_ref(), parent) {
                 Ok(r) => resources.push(r),
                 Err(e) => {
                     errors.push(e);
@@ -370,11 +352,7 @@ pub fn infer(specs: &[Spec], ops: &mut [Operation]) -> Result<Vec<Resource>, Vec
             }
         }
     }
-    if errors.is_empty() {
-        Ok(resources)
-    } else {
-        Err(errors)
-    }
+    if errors.is_empty() { Ok(resources) } else { Err(errors) }
 }
 
 fn last_segment_is_param(t: &str) -> bool {
@@ -384,10 +362,7 @@ fn last_segment_is_param(t: &str) -> bool {
 }
 
 fn is_single_param(seg: &str) -> bool {
-    seg.starts_with('{')
-        && seg.ends_with('}')
-        && seg.matches('{').count() == 1
-        && !seg.contains('/')
+    seg.starts_with('{') && seg.ends_with('}') && seg.matches('{').count() == 1 && !seg.contains('/')
 }
 
 fn op_ext<'a>(root: &'a Value, op: &Operation) -> Option<&'a str> {
@@ -414,9 +389,7 @@ fn build_resource(
     let success_schema = |o: &Operation| o.success().and_then(|r| r.schema_pointer.clone());
 
     // The representation: what a read returns, else what a create returns, else a list's items.
-    let mut schema_pointer = item
-        .and_then(|(t, _)| find(t, "get"))
-        .and_then(success_schema);
+    let mut schema_pointer = item.and_then(|(t, _)| find(t, "get")).and_then(success_schema);
     if schema_pointer.is_none() {
         schema_pointer = find(collection, "post").and_then(success_schema);
     }
@@ -434,10 +407,7 @@ fn build_resource(
     let props = properties(root, &rep);
 
     let ext = root
-        .pointer(&format!(
-            "/paths/{}/x-specbox-resource",
-            escape_pointer(collection)
-        ))
+        .pointer(&format!("/paths/{}/x-specbox-resource", escape_pointer(collection)))
         .cloned()
         .unwrap_or(Value::Null);
     let ext_ptr = format!("/paths/{}/x-specbox-resource", escape_pointer(collection));
@@ -466,10 +436,10 @@ fn build_resource(
         })
         .is_some_and(|p| matches!(p.coerce, crate::validate::Coerce::Integer));
     let integer_id = type_has(&id_schema, "integer") || (id_schema.is_null() && path_id_integer);
-    let id_gen = match ext.get("id").and_then(|v| {
-        v.as_str()
-            .or_else(|| v.get("template").and_then(Value::as_str))
-    }) {
+    let id_gen = match ext
+        .get("id")
+        .and_then(|v| v.as_str().or_else(|| v.get("template").and_then(Value::as_str)))
+    {
         Some(t) => IdGen::Template(t.to_string()),
         None if integer_id => IdGen::Seq,
         None => id_from_schema(&id_schema),
@@ -483,9 +453,7 @@ fn build_resource(
         .flatten()
         .enumerate()
     {
-        let field = u
-            .as_str()
-            .or_else(|| u.get("field").and_then(Value::as_str));
+        let field = u.as_str().or_else(|| u.get("field").and_then(Value::as_str));
         let Some(field) = field else {
             return Err(SpecError::new(
                 file,
@@ -495,10 +463,7 @@ fn build_resource(
         };
         unique.push(UniqueRule {
             field: field.to_string(),
-            case_insensitive: u
-                .get("case_insensitive")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
+            case_insensitive: u.get("case_insensitive").and_then(Value::as_bool).unwrap_or(false),
             status: u
                 .get("status")
                 .and_then(Value::as_u64)
@@ -587,20 +552,11 @@ fn list_items_pointer(root: &Value, list_ptr: &str) -> Option<String> {
     let list_ptr = crate::spec::resolve_pointer(root, list_ptr.to_string());
     let s = root.pointer(&list_ptr)?;
     if type_has(s, "array") || s.get("items").is_some() {
-        return Some(crate::spec::resolve_pointer(
-            root,
-            format!("{list_ptr}/items"),
-        ));
+        return Some(crate::spec::resolve_pointer(root, format!("{list_ptr}/items")));
     }
     let field = items_field(root, s, None)?;
-    let prop_ptr = crate::spec::resolve_pointer(
-        root,
-        format!("{list_ptr}/properties/{}", escape_pointer(&field)),
-    );
-    Some(crate::spec::resolve_pointer(
-        root,
-        format!("{prop_ptr}/items"),
-    ))
+    let prop_ptr = crate::spec::resolve_pointer(root, format!("{list_ptr}/properties/{}", escape_pointer(&field)));
+    Some(crate::spec::resolve_pointer(root, format!("{prop_ptr}/items")))
 }
 
 /// The array property of a list envelope: declared, else `data`/`items`/`results`/..., else the only array.
@@ -664,9 +620,7 @@ fn action_for(
             {
                 "restore"
             }
-            ("POST", false, false) if Some(op.template.as_str()) == archive_path.as_deref() => {
-                "archive"
-            }
+            ("POST", false, false) if Some(op.template.as_str()) == archive_path.as_deref() => "archive",
             _ => return None,
         },
     };
@@ -723,10 +677,7 @@ fn action_for(
 
 /// How a response schema shapes a stored object.
 pub fn shape_for(root: &Value, pointer: &str) -> Shape {
-    let schema = root
-        .pointer(pointer)
-        .map(|s| resolve(root, s))
-        .unwrap_or(&Value::Null);
+    let schema = root.pointer(pointer).map(|s| resolve(root, s)).unwrap_or(&Value::Null);
     let props = properties(root, schema);
     if props.is_empty() {
         return Shape {
@@ -747,10 +698,7 @@ pub fn shape_for(root: &Value, pointer: &str) -> Shape {
             }
         })
         .collect();
-    Shape {
-        props,
-        keep_all: false,
-    }
+    Shape { props, keep_all: false }
 }
 
 fn required_of(root: &Value, schema: &Value) -> Vec<String> {
@@ -758,19 +706,9 @@ fn required_of(root: &Value, schema: &Value) -> Vec<String> {
     let mut out: Vec<String> = s
         .get("required")
         .and_then(Value::as_array)
-        .map(|r| {
-            r.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
+        .map(|r| r.iter().filter_map(Value::as_str).map(str::to_string).collect())
         .unwrap_or_default();
-    for part in s
-        .get("allOf")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for part in s.get("allOf").and_then(Value::as_array).into_iter().flatten() {
         out.extend(required_of(root, part));
     }
     out
@@ -797,12 +735,7 @@ fn write_plan(root: &Value, op: &Operation, res: &Resource) -> WritePlan {
     let body_schema = op
         .body
         .as_ref()
-        .and_then(|b| {
-            b.media
-                .iter()
-                .find(|m| m.is_json())
-                .or_else(|| b.media.first())
-        })
+        .and_then(|b| b.media.iter().find(|m| m.is_json()).or_else(|| b.media.first()))
         .and_then(|m| m.schema_pointer.as_ref())
         .and_then(|p| root.pointer(p));
     let mut defaults = Vec::new();
@@ -825,9 +758,7 @@ fn write_plan(root: &Value, op: &Operation, res: &Resource) -> WritePlan {
         for (k, v) in properties(root, rep) {
             let s = resolve(root, &v);
             if let Some(d) = s.get("default") {
-                if !defaults.iter().any(|(n, _)| *n == k)
-                    && s.get("readOnly") != Some(&Value::Bool(true))
-                {
+                if !defaults.iter().any(|(n, _)| *n == k) && s.get("readOnly") != Some(&Value::Bool(true)) {
                     defaults.push((k, d.clone()));
                 }
             }
@@ -856,14 +787,7 @@ fn list_plan(root: &Value, op: &Operation, res: &Resource, schema_ptr: Option<&s
 
     let after_param = pick(
         ext_str("after"),
-        &[
-            "after",
-            "starting_after",
-            "cursor",
-            "page_token",
-            "pageToken",
-            "next",
-        ],
+        &["after", "starting_after", "cursor", "page_token", "pageToken", "next"],
     );
     let before_param = pick(ext_str("before"), &["before", "ending_before"]);
     let page_param = pick(ext_str("page"), &["page", "page_number"]);
@@ -873,14 +797,7 @@ fn list_plan(root: &Value, op: &Operation, res: &Resource, schema_ptr: Option<&s
         if page_param.is_some() {
             &["per_page", "page_size", "pageSize", "limit", "size"]
         } else {
-            &[
-                "limit",
-                "per_page",
-                "page_size",
-                "pageSize",
-                "size",
-                "count",
-            ]
+            &["limit", "per_page", "page_size", "pageSize", "size", "count"]
         },
     );
     let style = match ext_str("style").as_deref() {
@@ -902,14 +819,7 @@ fn list_plan(root: &Value, op: &Operation, res: &Resource, schema_ptr: Option<&s
     let default_limit = limit_schema
         .and_then(|s| s.get("default"))
         .and_then(Value::as_u64)
-        .map_or(
-            if limit_param.is_some() {
-                20
-            } else {
-                usize::MAX
-            },
-            |d| d as usize,
-        );
+        .map_or(if limit_param.is_some() { 20 } else { usize::MAX }, |d| d as usize);
     let max_limit = limit_schema
         .and_then(|s| s.get("maximum"))
         .and_then(Value::as_u64)
@@ -944,14 +854,13 @@ fn list_plan(root: &Value, op: &Operation, res: &Resource, schema_ptr: Option<&s
                 continue;
             }
             let field = match name.as_str() {
-                "start_cursor" | "startCursor" | "prev_cursor" | "previous_cursor"
-                | "before_cursor" => Some(EnvField::StartCursor),
-                "end_cursor" | "endCursor" | "next_cursor" | "nextCursor" | "after_cursor"
-                | "next_page_token" | "nextPageToken" | "cursor" => Some(EnvField::EndCursor),
-                "has_next_page" | "hasNextPage" | "has_next" => Some(EnvField::HasNext),
-                "has_previous_page" | "hasPreviousPage" | "has_prev" | "has_previous" => {
-                    Some(EnvField::HasPrevious)
+                "start_cursor" | "startCursor" | "prev_cursor" | "previous_cursor" | "before_cursor" => {
+                    Some(EnvField::StartCursor)
                 }
+                "end_cursor" | "endCursor" | "next_cursor" | "nextCursor" | "after_cursor" | "next_page_token"
+                | "nextPageToken" | "cursor" => Some(EnvField::EndCursor),
+                "has_next_page" | "hasNextPage" | "has_next" => Some(EnvField::HasNext),
+                "has_previous_page" | "hasPreviousPage" | "has_prev" | "has_previous" => Some(EnvField::HasPrevious),
                 "has_more" | "hasMore" | "more" => Some(EnvField::HasMore),
                 "page" | "page_number" | "current_page" => Some(EnvField::Page),
                 "per_page" | "page_size" | "pageSize" | "perPage" => Some(EnvField::PerPage),
@@ -965,9 +874,7 @@ fn list_plan(root: &Value, op: &Operation, res: &Resource, schema_ptr: Option<&s
             };
             match field {
                 Some(f) => envelope.push((name, f)),
-                None if required.contains(&name) => {
-                    envelope_fill.push((name.clone(), generate::generate(&s, root)))
-                }
+                None if required.contains(&name) => envelope_fill.push((name.clone(), generate::generate(&s, root))),
                 None => {}
             }
         }

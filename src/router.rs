@@ -78,13 +78,7 @@ impl Router {
                 ));
                 continue;
             }
-            b.add(
-                &op.route,
-                op.method.clone(),
-                Target::Op(i),
-                op.spec,
-                op.pointer.clone(),
-            );
+            b.add(&op.route, op.method.clone(), Target::Op(i), op.spec, op.pointer.clone());
         }
         for (i, spec) in specs.iter().enumerate() {
             if let Some(route) = &spec.token_route {
@@ -120,11 +114,7 @@ impl Router {
                 fallback.push((segments(key), *idx));
             }
         }
-        let mut mounts: Vec<(String, usize)> = specs
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.mount.clone(), i))
-            .collect();
+        let mut mounts: Vec<(String, usize)> = specs.iter().enumerate().map(|(i, s)| (s.mount.clone(), i)).collect();
         mounts.sort_by_key(|(m, _)| std::cmp::Reverse(m.len()));
         Ok(Router {
             tree,
@@ -136,10 +126,7 @@ impl Router {
 
     pub fn find(&self, method: &Method, path: &str) -> Match {
         let (idx, values) = match self.tree.at(path) {
-            Ok(m) => (
-                *m.value,
-                m.params.iter().map(|(_, v)| decode(v)).collect::<Vec<_>>(),
-            ),
+            Ok(m) => (*m.value, m.params.iter().map(|(_, v)| decode(v)).collect::<Vec<_>>()),
             Err(_) => match self
                 .fallback
                 .iter()
@@ -157,15 +144,11 @@ impl Router {
             return Match::NotFound { spec: None };
         };
         // HEAD is answered by GET when the spec does not declare it.
-        let found = entry
-            .methods
-            .iter()
-            .find(|(m, _, _)| m == method)
-            .or_else(|| {
-                (method == Method::HEAD)
-                    .then(|| entry.methods.iter().find(|(m, _, _)| m == Method::GET))
-                    .flatten()
-            });
+        let found = entry.methods.iter().find(|(m, _, _)| m == method).or_else(|| {
+            (method == Method::HEAD)
+                .then(|| entry.methods.iter().find(|(m, _, _)| m == Method::GET))
+                .flatten()
+        });
         match found {
             Some((_, target, names)) => Match::Found {
                 target: *target,
@@ -210,12 +193,10 @@ impl Builder<'_> {
                     other.doc.path.display()
                 )
             };
-            self.errors
-                .push(SpecError::new(&this.doc.path, pointer, message));
+            self.errors.push(SpecError::new(&this.doc.path, pointer, message));
             return;
         }
-        self.owners
-            .insert((key.clone(), method.clone()), (spec, pointer));
+        self.owners.insert((key.clone(), method.clone()), (spec, pointer));
         let entries = &mut self.entries;
         let idx = *self.by_key.entry(key).or_insert_with(|| {
             entries.push(Entry {
@@ -256,9 +237,7 @@ fn segments(key: &str) -> Vec<Segment> {
                 if start > 0 {
                     pieces.push(Piece::Lit(rest[..start].to_string()));
                 }
-                let end = rest[start..]
-                    .find('}')
-                    .map_or(rest.len(), |e| start + e + 1);
+                let end = rest[start..].find('}').map_or(rest.len(), |e| start + e + 1);
                 pieces.push(Piece::Param);
                 rest = &rest[end..];
             }
@@ -308,7 +287,5 @@ fn match_segments(segs: &[Segment], path: &str) -> Option<Vec<String>> {
 }
 
 fn decode(v: &str) -> String {
-    percent_encoding::percent_decode_str(v)
-        .decode_utf8_lossy()
-        .into_owned()
+    percent_encoding::percent_decode_str(v).decode_utf8_lossy().into_owned()
 }

@@ -86,9 +86,7 @@ pub async fn run(
             let limits = limits.clone();
             async move { serve(app, req, &limits, &ctl).await }
         });
-        let conn = builder
-            .serve_connection_with_upgrades(io, service)
-            .into_owned();
+        let conn = builder.serve_connection_with_upgrades(io, service).into_owned();
         let watched = graceful.watch(conn);
         tokio::spawn(async move {
             let _ = watched.await;
@@ -133,9 +131,7 @@ async fn serve(
     let body = match Limited::new(body, limits.max_body).collect().await {
         Ok(b) => b.to_bytes(),
         Err(e) => {
-            let too_large = e
-                .downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some();
+            let too_large = e.downcast_ref::<http_body_util::LengthLimitError>().is_some();
             let (status, kind, msg) = if too_large {
                 (
                     413,
@@ -150,11 +146,7 @@ async fn serve(
                 )
             };
             let err = crate::errors::ApiError::new(status, kind, msg);
-            let spec = app
-                .api
-                .router
-                .spec_for_path(&path)
-                .and_then(|i| app.api.specs.get(i));
+            let spec = app.api.router.spec_for_path(&path).and_then(|i| app.api.specs.get(i));
             return Ok(to_response(handler::render_error(spec, None, &err), false));
         }
     };
@@ -182,8 +174,7 @@ async fn serve(
 fn to_response(reply: Reply, head: bool) -> Response<Full<Bytes>> {
     let body = if head { Bytes::new() } else { reply.body };
     let mut resp = Response::new(Full::new(body));
-    *resp.status_mut() =
-        StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *resp.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = resp.headers_mut();
     for (k, v) in reply.headers {
         if let (Ok(name), Ok(value)) = (
@@ -232,21 +223,13 @@ fn socket_linger_zero(s: &TcpStream) -> io::Result<()> {
 }
 
 impl AsyncRead for FaultyIo {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_read(cx, buf)
     }
 }
 
 impl AsyncWrite for FaultyIo {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -43,21 +43,9 @@ impl fmt::Display for SpecError {
         if self.pointer.is_empty() {
             write!(f, "{}: {}", self.file.display(), self.message)
         } else if self.pointer.starts_with('/') {
-            write!(
-                f,
-                "{}#{}: {}",
-                self.file.display(),
-                self.pointer,
-                self.message
-            )
+            write!(f, "{}#{}: {}", self.file.display(), self.pointer, self.message)
         } else {
-            write!(
-                f,
-                "{}: {}: {}",
-                self.file.display(),
-                self.pointer,
-                self.message
-            )
+            write!(f, "{}: {}: {}", self.file.display(), self.pointer, self.message)
         }
     }
 }
@@ -83,8 +71,7 @@ pub struct SpecDoc {
 
 /// Parses a YAML or JSON file into JSON. YAML merge keys (`<<`) are applied.
 pub fn read_value(path: &Path) -> Result<Value, SpecError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| SpecError::new(path, "", format!("cannot read file: {e}")))?;
+    let text = std::fs::read_to_string(path).map_err(|e| SpecError::new(path, "", format!("cannot read file: {e}")))?;
     parse_text(path, &text)
 }
 
@@ -132,11 +119,7 @@ fn yaml_to_json(v: yaml_serde::Value) -> Result<Value, String> {
             }
         }
         Y::String(s) => Value::String(s),
-        Y::Sequence(seq) => Value::Array(
-            seq.into_iter()
-                .map(yaml_to_json)
-                .collect::<Result<_, _>>()?,
-        ),
+        Y::Sequence(seq) => Value::Array(seq.into_iter().map(yaml_to_json).collect::<Result<_, _>>()?),
         Y::Mapping(m) => {
             let mut out = Map::new();
             for (k, v) in m {
@@ -184,11 +167,7 @@ pub fn load(path: &Path) -> Result<SpecDoc, SpecError> {
             ));
         }
         None => {
-            return Err(SpecError::new(
-                path,
-                "/openapi",
-                "missing `openapi` version field",
-            ));
+            return Err(SpecError::new(path, "/openapi", "missing `openapi` version field"));
         }
     };
     if let Some(p) = obj.get("paths") {
@@ -231,10 +210,7 @@ impl Bundler {
         self.rewrite(path, "", &snapshot, &mut root, "")?;
         if !self.bundled.is_empty() {
             if let Some(obj) = root.as_object_mut() {
-                obj.insert(
-                    BUNDLE_KEY.into(),
-                    Value::Object(std::mem::take(&mut self.bundled)),
-                );
+                obj.insert(BUNDLE_KEY.into(), Value::Object(std::mem::take(&mut self.bundled)));
             }
         }
         Ok(root)
@@ -254,16 +230,12 @@ impl Bundler {
             Value::Object(map) => {
                 if let Some(Value::String(r)) = map.get("$ref") {
                     let r = r.clone();
-                    let new =
-                        self.rewrite_ref(file, prefix, file_root, &r, &format!("{at}/$ref"))?;
+                    let new = self.rewrite_ref(file, prefix, file_root, &r, &format!("{at}/$ref"))?;
                     map.insert("$ref".into(), Value::String(new));
                 }
                 for (k, v) in map.iter_mut() {
                     // Literal values may contain anything, including keys named `$ref`.
-                    if matches!(
-                        k.as_str(),
-                        "example" | "enum" | "const" | "default" | "value"
-                    ) {
+                    if matches!(k.as_str(), "example" | "enum" | "const" | "default" | "value") {
                         continue;
                     }
                     if k == "examples" && v.is_array() {
@@ -337,10 +309,7 @@ impl Bundler {
                 key
             }
         };
-        let exists = self
-            .raw
-            .get(&key)
-            .is_some_and(|raw| lookup(raw, &fragment).is_some());
+        let exists = self.raw.get(&key).is_some_and(|raw| lookup(raw, &fragment).is_some());
         if !exists {
             return Err(SpecError::new(
                 file,
@@ -366,9 +335,7 @@ pub fn escape_pointer(segment: &str) -> String {
 }
 
 fn percent_decode(s: &str) -> String {
-    percent_encoding::percent_decode_str(s)
-        .decode_utf8_lossy()
-        .into_owned()
+    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 
 /// Follows a chain of local `$ref`s (bounded, so a reference loop cannot hang).
@@ -423,13 +390,9 @@ fn normalise_schema_30(s: &mut Map<String, Value>) {
         return;
     }
     if let Some(example) = s.remove("example") {
-        s.entry("examples")
-            .or_insert_with(|| Value::Array(vec![example]));
+        s.entry("examples").or_insert_with(|| Value::Array(vec![example]));
     }
-    for (bound, flag) in [
-        ("minimum", "exclusiveMinimum"),
-        ("maximum", "exclusiveMaximum"),
-    ] {
+    for (bound, flag) in [("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum")] {
         match s.get(flag) {
             Some(Value::Bool(true)) => {
                 if let Some(limit) = s.remove(bound) {
@@ -478,10 +441,7 @@ fn collect_schema_positions(root: &Value, out: &mut HashSet<String>) {
         out,
         seen: HashSet::new(),
     };
-    if let Some(schemas) = root
-        .pointer("/components/schemas")
-        .and_then(Value::as_object)
-    {
+    if let Some(schemas) = root.pointer("/components/schemas").and_then(Value::as_object) {
         for k in schemas.keys() {
             w.schema(&format!("/components/schemas/{}", escape_pointer(k)));
         }
@@ -497,10 +457,7 @@ fn collect_schema_positions(root: &Value, out: &mut HashSet<String>) {
             .and_then(Value::as_object)
         {
             for k in m.keys() {
-                w.visit(
-                    kind,
-                    &format!("/components/{section}/{}", escape_pointer(k)),
-                );
+                w.visit(kind, &format!("/components/{section}/{}", escape_pointer(k)));
             }
         }
     }
@@ -562,10 +519,7 @@ impl<'a> SchemaWalker<'a> {
                         }
                         if let Some(responses) = op.get("responses").and_then(Value::as_object) {
                             for code in responses.keys() {
-                                self.visit(
-                                    Kind::Response,
-                                    &format!("{op_ptr}/responses/{}", escape_pointer(code)),
-                                );
+                                self.visit(Kind::Response, &format!("{op_ptr}/responses/{}", escape_pointer(code)));
                             }
                         }
                     }
@@ -582,10 +536,7 @@ impl<'a> SchemaWalker<'a> {
                 self.content(obj, &pointer);
                 if let Some(headers) = obj.get("headers").and_then(Value::as_object) {
                     for h in headers.keys() {
-                        self.visit(
-                            Kind::Parameter,
-                            &format!("{pointer}/headers/{}", escape_pointer(h)),
-                        );
+                        self.visit(Kind::Parameter, &format!("{pointer}/headers/{}", escape_pointer(h)));
                     }
                 }
             }
@@ -594,10 +545,7 @@ impl<'a> SchemaWalker<'a> {
 
     fn list(&mut self, kind: Kind, pointer: &str) {
         let root: &'a Value = self.root;
-        let n = root
-            .pointer(pointer)
-            .and_then(Value::as_array)
-            .map_or(0, Vec::len);
+        let n = root.pointer(pointer).and_then(Value::as_array).map_or(0, Vec::len);
         for i in 0..n {
             self.visit(kind, &format!("{pointer}/{i}"));
         }
@@ -630,8 +578,7 @@ impl<'a> SchemaWalker<'a> {
         for (k, v) in obj {
             let child = format!("{pointer}/{}", escape_pointer(k));
             match k.as_str() {
-                "properties" | "patternProperties" | "$defs" | "definitions"
-                | "dependentSchemas" => {
+                "properties" | "patternProperties" | "$defs" | "definitions" | "dependentSchemas" => {
                     if let Some(m) = v.as_object() {
                         for name in m.keys() {
                             self.schema(&format!("{child}/{}", escape_pointer(name)));
@@ -670,6 +617,4 @@ impl<'a> SchemaWalker<'a> {
 }
 
 /// The HTTP methods an OpenAPI path item may hold, in the order they are reported.
-pub const METHODS: &[&str] = &[
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
+pub const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];

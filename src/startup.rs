@@ -23,11 +23,7 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Vec<SpecError>> {
                 Ok(rd) => rd
                     .filter_map(Result::ok)
                     .map(|e| e.path())
-                    .filter(|f| {
-                        f.is_file()
-                            && f.extension()
-                                .is_some_and(|e| e == "yaml" || e == "yml" || e == "json")
-                    })
+                    .filter(|f| f.is_file() && f.extension().is_some_and(|e| e == "yaml" || e == "yml" || e == "json"))
                     .collect(),
                 Err(e) => {
                     errors.push(SpecError::new(p, "", format!("cannot read directory: {e}")));
@@ -50,11 +46,7 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Vec<SpecError>> {
             errors.push(SpecError::new(p, "", "no such file or directory"));
         }
     }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(errors)
-    }
+    if errors.is_empty() { Ok(out) } else { Err(errors) }
 }
 
 /// A cheap look at the top of a file: does it declare `openapi:` or `swagger:`?
@@ -69,10 +61,7 @@ fn looks_like_openapi(path: &Path) -> bool {
 }
 
 /// Loads and compiles everything. Errors are collected across all files.
-pub fn load_api(
-    spec_paths: &[PathBuf],
-    mounts: &[(String, String)],
-) -> Result<Api, Vec<SpecError>> {
+pub fn load_api(spec_paths: &[PathBuf], mounts: &[(String, String)]) -> Result<Api, Vec<SpecError>> {
     let files = discover(spec_paths)?;
     let mut docs = Vec::new();
     let mut errors = Vec::new();
@@ -99,11 +88,12 @@ pub fn build_app(
     fixtures_dir: &Path,
     settings: Settings,
     auth_enabled: bool,
+    token_ttl: std::time::Duration,
 ) -> Result<(App, usize), Vec<SpecError>> {
     let dir = fixtures_dir.is_dir().then_some(fixtures_dir);
     let loaded = fixtures::load(&api, dir)?;
     let items = loaded.items;
-    let auth = Auth::new(auth_enabled, loaded.clients);
+    let auth = Auth::new(auth_enabled, loaded.clients, token_ttl);
     Ok((
         App {
             api,

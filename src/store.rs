@@ -250,9 +250,12 @@ impl Store {
             .entry(key)
             .or_insert_with(|| {
                 let key = &seed_key;
-                let initial = self.seed.collections.get(key).cloned().unwrap_or_else(|| {
-                    Collection::new(self.seed.unique_counts.get(key.0).copied().unwrap_or(0))
-                });
+                let initial = self
+                    .seed
+                    .collections
+                    .get(key)
+                    .cloned()
+                    .unwrap_or_else(|| Collection::new(self.seed.unique_counts.get(key.0).copied().unwrap_or(0)));
                 Arc::new(RwLock::new(initial))
             })
             .clone()

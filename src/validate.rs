@@ -78,13 +78,7 @@ impl SchemaCompiler {
             .draft(Draft::Draft202012)
             .add(BASE, jsonschema::Resource::from_contents(root.clone()))
             .and_then(|b| b.prepare())
-            .map_err(|e| {
-                SpecError::new(
-                    file,
-                    "",
-                    format!("cannot index the document's schemas: {e}"),
-                )
-            })?;
+            .map_err(|e| SpecError::new(file, "", format!("cannot index the document's schemas: {e}")))?;
         Ok(SchemaCompiler {
             registry,
             file: file.to_path_buf(),
@@ -136,13 +130,7 @@ impl Schema {
 
     /// Validates `value` and describes every violation. `root` is the document, used to turn
     /// instance pointers into field names.
-    pub fn violations(
-        &self,
-        root: &Value,
-        value: &Value,
-        location: Location,
-        prefix: &str,
-    ) -> Vec<Violation> {
+    pub fn violations(&self, root: &Value, value: &Value, location: Location, prefix: &str) -> Vec<Violation> {
         let schema = root.pointer(&self.pointer).unwrap_or(&Value::Null);
         let mut out: Vec<Violation> = Vec::new();
         for err in self.validator.iter_errors(value) {
@@ -217,12 +205,7 @@ pub fn field_path(root: &Value, schema: &Value, segments: &[String]) -> String {
 
 /// The sub-schema for `seg` under `schema`, and whether `seg` is a named field (a declared
 /// property or an array index) rather than a map key.
-fn child_schema<'a>(
-    root: &'a Value,
-    schema: &'a Value,
-    seg: &str,
-    depth: usize,
-) -> Option<(&'a Value, bool)> {
+fn child_schema<'a>(root: &'a Value, schema: &'a Value, seg: &str, depth: usize) -> Option<(&'a Value, bool)> {
     if depth > 16 {
         return None;
     }
@@ -338,9 +321,7 @@ impl Coerce {
                 .and_then(serde_json::Number::from_f64)
                 .map(|n| {
                     // Keep integers integral so `minimum`/`multipleOf` behave as the client meant.
-                    raw.parse::<i64>()
-                        .map(Value::from)
-                        .unwrap_or(Value::Number(n))
+                    raw.parse::<i64>().map(Value::from).unwrap_or(Value::Number(n))
                 })
                 .unwrap_or_else(|| Value::String(raw.into())),
             Coerce::Boolean => match raw {
@@ -364,9 +345,7 @@ pub fn parse_form(root: &Value, schema: Option<&Value>, body: &[u8]) -> Value {
             None => grouped.push((k, vec![v])),
         }
     }
-    let props = schema
-        .map(|s| resolve(root, s))
-        .and_then(|s| s.get("properties"));
+    let props = schema.map(|s| resolve(root, s)).and_then(|s| s.get("properties"));
     let mut out = Map::new();
     for (k, values) in grouped {
         let coerce = props
@@ -380,22 +359,17 @@ pub fn parse_form(root: &Value, schema: Option<&Value>, body: &[u8]) -> Value {
 
 /// Decodes `a=1&b=x%20y` pairs (`+` is a space in forms and query strings).
 pub fn form_pairs(raw: &[u8]) -> impl Iterator<Item = (String, String)> + '_ {
-    raw.split(|b| *b == b'&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = match pair.iter().position(|b| *b == b'=') {
-                Some(i) => (&pair[..i], &pair[i + 1..]),
-                None => (pair, &b""[..]),
-            };
-            (decode_form(k), decode_form(v))
-        })
+    raw.split(|b| *b == b'&').filter(|p| !p.is_empty()).map(|pair| {
+        let (k, v) = match pair.iter().position(|b| *b == b'=') {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, &b""[..]),
+        };
+        (decode_form(k), decode_form(v))
+    })
 }
 
 fn decode_form(raw: &[u8]) -> String {
-    let spaced: Vec<u8> = raw
-        .iter()
-        .map(|b| if *b == b'+' { b' ' } else { *b })
-        .collect();
+    let spaced: Vec<u8> = raw.iter().map(|b| if *b == b'+' { b' ' } else { *b }).collect();
     percent_encoding::percent_decode(&spaced)
         .decode_utf8_lossy()
         .into_owned()

@@ -32,10 +32,7 @@ fn every_alternative_payments_operation_answers_within_its_contract() {
     conforms(
         &s,
         "getCustomer",
-        &s.get(&format!("/customers/{id}"))
-            .bearer(&t)
-            .send()
-            .expect(200),
+        &s.get(&format!("/customers/{id}")).bearer(&t).send().expect(200),
     );
     conforms(
         &s,
@@ -49,10 +46,7 @@ fn every_alternative_payments_operation_answers_within_its_contract() {
     conforms(
         &s,
         "archiveCustomer",
-        &s.delete(&format!("/customers/{id}"))
-            .bearer(&t)
-            .send()
-            .expect(200),
+        &s.delete(&format!("/customers/{id}")).bearer(&t).send().expect(200),
     );
     conforms(
         &s,
@@ -186,12 +180,7 @@ fn bad_requests_get_alternative_payments_errors_naming_the_field() {
     );
 
     // 405 with Allow.
-    let r = s
-        .put("/customers")
-        .bearer(&t)
-        .json(&json!({}))
-        .send()
-        .expect(405);
+    let r = s.put("/customers").bearer(&t).json(&json!({})).send().expect(405);
     let allow = r.header("allow").unwrap();
     assert!(allow.contains("GET") && allow.contains("POST"), "{allow}");
     assert!(conforms_error(&s, "listCustomers", &r)["message"].is_string());
@@ -214,28 +203,16 @@ fn bad_requests_get_alternative_payments_errors_naming_the_field() {
 #[test]
 fn bad_requests_get_swisspay_errors_with_param() {
     let s = Server::bundled();
-    let post = |body: serde_json::Value| {
-        s.post("/api/v1/customers")
-            .bearer(SP_KEY)
-            .json(&body)
-            .send()
-    };
+    let post = |body: serde_json::Value| s.post("/api/v1/customers").bearer(SP_KEY).json(&body).send();
 
     let r = s.get("/api/v1/customers").send().expect(401);
     assert_eq!(
         conforms_error(&s, "listCustomers", &r)["error"]["type"],
         "authentication_error"
     );
-    s.get("/api/v1/customers")
-        .bearer("pk_live_nope")
-        .send()
-        .expect(401);
+    s.get("/api/v1/customers").bearer("pk_live_nope").send().expect(401);
 
-    let e = conforms(
-        &s,
-        "createCustomer",
-        &post(json!({"name": "no email"})).expect(422),
-    );
+    let e = conforms(&s, "createCustomer", &post(json!({"name": "no email"})).expect(422));
     assert_eq!(e["error"]["code"], "invalid_params");
     assert_eq!(e["error"]["param"], "email");
 
@@ -257,21 +234,13 @@ fn bad_requests_get_swisspay_errors_with_param() {
         "invalid_request_error"
     );
 
-    let r = s
-        .get("/api/v1/customers/cus_unknown")
-        .bearer(SP_KEY)
-        .send()
-        .expect(404);
+    let r = s.get("/api/v1/customers/cus_unknown").bearer(SP_KEY).send().expect(404);
     assert_eq!(
         conforms(&s, "retrieveCustomer", &r)["error"]["code"],
         "resource_missing"
     );
 
-    let r = s
-        .delete("/api/v1/customers")
-        .bearer(SP_KEY)
-        .send()
-        .expect(405);
+    let r = s.delete("/api/v1/customers").bearer(SP_KEY).send().expect(405);
     assert!(conforms_error(&s, "listCustomers", &r)["error"]["message"].is_string());
 
     let r = s
@@ -301,11 +270,7 @@ fn bad_requests_get_swisspay_errors_with_param() {
 #[test]
 fn unknown_paths_are_404_in_the_shape_of_the_mount_they_fall_under() {
     let s = Server::bundled();
-    let r = s
-        .get("/api/v1/nothing-here")
-        .bearer(SP_KEY)
-        .send()
-        .expect(404);
+    let r = s.get("/api/v1/nothing-here").bearer(SP_KEY).send().expect(404);
     assert!(
         conforms_error(&s, "retrieveCustomer", &r)["error"]["message"]
             .as_str()
@@ -325,21 +290,14 @@ fn cors_preflight_and_headers_are_on_by_default_and_can_be_switched_off() {
         .header("Access-Control-Request-Method", "POST")
         .send()
         .expect(204);
-    assert!(
-        r.header("access-control-allow-methods")
-            .unwrap()
-            .contains("POST")
-    );
+    assert!(r.header("access-control-allow-methods").unwrap().contains("POST"));
     let r = s
         .get("/api/v1/customers")
         .bearer(SP_KEY)
         .header("Origin", "http://app.local")
         .send()
         .expect(200);
-    assert_eq!(
-        r.header("access-control-allow-origin"),
-        Some("http://app.local")
-    );
+    assert_eq!(r.header("access-control-allow-origin"), Some("http://app.local"));
 
     let quiet = Server::start(&["specs"], &["--no-cors"]);
     let r = quiet
@@ -387,11 +345,7 @@ fn a_multi_file_spec_loads_and_serves() {
         &["tests/specs/multi-file/openapi.yaml"],
         &["--fixtures", "tests/specs/multi-file/fixtures"],
     );
-    let list = conforms(
-        &s,
-        "listBooks",
-        &s.get("/library/books?limit=2").send().expect(200),
-    );
+    let list = conforms(&s, "listBooks", &s.get("/library/books?limit=2").send().expect(200));
     assert_eq!(list["data"].as_array().unwrap().len(), 2);
     let r = s
         .get("/library/books/3fa85f64-5717-4562-b3fc-2c963f66afa6")
@@ -416,26 +370,14 @@ fn broken_specs_stop_startup_naming_the_file_and_pointer() {
         ),
         (
             &["unresolved-external-ref.yaml"],
-            &[
-                "unresolved-external-ref.yaml#/paths/~1things/get",
-                "nope.yaml",
-            ],
+            &["unresolved-external-ref.yaml#/paths/~1things/get", "nope.yaml"],
         ),
-        (
-            &["swagger2.yaml"],
-            &["swagger2.yaml#/swagger", "Swagger 2.0"],
-        ),
+        (&["swagger2.yaml"], &["swagger2.yaml#/swagger", "Swagger 2.0"]),
         (
             &["duplicate-route.yaml"],
-            &[
-                "duplicate-route.yaml#/paths/~1things~1{thingId}/get",
-                "~1things~1{id}",
-            ],
+            &["duplicate-route.yaml#/paths/~1things~1{thingId}/get", "~1things~1{id}"],
         ),
-        (
-            &["admin-clash.yaml"],
-            &["admin-clash.yaml#/paths/~1__specbox~1health"],
-        ),
+        (&["admin-clash.yaml"], &["admin-clash.yaml#/paths/~1__specbox~1health"]),
         (
             &["conflict-a.yaml", "conflict-b.yaml"],
             &[
@@ -454,10 +396,7 @@ fn broken_specs_stop_startup_naming_the_file_and_pointer() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{files:?}: {stderr}");
         for e in *expected {
-            assert!(
-                stderr.contains(e),
-                "{files:?}: expected {e:?} in:\n{stderr}"
-            );
+            assert!(stderr.contains(e), "{files:?}: expected {e:?} in:\n{stderr}");
         }
     }
 }
@@ -496,10 +435,7 @@ fn startup_logs_each_mounted_spec_and_the_address() {
         log.contains("mounted SwissPay 1.0.0 at /api/v1 (3 operations)"),
         "{log}"
     );
-    assert!(
-        log.contains(&format!("listening on http://{}", s.addr)),
-        "{log}"
-    );
+    assert!(log.contains(&format!("listening on http://{}", s.addr)), "{log}");
 }
 
 #[test]

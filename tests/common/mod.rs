@@ -41,9 +41,7 @@ impl Server {
             .args(specs)
             .args(["--host", "127.0.0.1", "--port", "0", "--log", "info"])
             .args(flags);
-        cmd.stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .stdin(Stdio::null());
+        cmd.stdout(Stdio::null()).stderr(Stdio::piped()).stdin(Stdio::null());
         let mut child = cmd.spawn().expect("spawn specbox");
         let stderr = child.stderr.take().expect("stderr");
         let log = Arc::new(Mutex::new(Vec::new()));
@@ -110,17 +108,14 @@ impl Server {
 
     /// The compiled model of the specs this server runs (for conformance checks).
     pub fn api(&self) -> &specbox::api::Api {
-        self.api.get_or_init(|| {
-            specbox::startup::load_api(&self.specs, &[]).unwrap_or_else(|e| panic!("{e:?}"))
-        })
+        self.api
+            .get_or_init(|| specbox::startup::load_api(&self.specs, &[]).unwrap_or_else(|e| panic!("{e:?}")))
     }
 
     /// Sends SIGTERM and waits for the exit status.
     pub fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.child.id();
-        let _ = Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status();
+        let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
         self.child.wait().expect("wait")
     }
 
@@ -167,8 +162,7 @@ impl Req<'_> {
     }
 
     pub fn send(self) -> Resp {
-        self.try_send()
-            .unwrap_or_else(|e| panic!("request failed: {e}"))
+        self.try_send().unwrap_or_else(|e| panic!("request failed: {e}"))
     }
 
     /// Sends the request; a transport failure is an `Err` (for fault tests).
@@ -238,21 +232,12 @@ impl Resp {
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!(
-                "{} {}: body is not JSON ({e}): {}",
-                self.method,
-                self.path,
-                self.text()
-            )
-        })
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("{} {}: body is not JSON ({e}): {}", self.method, self.path, self.text()))
     }
 
     pub fn text(&self) -> String {
@@ -280,9 +265,7 @@ fn dechunk(mut body: &[u8]) -> Vec<u8> {
         let Some(eol) = body.windows(2).position(|w| w == b"\r\n") else {
             break;
         };
-        let size =
-            usize::from_str_radix(std::str::from_utf8(&body[..eol]).unwrap_or("0").trim(), 16)
-                .unwrap_or(0);
+        let size = usize::from_str_radix(std::str::from_utf8(&body[..eol]).unwrap_or("0").trim(), 16).unwrap_or(0);
         if size == 0 {
             break;
         }
@@ -295,11 +278,7 @@ fn dechunk(mut body: &[u8]) -> Vec<u8> {
 
 /// The operation a response answered, found the way the server finds it (by method and path),
 /// and checked to be the one the test meant.
-fn find_op<'a>(
-    api: &'a specbox::api::Api,
-    resp: &Resp,
-    operation_id: &str,
-) -> &'a specbox::api::Operation {
+fn find_op<'a>(api: &'a specbox::api::Api, resp: &Resp, operation_id: &str) -> &'a specbox::api::Operation {
     let path = resp.path.split('?').next().unwrap_or("");
     let method = hyper::Method::from_bytes(resp.method.as_bytes()).unwrap();
     let op = match api.router.find(&method, path) {
@@ -307,17 +286,11 @@ fn find_op<'a>(
         // 404/405 answers: the operation named by the test, within the spec the path falls under.
         _ => {
             let spec = api.router.spec_for_path(path);
-            api.ops
-                .iter()
-                .find(|o| o.id == operation_id && Some(o.spec) == spec)
+            api.ops.iter().find(|o| o.id == operation_id && Some(o.spec) == spec)
         }
     };
     let op = op.unwrap_or_else(|| panic!("no operation for {} {path}", resp.method));
-    assert_eq!(
-        op.id, operation_id,
-        "{} {path} is served by {}",
-        resp.method, op.id
-    );
+    assert_eq!(op.id, operation_id, "{} {path} is served by {}", resp.method, op.id);
     op
 }
 
@@ -336,15 +309,10 @@ pub fn conforms(server: &Server, operation_id: &str, resp: &Resp) -> Value {
         )
     });
     let Some(validator) = declared.validator(&spec.compiler) else {
-        return if resp.body.is_empty() {
-            Value::Null
-        } else {
-            resp.json()
-        };
+        return if resp.body.is_empty() { Value::Null } else { resp.json() };
     };
     let body = resp.json();
-    let violations =
-        validator.violations(spec.root(), &body, specbox::validate::Location::Body, "");
+    let violations = validator.violations(spec.root(), &body, specbox::validate::Location::Body, "");
     assert!(
         violations.is_empty(),
         "{operation_id} {} body does not match its schema: {violations:?}\n{body:#}",
@@ -362,11 +330,7 @@ pub fn conforms_error(server: &Server, operation_id: &str, resp: &Resp) -> Value
         return conforms(server, operation_id, resp);
     }
     let spec = &api.specs[op.spec];
-    let pointer = spec
-        .errors
-        .common
-        .as_ref()
-        .expect("the spec has a common error schema");
+    let pointer = spec.errors.common.as_ref().expect("the spec has a common error schema");
     let schema = spec.compiler.compile(pointer).unwrap();
     let body = resp.json();
     let violations = schema.violations(spec.root(), &body, specbox::validate::Location::Body, "");

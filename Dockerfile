@@ -1,0 +1,92 @@
+# syntax=docker/dockerfile:1
+#
+# specbox container image: a single static binary plus the seed specs and fixtures,
+# on an empty (`scratch`) base.
+#
+#   docker build -t specbox .
+#   docker run --rm -p 4010:4010 specbox
+#   docker run --rm -p 4010:4010 -v "$PWD/specs:/specs:ro" -v "$PWD/fixtures:/fixtures:ro" specbox
+#
+# Every serve option can also be set with a SPECBOX_* environment variable
+# (see `specbox --help`), which is how CI service containers are usually configured.
+
+############################################################################
+# Build stage
+############################################################################
+FROM rust:1-bookworm AS build
+
+# Why static: the final stage is `scratch`, which has no libc, no dynamic loader, nothing.
+# `+crt-static` on the glibc target links glibc (and everything else) into the binary,
+# producing a static-pie that runs on an empty filesystem. Only the gnu target is needed
+# (no musl toolchain). `--target` must be given explicitly: with it, RUSTFLAGS apply only
+# to the target crates, not to build scripts and proc-macros (which must stay dynamic
+# because rustc loads them).
+ENV RUSTFLAGS="-C target-feature=+crt-static" \
+    CARGO_TERM_COLOR=never
+ARG TARGET=x86_64-unknown-linux-gnu
+
+WORKDIR /src
+
+# Dependency-caching layer: build every dependency against a dummy crate, so that a change
+# to src/ only recompiles specbox itself, not the ~150 crates below it. This layer is
+# rebuilt only when Cargo.toml or Cargo.lock change.
+COPY Cargo.toml Cargo.lock ./
+RUN mkdir src \
+ && echo 'fn main() {}' > src/main.rs \
+ && touch src/lib.rs \
+ && cargo build --release --target "$TARGET" --locked \
+ && rm -rf src \
+           "target/$TARGET/release/specbox" \
+           "target/$TARGET/release/deps/specbox-"* \
+           "target/$TARGET/release/deps/libspecbox-"* \
+           "target/$TARGET/release/.fingerprint/specbox-"*
+
+# The real sources. The dummy's fingerprints were removed above, so cargo rebuilds the
+# specbox crate even if COPY preserved source mtimes older than the dummy build.
+# The check after the build fails it here, not at run time, if the binary somehow came
+# out dynamic (ldd exits non-zero on "not a dynamic executable").
+COPY src ./src
+RUN cargo build --release --target "$TARGET" --locked \
+ && cp "target/$TARGET/release/specbox" /specbox \
+ && ! ldd /specbox \
+ && /specbox --version
+
+############################################################################
+# Runtime stage: nothing but the binary, the specs and the fixtures.
+############################################################################
+FROM scratch
+
+LABEL org.opencontainers.image.title="specbox" \
+      org.opencontainers.image.description="A stateful mock/sandbox server for contract testing, driven by OpenAPI 3.0/3.1 specs" \
+      org.opencontainers.image.source="https://github.com/OWNER/specbox" \
+      org.opencontainers.image.licenses="MIT OR Apache-2.0"
+
+COPY --from=build /specbox /specbox
+# Seed specs and fixtures; mount your own over /specs and /fixtures (read-only is fine:
+# specbox only reads them, and keeps all state in memory).
+COPY specs/ /specs/
+COPY fixtures/ /fixtures/
+
+# Listen on all interfaces (the binary's default is 127.0.0.1, which would be unreachable
+# from outside the container). Use an IP literal: a statically linked glibc cannot load
+# the NSS modules that hostname lookup needs, and scratch has no /etc/hosts anyway.
+ENV SPECBOX_HOST=0.0.0.0 \
+    SPECBOX_SPECS=/specs \
+    SPECBOX_FIXTURES=/fixtures
+
+# Non-root. There is no /etc/passwd in scratch, so the user is given numerically;
+# 65532 is the conventional "nonroot" uid/gid of distroless images. The port is above
+# 1024, so no capability is needed to bind it.
+USER 65532:65532
+
+EXPOSE 4010
+
+# No shell and no curl in scratch, so every instruction below is exec form (a JSON array);
+# the shell form would try to run /bin/sh and fail. The binary checks itself:
+# `specbox health` GETs http://127.0.0.1:4010/__specbox/health and exits 0 on a 200.
+# If you change SPECBOX_PORT, also set SPECBOX_HEALTH_URL (e.g. http://127.0.0.1:8080).
+# HEALTHCHECK is a Docker image-config field: buildah/podman keep it only with
+# `--format docker` (the OCI image format has no healthcheck and drops it).
+HEALTHCHECK --interval=5s --timeout=3s --retries=3 CMD ["/specbox", "health"]
+
+ENTRYPOINT ["/specbox"]
