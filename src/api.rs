@@ -261,10 +261,7 @@ impl Api {
         if !errors.is_empty() {
             return Err(errors);
         }
-        let resources = match resources::infer(&specs, &mut ops) {
-            Ok(r) => r,
-            Err(e) => return Err(e),
-        };
+        let resources = resources::infer(&specs, &mut ops)?;
         let router = Router::build(&specs, &ops)?;
         Ok(Api {
             specs,

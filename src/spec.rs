@@ -605,10 +605,10 @@ impl<'a> SchemaWalker<'a> {
                 | "contains"
                 | "unevaluatedProperties"
                 | "unevaluatedItems"
-                | "additionalItems" => {
-                    if v.is_object() {
-                        self.schema(&child);
-                    }
+                | "additionalItems"
+                    if v.is_object() =>
+                {
+                    self.schema(&child);
                 }
                 _ => {}
             }

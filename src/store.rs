@@ -32,10 +32,6 @@ pub struct Fenwick {
 }
 
 impl Fenwick {
-    pub fn len(&self) -> usize {
-        self.tree.len()
-    }
-
     pub fn push(&mut self, flag: bool) {
         // The new node covers (i - lowbit(i), i]: its own flag plus the sums of the nodes below.
         let i = self.tree.len() + 1;
