@@ -1,4 +1,4 @@
-//! The `/__specbox/` endpoints: health, the route table, state reset.
+//! The `/__specbox/` endpoints: health, the route table, state reset, fault rules, the journal.
 //!
 //! They live under a prefix that no spec may claim (checked at startup), answer in plain JSON
 //! (they belong to specbox, not to any API), and can be switched off or put behind a token.
@@ -50,6 +50,49 @@ pub fn handle(app: &App, req: &Req) -> Reply {
                 "application/json",
                 &json!({ "reset": tenant.unwrap_or_else(|| "all".into()) }),
             )
+        }
+        (&Method::POST, "/faults") => {
+            let body: serde_json::Value = match serde_json::from_slice(&req.body) {
+                Ok(v) => v,
+                Err(e) => return problem(400, &format!("the rule is not valid JSON: {e}")),
+            };
+            match app.faults.add(&body) {
+                Ok(rule) => Reply::json(201, "application/json", &rule),
+                Err(field) => problem(400, &format!("invalid fault rule: {field}")),
+            }
+        }
+        (&Method::GET, "/faults") => Reply::json(200, "application/json", &json!({ "rules": app.faults.list() })),
+        (&Method::DELETE, "/faults") => {
+            app.faults.clear();
+            Reply::empty(204)
+        }
+        (&Method::DELETE, p) if p.starts_with("/faults/") => match p["/faults/".len()..].parse::<u64>() {
+            Ok(id) if app.faults.remove(id) => Reply::empty(204),
+            _ => problem(404, &format!("no fault rule {}", &p["/faults/".len()..])),
+        },
+        (&Method::GET, "/requests") | (&Method::GET, "/requests/count") => {
+            let filter = match crate::journal::Filter::from_query(&req.query) {
+                Ok(f) => f,
+                Err(e) => return problem(400, &e),
+            };
+            let found = app.journal.query(&filter);
+            if path.ends_with("/count") {
+                return Reply::json(200, "application/json", &json!({ "count": found.len() }));
+            }
+            let limit = crate::validate::form_pairs(req.query.as_bytes())
+                .find(|(k, _)| k == "limit")
+                .and_then(|(_, v)| v.parse::<usize>().ok())
+                .unwrap_or(usize::MAX);
+            let requests: Vec<Value> = found.iter().take(limit).map(|e| e.to_json()).collect();
+            Reply::json(
+                200,
+                "application/json",
+                &json!({ "requests": requests, "capacity": app.journal.capacity() }),
+            )
+        }
+        (&Method::DELETE, "/requests") => {
+            app.journal.clear();
+            Reply::empty(204)
         }
         _ => problem(404, &format!("no admin endpoint {} {}", req.method, req.path)),
     }

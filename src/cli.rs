@@ -94,6 +94,22 @@ pub struct ServeArgs {
     #[arg(long, env = "SPECBOX_SHUTDOWN_GRACE", default_value = "10s", value_parser = humantime::parse_duration)]
     pub shutdown_grace: Duration,
 
+    /// Answer this share of requests (0 to 1) with one of the operation's documented error statuses.
+    #[arg(long, env = "SPECBOX_CHAOS_RATE", default_value_t = 0.0, value_parser = parse_rate)]
+    pub chaos_rate: f64,
+
+    /// Add a uniform random delay to every request, e.g. 20ms..200ms.
+    #[arg(long, env = "SPECBOX_LATENCY", value_parser = crate::faults::parse_latency)]
+    pub latency: Option<(Duration, Duration)>,
+
+    /// Seed for chaos, latency and probabilistic rules: the same seed and request sequence inject the same faults.
+    #[arg(long, env = "SPECBOX_SEED", default_value_t = 0)]
+    pub seed: u64,
+
+    /// How many recent requests the journal (GET /__specbox/requests) keeps.
+    #[arg(long, env = "SPECBOX_JOURNAL_SIZE", default_value_t = 1000)]
+    pub journal_size: usize,
+
     /// Log filter (error, warn, info, debug, or a tracing filter such as specbox=debug).
     #[arg(long, env = "SPECBOX_LOG", default_value = "info")]
     pub log: String,
@@ -119,6 +135,13 @@ pub struct HealthArgs {
     /// Give up after this long.
     #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+        _ => Err(format!("{s:?} is not a rate from 0 to 1")),
+    }
 }
 
 fn parse_mount(s: &str) -> Result<(String, String), String> {

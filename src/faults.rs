@@ -77,3 +77,304 @@ pub struct Directives {
     pub delay: Option<Duration>,
     pub fault: Option<NetFault>,
 }
+
+// ---------------------------------------------------------------------------------------------
+// Fault rules and seeded chaos
+// ---------------------------------------------------------------------------------------------
+
+use dashmap::DashMap;
+use serde_json::{Value, json};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// The statuses a rule or `Prefer: code=` may force.
+pub const FORCEABLE: &[u16] = &[400, 401, 403, 404, 409, 422, 429, 500, 502, 503, 504];
+
+/// What a rule does when it fires.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Effect {
+    pub status: Option<u16>,
+    pub delay: Option<Duration>,
+    pub fault: Option<NetFault>,
+}
+
+/// A fault rule: which requests it matches, what it does, how often.
+#[derive(Debug)]
+pub struct Rule {
+    pub id: u64,
+    pub operation_id: Option<String>,
+    pub method: Option<String>,
+    /// A path template as the route table shows it (`/customers/{id}`), or a concrete path.
+    pub path: Option<String>,
+    pub tenant: Option<String>,
+    pub effect: Effect,
+    /// Let this many matching requests through first ("the third call fails": skip 2).
+    pub skip: u64,
+    /// Fire for this many matching requests (after `skip`), then stop; `None`: no limit.
+    pub times: Option<u64>,
+    pub probability: Option<f64>,
+    matched: AtomicU64,
+    fired: AtomicU64,
+}
+
+impl Rule {
+    /// Parses a rule from its JSON form; an error names the bad field.
+    pub fn from_json(id: u64, v: &Value) -> Result<Rule, String> {
+        let obj = v.as_object().ok_or("the rule must be a JSON object")?;
+        let known = [
+            "operationId",
+            "method",
+            "path",
+            "tenant",
+            "status",
+            "delay",
+            "delay_ms",
+            "fault",
+            "skip",
+            "after",
+            "times",
+            "count",
+            "probability",
+            "match",
+            "action",
+        ];
+        if let Some(unknown) = obj.keys().find(|k| !known.contains(&k.as_str())) {
+            return Err(format!("{unknown}: unknown field (known: {})", known.join(", ")));
+        }
+        // Accept both flat rules and `{match: {...}, action: {...}}`.
+        let m = obj.get("match").unwrap_or(v);
+        let a = obj.get("action").unwrap_or(v);
+        let text = |src: &Value, key: &str| -> Result<Option<String>, String> {
+            match src.get(key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
+                Some(_) => Err(format!("{key}: must be a non-empty string")),
+            }
+        };
+        let uint = |src: &Value, key: &str| -> Result<Option<u64>, String> {
+            match src.get(key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(n) => n
+                    .as_u64()
+                    .map(Some)
+                    .ok_or_else(|| format!("{key}: must be a non-negative integer")),
+            }
+        };
+        let operation_id = text(m, "operationId")?;
+        let method = text(m, "method")?.map(|s| s.to_ascii_uppercase());
+        let path = text(m, "path")?;
+        if operation_id.is_none() && path.is_none() {
+            return Err("operationId: a rule needs operationId, or method and path".into());
+        }
+        let status = match uint(a, "status")? {
+            Some(s) if FORCEABLE.contains(&(s as u16)) && s < 600 => Some(s as u16),
+            Some(s) => return Err(format!("status: {s} cannot be injected (one of {FORCEABLE:?})")),
+            None => None,
+        };
+        let delay = match a.get("delay") {
+            Some(Value::String(s)) => Some(humantime::parse_duration(s).map_err(|e| format!("delay: {e}"))?),
+            Some(Value::Number(_)) => uint(a, "delay")?.map(Duration::from_millis),
+            Some(Value::Null) | None => uint(a, "delay_ms")?.map(Duration::from_millis),
+            Some(_) => return Err("delay: milliseconds or a duration such as \"2s\"".into()),
+        };
+        let fault = match text(a, "fault")? {
+            Some(f) => {
+                Some(NetFault::parse(&f).ok_or_else(|| format!("fault: {f:?} is not one of reset, empty, malformed"))?)
+            }
+            None => None,
+        };
+        if status.is_none() && delay.is_none() && fault.is_none() {
+            return Err("status: a rule needs a status, a delay or a fault".into());
+        }
+        let probability = match obj.get("probability") {
+            None | Some(Value::Null) => None,
+            Some(p) => match p.as_f64() {
+                Some(p) if (0.0..=1.0).contains(&p) => Some(p),
+                _ => return Err("probability: must be a number from 0 to 1".into()),
+            },
+        };
+        Ok(Rule {
+            id,
+            operation_id,
+            method,
+            path,
+            tenant: text(m, "tenant")?,
+            effect: Effect { status, delay, fault },
+            skip: uint(v, "skip")?.or(uint(v, "after")?).unwrap_or(0),
+            times: uint(v, "times")?.or(uint(v, "count")?),
+            probability,
+            matched: AtomicU64::new(0),
+            fired: AtomicU64::new(0),
+        })
+    }
+
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "operationId": self.operation_id,
+            "method": self.method,
+            "path": self.path,
+            "tenant": self.tenant,
+            "status": self.effect.status,
+            "delay_ms": self.effect.delay.map(|d| d.as_millis() as u64),
+            "fault": self.effect.fault.map(NetFault::as_str),
+            "skip": self.skip,
+            "times": self.times,
+            "probability": self.probability,
+            "matched": self.matched.load(Ordering::Relaxed),
+            "fired": self.fired.load(Ordering::Relaxed),
+        })
+    }
+
+    fn matches(&self, req: &RequestFacts) -> bool {
+        self.operation_id.as_deref().is_none_or(|o| o == req.operation_id)
+            && self.method.as_deref().is_none_or(|m| m == req.method)
+            && self.path.as_deref().is_none_or(|p| p == req.template || p == req.path)
+            && self.tenant.as_deref().is_none_or(|t| t == req.tenant)
+    }
+}
+
+/// What a fault decision needs to know about a request.
+pub struct RequestFacts<'a> {
+    pub operation_id: &'a str,
+    pub method: &'a str,
+    /// The route template (mount included) and the concrete path.
+    pub template: &'a str,
+    pub path: &'a str,
+    pub tenant: &'a str,
+    /// Error statuses the operation documents.
+    pub documented_errors: Vec<u16>,
+}
+
+/// Startup chaos: a share of requests fails, every request waits a random while.
+#[derive(Debug, Clone, Default)]
+pub struct ChaosConfig {
+    pub rate: f64,
+    pub latency: Option<(Duration, Duration)>,
+    pub seed: u64,
+}
+
+/// Rules and chaos. Consulted once per request, without a global lock: rules live in a
+/// `DashMap` behind an "any rules?" flag, and random decisions hash the seed with a sequence
+/// number instead of sharing one RNG, so the same seed and the same request sequence inject
+/// the same faults.
+pub struct Faults {
+    rules: DashMap<u64, Rule>,
+    any_rules: AtomicBool,
+    next_id: AtomicU64,
+    sequence: AtomicU64,
+    chaos: ChaosConfig,
+}
+
+/// A decision for one request, with a label for the injected-header and the journal.
+#[derive(Debug, Default)]
+pub struct Decision {
+    pub effect: Effect,
+    pub labels: Vec<String>,
+}
+
+impl Faults {
+    pub fn new(chaos: ChaosConfig) -> Self {
+        Faults {
+            rules: DashMap::new(),
+            any_rules: AtomicBool::new(false),
+            next_id: AtomicU64::new(1),
+            sequence: AtomicU64::new(0),
+            chaos,
+        }
+    }
+
+    pub fn add(&self, v: &Value) -> Result<Value, String> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let rule = Rule::from_json(id, v)?;
+        let out = rule.to_json();
+        self.rules.insert(id, rule);
+        self.any_rules.store(true, Ordering::Release);
+        Ok(out)
+    }
+
+    pub fn list(&self) -> Vec<Value> {
+        let mut rules: Vec<Value> = self.rules.iter().map(|r| r.to_json()).collect();
+        rules.sort_by_key(|r| r["id"].as_u64());
+        rules
+    }
+
+    pub fn remove(&self, id: u64) -> bool {
+        let removed = self.rules.remove(&id).is_some();
+        self.any_rules.store(!self.rules.is_empty(), Ordering::Release);
+        removed
+    }
+
+    pub fn clear(&self) {
+        self.rules.clear();
+        self.any_rules.store(false, Ordering::Release);
+    }
+
+    /// Decides what to inject into a request: the first rule that fires, then chaos.
+    pub fn decide(&self, req: &RequestFacts) -> Decision {
+        let seq = self.sequence.fetch_add(1, Ordering::Relaxed);
+        let mut d = Decision::default();
+        if self.any_rules.load(Ordering::Acquire) {
+            let mut ids: Vec<u64> = self.rules.iter().filter(|r| r.matches(req)).map(|r| r.id).collect();
+            ids.sort_unstable();
+            for id in ids {
+                let Some(rule) = self.rules.get(&id) else { continue };
+                let n = rule.matched.fetch_add(1, Ordering::Relaxed);
+                if n < rule.skip || rule.times.is_some_and(|t| n >= rule.skip + t) {
+                    continue;
+                }
+                if let Some(p) = rule.probability {
+                    if unit(self.chaos.seed, id, n) >= p {
+                        continue;
+                    }
+                }
+                rule.fired.fetch_add(1, Ordering::Relaxed);
+                d.effect = rule.effect.clone();
+                d.labels.push(format!("rule={id}"));
+                break;
+            }
+        }
+        if d.effect.status.is_none()
+            && d.effect.fault.is_none()
+            && self.chaos.rate > 0.0
+            && unit(self.chaos.seed, u64::MAX, seq) < self.chaos.rate
+        {
+            // One of the operation's documented 5xx statuses, else its documented errors, else 500.
+            let fives: Vec<u16> = req.documented_errors.iter().copied().filter(|s| *s >= 500).collect();
+            let pool = if fives.is_empty() { vec![500] } else { fives };
+            let pick = pool[(mix(self.chaos.seed ^ seq.rotate_left(17)) % pool.len() as u64) as usize];
+            d.effect.status = Some(pick);
+            d.labels.push("chaos".into());
+        }
+        if let Some((lo, hi)) = self.chaos.latency {
+            let span = hi.saturating_sub(lo).as_micros() as f64;
+            let extra = Duration::from_micros((unit(self.chaos.seed, u64::MAX - 1, seq) * span) as u64);
+            d.effect.delay = Some(d.effect.delay.unwrap_or_default() + lo + extra);
+            d.labels.push("latency".into());
+        }
+        d
+    }
+}
+
+/// splitmix64: a good, cheap 64-bit mixer.
+fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// A reproducible number in [0, 1) for (seed, stream, n).
+fn unit(seed: u64, stream: u64, n: u64) -> f64 {
+    (mix(seed ^ mix(stream ^ mix(n))) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Parses `20ms..200ms` (or a single duration).
+pub fn parse_latency(s: &str) -> Result<(Duration, Duration), String> {
+    let (lo, hi) = s.split_once("..").unwrap_or((s, s));
+    let lo = humantime::parse_duration(lo.trim()).map_err(|e| format!("{lo}: {e}"))?;
+    let hi = humantime::parse_duration(hi.trim()).map_err(|e| format!("{hi}: {e}"))?;
+    if hi < lo {
+        return Err(format!("{s}: the upper bound is below the lower one"));
+    }
+    Ok((lo, hi))
+}

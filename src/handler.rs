@@ -14,8 +14,9 @@ use crate::admin;
 use crate::api::{Api, Operation, Spec, is_json_type};
 use crate::auth::{Auth, Credentials};
 use crate::errors::{ApiError, ErrorKind};
-use crate::faults::{Directives, Prefer};
+use crate::faults::{Directives, Faults, Prefer, RequestFacts};
 use crate::generate;
+use crate::journal::Journal;
 use crate::router::{Match, Target};
 use crate::store::Store;
 use crate::validate::{Location, Violation, form_pairs, parse_form};
@@ -36,6 +37,8 @@ pub struct App {
     pub api: Api,
     pub store: Store,
     pub auth: Auth,
+    pub faults: Faults,
+    pub journal: Journal,
     pub settings: Settings,
 }
 
@@ -55,6 +58,16 @@ pub struct Reply {
     pub headers: Vec<(String, String)>,
     pub body: Bytes,
     pub directives: Directives,
+    /// What the journal and the recording want to know about the exchange.
+    pub meta: Meta,
+}
+
+/// Facts about an exchange, gathered along the pipeline.
+#[derive(Debug, Default, Clone)]
+pub struct Meta {
+    pub operation: Option<usize>,
+    pub tenant: Option<String>,
+    pub injected: Option<String>,
 }
 
 impl Reply {
@@ -64,6 +77,7 @@ impl Reply {
             headers: vec![("content-type".into(), content_type.into())],
             body: Bytes::from(serde_json::to_vec(body).unwrap_or_default()),
             directives: Directives::default(),
+            meta: Meta::default(),
         }
     }
 
@@ -73,6 +87,7 @@ impl Reply {
             headers: Vec::new(),
             body: Bytes::new(),
             directives: Directives::default(),
+            meta: Meta::default(),
         }
     }
 
@@ -142,10 +157,12 @@ fn route(app: &App, req: &Req) -> Reply {
     let Some(spec) = api.specs.get(op.spec) else {
         return Reply::empty(500);
     };
-    match serve(app, spec, op, req, params) {
+    let mut reply = match serve(app, spec, op, req, params) {
         Ok(reply) => reply,
         Err(err) => render_error(Some(spec), Some(op), &err),
-    }
+    };
+    reply.meta.operation = Some(op_idx);
+    reply
 }
 
 fn serve(app: &App, spec: &Spec, op: &Operation, req: &Req, params: Vec<(String, String)>) -> Result<Reply, ApiError> {
@@ -155,38 +172,77 @@ fn serve(app: &App, spec: &Spec, op: &Operation, req: &Req, params: Vec<(String,
     };
     let tenant_name = app.auth.authenticate(op.spec, spec, op, &creds)?;
 
+    // What to inject: the request's own Prefer wins over rules, rules over chaos.
     let prefer = Prefer::parse(req.headers.get_all("prefer").iter().filter_map(|v| v.to_str().ok()));
-    let directives = Directives {
-        delay: prefer.delay,
-        fault: prefer.fault,
+    let facts = RequestFacts {
+        operation_id: &op.id,
+        method: op.method.as_str(),
+        template: &op.route,
+        path: &req.path,
+        tenant: &tenant_name,
+        documented_errors: op
+            .responses
+            .iter()
+            .filter_map(|r| match r.status {
+                crate::api::StatusKey::Exact(c) if c >= 400 => Some(c),
+                _ => None,
+            })
+            .collect(),
     };
-    let mut injected: Vec<String> = Vec::new();
-    if prefer.delay.is_some() {
-        injected.push(format!("delay={}", prefer.delay.map_or(0, |d| d.as_millis())));
+    let decision = app.faults.decide(&facts);
+    let mut labels = decision.labels;
+    let forced = prefer.code.filter(|c| *c >= 400).or(decision.effect.status);
+    let directives = Directives {
+        delay: prefer.delay.or(decision.effect.delay),
+        fault: prefer.fault.or(decision.effect.fault),
+    };
+    if let Some(d) = prefer.delay {
+        labels.push(format!("delay={}", d.as_millis()));
     }
     if let Some(f) = prefer.fault {
-        injected.push(format!("fault={}", f.as_str()));
+        labels.push(format!("fault={}", f.as_str()));
     }
-    // A forced status answers before anything runs, so it changes no state.
-    if let Some(code) = prefer.code.filter(|c| !(200..300).contains(c) || !op.documents(*c)) {
-        if code >= 400 {
-            let err = ApiError::new(
-                code,
-                ErrorKind::for_status(code),
-                format!("injected {code} (Prefer: code={code})"),
-            )
-            .with_code(format!("injected_{}", ErrorKind::for_status(code).as_str()));
-            let mut reply = render_error(Some(spec), Some(op), &err);
-            reply.directives = directives;
-            return Ok(reply.header(INJECTED_HEADER, format!("status={code}")));
+    let finish = |mut reply: Reply, mut labels: Vec<String>| {
+        reply.directives = directives.clone();
+        reply.meta.tenant = Some(tenant_name.clone());
+        if let Some(d) = directives
+            .delay
+            .filter(|_| !labels.iter().any(|l| l.starts_with("delay")))
+        {
+            labels.push(format!("delay={}", d.as_millis()));
         }
+        if let Some(f) = directives
+            .fault
+            .filter(|_| !labels.iter().any(|l| l.starts_with("fault")))
+        {
+            labels.push(format!("fault={}", f.as_str()));
+        }
+        if !labels.is_empty() {
+            let text = labels.join(", ");
+            reply.meta.injected = Some(text.clone());
+            reply = reply.header(INJECTED_HEADER, text);
+        }
+        reply
+    };
+
+    // A forced error answers before anything runs, so it changes no state.
+    if let Some(code) = forced {
+        let kind = ErrorKind::for_status(code);
+        let err = ApiError::new(
+            code,
+            kind,
+            format!("injected {code} {} by specbox", crate::errors::reason(code)),
+        )
+        .with_code(format!("injected_{}", kind.as_str()));
+        labels.insert(0, format!("status={code}"));
+        return Ok(finish(render_error(Some(spec), Some(op), &err), labels));
     }
 
     let validated = validate(spec, op, req, params)?;
 
-    // Prefer: a specific status with an example, an example by name, or a generated body.
-    let forced_success = prefer.code.filter(|c| op.documents(*c));
-    let reply = if forced_success.is_some() || prefer.example.is_some() || prefer.dynamic {
+    // Prefer: a documented success status, an example by name, or a generated body.
+    let forced_success = prefer.code.filter(|c| *c < 400 && op.documents(*c));
+    if forced_success.is_some() || prefer.example.is_some() || prefer.dynamic {
         let response = forced_success.and_then(|c| op.response_for(c)).or_else(|| op.success());
         let status = forced_success.or_else(|| response.map(|r| r.code())).unwrap_or(200);
         let body = response.and_then(|r| {
@@ -202,63 +258,57 @@ fn serve(app: &App, spec: &Spec, op: &Operation, req: &Req, params: Vec<(String,
             }
         });
         if let Some(c) = forced_success {
-            injected.push(format!("status={c}"));
+            labels.push(format!("status={c}"));
         }
         if let Some(e) = &prefer.example {
-            injected.push(format!("example={e}"));
+            labels.push(format!("example={e}"));
         }
         if prefer.dynamic {
-            injected.push("dynamic".into());
+            labels.push("dynamic".into());
         }
-        outcome_reply(op, status, body.as_ref())
-    } else {
-        let tenant = app.store.tenant(&tenant_name);
-        let key = idempotency_key(req, op);
-        if let Some(key) = &key {
-            if let Some(replay) = idempotency::begin(&tenant, key, fingerprint(req))? {
-                return Ok(replay);
-            }
-        }
-        let ctx = Ctx {
-            api: &app.api,
-            store: &app.store,
-            tenant: &tenant,
-            op,
-            req: &validated,
-        };
-        let result = match act::act(&ctx) {
-            Ok(Some(Outcome { status, body })) => Ok(outcome_reply(op, status, body.as_ref())),
-            Ok(None) => {
-                let response = op.success();
-                let status = response.map_or(200, |r| r.code());
-                Ok(outcome_reply(
-                    op,
-                    status,
-                    response.and_then(|r| r.default_body(spec.root())),
-                ))
-            }
-            Err(err) => Err(err),
-        };
-        if let Some(key) = &key {
-            // Errors are replayed too (a retried bad request stays bad), except server errors.
-            let rendered = match &result {
-                Ok(r) => Some((r.status, r.header_value("content-type"), r.body.clone())),
-                Err(e) if e.status < 500 => {
-                    let r = render_error(Some(spec), Some(op), e);
-                    Some((r.status, r.header_value("content-type"), r.body))
-                }
-                Err(_) => None,
-            };
-            idempotency::finish(&tenant, key, rendered);
-        }
-        result?
-    };
-    let mut reply = reply;
-    reply.directives = directives;
-    if !injected.is_empty() {
-        reply = reply.header(INJECTED_HEADER, injected.join(", "));
+        return Ok(finish(outcome_reply(op, status, body.as_ref()), labels));
     }
-    Ok(reply)
+
+    let tenant = app.store.tenant(&tenant_name);
+    let key = idempotency_key(req, op);
+    if let Some(key) = &key {
+        if let Some(replay) = idempotency::begin(&tenant, key, fingerprint(req))? {
+            return Ok(finish(replay, labels));
+        }
+    }
+    let ctx = Ctx {
+        api: &app.api,
+        store: &app.store,
+        tenant: &tenant,
+        op,
+        req: &validated,
+    };
+    let result = match act::act(&ctx) {
+        Ok(Some(Outcome { status, body })) => Ok(outcome_reply(op, status, body.as_ref())),
+        Ok(None) => {
+            let response = op.success();
+            let status = response.map_or(200, |r| r.code());
+            Ok(outcome_reply(
+                op,
+                status,
+                response.and_then(|r| r.default_body(spec.root())),
+            ))
+        }
+        Err(err) => Err(err),
+    };
+    if let Some(key) = &key {
+        // Errors are replayed too (a retried bad request stays bad), except server errors.
+        let rendered = match &result {
+            Ok(r) => Some((r.status, r.header_value("content-type"), r.body.clone())),
+            Err(e) if e.status < 500 => {
+                let r = render_error(Some(spec), Some(op), e);
+                Some((r.status, r.header_value("content-type"), r.body))
+            }
+            Err(_) => None,
+        };
+        idempotency::finish(&tenant, key, rendered);
+    }
+    Ok(finish(result?, labels))
 }
 
 fn outcome_reply(op: &Operation, status: u16, body: Option<&Value>) -> Reply {
@@ -274,6 +324,7 @@ fn outcome_reply(op: &Operation, status: u16, body: Option<&Value>) -> Reply {
                     headers: vec![("content-type".into(), ct)],
                     body: Bytes::from(text),
                     directives: Directives::default(),
+                    meta: Meta::default(),
                 }
             }
         }
@@ -391,6 +442,7 @@ mod idempotency {
                     headers: Vec::new(),
                     body: rec.body.clone(),
                     directives: Default::default(),
+                    meta: Default::default(),
                 };
                 if let Some(ct) = &rec.content_type {
                     reply.headers.push(("content-type".into(), ct.clone()));

@@ -16,6 +16,7 @@ pub mod faults;
 pub mod fixtures;
 pub mod generate;
 pub mod handler;
+pub mod journal;
 pub mod resources;
 pub mod router;
 pub mod server;

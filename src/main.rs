@@ -2,10 +2,11 @@
 
 use clap::Parser;
 use specbox::cli::{CheckArgs, Cli, Command, HealthArgs, ServeArgs};
+use specbox::faults::ChaosConfig;
 use specbox::handler::Settings;
 use specbox::server::{self, Limits};
 use specbox::spec::SpecError;
-use specbox::startup;
+use specbox::startup::{self, AppOptions};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
@@ -45,12 +46,22 @@ fn serve(args: ServeArgs) -> ExitCode {
         Ok(api) => api,
         Err(e) => return report(&e),
     };
-    let settings = Settings {
-        cors: !args.no_cors,
-        admin: !args.no_admin,
-        admin_token: args.admin_token.clone(),
+    let opts = AppOptions {
+        settings: Settings {
+            cors: !args.no_cors,
+            admin: !args.no_admin,
+            admin_token: args.admin_token.clone(),
+        },
+        auth_enabled: !args.no_auth,
+        token_ttl: args.token_ttl,
+        chaos: ChaosConfig {
+            rate: args.chaos_rate,
+            latency: args.latency,
+            seed: args.seed,
+        },
+        journal_size: args.journal_size,
     };
-    let (app, items) = match startup::build_app(api, &args.fixtures, settings, !args.no_auth, args.token_ttl) {
+    let (app, items) = match startup::build_app(api, &args.fixtures, opts) {
         Ok(a) => a,
         Err(e) => return report(&e),
     };
@@ -120,12 +131,7 @@ fn check(args: CheckArgs) -> ExitCode {
         Ok(api) => api,
         Err(e) => return report(&e),
     };
-    let settings = Settings {
-        cors: true,
-        admin: true,
-        admin_token: None,
-    };
-    let (app, items) = match startup::build_app(api, &args.fixtures, settings, true, specbox::auth::DEFAULT_TOKEN_TTL) {
+    let (app, items) = match startup::build_app(api, &args.fixtures, AppOptions::default()) {
         Ok(a) => a,
         Err(e) => return report(&e),
     };

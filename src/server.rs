@@ -18,7 +18,6 @@ use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -124,6 +123,8 @@ async fn serve(
     limits: &Limits,
     ctl: &ConnCtl,
 ) -> Result<Response<Full<Bytes>>, InjectedFault> {
+    let started = std::time::Instant::now();
+    let wall = std::time::SystemTime::now();
     let (parts, body) = req.into_parts();
     let path = parts.uri.path().to_string();
     let query = parts.uri.query().unwrap_or("").to_string();
@@ -162,6 +163,9 @@ async fn serve(
     if let Some(delay) = reply.directives.delay {
         tokio::time::sleep(delay).await;
     }
+    if !request.path.starts_with("/__specbox") {
+        journal(&app, &request, &reply, wall, started.elapsed());
+    }
     if let Some(fault) = reply.directives.fault {
         if let Ok(mut f) = ctl.fault.lock() {
             *f = Some(fault);
@@ -169,6 +173,26 @@ async fn serve(
         return Err(InjectedFault);
     }
     Ok(to_response(reply, head))
+}
+
+fn journal(app: &App, req: &Req, reply: &Reply, at: std::time::SystemTime, took: Duration) {
+    if app.journal.capacity() == 0 {
+        return;
+    }
+    let op = reply.meta.operation.and_then(|i| app.api.ops.get(i));
+    app.journal.record(crate::journal::JournalEntry {
+        seq: 0,
+        time: humantime::format_rfc3339_millis(at).to_string(),
+        method: req.method.to_string(),
+        path: req.path.clone(),
+        query: req.query.clone(),
+        operation_id: op.map(|o| o.id.clone()),
+        spec: op.and_then(|o| app.api.specs.get(o.spec)).map(|s| s.title.clone()),
+        tenant: reply.meta.tenant.clone(),
+        status: reply.status,
+        injected: reply.meta.injected.clone(),
+        duration_ms: took.as_secs_f64() * 1000.0,
+    });
 }
 
 fn to_response(reply: Reply, head: bool) -> Response<Full<Bytes>> {
@@ -271,6 +295,3 @@ pub async fn shutdown_signal() {
         _ = term => {},
     }
 }
-
-/// Keeps `Infallible` in the vocabulary for services that cannot fail.
-pub type NoError = Infallible;

@@ -5,8 +5,10 @@
 
 use crate::api::{Api, BuildOptions};
 use crate::auth::Auth;
+use crate::faults::{ChaosConfig, Faults};
 use crate::fixtures;
 use crate::handler::{App, Settings};
+use crate::journal::Journal;
 use crate::spec::{self, SpecError};
 use crate::store::Store;
 use std::path::{Path, PathBuf};
@@ -82,25 +84,44 @@ pub fn load_api(spec_paths: &[PathBuf], mounts: &[(String, String)]) -> Result<A
     )
 }
 
-/// Builds the running application: model, fixtures, state, credentials.
-pub fn build_app(
-    api: Api,
-    fixtures_dir: &Path,
-    settings: Settings,
-    auth_enabled: bool,
-    token_ttl: std::time::Duration,
-) -> Result<(App, usize), Vec<SpecError>> {
+/// What the running application is configured with, beyond the specs.
+pub struct AppOptions {
+    pub settings: Settings,
+    pub auth_enabled: bool,
+    pub token_ttl: std::time::Duration,
+    pub chaos: ChaosConfig,
+    pub journal_size: usize,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        AppOptions {
+            settings: Settings {
+                cors: true,
+                admin: true,
+                admin_token: None,
+            },
+            auth_enabled: true,
+            token_ttl: crate::auth::DEFAULT_TOKEN_TTL,
+            chaos: ChaosConfig::default(),
+            journal_size: 1000,
+        }
+    }
+}
+
+/// Builds the running application: model, fixtures, state, credentials, faults, journal.
+pub fn build_app(api: Api, fixtures_dir: &Path, opts: AppOptions) -> Result<(App, usize), Vec<SpecError>> {
     let dir = fixtures_dir.is_dir().then_some(fixtures_dir);
     let loaded = fixtures::load(&api, dir)?;
     let items = loaded.items;
-    let auth = Auth::new(auth_enabled, loaded.clients, token_ttl);
-    Ok((
-        App {
-            api,
-            store: Store::new(loaded.seed),
-            auth,
-            settings,
-        },
-        items,
-    ))
+    let auth = Auth::new(opts.auth_enabled, loaded.clients, opts.token_ttl);
+    let app = App {
+        api,
+        store: Store::new(loaded.seed),
+        auth,
+        faults: Faults::new(opts.chaos),
+        journal: Journal::new(opts.journal_size),
+        settings: opts.settings,
+    };
+    Ok((app, items))
 }
