@@ -25,7 +25,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the specs (the default when no subcommand is given).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Load specs and fixtures without serving; print the route table; exit non-zero on any problem.
     Check(CheckArgs),
     /// Ask a running specbox whether it is healthy (for container HEALTHCHECKs: no shell or curl needed).
