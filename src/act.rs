@@ -271,9 +271,9 @@ pub fn seed_unique(coll: &mut Collection, r: &Resource, value: &Value, id: &str)
     Ok(())
 }
 
-fn create(ctx: &Ctx, res: usize, write: &WritePlan, shape: &Shape, status: u16) -> Result<Outcome, ApiError> {
-    let (r, coll) = item_collection(ctx, res)?;
-    let mut obj = fields_from_body(write, ctx.req.body.as_ref());
+/// A new object from a request body: writable fields, defaults, timestamps.
+fn new_object(r: &Resource, write: &WritePlan, body: Option<&Value>) -> Map<String, Value> {
+    let mut obj = fields_from_body(write, body);
     for (k, v) in &write.defaults {
         obj.entry(k.clone()).or_insert_with(|| v.clone());
     }
@@ -284,20 +284,24 @@ fn create(ctx: &Ctx, res: usize, write: &WritePlan, shape: &Shape, status: u16) 
     if let Some(f) = &r.updated_field {
         obj.insert(f.clone(), Value::String(stamp));
     }
-    let mut guard = coll.write();
+    obj
+}
+
+/// Gives `obj` its id and checks it can be inserted (id free, unique values free), changing nothing.
+fn prepare(coll: &Collection, r: &Resource, obj: Map<String, Value>) -> Result<(String, Map<String, Value>), ApiError> {
     let id = match obj.get(&r.id_field) {
         Some(client_id) if !client_id.is_null() => client_id.clone(),
-        _ => new_id(r, &guard),
+        _ => new_id(r, coll),
     };
     let key = id_key(&id);
-    if guard.get(&key).is_some() {
+    if coll.get(&key).is_some() {
         return Err(ApiError::new(
             409,
             ErrorKind::Conflict,
             format!("{} {key:?} already exists", r.singular()),
         ));
     }
-    check_unique(&guard, r, &obj, None)?;
+    check_unique(coll, r, &obj, None)?;
     // The id goes first: it is what people look for when they read a body.
     let mut stored = Map::with_capacity(obj.len() + 1);
     stored.insert(r.id_field.clone(), id);
@@ -306,19 +310,196 @@ fn create(ctx: &Ctx, res: usize, write: &WritePlan, shape: &Shape, status: u16) 
             stored.insert(k, v);
         }
     }
-    claim_unique(&mut guard, r, &stored, &key);
+    Ok((key, stored))
+}
+
+fn commit(coll: &mut Collection, r: &Resource, key: String, stored: Map<String, Value>) -> Arc<Value> {
+    claim_unique(coll, r, &stored, &key);
     let value = Arc::new(Value::Object(stored));
-    guard.insert(
+    coll.insert(
         key,
         Entry {
             value: value.clone(),
             archived: false,
         },
     );
+    value
+}
+
+type WriteGuard = parking_lot::ArcRwLockWriteGuard<parking_lot::RawRwLock, Collection>;
+
+fn create(ctx: &Ctx, res: usize, write: &WritePlan, shape: &Shape, status: u16) -> Result<Outcome, ApiError> {
+    let (r, coll) = item_collection(ctx, res)?;
+    let mut obj = new_object(r, write, ctx.req.body.as_ref());
+    if r.references.is_empty() {
+        let mut guard = coll.write();
+        let (key, stored) = prepare(&guard, r, obj)?;
+        let value = commit(&mut guard, r, key, stored);
+        return Ok(Outcome {
+            status,
+            body: Some(shape.apply(&value)),
+        });
+    }
+
+    // Every collection this create touches is locked in resource order (so two resources that
+    // refer to each other cannot deadlock), and an inline referenced object is inserted only
+    // once this object's own checks have passed: a create that fails creates nothing.
+    let mut keys: Vec<usize> = r.references.iter().map(|x| x.target).collect();
+    keys.push(res);
+    keys.sort_unstable();
+    keys.dedup();
+    let mut guards: Vec<(usize, WriteGuard)> = Vec::new();
+    for k in keys {
+        let c = if k == res {
+            coll.clone()
+        } else {
+            ctx.store.collection(ctx.tenant, (k, String::new()))
+        };
+        guards.push((k, c.write_arc()));
+    }
+    let mut staged: Vec<(usize, String, Map<String, Value>)> = Vec::new();
+    for reference in &r.references {
+        let target = resource(ctx, reference.target)?;
+        let Some(g) = guards.iter().position(|(k, _)| *k == reference.target) else {
+            continue;
+        };
+        let (id, item) = resolve_reference(ctx, reference, target, &guards[g].1, obj.get(&reference.field), &staged)?;
+        if let Some(item) = item {
+            staged.push((g, id_key(&id), item));
+        }
+        if obj.contains_key(&reference.field) {
+            if let Some(snap) = &reference.snapshot {
+                let source = staged
+                    .iter()
+                    .find(|(_, key, _)| *key == id_key(&id))
+                    .map(|(_, _, m)| Value::Object(m.clone()))
+                    .or_else(|| guards[g].1.get(&id_key(&id)).map(|e| (*e.value).clone()))
+                    .unwrap_or(Value::Null);
+                let copy: Map<String, Value> = snap
+                    .fields
+                    .iter()
+                    .map(|f| (f.clone(), source.get(f).cloned().unwrap_or(Value::Null)))
+                    .collect();
+                obj.insert(snap.into.clone(), Value::Object(copy));
+            }
+            obj.insert(reference.field.clone(), id);
+        }
+    }
+    let own = guards
+        .iter()
+        .position(|(k, _)| *k == res)
+        .ok_or_else(|| ApiError::new(500, ErrorKind::Internal, "own collection not locked"))?;
+    let (key, stored) = prepare(&guards[own].1, r, obj)?;
+    for (g, key, item) in staged {
+        let target_idx = guards[g].0;
+        let target = resource(ctx, target_idx)?;
+        commit(&mut guards[g].1, target, key, item);
+    }
+    let value = commit(&mut guards[own].1, r, key, stored);
     Ok(Outcome {
         status,
         body: Some(shape.apply(&value)),
     })
+}
+
+/// The id a reference field stands for, and a new referenced object to insert when an inline
+/// object matched nothing. Errors name the field (`customer`, `customer.locale`).
+fn resolve_reference(
+    ctx: &Ctx,
+    reference: &crate::resources::Reference,
+    target: &Resource,
+    coll: &Collection,
+    value: Option<&Value>,
+    staged: &[(usize, String, Map<String, Value>)],
+) -> Result<(Value, Option<Map<String, Value>>), ApiError> {
+    let field = &reference.field;
+    let invalid = |message: String, at: &str| {
+        ApiError::new(422, ErrorKind::Validation, format!("invalid request: {at}: {message}")).with_violations(vec![
+            Violation {
+                location: Location::Body,
+                field: at.to_string(),
+                pointer: format!("/{}", at.replace('.', "/")),
+                message,
+            },
+        ])
+    };
+    match value {
+        None | Some(Value::Null) => Ok((Value::Null, None)),
+        Some(Value::Object(inline)) => {
+            let Some(match_field) = &reference.match_field else {
+                return Err(invalid(format!("must be the id of a {}", target.singular()), field));
+            };
+            let create_op = target.create_op.and_then(|i| ctx.api.ops.get(i));
+            // The inline object obeys the referenced resource's own create rules.
+            if let Some(op) = create_op {
+                let spec = ctx.api.specs.get(op.spec).map(|s| s.root()).unwrap_or(&Value::Null);
+                if let Some(schema) = op
+                    .body
+                    .as_ref()
+                    .and_then(|b| b.media.iter().find(|m| m.is_json()))
+                    .and_then(|m| m.schema.as_ref())
+                {
+                    let violations = schema.violations(spec, &Value::Object(inline.clone()), Location::Body, field);
+                    if let Some(first) = violations.first() {
+                        let message = format!("invalid request: {}: {}", first.field, first.message);
+                        return Err(ApiError::new(422, ErrorKind::Validation, message).with_violations(violations));
+                    }
+                }
+            }
+            let wanted = inline.get(match_field).ok_or_else(|| {
+                invalid(
+                    format!("{match_field} is required to match a {}", target.singular()),
+                    &format!("{field}.{match_field}"),
+                )
+            })?;
+            if let Some(id) = find_by(coll, target, match_field, wanted) {
+                return Ok((id, None));
+            }
+            let write = match create_op.map(|o| &o.action) {
+                Some(Action::Create { write, .. }) => write.clone(),
+                _ => WritePlan::default(),
+            };
+            let obj = new_object(target, &write, Some(&Value::Object(inline.clone())));
+            let (key, stored) = prepare(coll, target, obj).map_err(|mut e| {
+                for v in &mut e.violations {
+                    v.field = format!("{field}.{}", v.field);
+                }
+                e
+            })?;
+            if staged.iter().any(|(_, k, _)| *k == key) {
+                return Err(invalid("the same object is given twice".into(), field));
+            }
+            let id = stored.get(&target.id_field).cloned().unwrap_or(Value::String(key));
+            Ok((id, Some(stored)))
+        }
+        Some(id) => {
+            let key = id_key(id);
+            match coll.get(&key) {
+                Some(e) if !e.archived => Ok((
+                    e.value.get(&target.id_field).cloned().unwrap_or_else(|| id.clone()),
+                    None,
+                )),
+                Some(_) => Err(invalid(format!("{} {key:?} is archived", target.singular()), field)),
+                None => Err(invalid(format!("no such {}: {key:?}", target.singular()), field)),
+            }
+        }
+    }
+}
+
+/// The id of the item whose `field` equals `wanted` (as its unique rule compares, else exactly).
+fn find_by(coll: &Collection, r: &Resource, field: &str, wanted: &Value) -> Option<Value> {
+    let rule = r.unique.iter().position(|u| u.field == field);
+    let id = match rule {
+        Some(i) => {
+            let key = unique_key(r.unique[i].case_insensitive, wanted)?;
+            coll.unique.get(i)?.get(&key)?.clone()
+        }
+        None => coll
+            .listed_from(0)
+            .find(|(_, e)| e.value.get(field) == Some(wanted))
+            .map(|(_, e)| id_key(e.value.get(&r.id_field).unwrap_or(&Value::Null)))?,
+    };
+    coll.get(&id).and_then(|e| e.value.get(&r.id_field).cloned())
 }
 
 fn write_item(

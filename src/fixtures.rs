@@ -45,12 +45,32 @@ pub fn load(api: &Api, dir: Option<&Path>) -> Result<Fixtures, Vec<SpecError>> {
     };
     let mut errors = Vec::new();
     let Some(dir) = dir else { return Ok(out) };
+    let mut refs = Vec::new();
     for (spec_idx, spec) in api.specs.iter().enumerate() {
         let spec_dir = dir.join(&spec.doc.name);
         for file in fixture_files(&spec_dir) {
             out.files += 1;
-            if let Err(e) = load_file(api, spec_idx, &file, &mut out) {
+            if let Err(e) = load_file(api, spec_idx, &file, &mut out, &mut refs) {
                 errors.push(e);
+            }
+        }
+    }
+    // References are checked once every file is in: a payment may come before its customer.
+    for r in refs {
+        let found = out
+            .seed
+            .collections
+            .get(&(r.target, String::new()))
+            .and_then(|c| c.get(&r.id));
+        match found {
+            Some(e) if !e.archived => {}
+            _ => {
+                let what = api.resources.get(r.target).map(|t| t.singular()).unwrap_or_default();
+                errors.push(SpecError::new(
+                    &r.file,
+                    r.pointer,
+                    format!("refers to {what} {:?}, which is not in the fixtures", r.id),
+                ));
             }
         }
     }
@@ -70,7 +90,21 @@ fn fixture_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-fn load_file(api: &Api, spec_idx: usize, file: &Path, out: &mut Fixtures) -> Result<(), SpecError> {
+/// A reference found in a fixture item, checked after all files are loaded.
+struct RefCheck {
+    file: PathBuf,
+    pointer: String,
+    target: usize,
+    id: String,
+}
+
+fn load_file(
+    api: &Api,
+    spec_idx: usize,
+    file: &Path,
+    out: &mut Fixtures,
+    refs: &mut Vec<RefCheck>,
+) -> Result<(), SpecError> {
     let doc = read_value(file)?;
     if let Some(clients) = doc.get("clients") {
         for (i, c) in clients.as_array().into_iter().flatten().enumerate() {
@@ -202,6 +236,16 @@ fn load_file(api: &Api, spec_idx: usize, file: &Path, out: &mut Fixtures) -> Res
                             format!("{item_at}{}", v.pointer),
                             format!("does not match {}: {}", schema.pointer, v.message),
                         ));
+                    }
+                }
+                for reference in &r.references {
+                    if let Some(v) = item.get(&reference.field).filter(|v| !v.is_null()) {
+                        refs.push(RefCheck {
+                            file: file.to_path_buf(),
+                            pointer: format!("{item_at}/{}", escape_pointer(&reference.field)),
+                            target: reference.target,
+                            id: id_key(v),
+                        });
                     }
                 }
                 if coll.get(&id).is_some() {

@@ -120,6 +120,29 @@ pub struct Resource {
     pub updated_field: Option<String>,
     /// DELETE archives (the spec has a restore action) rather than removes.
     pub archivable: bool,
+    /// Fields that refer to other resources.
+    pub references: Vec<Reference>,
+    /// The operation that creates items of this resource (for inline creation by a reference).
+    pub create_op: Option<usize>,
+}
+
+/// A field that refers to another resource: by id, or by an inline object that is matched on a
+/// unique field and created when absent (`x-specbox-resource.references`).
+#[derive(Debug, Clone)]
+pub struct Reference {
+    pub field: String,
+    /// The referenced resource (a top-level collection of the same spec).
+    pub target: usize,
+    /// The field an inline object is matched on; `None` refuses inline objects.
+    pub match_field: Option<String>,
+    /// Copy these fields of the referenced item into this object under `into`.
+    pub snapshot: Option<Snapshot>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub into: String,
+    pub fields: Vec<String>,
 }
 
 impl Resource {
@@ -335,6 +358,16 @@ pub fn infer(specs: &[Spec], ops: &mut [Operation]) -> Result<Vec<Resource>, Vec
             }
         }
     }
+    resolve_references(specs, &mut resources, &mut errors);
+    for (i, op) in ops.iter().enumerate() {
+        if let Action::Create { res, .. } = op.action {
+            if let Some(r) = resources.get_mut(res) {
+                if r.create_op.is_none() {
+                    r.create_op = Some(i);
+                }
+            }
+        }
+    }
     // Archive where the spec can restore.
     for op in ops.iter() {
         if let Action::Restore { res, .. } = op.action {
@@ -353,6 +386,78 @@ pub fn infer(specs: &[Spec], ops: &mut [Operation]) -> Result<Vec<Resource>, Vec
         }
     }
     if errors.is_empty() { Ok(resources) } else { Err(errors) }
+}
+
+/// Reads `x-specbox-resource.references` now that every resource of the spec is known.
+fn resolve_references(specs: &[Spec], resources: &mut [Resource], errors: &mut Vec<SpecError>) {
+    for idx in 0..resources.len() {
+        let (spec_idx, collection) = (resources[idx].spec, resources[idx].collection.clone());
+        let Some(spec) = specs.get(spec_idx) else { continue };
+        let ext_ptr = format!("/paths/{}/x-specbox-resource/references", escape_pointer(&collection));
+        let Some(list) = spec.root().pointer(&ext_ptr).and_then(Value::as_array) else {
+            continue;
+        };
+        let mut refs = Vec::new();
+        for (i, raw) in list.iter().enumerate() {
+            let at = format!("{ext_ptr}/{i}");
+            let field = raw.get("field").and_then(Value::as_str);
+            let target = raw.get("collection").and_then(Value::as_str);
+            let (Some(field), Some(target)) = (field, target) else {
+                errors.push(SpecError::new(
+                    &spec.doc.path,
+                    at,
+                    "a reference needs `field` and `collection`",
+                ));
+                continue;
+            };
+            let Some(t) = resources
+                .iter()
+                .position(|r| r.spec == spec_idx && r.collection == target)
+            else {
+                errors.push(SpecError::new(
+                    &spec.doc.path,
+                    format!("{at}/collection"),
+                    format!("{target:?} is not a resource of this spec"),
+                ));
+                continue;
+            };
+            if t == idx || !resources[t].scope_params.is_empty() {
+                errors.push(SpecError::new(
+                    &spec.doc.path,
+                    format!("{at}/collection"),
+                    "a reference must name another, top-level collection",
+                ));
+                continue;
+            }
+            let snapshot = raw.get("snapshot").and_then(|s| {
+                Some(Snapshot {
+                    into: s.get("into")?.as_str()?.to_string(),
+                    fields: s
+                        .get("fields")?
+                        .as_array()?
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect(),
+                })
+            });
+            if raw.get("snapshot").is_some() && snapshot.is_none() {
+                errors.push(SpecError::new(
+                    &spec.doc.path,
+                    format!("{at}/snapshot"),
+                    "a snapshot needs `into` and a list of `fields`",
+                ));
+                continue;
+            }
+            refs.push(Reference {
+                field: field.to_string(),
+                target: t,
+                match_field: raw.get("match").and_then(Value::as_str).map(str::to_string),
+                snapshot,
+            });
+        }
+        resources[idx].references = refs;
+    }
 }
 
 fn last_segment_is_param(t: &str) -> bool {
@@ -493,6 +598,8 @@ fn build_resource(
         None => None,
     };
     Ok(Resource {
+        references: Vec::new(),
+        create_op: None,
         spec: spec_idx,
         name,
         collection: collection.to_string(),

@@ -134,48 +134,88 @@ impl Schema {
         let schema = root.pointer(&self.pointer).unwrap_or(&Value::Null);
         let mut out: Vec<Violation> = Vec::new();
         for err in self.validator.iter_errors(value) {
-            let pointer = err.instance_path().as_str().to_string();
-            let segments: Vec<String> = pointer
-                .split('/')
-                .skip(1)
-                .map(|s| s.replace("~1", "/").replace("~0", "~"))
-                .collect();
-            let mut field = field_path(root, schema, &segments);
-            let message = match err.kind() {
-                ValidationErrorKind::Required { property } => {
-                    let name = property
-                        .as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| property.to_string());
-                    field = join_field(&field, &name);
-                    format!("{name} is required")
-                }
-                ValidationErrorKind::AdditionalProperties { unexpected } => {
-                    if let Some(first) = unexpected.first() {
-                        field = join_field(&field, first);
-                    }
-                    format!("unexpected field(s): {}", unexpected.join(", "))
-                }
-                _ => err.to_string(),
-            };
-            let field = match (prefix.is_empty(), field.is_empty()) {
-                (true, _) => field,
-                (false, true) => prefix.to_string(),
-                (false, false) => format!("{prefix}.{field}"),
-            };
-            // anyOf/oneOf report one error per branch at the same place: keep the first.
-            if out.iter().any(|v| v.field == field && v.pointer == pointer) {
-                continue;
-            }
-            out.push(Violation {
-                location,
-                field,
-                pointer,
-                message,
-            });
+            describe(root, schema, &err, location, prefix, &mut out, 0);
         }
         out
     }
+}
+
+/// Turns one validation error into violations. A failed `oneOf`/`anyOf` is explained by the
+/// branch whose type fits the value (an inline object is judged by the object branch), so a
+/// client learns `customer.locale` is wrong rather than that `customer` matches no alternative.
+fn describe(
+    root: &Value,
+    schema: &Value,
+    err: &jsonschema::ValidationError<'_>,
+    location: Location,
+    prefix: &str,
+    out: &mut Vec<Violation>,
+    depth: usize,
+) {
+    let pointer = err.instance_path().as_str().to_string();
+    if depth < 8 {
+        if let ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } = err.kind() {
+            let fits = |branch: &&Vec<jsonschema::ValidationError<'static>>| {
+                !branch.iter().any(|e| {
+                    e.instance_path().as_str() == pointer
+                        && matches!(
+                            e.kind(),
+                            ValidationErrorKind::Type { .. }
+                                | ValidationErrorKind::Constant { .. }
+                                | ValidationErrorKind::Enum { .. }
+                        )
+                })
+            };
+            let mut candidates: Vec<&Vec<jsonschema::ValidationError<'static>>> = context.iter().filter(fits).collect();
+            candidates.sort_by_key(|b| b.len());
+            if let [best, ..] = candidates.as_slice() {
+                if !best.is_empty() {
+                    for inner in best.iter() {
+                        describe(root, schema, inner, location, prefix, out, depth + 1);
+                    }
+                    return;
+                }
+            }
+        }
+    }
+    let segments: Vec<String> = pointer
+        .split('/')
+        .skip(1)
+        .map(|s| s.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    let mut field = field_path(root, schema, &segments);
+    let message = match err.kind() {
+        ValidationErrorKind::Required { property } => {
+            let name = property
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| property.to_string());
+            field = join_field(&field, &name);
+            format!("{name} is required")
+        }
+        ValidationErrorKind::AdditionalProperties { unexpected } => {
+            if let Some(first) = unexpected.first() {
+                field = join_field(&field, first);
+            }
+            format!("unexpected field(s): {}", unexpected.join(", "))
+        }
+        _ => err.to_string(),
+    };
+    let field = match (prefix.is_empty(), field.is_empty()) {
+        (true, _) => field,
+        (false, true) => prefix.to_string(),
+        (false, false) => format!("{prefix}.{field}"),
+    };
+    // Several keywords may fail at one place: report the place once.
+    if out.iter().any(|v| v.field == field && v.pointer == pointer) {
+        return;
+    }
+    out.push(Violation {
+        location,
+        field,
+        pointer,
+        message,
+    });
 }
 
 fn join_field(base: &str, name: &str) -> String {
