@@ -172,10 +172,10 @@ fn new_id(r: &Resource, coll: &Collection) -> Value {
             let mut s = t.replace("{ulid}", &ulid::Ulid::generate().to_string());
             s = s.replace("{uuid}", &uuid::Uuid::new_v4().to_string());
             s = s.replace("{seq}", &(coll.max_seq + 1).to_string());
-            if r.integer_id {
-                if let Ok(n) = s.parse::<u64>() {
-                    return Value::from(n);
-                }
+            if r.integer_id
+                && let Ok(n) = s.parse::<u64>()
+            {
+                return Value::from(n);
             }
             Value::String(s)
         }
@@ -363,7 +363,10 @@ fn create(ctx: &Ctx, res: usize, write: &WritePlan, shape: &Shape, status: u16) 
         let Some(g) = guards.iter().position(|(k, _)| *k == reference.target) else {
             continue;
         };
-        let (id, item) = resolve_reference(ctx, reference, target, &guards[g].1, obj.get(&reference.field), &staged)?;
+        let Some((_, target_guard)) = guards.get(g) else {
+            continue;
+        };
+        let (id, item) = resolve_reference(ctx, reference, target, target_guard, obj.get(&reference.field), &staged)?;
         if let Some(item) = item {
             staged.push((g, id_key(&id), item));
         }
@@ -373,7 +376,7 @@ fn create(ctx: &Ctx, res: usize, write: &WritePlan, shape: &Shape, status: u16) 
                     .iter()
                     .find(|(_, key, _)| *key == id_key(&id))
                     .map(|(_, _, m)| Value::Object(m.clone()))
-                    .or_else(|| guards[g].1.get(&id_key(&id)).map(|e| (*e.value).clone()))
+                    .or_else(|| target_guard.get(&id_key(&id)).map(|e| (*e.value).clone()))
                     .unwrap_or(Value::Null);
                 let copy: Map<String, Value> = snap
                     .fields
@@ -385,17 +388,15 @@ fn create(ctx: &Ctx, res: usize, write: &WritePlan, shape: &Shape, status: u16) 
             obj.insert(reference.field.clone(), id);
         }
     }
-    let own = guards
-        .iter()
-        .position(|(k, _)| *k == res)
-        .ok_or_else(|| ApiError::new(500, ErrorKind::Internal, "own collection not locked"))?;
-    let (key, stored) = prepare(&guards[own].1, r, obj)?;
+    let not_locked = || ApiError::new(500, ErrorKind::Internal, "collection not locked");
+    let own = guards.iter().position(|(k, _)| *k == res).ok_or_else(not_locked)?;
+    let (key, stored) = prepare(&guards.get(own).ok_or_else(not_locked)?.1, r, obj)?;
     for (g, key, item) in staged {
-        let target_idx = guards[g].0;
-        let target = resource(ctx, target_idx)?;
-        commit(&mut guards[g].1, target, key, item);
+        let (target_idx, guard) = guards.get_mut(g).ok_or_else(not_locked)?;
+        let target = resource(ctx, *target_idx)?;
+        commit(guard, target, key, item);
     }
-    let value = commit(&mut guards[own].1, r, key, stored);
+    let value = commit(&mut guards.get_mut(own).ok_or_else(not_locked)?.1, r, key, stored);
     Ok(Outcome {
         status,
         body: Some(shape.apply(&value)),
@@ -491,7 +492,7 @@ fn find_by(coll: &Collection, r: &Resource, field: &str, wanted: &Value) -> Opti
     let rule = r.unique.iter().position(|u| u.field == field);
     let id = match rule {
         Some(i) => {
-            let key = unique_key(r.unique[i].case_insensitive, wanted)?;
+            let key = unique_key(r.unique.get(i)?.case_insensitive, wanted)?;
             coll.unique.get(i)?.get(&key)?.clone()
         }
         None => coll

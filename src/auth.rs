@@ -277,8 +277,8 @@ impl Auth {
             },
         );
         let mut body = json!({ "access_token": token, "token_type": "Bearer", "expires_in": self.token_ttl.as_secs() });
-        if let Some(scope) = get("scope") {
-            body["scope"] = Value::String(scope);
+        if let (Some(scope), Some(obj)) = (get("scope"), body.as_object_mut()) {
+            obj.insert("scope".into(), Value::String(scope));
         }
         (200, body)
     }

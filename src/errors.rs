@@ -274,13 +274,13 @@ impl ErrorShape {
             "detail": err.message,
             "code": self.code_for(err),
         });
-        if !err.violations.is_empty() {
-            body["errors"] = Value::Array(
+        if let (false, Some(obj)) = (err.violations.is_empty(), body.as_object_mut()) {
+            obj.insert("errors".into(), Value::Array(
                 err.violations
                     .iter()
                     .map(|v| json!({ "field": v.field, "in": v.location.as_str(), "pointer": v.pointer, "message": v.message }))
                     .collect(),
-            );
+            ));
         }
         body
     }

@@ -322,10 +322,10 @@ impl Faults {
                 if n < rule.skip || rule.times.is_some_and(|t| n >= rule.skip + t) {
                     continue;
                 }
-                if let Some(p) = rule.probability {
-                    if unit(self.chaos.seed, id, n) >= p {
-                        continue;
-                    }
+                if let Some(p) = rule.probability
+                    && unit(self.chaos.seed, id, n) >= p
+                {
+                    continue;
                 }
                 rule.fired.fetch_add(1, Ordering::Relaxed);
                 d.effect = rule.effect.clone();
@@ -340,8 +340,13 @@ impl Faults {
         {
             // One of the operation's documented 5xx statuses, else its documented errors, else 500.
             let fives: Vec<u16> = req.documented_errors.iter().copied().filter(|s| *s >= 500).collect();
-            let pool = if fives.is_empty() { vec![500] } else { fives };
-            let pick = pool[(mix(self.chaos.seed ^ seq.rotate_left(17)) % pool.len() as u64) as usize];
+            let pick = match fives.len() {
+                0 => 500,
+                n => fives
+                    .get((mix(self.chaos.seed ^ seq.rotate_left(17)) % n as u64) as usize)
+                    .copied()
+                    .unwrap_or(500),
+            };
             d.effect.status = Some(pick);
             d.labels.push("chaos".into());
         }

@@ -111,10 +111,14 @@ fn load_file(
             let id = c.get("client_id").and_then(Value::as_str);
             let secret = c.get("client_secret").and_then(Value::as_str);
             match (id, secret) {
-                (Some(id), Some(secret)) => out.clients[spec_idx].push(Client {
-                    id: id.into(),
-                    secret: secret.into(),
-                }),
+                (Some(id), Some(secret)) => {
+                    if let Some(clients) = out.clients.get_mut(spec_idx) {
+                        clients.push(Client {
+                            id: id.into(),
+                            secret: secret.into(),
+                        });
+                    }
+                }
                 _ => {
                     return Err(SpecError::new(
                         file,
@@ -135,7 +139,9 @@ fn load_file(
             "`resources` must map collection paths to items",
         ));
     };
-    let spec = &api.specs[spec_idx];
+    let Some(spec) = api.specs.get(spec_idx) else {
+        return Ok(());
+    };
     // Parents before children, whatever order the file lists them in.
     let mut keys: Vec<&String> = resources.keys().collect();
     keys.sort_by_key(|k| k.matches('/').count());
@@ -162,8 +168,10 @@ fn load_file(
                 ),
             ));
         };
-        let r = &api.resources[res_idx];
-        let value = &resources[collection.as_str()];
+        let Some(r) = api.resources.get(res_idx) else { continue };
+        let Some(value) = resources.get(collection.as_str()) else {
+            continue;
+        };
         // Top-level collections list their items; sub-collections map a parent's id to its items.
         let groups: Vec<(String, &Value, String)> = if r.scope_params.is_empty() {
             vec![(String::new(), value, at.clone())]
@@ -187,7 +195,9 @@ fn load_file(
                 return Err(SpecError::new(file, group_at, "expected a list of items"));
             };
             if let Some(parent_idx) = r.parent {
-                let parent = &api.resources[parent_idx];
+                let Some(parent) = api.resources.get(parent_idx) else {
+                    continue;
+                };
                 let (parent_scope, parent_id) = match scope.rsplit_once('/') {
                     Some((s, id)) => (s.to_string(), id.to_string()),
                     None => (String::new(), scope.clone()),
@@ -226,17 +236,16 @@ fn load_file(
                         format!("fixture item has no {:?}", r.id_field),
                     ));
                 };
-                if let Some(schema) = &r.schema {
-                    if let Some(v) = schema
+                if let Some(schema) = &r.schema
+                    && let Some(v) = schema
                         .violations(spec.root(), &item, crate::validate::Location::Body, "")
                         .first()
-                    {
-                        return Err(SpecError::new(
-                            file,
-                            format!("{item_at}{}", v.pointer),
-                            format!("does not match {}: {}", schema.pointer, v.message),
-                        ));
-                    }
+                {
+                    return Err(SpecError::new(
+                        file,
+                        format!("{item_at}{}", v.pointer),
+                        format!("does not match {}: {}", schema.pointer, v.message),
+                    ));
                 }
                 for reference in &r.references {
                     if let Some(v) = item.get(&reference.field).filter(|v| !v.is_null()) {

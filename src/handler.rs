@@ -271,10 +271,10 @@ fn serve(app: &App, spec: &Spec, op: &Operation, req: &Req, params: Vec<(String,
 
     let tenant = app.store.tenant(&tenant_name);
     let key = idempotency_key(req, op);
-    if let Some(key) = &key {
-        if let Some(replay) = idempotency::begin(&tenant, key, fingerprint(req))? {
-            return Ok(finish(replay, labels));
-        }
+    if let Some(key) = &key
+        && let Some(replay) = idempotency::begin(&tenant, key, fingerprint(req))?
+    {
+        return Ok(finish(replay, labels));
     }
     let ctx = Ctx {
         api: &app.api,
@@ -616,7 +616,7 @@ fn validate(spec: &Spec, op: &Operation, req: &Req, path: Vec<(String, String)>)
             many => format!(
                 "invalid request: {} problems; first, {}",
                 many.len(),
-                describe(&many[0])
+                many.first().map(describe).unwrap_or_default()
             ),
         };
         return Err(ApiError::new(status, ErrorKind::Validation, summary).with_violations(violations));

@@ -111,7 +111,9 @@ impl Journal {
         let seq = self.next.fetch_add(1, Ordering::Relaxed);
         entry.seq = seq;
         let slot = (seq % self.slots.len() as u64) as usize;
-        *self.slots[slot].lock() = Some(entry);
+        if let Some(s) = self.slots.get(slot) {
+            *s.lock() = Some(entry);
+        }
     }
 
     /// Matching entries, newest first.

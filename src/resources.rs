@@ -280,6 +280,8 @@ pub struct ListPlan {
 }
 
 /// Infers resources and sets each operation's action.
+// Startup only (never on a request path): indices are positions in the vectors built here.
+#[allow(clippy::indexing_slicing)]
 pub fn infer(specs: &[Spec], ops: &mut [Operation]) -> Result<Vec<Resource>, Vec<SpecError>> {
     let mut resources: Vec<Resource> = Vec::new();
     let mut errors = Vec::new();
@@ -360,35 +362,35 @@ pub fn infer(specs: &[Spec], ops: &mut [Operation]) -> Result<Vec<Resource>, Vec
     }
     resolve_references(specs, &mut resources, &mut errors);
     for (i, op) in ops.iter().enumerate() {
-        if let Action::Create { res, .. } = op.action {
-            if let Some(r) = resources.get_mut(res) {
-                if r.create_op.is_none() {
-                    r.create_op = Some(i);
-                }
-            }
+        if let Action::Create { res, .. } = op.action
+            && let Some(r) = resources.get_mut(res)
+            && r.create_op.is_none()
+        {
+            r.create_op = Some(i);
         }
     }
     // Archive where the spec can restore.
     for op in ops.iter() {
-        if let Action::Restore { res, .. } = op.action {
-            if let Some(r) = resources.get_mut(res) {
-                r.archivable = true;
-            }
+        if let Action::Restore { res, .. } = op.action
+            && let Some(r) = resources.get_mut(res)
+        {
+            r.archivable = true;
         }
     }
     for op in ops.iter_mut() {
-        if let Action::Delete { res, shape } = &op.action {
-            if resources.get(*res).is_some_and(|r| r.archivable) {
-                if let Some(shape) = shape.clone() {
-                    op.action = Action::Archive { res: *res, shape };
-                }
-            }
+        if let Action::Delete { res, shape } = &op.action
+            && resources.get(*res).is_some_and(|r| r.archivable)
+            && let Some(shape) = shape.clone()
+        {
+            op.action = Action::Archive { res: *res, shape };
         }
     }
     if errors.is_empty() { Ok(resources) } else { Err(errors) }
 }
 
 /// Reads `x-specbox-resource.references` now that every resource of the spec is known.
+// Startup only (never on a request path): indices are positions in the vectors built here.
+#[allow(clippy::indexing_slicing)]
 fn resolve_references(specs: &[Spec], resources: &mut [Resource], errors: &mut Vec<SpecError>) {
     for idx in 0..resources.len() {
         let (spec_idx, collection) = (resources[idx].spec, resources[idx].collection.clone());
@@ -474,6 +476,8 @@ fn op_ext<'a>(root: &'a Value, op: &Operation) -> Option<&'a str> {
     root.pointer(&op.pointer)?.get("x-specbox-action")?.as_str()
 }
 
+// Startup only (never on a request path): indices are positions in the vectors built here.
+#[allow(clippy::indexing_slicing)]
 fn build_resource(
     spec_idx: usize,
     spec: &Spec,
@@ -498,10 +502,10 @@ fn build_resource(
     if schema_pointer.is_none() {
         schema_pointer = find(collection, "post").and_then(success_schema);
     }
-    if schema_pointer.is_none() {
-        if let Some(list) = find(collection, "get").and_then(success_schema) {
-            schema_pointer = list_items_pointer(root, &list);
-        }
+    if schema_pointer.is_none()
+        && let Some(list) = find(collection, "get").and_then(success_schema)
+    {
+        schema_pointer = list_items_pointer(root, &list);
     }
     let schema_pointer = schema_pointer.map(|p| crate::spec::resolve_pointer(root, p));
     let rep = schema_pointer
@@ -636,10 +640,11 @@ fn id_from_schema(s: &Value) -> IdGen {
         .and_then(|e| e.get(0))
         .or_else(|| s.get("example"))
         .and_then(Value::as_str);
-    if let Some((prefix, _)) = example.and_then(|e| e.split_once('_')) {
-        if !prefix.is_empty() && prefix.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return IdGen::Template(format!("{prefix}_{{ulid}}"));
-        }
+    if let Some((prefix, _)) = example.and_then(|e| e.split_once('_'))
+        && !prefix.is_empty()
+        && prefix.chars().all(|c| c.is_ascii_alphanumeric())
+    {
+        return IdGen::Template(format!("{prefix}_{{ulid}}"));
     }
     if let Some(p) = s.get("pattern").and_then(Value::as_str) {
         let lit: String = p
@@ -684,7 +689,10 @@ fn items_field(root: &Value, envelope: &Value, declared: Option<&str>) -> Option
             return Some(name.to_string());
         }
     }
-    (arrays.len() == 1).then(|| arrays[0].clone())
+    match arrays.as_slice() {
+        [only] => Some((*only).clone()),
+        _ => None,
+    }
 }
 
 fn action_for(
@@ -864,10 +872,11 @@ fn write_plan(root: &Value, op: &Operation, res: &Resource) -> WritePlan {
     if let Some(rep) = res.schema_pointer.as_ref().and_then(|p| root.pointer(p)) {
         for (k, v) in properties(root, rep) {
             let s = resolve(root, &v);
-            if let Some(d) = s.get("default") {
-                if !defaults.iter().any(|(n, _)| *n == k) && s.get("readOnly") != Some(&Value::Bool(true)) {
-                    defaults.push((k, d.clone()));
-                }
+            if let Some(d) = s.get("default")
+                && !defaults.iter().any(|(n, _)| *n == k)
+                && s.get("readOnly") != Some(&Value::Bool(true))
+            {
+                defaults.push((k, d.clone()));
             }
         }
     }
@@ -1075,10 +1084,10 @@ fn range_filter(name: &str, props: &Map<String, Value>) -> Option<(String, Match
         ("_lte", MatchKind::Lte),
         ("_before", MatchKind::Lte),
     ] {
-        if let Some(field) = name.strip_suffix(suffix) {
-            if props.contains_key(field) {
-                return Some((field.to_string(), kind));
-            }
+        if let Some(field) = name.strip_suffix(suffix)
+            && props.contains_key(field)
+        {
+            return Some((field.to_string(), kind));
         }
     }
     None

@@ -60,6 +60,8 @@ enum Piece {
 type Segment = Vec<Piece>;
 
 impl Router {
+    // Startup only (never on a request path): indices are positions in the vectors built here.
+    #[allow(clippy::indexing_slicing)]
     pub fn build(specs: &[Spec], ops: &[Operation]) -> Result<Router, Vec<SpecError>> {
         let mut b = Builder {
             specs,
@@ -180,6 +182,8 @@ struct Builder<'a> {
 }
 
 impl Builder<'_> {
+    // Startup only (never on a request path): indices are positions in the vectors built here.
+    #[allow(clippy::indexing_slicing)]
     fn add(&mut self, route: &str, method: Method, target: Target, spec: usize, pointer: String) {
         let (key, names) = normalise(route);
         if let Some((other_spec, other_ptr)) = self.owners.get(&(key.clone(), method.clone())) {

@@ -170,10 +170,10 @@ pub fn load(path: &Path) -> Result<SpecDoc, SpecError> {
             return Err(SpecError::new(path, "/openapi", "missing `openapi` version field"));
         }
     };
-    if let Some(p) = obj.get("paths") {
-        if !p.is_object() {
-            return Err(SpecError::new(path, "/paths", "`paths` must be a mapping"));
-        }
+    if let Some(p) = obj.get("paths")
+        && !p.is_object()
+    {
+        return Err(SpecError::new(path, "/paths", "`paths` must be a mapping"));
     }
 
     let mut bundler = Bundler::default();
@@ -208,10 +208,10 @@ impl Bundler {
     fn bundle_root(&mut self, path: &Path, mut root: Value) -> Result<Value, SpecError> {
         let snapshot = root.clone();
         self.rewrite(path, "", &snapshot, &mut root, "")?;
-        if !self.bundled.is_empty() {
-            if let Some(obj) = root.as_object_mut() {
-                obj.insert(BUNDLE_KEY.into(), Value::Object(std::mem::take(&mut self.bundled)));
-            }
+        if !self.bundled.is_empty()
+            && let Some(obj) = root.as_object_mut()
+        {
+            obj.insert(BUNDLE_KEY.into(), Value::Object(std::mem::take(&mut self.bundled)));
         }
         Ok(root)
     }
@@ -425,10 +425,10 @@ fn normalise_schema_30(s: &mut Map<String, Value>) {
                 return;
             }
         }
-        if let Some(Value::Array(values)) = s.get_mut("enum") {
-            if !values.iter().any(Value::is_null) {
-                values.push(Value::Null);
-            }
+        if let Some(Value::Array(values)) = s.get_mut("enum")
+            && !values.iter().any(Value::is_null)
+        {
+            values.push(Value::Null);
         }
     }
 }
@@ -570,10 +570,10 @@ impl<'a> SchemaWalker<'a> {
             return;
         }
         let Some(obj) = value.as_object() else { return };
-        if let Some(r) = obj.get("$ref").and_then(Value::as_str) {
-            if let Some(target) = r.strip_prefix('#') {
-                self.schema(&percent_decode(target));
-            }
+        if let Some(r) = obj.get("$ref").and_then(Value::as_str)
+            && let Some(target) = r.strip_prefix('#')
+        {
+            self.schema(&percent_decode(target));
         }
         for (k, v) in obj {
             let child = format!("{pointer}/{}", escape_pointer(k));

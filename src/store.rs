@@ -45,7 +45,7 @@ impl Fenwick {
         let mut i = n.min(self.tree.len());
         let mut sum = 0;
         while i > 0 {
-            sum += self.tree[i - 1];
+            sum += self.tree.get(i - 1).copied().unwrap_or(0);
             i &= i - 1;
         }
         sum
@@ -58,7 +58,9 @@ impl Fenwick {
     pub fn add(&mut self, slot: usize, delta: i32) {
         let mut i = slot + 1;
         while i <= self.tree.len() {
-            self.tree[i - 1] = self.tree[i - 1].wrapping_add_signed(delta);
+            if let Some(node) = self.tree.get_mut(i - 1) {
+                *node = node.wrapping_add_signed(delta);
+            }
             i += i & i.wrapping_neg();
         }
     }
@@ -71,9 +73,11 @@ impl Fenwick {
         let mut step = n.checked_next_power_of_two().unwrap_or(n);
         while step > 0 {
             let next = pos + step;
-            if next <= n && self.tree[next - 1] < remaining {
+            if let Some(node) = self.tree.get(next.wrapping_sub(1)).copied().filter(|_| next <= n)
+                && node < remaining
+            {
                 pos = next;
-                remaining -= self.tree[next - 1];
+                remaining -= node;
             }
             step >>= 1;
         }
@@ -166,7 +170,9 @@ impl Collection {
     /// Listed items before `slot` (descending: nearest first).
     pub fn listed_before(&self, slot: usize) -> impl Iterator<Item = (usize, &Entry)> {
         let end = slot.min(self.slots.len());
-        self.slots[..end]
+        self.slots
+            .get(..end)
+            .unwrap_or_default()
             .iter()
             .enumerate()
             .rev()

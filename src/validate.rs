@@ -153,29 +153,29 @@ fn describe(
     depth: usize,
 ) {
     let pointer = err.instance_path().as_str().to_string();
-    if depth < 8 {
-        if let ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } = err.kind() {
-            let fits = |branch: &&Vec<jsonschema::ValidationError<'static>>| {
-                !branch.iter().any(|e| {
-                    e.instance_path().as_str() == pointer
-                        && matches!(
-                            e.kind(),
-                            ValidationErrorKind::Type { .. }
-                                | ValidationErrorKind::Constant { .. }
-                                | ValidationErrorKind::Enum { .. }
-                        )
-                })
-            };
-            let mut candidates: Vec<&Vec<jsonschema::ValidationError<'static>>> = context.iter().filter(fits).collect();
-            candidates.sort_by_key(|b| b.len());
-            if let [best, ..] = candidates.as_slice() {
-                if !best.is_empty() {
-                    for inner in best.iter() {
-                        describe(root, schema, inner, location, prefix, out, depth + 1);
-                    }
-                    return;
-                }
+    if depth < 8
+        && let ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } = err.kind()
+    {
+        let fits = |branch: &&Vec<jsonschema::ValidationError<'static>>| {
+            !branch.iter().any(|e| {
+                e.instance_path().as_str() == pointer
+                    && matches!(
+                        e.kind(),
+                        ValidationErrorKind::Type { .. }
+                            | ValidationErrorKind::Constant { .. }
+                            | ValidationErrorKind::Enum { .. }
+                    )
+            })
+        };
+        let mut candidates: Vec<&Vec<jsonschema::ValidationError<'static>>> = context.iter().filter(fits).collect();
+        candidates.sort_by_key(|b| b.len());
+        if let [best, ..] = candidates.as_slice()
+            && !best.is_empty()
+        {
+            for inner in best.iter() {
+                describe(root, schema, inner, location, prefix, out, depth + 1);
             }
+            return;
         }
     }
     let segments: Vec<String> = pointer
@@ -253,18 +253,18 @@ fn child_schema<'a>(root: &'a Value, schema: &'a Value, seg: &str, depth: usize)
     if let Some(p) = s.get("properties").and_then(|p| p.get(seg)) {
         return Some((p, true));
     }
-    if seg.parse::<usize>().is_ok() {
-        if let Some(items) = s.get("items") {
-            return Some((items, true));
-        }
+    if seg.parse::<usize>().is_ok()
+        && let Some(items) = s.get("items")
+    {
+        return Some((items, true));
     }
     for key in ["allOf", "anyOf", "oneOf"] {
         if let Some(branches) = s.get(key).and_then(Value::as_array) {
             for b in branches {
-                if let Some(found) = child_schema(root, b, seg, depth + 1) {
-                    if found.1 {
-                        return Some(found);
-                    }
+                if let Some(found) = child_schema(root, b, seg, depth + 1)
+                    && found.1
+                {
+                    return Some(found);
                 }
             }
         }
@@ -401,7 +401,7 @@ pub fn parse_form(root: &Value, schema: Option<&Value>, body: &[u8]) -> Value {
 pub fn form_pairs(raw: &[u8]) -> impl Iterator<Item = (String, String)> + '_ {
     raw.split(|b| *b == b'&').filter(|p| !p.is_empty()).map(|pair| {
         let (k, v) = match pair.iter().position(|b| *b == b'=') {
-            Some(i) => (&pair[..i], &pair[i + 1..]),
+            Some(i) => (pair.get(..i).unwrap_or_default(), pair.get(i + 1..).unwrap_or_default()),
             None => (pair, &b""[..]),
         };
         (decode_form(k), decode_form(v))
