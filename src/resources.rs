@@ -380,8 +380,9 @@ pub fn infer(specs: &[Spec], ops: &mut [Operation]) -> Result<Vec<Resource>, Vec
     for op in ops.iter_mut() {
         if let Action::Delete { res, shape } = &op.action
             && resources.get(*res).is_some_and(|r| r.archivable)
-            && let Some(shape) = shape.clone()
         {
+            // A body-less DELETE (204) archives too; the shape is then unused.
+            let shape = shape.clone().unwrap_or(Shape { props: vec![], keep_all: true });
             op.action = Action::Archive { res: *res, shape };
         }
     }
