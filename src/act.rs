@@ -569,9 +569,15 @@ fn set_archived(ctx: &Ctx, res: usize, shape: &Shape, status: u16, archive: bool
             format!("{} {id:?} is {state}", r.singular()),
         ));
     }
-    let value = guard.set_archived(id, archive).map(|e| e.value.clone()).ok_or_else(|| not_found(r, id))?;
+    let value = guard
+        .set_archived(id, archive)
+        .map(|e| e.value.clone())
+        .ok_or_else(|| not_found(r, id))?;
     let has_body = ctx.op.success().is_some_and(|s| s.content_type.is_some());
-    Ok(Outcome { status, body: has_body.then(|| shape.apply(&value)) })
+    Ok(Outcome {
+        status,
+        body: has_body.then(|| shape.apply(&value)),
+    })
 }
 
 // ---------------------------------------------------------------------------------------------

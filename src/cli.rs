@@ -30,6 +30,10 @@ pub enum Command {
     Check(CheckArgs),
     /// Ask a running specbox whether it is healthy (for container HEALTHCHECKs: no shell or curl needed).
     Health(HealthArgs),
+    /// Serve the responses of a HAR recording; requests it does not hold go to the stateful engine.
+    Replay(Box<ReplayArgs>),
+    /// Turn the resources seen in a HAR recording into fixture files.
+    Fixtures(FixturesArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -113,6 +117,53 @@ pub struct ServeArgs {
     /// Log filter (error, warn, info, debug, or a tracing filter such as specbox=debug).
     #[arg(long, env = "SPECBOX_LOG", default_value = "info")]
     pub log: String,
+
+    /// Record every exchange to this HAR 1.2 file (created or truncated at startup).
+    #[arg(long, env = "SPECBOX_RECORD")]
+    pub record: Option<PathBuf>,
+
+    /// Also redact this header in recordings (repeatable; Authorization, Cookie, X-Api-Key... always are).
+    #[arg(long = "redact-header", env = "SPECBOX_REDACT_HEADER", value_delimiter = ',')]
+    pub redact_headers: Vec<String>,
+
+    /// Also redact this field in recorded JSON and form bodies and query strings (repeatable).
+    #[arg(long = "redact-field", env = "SPECBOX_REDACT_FIELD", value_delimiter = ',')]
+    pub redact_fields: Vec<String>,
+
+    /// Forward requests to the real API: URL (every spec) or NAME=URL (the spec with that file stem; repeatable).
+    #[arg(long = "proxy", env = "SPECBOX_PROXY", value_delimiter = ',', value_parser = crate::proxy::parse_target)]
+    pub proxy: Vec<crate::proxy::ProxyTarget>,
+
+    /// How long the upstream may take to answer before the client gets a 504.
+    #[arg(long, env = "SPECBOX_PROXY_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub proxy_timeout: Duration,
+
+    /// Answer requests recorded in this HAR file with their recorded responses.
+    #[arg(long, env = "SPECBOX_REPLAY")]
+    pub replay: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The HAR recording to serve.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct FixturesArgs {
+    /// The HAR recording to read.
+    pub file: PathBuf,
+    /// Directory to write <spec file stem>/recorded.json into.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Spec files or directories (default: specs).
+    #[arg(default_value = "specs")]
+    pub specs: Vec<PathBuf>,
+    /// Mount a spec elsewhere (NAME=/prefix), as the specbox that recorded did.
+    #[arg(long = "mount", value_delimiter = ',', value_parser = parse_mount)]
+    pub mounts: Vec<(String, String)>,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,11 @@
 //! Startup turns specs into an immutable [`api::Api`] (routes, compiled validators, inferred
 //! resources, error templates); each request then flows through [`handler`] as plain values.
 
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)
+)]
+
 pub mod act;
 pub mod admin;
 pub mod api;
@@ -16,7 +21,12 @@ pub mod faults;
 pub mod fixtures;
 pub mod generate;
 pub mod handler;
+pub mod har_fixtures;
 pub mod journal;
+pub mod proxy;
+pub mod record;
+pub mod redact;
+pub mod replay;
 pub mod resources;
 pub mod router;
 pub mod server;

@@ -1,10 +1,14 @@
 //! The `specbox` binary: parse the command line, start up, serve.
 
 use clap::Parser;
-use specbox::cli::{CheckArgs, Cli, Command, HealthArgs, ServeArgs};
+use specbox::cli::{CheckArgs, Cli, Command, FixturesArgs, HealthArgs, ServeArgs};
 use specbox::faults::ChaosConfig;
 use specbox::handler::Settings;
-use specbox::server::{self, Limits};
+use specbox::proxy::Proxy;
+use specbox::record::Recorder;
+use specbox::redact::Redactor;
+use specbox::replay::Replay;
+use specbox::server::{self, Limits, Traffic};
 use specbox::spec::SpecError;
 use specbox::startup::{self, AppOptions};
 use std::process::ExitCode;
@@ -20,6 +24,13 @@ fn main() -> ExitCode {
         Some(Command::Check(args)) => check(args),
         Some(Command::Health(args)) => health(args),
         Some(Command::Serve(args)) => serve(*args),
+        Some(Command::Replay(args)) => {
+            let args = *args;
+            let mut serve_args = args.serve;
+            serve_args.replay = Some(args.file);
+            serve(serve_args)
+        }
+        Some(Command::Fixtures(args)) => fixtures(args),
         None => serve(cli.serve),
     }
 }
@@ -82,6 +93,15 @@ fn serve(args: ServeArgs) -> ExitCode {
         );
     }
     tracing::info!("{} fixture items loaded from {}", items, args.fixtures.display());
+    let traffic = match traffic(&app, &args) {
+        Ok(t) => Arc::new(t),
+        Err(problems) => {
+            for p in &problems {
+                eprintln!("error: {p}");
+            }
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
 
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
@@ -97,7 +117,9 @@ fn serve(args: ServeArgs) -> ExitCode {
         max_headers: args.max_headers,
         shutdown_grace: args.shutdown_grace,
     };
+    let serving = traffic.clone();
     let result = runtime.block_on(async move {
+        let traffic = serving;
         let listener = match tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await {
             Ok(l) => l,
             Err(e) => {
@@ -110,13 +132,24 @@ fn serve(args: ServeArgs) -> ExitCode {
             "listening on http://{addr} (ready in {} ms)",
             started.elapsed().as_millis()
         );
-        server::run(Arc::new(app), listener, limits, server::shutdown_signal())
-            .await
-            .map_err(|e| {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
-            })
+        server::run(
+            Arc::new(app),
+            traffic.clone(),
+            listener,
+            limits,
+            server::shutdown_signal(),
+        )
+        .await
+        .map_err(|e| {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        })
     });
+    // In-flight requests have finished (or had their grace); what they queued reaches the disk.
+    if let Some(recorder) = &traffic.recorder {
+        recorder.finish();
+        tracing::info!("recording written to {}", recorder.path().display());
+    }
     match result {
         Ok(()) => {
             tracing::info!("stopped");
@@ -124,6 +157,108 @@ fn serve(args: ServeArgs) -> ExitCode {
         }
         Err(code) => code,
     }
+}
+
+/// Replay, proxy and recording, from the flags. Every problem is a configuration error, found
+/// before anything listens: an unwritable recording must not surface on the first request.
+fn traffic(app: &specbox::handler::App, args: &ServeArgs) -> Result<Traffic, Vec<String>> {
+    let redactor = Redactor::new(&args.redact_headers, &args.redact_fields);
+    let mut problems = Vec::new();
+    let mut traffic = Traffic::default();
+    if let Some(file) = &args.replay {
+        match Replay::load(file, redactor.clone()) {
+            Ok(r) => {
+                tracing::info!(
+                    "replaying {} recorded request(s) from {} ({} left to the engine: their responses were redacted)",
+                    r.len(),
+                    file.display(),
+                    r.skipped
+                );
+                traffic.replay = Some(r);
+            }
+            Err(e) => problems.push(e),
+        }
+    }
+    if !args.proxy.is_empty() {
+        match Proxy::new(&app.api, &args.proxy, args.proxy_timeout) {
+            Ok(p) => {
+                for (mount, url) in p.routes(&app.api) {
+                    tracing::info!("proxying {mount} to {url}");
+                }
+                traffic.proxy = Some(p);
+            }
+            Err(mut e) => problems.append(&mut e),
+        }
+    }
+    // Last, so that a configuration error elsewhere does not truncate an existing recording.
+    if let (true, Some(file)) = (problems.is_empty(), &args.record) {
+        match Recorder::open(file, redactor) {
+            Ok(r) => {
+                tracing::info!("recording to {}", file.display());
+                traffic.recorder = Some(r);
+            }
+            Err(e) => problems.push(e),
+        }
+    }
+    if problems.is_empty() {
+        Ok(traffic)
+    } else {
+        Err(problems)
+    }
+}
+
+/// `specbox fixtures FILE --out DIR [SPECS...]`: a recording's resources as fixture files.
+fn fixtures(args: FixturesArgs) -> ExitCode {
+    let api = match startup::load_api(&args.specs, &args.mounts) {
+        Ok(api) => api,
+        Err(e) => return report(&e),
+    };
+    let entries = match specbox::record::read(&args.file) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let harvest = specbox::har_fixtures::harvest(&api, &entries);
+    for w in &harvest.warnings {
+        eprintln!("warning: {w}");
+    }
+    let files = match specbox::har_fixtures::write(&args.out, &harvest) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    println!(
+        "{} entries read, {} about state, {} warning(s)",
+        entries.len(),
+        harvest.used,
+        harvest.warnings.len()
+    );
+    for (spec, file) in harvest.specs.iter().zip(&files) {
+        println!("{}:", file.display());
+        for (collection, n) in &spec.counts {
+            println!("  {collection:<40} {n} item(s)");
+        }
+    }
+    if files.is_empty() {
+        println!("no resources in the recording; nothing written");
+    }
+    // The directory as a whole must load (another file there may clash with the new one).
+    if let Err(errors) = specbox::fixtures::load(&api, Some(&args.out)) {
+        for e in &errors {
+            eprintln!("error: {e}");
+        }
+        eprintln!(
+            "specbox: {} does not load as a fixture directory ({} problem(s))",
+            args.out.display(),
+            errors.len()
+        );
+        return ExitCode::from(EXIT_CONFIG);
+    }
+    ExitCode::SUCCESS
 }
 
 fn check(args: CheckArgs) -> ExitCode {

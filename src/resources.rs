@@ -382,7 +382,10 @@ pub fn infer(specs: &[Spec], ops: &mut [Operation]) -> Result<Vec<Resource>, Vec
             && resources.get(*res).is_some_and(|r| r.archivable)
         {
             // A body-less DELETE (204) archives too; the shape is then unused.
-            let shape = shape.clone().unwrap_or(Shape { props: vec![], keep_all: true });
+            let shape = shape.clone().unwrap_or(Shape {
+                props: vec![],
+                keep_all: true,
+            });
             op.action = Action::Archive { res: *res, shape };
         }
     }

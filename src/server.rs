@@ -6,11 +6,19 @@
 //! the wrapper's `Drop` turns that into a TCP reset (linger 0), a plain close, or garbage bytes.
 //! That is the only way to produce real transport errors that a client's HTTP stack sees.
 //!
+//! Before the (synchronous) engine, a request may be answered from a recording ([`Replay`]) or
+//! forwarded to the real API ([`Proxy`]), both async and both optional; admin paths never are.
+//! Every exchange is then journaled and, with `--record`, queued for the recording before its
+//! response leaves, so a response a client saw is in the file once specbox has stopped.
+//!
 //! Shutdown: on the signal the listener is dropped, in-flight requests get a bounded time to
 //! finish, then the process exits.
 
 use crate::faults::NetFault;
 use crate::handler::{self, App, Reply, Req};
+use crate::proxy::Proxy;
+use crate::record::{Exchange, Notes, Recorder};
+use crate::replay::Replay;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -37,9 +45,19 @@ pub struct Limits {
     pub shutdown_grace: Duration,
 }
 
+/// What happens to traffic besides the engine: answered from a recording, forwarded upstream,
+/// recorded. Each is optional; the default is none.
+#[derive(Default)]
+pub struct Traffic {
+    pub replay: Option<Replay>,
+    pub proxy: Option<Proxy>,
+    pub recorder: Option<Recorder>,
+}
+
 /// Serves until `shutdown` completes, then drains in-flight requests (bounded by the grace time).
 pub async fn run(
     app: Arc<App>,
+    traffic: Arc<Traffic>,
     listener: TcpListener,
     limits: Limits,
     shutdown: impl Future<Output = ()>,
@@ -78,12 +96,14 @@ pub async fn run(
             ctl: ctl.clone(),
         });
         let app = app.clone();
+        let traffic = traffic.clone();
         let limits = limits.clone();
         let service = service_fn(move |req| {
             let app = app.clone();
+            let traffic = traffic.clone();
             let ctl = ctl.clone();
             let limits = limits.clone();
-            async move { serve(app, req, &limits, &ctl).await }
+            async move { serve(app, &traffic, req, &limits, &ctl).await }
         });
         let conn = builder.serve_connection_with_upgrades(io, service).into_owned();
         let watched = graceful.watch(conn);
@@ -119,6 +139,7 @@ impl std::error::Error for InjectedFault {}
 
 async fn serve(
     app: Arc<App>,
+    traffic: &Traffic,
     req: Request<Incoming>,
     limits: &Limits,
     ctl: &ConnCtl,
@@ -129,8 +150,8 @@ async fn serve(
     let path = parts.uri.path().to_string();
     let query = parts.uri.query().unwrap_or("").to_string();
     let head = parts.method == hyper::Method::HEAD;
-    let body = match Limited::new(body, limits.max_body).collect().await {
-        Ok(b) => b.to_bytes(),
+    let (body, unreadable) = match Limited::new(body, limits.max_body).collect().await {
+        Ok(b) => (b.to_bytes(), None),
         Err(e) => {
             let too_large = e.downcast_ref::<http_body_util::LengthLimitError>().is_some();
             let (status, kind, msg) = if too_large {
@@ -148,7 +169,7 @@ async fn serve(
             };
             let err = crate::errors::ApiError::new(status, kind, msg);
             let spec = app.api.router.spec_for_path(&path).and_then(|i| app.api.specs.get(i));
-            return Ok(to_response(handler::render_error(spec, None, &err), false));
+            (Bytes::new(), Some(handler::render_error(spec, None, &err)))
         }
     };
     let request = Req {
@@ -158,13 +179,70 @@ async fn serve(
         headers: parts.headers,
         body,
     };
-    // The pipeline is synchronous and short; run it inline rather than hopping threads.
-    let reply = handler::handle(&app, &request);
+    let admin = request.path == "/__specbox" || request.path.starts_with("/__specbox/");
+    let upstream = match (&traffic.proxy, admin) {
+        (Some(proxy), false) => proxy.upstream_for(&app.api, &request.path),
+        _ => None,
+    };
+    let replayed = match (&traffic.replay, admin, &unreadable) {
+        (Some(replay), false, None) => replay.answer(&app.api, &request),
+        _ => None,
+    };
+    let (reply, notes) = if let Some(reply) = unreadable {
+        (reply, Notes::default())
+    } else if let Some(reply) = replayed {
+        let notes = Notes {
+            replayed: true,
+            ..Notes::default()
+        };
+        (reply, notes)
+    } else if let (Some(proxy), Some((spec, up))) = (&traffic.proxy, upstream) {
+        proxy.forward(&app.api, spec, up, &request).await
+    } else {
+        // The pipeline is synchronous and short; run it inline rather than hopping threads.
+        (handler::handle(&app, &request), Notes::default())
+    };
     if let Some(delay) = reply.directives.delay {
         tokio::time::sleep(delay).await;
     }
-    if !request.path.starts_with("/__specbox") {
+    if !admin {
         journal(&app, &request, &reply, wall, started.elapsed());
+        if let Some(recorder) = &traffic.recorder {
+            let version = format!("{:?}", parts.version);
+            let host = parts
+                .uri
+                .authority()
+                .map(|a| a.as_str().to_string())
+                .or_else(|| {
+                    request
+                        .headers
+                        .get("host")
+                        .and_then(|h| h.to_str().ok())
+                        .map(str::to_string)
+                })
+                .unwrap_or_else(|| "localhost".into());
+            let (operation_id, spec) = names(&app, &request, &reply);
+            recorder.record(&Exchange {
+                started: wall,
+                took: started.elapsed(),
+                http_version: &version,
+                host: &host,
+                method: request.method.as_str(),
+                path: &request.path,
+                query: &request.query,
+                request_headers: &request.headers,
+                request_body: &request.body,
+                status: reply.status,
+                response_headers: &reply.headers,
+                // HEAD sends no body; record what the client got.
+                response_body: if head { &[] } else { &reply.body },
+                operation_id,
+                spec,
+                tenant: reply.meta.tenant.as_deref(),
+                injected: reply.meta.injected.as_deref(),
+                notes: &notes,
+            });
+        }
     }
     if let Some(fault) = reply.directives.fault {
         if let Ok(mut f) = ctl.fault.lock() {
@@ -173,6 +251,16 @@ async fn serve(
         return Err(InjectedFault);
     }
     Ok(to_response(reply, head))
+}
+
+/// The operation id and the spec's file stem of an exchange, as far as they are known.
+fn names<'a>(app: &'a App, req: &Req, reply: &Reply) -> (Option<&'a str>, Option<&'a str>) {
+    let op = reply.meta.operation.and_then(|i| app.api.ops.get(i));
+    let spec = op
+        .map(|o| o.spec)
+        .or_else(|| app.api.router.spec_for_path(&req.path))
+        .and_then(|i| app.api.specs.get(i));
+    (op.map(|o| o.id.as_str()), spec.map(|s| s.doc.name.as_str()))
 }
 
 fn journal(app: &App, req: &Req, reply: &Reply, at: std::time::SystemTime, took: Duration) {

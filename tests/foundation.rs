@@ -432,7 +432,7 @@ fn startup_logs_each_mounted_spec_and_the_address() {
         "{log}"
     );
     assert!(
-        log.contains("mounted SwissPay 1.0.0 at /api/v1 (3 operations)"),
+        log.contains("mounted SwissPay 1.0.0 at /api/v1 (6 operations)"),
         "{log}"
     );
     assert!(log.contains(&format!("listening on http://{}", s.addr)), "{log}");

@@ -741,24 +741,51 @@ fn petstore_replace_bare_lists_and_enum_filters() {
 
 #[test]
 fn archiving_keeps_page_arithmetic_right() {
-    let s = Server::start(&["tests/specs/archive-pages/suppliers.yaml"], &["--fixtures", "tests/specs/archive-pages/fixtures"]);
-    let page = |q: &str| conforms(&s, "listSuppliers", &s.get(&format!("/s/suppliers?{q}")).send().expect(200));
-    let names = |v: &Value| v["data"].as_array().unwrap().iter().map(|x| x["id"].as_u64().unwrap()).collect::<Vec<_>>();
+    let s = Server::start(
+        &["tests/specs/archive-pages/suppliers.yaml"],
+        &["--fixtures", "tests/specs/archive-pages/fixtures"],
+    );
+    let page = |q: &str| {
+        conforms(
+            &s,
+            "listSuppliers",
+            &s.get(&format!("/s/suppliers?{q}")).send().expect(200),
+        )
+    };
+    let names = |v: &Value| {
+        v["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["id"].as_u64().unwrap())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(page("per_page=2")["total_count"], 5);
     s.delete("/s/suppliers/2").send().expect(204);
     s.delete("/s/suppliers/2").send().expect(409);
     s.get("/s/suppliers/2").send().expect(200);
     let p1 = page("page=1&per_page=2");
-    assert_eq!((names(&p1), p1["total_count"].clone(), p1["has_more"].clone()), (vec![1, 3], json!(4), json!(true)));
+    assert_eq!(
+        (names(&p1), p1["total_count"].clone(), p1["has_more"].clone()),
+        (vec![1, 3], json!(4), json!(true))
+    );
     let p2 = page("page=2&per_page=2");
     assert_eq!((names(&p2), p2["has_more"].clone()), (vec![4, 5], json!(false)));
     s.delete("/s/suppliers/5").send().expect(204);
     assert_eq!(names(&page("page=2&per_page=2")), vec![4]);
-    conforms(&s, "restoreSupplier", &s.post("/s/suppliers/2/restore").send().expect(200));
+    conforms(
+        &s,
+        "restoreSupplier",
+        &s.post("/s/suppliers/2/restore").send().expect(200),
+    );
     s.post("/s/suppliers/2/restore").send().expect(409);
     let all = page("per_page=10");
     assert_eq!((names(&all), all["total_count"].clone()), (vec![1, 2, 3, 4], json!(4)));
-    let created = conforms(&s, "createSupplier", &s.post("/s/suppliers").json(&json!({"name": "Six"})).send().expect(201));
+    let created = conforms(
+        &s,
+        "createSupplier",
+        &s.post("/s/suppliers").json(&json!({"name": "Six"})).send().expect(201),
+    );
     assert_eq!(created["id"], 6);
     assert_eq!(names(&page("page=3&per_page=2")), vec![6]);
 }
