@@ -7,6 +7,11 @@ use crate::handler::{App, Reply, Req};
 use hyper::Method;
 use serde_json::{Value, json};
 
+/// Whether a path belongs to the admin API (`/__specbox` or below it).
+pub fn is_admin_path(path: &str) -> bool {
+    path == "/__specbox" || path.starts_with("/__specbox/")
+}
+
 pub fn handle(app: &App, req: &Req) -> Reply {
     if !app.settings.admin {
         return problem(404, "the admin API is disabled (--no-admin)");
@@ -32,6 +37,7 @@ pub fn handle(app: &App, req: &Req) -> Reply {
             "application/json",
             &json!({
                 "status": "ok",
+                "in_flight": app.in_flight.load(std::sync::atomic::Ordering::Relaxed),
                 "specs": app.api.specs.iter().map(|s| json!({"title": s.title, "version": s.version, "mount": s.mount})).collect::<Vec<_>>(),
             }),
         ),

@@ -82,6 +82,10 @@ pub struct ServeArgs {
     #[arg(long, env = "SPECBOX_MAX_BODY", default_value = "1m", value_parser = parse_size)]
     pub max_body: usize,
 
+    /// Deepest nesting of arrays and objects accepted in a JSON request body (deeper: 400).
+    #[arg(long, env = "SPECBOX_MAX_DEPTH", default_value_t = 64)]
+    pub max_depth: usize,
+
     /// Most header fields in one request.
     #[arg(long, env = "SPECBOX_MAX_HEADERS", default_value_t = 100)]
     pub max_headers: usize,

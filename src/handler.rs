@@ -19,7 +19,7 @@ use crate::generate;
 use crate::journal::Journal;
 use crate::router::{Match, Target};
 use crate::store::Store;
-use crate::validate::{Location, Violation, form_pairs, parse_form};
+use crate::validate::{Location, Violation, form_pairs, json_too_deep, parse_form};
 use bytes::Bytes;
 use hyper::{HeaderMap, Method};
 use serde_json::{Map, Value};
@@ -27,6 +27,8 @@ use serde_json::{Map, Value};
 /// Process-wide settings the pipeline consults.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// Deepest JSON nesting accepted in a request body.
+    pub max_depth: usize,
     pub cors: bool,
     pub admin: bool,
     pub admin_token: Option<String>,
@@ -40,6 +42,8 @@ pub struct App {
     pub faults: Faults,
     pub journal: Journal,
     pub settings: Settings,
+    /// API requests being served right now (admin requests excluded), for health and shutdown.
+    pub in_flight: std::sync::atomic::AtomicUsize,
 }
 
 /// A request as the pipeline sees it (body already read, within limits).
@@ -108,7 +112,7 @@ impl Reply {
 pub const INJECTED_HEADER: &str = "x-specbox-injected";
 
 pub fn handle(app: &App, req: &Req) -> Reply {
-    if req.path == "/__specbox" || req.path.starts_with("/__specbox/") {
+    if admin::is_admin_path(&req.path) {
         return admin::handle(app, req);
     }
     let mut reply = route(app, req);
@@ -238,7 +242,7 @@ fn serve(app: &App, spec: &Spec, op: &Operation, req: &Req, params: Vec<(String,
         return Ok(finish(render_error(Some(spec), Some(op), &err), labels));
     }
 
-    let validated = validate(spec, op, req, params)?;
+    let validated = validate(&app.settings, spec, op, req, params)?;
 
     // Prefer: a documented success status, an example by name, or a generated body.
     let forced_success = prefer.code.filter(|c| *c < 400 && op.documents(*c));
@@ -474,7 +478,13 @@ mod idempotency {
 // Validation of one request against its operation
 // ---------------------------------------------------------------------------------------------
 
-fn validate(spec: &Spec, op: &Operation, req: &Req, path: Vec<(String, String)>) -> Result<Validated, ApiError> {
+fn validate(
+    settings: &Settings,
+    spec: &Spec,
+    op: &Operation,
+    req: &Req,
+    path: Vec<(String, String)>,
+) -> Result<Validated, ApiError> {
     let root = spec.root();
     let mut violations: Vec<Violation> = Vec::new();
     let mut query = Map::new();
@@ -577,6 +587,13 @@ fn validate(spec: &Spec, op: &Operation, req: &Req, path: Vec<(String, String)>)
                 let parsed = if media.is_form() {
                     Some(parse_form(root, schema_value, &req.body))
                 } else if media.is_json() || content_type.as_deref().is_some_and(is_json_type) {
+                    if json_too_deep(&req.body, settings.max_depth) {
+                        return Err(ApiError::new(
+                            400,
+                            ErrorKind::MalformedBody,
+                            format!("request body nests deeper than {} levels", settings.max_depth),
+                        ));
+                    }
                     match serde_json::from_slice::<Value>(&req.body) {
                         Ok(v) => Some(v),
                         Err(e) => {

@@ -59,6 +59,7 @@ fn serve(args: ServeArgs) -> ExitCode {
     };
     let opts = AppOptions {
         settings: Settings {
+            max_depth: args.max_depth,
             cors: !args.no_cors,
             admin: !args.no_admin,
             admin_token: args.admin_token.clone(),

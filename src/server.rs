@@ -125,6 +125,22 @@ pub async fn run(
     Ok(())
 }
 
+/// Counts a request as in flight until dropped (also when the client goes away mid-request).
+struct InFlight<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    fn enter(counter: &'a std::sync::atomic::AtomicUsize) -> Self {
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        InFlight(counter)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// Raised by the service to make hyper drop a connection without answering.
 #[derive(Debug)]
 struct InjectedFault;
@@ -148,6 +164,7 @@ async fn serve(
     let wall = std::time::SystemTime::now();
     let (parts, body) = req.into_parts();
     let path = parts.uri.path().to_string();
+    let _counted = (!crate::admin::is_admin_path(&path)).then(|| InFlight::enter(&app.in_flight));
     let query = parts.uri.query().unwrap_or("").to_string();
     let head = parts.method == hyper::Method::HEAD;
     let (body, unreadable) = match Limited::new(body, limits.max_body).collect().await {
@@ -179,7 +196,7 @@ async fn serve(
         headers: parts.headers,
         body,
     };
-    let admin = request.path == "/__specbox" || request.path.starts_with("/__specbox/");
+    let admin = crate::admin::is_admin_path(&request.path);
     let upstream = match (&traffic.proxy, admin) {
         (Some(proxy), false) => proxy.upstream_for(&app.api, &request.path),
         _ => None,

@@ -97,6 +97,7 @@ impl Default for AppOptions {
     fn default() -> Self {
         AppOptions {
             settings: Settings {
+                max_depth: 64,
                 cors: true,
                 admin: true,
                 admin_token: None,
@@ -122,6 +123,7 @@ pub fn build_app(api: Api, fixtures_dir: &Path, opts: AppOptions) -> Result<(App
         faults: Faults::new(opts.chaos),
         journal: Journal::new(opts.journal_size),
         settings: opts.settings,
+        in_flight: Default::default(),
     };
     Ok((app, items))
 }

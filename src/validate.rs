@@ -397,6 +397,35 @@ pub fn parse_form(root: &Value, schema: Option<&Value>, body: &[u8]) -> Value {
     Value::Object(out)
 }
 
+/// Whether JSON text nests arrays/objects deeper than `max`. A byte scan (strings and escapes
+/// respected) run before parsing, so a hostile body is refused before it costs anything.
+pub fn json_too_deep(text: &[u8], max: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in text {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
 /// Decodes `a=1&b=x%20y` pairs (`+` is a space in forms and query strings).
 pub fn form_pairs(raw: &[u8]) -> impl Iterator<Item = (String, String)> + '_ {
     raw.split(|b| *b == b'&').filter(|p| !p.is_empty()).map(|pair| {

@@ -180,9 +180,14 @@ impl Req<'_> {
         }
         head.push_str("\r\n");
         stream.write_all(head.as_bytes())?;
-        stream.write_all(&self.body)?;
+        // A server may answer (413) and close before a large body is written: read its answer.
+        let wrote = stream.write_all(&self.body);
         let mut raw = Vec::new();
-        stream.read_to_end(&mut raw)?;
+        let read = stream.read_to_end(&mut raw);
+        if raw.is_empty() {
+            wrote?;
+            read?;
+        }
         Resp::parse(&raw, self.method, self.path).ok_or_else(|| {
             std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
