@@ -631,13 +631,70 @@ fn matches_filter(f: &Filter, wanted: &Value, item: &Value) -> bool {
 fn compare(a: &Value, b: &Value) -> Option<std::cmp::Ordering> {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x.as_f64()?.partial_cmp(&y.as_f64()?),
-        (Value::String(x), Value::String(y)) => {
-            match (humantime::parse_rfc3339_weak(x), humantime::parse_rfc3339_weak(y)) {
-                (Ok(tx), Ok(ty)) => Some(tx.cmp(&ty)),
-                _ => Some(x.as_str().cmp(y.as_str())),
-            }
-        }
+        (Value::String(x), Value::String(y)) => match (parse_timestamp(x), parse_timestamp(y)) {
+            (Some(tx), Some(ty)) => Some(tx.cmp(&ty)),
+            _ => Some(x.as_str().cmp(y.as_str())),
+        },
         (Value::Number(x), Value::String(y)) => x.as_f64()?.partial_cmp(&y.parse::<f64>().ok()?),
+        _ => None,
+    }
+}
+
+/// An RFC 3339 timestamp (any offset) or a plain date, as nanoseconds since the epoch.
+/// `humantime` accepts only UTC (`Z`), and a filter such as `created_at_start=...-05:00` must
+/// compare as the instant it names, not as text.
+pub fn parse_timestamp(s: &str) -> Option<i128> {
+    let b = s.trim().as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = b.get(r)?;
+        if part.is_empty() || !part.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        std::str::from_utf8(part).ok()?.parse().ok()
+    };
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    let mut nanos = i128::from(days) * 86_400_000_000_000;
+    if b.len() == 10 {
+        return Some(nanos);
+    }
+    if !matches!(b.get(10), Some(b'T' | b't' | b' ')) || b.get(13) != Some(&b':') || b.get(16) != Some(&b':') {
+        return None;
+    }
+    let (h, m, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if h > 23 || m > 59 || sec > 60 {
+        return None;
+    }
+    nanos += i128::from(h * 3600 + m * 60 + sec) * 1_000_000_000;
+    let mut i = 19;
+    if b.get(i) == Some(&b'.') {
+        let start = i + 1;
+        i = start;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        let frac = b.get(start..i.min(start + 9))?;
+        if frac.is_empty() {
+            return None;
+        }
+        let digits: i128 = std::str::from_utf8(frac).ok()?.parse().ok()?;
+        nanos += digits * 10i128.pow(9 - frac.len() as u32);
+    }
+    match b.get(i) {
+        Some(b'Z' | b'z') if i + 1 == b.len() => Some(nanos),
+        Some(sign @ (b'+' | b'-')) if i + 6 == b.len() && b.get(i + 3) == Some(&b':') => {
+            let offset = i128::from(num(i + 1..i + 3)? * 3600 + num(i + 4..i + 6)? * 60) * 1_000_000_000;
+            Some(if *sign == b'+' { nanos - offset } else { nanos + offset })
+        }
         _ => None,
     }
 }
@@ -646,21 +703,44 @@ fn list(ctx: &Ctx, res: usize, plan: &ListPlan, status: u16) -> Result<Outcome, 
     let (r, coll) = item_collection(ctx, res)?;
     let _ = r;
     let q = &ctx.req.query;
+    // Integers beyond usize (JSON Schema sets no bound) saturate; negatives count as 0.
     let int = |name: &Option<String>| {
-        name.as_ref()
-            .and_then(|n| q.get(n))
-            .and_then(Value::as_u64)
-            .map(|v| v as usize)
+        let v = name.as_ref().and_then(|n| q.get(n))?;
+        v.as_u64()
+            .map(|u| usize::try_from(u).unwrap_or(usize::MAX))
+            .or_else(|| v.as_i64().map(|_| 0))
+            .or_else(|| v.as_f64().map(|f| if f >= 1.0 { usize::MAX } else { 0 }))
     };
-    let mut limit = int(&plan.limit_param).unwrap_or(plan.default_limit);
+    // At least one item a page: an empty page that says "more" would loop a client forever.
+    let mut limit = int(&plan.limit_param).unwrap_or(plan.default_limit).max(1);
     if let Some(max) = plan.max_limit {
         limit = limit.min(max);
     }
+    // An empty filter value filters nothing (`?email=` is how some clients send "no filter").
     let active: Vec<(&Filter, &Value)> = plan
         .filters
         .iter()
-        .filter_map(|f| q.get(&f.param).map(|v| (f, v)))
+        .filter_map(|f| q.get(&f.param).filter(|v| v.as_str() != Some("")).map(|v| (f, v)))
         .collect();
+    for (f, v) in &active {
+        let is_range = matches!(f.kind, MatchKind::Gte | MatchKind::Lte);
+        if let (true, Some(text)) = (is_range, v.as_str())
+            && parse_timestamp(text).is_none()
+            && text.parse::<f64>().is_err()
+        {
+            return Err(ApiError::new(
+                400,
+                ErrorKind::Validation,
+                format!("{}: {text:?} is not a date-time or number", f.param),
+            )
+            .with_violations(vec![Violation {
+                location: Location::Query,
+                field: f.param.clone(),
+                pointer: String::new(),
+                message: "expected an RFC 3339 date-time (e.g. 2026-01-31T00:00:00Z)".into(),
+            }]));
+        }
+    }
     let keep = |e: &Entry| active.iter().all(|(f, w)| matches_filter(f, w, &e.value));
     let cursor = |name: &Option<String>| -> Result<Option<usize>, ApiError> {
         match name.as_ref().and_then(|n| q.get(n).map(|v| (n, v))) {

@@ -384,10 +384,12 @@ fn fingerprint(req: &Req) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     req.method.as_str().hash(&mut h);
     req.path.hash(&mut h);
-    req.query.hash(&mut h);
-    // Equal JSON with different whitespace is the same request.
+    let mut query: Vec<(String, String)> = form_pairs(req.query.as_bytes()).collect();
+    query.sort();
+    query.hash(&mut h);
+    // Equal JSON with other whitespace or key order is the same request.
     match serde_json::from_slice::<Value>(&req.body) {
-        Ok(v) => v.to_string().hash(&mut h),
+        Ok(v) => crate::spec::canonical_json(&v).hash(&mut h),
         Err(_) => req.body.hash(&mut h),
     }
     h.finish()

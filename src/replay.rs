@@ -17,6 +17,7 @@ use crate::handler::{Reply, Req};
 use crate::record::Recorded;
 use crate::redact::{MARKER, Redactor};
 use crate::router::{Match, Target};
+use crate::spec::canonical_json;
 use bytes::Bytes;
 use hyper::Method;
 use serde_json::Value;
@@ -158,7 +159,7 @@ fn key(redactor: &Redactor, method: &str, path: &str, query: &str, content_type:
     let body = has_body.then(|| {
         let (redacted, _) = redactor.body(content_type, body);
         match serde_json::from_slice::<Value>(&redacted) {
-            Ok(v) => canonical(&v).into_bytes(),
+            Ok(v) => canonical_json(&v).into_bytes(),
             Err(_) => redacted,
         }
     });
@@ -170,29 +171,6 @@ fn key(redactor: &Redactor, method: &str, path: &str, query: &str, content_type:
     }
 }
 
-/// JSON with object keys sorted at every level (specbox keeps documents in insertion order).
-fn canonical(v: &Value) -> String {
-    match v {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            let inner: Vec<String> = keys
-                .into_iter()
-                .map(|k| {
-                    format!(
-                        "{}:{}",
-                        Value::String(k.clone()),
-                        map.get(k).map_or_else(String::new, canonical)
-                    )
-                })
-                .collect();
-            format!("{{{}}}", inner.join(","))
-        }
-        Value::Array(items) => format!("[{}]", items.iter().map(canonical).collect::<Vec<_>>().join(",")),
-        other => other.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,7 +179,7 @@ mod tests {
     fn canonical_json_ignores_key_order_and_whitespace() {
         let a: Value = serde_json::from_str(r#"{"b": 1, "a": {"y": [1, {"d": 2, "c": 3}], "x": null}}"#).expect("a");
         let b: Value = serde_json::from_str(r#"{"a":{"x":null,"y":[1,{"c":3,"d":2}]},"b":1}"#).expect("b");
-        assert_eq!(canonical(&a), canonical(&b));
+        assert_eq!(canonical_json(&a), canonical_json(&b));
     }
 
     #[test]

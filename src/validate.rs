@@ -353,7 +353,9 @@ impl Coerce {
                 .parse::<i64>()
                 .map(Value::from)
                 .or_else(|_| raw.parse::<u64>().map(Value::from))
-                .unwrap_or_else(|_| Value::String(raw.into())),
+                .ok()
+                .or_else(|| big_integer(raw))
+                .unwrap_or_else(|| Value::String(raw.into())),
             Coerce::Number => raw
                 .parse::<f64>()
                 .ok()
@@ -373,6 +375,19 @@ impl Coerce {
             Coerce::String | Coerce::Array(..) => Value::String(raw.into()),
         }
     }
+}
+
+/// An integer too large for 64 bits is still an integer to JSON Schema: keep it as a number.
+fn big_integer(raw: &str) -> Option<Value> {
+    let digits = raw.strip_prefix('-').unwrap_or(raw);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    raw.parse::<f64>()
+        .ok()
+        .filter(|f| f.is_finite())
+        .and_then(serde_json::Number::from_f64)
+        .map(Value::Number)
 }
 
 /// Parses an `application/x-www-form-urlencoded` body into an object, coercing each field by the
