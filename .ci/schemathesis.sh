@@ -112,7 +112,9 @@ BUSINESS_RULE_REJECTIONS = {
     # after/before are opaque cursors ("use the value of end_cursor ..."): a string the server never
     # issued is refused. (400 is undocumented for these operations: status_code_conformance still
     # reports that as a spec gap.)
-    ("Alternative Payments", "GET /customers"): [(400, "invalid_cursor", None)],
+    # A created_at_start/_end that is not an RFC 3339 date-time (the parameter's description asks for
+    # one; its schema says only "string") is refused with 400 invalid_filter rather than ignored.
+    ("Alternative Payments", "GET /customers"): [(400, "invalid_cursor", None), (400, "invalid_filter", None)],
     ("Alternative Payments", "GET /customers/{id}/users"): [(400, "invalid_cursor", None)],
     # email / external_id unique per merchant; an Idempotency-Key reused with a different body.
     ("SwissPay", "POST /customers"): TAKEN + REUSED_KEY,

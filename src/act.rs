@@ -730,7 +730,7 @@ fn list(ctx: &Ctx, res: usize, plan: &ListPlan, status: u16) -> Result<Outcome, 
         {
             return Err(ApiError::new(
                 400,
-                ErrorKind::Validation,
+                ErrorKind::InvalidFilter,
                 format!("{}: {text:?} is not a date-time or number", f.param),
             )
             .with_violations(vec![Violation {
