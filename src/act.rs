@@ -9,9 +9,10 @@
 use crate::api::{Api, Operation};
 use crate::errors::{ApiError, ErrorKind};
 use crate::resources::{Action, EnvField, Filter, IdGen, ListPlan, MatchKind, Resource, Shape, Style, WritePlan};
-use crate::store::{Collection, CollectionKey, Entry, Store, Tenant};
+use crate::store::{Collection, CollectionKey, Entry, SharedCollection, Store, Tenant};
 use crate::validate::{Location, Violation};
 use base64::Engine;
+use bytes::Bytes;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
@@ -35,7 +36,33 @@ impl Validated {
 #[derive(Debug)]
 pub struct Outcome {
     pub status: u16,
-    pub body: Option<Value>,
+    pub body: Option<Body>,
+}
+
+/// A response body: a value to serialise, or JSON text that is ready as it is (a stored item).
+#[derive(Debug)]
+pub enum Body {
+    Value(Value),
+    Raw(Bytes),
+}
+
+impl Body {
+    /// The body as JSON text.
+    pub fn into_bytes(self) -> Bytes {
+        match self {
+            Body::Raw(b) => b,
+            Body::Value(v) => Bytes::from(serde_json::to_vec(&v).unwrap_or_default()),
+        }
+    }
+
+    fn write_to(&self, out: &mut Vec<u8>) {
+        match self {
+            Body::Raw(b) => out.extend_from_slice(b),
+            Body::Value(v) => {
+                let _ = serde_json::to_writer(&mut *out, v);
+            }
+        }
+    }
 }
 
 pub struct Ctx<'a> {
@@ -59,7 +86,7 @@ pub fn act(ctx: &Ctx) -> Result<Option<Outcome>, ApiError> {
             let entry = guard.get(id).ok_or_else(|| not_found(r, id))?;
             Outcome {
                 status: success,
-                body: Some(shape.apply(&entry.value)),
+                body: Some(r.render(shape, entry)),
             }
         }
         Action::List { res, plan } => list(ctx, *res, plan, success)?,
@@ -69,13 +96,14 @@ pub fn act(ctx: &Ctx) -> Result<Option<Outcome>, ApiError> {
             let (r, coll) = item_collection(ctx, *res)?;
             let id = item_id(ctx, r)?;
             let mut guard = coll.write();
-            let entry = guard.remove(id).ok_or_else(|| not_found(r, id))?;
-            release_unique(&mut guard, r, &entry.value);
+            let coll = Arc::make_mut(&mut guard);
+            let entry = coll.remove(id).ok_or_else(|| not_found(r, id))?;
+            release_unique(coll, r, &entry.value());
             let has_body = ctx.op.success().is_some_and(|s| s.content_type.is_some());
             Outcome {
                 status: success,
                 body: match (has_body, shape) {
-                    (true, Some(shape)) => Some(shape.apply(&entry.value)),
+                    (true, Some(shape)) => Some(r.render(shape, &entry)),
                     _ => None,
                 },
             }
@@ -126,10 +154,7 @@ fn resource<'a>(ctx: &Ctx<'a>, res: usize) -> Result<&'a Resource, ApiError> {
         .ok_or_else(|| ApiError::new(500, ErrorKind::Internal, "resource missing from the model"))
 }
 
-fn item_collection<'a>(
-    ctx: &Ctx<'a>,
-    res: usize,
-) -> Result<(&'a Resource, Arc<parking_lot::RwLock<Collection>>), ApiError> {
+fn item_collection<'a>(ctx: &Ctx<'a>, res: usize) -> Result<(&'a Resource, SharedCollection), ApiError> {
     let r = resource(ctx, res)?;
     let (_, key) = collection_for(ctx, res)?;
     Ok((r, ctx.store.collection(ctx.tenant, key)))
@@ -313,31 +338,26 @@ fn prepare(coll: &Collection, r: &Resource, obj: Map<String, Value>) -> Result<(
     Ok((key, stored))
 }
 
-fn commit(coll: &mut Collection, r: &Resource, key: String, stored: Map<String, Value>) -> Arc<Value> {
+fn commit(coll: &mut Collection, r: &Resource, key: String, stored: Map<String, Value>) -> Entry {
     claim_unique(coll, r, &stored, &key);
-    let value = Arc::new(Value::Object(stored));
-    coll.insert(
-        key,
-        Entry {
-            value: value.clone(),
-            archived: false,
-        },
-    );
-    value
+    let entry = r.to_entry(stored);
+    coll.insert(key, entry.clone());
+    entry
 }
 
-type WriteGuard = parking_lot::ArcRwLockWriteGuard<parking_lot::RawRwLock, Collection>;
+type WriteGuard = parking_lot::ArcRwLockWriteGuard<parking_lot::RawRwLock, Arc<Collection>>;
 
 fn create(ctx: &Ctx, res: usize, write: &WritePlan, shape: &Shape, status: u16) -> Result<Outcome, ApiError> {
     let (r, coll) = item_collection(ctx, res)?;
     let mut obj = new_object(r, write, ctx.req.body.as_ref());
     if r.references.is_empty() {
         let mut guard = coll.write();
-        let (key, stored) = prepare(&guard, r, obj)?;
-        let value = commit(&mut guard, r, key, stored);
+        let coll = Arc::make_mut(&mut guard);
+        let (key, stored) = prepare(coll, r, obj)?;
+        let entry = commit(coll, r, key, stored);
         return Ok(Outcome {
             status,
-            body: Some(shape.apply(&value)),
+            body: Some(r.render(shape, &entry)),
         });
     }
 
@@ -376,7 +396,7 @@ fn create(ctx: &Ctx, res: usize, write: &WritePlan, shape: &Shape, status: u16) 
                     .iter()
                     .find(|(_, key, _)| *key == id_key(&id))
                     .map(|(_, _, m)| Value::Object(m.clone()))
-                    .or_else(|| target_guard.get(&id_key(&id)).map(|e| (*e.value).clone()))
+                    .or_else(|| target_guard.get(&id_key(&id)).map(Entry::value))
                     .unwrap_or(Value::Null);
                 let copy: Map<String, Value> = snap
                     .fields
@@ -394,12 +414,17 @@ fn create(ctx: &Ctx, res: usize, write: &WritePlan, shape: &Shape, status: u16) 
     for (g, key, item) in staged {
         let (target_idx, guard) = guards.get_mut(g).ok_or_else(not_locked)?;
         let target = resource(ctx, *target_idx)?;
-        commit(guard, target, key, item);
+        commit(Arc::make_mut(guard), target, key, item);
     }
-    let value = commit(&mut guards.get_mut(own).ok_or_else(not_locked)?.1, r, key, stored);
+    let entry = commit(
+        Arc::make_mut(&mut guards.get_mut(own).ok_or_else(not_locked)?.1),
+        r,
+        key,
+        stored,
+    );
     Ok(Outcome {
         status,
-        body: Some(shape.apply(&value)),
+        body: Some(r.render(shape, &entry)),
     })
 }
 
@@ -477,7 +502,7 @@ fn resolve_reference(
             let key = id_key(id);
             match coll.get(&key) {
                 Some(e) if !e.archived => Ok((
-                    e.value.get(&target.id_field).cloned().unwrap_or_else(|| id.clone()),
+                    e.value().get(&target.id_field).cloned().unwrap_or_else(|| id.clone()),
                     None,
                 )),
                 Some(_) => Err(invalid(format!("{} {key:?} is archived", target.singular()), field)),
@@ -497,10 +522,10 @@ fn find_by(coll: &Collection, r: &Resource, field: &str, wanted: &Value) -> Opti
         }
         None => coll
             .listed_from(0)
-            .find(|(_, e)| e.value.get(field) == Some(wanted))
-            .map(|(_, e)| id_key(e.value.get(&r.id_field).unwrap_or(&Value::Null)))?,
+            .find(|(_, e)| e.value().get(field) == Some(wanted))
+            .map(|(_, e)| id_key(e.value().get(&r.id_field).unwrap_or(&Value::Null)))?,
     };
-    coll.get(&id).and_then(|e| e.value.get(&r.id_field).cloned())
+    coll.get(&id).and_then(|e| e.value().get(&r.id_field).cloned())
 }
 
 fn write_item(
@@ -513,8 +538,9 @@ fn write_item(
 ) -> Result<Outcome, ApiError> {
     let (r, coll) = item_collection(ctx, res)?;
     let id = item_id(ctx, r)?;
-    let mut guard = coll.write();
-    let current = guard.get(id).ok_or_else(|| not_found(r, id))?.value.clone();
+    let mut shared = coll.write();
+    let guard = Arc::make_mut(&mut shared);
+    let current = guard.get(id).ok_or_else(|| not_found(r, id))?.value();
     let current = current.as_object().cloned().unwrap_or_default();
     let changes = fields_from_body(write, ctx.req.body.as_ref());
     let mut next = if replace {
@@ -540,21 +566,22 @@ fn write_item(
     if let Some(f) = &r.updated_field {
         next.insert(f.clone(), Value::String(now()));
     }
-    check_unique(&guard, r, &next, Some(id))?;
-    release_unique(&mut guard, r, &Value::Object(current));
-    claim_unique(&mut guard, r, &next, id);
-    let value = Arc::new(Value::Object(next));
-    guard.replace(id, value.clone());
+    check_unique(guard, r, &next, Some(id))?;
+    release_unique(guard, r, &Value::Object(current));
+    claim_unique(guard, r, &next, id);
+    let entry = r.to_entry(next);
+    guard.replace(id, entry.clone());
     Ok(Outcome {
         status,
-        body: Some(shape.apply(&value)),
+        body: Some(r.render(shape, &entry)),
     })
 }
 
 fn set_archived(ctx: &Ctx, res: usize, shape: &Shape, status: u16, archive: bool) -> Result<Outcome, ApiError> {
     let (r, coll) = item_collection(ctx, res)?;
     let id = item_id(ctx, r)?;
-    let mut guard = coll.write();
+    let mut shared = coll.write();
+    let guard = Arc::make_mut(&mut shared);
     let entry = guard.get(id).ok_or_else(|| not_found(r, id))?;
     if entry.archived == archive {
         let state = if archive { "already archived" } else { "not archived" };
@@ -569,14 +596,14 @@ fn set_archived(ctx: &Ctx, res: usize, shape: &Shape, status: u16, archive: bool
             format!("{} {id:?} is {state}", r.singular()),
         ));
     }
-    let value = guard
+    let entry = guard
         .set_archived(id, archive)
-        .map(|e| e.value.clone())
+        .cloned()
         .ok_or_else(|| not_found(r, id))?;
     let has_body = ctx.op.success().is_some_and(|s| s.content_type.is_some());
     Ok(Outcome {
         status,
-        body: has_body.then(|| shape.apply(&value)),
+        body: has_body.then(|| r.render(shape, &entry)),
     })
 }
 
@@ -701,7 +728,6 @@ pub fn parse_timestamp(s: &str) -> Option<i128> {
 
 fn list(ctx: &Ctx, res: usize, plan: &ListPlan, status: u16) -> Result<Outcome, ApiError> {
     let (r, coll) = item_collection(ctx, res)?;
-    let _ = r;
     let q = &ctx.req.query;
     // Integers beyond usize (JSON Schema sets no bound) saturate; negatives count as 0.
     let int = |name: &Option<String>| {
@@ -741,7 +767,13 @@ fn list(ctx: &Ctx, res: usize, plan: &ListPlan, status: u16) -> Result<Outcome, 
             }]));
         }
     }
-    let keep = |e: &Entry| active.iter().all(|(f, w)| matches_filter(f, w, &e.value));
+    // Filters read fields, so a filtered scan parses each item it looks at.
+    let keep = |e: &Entry| {
+        active.is_empty() || {
+            let v = e.value();
+            active.iter().all(|(f, w)| matches_filter(f, w, &v))
+        }
+    };
     let cursor = |name: &Option<String>| -> Result<Option<usize>, ApiError> {
         match name.as_ref().and_then(|n| q.get(n).map(|v| (n, v))) {
             None => Ok(None),
@@ -840,16 +872,35 @@ fn list(ctx: &Ctx, res: usize, plan: &ListPlan, status: u16) -> Result<Outcome, 
         });
     }
 
-    let items: Vec<Value> = page.iter().map(|(_, e)| plan.item_shape.apply(&e.value)).collect();
+    // Items that are stored as the page shows them are spliced in as they are: a page of twenty
+    // costs twenty buffer copies, not twenty parses and serialisations.
+    let items: Vec<Body> = page.iter().map(|(_, e)| r.render(&plan.item_shape, e)).collect();
+    let mut out: Vec<u8> = Vec::with_capacity(
+        64 + items
+            .iter()
+            .map(|b| if let Body::Raw(r) = b { r.len() + 1 } else { 256 })
+            .sum::<usize>(),
+    );
+    let write_items = |out: &mut Vec<u8>| {
+        out.push(b'[');
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            item.write_to(out);
+        }
+        out.push(b']');
+    };
     let Some(items_field) = &plan.items_field else {
+        write_items(&mut out);
         return Ok(Outcome {
             status,
-            body: Some(Value::Array(items)),
+            body: Some(Body::Raw(Bytes::from(out))),
         });
     };
-    let mut body = Map::new();
     let first_cursor = page.first().map(|(s, _)| encode_cursor(*s));
     let last_cursor = page.last().map(|(s, _)| encode_cursor(*s));
+    let mut fields: Vec<(&str, Value)> = Vec::with_capacity(plan.envelope.len() + plan.envelope_fill.len());
     for (name, field) in &plan.envelope {
         let v = match field {
             EnvField::StartCursor => first_cursor.clone().map(Value::String),
@@ -863,15 +914,28 @@ fn list(ctx: &Ctx, res: usize, plan: &ListPlan, status: u16) -> Result<Outcome, 
             EnvField::Offset => Some(Value::from(offset)),
         };
         if let Some(v) = v {
-            body.insert(name.clone(), v);
+            fields.push((name, v));
         }
     }
-    body.insert(items_field.clone(), Value::Array(items));
-    for (name, v) in &plan.envelope_fill {
-        body.insert(name.clone(), v.clone());
+    out.push(b'{');
+    for (name, v) in &fields {
+        let _ = serde_json::to_writer(&mut out, name);
+        out.push(b':');
+        let _ = serde_json::to_writer(&mut out, v);
+        out.push(b',');
     }
+    let _ = serde_json::to_writer(&mut out, items_field);
+    out.push(b':');
+    write_items(&mut out);
+    for (name, v) in &plan.envelope_fill {
+        out.push(b',');
+        let _ = serde_json::to_writer(&mut out, name);
+        out.push(b':');
+        let _ = serde_json::to_writer(&mut out, v);
+    }
+    out.push(b'}');
     Ok(Outcome {
         status,
-        body: Some(Value::Object(body)),
+        body: Some(Body::Raw(Bytes::from(out))),
     })
 }

@@ -164,6 +164,8 @@ pub struct Response {
     pub examples: Vec<(String, Value)>,
     validator: OnceLock<Option<Schema>>,
     generated: OnceLock<Value>,
+    /// `default_body` as JSON text, made once: a static answer costs a buffer copy per request.
+    default_bytes: OnceLock<Option<bytes::Bytes>>,
 }
 
 impl Response {
@@ -188,6 +190,15 @@ impl Response {
             let schema = root.pointer(pointer).unwrap_or(&Value::Null);
             generate::generate(schema, root)
         }))
+    }
+
+    pub fn default_bytes(&self, root: &Value) -> Option<bytes::Bytes> {
+        self.default_bytes
+            .get_or_init(|| {
+                self.default_body(root)
+                    .map(|v| bytes::Bytes::from(serde_json::to_vec(v).unwrap_or_default()))
+            })
+            .clone()
     }
 
     pub fn example(&self, name: &str) -> Option<&Value> {
@@ -741,6 +752,7 @@ impl OpCtx<'_> {
             examples,
             validator: OnceLock::new(),
             generated: OnceLock::new(),
+            default_bytes: OnceLock::new(),
         }
     }
 }

@@ -8,7 +8,7 @@
 use crate::act::{id_key, seed_unique};
 use crate::api::Api;
 use crate::spec::{SpecError, escape_pointer, read_value};
-use crate::store::{Collection, Entry, Seed};
+use crate::store::{Collection, Seed};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -224,11 +224,12 @@ fn load_file(
                     .and_then(|m| m.remove(ARCHIVED))
                     .and_then(|v| v.as_bool())
                     .unwrap_or(false);
-                let coll = out
-                    .seed
-                    .collections
-                    .entry((res_idx, scope.clone()))
-                    .or_insert_with(|| Collection::new(unique_count));
+                let coll = Arc::make_mut(
+                    out.seed
+                        .collections
+                        .entry((res_idx, scope.clone()))
+                        .or_insert_with(|| Arc::new(Collection::new(unique_count))),
+                );
                 let Some(id) = item.get(&r.id_field).filter(|v| !v.is_null()).map(id_key) else {
                     return Err(SpecError::new(
                         file,
@@ -261,13 +262,12 @@ fn load_file(
                     return Err(SpecError::new(file, item_at, format!("duplicate id {id:?}")));
                 }
                 seed_unique(coll, r, &item, &id).map_err(|e| SpecError::new(file, item_at.clone(), e.message))?;
-                coll.insert(
-                    id,
-                    Entry {
-                        value: Arc::new(item),
-                        archived,
-                    },
-                );
+                let Value::Object(obj) = item else {
+                    return Err(SpecError::new(file, item_at, "a fixture item must be an object"));
+                };
+                let mut entry = r.to_entry(obj);
+                entry.archived = archived;
+                coll.insert(id, entry);
                 out.items += 1;
             }
         }

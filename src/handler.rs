@@ -9,7 +9,7 @@
 //! handler is synchronous: state changes are short critical sections, and what takes time
 //! (delays, network faults) is returned as [`Directives`] for the async server to carry out.
 
-use crate::act::{self, Ctx, Outcome, Validated};
+use crate::act::{self, Body, Ctx, Outcome, Validated};
 use crate::admin;
 use crate::api::{Api, Operation, Spec, is_json_type};
 use crate::auth::{Auth, Credentials};
@@ -80,6 +80,16 @@ impl Reply {
             status,
             headers: vec![("content-type".into(), content_type.into())],
             body: Bytes::from(serde_json::to_vec(body).unwrap_or_default()),
+            directives: Directives::default(),
+            meta: Meta::default(),
+        }
+    }
+
+    pub fn bytes(status: u16, content_type: &str, body: Bytes) -> Reply {
+        Reply {
+            status,
+            headers: vec![("content-type".into(), content_type.into())],
+            body,
             directives: Directives::default(),
             meta: Meta::default(),
         }
@@ -270,7 +280,7 @@ fn serve(app: &App, spec: &Spec, op: &Operation, req: &Req, params: Vec<(String,
         if prefer.dynamic {
             labels.push("dynamic".into());
         }
-        return Ok(finish(outcome_reply(op, status, body.as_ref()), labels));
+        return Ok(finish(outcome_reply(op, status, body.map(Body::Value)), labels));
     }
 
     let tenant = app.store.tenant(&tenant_name);
@@ -288,14 +298,14 @@ fn serve(app: &App, spec: &Spec, op: &Operation, req: &Req, params: Vec<(String,
         req: &validated,
     };
     let result = match act::act(&ctx) {
-        Ok(Some(Outcome { status, body })) => Ok(outcome_reply(op, status, body.as_ref())),
+        Ok(Some(Outcome { status, body })) => Ok(outcome_reply(op, status, body)),
         Ok(None) => {
             let response = op.success();
             let status = response.map_or(200, |r| r.code());
             Ok(outcome_reply(
                 op,
                 status,
-                response.and_then(|r| r.default_body(spec.root())),
+                response.and_then(|r| r.default_bytes(spec.root())).map(Body::Raw),
             ))
         }
         Err(err) => Err(err),
@@ -315,14 +325,19 @@ fn serve(app: &App, spec: &Spec, op: &Operation, req: &Req, params: Vec<(String,
     Ok(finish(result?, labels))
 }
 
-fn outcome_reply(op: &Operation, status: u16, body: Option<&Value>) -> Reply {
+fn outcome_reply(op: &Operation, status: u16, body: Option<Body>) -> Reply {
     let content_type = op.response_for(status).and_then(|r| r.content_type.clone());
     match (body, content_type) {
         (Some(b), Some(ct)) => {
             if is_json_type(&ct.to_ascii_lowercase()) {
-                Reply::json(status, &ct, b)
+                Reply::bytes(status, &ct, b.into_bytes())
             } else {
-                let text = b.as_str().map(str::to_string).unwrap_or_else(|| b.to_string());
+                // A text media type: a string example is sent as text, anything else as JSON.
+                let value = match b {
+                    Body::Value(v) => v,
+                    Body::Raw(bytes) => serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+                };
+                let text = value.as_str().map(str::to_string).unwrap_or_else(|| value.to_string());
                 Reply {
                     status,
                     headers: vec![("content-type".into(), ct)],
@@ -332,7 +347,7 @@ fn outcome_reply(op: &Operation, status: u16, body: Option<&Value>) -> Reply {
                 }
             }
         }
-        (Some(b), None) if status != 204 && status != 304 => Reply::json(status, "application/json", b),
+        (Some(b), None) if status != 204 && status != 304 => Reply::bytes(status, "application/json", b.into_bytes()),
         _ => Reply::empty(status),
     }
 }

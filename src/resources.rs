@@ -124,6 +124,8 @@ pub struct Resource {
     pub references: Vec<Reference>,
     /// The operation that creates items of this resource (for inline creation by a reference).
     pub create_op: Option<usize>,
+    /// The representation's shape: how items are normalised when stored.
+    pub rep_shape: Shape,
 }
 
 /// A field that refers to another resource: by id, or by an inline object that is matched on a
@@ -146,6 +148,25 @@ pub struct Snapshot {
 }
 
 impl Resource {
+    /// An object as this resource stores it: normalised to the representation.
+    pub fn to_entry(&self, obj: Map<String, Value>) -> crate::store::Entry {
+        let (normalized, extra) = self.rep_shape.normalize(obj);
+        crate::store::Entry::new(&Value::Object(normalized), !extra)
+    }
+
+    /// What `shape` makes of a stored item: the stored text itself when the shape is the
+    /// representation's, else a re-shaped value.
+    pub fn render(&self, shape: &Shape, entry: &crate::store::Entry) -> crate::act::Body {
+        if entry.plain
+            && (shape.keep_all && self.rep_shape.keep_all
+                || shape.pointer.is_some() && shape.pointer == self.schema_pointer)
+        {
+            crate::act::Body::Raw(entry.json.clone())
+        } else {
+            crate::act::Body::Value(shape.apply(&entry.value()))
+        }
+    }
+
     /// `customers` → `customer`, for messages.
     pub fn singular(&self) -> String {
         let n = self.name.as_str();
@@ -174,6 +195,9 @@ pub struct Shape {
     /// Declared properties of the response schema; empty with `keep_all` = pass through.
     pub props: Vec<ShapeProp>,
     pub keep_all: bool,
+    /// The schema this shape was made from: when it is the resource's representation, a stored
+    /// item (normalised to it at write time) is sent as stored.
+    pub pointer: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -187,6 +211,42 @@ pub struct ShapeProp {
 }
 
 impl Shape {
+    /// A shape that sends objects as they are (a schema without declared properties).
+    pub fn pass_through() -> Shape {
+        Shape {
+            props: Vec::new(),
+            keep_all: true,
+            pointer: None,
+        }
+    }
+
+    /// Orders `obj` as the schema does, fills what a read would fill, and appends fields the
+    /// schema does not declare. Returns the object and whether it had such extra fields.
+    pub fn normalize(&self, mut obj: Map<String, Value>) -> (Map<String, Value>, bool) {
+        if self.keep_all {
+            return (obj, false);
+        }
+        let mut out = Map::with_capacity(self.props.len());
+        for p in &self.props {
+            match obj.shift_remove(&p.name) {
+                Some(v) => {
+                    out.insert(p.name.clone(), v);
+                }
+                None if p.null_if_missing => {
+                    out.insert(p.name.clone(), Value::Null);
+                }
+                None => {
+                    if let Some(fill) = &p.fill {
+                        out.insert(p.name.clone(), fill.clone());
+                    }
+                }
+            }
+        }
+        let extra = !obj.is_empty();
+        out.extend(obj);
+        (out, extra)
+    }
+
     pub fn apply(&self, item: &Value) -> Value {
         let Some(obj) = item.as_object() else {
             return item.clone();
@@ -382,10 +442,7 @@ pub fn infer(specs: &[Spec], ops: &mut [Operation]) -> Result<Vec<Resource>, Vec
             && resources.get(*res).is_some_and(|r| r.archivable)
         {
             // A body-less DELETE (204) archives too; the shape is then unused.
-            let shape = shape.clone().unwrap_or(Shape {
-                props: vec![],
-                keep_all: true,
-            });
+            let shape = shape.clone().unwrap_or(Shape::pass_through());
             op.action = Action::Archive { res: *res, shape };
         }
     }
@@ -608,6 +665,10 @@ fn build_resource(
     Ok(Resource {
         references: Vec::new(),
         create_op: None,
+        rep_shape: schema_pointer
+            .as_deref()
+            .map(|p| shape_for(root, p))
+            .unwrap_or_else(Shape::pass_through),
         spec: spec_idx,
         name,
         collection: collection.to_string(),
@@ -748,10 +809,7 @@ fn action_for(
         success_schema
             .as_ref()
             .map(|p| shape_for(root, p))
-            .unwrap_or_else(|| Shape {
-                props: vec![],
-                keep_all: true,
-            })
+            .unwrap_or_else(|| Shape::pass_through())
     };
     let write = || write_plan(root, op, res);
     Some(match kind {
@@ -799,10 +857,7 @@ pub fn shape_for(root: &Value, pointer: &str) -> Shape {
     let schema = root.pointer(pointer).map(|s| resolve(root, s)).unwrap_or(&Value::Null);
     let props = properties(root, schema);
     if props.is_empty() {
-        return Shape {
-            props: vec![],
-            keep_all: true,
-        };
+        return Shape::pass_through();
     }
     let required: Vec<String> = required_of(root, schema);
     let props = props
@@ -817,7 +872,11 @@ pub fn shape_for(root: &Value, pointer: &str) -> Shape {
             }
         })
         .collect();
-    Shape { props, keep_all: false }
+    Shape {
+        props,
+        keep_all: false,
+        pointer: Some(pointer.to_string()),
+    }
 }
 
 fn required_of(root: &Value, schema: &Value) -> Vec<String> {
@@ -960,10 +1019,7 @@ fn list_plan(root: &Value, op: &Operation, res: &Resource, schema_ptr: Option<&s
         .as_deref()
         .or(res.schema_pointer.as_deref())
         .map(|p| shape_for(root, p))
-        .unwrap_or(Shape {
-            props: vec![],
-            keep_all: true,
-        });
+        .unwrap_or(Shape::pass_through());
 
     let mut envelope = Vec::new();
     let mut envelope_fill = Vec::new();

@@ -3,7 +3,13 @@
 //! State is partitioned by tenant (one per credential), and within a tenant by collection
 //! (a resource, under one parent). Each collection has its own `RwLock`, so readers of one
 //! collection never wait for writers of another and nothing takes a global lock. A tenant starts
-//! as a copy of the fixtures, made lazily per collection on first touch.
+//! from the fixtures by sharing them: its collections point at the seed's, and a collection is
+//! copied only when the tenant first writes to it (`Arc::make_mut`), so a new credential costs
+//! nothing even when the fixtures hold a million items.
+//!
+//! Items are kept as their JSON text, normalised to the resource's representation: several times
+//! smaller than a parsed `Value` tree, and exactly what a read sends, so serving an item is a
+//! copy of a reference-counted buffer.
 //!
 //! A collection keeps its items in slots in creation order (a deleted item leaves an empty slot,
 //! so slot numbers are stable and make good cursors) with a Fenwick tree over "is listed"
@@ -11,6 +17,7 @@
 //! O(log n), so a page costs the same in a list of ten thousand items or ten million, and a
 //! cursor walk sees every item exactly once even while others append.
 
+use bytes::Bytes;
 use dashmap::DashMap;
 use parking_lot::RwLock;
 use serde_json::Value;
@@ -21,8 +28,27 @@ use std::time::{Duration, Instant};
 /// A stored object.
 #[derive(Debug, Clone)]
 pub struct Entry {
-    pub value: Arc<Value>,
+    /// The object as JSON text.
+    pub json: Bytes,
     pub archived: bool,
+    /// The text is exactly the resource's representation (no fields beyond it), so a response
+    /// with that schema can send it unchanged.
+    pub plain: bool,
+}
+
+impl Entry {
+    pub fn new(value: &Value, plain: bool) -> Entry {
+        Entry {
+            json: Bytes::from(serde_json::to_vec(value).unwrap_or_default()),
+            archived: false,
+            plain,
+        }
+    }
+
+    /// The object, parsed (for writes, filters and shapes other than the representation).
+    pub fn value(&self) -> Value {
+        serde_json::from_slice(&self.json).unwrap_or(Value::Null)
+    }
 }
 
 /// Prefix sums over 0/1 flags with append, for O(log n) rank and select.
@@ -132,10 +158,11 @@ impl Collection {
         slot
     }
 
-    pub fn replace(&mut self, id: &str, value: Arc<Value>) -> Option<&Entry> {
+    pub fn replace(&mut self, id: &str, new: Entry) -> Option<&Entry> {
         let slot = *self.index.get(id)?;
         let entry = self.slots.get_mut(slot)?.as_mut()?;
-        entry.value = value;
+        entry.json = new.json;
+        entry.plain = new.plain;
         Some(entry)
     }
 
@@ -205,16 +232,19 @@ pub struct IdempotencyRecord {
 /// Key of a collection: resource index and the ids of its ancestors, joined.
 pub type CollectionKey = (usize, String);
 
+/// A tenant's view of a collection: shared with the seed until the tenant first writes to it.
+pub type SharedCollection = Arc<RwLock<Arc<Collection>>>;
+
 #[derive(Default)]
 pub struct Tenant {
-    collections: DashMap<CollectionKey, Arc<RwLock<Collection>>>,
+    collections: DashMap<CollectionKey, SharedCollection>,
     pub idempotency: DashMap<String, IdempotencyRecord>,
 }
 
 /// The initial state every tenant starts from.
 #[derive(Default)]
 pub struct Seed {
-    pub collections: HashMap<CollectionKey, Collection>,
+    pub collections: HashMap<CollectionKey, Arc<Collection>>,
     /// Unique-rule count per resource, to make empty collections.
     pub unique_counts: Vec<usize>,
 }
@@ -242,7 +272,7 @@ impl Store {
         self.tenants.entry(name.to_string()).or_default().clone()
     }
 
-    pub fn collection(&self, tenant: &Tenant, key: CollectionKey) -> Arc<RwLock<Collection>> {
+    pub fn collection(&self, tenant: &Tenant, key: CollectionKey) -> SharedCollection {
         if let Some(c) = tenant.collections.get(&key) {
             return c.clone();
         }
@@ -251,13 +281,11 @@ impl Store {
             .collections
             .entry(key)
             .or_insert_with(|| {
-                let key = &seed_key;
-                let initial = self
-                    .seed
-                    .collections
-                    .get(key)
-                    .cloned()
-                    .unwrap_or_else(|| Collection::new(self.seed.unique_counts.get(key.0).copied().unwrap_or(0)));
+                let initial = self.seed.collections.get(&seed_key).cloned().unwrap_or_else(|| {
+                    Arc::new(Collection::new(
+                        self.seed.unique_counts.get(seed_key.0).copied().unwrap_or(0),
+                    ))
+                });
                 Arc::new(RwLock::new(initial))
             })
             .clone()
