@@ -13,7 +13,7 @@
 ############################################################################
 # Build stage
 ############################################################################
-FROM rust:1-bookworm AS build
+FROM docker.io/library/rust:1-bookworm AS build
 
 # Why static: the final stage is `scratch`, which has no libc, no dynamic loader, nothing.
 # `+crt-static` on the glibc target links glibc (and everything else) into the binary,
@@ -21,7 +21,13 @@ FROM rust:1-bookworm AS build
 # (no musl toolchain). `--target` must be given explicitly: with it, RUSTFLAGS apply only
 # to the target crates, not to build scripts and proc-macros (which must stay dynamic
 # because rustc loads them).
-ENV RUSTFLAGS="-C target-feature=+crt-static" \
+#
+# Why the getrandom cfg: by default the `getrandom` crate (0.3/0.4, under ahash, rand and
+# uuid) finds libc's getrandom() with dlsym(), which always fails in a static binary, so
+# it silently falls back to reading /dev/urandom. Container runtimes do provide /dev, but
+# `linux_getrandom` calls the (statically linked) getrandom() directly, so the binary needs
+# nothing from the filesystem to seed its hashers and ids (needs Linux >= 3.17).
+ENV RUSTFLAGS="-C target-feature=+crt-static --cfg getrandom_backend=\"linux_getrandom\"" \
     CARGO_TERM_COLOR=never
 ARG TARGET=x86_64-unknown-linux-gnu
 
@@ -43,12 +49,14 @@ RUN mkdir src \
 
 # The real sources. The dummy's fingerprints were removed above, so cargo rebuilds the
 # specbox crate even if COPY preserved source mtimes older than the dummy build.
-# The check after the build fails it here, not at run time, if the binary somehow came
-# out dynamic (ldd exits non-zero on "not a dynamic executable").
+# The checks after the build fail it here, not at run time in scratch, if the binary came
+# out dynamic: no program interpreter (PT_INTERP) and no NEEDED shared libraries.
+# (Not `ldd`: for a static-pie, bookworm's ldd prints "statically linked" and exits 0.)
 COPY src ./src
 RUN cargo build --release --target "$TARGET" --locked \
  && cp "target/$TARGET/release/specbox" /specbox \
- && ! ldd /specbox \
+ && ! readelf -lW /specbox | grep -q 'program interpreter' \
+ && ! readelf -dW /specbox | grep -q NEEDED \
  && /specbox --version
 
 ############################################################################
@@ -67,12 +75,13 @@ COPY --from=build /specbox /specbox
 COPY specs/ /specs/
 COPY fixtures/ /fixtures/
 
-# Listen on all interfaces (the binary's default is 127.0.0.1, which would be unreachable
-# from outside the container). Use an IP literal: a statically linked glibc cannot load
-# the NSS modules that hostname lookup needs, and scratch has no /etc/hosts anyway.
+# Listen on all interfaces: the binary's default, 127.0.0.1, would be unreachable from
+# outside the container (published ports arrive on the container's eth0).
+# NO_COLOR: container logs are not a terminal, so no ANSI colour codes in them.
 ENV SPECBOX_HOST=0.0.0.0 \
     SPECBOX_SPECS=/specs \
-    SPECBOX_FIXTURES=/fixtures
+    SPECBOX_FIXTURES=/fixtures \
+    NO_COLOR=1
 
 # Non-root. There is no /etc/passwd in scratch, so the user is given numerically;
 # 65532 is the conventional "nonroot" uid/gid of distroless images. The port is above

@@ -9,8 +9,7 @@
 //! ```
 //!
 //! It listens on 127.0.0.1:PORT. The body is BODY_FILE's bytes when given (run.sh passes specbox's
-//! own GET-one-customer response, so both send the same number of bytes), else a built-in customer
-//! of about the same size.
+//! own GET-one-customer response, so both send the same number of bytes), else a built-in copy of it.
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -23,8 +22,9 @@ use hyper_util::server::conn::auto;
 use std::convert::Infallible;
 use std::process::ExitCode;
 
-/// Used when no body file is given: a customer as specbox's Alternative Payments mock returns it.
-const DEFAULT_BODY: &str = r#"{"id":"f38b2ffc-80a4-4f5a-91c9-bc701e7ea419","name":"Northwind Logistics","legal_name":"Northwind Logistics LLC","ein":"84-2917364","email":"accounts.payable@northwind-logistics.example.com","external_id":"CUST-10021","customer_integration_id":"qbo-1043","default_payment_method_id":"pm_01KESF85Z09XXBSPV775XG3DNE","street_address":"1450 W Fulton St","sub_premise":"Suite 300","city":"Chicago","state":"IL","postal_code":"60607","country":"US","created_at":"2026-01-12T15:02:37Z"}"#;
+/// Used when no body file is given: specbox's answer to `GET /customers/f38b2ffc-...` on the bundled
+/// specs and fixtures (480 bytes).
+const DEFAULT_BODY: &str = r#"{"city":"Chicago","country":"US","created_at":"2026-01-12T15:02:37Z","customer_integration_id":"qbo-1043","default_payment_method_id":"pm_01KESF85Z09XXBSPV775XG3DNE","ein":"84-2917364","email":"accounts.payable@northwind-logistics.example.com","external_id":"CUST-10021","id":"f38b2ffc-80a4-4f5a-91c9-bc701e7ea419","legal_name":"Northwind Logistics LLC","name":"Northwind Logistics","postal_code":"60607","state":"IL","street_address":"1450 W Fulton St","sub_premise":"Suite 300"}"#;
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);

@@ -442,7 +442,7 @@ pub fn infer(specs: &[Spec], ops: &mut [Operation]) -> Result<Vec<Resource>, Vec
             && resources.get(*res).is_some_and(|r| r.archivable)
         {
             // A body-less DELETE (204) archives too; the shape is then unused.
-            let shape = shape.clone().unwrap_or(Shape::pass_through());
+            let shape = shape.clone().unwrap_or_else(Shape::pass_through);
             op.action = Action::Archive { res: *res, shape };
         }
     }
@@ -809,7 +809,7 @@ fn action_for(
         success_schema
             .as_ref()
             .map(|p| shape_for(root, p))
-            .unwrap_or_else(|| Shape::pass_through())
+            .unwrap_or_else(Shape::pass_through)
     };
     let write = || write_plan(root, op, res);
     Some(match kind {
@@ -1019,7 +1019,7 @@ fn list_plan(root: &Value, op: &Operation, res: &Resource, schema_ptr: Option<&s
         .as_deref()
         .or(res.schema_pointer.as_deref())
         .map(|p| shape_for(root, p))
-        .unwrap_or(Shape::pass_through());
+        .unwrap_or_else(Shape::pass_through);
 
     let mut envelope = Vec::new();
     let mut envelope_fill = Vec::new();
