@@ -81,7 +81,7 @@ pub fn handle(app: &App, req: &Req) -> Reply {
                 Ok(f) => f,
                 Err(e) => return problem(400, &e),
             };
-            let found = app.journal.query(&filter);
+            let found = app.journal.query(&filter, &app.api);
             if path.ends_with("/count") {
                 return Reply::json(200, "application/json", &json!({ "count": found.len() }));
             }
@@ -89,7 +89,7 @@ pub fn handle(app: &App, req: &Req) -> Reply {
                 .find(|(k, _)| k == "limit")
                 .and_then(|(_, v)| v.parse::<usize>().ok())
                 .unwrap_or(usize::MAX);
-            let requests: Vec<Value> = found.iter().take(limit).map(|e| e.to_json()).collect();
+            let requests: Vec<Value> = found.iter().take(limit).map(|e| e.to_json(&app.api)).collect();
             Reply::json(
                 200,
                 "application/json",

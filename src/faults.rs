@@ -242,7 +242,8 @@ pub struct RequestFacts<'a> {
     pub path: &'a str,
     pub tenant: &'a str,
     /// Error statuses the operation documents.
-    pub documented_errors: Vec<u16>,
+    /// The operation's declared responses (its documented error statuses feed chaos).
+    pub responses: &'a [crate::api::Response],
 }
 
 /// Startup chaos: a share of requests fails, every request waits a random while.
@@ -339,7 +340,14 @@ impl Faults {
             && unit(self.chaos.seed, u64::MAX, seq) < self.chaos.rate
         {
             // One of the operation's documented 5xx statuses, else its documented errors, else 500.
-            let fives: Vec<u16> = req.documented_errors.iter().copied().filter(|s| *s >= 500).collect();
+            let fives: Vec<u16> = req
+                .responses
+                .iter()
+                .filter_map(|r| match r.status {
+                    crate::api::StatusKey::Exact(c) if c >= 500 => Some(c),
+                    _ => None,
+                })
+                .collect();
             let pick = match fives.len() {
                 0 => 500,
                 n => fives

@@ -194,14 +194,7 @@ fn serve(app: &App, spec: &Spec, op: &Operation, req: &Req, params: Vec<(String,
         template: &op.route,
         path: &req.path,
         tenant: &tenant_name,
-        documented_errors: op
-            .responses
-            .iter()
-            .filter_map(|r| match r.status {
-                crate::api::StatusKey::Exact(c) if c >= 400 => Some(c),
-                _ => None,
-            })
-            .collect(),
+        responses: &op.responses,
     };
     let decision = app.faults.decide(&facts);
     let mut labels = decision.labels;
@@ -670,21 +663,17 @@ fn preflight(allow: &[Method]) -> Reply {
         .header("access-control-max-age", "600")
 }
 
+/// CORS headers matter to browsers, which always send `Origin`; other clients get none.
 fn add_cors(reply: &mut Reply, req: &Req) {
-    let origin = req
-        .headers
-        .get("origin")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("*")
-        .to_string();
+    let Some(origin) = req.headers.get("origin").and_then(|v| v.to_str().ok()) else {
+        return;
+    };
     reply
         .headers
-        .push(("access-control-allow-origin".into(), origin.clone()));
-    if origin != "*" {
-        reply.headers.push(("vary".into(), "Origin".into()));
-        reply
-            .headers
-            .push(("access-control-allow-credentials".into(), "true".into()));
-    }
+        .push(("access-control-allow-origin".into(), origin.to_string()));
+    reply.headers.push(("vary".into(), "Origin".into()));
+    reply
+        .headers
+        .push(("access-control-allow-credentials".into(), "true".into()));
     reply.headers.push(("access-control-expose-headers".into(), "*".into()));
 }

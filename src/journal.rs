@@ -4,20 +4,22 @@
 //! so concurrent writers almost never meet, and nothing grows: the oldest entry is overwritten.
 //! Readers copy the slots out and sort by sequence.
 
+use crate::api::Api;
 use parking_lot::Mutex;
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// One request as the journal keeps it. Cheap to record (names and times are resolved when the
+/// journal is read, not on every request).
 #[derive(Debug, Clone)]
 pub struct JournalEntry {
     pub seq: u64,
-    /// RFC 3339 with milliseconds.
-    pub time: String,
-    pub method: String,
+    pub time: std::time::SystemTime,
+    pub method: hyper::Method,
     pub path: String,
     pub query: String,
-    pub operation_id: Option<String>,
-    pub spec: Option<String>,
+    /// Index of the matched operation in the `Api`.
+    pub operation: Option<usize>,
     pub tenant: Option<String>,
     pub status: u16,
     pub injected: Option<String>,
@@ -25,15 +27,16 @@ pub struct JournalEntry {
 }
 
 impl JournalEntry {
-    pub fn to_json(&self) -> Value {
+    pub fn to_json(&self, api: &Api) -> Value {
+        let op = self.operation.and_then(|i| api.ops.get(i));
         json!({
             "seq": self.seq,
-            "time": self.time,
-            "method": self.method,
+            "time": humantime::format_rfc3339_millis(self.time).to_string(),
+            "method": self.method.as_str(),
             "path": self.path,
             "query": if self.query.is_empty() { Value::Null } else { Value::String(self.query.clone()) },
-            "operationId": self.operation_id,
-            "spec": self.spec,
+            "operationId": op.map(|o| o.id.as_str()),
+            "spec": op.and_then(|o| api.specs.get(o.spec)).map(|s| s.title.as_str()),
             "tenant": self.tenant,
             "status": self.status,
             "injected": self.injected,
@@ -75,11 +78,10 @@ impl Filter {
         Ok(f)
     }
 
-    fn keeps(&self, e: &JournalEntry) -> bool {
-        self.operation_id
-            .as_deref()
-            .is_none_or(|o| e.operation_id.as_deref() == Some(o))
-            && self.method.as_deref().is_none_or(|m| e.method == m)
+    fn keeps(&self, e: &JournalEntry, api: &Api) -> bool {
+        let op_id = e.operation.and_then(|i| api.ops.get(i)).map(|o| o.id.as_str());
+        self.operation_id.as_deref().is_none_or(|o| op_id == Some(o))
+            && self.method.as_deref().is_none_or(|m| e.method.as_str() == m)
             && self.path.as_deref().is_none_or(|p| e.path == p)
             && self.status.is_none_or(|s| e.status == s)
             && self.tenant.as_deref().is_none_or(|t| e.tenant.as_deref() == Some(t))
@@ -117,12 +119,12 @@ impl Journal {
     }
 
     /// Matching entries, newest first.
-    pub fn query(&self, filter: &Filter) -> Vec<JournalEntry> {
+    pub fn query(&self, filter: &Filter, api: &Api) -> Vec<JournalEntry> {
         let mut out: Vec<JournalEntry> = self
             .slots
             .iter()
             .filter_map(|s| s.lock().clone())
-            .filter(|e| filter.keeps(e))
+            .filter(|e| filter.keeps(e, api))
             .collect();
         out.sort_by_key(|e| std::cmp::Reverse(e.seq));
         out

@@ -284,15 +284,13 @@ fn journal(app: &App, req: &Req, reply: &Reply, at: std::time::SystemTime, took:
     if app.journal.capacity() == 0 {
         return;
     }
-    let op = reply.meta.operation.and_then(|i| app.api.ops.get(i));
     app.journal.record(crate::journal::JournalEntry {
         seq: 0,
-        time: humantime::format_rfc3339_millis(at).to_string(),
-        method: req.method.to_string(),
+        time: at,
+        method: req.method.clone(),
         path: req.path.clone(),
         query: req.query.clone(),
-        operation_id: op.map(|o| o.id.clone()),
-        spec: op.and_then(|o| app.api.specs.get(o.spec)).map(|s| s.title.clone()),
+        operation: reply.meta.operation,
         tenant: reply.meta.tenant.clone(),
         status: reply.status,
         injected: reply.meta.injected.clone(),
