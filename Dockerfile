@@ -1,5 +1,3 @@
-# syntax=docker/dockerfile:1
-#
 # specbox container image: a single static binary plus the seed specs and fixtures,
 # on an empty (`scratch`) base.
 #
