@@ -4,7 +4,7 @@
 //! request that has passed validation. Output: an [`Outcome`] (status and body) or an
 //! [`ApiError`]. Checks that must be atomic with the write they guard (uniqueness, id
 //! collisions) happen under the collection's write lock, so 64 concurrent creates with the same
-//! email give exactly one success.
+//! unique value give exactly one success.
 
 use crate::api::{Api, Operation};
 use crate::errors::{ApiError, ErrorKind};
@@ -429,7 +429,7 @@ fn create(ctx: &Ctx, res: usize, write: &WritePlan, shape: &Shape, status: u16) 
 }
 
 /// The id a reference field stands for, and a new referenced object to insert when an inline
-/// object matched nothing. Errors name the field (`customer`, `customer.locale`).
+/// object matched nothing. Errors name the field (`owner`, `owner.locale`).
 fn resolve_reference(
     ctx: &Ctx,
     reference: &crate::resources::Reference,
@@ -742,7 +742,7 @@ fn list(ctx: &Ctx, res: usize, plan: &ListPlan, status: u16) -> Result<Outcome, 
     if let Some(max) = plan.max_limit {
         limit = limit.min(max);
     }
-    // An empty filter value filters nothing (`?email=` is how some clients send "no filter").
+    // An empty filter value filters nothing (`?name=` is how some clients send "no filter").
     let active: Vec<(&Filter, &Value)> = plan
         .filters
         .iter()

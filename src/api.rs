@@ -87,7 +87,7 @@ pub struct Operation {
     /// `operationId`, or `METHOD template` when the spec gives none.
     pub id: String,
     pub method: Method,
-    /// The path template as written in the spec (`/customers/{id}`).
+    /// The path template as written in the spec (`/pets/{petId}`).
     pub template: String,
     /// The full route (mount + template).
     pub route: String,

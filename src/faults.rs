@@ -103,7 +103,7 @@ pub struct Rule {
     pub id: u64,
     pub operation_id: Option<String>,
     pub method: Option<String>,
-    /// A path template as the route table shows it (`/customers/{id}`), or a concrete path.
+    /// A path template as the route table shows it (`/pets/{petId}`), or a concrete path.
     pub path: Option<String>,
     pub tenant: Option<String>,
     pub effect: Effect,

@@ -1,10 +1,10 @@
 //! Proxy mode: forward a spec's requests to the real API and check its answers against the spec.
 //!
 //! `--proxy NAME=URL` sends one spec's requests (by file stem) to an upstream, and the URL stands
-//! for the spec's mount: with the mount `/api/v1` and `--proxy swisspay=https://h/v1`,
-//! `/api/v1/customers` goes to `https://h/v1/customers`. `--proxy URL` sends every other spec's
+//! for the spec's mount: with the mount `/api/v1` and `--proxy billing=https://h/v1`,
+//! `/api/v1/invoices` goes to `https://h/v1/invoices`. `--proxy URL` sends every other spec's
 //! requests to one upstream that serves them all, so the URL stands for the root and paths go
-//! as they are (`https://h` + `/api/v1/customers`): one server cannot put two specs at one mount.
+//! as they are (`https://h` + `/api/v1/invoices`): one server cannot put two specs at one mount.
 //!
 //! The upstream's status, headers and body are passed on unchanged; specbox only adds a header
 //! when the answer breaks the contract (an undeclared status, a body that does not match the
@@ -480,11 +480,11 @@ mod tests {
             }
         );
         assert_eq!(
-            parse_target("swisspay=https://h/api/v1")
+            parse_target("billing=https://h/api/v1")
                 .expect("named")
                 .spec
                 .as_deref(),
-            Some("swisspay")
+            Some("billing")
         );
         assert!(parse_target("ftp://h").is_err());
         assert!(parse_target("name").is_err());
@@ -495,12 +495,12 @@ mod tests {
     fn the_mount_is_replaced_by_the_upstream_base() {
         let up = Upstream::parse("http://h:9/api/v1/", true).expect("parse");
         assert_eq!(
-            up.url_for("/api/v1", "/api/v1/customers", "a=1"),
-            "http://h:9/api/v1/customers?a=1"
+            up.url_for("/api/v1", "/api/v1/invoices", "a=1"),
+            "http://h:9/api/v1/invoices?a=1"
         );
         assert_eq!(up.url_for("/api/v1", "/api/v1", ""), "http://h:9/api/v1/");
         let named_root = Upstream::parse("https://h", true).expect("parse");
-        assert_eq!(named_root.url_for("/", "/customers", ""), "https://h/customers");
+        assert_eq!(named_root.url_for("/", "/invoices", ""), "https://h/invoices");
         assert_eq!(named_root.url_for("/api", "/api/x", ""), "https://h/x");
         // One upstream for every spec serves them at their own mounts.
         let shared = Upstream::parse("https://h/base", false).expect("parse");

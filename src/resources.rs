@@ -100,7 +100,7 @@ pub struct UniqueRule {
 #[derive(Debug)]
 pub struct Resource {
     pub spec: usize,
-    /// Last static segment of the collection path, for messages (`customers`).
+    /// Last static segment of the collection path, for messages (`invoices`).
     pub name: String,
     /// The collection template as written in the spec (the fixture key).
     pub collection: String,
@@ -167,7 +167,7 @@ impl Resource {
         }
     }
 
-    /// `customers` → `customer`, for messages.
+    /// `invoices` → `invoice`, `categories` → `category`, for messages.
     pub fn singular(&self) -> String {
         let n = self.name.as_str();
         if let Some(stem) = n.strip_suffix("ies") {

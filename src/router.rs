@@ -213,7 +213,7 @@ impl Builder<'_> {
     }
 }
 
-/// `/customers/{id}` → (`/customers/{p0}`, [`id`]).
+/// `/pets/{id}` → (`/pets/{p0}`, [`id`]).
 fn normalise(route: &str) -> (String, Vec<String>) {
     let names = template_params(route);
     let mut key = String::with_capacity(route.len());
