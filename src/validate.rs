@@ -142,7 +142,7 @@ impl Schema {
 
 /// Turns one validation error into violations. A failed `oneOf`/`anyOf` is explained by the
 /// branch whose type fits the value (an inline object is judged by the object branch), so a
-/// client learns `customer.locale` is wrong rather than that `customer` matches no alternative.
+/// client learns `owner.locale` is wrong rather than that `owner` matches no alternative.
 fn describe(
     root: &Value,
     schema: &Value,
