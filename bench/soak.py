@@ -33,7 +33,6 @@ import math
 import os
 import random
 import re
-import socket
 import sys
 import threading
 import time
@@ -1303,13 +1302,12 @@ def main():
     journal = monitor.journal + final_journal.journal
 
     # Summary.
-    load_s_len = args.seconds
     out = ["", "=" * 100]
     out.append("specbox soak: %d workers; %.1f s mixed load + %.1f s reads only (+%.1f s final checks)" % (
         args.workers, min(load_end, ctx.deadline) - start, max(0, load_end - ctx.deadline), final_end - load_end))
     out.append("requests: %d in total; operation responses: load %d (%.0f/s), reads-only %d (%.0f/s), final checks %d; "
                "transport errors %d" % (
-                   len(ctx.rec.records), by_phase["load"], by_phase["load"] / load_s_len, by_phase["steady"],
+                   len(ctx.rec.records), by_phase["load"], by_phase["load"] / args.seconds, by_phase["steady"],
                    by_phase["steady"] / args.steady_seconds if args.steady_seconds else 0, by_phase["final"], transport))
     for ph in ("load", "steady", "final"):
         lat = latencies.get(ph) or []

@@ -3,6 +3,8 @@
 #
 #   fuzz/run.sh                      # every target, FUZZ_SECONDS (default 60) each
 #   FUZZ_SECONDS=600 fuzz/run.sh request spec_load
+#   fuzz/run.sh repro                # replay regressions/<target>/*: known findings, one
+#                                    # input each; says which still crash (exit 1 if any)
 #
 # Environment:
 #   FUZZ_SECONDS    seconds per target (default 60)
@@ -31,6 +33,8 @@ JOBS=${FUZZ_JOBS:-1}
 SANITIZER=${FUZZ_SANITIZER:-none}
 NICE=${FUZZ_NICE:-10}
 ALL_TARGETS=(spec_load request cursor fixtures form_and_coerce)
+MODE=fuzz
+if [ "${1:-}" = repro ]; then MODE=repro; shift; fi
 if [ $# -gt 0 ]; then TARGETS=("$@"); else TARGETS=("${ALL_TARGETS[@]}"); fi
 
 export RUSTC_BOOTSTRAP=1
@@ -66,6 +70,26 @@ echo "== building ${TARGETS[*]} (sanitizer: $SANITIZER, debug assertions on)"
 for t in "${TARGETS[@]}"; do
     nice -n "$NICE" cargo fuzz build -s "$SANITIZER" --debug-assertions "$t" || exit 2
 done
+
+if [ "$MODE" = repro ]; then
+    # Each file is run once; a crash, an OOM (e.g. a $ref to /dev/zero) or a hang fails it.
+    mkdir -p work
+    STILL=0
+    for t in "${TARGETS[@]}"; do
+        [ -d "regressions/$t" ] || continue
+        for f in regressions/"$t"/*; do
+            if nice -n "$NICE" cargo fuzz run -s "$SANITIZER" --debug-assertions "$t" "$f" -- \
+                -runs=1 -rss_limit_mb=1024 -timeout=30 >"work/repro.log" 2>&1; then
+                echo "fixed:   $f"
+            else
+                STILL=1
+                why=$(grep -hE "panicked at|attempt to|ERROR: libFuzzer|overflowed its stack|deadly signal" work/repro.log | head -2 | tr '\n' ' ')
+                echo "CRASHES: $f  ${why}"
+            fi
+        done
+    done
+    exit "$STILL"
+fi
 
 mkdir -p work artifacts
 SUMMARY=()

@@ -767,11 +767,28 @@ fn list(ctx: &Ctx, res: usize, plan: &ListPlan, status: u16) -> Result<Outcome, 
             }]));
         }
     }
-    // Filters read fields, so a filtered scan parses each item it looks at.
-    let keep = |e: &Entry| {
-        active.is_empty() || {
-            let v = e.value();
-            active.iter().all(|(f, w)| matches_filter(f, w, &v))
+    // Filters read fields, so a filtered scan parses each item it looks at: except for an exact
+    // match on a unique field, which the unique index answers without looking at any item.
+    let guard = coll.read();
+    let by_index: Option<Option<&Entry>> = match active.as_slice() {
+        [(f, wanted)] if f.kind == MatchKind::Exact => r
+            .unique
+            .iter()
+            .position(|u| u.field == f.field && u.case_insensitive == f.case_insensitive)
+            .map(|i| {
+                unique_key(f.case_insensitive, wanted)
+                    .and_then(|key| guard.unique.get(i).and_then(|m| m.get(&key)))
+                    .and_then(|id| guard.get(id))
+            }),
+        _ => None,
+    };
+    let keep = |e: &Entry| match by_index {
+        Some(found) => found.is_some_and(|x| std::ptr::eq(x, e)),
+        None => {
+            active.is_empty() || {
+                let v = e.value();
+                active.iter().all(|(f, w)| matches_filter(f, w, &v))
+            }
         }
     };
     let cursor = |name: &Option<String>| -> Result<Option<usize>, ApiError> {
@@ -794,7 +811,6 @@ fn list(ctx: &Ctx, res: usize, plan: &ListPlan, status: u16) -> Result<Outcome, 
         }
     };
 
-    let guard = coll.read();
     let mut page: Vec<(usize, &Entry)> = Vec::new();
     let (has_next, has_prev);
     let mut page_no = 1usize;

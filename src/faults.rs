@@ -320,7 +320,7 @@ impl Faults {
             for id in ids {
                 let Some(rule) = self.rules.get(&id) else { continue };
                 let n = rule.matched.fetch_add(1, Ordering::Relaxed);
-                if n < rule.skip || rule.times.is_some_and(|t| n >= rule.skip + t) {
+                if n < rule.skip || rule.times.is_some_and(|t| n >= rule.skip.saturating_add(t)) {
                     continue;
                 }
                 if let Some(p) = rule.probability

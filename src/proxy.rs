@@ -480,10 +480,7 @@ mod tests {
             }
         );
         assert_eq!(
-            parse_target("billing=https://h/api/v1")
-                .expect("named")
-                .spec
-                .as_deref(),
+            parse_target("billing=https://h/api/v1").expect("named").spec.as_deref(),
             Some("billing")
         );
         assert!(parse_target("ftp://h").is_err());

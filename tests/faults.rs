@@ -329,3 +329,20 @@ fn the_admin_api_can_be_switched_off_or_protected() {
             .any(|r| r["operationId"] == "restoreCustomer" && r["action"] == "restore")
     );
 }
+
+#[test]
+fn huge_skip_and_times_do_not_overflow() {
+    // Found by fuzzing: skip + times overflowed (a panic in debug builds).
+    let s = Server::bundled();
+    let max = u64::MAX;
+    s.post("/__specbox/faults")
+        .json(&json!({"operationId": "listCustomers", "status": 503, "skip": max, "times": max}))
+        .send()
+        .expect(201);
+    s.get("/api/v1/customers").bearer(SP).send().expect(200);
+    s.post("/__specbox/faults")
+        .json(&json!({"operationId": "retrieveCustomer", "status": 503, "skip": 0, "times": max}))
+        .send()
+        .expect(201);
+    s.get("/api/v1/customers/cus_x").bearer(SP).send().expect(503);
+}

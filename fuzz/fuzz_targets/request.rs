@@ -145,6 +145,8 @@ enum Leaf {
     Null,
     Bool(bool),
     Int(i64),
+    /// Integers past i64 (counts, sizes, ids): where `u64` arithmetic can overflow.
+    Big(u64),
     Float(f64),
     Known(u8),
     Str(String),
@@ -206,6 +208,7 @@ fn leaf(l: Leaf) -> Value {
         Leaf::Null => Value::Null,
         Leaf::Bool(b) => Value::Bool(b),
         Leaf::Int(i) => Value::from(i),
+        Leaf::Big(u) => Value::from(u),
         Leaf::Float(f) => serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number),
         Leaf::Known(i) => Value::String(pick(STRINGS, i).into()),
         Leaf::Str(s) => Value::String(s),
