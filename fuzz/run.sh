@@ -83,7 +83,7 @@ if [ "$MODE" = repro ]; then
                 echo "fixed:   $f"
             else
                 STILL=1
-                why=$(grep -hE "panicked at|attempt to|ERROR: libFuzzer|overflowed its stack|deadly signal" work/repro.log | head -2 | tr '\n' ' ')
+                why=$(grep -hE "panicked at|attempt to|ERROR: libFuzzer|overflowed its stack|deadly signal|exited with signal" work/repro.log | head -2 | tr '\n' ' ')
                 echo "CRASHES: $f  ${why}"
             fi
         done

@@ -837,7 +837,8 @@ fn list(ctx: &Ctx, res: usize, plan: &ListPlan, status: u16) -> Result<Outcome, 
                 page = found;
                 has_next = guard.listed_from(b).any(|(_, e)| keep(e));
             } else {
-                let start = after.map_or(0, |a| a + 1);
+                // A cursor past every slot (found by fuzzing: usize::MAX) is an empty page, not a wrap.
+                let start = after.map_or(0, |a| a.saturating_add(1));
                 let mut it = guard.listed_from(start).filter(|(_, e)| keep(e));
                 page.extend(it.by_ref().take(limit));
                 has_next = it.next().is_some();

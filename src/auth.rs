@@ -273,7 +273,10 @@ impl Auth {
             Issued {
                 spec: spec_idx,
                 client: id,
-                expires: Instant::now() + self.token_ttl,
+                // A TTL too large for the clock means "does not expire" (a year is plenty).
+                expires: Instant::now()
+                    .checked_add(self.token_ttl)
+                    .unwrap_or_else(|| Instant::now() + Duration::from_secs(365 * 24 * 3600)),
             },
         );
         let mut body = json!({ "access_token": token, "token_type": "Bearer", "expires_in": self.token_ttl.as_secs() });

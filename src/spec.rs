@@ -16,6 +16,9 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+/// Largest file a `$ref` may bring in.
+const MAX_REF_FILE: u64 = 64 * 1024 * 1024;
+
 /// Where bundled external files live inside the document.
 const BUNDLE_KEY: &str = "x-specbox-bundled";
 
@@ -295,6 +298,24 @@ impl Bundler {
                 format!("cannot resolve $ref {r:?}: {}: {e}", ext_path.display()),
             )
         })?;
+        // Only regular files: a `$ref` to /dev/zero or a FIFO would exhaust memory or hang (fuzzing).
+        match std::fs::metadata(&canonical) {
+            Ok(m) if m.is_file() && m.len() <= MAX_REF_FILE => {}
+            Ok(m) if m.is_file() => {
+                return Err(SpecError::new(
+                    file,
+                    at,
+                    format!("$ref {r:?}: {} is larger than {MAX_REF_FILE} bytes", ext_path.display()),
+                ));
+            }
+            _ => {
+                return Err(SpecError::new(
+                    file,
+                    at,
+                    format!("$ref {r:?}: {} is not a regular file", ext_path.display()),
+                ));
+            }
+        }
         let key = match self.keys.get(&canonical) {
             Some(k) => k.clone(),
             None => {

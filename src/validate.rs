@@ -296,6 +296,14 @@ pub enum Coerce {
 impl Coerce {
     /// Decides from a (resolved) parameter schema.
     pub fn for_schema(root: &Value, schema: &Value, explode: bool) -> Coerce {
+        Coerce::for_schema_at(root, schema, explode, 0)
+    }
+
+    /// `depth` bounds the walk: a schema may refer to itself (`L: {items: {$ref: L}}`), found by fuzzing.
+    fn for_schema_at(root: &Value, schema: &Value, explode: bool, depth: usize) -> Coerce {
+        if depth > 16 {
+            return Coerce::String;
+        }
         let s = resolve(root, schema);
         let types: Vec<&str> = match s.get("type") {
             Some(Value::String(t)) => vec![t.as_str()],
@@ -307,7 +315,7 @@ impl Coerce {
                         b.iter()
                             .find(|x| resolve(root, x).get("type").is_some_and(|t| t != "null"))
                     }) {
-                        return Coerce::for_schema(root, first, explode);
+                        return Coerce::for_schema_at(root, first, explode, depth + 1);
                     }
                 }
                 vec![]
@@ -316,7 +324,7 @@ impl Coerce {
         if types.contains(&"array") {
             let inner = s
                 .get("items")
-                .map_or(Coerce::String, |i| Coerce::for_schema(root, i, true));
+                .map_or(Coerce::String, |i| Coerce::for_schema_at(root, i, true, depth + 1));
             return Coerce::Array(Box::new(inner), explode);
         }
         if types.contains(&"integer") {
