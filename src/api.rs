@@ -10,8 +10,8 @@ use crate::errors::ErrorShape;
 use crate::generate;
 use crate::resources::{self, Action, Resource};
 use crate::router::{Router, Target};
-use crate::spec::{METHODS, SpecDoc, SpecError, escape_pointer, resolve, resolve_pointer};
-use crate::validate::{Coerce, Location, Schema, SchemaCompiler};
+use crate::spec::{METHODS, SpecDoc, SpecError, escape_pointer, lookup, resolve, resolve_pointer_of};
+use crate::validate::{Coerce, Compile, Location, Schema, SchemaCompiler};
 use hyper::Method;
 use regex::Regex;
 use serde_json::{Map, Value};
@@ -41,7 +41,7 @@ pub struct Spec {
 
 impl Spec {
     pub fn root(&self) -> &Value {
-        &self.doc.root
+        self.doc.root.as_ref()
     }
 }
 
@@ -187,7 +187,7 @@ impl Response {
         }
         let pointer = self.schema_pointer.as_ref()?;
         Some(self.generated.get_or_init(|| {
-            let schema = root.pointer(pointer).unwrap_or(&Value::Null);
+            let schema = lookup(root, pointer).unwrap_or(&Value::Null);
             generate::generate(schema, root)
         }))
     }
@@ -255,25 +255,53 @@ pub struct BuildOptions {
 impl Api {
     /// Compiles loaded documents into the served model. Every problem is collected, so a user
     /// with three mistakes sees three messages, not one per restart.
+    ///
+    /// Validators are compiled on first use (see [`crate::validate`]): the model is built with
+    /// lazy schemas, then one check per spec compiles every schema handed out, in a single build
+    /// that compiles each shared `$ref` target once. A spec with any problem at all (a failed
+    /// check or any other error) is built again compiling every schema at once, as it always
+    /// was, so the errors reported and their order do not depend on laziness: only broken specs
+    /// pay for the second build.
     pub fn build(docs: Vec<SpecDoc>, opts: &BuildOptions) -> Result<Api, Vec<SpecError>> {
-        let mut specs = Vec::new();
+        Self::build_with(docs, opts, Compile::Lazy)
+            .or_else(|failed| Self::build_with(failed.docs, opts, Compile::Eager))
+            .map_err(|failed| failed.errors)
+    }
+
+    fn build_with(docs: Vec<SpecDoc>, opts: &BuildOptions, when: Compile) -> Result<Api, Failed> {
+        let mut parts = Vec::new();
         let mut ops = Vec::new();
         let mut errors = Vec::new();
-        for doc in docs {
-            let spec_idx = specs.len();
-            match build_spec(doc, spec_idx, opts) {
+        for doc in &docs {
+            let spec_idx = parts.len();
+            match build_spec(doc, spec_idx, opts, when) {
                 Ok((spec, spec_ops)) => {
-                    specs.push(spec);
+                    parts.push(spec);
                     ops.extend(spec_ops);
                 }
                 Err(mut e) => errors.append(&mut e),
             }
         }
         if !errors.is_empty() {
-            return Err(errors);
+            return Err(Failed { docs, errors });
         }
-        let resources = resources::infer(&specs, &mut ops)?;
-        let router = Router::build(&specs, &ops)?;
+        // Every document built, so parts and documents pair up one to one.
+        let specs: Vec<Spec> = docs.into_iter().zip(parts).map(|(doc, p)| p.with_doc(doc)).collect();
+        let failed = |specs: Vec<Spec>, errors| Failed {
+            docs: specs.into_iter().map(|s| s.doc).collect(),
+            errors,
+        };
+        let resources = match resources::infer(&specs, &mut ops, when) {
+            Ok(r) => r,
+            Err(errors) => return Err(failed(specs, errors)),
+        };
+        if when == Compile::Lazy && !schemas_compile(&specs, &ops, &resources) {
+            return Err(failed(specs, Vec::new()));
+        }
+        let router = match Router::build(&specs, &ops) {
+            Ok(r) => r,
+            Err(errors) => return Err(failed(specs, errors)),
+        };
         Ok(Api {
             specs,
             ops,
@@ -290,8 +318,66 @@ impl Api {
     }
 }
 
-fn build_spec(doc: SpecDoc, spec_idx: usize, opts: &BuildOptions) -> Result<(Spec, Vec<Operation>), Vec<SpecError>> {
-    let root = &doc.root;
+/// A build that did not produce an [`Api`]: its problems, and the documents back for another try.
+struct Failed {
+    docs: Vec<SpecDoc>,
+    errors: Vec<SpecError>,
+}
+
+/// Whether every schema the model handed out uncompiled (parameters, bodies, resources)
+/// compiles: one [`SchemaCompiler::check`] per spec.
+fn schemas_compile(specs: &[Spec], ops: &[Operation], resources: &[Resource]) -> bool {
+    specs.iter().enumerate().all(|(i, spec)| {
+        let of_ops = ops.iter().filter(|o| o.spec == i).flat_map(|o| {
+            let params = o.params.iter().filter_map(|p| p.schema.as_ref());
+            let media = o
+                .body
+                .iter()
+                .flat_map(|b| b.media.iter().filter_map(|m| m.schema.as_ref()));
+            params.chain(media)
+        });
+        let of_resources = resources
+            .iter()
+            .filter(|r| r.spec == i)
+            .filter_map(|r| r.schema.as_ref());
+        spec.compiler
+            .check(of_ops.chain(of_resources).map(|s| s.pointer.as_str()))
+    })
+}
+
+/// Everything of a [`Spec`] but its document, which the spec takes once all documents built.
+struct SpecParts {
+    title: String,
+    version: String,
+    mount: String,
+    errors: ErrorShape,
+    schemes: Vec<SecurityScheme>,
+    compiler: SchemaCompiler,
+    token_route: Option<String>,
+}
+
+impl SpecParts {
+    fn with_doc(self, doc: SpecDoc) -> Spec {
+        Spec {
+            doc,
+            title: self.title,
+            version: self.version,
+            mount: self.mount,
+            errors: self.errors,
+            schemes: self.schemes,
+            compiler: self.compiler,
+            token_route: self.token_route,
+        }
+    }
+}
+
+fn build_spec(
+    doc: &SpecDoc,
+    spec_idx: usize,
+    opts: &BuildOptions,
+    when: Compile,
+) -> Result<(SpecParts, Vec<Operation>), Vec<SpecError>> {
+    let root: &Value = &doc.root;
     let file = doc.path.clone();
     let info = root.get("info");
     let title = info
@@ -313,7 +399,7 @@ fn build_spec(doc: SpecDoc, spec_idx: usize, opts: &BuildOptions) -> Result<(Spe
         .unwrap_or_else(|| mount_from_servers(root));
     let mount = normalise_mount(&mount);
 
-    let compiler = SchemaCompiler::new(root, &file).map_err(|e| vec![e])?;
+    let compiler = SchemaCompiler::new(&doc.root, &file).map_err(|e| vec![e])?;
     let mut errors = Vec::new();
     let schemes = security_schemes(root, &file, &mut errors);
     let default_security = security(root.get("security"), &schemes, &file, "/security", &mut errors);
@@ -330,46 +416,21 @@ fn build_spec(doc: SpecDoc, spec_idx: usize, opts: &BuildOptions) -> Result<(Spe
             Some(join_route(&mount, &url_path(url)))
         });
 
-    let mut ops = Vec::new();
-    let mut error_schemas = Vec::new();
-    if let Some(paths) = root.get("paths").and_then(Value::as_object) {
-        for (template, item) in paths {
-            let item_ptr = resolve_pointer(root, format!("/paths/{}", escape_pointer(template)));
-            let item = resolve(root, item);
-            for m in METHODS {
-                let Some(op) = item.get(*m) else { continue };
-                let op_ptr = format!("{item_ptr}/{m}");
-                let ctx = OpCtx {
-                    root,
-                    compiler: &compiler,
-                    file: &file,
-                    schemes: &schemes,
-                };
-                match ctx.operation(spec_idx, m, template, &mount, item, op, &op_ptr, &default_security) {
-                    Ok(o) => {
-                        for r in &o.responses {
-                            let is_error = match r.status {
-                                StatusKey::Exact(c) => c >= 400,
-                                StatusKey::Range(c) => c >= 4,
-                                StatusKey::Default => true,
-                            };
-                            if is_error {
-                                error_schemas.extend(r.schema_pointer.clone());
-                            }
-                        }
-                        ops.push(o);
-                    }
-                    Err(mut e) => errors.append(&mut e),
-                }
-            }
-        }
-    }
+    let ctx = OpCtx {
+        root,
+        compiler: &compiler,
+        file: &file,
+        schemes: &schemes,
+        when,
+    };
+    let (ops, mut op_errors, error_schemas) = ctx.operations(spec_idx, &mount, &default_security);
+    errors.append(&mut op_errors);
     if !errors.is_empty() {
         return Err(errors);
     }
     let errors_shape = ErrorShape::from_spec(root, &error_schemas);
     Ok((
-        Spec {
+        SpecParts {
             title,
             version,
             mount,
@@ -377,7 +438,6 @@ fn build_spec(doc: SpecDoc, spec_idx: usize, opts: &BuildOptions) -> Result<(Spe
             schemes,
             compiler,
             token_route,
-            doc,
         },
         ops,
     ))
@@ -505,9 +565,58 @@ struct OpCtx<'a> {
     compiler: &'a SchemaCompiler,
     file: &'a std::path::Path,
     schemes: &'a [SecurityScheme],
+    /// Whether parameter and body validators are compiled now or on first use.
+    when: Compile,
 }
 
 impl OpCtx<'_> {
+    /// Every operation of the spec, the problems found, and the schema pointers of its error
+    /// responses (4xx, 5xx, default).
+    fn operations(
+        &self,
+        spec_idx: usize,
+        mount: &str,
+        default_security: &Security,
+    ) -> (Vec<Operation>, Vec<SpecError>, Vec<String>) {
+        let root = self.root;
+        let mut ops = Vec::new();
+        let mut errors = Vec::new();
+        let mut error_schemas = Vec::new();
+        let Some(paths) = root.get("paths").and_then(Value::as_object) else {
+            return (ops, errors, error_schemas);
+        };
+        for (template, item) in paths {
+            let item_ptr = resolve_pointer_of(root, item, format!("/paths/{}", escape_pointer(template)));
+            let item = resolve(root, item);
+            for m in METHODS {
+                let Some(op) = item.get(*m) else { continue };
+                let op_ptr = format!("{item_ptr}/{m}");
+                match self.operation(spec_idx, m, template, mount, item, op, &op_ptr, default_security) {
+                    Ok(o) => {
+                        for r in &o.responses {
+                            let is_error = match r.status {
+                                StatusKey::Exact(c) => c >= 400,
+                                StatusKey::Range(c) => c >= 4,
+                                StatusKey::Default => true,
+                            };
+                            if is_error {
+                                error_schemas.extend(r.schema_pointer.clone());
+                            }
+                        }
+                        ops.push(o);
+                    }
+                    Err(mut e) => errors.append(&mut e),
+                }
+            }
+        }
+        (ops, errors, error_schemas)
+    }
+
+    /// The schema at `pointer`, compiled as `self.when` says.
+    fn schema(&self, pointer: &str) -> Result<Schema, SpecError> {
+        self.compiler.schema(pointer, self.when)
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn operation(
         &self,
@@ -621,7 +730,7 @@ impl OpCtx<'_> {
     }
 
     fn param(&self, raw: &Value, ptr: &str) -> Result<Option<Param>, SpecError> {
-        let ptr = resolve_pointer(self.root, ptr.to_string());
+        let ptr = resolve_pointer_of(self.root, raw, ptr.to_string());
         let p = resolve(self.root, raw);
         let Some(name) = p.get("name").and_then(Value::as_str) else {
             return Err(SpecError::new(self.file, ptr, "parameter without a name"));
@@ -666,7 +775,7 @@ impl OpCtx<'_> {
             (None, Coerce::String)
         };
         let schema = match &schema_pointer {
-            Some(sp) if self.root.pointer(sp).is_some() => Some(self.compiler.compile(sp)?),
+            Some(sp) if lookup(self.root, sp).is_some() => Some(self.schema(sp)?),
             _ => None,
         };
         Ok(Some(Param {
@@ -685,20 +794,20 @@ impl OpCtx<'_> {
     }
 
     fn body(&self, raw: &Value, ptr: &str) -> Result<Body, SpecError> {
-        let ptr = resolve_pointer(self.root, ptr.to_string());
+        let ptr = resolve_pointer_of(self.root, raw, ptr.to_string());
         let b = resolve(self.root, raw);
         let mut media = Vec::new();
         for (mt, m) in b.get("content").and_then(Value::as_object).into_iter().flatten() {
             let sp = format!("{ptr}/content/{}/schema", escape_pointer(mt));
-            let has_schema = m.get("schema").is_some();
+            let schema = m.get("schema");
             media.push(Media {
                 media_type: mt.split(';').next().unwrap_or(mt).trim().to_ascii_lowercase(),
-                schema: if has_schema {
-                    Some(self.compiler.compile(&sp)?)
+                schema: if schema.is_some() {
+                    Some(self.schema(&sp)?)
                 } else {
                     None
                 },
-                schema_pointer: has_schema.then(|| resolve_pointer(self.root, sp)),
+                schema_pointer: schema.map(|s| resolve_pointer_of(self.root, s, sp)),
             });
         }
         Ok(Body {
@@ -708,7 +817,7 @@ impl OpCtx<'_> {
     }
 
     fn response(&self, status: StatusKey, raw: &Value, ptr: &str) -> Response {
-        let ptr = resolve_pointer(self.root, ptr.to_string());
+        let ptr = resolve_pointer_of(self.root, raw, ptr.to_string());
         let r = resolve(self.root, raw);
         let content = r.get("content").and_then(Value::as_object);
         // Prefer a JSON media type; otherwise the first declared one.
@@ -732,8 +841,8 @@ impl OpCtx<'_> {
                 }
                 let sp = m
                     .get("schema")
-                    .map(|_| resolve_pointer(self.root, format!("{ptr}/content/{}/schema", escape_pointer(mt))));
-                if let Some(schema) = sp.as_ref().and_then(|p| self.root.pointer(p)) {
+                    .map(|s| resolve_pointer_of(self.root, s, format!("{ptr}/content/{}/schema", escape_pointer(mt))));
+                if let Some(schema) = sp.as_ref().and_then(|p| lookup(self.root, p)) {
                     let schema = resolve(self.root, schema);
                     if let Some(list) = schema.get("examples").and_then(Value::as_array) {
                         for (i, v) in list.iter().enumerate() {
@@ -810,5 +919,178 @@ fn collect_props(root: &Value, schema: &Value, out: &mut Map<String, Value>, dep
         for part in s.get(key).and_then(Value::as_array).into_iter().flatten() {
             collect_props(root, part, out, depth + 1);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{Version, parse_text};
+    use std::path::Path;
+    use std::sync::Arc;
+
+    fn doc(name: &str, yaml: &str) -> SpecDoc {
+        let path = Path::new(name);
+        SpecDoc {
+            path: path.to_path_buf(),
+            name: name.trim_end_matches(".yaml").to_string(),
+            version: Version::V31,
+            root: Arc::new(parse_text(path, yaml).unwrap()),
+        }
+    }
+
+    fn messages(errors: Vec<SpecError>) -> Vec<String> {
+        errors.iter().map(ToString::to_string).collect()
+    }
+
+    /// Lazy building must report what compiling every schema at once reports: the same
+    /// problems, in the same order.
+    fn same_errors_as_eager(docs: Vec<SpecDoc>) -> Vec<String> {
+        let eager = match Api::build_with(docs.clone(), &BuildOptions::default(), Compile::Eager) {
+            Ok(_) => panic!("the eager build should fail"),
+            Err(failed) => messages(failed.errors),
+        };
+        let lazy = match Api::build(docs, &BuildOptions::default()) {
+            Ok(_) => panic!("the build should fail"),
+            Err(errors) => messages(errors),
+        };
+        assert_eq!(lazy, eager);
+        lazy
+    }
+
+    const BAD_REQUEST_SCHEMAS: &str = r#"
+openapi: 3.1.0
+info: {title: bad, version: "1"}
+paths:
+  /things:
+    get:
+      parameters:
+        - {name: q, in: query, schema: {type: string, pattern: "(unclosed"}}
+        - {name: ok, in: query, schema: {type: string}}
+        - {name: r, in: query, schema: {type: 5}}
+      responses: {"200": {description: ok}}
+    post:
+      requestBody:
+        content:
+          application/json: {schema: {$ref: '#/components/schemas/Bad'}}
+      responses: {"201": {description: ok}, "9000": {description: not a status}}
+components:
+  schemas:
+    Bad: {type: object, properties: {name: {type: string, pattern: "[z-a]"}}}
+"#;
+
+    #[test]
+    fn invalid_parameter_and_body_schemas_still_stop_startup() {
+        let errors = same_errors_as_eager(vec![doc("bad.yaml", BAD_REQUEST_SCHEMAS)]);
+        assert_eq!(errors.len(), 4, "{errors:#?}");
+        assert!(errors[0].starts_with("bad.yaml#/paths/~1things/get/parameters/0/schema: invalid schema"));
+        assert!(errors[1].starts_with("bad.yaml#/paths/~1things/get/parameters/2/schema: invalid schema"));
+        assert!(errors[2].starts_with("bad.yaml#/paths/~1things/post/requestBody/content/application~1json/schema"));
+        assert!(errors[3].ends_with("invalid response status \"9000\""));
+    }
+
+    #[test]
+    fn invalid_resource_schemas_still_stop_startup() {
+        let yaml = r#"
+openapi: 3.1.0
+info: {title: bad resource, version: "1"}
+paths:
+  /things:
+    post:
+      responses: {"201": {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/Thing'}}}}}
+  /things/{id}:
+    get:
+      responses: {"200": {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/Thing'}}}}}
+  /others:
+    get:
+      responses: {"200": {description: ok, content: {application/json: {schema: {type: array, items: {$ref: '#/components/schemas/Other'}}}}}}
+    post:
+      responses: {"201": {description: ok}}
+components:
+  schemas:
+    Thing: {type: object, properties: {id: {type: string}, name: {type: string, minLength: "x"}}}
+    Other: {type: object, properties: {id: {type: string, pattern: "(("}}}
+"#;
+        let errors = same_errors_as_eager(vec![doc("res.yaml", yaml)]);
+        assert_eq!(errors.len(), 2, "{errors:#?}");
+        assert!(errors[0].starts_with("res.yaml#/components/schemas/Thing: invalid schema"));
+        assert!(errors[1].starts_with("res.yaml#/components/schemas/Other: invalid schema"));
+    }
+
+    #[test]
+    fn schema_errors_are_reported_with_other_specs_problems() {
+        let clash = r#"
+openapi: 3.1.0
+info: {title: clash, version: "1"}
+paths:
+  /__specbox/x:
+    get: {responses: {"200": {description: ok}}}
+"#;
+        let errors = same_errors_as_eager(vec![doc("bad.yaml", BAD_REQUEST_SCHEMAS), doc("clash.yaml", clash)]);
+        assert_eq!(errors.len(), 4, "{errors:#?}");
+        let errors = same_errors_as_eager(vec![doc("clash.yaml", clash)]);
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+    }
+
+    #[test]
+    fn an_invalid_response_schema_does_not_stop_startup() {
+        // Response schemas were never compiled at startup (only on first use, errors ignored).
+        let yaml = r#"
+openapi: 3.1.0
+info: {title: response only, version: "1"}
+paths:
+  /things:
+    get:
+      responses: {"200": {description: ok, content: {application/json: {schema: {type: object, properties: {x: {type: string, pattern: "(("}}}}}}}
+"#;
+        let api = Api::build(vec![doc("resp.yaml", yaml)], &BuildOptions::default()).unwrap();
+        let op = &api.ops[0];
+        assert!(op.responses[0].validator(&api.specs[0].compiler).is_none());
+    }
+
+    #[test]
+    fn lazy_validators_validate_and_name_the_field() {
+        let yaml = r#"
+openapi: 3.1.0
+info: {title: ok, version: "1"}
+paths:
+  /things:
+    get:
+      parameters:
+        - {name: limit, in: query, schema: {type: integer, maximum: 10}}
+      responses: {"200": {description: ok}}
+    post:
+      requestBody:
+        content:
+          application/json: {schema: {$ref: '#/components/schemas/Thing'}}
+      responses: {"201": {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/Thing'}}}}}
+components:
+  schemas:
+    Thing:
+      type: object
+      required: [name]
+      properties:
+        name: {type: string}
+        address: {type: object, properties: {country: {type: string, pattern: "^[A-Z]{2}$"}}}
+"#;
+        let api = Api::build(vec![doc("ok.yaml", yaml)], &BuildOptions::default()).unwrap();
+        let root = api.specs[0].root();
+        let get = api.ops.iter().find(|o| o.method == Method::GET).unwrap();
+        let limit = get.params[0].schema.as_ref().unwrap();
+        assert!(limit.is_valid(&serde_json::json!(5)));
+        assert!(!limit.is_valid(&serde_json::json!(11)));
+        let post = api.ops.iter().find(|o| o.method == Method::POST).unwrap();
+        let body = post.body.as_ref().unwrap().media[0].schema.as_ref().unwrap();
+        let bad = serde_json::json!({"name": "x", "address": {"country": "Switzerland"}});
+        let violations = body.violations(root, &bad, Location::Body, "");
+        assert_eq!(violations.len(), 1);
+        assert_eq!(violations[0].field, "address.country");
+        assert!(
+            body.violations(root, &serde_json::json!({"name": "x"}), Location::Body, "")
+                .is_empty()
+        );
+        // The resource schema (what a read returns) is lazy too.
+        let resource = api.resources[0].schema.as_ref().unwrap();
+        assert!(!resource.is_valid(&serde_json::json!({"address": {}})));
     }
 }

@@ -10,7 +10,7 @@
 //! Templates are built per schema pointer at startup, so the hot path only fills placeholders.
 
 use crate::generate;
-use crate::spec::resolve;
+use crate::spec::{lookup, resolve};
 use crate::validate::Violation;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
@@ -192,7 +192,7 @@ impl ErrorShape {
             let body = if Some(&pointer) == shape.common.as_ref() && shape.declared.is_some() {
                 shape.declared.clone().unwrap_or(Value::Null)
             } else {
-                let schema = root.pointer(&pointer).unwrap_or(&Value::Null);
+                let schema = lookup(root, &pointer).unwrap_or(&Value::Null);
                 infer_template(root, schema, 0)
             };
             shape.templates.insert(pointer, ErrorTemplate { body });
@@ -230,7 +230,7 @@ impl ErrorShape {
         };
         let template = match self.templates.get(&pointer) {
             Some(t) => t.body.clone(),
-            None => infer_template(root, root.pointer(&pointer).unwrap_or(&Value::Null), 0),
+            None => infer_template(root, lookup(root, &pointer).unwrap_or(&Value::Null), 0),
         };
         ("application/json", fill(&template, &self.placeholders(err)))
     }

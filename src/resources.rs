@@ -11,9 +11,10 @@
 
 use crate::api::{Operation, Spec, properties, template_params};
 use crate::generate;
-use crate::spec::{SpecError, escape_pointer, resolve};
-use crate::validate::{Location, Schema};
+use crate::spec::{SpecError, escape_pointer, lookup, resolve};
+use crate::validate::{Compile, Location, Schema};
 use serde_json::{Map, Value};
+use std::collections::HashMap;
 
 /// What an operation does.
 #[derive(Debug, Clone)]
@@ -339,86 +340,151 @@ pub struct ListPlan {
     pub item_shape: Shape,
 }
 
-/// Infers resources and sets each operation's action.
+/// The operations of one spec, indexed by path template (in spec order within a template), so
+/// that inference asks "which operations are on `/x/{id}`?" without scanning every operation:
+/// with one scan per collection, a spec with n paths took O(n²) (seconds for 600 paths).
+struct SpecOps<'a> {
+    spec_idx: usize,
+    ops: &'a [Operation],
+    /// Distinct templates, in the order their first operation appears.
+    templates: Vec<&'a str>,
+    by_template: HashMap<&'a str, Vec<usize>>,
+    /// Collection template → the first item template `collection/{param}` (in spec order).
+    items: HashMap<&'a str, &'a str>,
+}
+
+impl<'a> SpecOps<'a> {
+    fn new(ops: &'a [Operation], spec_idx: usize) -> Self {
+        let mut templates = Vec::new();
+        let mut by_template: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut items = HashMap::new();
+        for (i, op) in ops.iter().enumerate().filter(|(_, o)| o.spec == spec_idx) {
+            let t = op.template.as_str();
+            let list = by_template.entry(t).or_default();
+            if list.is_empty() {
+                templates.push(t);
+                // `t` is an item path of `parent` when its last segment is a single parameter.
+                if let Some((parent, seg)) = t.rsplit_once('/')
+                    && is_single_param(seg)
+                {
+                    items.entry(parent).or_insert(t);
+                }
+            }
+            list.push(i);
+        }
+        SpecOps {
+            spec_idx,
+            ops,
+            templates,
+            by_template,
+            items,
+        }
+    }
+
+    /// The operations on `template`, in spec order.
+    fn on(&self, template: &str) -> impl Iterator<Item = (usize, &'a Operation)> + '_ {
+        let ops = self.ops;
+        self.by_template
+            .get(template)
+            .into_iter()
+            .flatten()
+            .filter_map(move |i| ops.get(*i).map(|o| (*i, o)))
+    }
+
+    fn find(&self, template: &str, method: &str) -> Option<&'a Operation> {
+        self.on(template)
+            .map(|(_, o)| o)
+            .find(|o| o.method.as_str().eq_ignore_ascii_case(method))
+    }
+
+    fn has(&self, template: &str, method: &str) -> bool {
+        self.find(template, method).is_some()
+    }
+}
+
+/// Infers resources and sets each operation's action. Resource schemas are compiled as `when`
+/// says ([`crate::api::Api::build`] checks lazy ones before serving).
 // Startup only (never on a request path): indices are positions in the vectors built here.
 #[allow(clippy::indexing_slicing)]
-pub fn infer(specs: &[Spec], ops: &mut [Operation]) -> Result<Vec<Resource>, Vec<SpecError>> {
+pub fn infer(specs: &[Spec], ops: &mut [Operation], when: Compile) -> Result<Vec<Resource>, Vec<SpecError>> {
     let mut resources: Vec<Resource> = Vec::new();
     let mut errors = Vec::new();
+    // Actions are decided from the operations as built (never from an action set here), so they
+    // are collected first and applied afterwards, in order: a later collection's action for an
+    // operation overrides an earlier one's.
+    let mut actions: Vec<(usize, Action)> = Vec::new();
     for (spec_idx, spec) in specs.iter().enumerate() {
         let root = spec.root();
-        let spec_ops: Vec<usize> = (0..ops.len()).filter(|i| ops[*i].spec == spec_idx).collect();
-        let templates: Vec<&str> = spec_ops.iter().map(|i| ops[*i].template.as_str()).collect();
-        let has = |t: &str, m: &str| {
-            spec_ops
-                .iter()
-                .any(|i| ops[*i].template == t && ops[*i].method.as_str().eq_ignore_ascii_case(m))
+        let index = SpecOps::new(ops, spec_idx);
+        let mut shapes = Shapes {
+            root,
+            known: HashMap::new(),
         };
 
         // Collections: a template whose last segment is static, with an item path beside it or a POST.
         let mut collections: Vec<(String, Option<(String, String)>)> = Vec::new();
-        for t in &templates {
-            if collections.iter().any(|(c, _)| c == t) || last_segment_is_param(t) {
+        for t in &index.templates {
+            if last_segment_is_param(t) {
                 continue;
             }
-            let item = templates
-                .iter()
-                .find(|other| {
-                    other
-                        .strip_prefix(*t)
-                        .and_then(|r| r.strip_prefix('/'))
-                        .is_some_and(is_single_param)
-                })
+            let item = index
+                .items
+                .get(t)
                 .map(|it| (it.to_string(), template_params(it).pop().unwrap_or_default()));
-            let explicit = spec_ops
-                .iter()
-                .any(|i| ops[*i].template == *t && op_ext(root, &ops[*i]).is_some_and(|a| a != "none"));
+            let explicit = index.on(t).any(|(_, o)| op_ext(root, o).is_some_and(|a| a != "none"));
             // `POST /x/{id}/restore` alone (no GET, no items below) is an action on an item,
             // not a sub-collection.
             let action_on_item = item.is_none()
-                && !has(t, "get")
+                && !index.has(t, "get")
                 && t.rsplit_once('/')
                     .is_some_and(|(parent, _)| last_segment_is_param(parent));
-            if explicit || (!action_on_item && (item.is_some() || has(t, "post"))) {
+            if explicit || (!action_on_item && (item.is_some() || index.has(t, "post"))) {
                 collections.push((t.to_string(), item));
             }
         }
         // Parents first, so a child can find its parent's index.
         collections.sort_by_key(|(c, _)| c.matches('/').count());
-        let first = resources.len();
+        // `parent/{id}/` → the parent resource, for the resources of this spec built so far.
+        let mut child_prefixes: HashMap<String, usize> = HashMap::new();
         for (collection, item) in &collections {
             let res_idx = resources.len();
-            let parent = (first..resources.len())
-                .filter(|r| {
-                    let p = &resources[*r];
-                    p.item_param
-                        .as_ref()
-                        .is_some_and(|ip| collection.starts_with(&format!("{}/{{{ip}}}/", p.collection)))
-                })
+            // The parent is the resource with the longest collection whose item path prefixes
+            // this collection; every `/`-terminated prefix of the collection is a candidate.
+            let parent = collection
+                .match_indices('/')
+                .filter_map(|(i, _)| child_prefixes.get(&collection[..=i]).copied())
                 .max_by_key(|r| resources[*r].collection.len());
-            match build_resource(spec_idx, spec, ops, &spec_ops, collection, item.as_ref(), parent) {
-                Ok(r) => resources.push(r),
+            match build_resource(spec, &index, collection, item.as_ref(), parent, when, &mut shapes) {
+                Ok(r) => {
+                    if let Some(ip) = &r.item_param {
+                        child_prefixes.insert(format!("{}/{{{ip}}}/", r.collection), res_idx);
+                    }
+                    resources.push(r);
+                }
                 Err(e) => {
                     errors.push(e);
                     continue;
                 }
             }
-            // Actions for the operations on this resource's paths.
-            for i in &spec_ops {
-                let op = &ops[*i];
-                let action = action_for(
-                    spec,
-                    &resources[res_idx],
-                    res_idx,
-                    op,
-                    collection,
-                    item.as_ref().map(|(t, _)| t.as_str()),
-                );
-                if let Some(a) = action {
-                    ops[*i].action = a;
+            // Actions for the operations on this resource's paths: the collection, the item, and
+            // the item's restore/unarchive/archive actions (no other template gets one).
+            let item_t = item.as_ref().map(|(t, _)| t.as_str());
+            let mut on_paths = vec![collection.clone()];
+            if let Some(it) = item_t {
+                on_paths.extend(["", "/restore", "/unarchive", "/archive"].map(|s| format!("{it}{s}")));
+            }
+            for t in &on_paths {
+                for (i, op) in index.on(t) {
+                    if let Some(a) = action_for(spec, &resources[res_idx], res_idx, op, collection, item_t, &mut shapes)
+                    {
+                        actions.push((i, a));
+                    }
                 }
             }
         }
+    }
+    for (i, a) in actions {
+        ops[i].action = a;
     }
     resolve_references(specs, &mut resources, &mut errors);
     for (i, op) in ops.iter().enumerate() {
@@ -457,7 +523,7 @@ fn resolve_references(specs: &[Spec], resources: &mut [Resource], errors: &mut V
         let (spec_idx, collection) = (resources[idx].spec, resources[idx].collection.clone());
         let Some(spec) = specs.get(spec_idx) else { continue };
         let ext_ptr = format!("/paths/{}/x-specbox-resource/references", escape_pointer(&collection));
-        let Some(list) = spec.root().pointer(&ext_ptr).and_then(Value::as_array) else {
+        let Some(list) = lookup(spec.root(), &ext_ptr).and_then(Value::as_array) else {
             continue;
         };
         let mut refs = Vec::new();
@@ -534,28 +600,21 @@ fn is_single_param(seg: &str) -> bool {
 }
 
 fn op_ext<'a>(root: &'a Value, op: &Operation) -> Option<&'a str> {
-    root.pointer(&op.pointer)?.get("x-specbox-action")?.as_str()
+    lookup(root, &op.pointer)?.get("x-specbox-action")?.as_str()
 }
 
-// Startup only (never on a request path): indices are positions in the vectors built here.
-#[allow(clippy::indexing_slicing)]
 fn build_resource(
-    spec_idx: usize,
     spec: &Spec,
-    ops: &[Operation],
-    spec_ops: &[usize],
+    index: &SpecOps<'_>,
     collection: &str,
     item: Option<&(String, String)>,
     parent: Option<usize>,
+    when: Compile,
+    shapes: &mut Shapes<'_>,
 ) -> Result<Resource, SpecError> {
     let root = spec.root();
     let file = &spec.doc.path;
-    let find = |t: &str, m: &str| {
-        spec_ops
-            .iter()
-            .map(|i| &ops[*i])
-            .find(|o| o.template == t && o.method.as_str().eq_ignore_ascii_case(m))
-    };
+    let find = |t: &str, m: &str| index.find(t, m);
     let success_schema = |o: &Operation| o.success().and_then(|r| r.schema_pointer.clone());
 
     // The representation: what a read returns, else what a create returns, else a list's items.
@@ -571,15 +630,17 @@ fn build_resource(
     let schema_pointer = schema_pointer.map(|p| crate::spec::resolve_pointer(root, p));
     let rep = schema_pointer
         .as_ref()
-        .and_then(|p| root.pointer(p))
+        .and_then(|p| lookup(root, p))
         .cloned()
         .unwrap_or(Value::Null);
     let props = properties(root, &rep);
 
-    let ext = root
-        .pointer(&format!("/paths/{}/x-specbox-resource", escape_pointer(collection)))
-        .cloned()
-        .unwrap_or(Value::Null);
+    let ext = lookup(
+        root,
+        &format!("/paths/{}/x-specbox-resource", escape_pointer(collection)),
+    )
+    .cloned()
+    .unwrap_or(Value::Null);
     let ext_ptr = format!("/paths/{}/x-specbox-resource", escape_pointer(collection));
 
     let item_param = item.map(|(_, p)| p.clone());
@@ -659,7 +720,7 @@ fn build_resource(
         .unwrap_or("items")
         .to_string();
     let schema = match &schema_pointer {
-        Some(p) => Some(spec.compiler.compile(p)?),
+        Some(p) => Some(spec.compiler.schema(p, when)?),
         None => None,
     };
     Ok(Resource {
@@ -667,9 +728,9 @@ fn build_resource(
         create_op: None,
         rep_shape: schema_pointer
             .as_deref()
-            .map(|p| shape_for(root, p))
+            .map(|p| shapes.get(p))
             .unwrap_or_else(Shape::pass_through),
-        spec: spec_idx,
+        spec: index.spec_idx,
         name,
         collection: collection.to_string(),
         item_param,
@@ -727,7 +788,7 @@ fn id_from_schema(s: &Value) -> IdGen {
 /// The pointer of a list response's item schema (the items of the array or of its array property).
 fn list_items_pointer(root: &Value, list_ptr: &str) -> Option<String> {
     let list_ptr = crate::spec::resolve_pointer(root, list_ptr.to_string());
-    let s = root.pointer(&list_ptr)?;
+    let s = lookup(root, &list_ptr)?;
     if type_has(s, "array") || s.get("items").is_some() {
         return Some(crate::spec::resolve_pointer(root, format!("{list_ptr}/items")));
     }
@@ -767,6 +828,7 @@ fn action_for(
     op: &Operation,
     collection: &str,
     item: Option<&str>,
+    shapes: &mut Shapes<'_>,
 ) -> Option<Action> {
     let root = spec.root();
     let method = op.method.as_str();
@@ -805,10 +867,10 @@ fn action_for(
         },
     };
     let success_schema = op.success().and_then(|r| r.schema_pointer.clone());
-    let shape = || {
+    let mut shape = || {
         success_schema
             .as_ref()
-            .map(|p| shape_for(root, p))
+            .map(|p| shapes.get(p))
             .unwrap_or_else(Shape::pass_through)
     };
     let write = || write_plan(root, op, res);
@@ -834,7 +896,7 @@ fn action_for(
         },
         "delete" => Action::Delete {
             res: res_idx,
-            shape: success_schema.as_ref().map(|p| shape_for(root, p)),
+            shape: success_schema.as_ref().map(|p| shapes.get(p)),
         },
         "archive" => Action::Archive {
             res: res_idx,
@@ -846,15 +908,34 @@ fn action_for(
         },
         "list" => Action::List {
             res: res_idx,
-            plan: Box::new(list_plan(root, op, res, success_schema.as_deref())),
+            plan: Box::new(list_plan(root, op, res, success_schema.as_deref(), shapes)),
         },
         _ => return None,
     })
 }
 
+/// [`shape_for`], computed once per schema pointer of a spec: a resource's representation is
+/// shaped for its reads, writes and lists alike, and each time the example generator runs for
+/// every required field.
+struct Shapes<'a> {
+    root: &'a Value,
+    known: HashMap<String, Shape>,
+}
+
+impl Shapes<'_> {
+    fn get(&mut self, pointer: &str) -> Shape {
+        if let Some(known) = self.known.get(pointer) {
+            return known.clone();
+        }
+        let shape = shape_for(self.root, pointer);
+        self.known.insert(pointer.to_string(), shape.clone());
+        shape
+    }
+}
+
 /// How a response schema shapes a stored object.
 pub fn shape_for(root: &Value, pointer: &str) -> Shape {
-    let schema = root.pointer(pointer).map(|s| resolve(root, s)).unwrap_or(&Value::Null);
+    let schema = lookup(root, pointer).map(|s| resolve(root, s)).unwrap_or(&Value::Null);
     let props = properties(root, schema);
     if props.is_empty() {
         return Shape::pass_through();
@@ -915,7 +996,7 @@ fn write_plan(root: &Value, op: &Operation, res: &Resource) -> WritePlan {
         .as_ref()
         .and_then(|b| b.media.iter().find(|m| m.is_json()).or_else(|| b.media.first()))
         .and_then(|m| m.schema_pointer.as_ref())
-        .and_then(|p| root.pointer(p));
+        .and_then(|p| lookup(root, p));
     let mut defaults = Vec::new();
     let fields = body_schema.and_then(|s| {
         let props = properties(root, s);
@@ -932,7 +1013,7 @@ fn write_plan(root: &Value, op: &Operation, res: &Resource) -> WritePlan {
         // A free-form body (no declared properties) stores whatever it is given.
         (!props.is_empty()).then_some(writable)
     });
-    if let Some(rep) = res.schema_pointer.as_ref().and_then(|p| root.pointer(p)) {
+    if let Some(rep) = res.schema_pointer.as_ref().and_then(|p| lookup(root, p)) {
         for (k, v) in properties(root, rep) {
             let s = resolve(root, &v);
             if let Some(d) = s.get("default")
@@ -946,9 +1027,14 @@ fn write_plan(root: &Value, op: &Operation, res: &Resource) -> WritePlan {
     WritePlan { fields, defaults }
 }
 
-fn list_plan(root: &Value, op: &Operation, res: &Resource, schema_ptr: Option<&str>) -> ListPlan {
-    let ext = root
-        .pointer(&op.pointer)
+fn list_plan(
+    root: &Value,
+    op: &Operation,
+    res: &Resource,
+    schema_ptr: Option<&str>,
+    shapes: &mut Shapes<'_>,
+) -> ListPlan {
+    let ext = lookup(root, &op.pointer)
         .and_then(|o| o.get("x-specbox-pagination"))
         .cloned()
         .unwrap_or(Value::Null);
@@ -993,7 +1079,7 @@ fn list_plan(root: &Value, op: &Operation, res: &Resource, schema_ptr: Option<&s
         .as_ref()
         .and_then(|n| op.param(Location::Query, n))
         .and_then(|p| p.schema_pointer.as_ref())
-        .and_then(|p| root.pointer(p))
+        .and_then(|p| lookup(root, p))
         .map(|s| resolve(root, s));
     let default_limit = limit_schema
         .and_then(|s| s.get("default"))
@@ -1005,7 +1091,7 @@ fn list_plan(root: &Value, op: &Operation, res: &Resource, schema_ptr: Option<&s
         .map(|m| m as usize);
 
     let envelope_schema = schema_ptr
-        .and_then(|p| root.pointer(p))
+        .and_then(|p| lookup(root, p))
         .map(|s| resolve(root, s))
         .unwrap_or(&Value::Null);
     let bare = type_has(envelope_schema, "array");
@@ -1018,7 +1104,7 @@ fn list_plan(root: &Value, op: &Operation, res: &Resource, schema_ptr: Option<&s
     let item_shape = item_ptr
         .as_deref()
         .or(res.schema_pointer.as_deref())
-        .map(|p| shape_for(root, p))
+        .map(|p| shapes.get(p))
         .unwrap_or_else(Shape::pass_through);
 
     let mut envelope = Vec::new();
@@ -1066,7 +1152,7 @@ fn list_plan(root: &Value, op: &Operation, res: &Resource, schema_ptr: Option<&s
     let rep_props = res
         .schema_pointer
         .as_ref()
-        .and_then(|p| root.pointer(p))
+        .and_then(|p| lookup(root, p))
         .map(|s| properties(root, s))
         .unwrap_or_default();
     let mut filters = Vec::new();

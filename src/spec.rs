@@ -12,9 +12,11 @@
 //! deals with a single document and local pointers only. Errors name the file and the JSON pointer.
 
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Largest file a `$ref` may bring in.
 const MAX_REF_FILE: u64 = 64 * 1024 * 1024;
@@ -69,7 +71,9 @@ pub struct SpecDoc {
     /// File stem, used to find the spec's fixtures (`fixtures/<name>/`) and in messages.
     pub name: String,
     pub version: Version,
-    pub root: Value,
+    /// The document. Shared (not copied) with the schema registry that compiles validators
+    /// against it: a copy of a large spec cost tens of milliseconds and as much memory again.
+    pub root: Arc<Value>,
 }
 
 /// Parses a YAML or JSON file into JSON. YAML merge keys (`<<`) are applied.
@@ -180,20 +184,19 @@ pub fn load(path: &Path) -> Result<SpecDoc, SpecError> {
     }
 
     let mut bundler = Bundler::default();
-    let root = bundler.bundle_root(path, root)?;
-    let mut doc = SpecDoc {
+    let mut root = bundler.bundle_root(path, root)?;
+    if version == Version::V30 {
+        normalise_30(&mut root);
+    }
+    Ok(SpecDoc {
         path: path.to_path_buf(),
         name: path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "spec".into()),
         version,
-        root,
-    };
-    if version == Version::V30 {
-        normalise_30(&mut doc.root);
-    }
-    Ok(doc)
+        root: Arc::new(root),
+    })
 }
 
 /// Copies external files into the document and rewrites their `$ref`s to local pointers.
@@ -209,8 +212,9 @@ struct Bundler {
 
 impl Bundler {
     fn bundle_root(&mut self, path: &Path, mut root: Value) -> Result<Value, SpecError> {
-        let snapshot = root.clone();
-        self.rewrite(path, "", &snapshot, &mut root, "")?;
+        let mut refs = Vec::new();
+        self.collect(path, "", &root, &root, None, &mut refs)?;
+        apply(&mut root, &mut refs.into_iter());
         if !self.bundled.is_empty()
             && let Some(obj) = root.as_object_mut()
         {
@@ -220,37 +224,42 @@ impl Bundler {
     }
 
     /// Walks `value` (found at `at` in `file`, whose whole content is `file_root` and which lives
-    /// in the bundle at `prefix`), rewriting every `$ref`.
-    fn rewrite(
+    /// in the bundle at `prefix`), checking every `$ref` and pushing, in walk order, what it must
+    /// become (`None`: unchanged). The walk only reads: [`apply`] writes the changes afterwards,
+    /// so the document is never copied to be looked into while it is rewritten, and a
+    /// single-file spec, whose local `$ref`s stay as written, is not written at all.
+    fn collect(
         &mut self,
         file: &Path,
         prefix: &str,
         file_root: &Value,
-        value: &mut Value,
-        at: &str,
+        value: &Value,
+        at: Option<&At<'_>>,
+        out: &mut Vec<Option<String>>,
     ) -> Result<(), SpecError> {
         match value {
             Value::Object(map) => {
                 if let Some(Value::String(r)) = map.get("$ref") {
-                    let r = r.clone();
-                    let new = self.rewrite_ref(file, prefix, file_root, &r, &format!("{at}/$ref"))?;
-                    map.insert("$ref".into(), Value::String(new));
+                    out.push(self.rewrite_ref(file, prefix, file_root, r, at)?);
                 }
-                for (k, v) in map.iter_mut() {
-                    // Literal values may contain anything, including keys named `$ref`.
-                    if matches!(k.as_str(), "example" | "enum" | "const" | "default" | "value") {
+                for (k, v) in map {
+                    if is_literal(k, v) {
                         continue;
                     }
-                    if k == "examples" && v.is_array() {
-                        continue;
-                    }
-                    let child = format!("{at}/{}", escape_pointer(k));
-                    self.rewrite(file, prefix, file_root, v, &child)?;
+                    let child = At {
+                        parent: at,
+                        segment: Segment::Key(k),
+                    };
+                    self.collect(file, prefix, file_root, v, Some(&child), out)?;
                 }
             }
             Value::Array(items) => {
-                for (i, v) in items.iter_mut().enumerate() {
-                    self.rewrite(file, prefix, file_root, v, &format!("{at}/{i}"))?;
+                for (i, v) in items.iter().enumerate() {
+                    let child = At {
+                        parent: at,
+                        segment: Segment::Index(i),
+                    };
+                    self.collect(file, prefix, file_root, v, Some(&child), out)?;
                 }
             }
             _ => {}
@@ -258,14 +267,18 @@ impl Bundler {
         Ok(())
     }
 
+    /// What the `$ref` `r` (in the object at `at`) becomes in the bundle (`None`: it stays as
+    /// written), checking that its target exists and bundling the file it names.
     fn rewrite_ref(
         &mut self,
         file: &Path,
         prefix: &str,
         file_root: &Value,
         r: &str,
-        at: &str,
-    ) -> Result<String, SpecError> {
+        at: Option<&At<'_>>,
+    ) -> Result<Option<String>, SpecError> {
+        // Formatted only for a message.
+        let at = || format!("{}/$ref", At::pointer(at));
         let (target, fragment) = match r.split_once('#') {
             Some((t, f)) => (t, f),
             None => (r, ""),
@@ -276,25 +289,27 @@ impl Bundler {
             if lookup(file_root, &fragment).is_none() {
                 return Err(SpecError::new(
                     file,
-                    at,
+                    at(),
                     format!("cannot resolve $ref {r:?}: nothing at #{fragment}"),
                 ));
             }
-            return Ok(format!("#{prefix}{fragment}"));
+            // `#{prefix}{fragment}`, made only when it differs (a prefix, a percent-escape).
+            let same = r.strip_prefix('#').and_then(|rest| rest.strip_prefix(prefix)) == Some(fragment.as_ref());
+            return Ok((!same).then(|| format!("#{prefix}{fragment}")));
         }
         if target.contains("://") {
             return Err(SpecError::new(
                 file,
-                at,
+                at(),
                 format!("remote $ref {r:?} is not supported: download it beside the spec"),
             ));
         }
         let base = file.parent().unwrap_or_else(|| Path::new("."));
-        let ext_path = base.join(percent_decode(target));
+        let ext_path = base.join(percent_decode(target).as_ref());
         let canonical = ext_path.canonicalize().map_err(|e| {
             SpecError::new(
                 file,
-                at,
+                at(),
                 format!("cannot resolve $ref {r:?}: {}: {e}", ext_path.display()),
             )
         })?;
@@ -304,14 +319,14 @@ impl Bundler {
             Ok(m) if m.is_file() => {
                 return Err(SpecError::new(
                     file,
-                    at,
+                    at(),
                     format!("$ref {r:?}: {} is larger than {MAX_REF_FILE} bytes", ext_path.display()),
                 ));
             }
             _ => {
                 return Err(SpecError::new(
                     file,
-                    at,
+                    at(),
                     format!("$ref {r:?}: {} is not a regular file", ext_path.display()),
                 ));
             }
@@ -322,9 +337,11 @@ impl Bundler {
                 let key = self.keys.len().to_string();
                 self.keys.insert(canonical.clone(), key.clone());
                 let raw = read_value(&ext_path)?;
-                let mut content = raw.clone();
                 let ext_prefix = format!("/{BUNDLE_KEY}/{key}");
-                self.rewrite(&ext_path, &ext_prefix, &raw, &mut content, "")?;
+                let mut refs = Vec::new();
+                self.collect(&ext_path, &ext_prefix, &raw, &raw, None, &mut refs)?;
+                let mut content = raw.clone();
+                apply(&mut content, &mut refs.into_iter());
                 self.bundled.insert(key.clone(), content);
                 self.raw.insert(key.clone(), raw);
                 key
@@ -334,20 +351,107 @@ impl Bundler {
         if !exists {
             return Err(SpecError::new(
                 file,
-                at,
+                at(),
                 format!(
                     "cannot resolve $ref {r:?}: nothing at #{fragment} in {}",
                     ext_path.display()
                 ),
             ));
         }
-        Ok(format!("#/{BUNDLE_KEY}/{key}{fragment}"))
+        let new = format!("#/{BUNDLE_KEY}/{key}{fragment}");
+        Ok((new != r).then_some(new))
     }
 }
 
-/// Looks a JSON pointer up (`""` is the whole document).
+/// Literal values (examples, enums, defaults) may contain anything, including keys named `$ref`.
+fn is_literal(key: &str, value: &Value) -> bool {
+    matches!(key, "example" | "enum" | "const" | "default" | "value") || (key == "examples" && value.is_array())
+}
+
+/// Writes what [`Bundler::collect`] decided: `new` holds an entry per `$ref`, in the same walk order.
+fn apply(value: &mut Value, new: &mut impl Iterator<Item = Option<String>>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(r)) = map.get_mut("$ref")
+                && let Some(Some(changed)) = new.next()
+            {
+                *r = changed;
+            }
+            for (k, v) in map.iter_mut() {
+                if !is_literal(k, v) {
+                    apply(v, new);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for v in items {
+                apply(v, new);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Where the bundler is in a file: a path of segments on the stack, made a JSON pointer only
+/// when a message needs one.
+struct At<'a> {
+    parent: Option<&'a At<'a>>,
+    segment: Segment<'a>,
+}
+
+enum Segment<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+impl At<'_> {
+    fn pointer(at: Option<&At<'_>>) -> String {
+        let mut segments = Vec::new();
+        let mut current = at;
+        while let Some(a) = current {
+            segments.push(&a.segment);
+            current = a.parent;
+        }
+        let mut out = String::new();
+        for s in segments.iter().rev() {
+            out.push('/');
+            match s {
+                Segment::Key(k) => out.push_str(&escape_pointer(k)),
+                Segment::Index(i) => out.push_str(&i.to_string()),
+            }
+        }
+        out
+    }
+}
+
+/// Looks a JSON pointer up (`""` is the whole document), exactly as `Value::pointer` does but
+/// without its two string allocations per segment: startup resolves tens of thousands of
+/// pointers into a large document, and those allocations were most of the cost.
 pub fn lookup<'a>(root: &'a Value, pointer: &str) -> Option<&'a Value> {
-    root.pointer(pointer)
+    if pointer.is_empty() {
+        return Some(root);
+    }
+    let rest = pointer.strip_prefix('/')?;
+    rest.split('/').try_fold(root, |target, raw| {
+        let token: Cow<'_, str> = if raw.contains('~') {
+            Cow::Owned(raw.replace("~1", "/").replace("~0", "~"))
+        } else {
+            Cow::Borrowed(raw)
+        };
+        match target {
+            Value::Object(map) => map.get(token.as_ref()),
+            Value::Array(list) => array_index(&token).and_then(|i| list.get(i)),
+            _ => None,
+        }
+    })
+}
+
+/// An array index token as `Value::pointer` reads it: no sign, no leading zero.
+fn array_index(token: &str) -> Option<usize> {
+    if token.starts_with('+') || (token.starts_with('0') && token.len() != 1) {
+        return None;
+    }
+    token.parse().ok()
 }
 
 /// JSON text with object keys sorted at every level: equal values give equal text, whatever the
@@ -376,18 +480,22 @@ pub fn canonical_json(v: &Value) -> String {
 
 /// Escapes one JSON pointer segment.
 pub fn escape_pointer(segment: &str) -> String {
-    segment.replace('~', "~0").replace('/', "~1")
+    if segment.contains(['~', '/']) {
+        segment.replace('~', "~0").replace('/', "~1")
+    } else {
+        segment.to_string()
+    }
 }
 
-fn percent_decode(s: &str) -> String {
-    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
+fn percent_decode(s: &str) -> Cow<'_, str> {
+    percent_encoding::percent_decode_str(s).decode_utf8_lossy()
 }
 
 /// Follows a chain of local `$ref`s (bounded, so a reference loop cannot hang).
 pub fn resolve<'a>(root: &'a Value, mut value: &'a Value) -> &'a Value {
     for _ in 0..32 {
         match value.get("$ref").and_then(Value::as_str) {
-            Some(r) if r.starts_with('#') => match root.pointer(&percent_decode(&r[1..])) {
+            Some(r) if r.starts_with('#') => match lookup(root, &percent_decode(&r[1..])) {
                 Some(target) => value = target,
                 None => return value,
             },
@@ -400,16 +508,24 @@ pub fn resolve<'a>(root: &'a Value, mut value: &'a Value) -> &'a Value {
 /// The pointer a (possibly `$ref`) value finally resolves to, given the pointer it was found at.
 pub fn resolve_pointer(root: &Value, mut pointer: String) -> String {
     for _ in 0..32 {
-        match root
-            .pointer(&pointer)
+        match lookup(root, &pointer)
             .and_then(|v| v.get("$ref"))
             .and_then(Value::as_str)
         {
-            Some(r) if r.starts_with('#') => pointer = percent_decode(&r[1..]),
+            Some(r) if r.starts_with('#') => pointer = percent_decode(&r[1..]).into_owned(),
             _ => break,
         }
     }
     pointer
+}
+
+/// [`resolve_pointer`] given `value`, the value at `pointer`, which the caller already holds: the
+/// document is walked only when `value` is itself a `$ref` (otherwise the pointer stays).
+pub fn resolve_pointer_of(root: &Value, value: &Value, pointer: String) -> String {
+    match value.get("$ref").and_then(Value::as_str) {
+        Some(r) if r.starts_with('#') => resolve_pointer(root, pointer),
+        _ => pointer,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -486,7 +602,7 @@ fn collect_schema_positions(root: &Value, out: &mut HashSet<String>) {
         out,
         seen: HashSet::new(),
     };
-    if let Some(schemas) = root.pointer("/components/schemas").and_then(Value::as_object) {
+    if let Some(schemas) = lookup(root, "/components/schemas").and_then(Value::as_object) {
         for k in schemas.keys() {
             w.schema(&format!("/components/schemas/{}", escape_pointer(k)));
         }
@@ -497,10 +613,7 @@ fn collect_schema_positions(root: &Value, out: &mut HashSet<String>) {
         ("requestBodies", Kind::Content),
         ("responses", Kind::Response),
     ] {
-        if let Some(m) = root
-            .pointer(&format!("/components/{section}"))
-            .and_then(Value::as_object)
-        {
+        if let Some(m) = lookup(root, &format!("/components/{section}")).and_then(Value::as_object) {
             for k in m.keys() {
                 w.visit(kind, &format!("/components/{section}/{}", escape_pointer(k)));
             }
@@ -530,11 +643,11 @@ struct SchemaWalker<'a> {
 impl<'a> SchemaWalker<'a> {
     fn follow(&self, pointer: &str) -> Option<(String, &'a Value)> {
         let root: &'a Value = self.root;
-        let v = root.pointer(pointer)?;
+        let v = lookup(root, pointer)?;
         match v.get("$ref").and_then(Value::as_str) {
             Some(r) if r.starts_with('#') => {
-                let target = percent_decode(&r[1..]);
-                root.pointer(&target).map(|t| (target, t))
+                let target = percent_decode(&r[1..]).into_owned();
+                lookup(root, &target).map(|t| (target, t))
             }
             _ => Some((pointer.to_string(), v)),
         }
@@ -590,7 +703,7 @@ impl<'a> SchemaWalker<'a> {
 
     fn list(&mut self, kind: Kind, pointer: &str) {
         let root: &'a Value = self.root;
-        let n = root.pointer(pointer).and_then(Value::as_array).map_or(0, Vec::len);
+        let n = lookup(root, pointer).and_then(Value::as_array).map_or(0, Vec::len);
         for i in 0..n {
             self.visit(kind, &format!("{pointer}/{i}"));
         }
@@ -608,7 +721,7 @@ impl<'a> SchemaWalker<'a> {
 
     fn schema(&mut self, pointer: &str) {
         let root: &'a Value = self.root;
-        let Some(value) = root.pointer(pointer) else {
+        let Some(value) = lookup(root, pointer) else {
             return;
         };
         if !self.out.insert(pointer.to_string()) {
@@ -663,3 +776,60 @@ impl<'a> SchemaWalker<'a> {
 
 /// The HTTP methods an OpenAPI path item may hold, in the order they are reported.
 pub const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_reads_pointers_as_value_pointer_does() {
+        let doc = serde_json::json!({
+            "paths": {"/a/{id}": {"get": {"x": 1}}, "a~b": [10, 11, {"c": 3}]},
+            "": {"empty": true},
+            "01": "zero-one",
+        });
+        for p in [
+            "",
+            "/",
+            "/paths",
+            "/paths/~1a~1{id}/get/x",
+            "/paths/a~0b/1",
+            "/paths/a~0b/2/c",
+            "/paths/a~0b/01",
+            "/paths/a~0b/+1",
+            "/paths/a~0b/3",
+            "/paths/a~01b",
+            "/01",
+            "//empty",
+            "paths",
+            "/missing/x",
+        ] {
+            assert_eq!(lookup(&doc, p), doc.pointer(p), "{p}");
+        }
+    }
+
+    #[test]
+    fn escape_pointer_escapes_only_what_it_must() {
+        assert_eq!(escape_pointer("plain"), "plain");
+        assert_eq!(escape_pointer("/a~b/"), "~1a~0b~1");
+    }
+
+    #[test]
+    fn bundling_keeps_local_refs_and_decodes_escaped_ones() {
+        let path = Path::new("inline.yaml");
+        let root: Value = serde_json::json!({
+            "a": {"$ref": "#/components/schemas/A"},
+            "b": {"$ref": "#/components/schemas/A%20B"},
+            "c": {"example": {"$ref": "not checked"}},
+            "components": {"schemas": {"A": {"type": "string"}, "A B": {"type": "integer"}}},
+        });
+        let bundled = Bundler::default().bundle_root(path, root.clone()).unwrap();
+        let mut expected = root;
+        expected["b"]["$ref"] = "#/components/schemas/A B".into();
+        assert_eq!(bundled, expected);
+
+        let broken = serde_json::json!({"x": [{"y~z": {"$ref": "#/nope"}}]});
+        let err = Bundler::default().bundle_root(path, broken).unwrap_err();
+        assert_eq!(err.pointer, "/x/0/y~0z/$ref");
+    }
+}

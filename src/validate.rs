@@ -1,21 +1,30 @@
 //! Request validation: compiled validators per operation, and violations that say where.
 //!
-//! Every schema is compiled once, at startup, into a `jsonschema::Validator` (2020-12, formats
-//! asserted). To resolve `#/components/...` the whole OpenAPI document is registered under a base
-//! URI and each schema is compiled as a wrapper `{"$ref": "BASE#<pointer>"}`; compiling a
-//! sub-schema on its own would lose every reference out of it. Validators are `Send + Sync` and
-//! shared by all requests; nothing here re-parses a schema per request.
+//! Every schema is compiled into a `jsonschema::Validator` (2020-12, formats asserted). To
+//! resolve `#/components/...` the whole OpenAPI document is registered under a base URI and each
+//! schema is compiled as a wrapper `{"$ref": "BASE#<pointer>"}`; compiling a sub-schema on its own
+//! would lose every reference out of it. Validators are `Send + Sync` and shared by all requests;
+//! nothing here re-parses a schema per request.
+//!
+//! Compiling is lazy: a [`Schema`] compiles its validator on first use, once (`OnceLock`), so a
+//! large spec does not compile, at startup, validators for operations nobody calls. Each wrapper
+//! compiles everything it reaches, so eager per-operation compiles of a spec whose schemas share
+//! deep `$ref` chains cost seconds. What startup must still do is refuse a schema that does not
+//! compile, naming it: [`SchemaCompiler::check`] compiles a set of schemas in one build, where
+//! every location is compiled once however many schemas reach it, and callers fall back to
+//! compiling each schema on its own (the precise error) only when that check fails.
 //!
 //! Violations carry a location (path, query, header, cookie or body), the JSON pointer into the
 //! value, and a dotted `field` such as `billing_address.country`: the name an API's error body uses.
 //! Map keys (additionalProperties) are user data, not field names, so a violation inside a map is
 //! reported against the map (`metadata`, not `metadata.plan`).
 
-use crate::spec::{SpecError, resolve};
+use crate::spec::{SpecError, lookup, resolve};
 use jsonschema::error::ValidationErrorKind;
 use jsonschema::{Draft, Registry, Validator};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 const BASE: &str = "specbox://spec/doc.json";
 
@@ -52,18 +61,32 @@ pub struct Violation {
     pub message: String,
 }
 
-/// Compiles schemas of one document against a registry that owns a copy of it, so schemas that
-/// are rarely needed (response schemas, checked only in proxy mode and by tests) can be compiled
-/// on first use, once, without keeping a borrow of the document alive.
+/// When a schema's validator is compiled: on first use (after a startup [`SchemaCompiler::check`]),
+/// or at once (to report which schema does not compile, once a check has failed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compile {
+    Lazy,
+    Eager,
+}
+
+/// Compiles schemas of one document against a registry that holds it (shared, see [`Self::new`]),
+/// so a schema can be compiled on first use, once, without keeping a borrow of the document alive.
 pub struct SchemaCompiler {
+    shared: Arc<Registered>,
+}
+
+/// The registry and the file it came from, shared by the compiler and every lazy [`Schema`].
+struct Registered {
     registry: Registry<'static>,
     file: PathBuf,
 }
 
-/// A compiled schema and where it came from (kept for messages and for shaping).
+/// A schema and where it came from (kept for messages and for shaping). Its validator is
+/// compiled on first use.
 pub struct Schema {
     pub pointer: String,
-    validator: Validator,
+    source: Arc<Registered>,
+    validator: OnceLock<Option<Validator>>,
 }
 
 impl std::fmt::Debug for Schema {
@@ -73,37 +96,100 @@ impl std::fmt::Debug for Schema {
 }
 
 impl SchemaCompiler {
-    pub fn new(root: &Value, file: &Path) -> Result<Self, SpecError> {
-        let registry = Registry::new()
-            .draft(Draft::Draft202012)
-            .add(BASE, jsonschema::Resource::from_contents(root.clone()))
+    pub fn new(root: &Arc<Value>, file: &Path) -> Result<Self, SpecError> {
+        let registry = Registry::new().draft(Draft::Draft202012);
+        // The registry shares the document rather than copying it. A shared document is read
+        // under the registry's draft (2020-12), where a copy is read under the draft its
+        // `$schema` names: share only when the two agree.
+        let registry = if Draft::default().detect(root) == Draft::Draft202012 {
+            registry.add(BASE, Arc::clone(root))
+        } else {
+            registry.add(BASE, jsonschema::Resource::from_contents(root.as_ref().clone()))
+        };
+        let registry = registry
             .and_then(|b| b.prepare())
             .map_err(|e| SpecError::new(file, "", format!("cannot index the document's schemas: {e}")))?;
         Ok(SchemaCompiler {
-            registry,
-            file: file.to_path_buf(),
+            shared: Arc::new(Registered {
+                registry,
+                file: file.to_path_buf(),
+            }),
         })
     }
 
-    /// Compiles the schema found at `pointer` in the document.
+    /// Compiles the schema found at `pointer` in the document, now.
     pub fn compile(&self, pointer: &str) -> Result<Schema, SpecError> {
-        let fragment: String = pointer
-            .split('/')
-            .map(|seg| percent_encoding::utf8_percent_encode(seg, FRAGMENT).to_string())
-            .collect::<Vec<_>>()
-            .join("/");
-        let wrapper = serde_json::json!({ "$ref": format!("{BASE}#{fragment}") });
-        let validator = jsonschema::options()
+        let validator = self.shared.build(pointer)?;
+        Ok(Schema {
+            pointer: pointer.to_string(),
+            source: Arc::clone(&self.shared),
+            validator: OnceLock::from(Some(validator)),
+        })
+    }
+
+    /// The schema at `pointer`, compiled now or on first use.
+    pub fn schema(&self, pointer: &str, when: Compile) -> Result<Schema, SpecError> {
+        match when {
+            Compile::Eager => self.compile(pointer),
+            Compile::Lazy => Ok(self.lazy(pointer)),
+        }
+    }
+
+    /// The schema at `pointer`, compiled on first use. Only for schemas that [`Self::check`] has
+    /// passed: a schema that does not compile must stop startup, not be found by a request.
+    pub fn lazy(&self, pointer: &str) -> Schema {
+        Schema {
+            pointer: pointer.to_string(),
+            source: Arc::clone(&self.shared),
+            validator: OnceLock::new(),
+        }
+    }
+
+    /// Whether every schema at `pointers` compiles. One build of `{"allOf": [{"$ref": ...}, ...]}`
+    /// compiles each location once, however many of the schemas reach it (a `$ref` target is
+    /// compiled once per build), where separate builds would each compile all they reach. The
+    /// build fails exactly when one of the schemas would fail on its own: a location compiles the
+    /// same whichever reference reaches it. On `false`, compile each schema with
+    /// [`Self::compile`] to learn which one fails and why.
+    pub fn check<'p>(&self, pointers: impl IntoIterator<Item = &'p str>) -> bool {
+        let refs: Vec<Value> = pointers
+            .into_iter()
+            .map(|p| serde_json::json!({ "$ref": reference(p) }))
+            .collect();
+        if refs.is_empty() {
+            return true;
+        }
+        self.shared
+            .options()
+            .build(&serde_json::json!({ "allOf": refs }))
+            .is_ok()
+    }
+}
+
+impl Registered {
+    fn options(&self) -> jsonschema::ValidationOptions<'_> {
+        jsonschema::options()
             .with_draft(Draft::Draft202012)
             .with_registry(&self.registry)
             .should_validate_formats(true)
-            .build(&wrapper)
-            .map_err(|e| SpecError::new(&self.file, pointer, format!("invalid schema: {e}")))?;
-        Ok(Schema {
-            pointer: pointer.to_string(),
-            validator,
-        })
     }
+
+    fn build(&self, pointer: &str) -> Result<Validator, SpecError> {
+        let wrapper = serde_json::json!({ "$ref": reference(pointer) });
+        self.options()
+            .build(&wrapper)
+            .map_err(|e| SpecError::new(&self.file, pointer, format!("invalid schema: {e}")))
+    }
+}
+
+/// `BASE#<pointer>`, the pointer escaped for a URI fragment.
+fn reference(pointer: &str) -> String {
+    let fragment: String = pointer
+        .split('/')
+        .map(|seg| percent_encoding::utf8_percent_encode(seg, FRAGMENT).to_string())
+        .collect::<Vec<_>>()
+        .join("/");
+    format!("{BASE}#{fragment}")
 }
 
 /// Characters that must be escaped in a URI fragment (path templates bring `{` and `}`).
@@ -124,20 +210,38 @@ const FRAGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
     .add(b']');
 
 impl Schema {
+    /// The compiled validator (compiled now if this is its first use). `None` only if it does
+    /// not compile, which startup rules out for every schema it hands out (see
+    /// [`SchemaCompiler::check`]); such a schema then accepts everything, and says so in the log.
+    fn validator(&self) -> Option<&Validator> {
+        self.validator
+            .get_or_init(|| match self.source.build(&self.pointer) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    tracing::error!("{e}; values are not checked against it");
+                    None
+                }
+            })
+            .as_ref()
+    }
+
     pub fn is_valid(&self, value: &Value) -> bool {
-        self.validator.is_valid(value)
+        self.validator().is_none_or(|v| v.is_valid(value))
     }
 
     /// Validates `value` and describes every violation. `root` is the document, used to turn
     /// instance pointers into field names.
     pub fn violations(&self, root: &Value, value: &Value, location: Location, prefix: &str) -> Vec<Violation> {
+        let Some(validator) = self.validator() else {
+            return Vec::new();
+        };
         // Most requests are valid: the boolean check is much cheaper than collecting errors.
-        if self.validator.is_valid(value) {
+        if validator.is_valid(value) {
             return Vec::new();
         }
-        let schema = root.pointer(&self.pointer).unwrap_or(&Value::Null);
+        let schema = lookup(root, &self.pointer).unwrap_or(&Value::Null);
         let mut out: Vec<Violation> = Vec::new();
-        for err in self.validator.iter_errors(value) {
+        for err in validator.iter_errors(value) {
             describe(root, schema, &err, location, prefix, &mut out, 0);
         }
         out
