@@ -74,11 +74,14 @@ pub struct Ctx<'a> {
 }
 
 /// Runs the operation's action. `Ok(None)` means the operation keeps no state.
-pub fn act(ctx: &Ctx) -> Result<Option<Outcome>, ApiError> {
+///
+/// `body` is the validated request body, given by value (not left in [`Validated`]) so a write
+/// moves its fields into the stored object instead of copying each one.
+pub fn act(ctx: &Ctx, body: Option<Value>) -> Result<Option<Outcome>, ApiError> {
     let success = ctx.op.success().map_or(200, |r| r.code());
     let out = match &ctx.op.action {
         Action::None => return Ok(None),
-        Action::Create { res, write, shape } => create(ctx, *res, write, shape, success)?,
+        Action::Create { res, write, shape } => create(ctx, *res, write, shape, success, body)?,
         Action::Read { res, shape } => {
             let (r, coll) = item_collection(ctx, *res)?;
             let id = item_id(ctx, r)?;
@@ -90,8 +93,8 @@ pub fn act(ctx: &Ctx) -> Result<Option<Outcome>, ApiError> {
             }
         }
         Action::List { res, plan } => list(ctx, *res, plan, success)?,
-        Action::Update { res, write, shape } => write_item(ctx, *res, write, shape, success, false)?,
-        Action::Replace { res, write, shape } => write_item(ctx, *res, write, shape, success, true)?,
+        Action::Update { res, write, shape } => write_item(ctx, *res, write, shape, success, false, body)?,
+        Action::Replace { res, write, shape } => write_item(ctx, *res, write, shape, success, true, body)?,
         Action::Delete { res, shape } => {
             let (r, coll) = item_collection(ctx, *res)?;
             let id = item_id(ctx, r)?;
@@ -171,22 +174,16 @@ fn now() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
-/// Copies the writable fields of the body (all of them for a free-form schema).
-fn fields_from_body(write: &WritePlan, body: Option<&Value>) -> Map<String, Value> {
-    let mut out = Map::new();
-    if let Some(obj) = body.and_then(Value::as_object) {
-        match &write.fields {
-            Some(fields) => {
-                for f in fields {
-                    if let Some(v) = obj.get(f) {
-                        out.insert(f.clone(), v.clone());
-                    }
-                }
-            }
-            None => out.extend(obj.iter().map(|(k, v)| (k.clone(), v.clone()))),
-        }
+/// The writable fields of the body (all of them for a free-form schema), in the body's order.
+/// Fields are moved, not copied: the body is not needed once its fields are taken.
+fn fields_from_body(write: &WritePlan, body: Option<Value>) -> Map<String, Value> {
+    let Some(Value::Object(mut obj)) = body else {
+        return Map::new();
+    };
+    if let Some(fields) = &write.fields {
+        obj.retain(|k, _| fields.contains(k));
     }
-    out
+    obj
 }
 
 fn new_id(r: &Resource, coll: &Collection) -> Value {
@@ -297,7 +294,7 @@ pub fn seed_unique(coll: &mut Collection, r: &Resource, value: &Value, id: &str)
 }
 
 /// A new object from a request body: writable fields, defaults, timestamps.
-fn new_object(r: &Resource, write: &WritePlan, body: Option<&Value>) -> Map<String, Value> {
+fn new_object(r: &Resource, write: &WritePlan, body: Option<Value>) -> Map<String, Value> {
     let mut obj = fields_from_body(write, body);
     for (k, v) in &write.defaults {
         obj.entry(k.clone()).or_insert_with(|| v.clone());
@@ -328,13 +325,8 @@ fn prepare(coll: &Collection, r: &Resource, obj: Map<String, Value>) -> Result<(
     }
     check_unique(coll, r, &obj, None)?;
     // The id goes first: it is what people look for when they read a body.
-    let mut stored = Map::with_capacity(obj.len() + 1);
-    stored.insert(r.id_field.clone(), id);
-    for (k, v) in obj {
-        if k != r.id_field {
-            stored.insert(k, v);
-        }
-    }
+    let mut stored = obj;
+    stored.shift_insert(0, r.id_field.clone(), id);
     Ok((key, stored))
 }
 
@@ -347,9 +339,16 @@ fn commit(coll: &mut Collection, r: &Resource, key: String, stored: Map<String, 
 
 type WriteGuard = parking_lot::ArcRwLockWriteGuard<parking_lot::RawRwLock, Arc<Collection>>;
 
-fn create(ctx: &Ctx, res: usize, write: &WritePlan, shape: &Shape, status: u16) -> Result<Outcome, ApiError> {
+fn create(
+    ctx: &Ctx,
+    res: usize,
+    write: &WritePlan,
+    shape: &Shape,
+    status: u16,
+    body: Option<Value>,
+) -> Result<Outcome, ApiError> {
     let (r, coll) = item_collection(ctx, res)?;
-    let mut obj = new_object(r, write, ctx.req.body.as_ref());
+    let mut obj = new_object(r, write, body);
     if r.references.is_empty() {
         let mut guard = coll.write();
         let coll = Arc::make_mut(&mut guard);
@@ -485,7 +484,7 @@ fn resolve_reference(
                 Some(Action::Create { write, .. }) => write.clone(),
                 _ => WritePlan::default(),
             };
-            let obj = new_object(target, &write, Some(&Value::Object(inline.clone())));
+            let obj = new_object(target, &write, Some(Value::Object(inline.clone())));
             let (key, stored) = prepare(coll, target, obj).map_err(|mut e| {
                 for v in &mut e.violations {
                     v.field = format!("{field}.{}", v.field);
@@ -535,6 +534,7 @@ fn write_item(
     shape: &Shape,
     status: u16,
     replace: bool,
+    body: Option<Value>,
 ) -> Result<Outcome, ApiError> {
     let (r, coll) = item_collection(ctx, res)?;
     let id = item_id(ctx, r)?;
@@ -542,7 +542,7 @@ fn write_item(
     let guard = Arc::make_mut(&mut shared);
     let current = guard.get(id).ok_or_else(|| not_found(r, id))?.value();
     let current = current.as_object().cloned().unwrap_or_default();
-    let changes = fields_from_body(write, ctx.req.body.as_ref());
+    let changes = fields_from_body(write, body);
     let mut next = if replace {
         // Keep what the server owns: the id and the creation time.
         let mut kept = Map::new();

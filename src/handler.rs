@@ -18,6 +18,7 @@ use crate::faults::{Directives, Faults, Prefer, RequestFacts};
 use crate::generate;
 use crate::journal::Journal;
 use crate::router::{Match, Target};
+use crate::spec::lookup;
 use crate::store::Store;
 use crate::validate::{Location, Violation, form_pairs, json_too_deep, parse_form};
 use bytes::Bytes;
@@ -245,7 +246,7 @@ fn serve(app: &App, spec: &Spec, op: &Operation, req: &Req, params: Vec<(String,
         return Ok(finish(render_error(Some(spec), Some(op), &err), labels));
     }
 
-    let validated = validate(&app.settings, spec, op, req, params)?;
+    let mut validated = validate(&app.settings, spec, op, req, params)?;
 
     // Prefer: a documented success status, an example by name, or a generated body.
     let forced_success = prefer.code.filter(|c| *c < 400 && op.documents(*c));
@@ -254,7 +255,7 @@ fn serve(app: &App, spec: &Spec, op: &Operation, req: &Req, params: Vec<(String,
         let status = forced_success.or_else(|| response.map(|r| r.code())).unwrap_or(200);
         let body = response.and_then(|r| {
             if prefer.dynamic {
-                let schema = r.schema_pointer.as_ref().and_then(|p| spec.root().pointer(p))?;
+                let schema = r.schema_pointer.as_ref().and_then(|p| lookup(spec.root(), p))?;
                 Some(generate::generate_dynamic(schema, spec.root(), rand::random()))
             } else if let Some(name) = &prefer.example {
                 r.example(name)
@@ -283,6 +284,7 @@ fn serve(app: &App, spec: &Spec, op: &Operation, req: &Req, params: Vec<(String,
     {
         return Ok(finish(replay, labels));
     }
+    let body = validated.body.take();
     let ctx = Ctx {
         api: &app.api,
         store: &app.store,
@@ -290,7 +292,7 @@ fn serve(app: &App, spec: &Spec, op: &Operation, req: &Req, params: Vec<(String,
         op,
         req: &validated,
     };
-    let result = match act::act(&ctx) {
+    let result = match act::act(&ctx, body) {
         Ok(Some(Outcome { status, body })) => Ok(outcome_reply(op, status, body)),
         Ok(None) => {
             let response = op.success();
@@ -593,8 +595,9 @@ fn validate(
                         ),
                     ));
                 };
-                let schema_value = media.schema_pointer.as_ref().and_then(|p| root.pointer(p));
                 let parsed = if media.is_form() {
+                    // Only a form needs the schema itself (to type its string values).
+                    let schema_value = media.schema_pointer.as_ref().and_then(|p| lookup(root, p));
                     Some(parse_form(root, schema_value, &req.body))
                 } else if media.is_json() || content_type.as_deref().is_some_and(is_json_type) {
                     if json_too_deep(&req.body, settings.max_depth) {

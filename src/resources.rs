@@ -227,11 +227,20 @@ impl Shape {
         if self.keep_all {
             return (obj, false);
         }
-        let mut out = Map::with_capacity(self.props.len());
+        // Undeclared fields keep the order they came in, after the declared ones. Without any
+        // (the usual case) each field is moved out with its key in O(1), in any order, since
+        // nothing is left behind whose order matters.
+        let extra = obj.keys().any(|k| !self.declares(k));
+        let mut out = Map::with_capacity(self.props.len() + if extra { obj.len() } else { 0 });
         for p in &self.props {
-            match obj.shift_remove(&p.name) {
-                Some(v) => {
-                    out.insert(p.name.clone(), v);
+            let found = if extra {
+                obj.get_mut(&p.name).map(|v| (p.name.clone(), std::mem::take(v)))
+            } else {
+                obj.swap_remove_entry(&p.name)
+            };
+            match found {
+                Some((k, v)) => {
+                    out.insert(k, v);
                 }
                 None if p.null_if_missing => {
                     out.insert(p.name.clone(), Value::Null);
@@ -243,9 +252,14 @@ impl Shape {
                 }
             }
         }
-        let extra = !obj.is_empty();
-        out.extend(obj);
+        if extra {
+            out.extend(obj.into_iter().filter(|(k, _)| !self.declares(k)));
+        }
         (out, extra)
+    }
+
+    fn declares(&self, field: &str) -> bool {
+        self.props.iter().any(|p| p.name == field)
     }
 
     pub fn apply(&self, item: &Value) -> Value {
