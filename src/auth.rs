@@ -12,7 +12,9 @@ use crate::validate::{Location, form_pairs};
 use base64::Engine;
 use dashmap::DashMap;
 use hyper::HeaderMap;
+use hyper::header::{AUTHORIZATION, AsHeaderName, COOKIE};
 use serde_json::{Value, json};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The tenant of requests that carry no credential (or when checks are off).
@@ -21,9 +23,14 @@ pub const DEFAULT_TENANT: &str = "default";
 /// How long an issued access token is valid, unless `--token-ttl` says otherwise.
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(3600);
 
+/// A tenant's name: shared, so a request hands it to the store, the journal and the recording
+/// without copying it.
+pub type TenantName = Arc<str>;
+
 struct Issued {
     spec: usize,
-    client: String,
+    /// `client:<id>`, made once when the token is issued rather than on every request.
+    tenant: TenantName,
     expires: Instant,
 }
 
@@ -32,7 +39,8 @@ pub struct Auth {
     token_ttl: Duration,
     /// Accepted clients per spec; an empty list accepts any client.
     clients: Vec<Vec<Client>>,
-    tokens: DashMap<String, Issued>,
+    tokens: DashMap<String, Issued, crate::store::Hasher>,
+    default_tenant: TenantName,
 }
 
 /// The parts of a request that can carry credentials.
@@ -42,12 +50,12 @@ pub struct Credentials<'a> {
 }
 
 impl Credentials<'_> {
-    fn header(&self, name: &str) -> Option<&str> {
+    fn header(&self, name: impl AsHeaderName) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
     fn bearer(&self) -> Option<&str> {
-        let h = self.header("authorization")?;
+        let h = self.header(AUTHORIZATION)?;
         let (scheme, token) = h.split_once(' ')?;
         scheme
             .eq_ignore_ascii_case("bearer")
@@ -56,7 +64,7 @@ impl Credentials<'_> {
     }
 
     fn basic(&self) -> Option<(String, String)> {
-        let h = self.header("authorization")?;
+        let h = self.header(AUTHORIZATION)?;
         let (scheme, encoded) = h.split_once(' ')?;
         if !scheme.eq_ignore_ascii_case("basic") {
             return None;
@@ -73,7 +81,7 @@ impl Credentials<'_> {
             Location::Query => form_pairs(self.query.as_bytes())
                 .find(|(k, _)| k == name)
                 .map(|(_, v)| v),
-            Location::Cookie => self.header("cookie").and_then(|c| {
+            Location::Cookie => self.header(COOKIE).and_then(|c| {
                 c.split(';')
                     .filter_map(|kv| kv.trim().split_once('='))
                     .find(|(k, _)| *k == name)
@@ -95,7 +103,8 @@ impl Auth {
             enabled,
             token_ttl,
             clients,
-            tokens: DashMap::new(),
+            tokens: DashMap::default(),
+            default_tenant: Arc::from(DEFAULT_TENANT),
         }
     }
 
@@ -110,13 +119,13 @@ impl Auth {
         spec: &Spec,
         op: &Operation,
         creds: &Credentials,
-    ) -> Result<String, ApiError> {
+    ) -> Result<TenantName, ApiError> {
         if !self.enabled {
-            return Ok(DEFAULT_TENANT.into());
+            return Ok(self.default_tenant.clone());
         }
         let mut problem: Option<String> = None;
         for alternative in &op.security.alternatives {
-            let mut tenant: Option<String> = None;
+            let mut tenant: Option<TenantName> = None;
             let mut ok = true;
             for scheme_idx in alternative {
                 let Some(scheme) = spec.schemes.get(*scheme_idx) else {
@@ -134,11 +143,11 @@ impl Auth {
                 }
             }
             if ok {
-                return Ok(tenant.unwrap_or_else(|| DEFAULT_TENANT.into()));
+                return Ok(tenant.unwrap_or_else(|| self.default_tenant.clone()));
             }
         }
         if op.security.alternatives.is_empty() {
-            return Ok(DEFAULT_TENANT.into());
+            return Ok(self.default_tenant.clone());
         }
         let scheme_name = op
             .security
@@ -165,7 +174,7 @@ impl Auth {
         spec_idx: usize,
         scheme: &crate::api::SecurityScheme,
         creds: &Credentials,
-    ) -> Result<String, String> {
+    ) -> Result<TenantName, String> {
         let matches_pattern = |value: &str| scheme.pattern.as_ref().is_none_or(|p| p.is_match(value));
         match &scheme.kind {
             SchemeKind::Bearer | SchemeKind::OAuth2Any => {
@@ -178,7 +187,7 @@ impl Auth {
                         scheme.pattern.as_ref().map_or("", |p| p.as_str())
                     ));
                 }
-                Ok(token.to_string())
+                Ok(Arc::from(token))
             }
             SchemeKind::Basic => {
                 let (user, _) = creds
@@ -187,7 +196,7 @@ impl Auth {
                 if !matches_pattern(&user) {
                     return Err("invalid basic credentials".into());
                 }
-                Ok(format!("basic:{user}"))
+                Ok(Arc::from(format!("basic:{user}")))
             }
             SchemeKind::ApiKey { location, name } => {
                 let key = creds
@@ -196,14 +205,14 @@ impl Auth {
                 if !matches_pattern(&key) {
                     return Err(format!("invalid API key in {name}"));
                 }
-                Ok(key)
+                Ok(Arc::from(key))
             }
             SchemeKind::OAuth2Issued => {
                 let token = creds
                     .bearer()
                     .ok_or("missing bearer token: get one from the token endpoint")?;
                 match self.tokens.get(token) {
-                    Some(t) if t.spec == spec_idx && t.expires > Instant::now() => Ok(format!("client:{}", t.client)),
+                    Some(t) if t.spec == spec_idx && t.expires > Instant::now() => Ok(t.tenant.clone()),
                     Some(t) if t.spec == spec_idx => Err("access token expired".into()),
                     _ => Err("unknown access token".into()),
                 }
@@ -272,7 +281,7 @@ impl Auth {
             token.clone(),
             Issued {
                 spec: spec_idx,
-                client: id,
+                tenant: Arc::from(format!("client:{id}")),
                 // A TTL too large for the clock means "does not expire" (a year is plenty).
                 expires: Instant::now()
                     .checked_add(self.token_ttl)

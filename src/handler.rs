@@ -12,7 +12,7 @@
 use crate::act::{self, Body, Ctx, Outcome, Validated};
 use crate::admin;
 use crate::api::{Api, Operation, Spec, is_json_type};
-use crate::auth::{Auth, Credentials};
+use crate::auth::{Auth, Credentials, TenantName};
 use crate::errors::{ApiError, ErrorKind};
 use crate::faults::{Directives, Faults, Prefer, RequestFacts};
 use crate::generate;
@@ -71,7 +71,7 @@ pub struct Reply {
 #[derive(Debug, Default, Clone)]
 pub struct Meta {
     pub operation: Option<usize>,
-    pub tenant: Option<String>,
+    pub tenant: Option<TenantName>,
     pub injected: Option<String>,
 }
 
@@ -118,6 +118,10 @@ impl Reply {
         self
     }
 }
+
+// Looked up by name on every request: a `HeaderName` is found without parsing the name again.
+const PREFER: hyper::header::HeaderName = hyper::header::HeaderName::from_static("prefer");
+const IDEMPOTENCY_KEY: hyper::header::HeaderName = hyper::header::HeaderName::from_static("idempotency-key");
 
 /// Header that says what specbox injected into a response.
 pub const INJECTED_HEADER: &str = "x-specbox-injected";
@@ -188,7 +192,7 @@ fn serve(app: &App, spec: &Spec, op: &Operation, req: &Req, params: Vec<(String,
     let tenant_name = app.auth.authenticate(op.spec, spec, op, &creds)?;
 
     // What to inject: the request's own Prefer wins over rules, rules over chaos.
-    let prefer = Prefer::parse(req.headers.get_all("prefer").iter().filter_map(|v| v.to_str().ok()));
+    let prefer = Prefer::parse(req.headers.get_all(PREFER).iter().filter_map(|v| v.to_str().ok()));
     let facts = RequestFacts {
         operation_id: &op.id,
         method: op.method.as_str(),
@@ -384,7 +388,7 @@ fn idempotency_key(req: &Req, op: &Operation) -> Option<String> {
     if !(req.method == Method::POST || req.method == Method::PATCH) {
         return None;
     }
-    let key = req.headers.get("idempotency-key")?.to_str().ok()?.trim();
+    let key = req.headers.get(IDEMPOTENCY_KEY)?.to_str().ok()?.trim();
     (!key.is_empty()).then(|| format!("{} {key}", op.spec))
 }
 
@@ -564,7 +568,7 @@ fn validate(
         Some(decl) => {
             let content_type = req
                 .headers
-                .get("content-type")
+                .get(hyper::header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
                 .map(|c| c.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
             if req.body.is_empty() {
@@ -668,7 +672,7 @@ fn preflight(allow: &[Method]) -> Reply {
 
 /// CORS headers matter to browsers, which always send `Origin`; other clients get none.
 fn add_cors(reply: &mut Reply, req: &Req) {
-    let Some(origin) = req.headers.get("origin").and_then(|v| v.to_str().ok()) else {
+    let Some(origin) = req.headers.get(hyper::header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return;
     };
     reply

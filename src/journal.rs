@@ -5,6 +5,7 @@
 //! Readers copy the slots out and sort by sequence.
 
 use crate::api::Api;
+use crate::handler::{Reply, Req};
 use parking_lot::Mutex;
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,13 +21,29 @@ pub struct JournalEntry {
     pub query: String,
     /// Index of the matched operation in the `Api`.
     pub operation: Option<usize>,
-    pub tenant: Option<String>,
+    pub tenant: Option<crate::auth::TenantName>,
     pub status: u16,
     pub injected: Option<String>,
     pub duration_ms: f64,
 }
 
 impl JournalEntry {
+    /// The entry for one exchange (its `seq` is given when it is recorded).
+    pub fn of(req: &Req, reply: &Reply, at: std::time::SystemTime, took: std::time::Duration) -> Self {
+        JournalEntry {
+            seq: 0,
+            time: at,
+            method: req.method.clone(),
+            path: req.path.clone(),
+            query: req.query.clone(),
+            operation: reply.meta.operation,
+            tenant: reply.meta.tenant.clone(),
+            status: reply.status,
+            injected: reply.meta.injected.clone(),
+            duration_ms: took.as_secs_f64() * 1000.0,
+        }
+    }
+
     pub fn to_json(&self, api: &Api) -> Value {
         let op = self.operation.and_then(|i| api.ops.get(i));
         json!({
@@ -37,7 +54,7 @@ impl JournalEntry {
             "query": if self.query.is_empty() { Value::Null } else { Value::String(self.query.clone()) },
             "operationId": op.map(|o| o.id.as_str()),
             "spec": op.and_then(|o| api.specs.get(o.spec)).map(|s| s.title.as_str()),
-            "tenant": self.tenant,
+            "tenant": self.tenant.as_deref(),
             "status": self.status,
             "injected": self.injected,
             "duration_ms": (self.duration_ms * 1000.0).round() / 1000.0,

@@ -284,18 +284,8 @@ fn journal(app: &App, req: &Req, reply: &Reply, at: std::time::SystemTime, took:
     if app.journal.capacity() == 0 {
         return;
     }
-    app.journal.record(crate::journal::JournalEntry {
-        seq: 0,
-        time: at,
-        method: req.method.clone(),
-        path: req.path.clone(),
-        query: req.query.clone(),
-        operation: reply.meta.operation,
-        tenant: reply.meta.tenant.clone(),
-        status: reply.status,
-        injected: reply.meta.injected.clone(),
-        duration_ms: took.as_secs_f64() * 1000.0,
-    });
+    app.journal
+        .record(crate::journal::JournalEntry::of(req, reply, at, took));
 }
 
 fn to_response(reply: Reply, head: bool) -> Response<Full<Bytes>> {
@@ -304,9 +294,10 @@ fn to_response(reply: Reply, head: bool) -> Response<Full<Bytes>> {
     *resp.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = resp.headers_mut();
     for (k, v) in reply.headers {
+        // The value's bytes are handed over, not copied.
         if let (Ok(name), Ok(value)) = (
             hyper::header::HeaderName::from_bytes(k.as_bytes()),
-            hyper::header::HeaderValue::from_str(&v),
+            hyper::header::HeaderValue::from_maybe_shared(Bytes::from(v)),
         ) {
             headers.append(name, value);
         }

@@ -423,18 +423,12 @@ fuzz_target!(|data: &[u8]| {
         }
         check_reply(&req, &reply);
         // As the server does after each exchange, so the journal filters see real entries.
-        app.journal.record(specbox::journal::JournalEntry {
-            seq: 0,
-            time: std::time::SystemTime::UNIX_EPOCH,
-            method: req.method.clone(),
-            path: req.path.clone(),
-            query: req.query.clone(),
-            operation: reply.meta.operation,
-            tenant: reply.meta.tenant.clone(),
-            status: reply.status,
-            injected: reply.meta.injected.clone(),
-            duration_ms: 0.5,
-        });
+        app.journal.record(specbox::journal::JournalEntry::of(
+            &req,
+            &reply,
+            std::time::SystemTime::UNIX_EPOCH,
+            std::time::Duration::from_micros(500),
+        ));
     }
     app.store.reset(None);
     app.faults.clear();
