@@ -151,8 +151,9 @@ pub struct Snapshot {
 impl Resource {
     /// An object as this resource stores it: normalised to the representation.
     pub fn to_entry(&self, obj: Map<String, Value>) -> crate::store::Entry {
-        let (normalized, extra) = self.rep_shape.normalize(obj);
-        crate::store::Entry::new(&Value::Object(normalized), !extra)
+        let mut json = Vec::with_capacity(256);
+        let extra = self.rep_shape.write_normalized(&obj, &mut json);
+        crate::store::Entry::from_json(json, !extra)
     }
 
     /// What `shape` makes of a stored item: the stored text itself when the shape is the
@@ -221,45 +222,70 @@ impl Shape {
         }
     }
 
-    /// Orders `obj` as the schema does, fills what a read would fill, and appends fields the
-    /// schema does not declare. Returns the object and whether it had such extra fields.
-    pub fn normalize(&self, mut obj: Map<String, Value>) -> (Map<String, Value>, bool) {
+    /// Writes `obj` as JSON text ordered as the schema orders it, with what a read would fill,
+    /// and the fields the schema does not declare after the declared ones, in the order they
+    /// came. Returns whether there were such extra fields.
+    ///
+    /// The text is written straight from `obj`: stored items are only ever read back as text,
+    /// so building a reordered map first (a hash and an allocation per field) bought nothing.
+    pub fn write_normalized(&self, obj: &Map<String, Value>, out: &mut Vec<u8>) -> bool {
         if self.keep_all {
-            return (obj, false);
+            let _ = serde_json::to_writer(&mut *out, obj);
+            return false;
         }
-        // Undeclared fields keep the order they came in, after the declared ones. Without any
-        // (the usual case) each field is moved out with its key in O(1), in any order, since
-        // nothing is left behind whose order matters.
-        let extra = obj.keys().any(|k| !self.declares(k));
-        let mut out = Map::with_capacity(self.props.len() + if extra { obj.len() } else { 0 });
-        for p in &self.props {
-            let found = if extra {
-                obj.get_mut(&p.name).map(|v| (p.name.clone(), std::mem::take(v)))
-            } else {
-                obj.swap_remove_entry(&p.name)
-            };
-            match found {
-                Some((k, v)) => {
-                    out.insert(k, v);
-                }
-                None if p.null_if_missing => {
-                    out.insert(p.name.clone(), Value::Null);
-                }
-                None => {
-                    if let Some(fill) = &p.fill {
-                        out.insert(p.name.clone(), fill.clone());
+        // Each field's place among the declared ones. The scan starts after the previous
+        // match, so an object already in schema order (a stored item) costs one comparison per
+        // field; a body in another order costs at most one pass over the declared fields each.
+        let mut slots: Vec<Option<&Value>> = vec![None; self.props.len()];
+        let mut extra = false;
+        let mut hint = 0;
+        for (k, v) in obj {
+            match self.position(k, hint) {
+                Some(i) => {
+                    if let Some(slot) = slots.get_mut(i) {
+                        *slot = Some(v);
                     }
+                    hint = i + 1;
                 }
+                None => extra = true,
+            }
+        }
+        let mut first = true;
+        let mut field = |out: &mut Vec<u8>, k: &str, v: &Value| {
+            out.push(if first { b'{' } else { b',' });
+            first = false;
+            let _ = serde_json::to_writer(&mut *out, k);
+            out.push(b':');
+            let _ = serde_json::to_writer(&mut *out, v);
+        };
+        for (p, slot) in self.props.iter().zip(&slots) {
+            match (slot, &p.fill) {
+                (Some(v), _) => field(out, &p.name, v),
+                (None, _) if p.null_if_missing => field(out, &p.name, &Value::Null),
+                (None, Some(fill)) => field(out, &p.name, fill),
+                (None, None) => {}
             }
         }
         if extra {
-            out.extend(obj.into_iter().filter(|(k, _)| !self.declares(k)));
+            for (k, v) in obj {
+                if self.position(k, 0).is_none() {
+                    field(out, k, v);
+                }
+            }
         }
-        (out, extra)
+        if first {
+            out.push(b'{');
+        }
+        out.push(b'}');
+        extra
     }
 
-    fn declares(&self, field: &str) -> bool {
-        self.props.iter().any(|p| p.name == field)
+    /// The index of the declared field `name`, looking from `hint` onwards first.
+    fn position(&self, name: &str, hint: usize) -> Option<usize> {
+        let n = self.props.len();
+        (0..n)
+            .map(|i| (hint + i) % n)
+            .find(|i| self.props.get(*i).is_some_and(|p| p.name == name))
     }
 
     pub fn apply(&self, item: &Value) -> Value {
@@ -1251,4 +1277,62 @@ fn range_filter(name: &str, props: &Map<String, Value>) -> Option<(String, Match
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn shape() -> Shape {
+        let prop = |name: &str, null_if_missing: bool, fill: Option<Value>| ShapeProp {
+            name: name.into(),
+            null_if_missing,
+            fill,
+        };
+        Shape {
+            props: vec![
+                prop("id", false, None),
+                prop("name", false, Some(json!("filled"))),
+                prop("note", true, None),
+                prop("email", false, None),
+            ],
+            keep_all: false,
+            pointer: Some("/components/schemas/Thing".into()),
+        }
+    }
+
+    fn written(shape: &Shape, obj: Value) -> (String, bool) {
+        let mut out = Vec::new();
+        let extra = shape.write_normalized(obj.as_object().unwrap(), &mut out);
+        (String::from_utf8(out).unwrap(), extra)
+    }
+
+    #[test]
+    fn write_normalized_orders_fills_and_keeps_extras_in_their_order() {
+        let s = shape();
+        // Out of order, with two undeclared fields: declared first (schema order), missing
+        // required ones filled or null, then the extras as they came.
+        let (text, extra) = written(&s, json!({"zeta": 1, "email": "a@b.c", "id": "x1", "alpha": [2]}));
+        assert_eq!(
+            text,
+            r#"{"id":"x1","name":"filled","note":null,"email":"a@b.c","zeta":1,"alpha":[2]}"#
+        );
+        assert!(extra);
+        // Already in order, nothing extra.
+        let (text, extra) = written(&s, json!({"id": 7, "name": "n", "note": "t", "email": null}));
+        assert_eq!(text, r#"{"id":7,"name":"n","note":"t","email":null}"#);
+        assert!(!extra);
+        // Keys that need escaping, and an empty result.
+        let empty = Shape {
+            props: Vec::new(),
+            keep_all: false,
+            pointer: None,
+        };
+        assert_eq!(written(&empty, json!({})), ("{}".to_string(), false));
+        assert_eq!(written(&empty, json!({"a\"b": 1})), (r#"{"a\"b":1}"#.to_string(), true));
+        // A free-form schema keeps the object as it is.
+        let (text, extra) = written(&Shape::pass_through(), json!({"b": 1, "a": 2}));
+        assert_eq!((text.as_str(), extra), (r#"{"b":1,"a":2}"#, false));
+    }
 }

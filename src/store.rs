@@ -22,6 +22,8 @@ use dashmap::DashMap;
 use parking_lot::RwLock;
 use serde_json::Value;
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// The hasher of every map here. Keys are ids, unique values, tenant names: hashed on every
 /// request, where SipHash (std's default) showed in profiles. foldhash is hashbrown's own
@@ -29,8 +31,6 @@ use std::collections::HashMap;
 /// of time (a local mock server needs no more resistance than that).
 pub type Hasher = foldhash::fast::RandomState;
 type Index<K, V> = HashMap<K, V, Hasher>;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 /// A stored object.
 #[derive(Debug, Clone)]
@@ -44,9 +44,10 @@ pub struct Entry {
 }
 
 impl Entry {
-    pub fn new(value: &Value, plain: bool) -> Entry {
+    /// An entry holding `json`, which must be one JSON object's text.
+    pub fn from_json(json: Vec<u8>, plain: bool) -> Entry {
         Entry {
-            json: Bytes::from(serde_json::to_vec(value).unwrap_or_default()),
+            json: Bytes::from(json),
             archived: false,
             plain,
         }
