@@ -291,5 +291,10 @@ fn match_segments(segs: &[Segment], path: &str) -> Option<Vec<String>> {
 }
 
 fn decode(v: &str) -> String {
+    // Ids rarely need decoding: checking for `%` first skips the decoder's byte-by-byte scan and
+    // its UTF-8 re-validation (the path is already a `str`).
+    if !v.contains('%') {
+        return v.to_string();
+    }
     percent_encoding::percent_decode_str(v).decode_utf8_lossy().into_owned()
 }
