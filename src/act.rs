@@ -898,11 +898,17 @@ fn list(ctx: &Ctx, res: usize, plan: &ListPlan, status: u16) -> Result<Outcome, 
     // Items that are stored as the page shows them are spliced in as they are: a page of twenty
     // costs twenty buffer copies, not twenty parses and serialisations.
     let items: Vec<Body> = page.iter().map(|(_, e)| r.render(&plan.item_shape, e)).collect();
+    // Room for the envelope too (its names, plus up to 32 bytes for a cursor or count each): an
+    // estimate a few bytes short grows the buffer after the last item, copying the whole page.
+    let envelope_len = plan.items_field.as_ref().map_or(0, |f| f.len() + 8)
+        + plan.envelope.iter().map(|(name, _)| name.len() + 36).sum::<usize>()
+        + plan.envelope_fill.iter().map(|(name, _)| name.len() + 68).sum::<usize>();
     let mut out: Vec<u8> = Vec::with_capacity(
-        64 + items
-            .iter()
-            .map(|b| if let Body::Raw(r) = b { r.len() + 1 } else { 256 })
-            .sum::<usize>(),
+        8 + envelope_len
+            + items
+                .iter()
+                .map(|b| if let Body::Raw(r) = b { r.len() + 1 } else { 256 })
+                .sum::<usize>(),
     );
     let write_items = |out: &mut Vec<u8>| {
         out.push(b'[');
