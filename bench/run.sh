@@ -2,17 +2,22 @@
 # specbox benchmark: throughput and latency of typical requests next to a bare hyper server driven by
 # the same load generator, startup time, memory. Everything on 127.0.0.1.
 #
-#   bench/run.sh                      10 s per scenario
-#   BENCH_SECONDS=3 bench/run.sh      a quick run
+#   bench/run.sh                      3 rounds of 5 s per scenario
+#   BENCH_SECONDS=2 BENCH_ROUNDS=1 bench/run.sh      a quick run
 #
 # Environment:
-#   BENCH_SECONDS      seconds per load scenario (default 10)
+#   BENCH_SECONDS      seconds per load run (default 5)
+#   BENCH_ROUNDS       runs of each scenario, interleaved with the others; the median run is
+#                      reported (default 3). On a shared machine throughput drifts by tens of
+#                      percent over a minute, so scenarios compared with each other (specbox and
+#                      the baseline, a 10k list and a 1M list) are measured in alternation, never
+#                      one after the other.
 #   BENCH_CONNECTIONS  concurrent connections (default 32)
 #   BENCH_SERVER_CPU   core the servers are pinned to (default 0)
 #   BENCH_LOAD_CPU     core the load generator is pinned to (default 1)
 #   BENCH_STARTUP_RUNS startups timed per spec set, median reported (default 5)
 #   BENCH_SIZES        list sizes to load, among 10k and 1m (default "10k 1m"); 1m needs a lot of
-#                      memory (about 11 GB of RSS at the time of writing)
+#                      memory (about 2 GB of RSS at the time of writing)
 #   CARGO_TARGET_DIR   where cargo builds (default ./target)
 #
 # Load generator: wrk (-t1, pinned to its own core); if it is missing, `apt-get install -y wrk` is
@@ -38,7 +43,8 @@ cd "$ROOT"
 OUT=bench/out
 mkdir -p "$OUT/logs"
 
-SECS=${BENCH_SECONDS:-10}
+SECS=${BENCH_SECONDS:-5}
+ROUNDS=${BENCH_ROUNDS:-3}
 CONNS=${BENCH_CONNECTIONS:-32}
 SERVER_CPU=${BENCH_SERVER_CPU:-0}
 LOAD_CPU=${BENCH_LOAD_CPU:-1}
@@ -48,10 +54,11 @@ for size in $SIZES; do
     [[ $size == 10k || $size == 1m ]] || { echo "bench: BENCH_SIZES: unknown size $size (10k, 1m)" >&2; exit 2; }
 done
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-for v in SECS CONNS SERVER_CPU LOAD_CPU STARTUP_RUNS; do
+for v in SECS ROUNDS CONNS SERVER_CPU LOAD_CPU STARTUP_RUNS; do
     [[ ${!v} =~ ^[0-9]+$ ]] || { echo "bench: $v must be a whole number (got ${!v})" >&2; exit 2; }
 done
 ((SECS >= 1 && SECS <= 600)) || { echo "bench: BENCH_SECONDS must be 1..600" >&2; exit 2; }
+((ROUNDS >= 1 && ROUNDS <= 20)) || { echo "bench: BENCH_ROUNDS must be 1..20" >&2; exit 2; }
 ((STARTUP_RUNS >= 1 && STARTUP_RUNS <= 50)) || { echo "bench: BENCH_STARTUP_RUNS must be 1..50" >&2; exit 2; }
 
 PY=${PYTHON:-python3}
@@ -179,18 +186,30 @@ EOF
 }
 
 BASE_RPS=""
-# scenario NAME EXPECTED_STATUS URL [load args]: runs, prints one line, adds a table row.
+RUNS="$OUT/runs.tsv"
+: >"$RUNS"
+# measure NAME EXPECTED_STATUS URL [load args]: one run of a scenario, kept in $RUNS.
 #   EXPECTED_STATUS 2xx: every response must be 2xx/3xx; 4xx: every response must be one.
-scenario() {
-    local name=$1 expect=$2 url=$3 ratio note=""
+measure() {
+    local name=$1 expect=$2 url=$3 note=""
     shift 3
     load "$name" "$url" "$@"
     if [[ $expect == 2xx && $NON2XX != 0 ]]; then note=" ($NON2XX of $TOTAL responses not 2xx!)"; fi
     if [[ $expect == 4xx && $NON2XX != "$TOTAL" ]]; then note=" ($((TOTAL - NON2XX)) of $TOTAL responses not 4xx/5xx!)"; fi
     if [[ $ERRS != 0 ]]; then note="$note ($ERRS socket errors)"; fi
+    log "  $(printf '%-44s %8s req/s' "$name" "$RPS")$note"
+    printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$RPS" "$P50" "$P99" "$note" >>"$RUNS"
+}
+
+# report NAME: the median run of a scenario (by req/s, with that run's latencies): one line and a
+# table row. Sets RPS to the median.
+report() {
+    local name=$1 ratio note
+    read -r RPS P50 P99 note < <(awk -F'\t' -v n="$name" '$1 == n {print $2 "\t" $3 "\t" $4 "\t" $5}' "$RUNS" |
+        sort -n | awk -F'\t' '{r[NR] = $0} END {print r[int((NR + 1) / 2)]}' | tr '\t' ' ')
     if [[ -z $BASE_RPS ]]; then ratio="1.00"; else ratio=$(awk -v a="$RPS" -v b="$BASE_RPS" 'BEGIN {printf "%.2f", (b > 0) ? a / b : 0}'); fi
-    printf '%-44s %10s req/s  p50 %8s ms  p99 %8s ms  x%s of baseline%s\n' "$name" "$RPS" "$P50" "$P99" "$ratio" "$note"
-    printf 'load\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$RPS" "$P50" "$P99" "$ratio" "$note" >>"$TABLE"
+    printf '%-44s %10s req/s  p50 %8s ms  p99 %8s ms  x%s of baseline%s\n' "$name" "$RPS" "$P50" "$P99" "$ratio" "${note:+ $note}"
+    printf 'load\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$RPS" "$P50" "$P99" "$ratio" "${note:+ $note}" >>"$TABLE"
 }
 
 # curl_status EXPECTED URL [curl args]: one request; fails unless the status is EXPECTED. Body on stdout.
@@ -242,7 +261,7 @@ fi
 {
     echo "specbox benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo ' (uncommitted changes)')"
     echo "$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $PINNING"
-    echo "$LOADGEN, 1 thread, $CONNS connections, ${SECS} s per scenario; load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "$LOADGEN, 1 thread, $CONNS connections; $ROUNDS interleaved run(s) of ${SECS} s per scenario, median reported; load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$RESULTS.head"
 cat "$RESULTS.head" >&2
 
@@ -300,25 +319,34 @@ BASE_PID=$STARTED_PID
 BASE="http://127.0.0.1:$BPORT"
 log "  GET-one body: $(stat -c %s "$OUT/customer.json") bytes (baseline sends the same bytes)"
 
+BUNDLED=("baseline: bare hyper, fixed body" "baseline: POST via create.lua (wrk's cost)" "get one customer (AP)"
+    "create a customer (AP, unique emails)" "422 validation error (AP, {\"name\": 42})")
+for ((round = 1; round <= ROUNDS; round++)); do
+    log "bench: bundled specs, round $round of $ROUNDS"
+    measure "${BUNDLED[0]}" 2xx "$BASE/customers/$ID"
+    measure "${BUNDLED[1]}" 2xx "$BASE/customers" -H "$AUTH" --script bench/create.lua --arg "b$$-$round" --post '{"name":"x","email":"x@example.com"}'
+    measure "${BUNDLED[2]}" 2xx "$SB/customers/$ID" -H "$AUTH"
+    measure "${BUNDLED[3]}" 2xx "$SB/customers" -H "$AUTH" --script bench/create.lua --arg "r$$-$round" --post '{"name":"Bench","email":"bench@example.com"}'
+    measure "${BUNDLED[4]}" 4xx "$SB/customers" -H "$AUTH" --script bench/invalid.lua --post '{"name": 42}'
+done
 echo
 printf '%-44s %10s        %11s     %11s     %s\n' scenario "" p50 p99 "ratio"
-scenario "baseline: bare hyper, fixed body" 2xx "$BASE/customers/$ID"
+report "${BUNDLED[0]}"
 BASE_RPS=$RPS
-scenario "baseline: POST via create.lua (wrk's cost)" 2xx "$BASE/customers" -H "$AUTH" --script bench/create.lua --arg "b$$" --post '{"name":"x","email":"x@example.com"}'
-scenario "get one customer (AP)" 2xx "$SB/customers/$ID" -H "$AUTH"
-scenario "create a customer (AP, unique emails)" 2xx "$SB/customers" -H "$AUTH" --script bench/create.lua --arg "r$$" --post '{"name":"Bench","email":"bench@example.com"}'
-scenario "422 validation error (AP, {\"name\": 42})" 4xx "$SB/customers" -H "$AUTH" --script bench/invalid.lua --post '{"name": 42}'
+for name in "${BUNDLED[@]:1}"; do report "$name"; done
 read -r AFTER_RSS HWM_BUNDLED < <($UTIL mem "$SB_PID")
 stop_server "$BASE_PID"
 stop_server "$SB_PID"
 
 # ---------------------------------------------------------------------------------------------
-declare -A LOAD_MS RSS_LOADED HWM FIRST_AP FIRST_SP
+declare -A LOAD_MS RSS_LOADED HWM FIRST_AP FIRST_SP LIST_PID LIST_URL LIST_TOKEN LIST_PAGE LIST_LABEL
+# Every size's server is started (and its load timed) first; then their list scenarios run in
+# alternation, so the 10k and 1M figures come from the same minutes of the machine's life.
 for size in $SIZES; do
-    log "bench: $size customers per spec"
+    log "bench: loading $size customers per spec"
     dir="$OUT/fixtures-$size"
     avail=$(awk '/^MemAvailable:/ {printf "%d", $2 / 1048576}' /proc/meminfo)
-    [[ $size == 1m ]] && ((avail < 12)) && log "bench: warning: only $avail GB of memory available; loading 1M customers per spec took about 11 GB"
+    [[ $size == 1m ]] && ((avail < 4)) && log "bench: warning: only $avail GB of memory available; loading 1M customers per spec takes about 2 GB"
     PORT=$($UTIL freeport)
     if ! start_server "specbox-$size" "$PORT" 900 "$SPECBOX" specs --host 127.0.0.1 --port "$PORT" --fixtures "$dir" --log warn; then
         LOAD_MS[$size]="FAILED (see $OUT/logs/specbox-$size.log)"
@@ -336,10 +364,23 @@ for size in $SIZES; do
     FIRST_SP[$size]=$(first_request_ms "$SB/api/v1/customers?page=$page&per_page=20" -H "Authorization: Bearer sk_test_bench")
     curl_check 200 "$SB/customers?limit=20" -H "Authorization: Bearer $TOKEN" | $UTIL get data.19.id >/dev/null
     curl_check 200 "$SB/api/v1/customers?page=$page&per_page=20" -H "Authorization: Bearer sk_test_bench" | $UTIL get data.19.id >/dev/null
-    scenario "list: first 20 of $label (AP, cursor)" 2xx "$SB/customers?limit=20" -H "Authorization: Bearer $TOKEN"
-    scenario "list: page $page x20 of $label (SwissPay)" 2xx "$SB/api/v1/customers?page=$page&per_page=20" -H "Authorization: Bearer sk_test_bench"
-    read -r _ HWM[$size] < <($UTIL mem "$pid")
-    stop_server "$pid"
+    LIST_PID[$size]=$pid LIST_URL[$size]=$SB LIST_TOKEN[$size]=$TOKEN LIST_PAGE[$size]=$page LIST_LABEL[$size]=$label
+done
+LISTED=()
+for size in $SIZES; do [[ -n ${LIST_PID[$size]:-} ]] && LISTED+=("$size"); done
+for ((round = 1; round <= ROUNDS && ${#LISTED[@]} > 0; round++)); do
+    log "bench: lists, round $round of $ROUNDS"
+    for size in "${LISTED[@]}"; do
+        SB=${LIST_URL[$size]} label=${LIST_LABEL[$size]} page=${LIST_PAGE[$size]}
+        measure "list: first 20 of $label (AP, cursor)" 2xx "$SB/customers?limit=20" -H "Authorization: Bearer ${LIST_TOKEN[$size]}"
+        measure "list: page $page x20 of $label (SwissPay)" 2xx "$SB/api/v1/customers?page=$page&per_page=20" -H "Authorization: Bearer sk_test_bench"
+    done
+done
+for size in ${LISTED[@]+"${LISTED[@]}"}; do
+    report "list: first 20 of ${LIST_LABEL[$size]} (AP, cursor)"
+    report "list: page ${LIST_PAGE[$size]} x20 of ${LIST_LABEL[$size]} (SwissPay)"
+    read -r _ HWM[$size] < <($UTIL mem "${LIST_PID[$size]}")
+    stop_server "${LIST_PID[$size]}"
 done
 
 # ---------------------------------------------------------------------------------------------

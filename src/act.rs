@@ -170,8 +170,23 @@ fn item_id<'a>(ctx: &Ctx<'a>, r: &Resource) -> Result<&'a str, ApiError> {
         .ok_or_else(|| ApiError::new(500, ErrorKind::Internal, "item path without an id parameter"))
 }
 
+/// The current time as RFC 3339 text, to the second. Formatting is kept per thread for the
+/// second it was made in: every create and update stamps one, and most share their second.
 fn now() -> String {
-    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+    use std::cell::RefCell;
+    use std::time::{SystemTime, UNIX_EPOCH};
+    thread_local! {
+        static LAST: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+    }
+    let t = SystemTime::now();
+    let second = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    LAST.with_borrow_mut(|(at, text)| {
+        if *at != second {
+            *at = second;
+            *text = humantime::format_rfc3339_seconds(t).to_string();
+        }
+        text.clone()
+    })
 }
 
 /// The writable fields of the body (all of them for a free-form schema), in the body's order.
@@ -902,7 +917,11 @@ fn list(ctx: &Ctx, res: usize, plan: &ListPlan, status: u16) -> Result<Outcome, 
     // estimate a few bytes short grows the buffer after the last item, copying the whole page.
     let envelope_len = plan.items_field.as_ref().map_or(0, |f| f.len() + 8)
         + plan.envelope.iter().map(|(name, _)| name.len() + 36).sum::<usize>()
-        + plan.envelope_fill.iter().map(|(name, _)| name.len() + 68).sum::<usize>();
+        + plan
+            .envelope_fill
+            .iter()
+            .map(|(name, _)| name.len() + 68)
+            .sum::<usize>();
     let mut out: Vec<u8> = Vec::with_capacity(
         8 + envelope_len
             + items

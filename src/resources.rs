@@ -205,11 +205,31 @@ pub struct Shape {
 #[derive(Debug, Clone)]
 pub struct ShapeProp {
     pub name: String,
+    /// `"name":`, the name as JSON text with the colon: written before every stored value.
+    json_key: Box<[u8]>,
     /// Missing values read back as `null` (the schema allows it and requires the field, or
     /// allows it and the API writes explicit nulls).
     pub null_if_missing: bool,
     /// A generated value for a required field the object does not have.
     pub fill: Option<Value>,
+}
+
+impl ShapeProp {
+    pub fn new(name: &str, null_if_missing: bool, fill: Option<Value>) -> ShapeProp {
+        ShapeProp {
+            name: name.to_string(),
+            json_key: json_key(name).into_boxed_slice(),
+            null_if_missing,
+            fill,
+        }
+    }
+}
+
+/// `"key":` as JSON text.
+fn json_key(key: &str) -> Vec<u8> {
+    let mut out = serde_json::to_vec(key).unwrap_or_default();
+    out.push(b':');
+    out
 }
 
 impl Shape {
@@ -251,25 +271,24 @@ impl Shape {
             }
         }
         let mut first = true;
-        let mut field = |out: &mut Vec<u8>, k: &str, v: &Value| {
+        let mut field = |out: &mut Vec<u8>, key: &[u8], v: &Value| {
             out.push(if first { b'{' } else { b',' });
             first = false;
-            let _ = serde_json::to_writer(&mut *out, k);
-            out.push(b':');
+            out.extend_from_slice(key);
             let _ = serde_json::to_writer(&mut *out, v);
         };
         for (p, slot) in self.props.iter().zip(&slots) {
             match (slot, &p.fill) {
-                (Some(v), _) => field(out, &p.name, v),
-                (None, _) if p.null_if_missing => field(out, &p.name, &Value::Null),
-                (None, Some(fill)) => field(out, &p.name, fill),
+                (Some(v), _) => field(out, &p.json_key, v),
+                (None, _) if p.null_if_missing => field(out, &p.json_key, &Value::Null),
+                (None, Some(fill)) => field(out, &p.json_key, fill),
                 (None, None) => {}
             }
         }
         if extra {
             for (k, v) in obj {
                 if self.position(k, 0).is_none() {
-                    field(out, k, v);
+                    field(out, &json_key(k), v);
                 }
             }
         }
@@ -986,11 +1005,11 @@ pub fn shape_for(root: &Value, pointer: &str) -> Shape {
         .map(|(name, s)| {
             let is_required = required.contains(name);
             let nullable = allows_null(root, s);
-            ShapeProp {
-                name: name.clone(),
-                null_if_missing: nullable && is_required,
-                fill: (is_required && !nullable).then(|| generate::generate(s, root)),
-            }
+            ShapeProp::new(
+                name,
+                nullable && is_required,
+                (is_required && !nullable).then(|| generate::generate(s, root)),
+            )
         })
         .collect();
     Shape {
@@ -1285,11 +1304,7 @@ mod tests {
     use serde_json::json;
 
     fn shape() -> Shape {
-        let prop = |name: &str, null_if_missing: bool, fill: Option<Value>| ShapeProp {
-            name: name.into(),
-            null_if_missing,
-            fill,
-        };
+        let prop = ShapeProp::new;
         Shape {
             props: vec![
                 prop("id", false, None),
