@@ -185,9 +185,9 @@ EOF
     fi
 }
 
-BASE_RPS=""
 RUNS="$OUT/runs.tsv"
 : >"$RUNS"
+ROUND=0 # numbers every round of the run, so a scenario is compared with the baseline of its round
 # measure NAME EXPECTED_STATUS URL [load args]: one run of a scenario, kept in $RUNS.
 #   EXPECTED_STATUS 2xx: every response must be 2xx/3xx; 4xx: every response must be one.
 measure() {
@@ -198,16 +198,29 @@ measure() {
     if [[ $expect == 4xx && $NON2XX != "$TOTAL" ]]; then note=" ($((TOTAL - NON2XX)) of $TOTAL responses not 4xx/5xx!)"; fi
     if [[ $ERRS != 0 ]]; then note="$note ($ERRS socket errors)"; fi
     log "  $(printf '%-44s %8s req/s' "$name" "$RPS")$note"
-    printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$RPS" "$P50" "$P99" "$note" >>"$RUNS"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$RPS" "$P50" "$P99" "$note" "$ROUND" >>"$RUNS"
 }
 
-# report NAME: the median run of a scenario (by req/s, with that run's latencies): one line and a
-# table row. Sets RPS to the median.
+# ratio A B: the median over rounds of (A's req/s / B's req/s in the same round).
+ratio() {
+    awk -F'\t' -v a="$1" -v b="$2" '
+        $1 == a {x[$6] = $2} $1 == b {y[$6] = $2}
+        END {
+            n = 0
+            for (r in x) if ((r in y) && y[r] > 0) v[++n] = x[r] / y[r]
+            if (n == 0) {print "n/a"; exit}
+            for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) {t = v[j]; v[j] = v[j - 1]; v[j - 1] = t}
+            printf "%.2f", (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+        }' "$RUNS"
+}
+
+# report NAME: the median run of a scenario (by req/s, with that run's latencies) and its ratio to
+# the baseline (the median of the per-round ratios): one line and a table row.
 report() {
     local name=$1 ratio note
     read -r RPS P50 P99 note < <(awk -F'\t' -v n="$name" '$1 == n {print $2 "\t" $3 "\t" $4 "\t" $5}' "$RUNS" |
         sort -n | awk -F'\t' '{r[NR] = $0} END {print r[int((NR + 1) / 2)]}' | tr '\t' ' ')
-    if [[ -z $BASE_RPS ]]; then ratio="1.00"; else ratio=$(awk -v a="$RPS" -v b="$BASE_RPS" 'BEGIN {printf "%.2f", (b > 0) ? a / b : 0}'); fi
+    ratio=$(ratio "$name" "$BASELINE_NAME")
     printf '%-44s %10s req/s  p50 %8s ms  p99 %8s ms  x%s of baseline%s\n' "$name" "$RPS" "$P50" "$P99" "$ratio" "${note:+ $note}"
     printf 'load\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$RPS" "$P50" "$P99" "$ratio" "${note:+ $note}" >>"$TABLE"
 }
@@ -319,10 +332,12 @@ BASE_PID=$STARTED_PID
 BASE="http://127.0.0.1:$BPORT"
 log "  GET-one body: $(stat -c %s "$OUT/customer.json") bytes (baseline sends the same bytes)"
 
-BUNDLED=("baseline: bare hyper, fixed body" "baseline: POST via create.lua (wrk's cost)" "get one customer (AP)"
+BASELINE_NAME="baseline: bare hyper, fixed body"
+BUNDLED=("$BASELINE_NAME" "baseline: POST via create.lua (wrk's cost)" "get one customer (AP)"
     "create a customer (AP, unique emails)" "422 validation error (AP, {\"name\": 42})")
 for ((round = 1; round <= ROUNDS; round++)); do
     log "bench: bundled specs, round $round of $ROUNDS"
+    ROUND=$((ROUND + 1))
     measure "${BUNDLED[0]}" 2xx "$BASE/customers/$ID"
     measure "${BUNDLED[1]}" 2xx "$BASE/customers" -H "$AUTH" --script bench/create.lua --arg "b$$-$round" --post '{"name":"x","email":"x@example.com"}'
     measure "${BUNDLED[2]}" 2xx "$SB/customers/$ID" -H "$AUTH"
@@ -331,11 +346,8 @@ for ((round = 1; round <= ROUNDS; round++)); do
 done
 echo
 printf '%-44s %10s        %11s     %11s     %s\n' scenario "" p50 p99 "ratio"
-report "${BUNDLED[0]}"
-BASE_RPS=$RPS
-for name in "${BUNDLED[@]:1}"; do report "$name"; done
+for name in "${BUNDLED[@]}"; do report "$name"; done
 read -r AFTER_RSS HWM_BUNDLED < <($UTIL mem "$SB_PID")
-stop_server "$BASE_PID"
 stop_server "$SB_PID"
 
 # ---------------------------------------------------------------------------------------------
@@ -370,6 +382,8 @@ LISTED=()
 for size in $SIZES; do [[ -n ${LIST_PID[$size]:-} ]] && LISTED+=("$size"); done
 for ((round = 1; round <= ROUNDS && ${#LISTED[@]} > 0; round++)); do
     log "bench: lists, round $round of $ROUNDS"
+    ROUND=$((ROUND + 1))
+    measure "$BASELINE_NAME" 2xx "$BASE/customers/$ID"
     for size in "${LISTED[@]}"; do
         SB=${LIST_URL[$size]} label=${LIST_LABEL[$size]} page=${LIST_PAGE[$size]}
         measure "list: first 20 of $label (AP, cursor)" 2xx "$SB/customers?limit=20" -H "Authorization: Bearer ${LIST_TOKEN[$size]}"
@@ -382,6 +396,14 @@ for size in ${LISTED[@]+"${LISTED[@]}"}; do
     read -r _ HWM[$size] < <($UTIL mem "${LIST_PID[$size]}")
     stop_server "${LIST_PID[$size]}"
 done
+stop_server "$BASE_PID"
+# The 1M lists against the 10k lists, round by round (the target: within 10%).
+LIST_VS=""
+if [[ -n ${LIST_PID[10k]:-} && -n ${LIST_PID[1m]:-} ]]; then
+    LIST_VS=$(printf '  %-56s x%s\n  %-56s x%s' \
+        "first 20 (AP, cursor): 1M / 10k" "$(ratio "list: first 20 of 1M (AP, cursor)" "list: first 20 of 10k (AP, cursor)")" \
+        "deep page (SwissPay): 1M / 10k" "$(ratio "list: page 25000 x20 of 1M (SwissPay)" "list: page 250 x20 of 10k (SwissPay)")")
+fi
 
 # ---------------------------------------------------------------------------------------------
 {
@@ -389,6 +411,12 @@ done
     echo
     printf '%-44s %10s %10s %10s %8s\n' "scenario" "req/s" "p50 ms" "p99 ms" "ratio"
     awk -F'\t' '$1 == "load" {printf "%-44s %10s %10s %10s %8s%s\n", $2, $3, $4, $5, $6, $7}' "$TABLE"
+    echo "(req/s and latencies: the median run; ratio: the median of per-round ratios to the baseline run of the same round)"
+    if [[ -n $LIST_VS ]]; then
+        echo
+        echo "list of 1M against list of 10k (median of per-round ratios)"
+        echo "$LIST_VS"
+    fi
     echo
     echo "startup (process start to first 200 from /__specbox/health)"
     printf '  %-56s %10s ms\n' "bundled specs (median of $STARTUP_RUNS)" "$STARTUP_BUNDLED"

@@ -20,7 +20,7 @@ use std::sync::Arc;
 #[derive(Debug, Default)]
 pub struct Validated {
     /// Decoded path parameters by name.
-    pub path: Vec<(String, String)>,
+    pub path: Vec<(crate::router::ParamName, String)>,
     /// Query parameters coerced to their declared types.
     pub query: Map<String, Value>,
     pub body: Option<Value>,
@@ -28,7 +28,10 @@ pub struct Validated {
 
 impl Validated {
     pub fn path_param(&self, name: &str) -> Option<&str> {
-        self.path.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.path
+            .iter()
+            .find(|(n, _)| n.as_ref() == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 

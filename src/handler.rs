@@ -17,7 +17,7 @@ use crate::errors::{ApiError, ErrorKind};
 use crate::faults::{Directives, Faults, Prefer, RequestFacts};
 use crate::generate;
 use crate::journal::Journal;
-use crate::router::{Match, Target};
+use crate::router::{Match, ParamName, Target};
 use crate::spec::lookup;
 use crate::store::Store;
 use crate::validate::{Location, Violation, form_pairs, json_too_deep, parse_form};
@@ -184,7 +184,13 @@ fn route(app: &App, req: &Req) -> Reply {
     reply
 }
 
-fn serve(app: &App, spec: &Spec, op: &Operation, req: &Req, params: Vec<(String, String)>) -> Result<Reply, ApiError> {
+fn serve(
+    app: &App,
+    spec: &Spec,
+    op: &Operation,
+    req: &Req,
+    params: Vec<(ParamName, String)>,
+) -> Result<Reply, ApiError> {
     let creds = Credentials {
         headers: &req.headers,
         query: &req.query,
@@ -499,7 +505,7 @@ fn validate(
     spec: &Spec,
     op: &Operation,
     req: &Req,
-    path: Vec<(String, String)>,
+    path: Vec<(ParamName, String)>,
 ) -> Result<Validated, ApiError> {
     let root = spec.root();
     let mut violations: Vec<Violation> = Vec::new();
@@ -507,7 +513,7 @@ fn validate(
     let query_pairs: Vec<(String, String)> = form_pairs(req.query.as_bytes()).collect();
     let cookies: Vec<(String, String)> = req
         .headers
-        .get_all("cookie")
+        .get_all(hyper::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|c| {
@@ -522,7 +528,7 @@ fn validate(
         let raw: Vec<&str> = match p.location {
             Location::Path => path
                 .iter()
-                .filter(|(n, _)| *n == p.name)
+                .filter(|(n, _)| n.as_ref() == p.name)
                 .map(|(_, v)| v.as_str())
                 .collect(),
             Location::Query => query_pairs

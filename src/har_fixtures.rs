@@ -102,7 +102,7 @@ pub fn harvest(api: &Api, entries: &[Recorded]) -> Harvest {
             continue;
         };
         let Some(r) = api.resources.get(res_idx) else { continue };
-        let param = |name: &str| params.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+        let param = |name: &str| params.iter().find(|(n, _)| n.as_ref() == name).map(|(_, v)| v.clone());
         let scope = r
             .scope_params
             .iter()

@@ -13,6 +13,9 @@ use hyper::Method;
 use std::collections::HashMap;
 
 /// What a route leads to.
+/// A path parameter's name, shared by the route and every request that matches it.
+pub type ParamName = std::sync::Arc<str>;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
     Op(usize),
@@ -23,7 +26,7 @@ pub enum Target {
 struct Entry {
     /// Owning spec (of the first method registered), for errors on this path.
     spec: usize,
-    methods: Vec<(Method, Target, Vec<String>)>,
+    methods: Vec<(Method, Target, Vec<ParamName>)>,
 }
 
 /// The outcome of matching a request.
@@ -31,7 +34,7 @@ pub enum Match {
     Found {
         target: Target,
         /// Percent-decoded path parameters, by the names the operation uses.
-        params: Vec<(String, String)>,
+        params: Vec<(ParamName, String)>,
     },
     MethodNotAllowed {
         spec: usize,
@@ -209,7 +212,9 @@ impl Builder<'_> {
             });
             entries.len() - 1
         });
-        entries[idx].methods.push((method, target, names));
+        entries[idx]
+            .methods
+            .push((method, target, names.into_iter().map(ParamName::from).collect()));
     }
 }
 
