@@ -348,9 +348,15 @@ fn prepare(coll: &Collection, r: &Resource, obj: Map<String, Value>) -> Result<(
         ));
     }
     check_unique(coll, r, &obj, None)?;
-    // The id goes first: it is what people look for when they read a body.
+    // The id goes first: it is what people look for when they read a body. A declared
+    // representation orders fields itself when the item is written (see `Resource::to_entry`);
+    // only a free-form one keeps the object's own order, so only then is the id moved up front.
     let mut stored = obj;
-    stored.shift_insert(0, r.id_field.clone(), id);
+    if r.rep_shape.keep_all {
+        stored.shift_insert(0, r.id_field.clone(), id);
+    } else {
+        stored.insert(r.id_field.clone(), id);
+    }
     Ok((key, stored))
 }
 
