@@ -960,8 +960,16 @@ fn list(ctx: &Ctx, res: usize, plan: &ListPlan, status: u16) -> Result<Outcome, 
             body: Some(Body::Raw(Bytes::from(out))),
         });
     };
-    let first_cursor = page.first().map(|(s, _)| encode_cursor(*s));
-    let last_cursor = page.last().map(|(s, _)| encode_cursor(*s));
+    // Cursors only for the envelope fields that carry them.
+    let wants = |f: EnvField| plan.envelope.iter().any(|(_, e)| *e == f);
+    let first_cursor = page
+        .first()
+        .filter(|_| wants(EnvField::StartCursor))
+        .map(|(s, _)| encode_cursor(*s));
+    let last_cursor = page
+        .last()
+        .filter(|_| wants(EnvField::EndCursor))
+        .map(|(s, _)| encode_cursor(*s));
     let mut fields: Vec<(&str, Value)> = Vec::with_capacity(plan.envelope.len() + plan.envelope_fill.len());
     for (name, field) in &plan.envelope {
         let v = match field {

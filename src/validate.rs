@@ -569,6 +569,12 @@ pub fn form_pairs(raw: &[u8]) -> impl Iterator<Item = (String, String)> + '_ {
 }
 
 fn decode_form(raw: &[u8]) -> String {
+    // Most names and values (`limit`, `20`) need no decoding: one copy, no intermediate buffer.
+    if !raw.iter().any(|b| matches!(b, b'+' | b'%'))
+        && let Ok(text) = std::str::from_utf8(raw)
+    {
+        return text.to_string();
+    }
     let spaced: Vec<u8> = raw.iter().map(|b| if *b == b'+' { b' ' } else { *b }).collect();
     percent_encoding::percent_decode(&spaced)
         .decode_utf8_lossy()
