@@ -50,8 +50,9 @@ pub struct App {
 /// A request as the pipeline sees it (body already read, within limits).
 pub struct Req {
     pub method: Method,
-    pub path: String,
-    pub query: String,
+    /// Shared, so the journal keeps them without a copy.
+    pub path: std::sync::Arc<str>,
+    pub query: std::sync::Arc<str>,
     pub headers: HeaderMap,
     pub body: Bytes,
 }

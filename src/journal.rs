@@ -17,8 +17,8 @@ pub struct JournalEntry {
     pub seq: u64,
     pub time: std::time::SystemTime,
     pub method: hyper::Method,
-    pub path: String,
-    pub query: String,
+    pub path: std::sync::Arc<str>,
+    pub query: std::sync::Arc<str>,
     /// Index of the matched operation in the `Api`.
     pub operation: Option<usize>,
     pub tenant: Option<crate::auth::TenantName>,
@@ -50,8 +50,8 @@ impl JournalEntry {
             "seq": self.seq,
             "time": humantime::format_rfc3339_millis(self.time).to_string(),
             "method": self.method.as_str(),
-            "path": self.path,
-            "query": if self.query.is_empty() { Value::Null } else { Value::String(self.query.clone()) },
+            "path": &*self.path,
+            "query": if self.query.is_empty() { Value::Null } else { Value::String(self.query.to_string()) },
             "operationId": op.map(|o| o.id.as_str()),
             "spec": op.and_then(|o| api.specs.get(o.spec)).map(|s| s.title.as_str()),
             "tenant": self.tenant.as_deref(),
@@ -99,7 +99,7 @@ impl Filter {
         let op_id = e.operation.and_then(|i| api.ops.get(i)).map(|o| o.id.as_str());
         self.operation_id.as_deref().is_none_or(|o| op_id == Some(o))
             && self.method.as_deref().is_none_or(|m| e.method.as_str() == m)
-            && self.path.as_deref().is_none_or(|p| e.path == p)
+            && self.path.as_deref().is_none_or(|p| &*e.path == p)
             && self.status.is_none_or(|s| e.status == s)
             && self.tenant.as_deref().is_none_or(|t| e.tenant.as_deref() == Some(t))
             && self.injected.is_none_or(|i| e.injected.is_some() == i)

@@ -163,9 +163,9 @@ async fn serve(
     let started = std::time::Instant::now();
     let wall = std::time::SystemTime::now();
     let (parts, body) = req.into_parts();
-    let path = parts.uri.path().to_string();
+    let path: Arc<str> = parts.uri.path().into();
     let _counted = (!crate::admin::is_admin_path(&path)).then(|| InFlight::enter(&app.in_flight));
-    let query = parts.uri.query().unwrap_or("").to_string();
+    let query: Arc<str> = parts.uri.query().unwrap_or("").into();
     let head = parts.method == hyper::Method::HEAD;
     let (body, unreadable) = match Limited::new(body, limits.max_body).collect().await {
         Ok(b) => (b.to_bytes(), None),

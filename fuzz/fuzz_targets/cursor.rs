@@ -16,8 +16,17 @@ struct Input {
 fuzz_target!(|input: Input| {
     let _ = decode_cursor(&input.raw);
     let encoded = encode_cursor(input.slot);
-    assert_eq!(decode_cursor(&encoded), Some(input.slot), "round trip of slot {}", input.slot);
+    assert_eq!(
+        decode_cursor(&encoded),
+        Some(input.slot),
+        "round trip of slot {}",
+        input.slot
+    );
     // Clients may re-pad the base64 they were given.
     let padded = format!("{encoded}{}", "=".repeat(usize::from(input.padding % 4)));
-    assert_eq!(decode_cursor(&padded), Some(input.slot), "round trip of padded {padded:?}");
+    assert_eq!(
+        decode_cursor(&padded),
+        Some(input.slot),
+        "round trip of padded {padded:?}"
+    );
 });

@@ -70,7 +70,7 @@ fuzz_target!(|data: &[u8]| {
     let token_req = Req {
         method: hyper::Method::POST,
         path: "/oauth/token".into(),
-        query: String::new(),
+        query: "".into(),
         headers: form,
         body: bytes::Bytes::from_static(
             b"grant_type=client_credentials&client_id=sandbox_client&client_secret=sandbox_secret",
@@ -95,7 +95,7 @@ fuzz_target!(|data: &[u8]| {
         for query in ["", "limit=1", "per_page=1&page=2"] {
             let req = Req {
                 method: hyper::Method::GET,
-                path: path.clone(),
+                path: path.as_str().into(),
                 query: query.into(),
                 headers: headers.clone(),
                 body: bytes::Bytes::new(),

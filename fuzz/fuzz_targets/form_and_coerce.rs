@@ -20,7 +20,10 @@ fn variants() -> Vec<Coerce> {
         all.push(Coerce::Array(Box::new(s.clone()), true));
         all.push(Coerce::Array(Box::new(s), false));
     }
-    all.push(Coerce::Array(Box::new(Coerce::Array(Box::new(Coerce::Integer), false)), false));
+    all.push(Coerce::Array(
+        Box::new(Coerce::Array(Box::new(Coerce::Integer), false)),
+        false,
+    ));
     all
 }
 

@@ -24,30 +24,131 @@ use specbox_fuzz::{FIXTURE_IDS, check_reply, fixture};
 
 /// Field and parameter names of the bundled specs, fault-rule fields and filter names.
 const KEYS: &[&str] = &[
-    "id", "name", "email", "phone", "locale", "external_id", "metadata", "billing_address",
-    "delivery_address", "line1", "line2", "city", "postal_code", "state", "country",
-    "date_of_birth", "created_at", "amount", "currency", "customer", "customer_details",
-    "description", "status", "legal_name", "ein", "customer_integration_id",
-    "default_payment_method_id", "street_address", "sub_premise", "first_name", "last_name",
-    "job_title", "type", "brand", "last4", "exp_month", "exp_year", "default", "limit", "after",
-    "before", "company_name", "created_at_start", "created_at_end", "page", "per_page",
-    "method_id", "operationId", "method", "path", "tenant", "delay", "delay_ms", "fault", "skip",
-    "times", "count", "probability", "match", "action", "grant_type", "client_id",
-    "client_secret", "scope", "injected", "x-specbox-archived",
+    "id",
+    "name",
+    "email",
+    "phone",
+    "locale",
+    "external_id",
+    "metadata",
+    "billing_address",
+    "delivery_address",
+    "line1",
+    "line2",
+    "city",
+    "postal_code",
+    "state",
+    "country",
+    "date_of_birth",
+    "created_at",
+    "amount",
+    "currency",
+    "customer",
+    "customer_details",
+    "description",
+    "status",
+    "legal_name",
+    "ein",
+    "customer_integration_id",
+    "default_payment_method_id",
+    "street_address",
+    "sub_premise",
+    "first_name",
+    "last_name",
+    "job_title",
+    "type",
+    "brand",
+    "last4",
+    "exp_month",
+    "exp_year",
+    "default",
+    "limit",
+    "after",
+    "before",
+    "company_name",
+    "created_at_start",
+    "created_at_end",
+    "page",
+    "per_page",
+    "method_id",
+    "operationId",
+    "method",
+    "path",
+    "tenant",
+    "delay",
+    "delay_ms",
+    "fault",
+    "skip",
+    "times",
+    "count",
+    "probability",
+    "match",
+    "action",
+    "grant_type",
+    "client_id",
+    "client_secret",
+    "scope",
+    "injected",
+    "x-specbox-archived",
 ];
 
 const WORDS: &[&str] = &[
-    "users", "payment-methods", "restore", "requests", "count", "faults", "reset", "health",
-    "routes", "token", "customers", "payments", "api", "v1", "oauth", "1", "..", ".", "%2F",
-    "%00", "{id}", "",
+    "users",
+    "payment-methods",
+    "restore",
+    "requests",
+    "count",
+    "faults",
+    "reset",
+    "health",
+    "routes",
+    "token",
+    "customers",
+    "payments",
+    "api",
+    "v1",
+    "oauth",
+    "1",
+    "..",
+    ".",
+    "%2F",
+    "%00",
+    "{id}",
+    "",
 ];
 
 const STRINGS: &[&str] = &[
-    "", "CHF", "EUR", "US", "CH", "de-CH", "succeeded", "a@example.com", "2026-01-01",
-    "2026-01-12T15:02:37Z", "client_credentials", "sandbox_client", "sandbox_secret", "reset",
-    "empty", "malformed", "2s", "GET", "POST", "/customers", "/customers/{id}",
-    "createCustomer", "listCustomers", "sk_test_x", "true", "false", "null", "-1",
-    "18446744073709551616", "1e400", "NaN",
+    "",
+    "CHF",
+    "EUR",
+    "US",
+    "CH",
+    "de-CH",
+    "succeeded",
+    "a@example.com",
+    "2026-01-01",
+    "2026-01-12T15:02:37Z",
+    "client_credentials",
+    "sandbox_client",
+    "sandbox_secret",
+    "reset",
+    "empty",
+    "malformed",
+    "2s",
+    "GET",
+    "POST",
+    "/customers",
+    "/customers/{id}",
+    "createCustomer",
+    "listCustomers",
+    "sk_test_x",
+    "true",
+    "false",
+    "null",
+    "-1",
+    "18446744073709551616",
+    "1e400",
+    "NaN",
 ];
 
 const CONTENT_TYPES: &[&str] = &[
@@ -305,8 +406,15 @@ fn insert(headers: &mut HeaderMap, name: &str, value: &[u8]) {
 }
 
 const EXTRA_HEADERS: &[&str] = &[
-    "cookie", "origin", "x-api-key", "prefer", "content-type", "authorization", "idempotency-key",
-    "x-specbox-admin-token", "accept",
+    "cookie",
+    "origin",
+    "x-api-key",
+    "prefer",
+    "content-type",
+    "authorization",
+    "idempotency-key",
+    "x-specbox-admin-token",
+    "accept",
 ];
 
 fn build(r: FReq, oauth: &str) -> Req {
@@ -331,7 +439,11 @@ fn build(r: FReq, oauth: &str) -> Req {
         FAuth::SwissPay => insert(&mut headers, "authorization", b"Bearer sk_test_x"),
         FAuth::OAuth => insert(&mut headers, "authorization", format!("Bearer {oauth}").as_bytes()),
         // sandbox_client:sandbox_secret
-        FAuth::Basic => insert(&mut headers, "authorization", b"Basic c2FuZGJveF9jbGllbnQ6c2FuZGJveF9zZWNyZXQ="),
+        FAuth::Basic => insert(
+            &mut headers,
+            "authorization",
+            b"Basic c2FuZGJveF9jbGllbnQ6c2FuZGJveF9zZWNyZXQ=",
+        ),
         FAuth::Raw(s) => insert(&mut headers, "authorization", s.as_bytes()),
     }
     if let Some(p) = r.prefer {
@@ -347,7 +459,10 @@ fn build(r: FReq, oauth: &str) -> Req {
     let body = match r.body {
         FBody::Empty => Bytes::new(),
         FBody::Json(fields) => {
-            let obj: Map<String, Value> = fields.into_iter().map(|(k, custom, v)| (key(k, custom), jval(v))).collect();
+            let obj: Map<String, Value> = fields
+                .into_iter()
+                .map(|(k, custom, v)| (key(k, custom), jval(v)))
+                .collect();
             Bytes::from(Value::Object(obj).to_string())
         }
         FBody::JsonScalar(v) => Bytes::from(jval(v).to_string()),
@@ -362,8 +477,8 @@ fn build(r: FReq, oauth: &str) -> Req {
     };
     Req {
         method,
-        path: build_path(r.path),
-        query: build_query(r.query),
+        path: build_path(r.path).into(),
+        query: build_query(r.query).into(),
         headers,
         body,
     }
@@ -388,8 +503,8 @@ fn parse_text(text: &str, oauth: &str) -> Vec<Req> {
             }
             Some(Req {
                 method: Method::from_bytes(method.as_bytes()).ok()?,
-                path: path.to_string(),
-                query: query.to_string(),
+                path: path.into(),
+                query: query.into(),
                 headers,
                 body: Bytes::from(body.to_string()),
             })
@@ -413,7 +528,12 @@ fuzz_target!(|data: &[u8]| {
             let Ok(input) = <Input as Arbitrary>::arbitrary_take_rest(u) else {
                 return;
             };
-            input.reqs.into_iter().take(4).map(|r| build(r, &fx.oauth_token)).collect()
+            input
+                .reqs
+                .into_iter()
+                .take(4)
+                .map(|r| build(r, &fx.oauth_token))
+                .collect()
         }
     };
     for req in reqs {

@@ -63,7 +63,12 @@ fn serve(api: Api) {
     let Ok((app, _)) = build_app(api, Path::new("/nonexistent-specbox-fixtures"), opts) else {
         return;
     };
-    let send = |method: &Method, path: &str, query: &str, ct: Option<&str>, prefer: Option<&'static str>, body: &'static str| {
+    let send = |method: &Method,
+                path: &str,
+                query: &str,
+                ct: Option<&str>,
+                prefer: Option<&'static str>,
+                body: &'static str| {
         let mut headers = HeaderMap::new();
         if let Some(ct) = ct.and_then(|c| HeaderValue::from_str(c).ok()) {
             headers.insert("content-type", ct);
@@ -73,8 +78,8 @@ fn serve(api: Api) {
         }
         let req = Req {
             method: method.clone(),
-            path: path.to_string(),
-            query: query.to_string(),
+            path: path.into(),
+            query: query.into(),
             headers,
             body: Bytes::from_static(body.as_bytes()),
         };
@@ -88,7 +93,11 @@ fn serve(api: Api) {
             send(method, path, query, None, None, "");
         }
         for m in media.iter().take(3) {
-            let body = if m.contains("form") { "a=1&b=x&b=2" } else { "{\"a\":1,\"id\":\"x1\"}" };
+            let body = if m.contains("form") {
+                "a=1&b=x&b=2"
+            } else {
+                "{\"a\":1,\"id\":\"x1\"}"
+            };
             send(method, path, "", Some(m), None, body);
             send(method, path, "", Some(m), Some("dynamic=true"), body);
         }

@@ -65,7 +65,7 @@ pub fn fixture() -> &'static Fixture {
             &Req {
                 method: hyper::Method::POST,
                 path: "/oauth/token".into(),
-                query: String::new(),
+                query: "".into(),
                 headers,
                 body: bytes::Bytes::from_static(
                     b"grant_type=client_credentials&client_id=sandbox_client&client_secret=sandbox_secret",
