@@ -142,8 +142,17 @@ impl Media {
     }
 }
 
+/// Whether a media type is JSON (`application/json`, `…+json`, or a wildcard that allows it),
+/// in any case and with or without parameters (`; charset=utf-8`).
 pub fn is_json_type(mt: &str) -> bool {
-    mt == "application/json" || mt.ends_with("+json") || mt == "*/*" || mt == "application/*"
+    let mt = mt.split(';').next().unwrap_or(mt).trim();
+    let is = |name: &str| mt.eq_ignore_ascii_case(name);
+    is("application/json")
+        || is("*/*")
+        || is("application/*")
+        || mt
+            .get(mt.len().saturating_sub(5)..)
+            .is_some_and(|suffix| suffix.eq_ignore_ascii_case("+json"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -332,12 +332,13 @@ fn serve(
 }
 
 fn outcome_reply(op: &Operation, status: u16, body: Option<Body>) -> Reply {
-    let content_type = op.response_for(status).and_then(|r| r.content_type.clone());
+    let content_type = op.response_for(status).and_then(|r| r.content_type.as_deref());
     match (body, content_type) {
         (Some(b), Some(ct)) => {
-            if is_json_type(&ct.to_ascii_lowercase()) {
-                Reply::bytes(status, &ct, b.into_bytes())
+            if is_json_type(ct) {
+                Reply::bytes(status, ct, b.into_bytes())
             } else {
+                let ct = ct.to_string();
                 // A text media type: a string example is sent as text, anything else as JSON.
                 let value = match b {
                     Body::Value(v) => v,
