@@ -24,23 +24,27 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 // mimalloc commits its arenas eagerly on Linux by default, which kept pages freed at startup
 // (spec parsing, fixture loading) resident: idle RSS went from 13 MB to 23 MB. Committing on
 // demand keeps it at 13 MB. The option has to be set before the first allocation, which
-// happens in Rust's runtime set-up before `main`, so it is set from an ELF constructor.
-unsafe extern "C" {
-    fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
+// happens in Rust's runtime set-up before `main`, so it is set from an ELF constructor. (Other
+// systems have no overcommit, where mimalloc's default is already to commit on demand.)
+#[cfg(target_os = "linux")]
+mod commit_on_demand {
+    unsafe extern "C" {
+        fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
+    }
+
+    /// `mi_option_arena_eager_commit` in mimalloc.h's `mi_option_t` (the same in mimalloc 2 and 3).
+    const MI_OPTION_ARENA_EAGER_COMMIT: std::ffi::c_int = 4;
+
+    extern "C" fn set() {
+        // SAFETY: mi_option_set only stores a value in mimalloc's option table; it is called
+        // once, before any thread exists.
+        unsafe { mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0) };
+    }
+
+    #[used]
+    #[unsafe(link_section = ".init_array")]
+    static SET: extern "C" fn() = set;
 }
-
-/// `mi_option_arena_eager_commit` in mimalloc.h's `mi_option_t` (the same in mimalloc 2 and 3).
-const MI_OPTION_ARENA_EAGER_COMMIT: std::ffi::c_int = 4;
-
-extern "C" fn commit_on_demand() {
-    // SAFETY: mi_option_set only stores a value in mimalloc's option table; it is called once,
-    // before any thread exists.
-    unsafe { mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0) };
-}
-
-#[used]
-#[unsafe(link_section = ".init_array")]
-static COMMIT_ON_DEMAND: extern "C" fn() = commit_on_demand;
 
 /// Exit code for a configuration problem (bad spec, bad fixture, unwritable file).
 const EXIT_CONFIG: u8 = 2;
