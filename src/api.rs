@@ -830,11 +830,7 @@ impl OpCtx<'_> {
         let r = resolve(self.root, raw);
         let content = r.get("content").and_then(Value::as_object);
         // Prefer a JSON media type; otherwise the first declared one.
-        let chosen = content.and_then(|c| {
-            c.iter()
-                .find(|(mt, _)| is_json_type(&mt.to_ascii_lowercase()))
-                .or_else(|| c.iter().next())
-        });
+        let chosen = content.and_then(|c| c.iter().find(|(mt, _)| is_json_type(mt)).or_else(|| c.iter().next()));
         let mut examples = Vec::new();
         let (content_type, schema_pointer) = match chosen {
             Some((mt, m)) => {

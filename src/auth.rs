@@ -8,11 +8,12 @@
 use crate::api::{Operation, SchemeKind, Spec};
 use crate::errors::{ApiError, ErrorKind};
 use crate::fixtures::Client;
-use crate::validate::{Location, form_pairs};
+use crate::spec::percent_decode;
+use crate::validate::{Location, cookie_pairs, form_pairs};
 use base64::Engine;
 use dashmap::DashMap;
 use hyper::HeaderMap;
-use hyper::header::{AUTHORIZATION, AsHeaderName, COOKIE};
+use hyper::header::{AUTHORIZATION, AsHeaderName};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -72,7 +73,7 @@ impl Credentials<'_> {
         let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
         let text = String::from_utf8(decoded).ok()?;
         let (user, pass) = text.split_once(':')?;
-        Some((percent_decode(user), percent_decode(pass)))
+        Some((percent_decode(user).into_owned(), percent_decode(pass).into_owned()))
     }
 
     fn api_key(&self, location: Location, name: &str) -> Option<String> {
@@ -81,20 +82,13 @@ impl Credentials<'_> {
             Location::Query => form_pairs(self.query.as_bytes())
                 .find(|(k, _)| k == name)
                 .map(|(_, v)| v),
-            Location::Cookie => self.header(COOKIE).and_then(|c| {
-                c.split(';')
-                    .filter_map(|kv| kv.trim().split_once('='))
-                    .find(|(k, _)| *k == name)
-                    .map(|(_, v)| v.to_string())
-            }),
+            Location::Cookie => cookie_pairs(self.headers)
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string()),
             _ => None,
         }
         .filter(|v| !v.is_empty())
     }
-}
-
-fn percent_decode(s: &str) -> String {
-    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 
 impl Auth {

@@ -20,7 +20,7 @@ use crate::journal::Journal;
 use crate::router::{Match, ParamName, Target};
 use crate::spec::lookup;
 use crate::store::Store;
-use crate::validate::{Location, Violation, form_pairs, json_too_deep, parse_form};
+use crate::validate::{Location, Violation, cookie_pairs, form_pairs, json_too_deep, parse_form};
 use bytes::Bytes;
 use hyper::{HeaderMap, Method};
 use serde_json::{Map, Value};
@@ -375,7 +375,7 @@ pub fn render_error(spec: Option<&Spec>, op: Option<&Operation>, err: &ApiError)
             let ct = op
                 .and_then(|o| o.response_for(err.status))
                 .and_then(|r| r.content_type.clone())
-                .filter(|c| declared.is_some() && is_json_type(&c.to_ascii_lowercase()))
+                .filter(|c| declared.is_some() && is_json_type(c))
                 .unwrap_or_else(|| ct.to_string());
             (ct, body)
         }
@@ -513,18 +513,7 @@ fn validate(
     let mut violations: Vec<Violation> = Vec::new();
     let mut query = Map::new();
     let query_pairs: Vec<(String, String)> = form_pairs(req.query.as_bytes()).collect();
-    let cookies: Vec<(String, String)> = req
-        .headers
-        .get_all(hyper::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|c| {
-            c.split(';')
-                .filter_map(|kv| kv.trim().split_once('='))
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let cookies: Vec<(&str, &str)> = cookie_pairs(&req.headers).collect();
 
     for p in &op.params {
         let raw: Vec<&str> = match p.location {
@@ -544,11 +533,7 @@ fn validate(
                 .iter()
                 .filter_map(|v| v.to_str().ok())
                 .collect(),
-            Location::Cookie => cookies
-                .iter()
-                .filter(|(n, _)| *n == p.name)
-                .map(|(_, v)| v.as_str())
-                .collect(),
+            Location::Cookie => cookies.iter().filter(|(n, _)| *n == p.name).map(|(_, v)| *v).collect(),
             Location::Body => Vec::new(),
         };
         if raw.is_empty() {

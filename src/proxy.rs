@@ -405,10 +405,7 @@ fn contract_violations(
     let Some(schema) = declared.validator(&spec.compiler) else {
         return Vec::new();
     };
-    let declared_json = declared
-        .content_type
-        .as_deref()
-        .is_some_and(|c| is_json_type(&c.to_ascii_lowercase()));
+    let declared_json = declared.content_type.as_deref().is_some_and(is_json_type);
     if !declared_json || req.method == Method::HEAD || status == 204 || status == 304 {
         return Vec::new();
     }

@@ -8,7 +8,7 @@
 //! rather than surfacing as matchit's generic conflict.
 
 use crate::api::{Operation, Spec, template_params};
-use crate::spec::{SpecError, escape_pointer};
+use crate::spec::{SpecError, escape_pointer, percent_decode};
 use hyper::Method;
 use std::collections::HashMap;
 
@@ -131,7 +131,13 @@ impl Router {
 
     pub fn find(&self, method: &Method, path: &str) -> Match {
         let (idx, values) = match self.tree.at(path) {
-            Ok(m) => (*m.value, m.params.iter().map(|(_, v)| decode(v)).collect::<Vec<_>>()),
+            Ok(m) => (
+                *m.value,
+                m.params
+                    .iter()
+                    .map(|(_, v)| percent_decode(v).into_owned())
+                    .collect::<Vec<_>>(),
+            ),
             Err(_) => match self
                 .fallback
                 .iter()
@@ -284,7 +290,7 @@ fn match_segments(segs: &[Segment], path: &str) -> Option<Vec<String>> {
                     if value.is_empty() {
                         return None;
                     }
-                    values.push(decode(value));
+                    values.push(percent_decode(value).into_owned());
                 }
             }
         }
@@ -293,13 +299,4 @@ fn match_segments(segs: &[Segment], path: &str) -> Option<Vec<String>> {
         }
     }
     Some(values)
-}
-
-fn decode(v: &str) -> String {
-    // Ids rarely need decoding: checking for `%` first skips the decoder's byte-by-byte scan and
-    // its UTF-8 re-validation (the path is already a `str`).
-    if !v.contains('%') {
-        return v.to_string();
-    }
-    percent_encoding::percent_decode_str(v).decode_utf8_lossy().into_owned()
 }

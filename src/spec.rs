@@ -487,7 +487,13 @@ pub fn escape_pointer(segment: &str) -> String {
     }
 }
 
-fn percent_decode(s: &str) -> Cow<'_, str> {
+/// Percent-decodes `s` (invalid UTF-8 becomes U+FFFD). Text without a `%` is returned as it is,
+/// skipping the decoder's byte-by-byte scan and UTF-8 re-validation: path parameters, `$ref`s and
+/// credentials rarely need decoding, and path parameters are decoded on every request.
+pub fn percent_decode(s: &str) -> Cow<'_, str> {
+    if !s.contains('%') {
+        return Cow::Borrowed(s);
+    }
     percent_encoding::percent_decode_str(s).decode_utf8_lossy()
 }
 

@@ -131,19 +131,21 @@ impl Fenwick {
 /// `Vec` of a million items copied 40 MB each time it grew, under the collection's write lock.
 #[derive(Debug, Clone, Default)]
 pub struct Slots {
+    /// Every chunk but the last is full.
     chunks: Vec<Vec<Option<Entry>>>,
-    len: usize,
 }
 
 const CHUNK: usize = 4096;
 
 impl Slots {
     pub fn len(&self) -> usize {
-        self.len
+        self.chunks
+            .last()
+            .map_or(0, |last| (self.chunks.len() - 1) * CHUNK + last.len())
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.chunks.is_empty()
     }
 
     pub fn get(&self, slot: usize) -> Option<&Option<Entry>> {
@@ -163,7 +165,6 @@ impl Slots {
                 self.chunks.push(chunk);
             }
         }
-        self.len += 1;
     }
 
     /// Slots `start..`, with their positions, in order.
@@ -181,7 +182,7 @@ impl Slots {
 
     /// Slots `..end`, with their positions, nearest first.
     pub fn iter_before(&self, end: usize) -> impl Iterator<Item = (usize, &Option<Entry>)> {
-        let end = end.min(self.len);
+        let end = end.min(self.len());
         self.chunks
             .iter()
             .enumerate()
@@ -259,8 +260,6 @@ pub struct Collection {
     pub unique: Vec<Sharded<String>>,
     /// Highest integer id seen, for `{seq}` ids.
     pub max_seq: u64,
-    /// Items present (the sharded index would have to add up its shards).
-    len: usize,
 }
 
 impl Collection {
@@ -279,11 +278,11 @@ impl Collection {
     }
 
     pub fn len(&self) -> usize {
-        self.len
+        self.index.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.index.is_empty()
     }
 
     /// Appends a new item (the caller has checked the id is free).
@@ -295,7 +294,6 @@ impl Collection {
         self.listed.push(!entry.archived);
         self.slots.push(Some(entry));
         self.index.insert(id, slot);
-        self.len += 1;
         slot
     }
 
@@ -320,7 +318,6 @@ impl Collection {
     pub fn remove(&mut self, id: &str) -> Option<Entry> {
         let slot = self.index.remove(id)?;
         let entry = self.slots.get_mut(slot)?.take()?;
-        self.len = self.len.saturating_sub(1);
         if !entry.archived {
             self.listed.add(slot, -1);
         }

@@ -558,6 +558,15 @@ pub fn json_too_deep(text: &[u8], max: usize) -> bool {
 }
 
 /// Decodes `a=1&b=x%20y` pairs (`+` is a space in forms and query strings).
+/// The `name=value` pairs of a request's `Cookie` headers, as sent (cookies are not decoded).
+pub fn cookie_pairs(headers: &hyper::HeaderMap) -> impl Iterator<Item = (&str, &str)> {
+    headers
+        .get_all(hyper::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|c| c.split(';').filter_map(|kv| kv.trim().split_once('=')))
+}
+
 pub fn form_pairs(raw: &[u8]) -> impl Iterator<Item = (String, String)> + '_ {
     raw.split(|b| *b == b'&').filter(|p| !p.is_empty()).map(|pair| {
         let (k, v) = match pair.iter().position(|b| *b == b'=') {
