@@ -90,7 +90,7 @@ pub struct ServeArgs {
     #[arg(long, env = "SPECBOX_MAX_HEADERS", default_value_t = 100)]
     pub max_headers: usize,
 
-    /// How long a client may take to send its request headers.
+    /// How long a client may stay silent while specbox waits for its request (0: no limit).
     #[arg(long, env = "SPECBOX_HEADER_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub header_timeout: Duration,
 

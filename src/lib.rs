@@ -34,3 +34,4 @@ pub mod spec;
 pub mod startup;
 pub mod store;
 pub mod validate;
+pub mod watchdog;

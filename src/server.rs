@@ -19,6 +19,7 @@ use crate::handler::{self, App, Reply, Req};
 use crate::proxy::Proxy;
 use crate::record::{Exchange, Notes, Recorder};
 use crate::replay::Replay;
+use crate::watchdog::{Watch, Watchdog};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -65,11 +66,10 @@ pub async fn run(
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout)
-        .max_headers(limits.max_headers);
+    // No header-read timeout from hyper: the watchdog does that job for every connection at once
+    // (see `watchdog` for why).
+    builder.http1().max_headers(limits.max_headers);
+    let watchdog = Watchdog::new(limits.header_read_timeout);
     builder.http2().timer(TokioTimer::new());
     tokio::pin!(shutdown);
     loop {
@@ -90,10 +90,14 @@ pub async fn run(
             },
         };
         let _ = stream.set_nodelay(true);
-        let ctl = Arc::new(ConnCtl::default());
+        let ctl = Arc::new(ConnCtl {
+            fault: Mutex::new(None),
+            watch: watchdog.watch(),
+        });
         let io = TokioIo::new(FaultyIo {
             inner: stream,
             ctl: ctl.clone(),
+            first_read: true,
         });
         let app = app.clone();
         let traffic = traffic.clone();
@@ -181,7 +185,7 @@ async fn serve(
                 (
                     400,
                     crate::errors::ErrorKind::MalformedBody,
-                    format!("could not read the request body: {e}"),
+                    format!("could not read the request body: {}", with_causes(&*e)),
                 )
             };
             let err = crate::errors::ApiError::new(status, kind, msg);
@@ -189,6 +193,8 @@ async fn serve(
             (Bytes::new(), Some(handler::render_error(spec, None, &err)))
         }
     };
+    // From here until the response is handed to hyper, waiting on the client is not its silence.
+    let _serving = ctl.watch.serving();
     let request = Req {
         method: parts.method,
         path,
@@ -280,6 +286,19 @@ fn names<'a>(app: &'a App, req: &Req, reply: &Reply) -> (Option<&'a str>, Option
     (op.map(|o| o.id.as_str()), spec.map(|s| s.doc.name.as_str()))
 }
 
+/// An error and what caused it, as one line: hyper's own text is only "error reading a body from
+/// connection"; the cause says why.
+fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
 fn journal(app: &App, req: &Req, reply: &Reply, at: std::time::SystemTime, took: Duration) {
     if app.journal.capacity() == 0 {
         return;
@@ -309,15 +328,17 @@ fn to_response(reply: Reply, head: bool) -> Response<Full<Bytes>> {
 }
 
 /// What a request asked to happen to its connection.
-#[derive(Default)]
 struct ConnCtl {
     fault: Mutex<Option<NetFault>>,
+    watch: Arc<Watch>,
 }
 
 /// A socket that carries out an injected fault when hyper drops it.
 struct FaultyIo {
     inner: TcpStream,
     ctl: Arc<ConnCtl>,
+    /// Nothing has been read yet: the first bytes tell HTTP/2 (exempt from the watchdog).
+    first_read: bool,
 }
 
 impl Drop for FaultyIo {
@@ -345,7 +366,24 @@ fn socket_linger_zero(s: &TcpStream) -> io::Result<()> {
 
 impl AsyncRead for FaultyIo {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
+        let before = buf.filled().len();
+        match Pin::new(&mut self.inner).poll_read(cx, buf) {
+            Poll::Pending => self.ctl.watch.on_pending(cx.waker()),
+            ready => {
+                if self.first_read {
+                    self.first_read = false;
+                    if buf
+                        .filled()
+                        .get(before..)
+                        .is_some_and(|b| b.starts_with(b"PRI * HTTP/2"))
+                    {
+                        self.ctl.watch.exempt();
+                    }
+                }
+                self.ctl.watch.heard();
+                ready
+            }
+        }
     }
 }
 

@@ -101,6 +101,60 @@ fn a_client_that_stalls_in_its_headers_is_disconnected() {
 }
 
 #[test]
+fn a_client_that_stalls_in_its_body_is_disconnected() {
+    let s = Server::start(&["specs"], &["--header-timeout", "200ms"]);
+    let mut stream = TcpStream::connect(&s.addr).unwrap();
+    stream
+        .write_all(
+            b"POST /api/v1/customers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk_test_limits\r\n\
+              Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"email\":",
+        )
+        .unwrap();
+    // A safety net only, as above: without the watchdog this read would wait out the 20 s.
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut buf = Vec::new();
+    stream.read_to_end(&mut buf).unwrap();
+    // The request had begun, so it gets an answer in the API's shape, then the connection closes.
+    let text = String::from_utf8_lossy(&buf);
+    assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+    assert!(text.contains("longer than the header timeout"), "{text}");
+}
+
+#[test]
+fn a_response_that_takes_longer_than_the_header_timeout_still_arrives() {
+    // The server's own delay is not the client's silence: the connection must survive it, and
+    // serve the next request too.
+    let s = Server::start(&["specs"], &["--header-timeout", "100ms"]);
+    let mut stream = TcpStream::connect(&s.addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let request = b"GET /api/v1/customers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk_test_limits\r\n\
+                    Prefer: delay=700\r\n\r\n";
+    for _ in 0..2 {
+        stream.write_all(request).unwrap();
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head).unwrap();
+        assert_eq!(&head, b"HTTP/1.1 200");
+        // Drain this response (its length is in the headers) before the next request.
+        let mut text = Vec::new();
+        let mut byte = [0u8; 1];
+        while !text.ends_with(b"\r\n\r\n") {
+            stream.read_exact(&mut byte).unwrap();
+            text.push(byte[0]);
+        }
+        let headers = String::from_utf8_lossy(&text).to_ascii_lowercase();
+        let len: usize = headers
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length: "))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let mut body = vec![0u8; len];
+        stream.read_exact(&mut body).unwrap();
+    }
+}
+
+#[test]
 fn connections_beyond_the_limit_wait_for_a_free_slot() {
     let s = Server::start(&["specs"], &["--max-connections", "1"]);
     // The first connection holds the only slot (accepted, idle).
