@@ -167,6 +167,8 @@ pub struct Response {
     pub status: StatusKey,
     /// The media type the body is sent as (JSON preferred), if the response has content.
     pub content_type: Option<String>,
+    /// `content_type` as a header, made once.
+    pub content_type_header: Option<hyper::header::HeaderValue>,
     pub schema_pointer: Option<String>,
     /// Named examples (`examples:` of the media type), in order; the media type's single
     /// `example` is named `default`; schema-level examples come last.
@@ -861,6 +863,9 @@ impl OpCtx<'_> {
         };
         Response {
             status,
+            content_type_header: content_type
+                .as_deref()
+                .and_then(|c| hyper::header::HeaderValue::from_str(c).ok()),
             content_type,
             schema_pointer,
             examples,

@@ -22,6 +22,7 @@ use crate::spec::lookup;
 use crate::store::Store;
 use crate::validate::{Location, Violation, cookie_pairs, form_pairs, json_too_deep, parse_form};
 use bytes::Bytes;
+use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use hyper::{HeaderMap, Method};
 use serde_json::{Map, Value};
 
@@ -61,7 +62,9 @@ pub struct Req {
 #[derive(Debug)]
 pub struct Reply {
     pub status: u16,
-    pub headers: Vec<(String, String)>,
+    /// As hyper takes them: a declared content type is made into a `HeaderValue` once, at
+    /// startup, and each response shares it instead of copying and checking the text again.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
     pub body: Bytes,
     pub directives: Directives,
     /// What the journal and the recording want to know about the exchange.
@@ -78,19 +81,23 @@ pub struct Meta {
 
 impl Reply {
     pub fn json(status: u16, content_type: &str, body: &Value) -> Reply {
-        Reply {
+        Reply::bytes(
             status,
-            headers: vec![("content-type".into(), content_type.into())],
-            body: Bytes::from(serde_json::to_vec(body).unwrap_or_default()),
-            directives: Directives::default(),
-            meta: Meta::default(),
-        }
+            content_type,
+            Bytes::from(serde_json::to_vec(body).unwrap_or_default()),
+        )
     }
 
     pub fn bytes(status: u16, content_type: &str, body: Bytes) -> Reply {
+        let ct = HeaderValue::from_str(content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
+        Reply::typed(status, ct, body)
+    }
+
+    /// A body with its content type ready as a header value.
+    pub fn typed(status: u16, content_type: HeaderValue, body: Bytes) -> Reply {
         Reply {
             status,
-            headers: vec![("content-type".into(), content_type.into())],
+            headers: vec![(CONTENT_TYPE, content_type)],
             body,
             directives: Directives::default(),
             meta: Meta::default(),
@@ -110,13 +117,36 @@ impl Reply {
     pub fn header_value(&self, name: &str) -> Option<String> {
         self.headers
             .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.clone())
+            .find(|(k, _)| k == name)
+            .and_then(|(_, v)| v.to_str().ok())
+            .map(str::to_string)
     }
 
+    /// Adds a header; one that is not a valid header (from a spec or a recording) is left out.
     pub fn header(mut self, name: &str, value: impl Into<String>) -> Reply {
-        self.headers.push((name.to_string(), value.into()));
+        self.push_header(name, value);
         self
+    }
+
+    pub fn push_header(&mut self, name: &str, value: impl Into<String>) {
+        let value = value.into();
+        match (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(&value)) {
+            (Ok(name), Ok(value)) => self.headers.push((name, value)),
+            _ => tracing::warn!("left out a response header that HTTP cannot carry: {name:?}: {value:?}"),
+        }
+    }
+
+    /// The headers as text, for the recording.
+    pub fn header_texts(&self) -> Vec<(String, String)> {
+        self.headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect()
     }
 }
 
@@ -332,26 +362,23 @@ fn serve(
 }
 
 fn outcome_reply(op: &Operation, status: u16, body: Option<Body>) -> Reply {
-    let content_type = op.response_for(status).and_then(|r| r.content_type.as_deref());
+    let response = op.response_for(status);
+    let content_type = response.and_then(|r| r.content_type.as_deref());
     match (body, content_type) {
         (Some(b), Some(ct)) => {
             if is_json_type(ct) {
-                Reply::bytes(status, ct, b.into_bytes())
+                match response.and_then(|r| r.content_type_header.clone()) {
+                    Some(value) => Reply::typed(status, value, b.into_bytes()),
+                    None => Reply::bytes(status, ct, b.into_bytes()),
+                }
             } else {
-                let ct = ct.to_string();
                 // A text media type: a string example is sent as text, anything else as JSON.
                 let value = match b {
                     Body::Value(v) => v,
                     Body::Raw(bytes) => serde_json::from_slice(&bytes).unwrap_or(Value::Null),
                 };
                 let text = value.as_str().map(str::to_string).unwrap_or_else(|| value.to_string());
-                Reply {
-                    status,
-                    headers: vec![("content-type".into(), ct)],
-                    body: Bytes::from(text),
-                    directives: Directives::default(),
-                    meta: Meta::default(),
-                }
+                Reply::bytes(status, ct, Bytes::from(text))
             }
         }
         (Some(b), None) if status != 204 && status != 304 => Reply::bytes(status, "application/json", b.into_bytes()),
@@ -386,7 +413,7 @@ pub fn render_error(spec: Option<&Spec>, op: Option<&Operation>, err: &ApiError)
     };
     let mut reply = Reply::json(err.status, &content_type, &body);
     for (k, v) in &err.headers {
-        reply.headers.push((k.clone(), v.clone()));
+        reply.push_header(k, v.as_str());
     }
     reply
 }
@@ -473,7 +500,7 @@ mod idempotency {
                     meta: Default::default(),
                 };
                 if let Some(ct) = &rec.content_type {
-                    reply.headers.push(("content-type".into(), ct.clone()));
+                    reply.push_header("content-type", ct.as_str());
                 }
                 Ok(Some(reply.header(REPLAYED_HEADER, "true")))
             }
@@ -668,12 +695,8 @@ fn add_cors(reply: &mut Reply, req: &Req) {
     let Some(origin) = req.headers.get(hyper::header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return;
     };
-    reply
-        .headers
-        .push(("access-control-allow-origin".into(), origin.to_string()));
-    reply.headers.push(("vary".into(), "Origin".into()));
-    reply
-        .headers
-        .push(("access-control-allow-credentials".into(), "true".into()));
-    reply.headers.push(("access-control-expose-headers".into(), "*".into()));
+    reply.push_header("access-control-allow-origin", origin);
+    reply.push_header("vary", "Origin");
+    reply.push_header("access-control-allow-credentials", "true");
+    reply.push_header("access-control-expose-headers", "*");
 }

@@ -291,7 +291,7 @@ impl Proxy {
             if HOP_BY_HOP.contains(&name) || name == "content-length" || dropped.iter().any(|d| d == name) {
                 continue;
             }
-            headers.push((name.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()));
+            headers.push((k.clone(), v.clone()));
         }
         let content_type = parts
             .headers
@@ -300,17 +300,18 @@ impl Proxy {
             .map(str::to_string);
         notes.contract_violations = contract_violations(api, &found, req, status, content_type.as_deref(), &body);
         if !notes.contract_violations.is_empty() {
-            let summary = summary(&notes.contract_violations);
             tracing::warn!(
                 "contract drift: {} {} answered {status}: {}",
                 req.method,
                 req.path,
                 notes.contract_violations.join("; ")
             );
-            headers.push((VIOLATIONS_HEADER.to_string(), summary));
         }
         let mut reply = Reply::empty(status);
         reply.headers = headers;
+        if !notes.contract_violations.is_empty() {
+            reply.push_header(VIOLATIONS_HEADER, summary(&notes.contract_violations));
+        }
         reply.body = body;
         reply.meta.operation = op_idx;
         (reply, notes)

@@ -135,8 +135,10 @@ impl Replay {
         let n = answers.served.fetch_add(1, Ordering::Relaxed);
         let canned = answers.responses.get(n).or_else(|| answers.responses.last())?;
         let mut reply = Reply::empty(canned.status);
-        reply.headers = canned.headers.clone();
-        reply.headers.push((REPLAYED_HEADER.into(), "true".into()));
+        for (k, v) in &canned.headers {
+            reply.push_header(k, v.as_str());
+        }
+        reply.push_header(REPLAYED_HEADER, "true");
         reply.body = canned.body.clone();
         if let Match::Found {
             target: Target::Op(i), ..

@@ -256,7 +256,7 @@ async fn serve(
                 request_headers: &request.headers,
                 request_body: &request.body,
                 status: reply.status,
-                response_headers: &reply.headers,
+                response_headers: &reply.header_texts(),
                 // HEAD sends no body; record what the client got.
                 response_body: if head { &[] } else { &reply.body },
                 operation_id,
@@ -312,17 +312,8 @@ fn to_response(reply: Reply, head: bool) -> Response<Full<Bytes>> {
     let mut resp = Response::new(Full::new(body));
     *resp.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = resp.headers_mut();
-    for (k, v) in reply.headers {
-        // Nearly every reply has exactly one header, its content type: no need to parse that
-        // name. The value's bytes are handed over, not copied.
-        let name = if k == "content-type" {
-            Ok(hyper::header::CONTENT_TYPE)
-        } else {
-            hyper::header::HeaderName::from_bytes(k.as_bytes())
-        };
-        if let (Ok(name), Ok(value)) = (name, hyper::header::HeaderValue::from_maybe_shared(Bytes::from(v))) {
-            headers.append(name, value);
-        }
+    for (name, value) in reply.headers {
+        headers.append(name, value);
     }
     resp
 }
