@@ -207,7 +207,12 @@ fn fields_from_body(write: &WritePlan, body: Option<Value>) -> Map<String, Value
 fn new_id(r: &Resource, coll: &Collection) -> Value {
     match &r.id_gen {
         IdGen::Seq => Value::from(coll.max_seq + 1),
-        IdGen::Uuid => Value::String(new_uuid().to_string()),
+        IdGen::Uuid => Value::String(
+            new_uuid()
+                .hyphenated()
+                .encode_lower(&mut uuid::Uuid::encode_buffer())
+                .to_string(),
+        ),
         IdGen::Template(t) => {
             let mut s = t.replace("{ulid}", &ulid::Ulid::generate().to_string());
             s = s.replace("{uuid}", &new_uuid().to_string());

@@ -226,6 +226,24 @@ impl ShapeProp {
 }
 
 /// `"key":` as JSON text.
+/// Writes one JSON value as serde_json would. A string that needs no escaping (nearly every
+/// field of nearly every item) is copied as it is instead of going through serde's escaper byte
+/// by byte, which was a third of writing an item.
+fn write_value(out: &mut Vec<u8>, v: &Value) {
+    match v {
+        Value::String(s) if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') => {
+            out.reserve(s.len() + 2);
+            out.push(b'"');
+            out.extend_from_slice(s.as_bytes());
+            out.push(b'"');
+        }
+        Value::Null => out.extend_from_slice(b"null"),
+        _ => {
+            let _ = serde_json::to_writer(&mut *out, v);
+        }
+    }
+}
+
 fn json_key(key: &str) -> Vec<u8> {
     let mut out = serde_json::to_vec(key).unwrap_or_default();
     out.push(b':');
@@ -275,7 +293,7 @@ impl Shape {
             out.push(if first { b'{' } else { b',' });
             first = false;
             out.extend_from_slice(key);
-            let _ = serde_json::to_writer(&mut *out, v);
+            write_value(out, v);
         };
         for (p, slot) in self.props.iter().zip(&slots) {
             match (slot, &p.fill) {
@@ -1321,6 +1339,26 @@ mod tests {
         let mut out = Vec::new();
         let extra = shape.write_normalized(obj.as_object().unwrap(), &mut out);
         (String::from_utf8(out).unwrap(), extra)
+    }
+
+    #[test]
+    fn write_value_writes_what_serde_json_writes() {
+        for v in [
+            json!("plain"),
+            json!(""),
+            json!("quote \" and backslash \\"),
+            json!("tab\tnewline\n\u{1} and \u{7f}"),
+            json!("naïve – 東京 \u{2028}"),
+            json!(null),
+            json!(12.5),
+            json!(-3),
+            json!(true),
+            json!({"a": ["b", {"c": "d\"e"}]}),
+        ] {
+            let mut out = Vec::new();
+            write_value(&mut out, &v);
+            assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(&v).unwrap());
+        }
     }
 
     #[test]
