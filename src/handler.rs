@@ -590,7 +590,15 @@ fn validate(
                 .headers
                 .get(hyper::header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
-                .map(|c| c.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+                .map(|c| {
+                    // Media types are matched in lower case; nearly every client sends them so.
+                    let c = c.split(';').next().unwrap_or("").trim();
+                    if c.bytes().any(|b| b.is_ascii_uppercase()) {
+                        std::borrow::Cow::Owned(c.to_ascii_lowercase())
+                    } else {
+                        std::borrow::Cow::Borrowed(c)
+                    }
+                });
             if req.body.is_empty() {
                 if decl.required {
                     violations.push(Violation {
