@@ -650,7 +650,8 @@ const CURSOR_PREFIX: &str = "sbx1:";
 
 pub fn encode_cursor(slot: usize) -> String {
     // Two per list page: plain concatenation and one base64 pass, no formatting machinery.
-    let digits = slot.to_string();
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(slot);
     let mut text = Vec::with_capacity(CURSOR_PREFIX.len() + digits.len());
     text.extend_from_slice(CURSOR_PREFIX.as_bytes());
     text.extend_from_slice(digits.as_bytes());
