@@ -326,7 +326,9 @@ pub fn seed_unique(coll: &mut Collection, r: &Resource, value: &Value, id: &str)
 fn new_object(r: &Resource, write: &WritePlan, body: Option<Value>) -> Map<String, Value> {
     let mut obj = fields_from_body(write, body);
     for (k, v) in &write.defaults {
-        obj.entry(k.clone()).or_insert_with(|| v.clone());
+        if !obj.contains_key(k) {
+            obj.insert(k.clone(), v.clone());
+        }
     }
     let stamp = now();
     if let Some(f) = &r.created_field {
