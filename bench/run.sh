@@ -187,7 +187,7 @@ EOF
 
 RUNS="$OUT/runs.tsv"
 : >"$RUNS"
-ROUND=0 # numbers every round of the run, so a scenario is compared with the baseline of its round
+ROUND=0 # numbers every round of the run, so a scenario is compared with the baseline runs around it
 # measure NAME EXPECTED_STATUS URL [load args]: one run of a scenario, kept in $RUNS.
 #   EXPECTED_STATUS 2xx: every response must be 2xx/3xx; 4xx: every response must be one.
 measure() {
@@ -201,13 +201,31 @@ measure() {
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$RPS" "$P50" "$P99" "$note" "$ROUND" >>"$RUNS"
 }
 
-# ratio A B: the median over rounds of (A's req/s / B's req/s in the same round).
+# ratio A B: the median over rounds of A's req/s against B's. Every specbox run is bracketed by
+# baseline runs (baseline, scenario, baseline, scenario, ..., baseline), and a run counts as its
+# req/s over the mean of the two baseline runs around it: on a shared machine, throughput drifts
+# by tens of percent within a minute, and a baseline measured half a minute earlier says little.
+# With B the baseline, that is the ratio; otherwise (1M against 10k) the ratio of the two.
 ratio() {
-    awk -F'\t' -v a="$1" -v b="$2" '
-        $1 == a {x[$6] = $2} $1 == b {y[$6] = $2}
+    awk -F'\t' -v a="$1" -v b="$2" -v base="$BASELINE_NAME" '
+        {name[NR] = $1; rps[NR] = $2; round[NR] = $6}
         END {
+            for (i = 1; i <= NR; i++) {
+                if (name[i] == base) continue
+                s = 0; k = 0
+                for (j = i - 1; j >= 1 && round[j] == round[i]; j--) if (name[j] == base) {s += rps[j]; k++; break}
+                for (j = i + 1; j <= NR && round[j] == round[i]; j++) if (name[j] == base) {s += rps[j]; k++; break}
+                if (k > 0 && s > 0) norm[name[i], round[i]] = rps[i] / (s / k)
+            }
+            if (a == base && b == base) {print "1.00"; exit}
             n = 0
-            for (r in x) if ((r in y) && y[r] > 0) v[++n] = x[r] / y[r]
+            for (key in norm) {
+                split(key, parts, SUBSEP)
+                if (parts[1] != a) continue
+                r = parts[2]
+                if (b == base) v[++n] = norm[key]
+                else if (((b, r) in norm) && norm[b, r] > 0) v[++n] = norm[key] / norm[b, r]
+            }
             if (n == 0) {print "n/a"; exit}
             for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) {t = v[j]; v[j] = v[j - 1]; v[j - 1] = t}
             printf "%.2f", (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
@@ -340,9 +358,13 @@ for ((round = 1; round <= ROUNDS; round++)); do
     ROUND=$((ROUND + 1))
     measure "${BUNDLED[0]}" 2xx "$BASE/customers/$ID"
     measure "${BUNDLED[1]}" 2xx "$BASE/customers" -H "$AUTH" --script bench/create.lua --arg "b$$-$round" --post '{"name":"x","email":"x@example.com"}'
+    measure "${BUNDLED[0]}" 2xx "$BASE/customers/$ID"
     measure "${BUNDLED[2]}" 2xx "$SB/customers/$ID" -H "$AUTH"
+    measure "${BUNDLED[0]}" 2xx "$BASE/customers/$ID"
     measure "${BUNDLED[3]}" 2xx "$SB/customers" -H "$AUTH" --script bench/create.lua --arg "r$$-$round" --post '{"name":"Bench","email":"bench@example.com"}'
+    measure "${BUNDLED[0]}" 2xx "$BASE/customers/$ID"
     measure "${BUNDLED[4]}" 4xx "$SB/customers" -H "$AUTH" --script bench/invalid.lua --post '{"name": 42}'
+    measure "${BUNDLED[0]}" 2xx "$BASE/customers/$ID"
 done
 echo
 printf '%-44s %10s        %11s     %11s     %s\n' scenario "" p50 p99 "ratio"
@@ -387,7 +409,9 @@ for ((round = 1; round <= ROUNDS && ${#LISTED[@]} > 0; round++)); do
     for size in "${LISTED[@]}"; do
         SB=${LIST_URL[$size]} label=${LIST_LABEL[$size]} page=${LIST_PAGE[$size]}
         measure "list: first 20 of $label (AP, cursor)" 2xx "$SB/customers?limit=20" -H "Authorization: Bearer ${LIST_TOKEN[$size]}"
+        measure "$BASELINE_NAME" 2xx "$BASE/customers/$ID"
         measure "list: page $page x20 of $label (SwissPay)" 2xx "$SB/api/v1/customers?page=$page&per_page=20" -H "Authorization: Bearer sk_test_bench"
+        measure "$BASELINE_NAME" 2xx "$BASE/customers/$ID"
     done
 done
 for size in ${LISTED[@]+"${LISTED[@]}"}; do
@@ -411,10 +435,10 @@ fi
     echo
     printf '%-44s %10s %10s %10s %8s\n' "scenario" "req/s" "p50 ms" "p99 ms" "ratio"
     awk -F'\t' '$1 == "load" {printf "%-44s %10s %10s %10s %8s%s\n", $2, $3, $4, $5, $6, $7}' "$TABLE"
-    echo "(req/s and latencies: the median run; ratio: the median of per-round ratios to the baseline run of the same round)"
+    echo "(req/s and latencies: the median run; ratio: the median over rounds of each run against the mean of the baseline runs just before and after it)"
     if [[ -n $LIST_VS ]]; then
         echo
-        echo "list of 1M against list of 10k (median of per-round ratios)"
+        echo "list of 1M against list of 10k (median of per-round ratios, each against its baseline runs)"
         echo "$LIST_VS"
     fi
     echo
