@@ -207,15 +207,10 @@ fn fields_from_body(write: &WritePlan, body: Option<Value>) -> Map<String, Value
 fn new_id(r: &Resource, coll: &Collection) -> Value {
     match &r.id_gen {
         IdGen::Seq => Value::from(coll.max_seq + 1),
-        IdGen::Uuid => Value::String(
-            new_uuid()
-                .hyphenated()
-                .encode_lower(&mut uuid::Uuid::encode_buffer())
-                .to_string(),
-        ),
+        IdGen::Uuid => Value::String(new_uuid()),
         IdGen::Template(t) => {
             let mut s = t.replace("{ulid}", &ulid::Ulid::generate().to_string());
-            s = s.replace("{uuid}", &new_uuid().to_string());
+            s = s.replace("{uuid}", &new_uuid());
             s = s.replace("{seq}", &(coll.max_seq + 1).to_string());
             if r.integer_id
                 && let Ok(n) = s.parse::<u64>()
@@ -227,10 +222,14 @@ fn new_id(r: &Resource, coll: &Collection) -> Value {
     }
 }
 
-/// A random (v4) UUID from the thread's generator: `Uuid::new_v4` asks the kernel
-/// (`getrandom(2)`), a system call on every create.
-fn new_uuid() -> uuid::Uuid {
-    uuid::Builder::from_random_bytes(rand::random()).into_uuid()
+/// A random (v4) UUID as text, from the thread's generator (`Uuid::new_v4` asks the kernel,
+/// a `getrandom(2)` system call on every create), encoded without the formatting machinery.
+fn new_uuid() -> String {
+    uuid::Builder::from_random_bytes(rand::random())
+        .into_uuid()
+        .hyphenated()
+        .encode_lower(&mut uuid::Uuid::encode_buffer())
+        .to_string()
 }
 
 /// An id as the index keys it (`1` and `"1"` are the same item).

@@ -132,13 +132,18 @@ impl Media {
     pub fn is_form(&self) -> bool {
         self.media_type == "application/x-www-form-urlencoded"
     }
+    /// Whether a request's media type (without parameters) is this one; media types are
+    /// compared without regard to case.
     pub fn matches(&self, content_type: &str) -> bool {
         let declared = self.media_type.as_str();
-        declared == content_type
+        declared.eq_ignore_ascii_case(content_type)
             || declared == "*/*"
-            || declared
-                .strip_suffix("/*")
-                .is_some_and(|major| content_type.split('/').next() == Some(major))
+            || declared.strip_suffix("/*").is_some_and(|major| {
+                content_type
+                    .split('/')
+                    .next()
+                    .is_some_and(|m| m.eq_ignore_ascii_case(major))
+            })
     }
 }
 

@@ -590,15 +590,7 @@ fn validate(
                 .headers
                 .get(hyper::header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
-                .map(|c| {
-                    // Media types are matched in lower case; nearly every client sends them so.
-                    let c = c.split(';').next().unwrap_or("").trim();
-                    if c.bytes().any(|b| b.is_ascii_uppercase()) {
-                        std::borrow::Cow::Owned(c.to_ascii_lowercase())
-                    } else {
-                        std::borrow::Cow::Borrowed(c)
-                    }
-                });
+                .map(|c| c.split(';').next().unwrap_or("").trim());
             if req.body.is_empty() {
                 if decl.required {
                     violations.push(Violation {
@@ -610,7 +602,7 @@ fn validate(
                 }
                 None
             } else {
-                let media = match &content_type {
+                let media = match content_type {
                     Some(ct) => decl.media.iter().find(|m| m.matches(ct)),
                     // No Content-Type: read it as the first JSON type declared, if any.
                     None => decl.media.iter().find(|m| m.is_json()),
@@ -622,7 +614,7 @@ fn validate(
                         ErrorKind::UnsupportedMediaType,
                         format!(
                             "unsupported content type {}; this operation accepts {}",
-                            content_type.as_deref().unwrap_or("(none)"),
+                            content_type.unwrap_or("(none)"),
                             declared.join(", ")
                         ),
                     ));
@@ -631,7 +623,7 @@ fn validate(
                     // Only a form needs the schema itself (to type its string values).
                     let schema_value = media.schema_pointer.as_ref().and_then(|p| lookup(root, p));
                     Some(parse_form(root, schema_value, &req.body))
-                } else if media.is_json() || content_type.as_deref().is_some_and(is_json_type) {
+                } else if media.is_json() || content_type.is_some_and(is_json_type) {
                     if json_too_deep(&req.body, settings.max_depth) {
                         return Err(ApiError::new(
                             400,

@@ -299,6 +299,8 @@ impl Proxy {
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
         notes.contract_violations = contract_violations(api, &found, req, status, content_type.as_deref(), &body);
+        let mut reply = Reply::empty(status);
+        reply.headers = headers;
         if !notes.contract_violations.is_empty() {
             tracing::warn!(
                 "contract drift: {} {} answered {status}: {}",
@@ -306,10 +308,6 @@ impl Proxy {
                 req.path,
                 notes.contract_violations.join("; ")
             );
-        }
-        let mut reply = Reply::empty(status);
-        reply.headers = headers;
-        if !notes.contract_violations.is_empty() {
             reply.push_header(VIOLATIONS_HEADER, summary(&notes.contract_violations));
         }
         reply.body = body;

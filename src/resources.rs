@@ -225,7 +225,6 @@ impl ShapeProp {
     }
 }
 
-/// `"key":` as JSON text.
 /// Writes one JSON value as serde_json would. A string that needs no escaping (nearly every
 /// field of nearly every item) is copied as it is instead of going through serde's escaper byte
 /// by byte, which was a third of writing an item.
@@ -244,6 +243,7 @@ fn write_value(out: &mut Vec<u8>, v: &Value) {
     }
 }
 
+/// `"key":` as JSON text.
 fn json_key(key: &str) -> Vec<u8> {
     let mut out = serde_json::to_vec(key).unwrap_or_default();
     out.push(b':');

@@ -12,10 +12,10 @@ use crate::spec::{SpecError, escape_pointer, percent_decode};
 use hyper::Method;
 use std::collections::HashMap;
 
-/// What a route leads to.
 /// A path parameter's name, shared by the route and every request that matches it.
 pub type ParamName = std::sync::Arc<str>;
 
+/// What a route leads to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
     Op(usize),

@@ -562,7 +562,6 @@ pub fn json_too_deep(text: &[u8], max: usize) -> bool {
     false
 }
 
-/// Decodes `a=1&b=x%20y` pairs (`+` is a space in forms and query strings).
 /// The `name=value` pairs of a request's `Cookie` headers, as sent (cookies are not decoded).
 pub fn cookie_pairs(headers: &hyper::HeaderMap) -> impl Iterator<Item = (&str, &str)> {
     headers
@@ -572,6 +571,7 @@ pub fn cookie_pairs(headers: &hyper::HeaderMap) -> impl Iterator<Item = (&str, &
         .flat_map(|c| c.split(';').filter_map(|kv| kv.trim().split_once('=')))
 }
 
+/// Decodes `a=1&b=x%20y` pairs (`+` is a space in forms and query strings).
 pub fn form_pairs(raw: &[u8]) -> impl Iterator<Item = (String, String)> + '_ {
     raw.split(|b| *b == b'&').filter(|p| !p.is_empty()).map(|pair| {
         let (k, v) = match pair.iter().position(|b| *b == b'=') {
