@@ -174,6 +174,8 @@ pub struct Response {
     pub content_type: Option<String>,
     /// `content_type` as a header, made once.
     pub content_type_header: Option<hyper::header::HeaderValue>,
+    /// Whether `content_type` is a JSON type (known at startup, asked on every response).
+    pub is_json: bool,
     pub schema_pointer: Option<String>,
     /// Named examples (`examples:` of the media type), in order; the media type's single
     /// `example` is named `default`; schema-level examples come last.
@@ -871,6 +873,7 @@ impl OpCtx<'_> {
             content_type_header: content_type
                 .as_deref()
                 .and_then(|c| hyper::header::HeaderValue::from_str(c).ok()),
+            is_json: content_type.as_deref().is_some_and(is_json_type),
             content_type,
             schema_pointer,
             examples,

@@ -40,7 +40,8 @@ pub struct Auth {
     token_ttl: Duration,
     /// Accepted clients per spec; an empty list accepts any client.
     clients: Vec<Vec<Client>>,
-    tokens: DashMap<String, Issued, crate::store::Hasher>,
+    /// Issued access tokens, by their bytes (looked up without checking them as text first).
+    tokens: DashMap<Box<[u8]>, Issued, crate::store::Hasher>,
     default_tenant: TenantName,
 }
 
@@ -55,13 +56,21 @@ impl Credentials<'_> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    /// The bearer token as bytes: an issued token is looked up as it came, while `to_str` would
+    /// check a long token one byte at a time (this runs on every request).
+    fn bearer_bytes(&self) -> Option<&[u8]> {
+        let h = self.headers.get(AUTHORIZATION)?.as_bytes();
+        let space = h.iter().position(|b| *b == b' ')?;
+        let (scheme, rest) = h.split_at(space);
+        if !scheme.eq_ignore_ascii_case(b"bearer") {
+            return None;
+        }
+        let token = rest.trim_ascii();
+        (!token.is_empty()).then_some(token)
+    }
+
     fn bearer(&self) -> Option<&str> {
-        let h = self.header(AUTHORIZATION)?;
-        let (scheme, token) = h.split_once(' ')?;
-        scheme
-            .eq_ignore_ascii_case("bearer")
-            .then(|| token.trim())
-            .filter(|t| !t.is_empty())
+        std::str::from_utf8(self.bearer_bytes()?).ok()
     }
 
     fn basic(&self) -> Option<(String, String)> {
@@ -203,7 +212,7 @@ impl Auth {
             }
             SchemeKind::OAuth2Issued => {
                 let token = creds
-                    .bearer()
+                    .bearer_bytes()
                     .ok_or("missing bearer token: get one from the token endpoint")?;
                 match self.tokens.get(token) {
                     Some(t) if t.spec == spec_idx && t.expires > Instant::now() => Ok(t.tenant.clone()),
@@ -272,7 +281,7 @@ impl Auth {
         }
         let token = format!("sbx_at_{}", ulid::Ulid::generate().to_string().to_lowercase());
         self.tokens.insert(
-            token.clone(),
+            token.as_bytes().into(),
             Issued {
                 spec: spec_idx,
                 tenant: Arc::from(format!("client:{id}")),

@@ -366,7 +366,7 @@ fn outcome_reply(op: &Operation, status: u16, body: Option<Body>) -> Reply {
     let content_type = response.and_then(|r| r.content_type.as_deref());
     match (body, content_type) {
         (Some(b), Some(ct)) => {
-            if is_json_type(ct) {
+            if response.is_some_and(|r| r.is_json) {
                 match response.and_then(|r| r.content_type_header.clone()) {
                     Some(value) => Reply::typed(status, value, b.into_bytes()),
                     None => Reply::bytes(status, ct, b.into_bytes()),

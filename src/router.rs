@@ -130,20 +130,17 @@ impl Router {
     }
 
     pub fn find(&self, method: &Method, path: &str) -> Match {
-        let (idx, values) = match self.tree.at(path) {
-            Ok(m) => (
-                *m.value,
-                m.params
-                    .iter()
-                    .map(|(_, v)| percent_decode(v).into_owned())
-                    .collect::<Vec<_>>(),
-            ),
+        // matchit's parameters borrow the path; they are decoded straight into the result, by the
+        // names the matched operation uses, with no list in between (this runs on every request).
+        let matched = self.tree.at(path);
+        let (idx, fallback_values) = match &matched {
+            Ok(m) => (*m.value, None),
             Err(_) => match self
                 .fallback
                 .iter()
                 .find_map(|(segs, idx)| match_segments(segs, path).map(|v| (*idx, v)))
             {
-                Some(found) => found,
+                Some((idx, values)) => (idx, Some(values)),
                 None => {
                     return Match::NotFound {
                         spec: self.spec_for_path(path),
@@ -160,15 +157,23 @@ impl Router {
                 .then(|| entry.methods.iter().find(|(m, _, _)| m == Method::GET))
                 .flatten()
         });
-        match found {
-            Some((_, target, names)) => Match::Found {
-                target: *target,
-                params: names.iter().cloned().zip(values).collect(),
-            },
-            None => Match::MethodNotAllowed {
+        let Some((_, target, names)) = found else {
+            return Match::MethodNotAllowed {
                 spec: entry.spec,
                 allow: entry.methods.iter().map(|(m, _, _)| m.clone()).collect(),
-            },
+            };
+        };
+        let params = match (matched, fallback_values) {
+            (Ok(m), _) => names
+                .iter()
+                .cloned()
+                .zip(m.params.iter().map(|(_, v)| percent_decode(v).into_owned()))
+                .collect(),
+            (Err(_), values) => names.iter().cloned().zip(values.unwrap_or_default()).collect(),
+        };
+        Match::Found {
+            target: *target,
+            params,
         }
     }
 

@@ -22,7 +22,7 @@ use crate::replay::Replay;
 use crate::watchdog::{Watch, Watchdog};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Incoming};
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -46,6 +46,9 @@ pub struct Limits {
     pub shutdown_grace: Duration,
 }
 
+/// hyper's HTTP/1 limit on header fields when none is set (`DEFAULT_MAX_HEADERS` in hyper).
+const HYPER_MAX_HEADERS: usize = 100;
+
 /// What happens to traffic besides the engine: answered from a recording, forwarded upstream,
 /// recorded. Each is optional; the default is none.
 #[derive(Default)]
@@ -68,7 +71,11 @@ pub async fn run(
     let mut builder = auto::Builder::new(TokioExecutor::new());
     // No header-read timeout from hyper: the watchdog does that job for every connection at once
     // (see `watchdog` for why).
-    builder.http1().max_headers(limits.max_headers);
+    // hyper's own limit is 100, kept in arrays on the stack; an explicit limit, even the same
+    // one, makes it fill two 100-slot vectors per request instead.
+    if limits.max_headers != HYPER_MAX_HEADERS {
+        builder.http1().max_headers(limits.max_headers);
+    }
     let watchdog = Watchdog::new(limits.header_read_timeout);
     builder.http2().timer(TokioTimer::new());
     tokio::pin!(shutdown);
@@ -103,11 +110,18 @@ pub async fn run(
         let traffic = traffic.clone();
         let limits = limits.clone();
         let service = service_fn(move |req| {
+            let now = serve_now(&app, &traffic, req, &ctl);
             let app = app.clone();
             let traffic = traffic.clone();
             let ctl = ctl.clone();
             let limits = limits.clone();
-            async move { serve(app, &traffic, req, &limits, &ctl).await }
+            async move {
+                match now {
+                    Now::Done(response) => response,
+                    Now::Delayed(answered, delay) => serve_delayed(app, &traffic, *answered, delay, &ctl).await,
+                    Now::Later(req) => serve(app, &traffic, req, &limits, &ctl).await,
+                }
+            }
         });
         let conn = builder.serve_connection_with_upgrades(io, service).into_owned();
         let watched = graceful.watch(conn);
@@ -157,6 +171,71 @@ impl std::fmt::Display for InjectedFault {
 
 impl std::error::Error for InjectedFault {}
 
+/// One exchange between the engine's answer and the response: what the journal and the recording
+/// need, and what is left to do (a delay to wait out, a network fault to carry out).
+struct Answered {
+    started: std::time::Instant,
+    wall: std::time::SystemTime,
+    version: hyper::Version,
+    uri: hyper::Uri,
+    request: Req,
+    reply: Reply,
+    notes: Notes,
+}
+
+/// How far a request got while hyper was handing it over.
+enum Now {
+    /// Answered: the response, or a fault to carry out.
+    Done(Result<Response<Full<Bytes>>, InjectedFault>),
+    /// Answered, with a delay to wait out before the response leaves.
+    Delayed(Box<Answered>, Duration),
+    /// Needs waiting (a body to read, an upstream to ask): served by [`serve`].
+    Later(Request<Incoming>),
+}
+
+/// Answers a request that needs no waiting on the spot, while hyper is handing it over.
+///
+/// Why not in the service's future like the rest: as soon as the service returns its future,
+/// hyper reads ahead on the connection (to notice a client that hangs up) before polling it, and
+/// it can reuse its read buffer only when nothing points into it any more. A request held by a
+/// future does (its URI and header values are slices of that buffer), and hyper then allocates a
+/// fresh 8 KB buffer for every request. Most requests have no body (hyper knows from the head),
+/// so most are answered here and the buffer is reused.
+fn serve_now(app: &App, traffic: &Traffic, req: Request<Incoming>, ctl: &ConnCtl) -> Now {
+    if !req.body().is_end_stream() || traffic.proxy.is_some() {
+        return Now::Later(req);
+    }
+    let started = std::time::Instant::now();
+    let wall = std::time::SystemTime::now();
+    let (parts, _) = req.into_parts();
+    let path: Arc<str> = parts.uri.path().into();
+    let _counted = (!crate::admin::is_admin_path(&path)).then(|| InFlight::enter(&app.in_flight));
+    let _serving = ctl.watch.serving();
+    let request = Req {
+        method: parts.method,
+        path,
+        query: parts.uri.query().unwrap_or("").into(),
+        headers: parts.headers,
+        body: Bytes::new(),
+    };
+    let (reply, notes) = answer_here(app, traffic, &request);
+    let answered = Answered {
+        started,
+        wall,
+        version: parts.version,
+        uri: parts.uri,
+        request,
+        reply,
+        notes,
+    };
+    match answered.reply.directives.delay {
+        Some(delay) => Now::Delayed(Box::new(answered), delay),
+        None => Now::Done(finish(app, traffic, answered, ctl)),
+    }
+}
+
+/// Serves a request that needs waiting: its body read (bounded by `--max-body`), or its answer
+/// from the upstream.
 async fn serve(
     app: Arc<App>,
     traffic: &Traffic,
@@ -170,7 +249,6 @@ async fn serve(
     let path: Arc<str> = parts.uri.path().into();
     let _counted = (!crate::admin::is_admin_path(&path)).then(|| InFlight::enter(&app.in_flight));
     let query: Arc<str> = parts.uri.query().unwrap_or("").into();
-    let head = parts.method == hyper::Method::HEAD;
     let (body, unreadable) = match Limited::new(body, limits.max_body).collect().await {
         Ok(b) => (b.to_bytes(), None),
         Err(e) => {
@@ -207,33 +285,90 @@ async fn serve(
         (Some(proxy), false) => proxy.upstream_for(&app.api, &request.path),
         _ => None,
     };
-    let replayed = match (&traffic.replay, admin, &unreadable) {
-        (Some(replay), false, None) => replay.answer(&app.api, &request),
-        _ => None,
-    };
     let (reply, notes) = if let Some(reply) = unreadable {
         (reply, Notes::default())
-    } else if let Some(reply) = replayed {
-        let notes = Notes {
-            replayed: true,
-            ..Notes::default()
-        };
-        (reply, notes)
+    } else if let Some(reply) = replayed(traffic, &app, &request) {
+        (reply, replay_notes())
     } else if let (Some(proxy), Some((spec, up))) = (&traffic.proxy, upstream) {
-        proxy.forward(&app.api, spec, up, &request).await
+        Box::pin(proxy.forward(&app.api, spec, up, &request)).await
     } else {
-        // The pipeline is synchronous and short; run it inline rather than hopping threads.
         (handler::handle(&app, &request), Notes::default())
     };
     if let Some(delay) = reply.directives.delay {
         tokio::time::sleep(delay).await;
     }
-    if !admin {
-        journal(&app, &request, &reply, wall, started.elapsed());
+    let answered = Answered {
+        started,
+        wall,
+        version: parts.version,
+        uri: parts.uri,
+        request,
+        reply,
+        notes,
+    };
+    finish(&app, traffic, answered, ctl)
+}
+
+/// Waits out an injected delay, then lets the response go.
+async fn serve_delayed(
+    app: Arc<App>,
+    traffic: &Traffic,
+    answered: Answered,
+    delay: Duration,
+    ctl: &ConnCtl,
+) -> Result<Response<Full<Bytes>>, InjectedFault> {
+    let _counted = InFlight::enter(&app.in_flight);
+    let _serving = ctl.watch.serving();
+    tokio::time::sleep(delay).await;
+    finish(&app, traffic, answered, ctl)
+}
+
+/// The reply from a recording, when replaying and the recording has this request.
+fn replayed(traffic: &Traffic, app: &App, request: &Req) -> Option<Reply> {
+    match &traffic.replay {
+        Some(replay) if !crate::admin::is_admin_path(&request.path) => replay.answer(&app.api, request),
+        _ => None,
+    }
+}
+
+/// The answer from this process: a recording's, else the engine's (synchronous and short, so it
+/// runs inline rather than hopping threads).
+fn answer_here(app: &App, traffic: &Traffic, request: &Req) -> (Reply, Notes) {
+    match replayed(traffic, app, request) {
+        Some(reply) => (reply, replay_notes()),
+        None => (handler::handle(app, request), Notes::default()),
+    }
+}
+
+fn replay_notes() -> Notes {
+    Notes {
+        replayed: true,
+        ..Notes::default()
+    }
+}
+
+/// Journals and records an answered exchange, then hands hyper its response (or the fault).
+fn finish(
+    app: &App,
+    traffic: &Traffic,
+    answered: Answered,
+    ctl: &ConnCtl,
+) -> Result<Response<Full<Bytes>>, InjectedFault> {
+    let Answered {
+        started,
+        wall,
+        version,
+        uri,
+        request,
+        reply,
+        notes,
+    } = answered;
+    let head = request.method == hyper::Method::HEAD;
+    if !crate::admin::is_admin_path(&request.path) {
+        journal(app, &request, &reply, wall, started.elapsed());
         if let Some(recorder) = &traffic.recorder {
-            let version = format!("{:?}", parts.version);
-            let host = parts
-                .uri
+            let version = format!("{version:?}");
+            let host = uri
                 .authority()
                 .map(|a| a.as_str().to_string())
                 .or_else(|| {
@@ -244,7 +379,7 @@ async fn serve(
                         .map(str::to_string)
                 })
                 .unwrap_or_else(|| "localhost".into());
-            let (operation_id, spec) = names(&app, &request, &reply);
+            let (operation_id, spec) = names(app, &request, &reply);
             recorder.record(&Exchange {
                 started: wall,
                 took: started.elapsed(),
