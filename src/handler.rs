@@ -20,11 +20,12 @@ use crate::journal::Journal;
 use crate::router::{Match, ParamName, Target};
 use crate::spec::lookup;
 use crate::store::Store;
-use crate::validate::{Location, Violation, cookie_pairs, form_pairs, json_too_deep, parse_form};
+use crate::validate::{Location, Violation, cookie_pairs, form_pairs, form_pairs_borrowed, json_too_deep, parse_form};
 use bytes::Bytes;
 use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use hyper::{HeaderMap, Method};
-use serde_json::{Map, Value};
+use serde_json::Value;
+use std::borrow::Cow;
 
 /// Process-wide settings the pipeline consults.
 #[derive(Debug, Clone)]
@@ -538,8 +539,8 @@ fn validate(
 ) -> Result<Validated, ApiError> {
     let root = spec.root();
     let mut violations: Vec<Violation> = Vec::new();
-    let mut query = Map::new();
-    let query_pairs: Vec<(String, String)> = form_pairs(req.query.as_bytes()).collect();
+    let mut query = Vec::new();
+    let query_pairs: Vec<(Cow<str>, Cow<str>)> = form_pairs_borrowed(req.query.as_bytes()).collect();
     let cookies: Vec<(&str, &str)> = cookie_pairs(&req.headers).collect();
 
     for p in &op.params {
@@ -552,7 +553,7 @@ fn validate(
             Location::Query => query_pairs
                 .iter()
                 .filter(|(n, _)| *n == p.name)
-                .map(|(_, v)| v.as_str())
+                .map(|(_, v)| v.as_ref())
                 .collect(),
             Location::Header => req
                 .headers
@@ -579,7 +580,7 @@ fn validate(
             violations.extend(schema.violations(root, &value, p.location, &p.name));
         }
         if p.location == Location::Query {
-            query.insert(p.name.clone(), value);
+            query.push((p.name.clone(), value));
         }
     }
 

@@ -228,19 +228,28 @@ impl ShapeProp {
 /// Writes one JSON value as serde_json would. A string that needs no escaping (nearly every
 /// field of nearly every item) is copied as it is instead of going through serde's escaper byte
 /// by byte, which was a third of writing an item.
-fn write_value(out: &mut Vec<u8>, v: &Value) {
+pub fn write_value(out: &mut Vec<u8>, v: &Value) {
     match v {
-        Value::String(s) if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') => {
-            out.reserve(s.len() + 2);
-            out.push(b'"');
-            out.extend_from_slice(s.as_bytes());
-            out.push(b'"');
-        }
+        Value::String(s) => write_str(out, s),
         Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         _ => {
             let _ = serde_json::to_writer(&mut *out, v);
         }
     }
+}
+
+/// `s` as a JSON string: copied as it is unless it has something to escape (most text has not,
+/// and serde_json's escaper goes a byte at a time through a table).
+pub fn write_str(out: &mut Vec<u8>, s: &str) {
+    if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        let _ = serde_json::to_writer(&mut *out, s);
+        return;
+    }
+    out.reserve(s.len() + 2);
+    out.push(b'"');
+    out.extend_from_slice(s.as_bytes());
+    out.push(b'"');
 }
 
 /// `"key":` as JSON text.
@@ -1353,6 +1362,7 @@ mod tests {
             json!(12.5),
             json!(-3),
             json!(true),
+            json!(false),
             json!({"a": ["b", {"c": "d\"e"}]}),
         ] {
             let mut out = Vec::new();

@@ -23,6 +23,7 @@ use crate::spec::{SpecError, lookup, resolve};
 use jsonschema::error::ValidationErrorKind;
 use jsonschema::{Draft, Registry, Validator};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -573,6 +574,12 @@ pub fn cookie_pairs(headers: &hyper::HeaderMap) -> impl Iterator<Item = (&str, &
 
 /// Decodes `a=1&b=x%20y` pairs (`+` is a space in forms and query strings).
 pub fn form_pairs(raw: &[u8]) -> impl Iterator<Item = (String, String)> + '_ {
+    form_pairs_borrowed(raw).map(|(k, v)| (k.into_owned(), v.into_owned()))
+}
+
+/// `form_pairs` without a copy of the names and values that need no decoding (most of them:
+/// `limit`, `20`).
+pub fn form_pairs_borrowed(raw: &[u8]) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> + '_ {
     raw.split(|b| *b == b'&').filter(|p| !p.is_empty()).map(|pair| {
         let (k, v) = match pair.iter().position(|b| *b == b'=') {
             Some(i) => (pair.get(..i).unwrap_or_default(), pair.get(i + 1..).unwrap_or_default()),
@@ -582,17 +589,18 @@ pub fn form_pairs(raw: &[u8]) -> impl Iterator<Item = (String, String)> + '_ {
     })
 }
 
-fn decode_form(raw: &[u8]) -> String {
-    // Most names and values (`limit`, `20`) need no decoding: one copy, no intermediate buffer.
+fn decode_form(raw: &[u8]) -> Cow<'_, str> {
     if !raw.iter().any(|b| matches!(b, b'+' | b'%'))
         && let Ok(text) = std::str::from_utf8(raw)
     {
-        return text.to_string();
+        return Cow::Borrowed(text);
     }
     let spaced: Vec<u8> = raw.iter().map(|b| if *b == b'+' { b' ' } else { *b }).collect();
-    percent_encoding::percent_decode(&spaced)
-        .decode_utf8_lossy()
-        .into_owned()
+    Cow::Owned(
+        percent_encoding::percent_decode(&spaced)
+            .decode_utf8_lossy()
+            .into_owned(),
+    )
 }
 
 #[cfg(test)]
