@@ -239,6 +239,15 @@ fn new_uuid() -> String {
         .to_string()
 }
 
+/// A field of an object, found by comparing names: serde_json's maps hash every lookup with
+/// SipHash, which costs more than a few comparisons for the handful of fields a body has.
+fn field_of<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    if obj.len() > 16 {
+        return obj.get(name);
+    }
+    obj.iter().find(|(k, _)| *k == name).map(|(_, v)| v)
+}
+
 /// An id as the index keys it (`1` and `"1"` are the same item).
 pub fn id_key(v: &Value) -> String {
     match v {
@@ -264,7 +273,7 @@ fn check_unique(
     self_id: Option<&str>,
 ) -> Result<(), ApiError> {
     for (i, rule) in r.unique.iter().enumerate() {
-        let Some(key) = obj.get(&rule.field).and_then(|v| unique_key(rule.case_insensitive, v)) else {
+        let Some(key) = field_of(obj, &rule.field).and_then(|v| unique_key(rule.case_insensitive, v)) else {
             continue;
         };
         let taken = coll
@@ -300,7 +309,7 @@ fn check_unique(
 fn claim_unique(coll: &mut Collection, r: &Resource, obj: &Map<String, Value>, id: &str) {
     for (i, rule) in r.unique.iter().enumerate() {
         if let (Some(key), Some(map)) = (
-            obj.get(&rule.field).and_then(|v| unique_key(rule.case_insensitive, v)),
+            field_of(obj, &rule.field).and_then(|v| unique_key(rule.case_insensitive, v)),
             coll.unique.get_mut(i),
         ) {
             map.insert(key, id.to_string());
@@ -312,7 +321,7 @@ fn release_unique(coll: &mut Collection, r: &Resource, value: &Value) {
     let Some(obj) = value.as_object() else { return };
     for (i, rule) in r.unique.iter().enumerate() {
         if let (Some(key), Some(map)) = (
-            obj.get(&rule.field).and_then(|v| unique_key(rule.case_insensitive, v)),
+            field_of(obj, &rule.field).and_then(|v| unique_key(rule.case_insensitive, v)),
             coll.unique.get_mut(i),
         ) {
             map.remove(&key);
@@ -332,7 +341,7 @@ pub fn seed_unique(coll: &mut Collection, r: &Resource, value: &Value, id: &str)
 fn new_object(r: &Resource, write: &WritePlan, body: Option<Value>) -> Map<String, Value> {
     let mut obj = fields_from_body(write, body);
     for (k, v) in &write.defaults {
-        if !obj.contains_key(k) {
+        if field_of(&obj, k).is_none() {
             obj.insert(k.clone(), v.clone());
         }
     }
@@ -348,7 +357,7 @@ fn new_object(r: &Resource, write: &WritePlan, body: Option<Value>) -> Map<Strin
 
 /// Gives `obj` its id and checks it can be inserted (id free, unique values free), changing nothing.
 fn prepare(coll: &Collection, r: &Resource, obj: Map<String, Value>) -> Result<(String, Map<String, Value>), ApiError> {
-    let id = match obj.get(&r.id_field) {
+    let id = match field_of(&obj, &r.id_field) {
         Some(client_id) if !client_id.is_null() => client_id.clone(),
         _ => new_id(r, coll),
     };

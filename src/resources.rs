@@ -200,6 +200,9 @@ pub struct Shape {
     /// The schema this shape was made from: when it is the resource's representation, a stored
     /// item (normalised to it at write time) is sent as stored.
     pub pointer: Option<String>,
+    /// Each property's place in `props`, by name: a body's fields come in any order, and a
+    /// schema can declare dozens of properties.
+    index: HashMap<String, usize, crate::store::Hasher>,
 }
 
 #[derive(Debug, Clone)]
@@ -242,7 +245,7 @@ pub fn write_value(out: &mut Vec<u8>, v: &Value) {
 /// `s` as a JSON string: copied as it is unless it has something to escape (most text has not,
 /// and serde_json's escaper goes a byte at a time through a table).
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
-    if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+    if needs_escape(s.as_bytes()) {
         let _ = serde_json::to_writer(&mut *out, s);
         return;
     }
@@ -250,6 +253,28 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     out.extend_from_slice(s.as_bytes());
     out.push(b'"');
+}
+
+/// Whether JSON text for `s` needs escapes (a control character, `"` or `\\`). Eight bytes at a
+/// time: each lane of a word is tested at once with the usual carry tricks (a lane below 0x20;
+/// a lane equal to a byte, as a zero lane of the XOR), since this scan is most of the cost of
+/// writing a stored item.
+fn needs_escape(s: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_lane = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let mut words = s.chunks_exact(8);
+    for word in &mut words {
+        let Ok(bytes) = <[u8; 8]>::try_from(word) else {
+            return true;
+        };
+        let x = u64::from_le_bytes(bytes);
+        let control = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
+        if control | zero_lane(x ^ (ONES * u64::from(b'"'))) | zero_lane(x ^ (ONES * u64::from(b'\\'))) != 0 {
+            return true;
+        }
+    }
+    words.remainder().iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
 /// `"key":` as JSON text.
@@ -263,9 +288,19 @@ impl Shape {
     /// A shape that sends objects as they are (a schema without declared properties).
     pub fn pass_through() -> Shape {
         Shape {
-            props: Vec::new(),
             keep_all: true,
-            pointer: None,
+            ..Shape::default()
+        }
+    }
+
+    /// A shape with these declared properties (made from the schema at `pointer`, if any).
+    pub fn declared(props: Vec<ShapeProp>, pointer: Option<String>) -> Shape {
+        let index = props.iter().enumerate().map(|(i, p)| (p.name.clone(), i)).collect();
+        Shape {
+            props,
+            keep_all: false,
+            pointer,
+            index,
         }
     }
 
@@ -326,12 +361,13 @@ impl Shape {
         extra
     }
 
-    /// The index of the declared field `name`, looking from `hint` onwards first.
+    /// The index of the declared field `name`; `hint`, where the next field in schema order
+    /// would be, is tried first (an object already in schema order costs one comparison a field).
     fn position(&self, name: &str, hint: usize) -> Option<usize> {
-        let n = self.props.len();
-        (0..n)
-            .map(|i| (hint + i) % n)
-            .find(|i| self.props.get(*i).is_some_and(|p| p.name == name))
+        if self.props.get(hint).is_some_and(|p| p.name == name) {
+            return Some(hint);
+        }
+        self.index.get(name).copied()
     }
 
     pub fn apply(&self, item: &Value) -> Value {
@@ -1039,11 +1075,7 @@ pub fn shape_for(root: &Value, pointer: &str) -> Shape {
             )
         })
         .collect();
-    Shape {
-        props,
-        keep_all: false,
-        pointer: Some(pointer.to_string()),
-    }
+    Shape::declared(props, Some(pointer.to_string()))
 }
 
 fn required_of(root: &Value, schema: &Value) -> Vec<String> {
@@ -1332,22 +1364,42 @@ mod tests {
 
     fn shape() -> Shape {
         let prop = ShapeProp::new;
-        Shape {
-            props: vec![
+        Shape::declared(
+            vec![
                 prop("id", false, None),
                 prop("name", false, Some(json!("filled"))),
                 prop("note", true, None),
                 prop("email", false, None),
             ],
-            keep_all: false,
-            pointer: Some("/components/schemas/Thing".into()),
-        }
+            Some("/components/schemas/Thing".into()),
+        )
     }
 
     fn written(shape: &Shape, obj: Value) -> (String, bool) {
         let mut out = Vec::new();
         let extra = shape.write_normalized(obj.as_object().unwrap(), &mut out);
         (String::from_utf8(out).unwrap(), extra)
+    }
+
+    #[test]
+    fn needs_escape_finds_every_byte_json_escapes_in_any_lane() {
+        for len in 0..20 {
+            let plain = "a".repeat(len);
+            assert!(!needs_escape(plain.as_bytes()), "{plain:?}");
+            for at in 0..len {
+                for bad in [b'"', b'\\', 0x00, 0x01, 0x1f] {
+                    let mut bytes = plain.clone().into_bytes();
+                    bytes[at] = bad;
+                    assert!(needs_escape(&bytes), "{bytes:?}");
+                }
+                // Near misses: the bytes around the special ones, and UTF-8 continuation bytes.
+                for fine in [b' ', b'!', b'#', b'[', b']', 0x7f, 0x80, 0xff] {
+                    let mut bytes = plain.clone().into_bytes();
+                    bytes[at] = fine;
+                    assert!(!needs_escape(&bytes), "{bytes:?}");
+                }
+            }
+        }
     }
 
     #[test]
@@ -1387,11 +1439,7 @@ mod tests {
         assert_eq!(text, r#"{"id":7,"name":"n","note":"t","email":null}"#);
         assert!(!extra);
         // Keys that need escaping, and an empty result.
-        let empty = Shape {
-            props: Vec::new(),
-            keep_all: false,
-            pointer: None,
-        };
+        let empty = Shape::declared(Vec::new(), None);
         assert_eq!(written(&empty, json!({})), ("{}".to_string(), false));
         assert_eq!(written(&empty, json!({"a\"b": 1})), (r#"{"a\"b":1}"#.to_string(), true));
         // A free-form schema keeps the object as it is.
