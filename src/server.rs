@@ -6,6 +6,11 @@
 //! the wrapper's `Drop` turns that into a TCP reset (linger 0), a plain close, or garbage bytes.
 //! That is the only way to produce real transport errors that a client's HTTP stack sees.
 //!
+//! Writes are coalesced per tick of the runtime (see [`FaultyIo`]'s `AsyncWrite`): responses
+//! leave together once every ready task has run, so a client reading many connections wakes once
+//! per batch. A request without a body is answered while hyper hands it over ([`serve_now`]),
+//! which lets hyper reuse its read buffer.
+//!
 //! Before the (synchronous) engine, a request may be answered from a recording ([`Replay`]) or
 //! forwarded to the real API ([`Proxy`]), both async and both optional; admin paths never are.
 //! Every exchange is then journaled and, with `--record`, queued for the recording before its
@@ -476,6 +481,9 @@ struct FaultyIo {
 /// The most bytes held back for coalescing; a larger write goes straight to the socket.
 const HOLD_MAX: usize = 64 * 1024;
 
+/// The most room a connection keeps for holding between responses.
+const HOLD_KEEP: usize = 16 * 1024;
+
 impl Drop for FaultyIo {
     fn drop(&mut self) {
         // hyper flushes before it lets a connection go, so nothing should be held; if something
@@ -537,6 +545,11 @@ impl FaultyIo {
             }
             self.held.drain(..n);
         }
+        self.waited = false;
+        // An idle connection keeps no large buffer from one large response.
+        if self.held.capacity() > HOLD_KEEP {
+            self.held = Vec::new();
+        }
         Poll::Ready(Ok(()))
     }
 
@@ -594,7 +607,6 @@ impl AsyncWrite for FaultyIo {
                 }
             }
             ready!(self.poll_release(cx))?;
-            self.waited = false;
         }
         Pin::new(&mut self.inner).poll_flush(cx)
     }
