@@ -207,9 +207,11 @@ enum Now {
 /// it can reuse its read buffer only when nothing points into it any more. A request held by a
 /// future does (its URI and header values are slices of that buffer), and hyper then allocates a
 /// fresh 8 KB buffer for every request. Most requests have no body (hyper knows from the head),
-/// so most are answered here and the buffer is reused.
+/// so most are answered here and the buffer is reused. (HTTP/1 only: see below.)
 fn serve_now(app: &App, traffic: &Traffic, req: Request<Incoming>, ctl: &ConnCtl) -> Now {
-    if !req.body().is_end_stream() || traffic.proxy.is_some() {
+    // HTTP/2 calls the service on the connection's own task and spawns only the future it gets
+    // back: answering there would serve one connection's streams one after another.
+    if !req.body().is_end_stream() || traffic.proxy.is_some() || req.version() >= hyper::Version::HTTP_2 {
         return Now::Later(req);
     }
     let started = std::time::Instant::now();
@@ -324,7 +326,7 @@ async fn serve_delayed(
     delay: Duration,
     ctl: &ConnCtl,
 ) -> Result<Response<Full<Bytes>>, InjectedFault> {
-    let _counted = InFlight::enter(&app.in_flight);
+    let _counted = (!crate::admin::is_admin_path(&answered.request.path)).then(|| InFlight::enter(&app.in_flight));
     let _serving = ctl.watch.serving();
     tokio::time::sleep(delay).await;
     finish(&app, traffic, answered, ctl)
@@ -486,8 +488,10 @@ const HOLD_KEEP: usize = 16 * 1024;
 
 impl Drop for FaultyIo {
     fn drop(&mut self) {
-        // hyper flushes before it lets a connection go, so nothing should be held; if something
-        // is (an error mid-response), it is sent as far as the socket takes it.
+        // hyper flushes before it closes a connection in the normal course. Something can still
+        // be held when it drops one for an error (a client that half-closes while its response
+        // waits for the tick) or hands the socket to an upgrade: that much is sent as far as the
+        // socket takes it without waiting, best effort.
         if !self.held.is_empty() {
             let _ = self.inner.try_write(&self.held);
         }
