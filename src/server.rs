@@ -178,13 +178,46 @@ impl std::fmt::Display for InjectedFault {
 
 impl std::error::Error for InjectedFault {}
 
-/// One exchange between the engine's answer and the response: what the journal and the recording
-/// need, and what is left to do (a delay to wait out, a network fault to carry out).
-struct Answered {
+/// What only the journal and the recording read of a request: when it came, and its head beyond
+/// what the engine reads ([`Req`]).
+struct Arrival {
     started: std::time::Instant,
     wall: std::time::SystemTime,
     version: hyper::Version,
     uri: hyper::Uri,
+}
+
+/// When a request came: the clock for its duration, the wall clock for its journal entry.
+fn now() -> (std::time::Instant, std::time::SystemTime) {
+    (std::time::Instant::now(), std::time::SystemTime::now())
+}
+
+/// Takes a request's head apart into the engine's [`Req`] and the rest.
+fn take_apart(
+    parts: hyper::http::request::Parts,
+    body: Bytes,
+    (started, wall): (std::time::Instant, std::time::SystemTime),
+) -> (Req, Arrival) {
+    let request = Req {
+        method: parts.method,
+        path: parts.uri.path().into(),
+        query: parts.uri.query().unwrap_or("").into(),
+        headers: parts.headers,
+        body,
+    };
+    let arrival = Arrival {
+        started,
+        wall,
+        version: parts.version,
+        uri: parts.uri,
+    };
+    (request, arrival)
+}
+
+/// One exchange between the engine's answer and the response: what the journal and the recording
+/// need, and what is left to do (a delay to wait out, a network fault to carry out).
+struct Answered {
+    arrival: Arrival,
     request: Req,
     reply: Reply,
     notes: Notes,
@@ -214,25 +247,13 @@ fn serve_now(app: &App, traffic: &Traffic, req: Request<Incoming>, ctl: &ConnCtl
     if !req.body().is_end_stream() || traffic.proxy.is_some() || req.version() >= hyper::Version::HTTP_2 {
         return Now::Later(req);
     }
-    let started = std::time::Instant::now();
-    let wall = std::time::SystemTime::now();
     let (parts, _) = req.into_parts();
-    let path: Arc<str> = parts.uri.path().into();
-    let _counted = (!crate::admin::is_admin_path(&path)).then(|| InFlight::enter(&app.in_flight));
+    let (request, arrival) = take_apart(parts, Bytes::new(), now());
+    let _counted = (!crate::admin::is_admin_path(&request.path)).then(|| InFlight::enter(&app.in_flight));
     let _serving = ctl.watch.serving();
-    let request = Req {
-        method: parts.method,
-        path,
-        query: parts.uri.query().unwrap_or("").into(),
-        headers: parts.headers,
-        body: Bytes::new(),
-    };
     let (reply, notes) = answer_here(app, traffic, &request);
     let answered = Answered {
-        started,
-        wall,
-        version: parts.version,
-        uri: parts.uri,
+        arrival,
         request,
         reply,
         notes,
@@ -252,12 +273,10 @@ async fn serve(
     limits: &Limits,
     ctl: &ConnCtl,
 ) -> Result<Response<Full<Bytes>>, InjectedFault> {
-    let started = std::time::Instant::now();
-    let wall = std::time::SystemTime::now();
+    let came = now();
     let (parts, body) = req.into_parts();
-    let path: Arc<str> = parts.uri.path().into();
-    let _counted = (!crate::admin::is_admin_path(&path)).then(|| InFlight::enter(&app.in_flight));
-    let query: Arc<str> = parts.uri.query().unwrap_or("").into();
+    let path = parts.uri.path();
+    let _counted = (!crate::admin::is_admin_path(path)).then(|| InFlight::enter(&app.in_flight));
     let (body, unreadable) = match Limited::new(body, limits.max_body).collect().await {
         Ok(b) => (b.to_bytes(), None),
         Err(e) => {
@@ -276,19 +295,13 @@ async fn serve(
                 )
             };
             let err = crate::errors::ApiError::new(status, kind, msg);
-            let spec = app.api.router.spec_for_path(&path).and_then(|i| app.api.specs.get(i));
+            let spec = app.api.router.spec_for_path(path).and_then(|i| app.api.specs.get(i));
             (Bytes::new(), Some(handler::render_error(spec, None, &err)))
         }
     };
     // From here until the response is handed to hyper, waiting on the client is not its silence.
     let _serving = ctl.watch.serving();
-    let request = Req {
-        method: parts.method,
-        path,
-        query,
-        headers: parts.headers,
-        body,
-    };
+    let (request, arrival) = take_apart(parts, body, came);
     let admin = crate::admin::is_admin_path(&request.path);
     let upstream = match (&traffic.proxy, admin) {
         (Some(proxy), false) => proxy.upstream_for(&app.api, &request.path),
@@ -307,10 +320,7 @@ async fn serve(
         tokio::time::sleep(delay).await;
     }
     let answered = Answered {
-        started,
-        wall,
-        version: parts.version,
-        uri: parts.uri,
+        arrival,
         request,
         reply,
         notes,
@@ -364,10 +374,12 @@ fn finish(
     ctl: &ConnCtl,
 ) -> Result<Response<Full<Bytes>>, InjectedFault> {
     let Answered {
-        started,
-        wall,
-        version,
-        uri,
+        arrival: Arrival {
+            started,
+            wall,
+            version,
+            uri,
+        },
         request,
         reply,
         notes,
