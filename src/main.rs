@@ -1,16 +1,16 @@
 //! The `specbox` binary: parse the command line, start up, serve.
 
 use clap::Parser;
-use specbox::cli::{CheckArgs, Cli, Command, FixturesArgs, HealthArgs, ServeArgs};
-use specbox::faults::ChaosConfig;
-use specbox::handler::Settings;
-use specbox::proxy::Proxy;
-use specbox::record::Recorder;
-use specbox::redact::Redactor;
-use specbox::replay::Replay;
-use specbox::server::{self, Limits, Traffic};
+use specbox::http::{self, Limits, Traffic};
+use specbox::pipeline::Settings;
+use specbox::pipeline::faults::ChaosConfig;
 use specbox::spec::SpecError;
+use specbox::startup::cli::{CheckArgs, Cli, Command, FixturesArgs, HealthArgs, ServeArgs};
 use specbox::startup::{self, AppOptions};
+use specbox::traffic::proxy::Proxy;
+use specbox::traffic::record::Recorder;
+use specbox::traffic::redact::Redactor;
+use specbox::traffic::replay::Replay;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
@@ -108,12 +108,13 @@ fn serve(args: ServeArgs) -> ExitCode {
         Ok(a) => a,
         Err(e) => return report(&e),
     };
-    for spec in &app.api.specs {
+    for spec in &app.engine.api.specs {
         let ops = app
+            .engine
             .api
             .ops
             .iter()
-            .filter(|o| std::ptr::eq(&app.api.specs[o.spec], spec))
+            .filter(|o| std::ptr::eq(&app.engine.api.specs[o.spec], spec))
             .count();
         tracing::info!(
             "mounted {} {} at {} ({} operations) from {}",
@@ -164,12 +165,12 @@ fn serve(args: ServeArgs) -> ExitCode {
             "listening on http://{addr} (ready in {} ms)",
             started.elapsed().as_millis()
         );
-        server::run(
+        http::run(
             Arc::new(app),
             traffic.clone(),
             listener,
             limits,
-            server::shutdown_signal(),
+            http::shutdown_signal(),
         )
         .await
         .map_err(|e| {
@@ -193,7 +194,7 @@ fn serve(args: ServeArgs) -> ExitCode {
 
 /// Replay, proxy and recording, from the flags. Every problem is a configuration error, found
 /// before anything listens: an unwritable recording must not surface on the first request.
-fn traffic(app: &specbox::handler::App, args: &ServeArgs) -> Result<Traffic, Vec<String>> {
+fn traffic(app: &specbox::startup::App, args: &ServeArgs) -> Result<Traffic, Vec<String>> {
     let redactor = Redactor::new(&args.redact_headers, &args.redact_fields);
     let mut problems = Vec::new();
     let mut traffic = Traffic::default();
@@ -212,9 +213,9 @@ fn traffic(app: &specbox::handler::App, args: &ServeArgs) -> Result<Traffic, Vec
         }
     }
     if !args.proxy.is_empty() {
-        match Proxy::new(&app.api, &args.proxy, args.proxy_timeout) {
+        match Proxy::new(&app.engine.api, &args.proxy, args.proxy_timeout) {
             Ok(p) => {
-                for (mount, url) in p.routes(&app.api) {
+                for (mount, url) in p.routes(&app.engine.api) {
                     tracing::info!("proxying {mount} to {url}");
                 }
                 traffic.proxy = Some(p);
@@ -245,18 +246,18 @@ fn fixtures(args: FixturesArgs) -> ExitCode {
         Ok(api) => api,
         Err(e) => return report(&e),
     };
-    let entries = match specbox::record::read(&args.file) {
+    let entries = match specbox::traffic::record::read(&args.file) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    let harvest = specbox::har_fixtures::harvest(&api, &entries);
+    let harvest = specbox::traffic::har_fixtures::harvest(&api, &entries);
     for w in &harvest.warnings {
         eprintln!("warning: {w}");
     }
-    let files = match specbox::har_fixtures::write(&args.out, &harvest) {
+    let files = match specbox::traffic::har_fixtures::write(&args.out, &harvest) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("error: {e}");
@@ -279,7 +280,7 @@ fn fixtures(args: FixturesArgs) -> ExitCode {
         println!("no resources in the recording; nothing written");
     }
     // The directory as a whole must load (another file there may clash with the new one).
-    if let Err(errors) = specbox::fixtures::load(&api, Some(&args.out)) {
+    if let Err(errors) = specbox::state::fixtures::load(&api, Some(&args.out)) {
         for e in &errors {
             eprintln!("error: {e}");
         }
@@ -302,7 +303,7 @@ fn check(args: CheckArgs) -> ExitCode {
         Ok(a) => a,
         Err(e) => return report(&e),
     };
-    for spec in &app.api.specs {
+    for spec in &app.engine.api.specs {
         println!(
             "{} {} at {} ({})",
             spec.title,

@@ -8,8 +8,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use specbox::api::Api;
-use specbox::handler::{Req, handle};
+use specbox::model::Api;
+use specbox::pipeline::{Req, handle};
 use specbox::startup::{build_app, load_api};
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -41,7 +41,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     // The part of build_app that reads the files, against a shared model (cheap).
-    if specbox::fixtures::load(api(), Some(&root)).is_err() {
+    if specbox::state::fixtures::load(api(), Some(&root)).is_err() {
         return;
     }
     // It loaded: build the whole app from it and read everything back.

@@ -5,7 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
-use specbox::validate::{Coerce, form_pairs, parse_form};
+use specbox::model::schema::{Coerce, form_pairs, parse_form};
 
 fn variants() -> Vec<Coerce> {
     let scalars = [

@@ -19,7 +19,7 @@ use hyper::header::{HeaderName, HeaderValue};
 use hyper::{HeaderMap, Method};
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Map, Value};
-use specbox::handler::{Req, handle};
+use specbox::pipeline::{Req, handle};
 use specbox_fuzz::{FIXTURE_IDS, check_reply, fixture};
 
 /// Field and parameter names of the bundled specs, fault-rule fields and filter names.
@@ -388,8 +388,8 @@ fn build_query(q: FQuery) -> String {
                 let v = match v {
                     QVal::Known(i) => pick(STRINGS, i).to_string(),
                     QVal::Int(i) => i.to_string(),
-                    QVal::SmallCursor(slot) => specbox::act::encode_cursor(usize::from(slot % 32)),
-                    QVal::Cursor(slot) => specbox::act::encode_cursor(slot),
+                    QVal::SmallCursor(slot) => specbox::pipeline::act::encode_cursor(usize::from(slot % 32)),
+                    QVal::Cursor(slot) => specbox::pipeline::act::encode_cursor(slot),
                     QVal::Raw(s) => s,
                 };
                 format!("{}={}", form_escape(pick(KEYS, k)), form_escape(&v))
@@ -543,14 +543,14 @@ fuzz_target!(|data: &[u8]| {
         }
         check_reply(&req, &reply);
         // As the server does after each exchange, so the journal filters see real entries.
-        app.journal.record(specbox::journal::JournalEntry::of(
+        app.journal.record(specbox::traffic::journal::JournalEntry::of(
             &req,
             &reply,
             std::time::SystemTime::UNIX_EPOCH,
             std::time::Duration::from_micros(500),
         ));
     }
-    app.store.reset(None);
-    app.faults.clear();
+    app.engine.store.reset(None);
+    app.engine.faults.clear();
     app.journal.clear();
 });

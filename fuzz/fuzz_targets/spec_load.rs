@@ -10,11 +10,11 @@ use bytes::Bytes;
 use hyper::header::HeaderValue;
 use hyper::{HeaderMap, Method};
 use libfuzzer_sys::fuzz_target;
-use specbox::api::Api;
-use specbox::handler::{Req, handle};
+use specbox::model::Api;
+use specbox::pipeline::{Req, handle};
 use specbox::spec::{load, parse_text};
 use specbox::startup::{AppOptions, build_app};
-use specbox::validate::Location;
+use specbox::model::schema::Location;
 use std::path::Path;
 
 /// `/a/{id}/b/{x}` → `/a/x1/b/x1`.

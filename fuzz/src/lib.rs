@@ -2,7 +2,7 @@
 //! `specs/` and `fixtures/`, a per-process scratch directory, and the invariants every reply
 //! must keep.
 
-use specbox::handler::{App, Reply, Req, handle};
+use specbox::pipeline::{App, Reply, Req, handle};
 use specbox::startup::{AppOptions, build_app, load_api};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

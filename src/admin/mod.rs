@@ -3,7 +3,8 @@
 //! They live under a prefix that no spec may claim (checked at startup), answer in plain JSON
 //! (they belong to specbox, not to any API), and can be switched off or put behind a token.
 
-use crate::handler::{App, Reply, Req};
+use crate::exchange::{Reply, Req};
+use crate::startup::App;
 use hyper::Method;
 use serde_json::{Value, json};
 
@@ -13,10 +14,10 @@ pub fn is_admin_path(path: &str) -> bool {
 }
 
 pub fn handle(app: &App, req: &Req) -> Reply {
-    if !app.settings.admin {
+    if !app.engine.settings.admin {
         return problem(404, "the admin API is disabled (--no-admin)");
     }
-    if let Some(token) = &app.settings.admin_token {
+    if let Some(token) = &app.engine.settings.admin_token {
         let given = req
             .headers
             .get("authorization")
@@ -38,19 +39,19 @@ pub fn handle(app: &App, req: &Req) -> Reply {
             &json!({
                 "status": "ok",
                 "in_flight": app.in_flight.load(std::sync::atomic::Ordering::Relaxed),
-                "specs": app.api.specs.iter().map(|s| json!({"title": s.title, "version": s.version, "mount": s.mount})).collect::<Vec<_>>(),
+                "specs": app.engine.api.specs.iter().map(|s| json!({"title": s.title, "version": s.version, "mount": s.mount})).collect::<Vec<_>>(),
             }),
         ),
         (&Method::GET, "/routes") => Reply::json(200, "application/json", &Value::Array(routes(app))),
         (&Method::POST, "/reset") => {
-            let query: Vec<(String, String)> = crate::validate::form_pairs(req.query.as_bytes()).collect();
+            let query: Vec<(String, String)> = crate::model::schema::form_pairs(req.query.as_bytes()).collect();
             let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
             let tenant = query
                 .iter()
                 .find(|(k, _)| k == "tenant")
                 .map(|(_, v)| v.clone())
                 .or_else(|| body.get("tenant").and_then(Value::as_str).map(str::to_string));
-            app.store.reset(tenant.as_deref());
+            app.engine.store.reset(tenant.as_deref());
             Reply::json(
                 200,
                 "application/json",
@@ -62,34 +63,36 @@ pub fn handle(app: &App, req: &Req) -> Reply {
                 Ok(v) => v,
                 Err(e) => return problem(400, &format!("the rule is not valid JSON: {e}")),
             };
-            match app.faults.add(&body) {
+            match app.engine.faults.add(&body) {
                 Ok(rule) => Reply::json(201, "application/json", &rule),
                 Err(field) => problem(400, &format!("invalid fault rule: {field}")),
             }
         }
-        (&Method::GET, "/faults") => Reply::json(200, "application/json", &json!({ "rules": app.faults.list() })),
+        (&Method::GET, "/faults") => {
+            Reply::json(200, "application/json", &json!({ "rules": app.engine.faults.list() }))
+        }
         (&Method::DELETE, "/faults") => {
-            app.faults.clear();
+            app.engine.faults.clear();
             Reply::empty(204)
         }
         (&Method::DELETE, p) if p.starts_with("/faults/") => match p["/faults/".len()..].parse::<u64>() {
-            Ok(id) if app.faults.remove(id) => Reply::empty(204),
+            Ok(id) if app.engine.faults.remove(id) => Reply::empty(204),
             _ => problem(404, &format!("no fault rule {}", &p["/faults/".len()..])),
         },
         (&Method::GET, "/requests") | (&Method::GET, "/requests/count") => {
-            let filter = match crate::journal::Filter::from_query(&req.query) {
+            let filter = match crate::traffic::journal::Filter::from_query(&req.query) {
                 Ok(f) => f,
                 Err(e) => return problem(400, &e),
             };
-            let found = app.journal.query(&filter, &app.api);
+            let found = app.journal.query(&filter, &app.engine.api);
             if path.ends_with("/count") {
                 return Reply::json(200, "application/json", &json!({ "count": found.len() }));
             }
-            let limit = crate::validate::form_pairs(req.query.as_bytes())
+            let limit = crate::model::schema::form_pairs(req.query.as_bytes())
                 .find(|(k, _)| k == "limit")
                 .and_then(|(_, v)| v.parse::<usize>().ok())
                 .unwrap_or(usize::MAX);
-            let requests: Vec<Value> = found.iter().take(limit).map(|e| e.to_json(&app.api)).collect();
+            let requests: Vec<Value> = found.iter().take(limit).map(|e| e.to_json(&app.engine.api)).collect();
             Reply::json(
                 200,
                 "application/json",
@@ -106,7 +109,8 @@ pub fn handle(app: &App, req: &Req) -> Reply {
 
 /// The route table, as `specbox check` prints it and `GET /__specbox/routes` returns it.
 pub fn routes(app: &App) -> Vec<Value> {
-    app.api
+    app.engine
+        .api
         .ops
         .iter()
         .map(|op| {
@@ -114,15 +118,15 @@ pub fn routes(app: &App) -> Vec<Value> {
                 "method": op.method.as_str(),
                 "path": op.route,
                 "operationId": op.id,
-                "spec": app.api.specs.get(op.spec).map(|s| s.title.as_str()),
+                "spec": app.engine.api.specs.get(op.spec).map(|s| s.title.as_str()),
                 "action": action_name(&op.action),
             })
         })
         .collect()
 }
 
-pub fn action_name(a: &crate::resources::Action) -> &'static str {
-    use crate::resources::Action::*;
+pub fn action_name(a: &crate::model::resources::Action) -> &'static str {
+    use crate::model::resources::Action::*;
     match a {
         None => "example",
         Create { .. } => "create",
@@ -142,7 +146,7 @@ pub fn problem(status: u16, detail: &str) -> Reply {
         "application/problem+json",
         &json!({
             "type": "about:blank",
-            "title": crate::errors::reason(status),
+            "title": crate::model::errors::reason(status),
             "status": status,
             "detail": detail,
         }),

@@ -19,12 +19,16 @@
 //! Shutdown: on the signal the listener is dropped, in-flight requests get a bounded time to
 //! finish, then the process exits.
 
-use crate::faults::NetFault;
-use crate::handler::{self, App, Reply, Req};
-use crate::proxy::Proxy;
-use crate::record::{Exchange, Notes, Recorder};
-use crate::replay::Replay;
-use crate::watchdog::{Watch, Watchdog};
+pub mod watchdog;
+
+use crate::admin;
+use crate::exchange::{NetFault, Reply, Req};
+use crate::http::watchdog::{Watch, Watchdog};
+use crate::pipeline;
+use crate::startup::App;
+use crate::traffic::proxy::Proxy;
+use crate::traffic::record::{Exchange, Notes, Recorder};
+use crate::traffic::replay::Replay;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Body as _, Incoming};
@@ -249,7 +253,7 @@ fn serve_now(app: &App, traffic: &Traffic, req: Request<Incoming>, ctl: &ConnCtl
     }
     let (parts, _) = req.into_parts();
     let (request, arrival) = take_apart(parts, Bytes::new(), now());
-    let _counted = (!crate::admin::is_admin_path(&request.path)).then(|| InFlight::enter(&app.in_flight));
+    let _counted = (!admin::is_admin_path(&request.path)).then(|| InFlight::enter(&app.in_flight));
     let _serving = ctl.watch.serving();
     let (reply, notes) = answer_here(app, traffic, &request);
     let answered = Answered {
@@ -276,7 +280,7 @@ async fn serve(
     let came = now();
     let (parts, body) = req.into_parts();
     let path = parts.uri.path();
-    let _counted = (!crate::admin::is_admin_path(path)).then(|| InFlight::enter(&app.in_flight));
+    let _counted = (!admin::is_admin_path(path)).then(|| InFlight::enter(&app.in_flight));
     let (body, unreadable) = match Limited::new(body, limits.max_body).collect().await {
         Ok(b) => (b.to_bytes(), None),
         Err(e) => {
@@ -284,27 +288,32 @@ async fn serve(
             let (status, kind, msg) = if too_large {
                 (
                     413,
-                    crate::errors::ErrorKind::PayloadTooLarge,
+                    crate::model::errors::ErrorKind::PayloadTooLarge,
                     format!("request body is larger than {} bytes", limits.max_body),
                 )
             } else {
                 (
                     400,
-                    crate::errors::ErrorKind::MalformedBody,
+                    crate::model::errors::ErrorKind::MalformedBody,
                     format!("could not read the request body: {}", with_causes(&*e)),
                 )
             };
-            let err = crate::errors::ApiError::new(status, kind, msg);
-            let spec = app.api.router.spec_for_path(path).and_then(|i| app.api.specs.get(i));
-            (Bytes::new(), Some(handler::render_error(spec, None, &err)))
+            let err = crate::model::errors::ApiError::new(status, kind, msg);
+            let spec = app
+                .engine
+                .api
+                .router
+                .spec_for_path(path)
+                .and_then(|i| app.engine.api.specs.get(i));
+            (Bytes::new(), Some(pipeline::render_error(spec, None, &err)))
         }
     };
     // From here until the response is handed to hyper, waiting on the client is not its silence.
     let _serving = ctl.watch.serving();
     let (request, arrival) = take_apart(parts, body, came);
-    let admin = crate::admin::is_admin_path(&request.path);
+    let admin = admin::is_admin_path(&request.path);
     let upstream = match (&traffic.proxy, admin) {
-        (Some(proxy), false) => proxy.upstream_for(&app.api, &request.path),
+        (Some(proxy), false) => proxy.upstream_for(&app.engine.api, &request.path),
         _ => None,
     };
     let (reply, notes) = if let Some(reply) = unreadable {
@@ -312,9 +321,9 @@ async fn serve(
     } else if let Some(reply) = replayed(traffic, &app, &request) {
         (reply, replay_notes())
     } else if let (Some(proxy), Some((spec, up))) = (&traffic.proxy, upstream) {
-        Box::pin(proxy.forward(&app.api, spec, up, &request)).await
+        Box::pin(proxy.forward(&app.engine.api, spec, up, &request)).await
     } else {
-        (handler::handle(&app, &request), Notes::default())
+        (dispatch(&app, &request), Notes::default())
     };
     if let Some(delay) = reply.directives.delay {
         tokio::time::sleep(delay).await;
@@ -336,7 +345,7 @@ async fn serve_delayed(
     delay: Duration,
     ctl: &ConnCtl,
 ) -> Result<Response<Full<Bytes>>, InjectedFault> {
-    let _counted = (!crate::admin::is_admin_path(&answered.request.path)).then(|| InFlight::enter(&app.in_flight));
+    let _counted = (!admin::is_admin_path(&answered.request.path)).then(|| InFlight::enter(&app.in_flight));
     let _serving = ctl.watch.serving();
     tokio::time::sleep(delay).await;
     finish(&app, traffic, answered, ctl)
@@ -345,7 +354,7 @@ async fn serve_delayed(
 /// The reply from a recording, when replaying and the recording has this request.
 fn replayed(traffic: &Traffic, app: &App, request: &Req) -> Option<Reply> {
     match &traffic.replay {
-        Some(replay) if !crate::admin::is_admin_path(&request.path) => replay.answer(&app.api, request),
+        Some(replay) if !admin::is_admin_path(&request.path) => replay.answer(&app.engine.api, request),
         _ => None,
     }
 }
@@ -355,7 +364,17 @@ fn replayed(traffic: &Traffic, app: &App, request: &Req) -> Option<Reply> {
 fn answer_here(app: &App, traffic: &Traffic, request: &Req) -> (Reply, Notes) {
     match replayed(traffic, app, request) {
         Some(reply) => (reply, replay_notes()),
-        None => (handler::handle(app, request), Notes::default()),
+        None => (dispatch(app, request), Notes::default()),
+    }
+}
+
+/// The one place that decides between the admin API and the API engine: admin needs the whole
+/// application (journal, state, faults), the engine only its own part, so neither calls the other.
+fn dispatch(app: &App, request: &Req) -> Reply {
+    if admin::is_admin_path(&request.path) {
+        admin::handle(app, request)
+    } else {
+        pipeline::handle(&app.engine, request)
     }
 }
 
@@ -385,7 +404,7 @@ fn finish(
         notes,
     } = answered;
     let head = request.method == hyper::Method::HEAD;
-    if !crate::admin::is_admin_path(&request.path) {
+    if !admin::is_admin_path(&request.path) {
         journal(app, &request, &reply, wall, started.elapsed());
         if let Some(recorder) = &traffic.recorder {
             let version = format!("{version:?}");
@@ -434,11 +453,11 @@ fn finish(
 
 /// The operation id and the spec's file stem of an exchange, as far as they are known.
 fn names<'a>(app: &'a App, req: &Req, reply: &Reply) -> (Option<&'a str>, Option<&'a str>) {
-    let op = reply.meta.operation.and_then(|i| app.api.ops.get(i));
+    let op = reply.meta.operation.and_then(|i| app.engine.api.ops.get(i));
     let spec = op
         .map(|o| o.spec)
-        .or_else(|| app.api.router.spec_for_path(&req.path))
-        .and_then(|i| app.api.specs.get(i));
+        .or_else(|| app.engine.api.router.spec_for_path(&req.path))
+        .and_then(|i| app.engine.api.specs.get(i));
     (op.map(|o| o.id.as_str()), spec.map(|s| s.doc.name.as_str()))
 }
 
@@ -460,7 +479,7 @@ fn journal(app: &App, req: &Req, reply: &Reply, at: std::time::SystemTime, took:
         return;
     }
     app.journal
-        .record(crate::journal::JournalEntry::of(req, reply, at, took));
+        .record(crate::traffic::journal::JournalEntry::of(req, reply, at, took));
 }
 
 fn to_response(reply: Reply, head: bool) -> Response<Full<Bytes>> {

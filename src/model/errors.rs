@@ -9,9 +9,9 @@
 //!
 //! Templates are built per schema pointer at startup, so the hot path only fills placeholders.
 
-use crate::generate;
+use crate::model::generate;
+use crate::model::schema::Violation;
 use crate::spec::{lookup, resolve};
-use crate::validate::Violation;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 

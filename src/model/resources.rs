@@ -7,12 +7,12 @@
 //! of it. All of this is decided once, at startup, into plain data ([`Action`], [`ListPlan`],
 //! [`Shape`]) so that a request only follows a plan.
 //!
-//! This module decides; [`crate::store`] keeps the data; [`crate::act`] carries a request through.
+//! This module decides; [`crate::state::store`] keeps the data; [`crate::pipeline::act`] carries a request through.
 
-use crate::api::{Operation, Spec, properties, template_params};
-use crate::generate;
+use crate::model::generate;
+use crate::model::operation::{Operation, Spec, properties, template_params};
+use crate::model::schema::{Compile, Location, Schema};
 use crate::spec::{SpecError, escape_pointer, lookup, resolve};
-use crate::validate::{Compile, Location, Schema};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
@@ -149,26 +149,6 @@ pub struct Snapshot {
 }
 
 impl Resource {
-    /// An object as this resource stores it: normalised to the representation.
-    pub fn to_entry(&self, obj: Map<String, Value>) -> crate::store::Entry {
-        let mut json = Vec::with_capacity(256);
-        let extra = self.rep_shape.write_normalized(&obj, &mut json);
-        crate::store::Entry::from_json(json, !extra)
-    }
-
-    /// What `shape` makes of a stored item: the stored text itself when the shape is the
-    /// representation's, else a re-shaped value.
-    pub fn render(&self, shape: &Shape, entry: &crate::store::Entry) -> crate::act::Body {
-        if entry.plain
-            && (shape.keep_all && self.rep_shape.keep_all
-                || shape.pointer.is_some() && shape.pointer == self.schema_pointer)
-        {
-            crate::act::Body::Raw(entry.json.clone())
-        } else {
-            crate::act::Body::Value(shape.apply(&entry.value()))
-        }
-    }
-
     /// `invoices` → `invoice`, `categories` → `category`, for messages.
     pub fn singular(&self) -> String {
         let n = self.name.as_str();
@@ -202,7 +182,7 @@ pub struct Shape {
     pub pointer: Option<String>,
     /// Each property's place in `props`, by name: a body's fields come in any order, and a
     /// schema can declare dozens of properties.
-    index: HashMap<String, usize, crate::store::Hasher>,
+    index: HashMap<String, usize, foldhash::fast::RandomState>,
 }
 
 #[derive(Debug, Clone)]
@@ -525,7 +505,7 @@ impl<'a> SpecOps<'a> {
 }
 
 /// Infers resources and sets each operation's action. Resource schemas are compiled as `when`
-/// says ([`crate::api::Api::build`] checks lazy ones before serving).
+/// says ([`crate::model::Api::build`] checks lazy ones before serving).
 // Startup only (never on a request path): indices are positions in the vectors built here.
 #[allow(clippy::indexing_slicing)]
 pub fn infer(specs: &[Spec], ops: &mut [Operation], when: Compile) -> Result<Vec<Resource>, Vec<SpecError>> {
@@ -787,7 +767,7 @@ fn build_resource(
                 .or_else(|| find(t, "delete"))
                 .and_then(|o| o.param(Location::Path, p))
         })
-        .is_some_and(|p| matches!(p.coerce, crate::validate::Coerce::Integer));
+        .is_some_and(|p| matches!(p.coerce, crate::model::schema::Coerce::Integer));
     let integer_id = type_has(&id_schema, "integer") || (id_schema.is_null() && path_id_integer);
     let id_gen = match ext
         .get("id")

@@ -7,7 +7,7 @@
 //! written with different names is caught as a duplicate with a message naming both places,
 //! rather than surfacing as matchit's generic conflict.
 
-use crate::api::{Operation, Spec, template_params};
+use crate::model::operation::{Operation, Spec, template_params};
 use crate::spec::{SpecError, escape_pointer, percent_decode};
 use hyper::Method;
 use std::collections::HashMap;

@@ -1,18 +1,21 @@
 //! Carrying out a resource action on a tenant's state.
 //!
-//! Input: an operation's [`Action`] plan (decided at startup by [`crate::resources`]) and a
+//! Input: an operation's [`Action`] plan (decided at startup by [`crate::model::resources`]) and a
 //! request that has passed validation. Output: an [`Outcome`] (status and body) or an
 //! [`ApiError`]. Checks that must be atomic with the write they guard (uniqueness, id
 //! collisions) happen under the collection's write lock, so 64 concurrent creates with the same
 //! unique value give exactly one success.
 
-use crate::api::{Api, Operation};
-use crate::errors::{ApiError, ErrorKind};
-use crate::resources::{
+use crate::exchange::Body;
+use crate::model::Api;
+use crate::model::errors::{ApiError, ErrorKind};
+use crate::model::operation::Operation;
+use crate::model::resources::{
     Action, EnvField, Filter, IdGen, ListPlan, MatchKind, Resource, Shape, Style, WritePlan, write_str, write_value,
 };
-use crate::store::{Collection, CollectionKey, Entry, SharedCollection, Store, Tenant};
-use crate::validate::{Location, Violation};
+use crate::model::schema::{Location, Violation};
+use crate::state::item::{check_unique, claim_unique, field_of, id_key, release_unique, render, to_entry, unique_key};
+use crate::state::store::{Collection, CollectionKey, Entry, SharedCollection, Store, Tenant};
 use base64::Engine;
 use bytes::Bytes;
 use serde_json::{Map, Value};
@@ -22,7 +25,7 @@ use std::sync::Arc;
 #[derive(Debug, Default)]
 pub struct Validated {
     /// Decoded path parameters by name.
-    pub path: Vec<(crate::router::ParamName, String)>,
+    pub path: Vec<(crate::model::router::ParamName, String)>,
     /// Query parameters coerced to their declared types, by name (a handful at most: a list
     /// finds one faster than a map hashes its name).
     pub query: Vec<(String, Value)>,
@@ -49,32 +52,6 @@ pub struct Outcome {
     pub body: Option<Body>,
 }
 
-/// A response body: a value to serialise, or JSON text that is ready as it is (a stored item).
-#[derive(Debug)]
-pub enum Body {
-    Value(Value),
-    Raw(Bytes),
-}
-
-impl Body {
-    /// The body as JSON text.
-    pub fn into_bytes(self) -> Bytes {
-        match self {
-            Body::Raw(b) => b,
-            Body::Value(v) => Bytes::from(serde_json::to_vec(&v).unwrap_or_default()),
-        }
-    }
-
-    fn write_to(&self, out: &mut Vec<u8>) {
-        match self {
-            Body::Raw(b) => out.extend_from_slice(b),
-            Body::Value(v) => {
-                let _ = serde_json::to_writer(&mut *out, v);
-            }
-        }
-    }
-}
-
 pub struct Ctx<'a> {
     pub api: &'a Api,
     pub store: &'a Store,
@@ -99,7 +76,7 @@ pub fn act(ctx: &Ctx, body: Option<Value>) -> Result<Option<Outcome>, ApiError> 
             let entry = guard.get(id).ok_or_else(|| not_found(r, id))?;
             Outcome {
                 status: success,
-                body: Some(r.render(shape, entry)),
+                body: Some(render(r, shape, entry)),
             }
         }
         Action::List { res, plan } => list(ctx, *res, plan, success)?,
@@ -116,7 +93,7 @@ pub fn act(ctx: &Ctx, body: Option<Value>) -> Result<Option<Outcome>, ApiError> 
             Outcome {
                 status: success,
                 body: match (has_body, shape) {
-                    (true, Some(shape)) => Some(r.render(shape, &entry)),
+                    (true, Some(shape)) => Some(render(r, shape, &entry)),
                     _ => None,
                 },
             }
@@ -239,104 +216,6 @@ fn new_uuid() -> String {
         .to_string()
 }
 
-/// A field of an object, found by comparing names: serde_json's maps hash every lookup with
-/// SipHash, which costs more than a few comparisons for the handful of fields a body has.
-fn field_of<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    if obj.len() > 16 {
-        return obj.get(name);
-    }
-    obj.iter().find(|(k, _)| *k == name).map(|(_, v)| v)
-}
-
-/// An id as the index keys it (`1` and `"1"` are the same item).
-pub fn id_key(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-fn unique_key(rule_ci: bool, v: &Value) -> Option<String> {
-    match v {
-        Value::Null => None,
-        Value::String(s) if rule_ci => Some(s.to_lowercase()),
-        Value::String(s) => Some(s.clone()),
-        other => Some(other.to_string()),
-    }
-}
-
-/// Checks every unique rule for `obj` (ignoring the item `self_id`), without changing anything.
-fn check_unique(
-    coll: &Collection,
-    r: &Resource,
-    obj: &Map<String, Value>,
-    self_id: Option<&str>,
-) -> Result<(), ApiError> {
-    for (i, rule) in r.unique.iter().enumerate() {
-        let Some(key) = field_of(obj, &rule.field).and_then(|v| unique_key(rule.case_insensitive, v)) else {
-            continue;
-        };
-        let taken = coll
-            .unique
-            .get(i)
-            .and_then(|m| m.get(&key))
-            .is_some_and(|owner| Some(owner.as_str()) != self_id);
-        if taken {
-            let message = rule
-                .message
-                .clone()
-                .unwrap_or_else(|| format!("a {} with this {} already exists", r.singular(), rule.field));
-            let kind = if rule.status == 409 {
-                ErrorKind::Conflict
-            } else {
-                ErrorKind::Validation
-            };
-            let mut err = ApiError::new(rule.status, kind, message).with_violations(vec![Violation {
-                location: Location::Body,
-                field: rule.field.clone(),
-                pointer: format!("/{}", rule.field),
-                message: format!("{} is already taken", rule.field),
-            }]);
-            if let Some(code) = &rule.code {
-                err = err.with_code(code.clone());
-            }
-            return Err(err);
-        }
-    }
-    Ok(())
-}
-
-fn claim_unique(coll: &mut Collection, r: &Resource, obj: &Map<String, Value>, id: &str) {
-    for (i, rule) in r.unique.iter().enumerate() {
-        if let (Some(key), Some(map)) = (
-            field_of(obj, &rule.field).and_then(|v| unique_key(rule.case_insensitive, v)),
-            coll.unique.get_mut(i),
-        ) {
-            map.insert(key, id.to_string());
-        }
-    }
-}
-
-fn release_unique(coll: &mut Collection, r: &Resource, value: &Value) {
-    let Some(obj) = value.as_object() else { return };
-    for (i, rule) in r.unique.iter().enumerate() {
-        if let (Some(key), Some(map)) = (
-            field_of(obj, &rule.field).and_then(|v| unique_key(rule.case_insensitive, v)),
-            coll.unique.get_mut(i),
-        ) {
-            map.remove(&key);
-        }
-    }
-}
-
-/// Registers a fixture item's unique values (used when seeding).
-pub fn seed_unique(coll: &mut Collection, r: &Resource, value: &Value, id: &str) -> Result<(), ApiError> {
-    let obj = value.as_object().cloned().unwrap_or_default();
-    check_unique(coll, r, &obj, Some(id))?;
-    claim_unique(coll, r, &obj, id);
-    Ok(())
-}
-
 /// A new object from a request body: writable fields, defaults, timestamps.
 fn new_object(r: &Resource, write: &WritePlan, body: Option<Value>) -> Map<String, Value> {
     let mut obj = fields_from_body(write, body);
@@ -384,7 +263,7 @@ fn prepare(coll: &Collection, r: &Resource, obj: Map<String, Value>) -> Result<(
 
 fn commit(coll: &mut Collection, r: &Resource, key: String, stored: Map<String, Value>) -> Entry {
     claim_unique(coll, r, &stored, &key);
-    let entry = r.to_entry(stored);
+    let entry = to_entry(r, stored);
     coll.insert(key, entry.clone());
     entry
 }
@@ -408,7 +287,7 @@ fn create(
         let entry = commit(coll, r, key, stored);
         return Ok(Outcome {
             status,
-            body: Some(r.render(shape, &entry)),
+            body: Some(render(r, shape, &entry)),
         });
     }
 
@@ -475,7 +354,7 @@ fn create(
     );
     Ok(Outcome {
         status,
-        body: Some(r.render(shape, &entry)),
+        body: Some(render(r, shape, &entry)),
     })
 }
 
@@ -483,7 +362,7 @@ fn create(
 /// object matched nothing. Errors name the field (`owner`, `owner.locale`).
 fn resolve_reference(
     ctx: &Ctx,
-    reference: &crate::resources::Reference,
+    reference: &crate::model::resources::Reference,
     target: &Resource,
     coll: &Collection,
     value: Option<&Value>,
@@ -621,11 +500,11 @@ fn write_item(
     check_unique(guard, r, &next, Some(id))?;
     release_unique(guard, r, &Value::Object(current));
     claim_unique(guard, r, &next, id);
-    let entry = r.to_entry(next);
+    let entry = to_entry(r, next);
     guard.replace(id, entry.clone());
     Ok(Outcome {
         status,
-        body: Some(r.render(shape, &entry)),
+        body: Some(render(r, shape, &entry)),
     })
 }
 
@@ -655,7 +534,7 @@ fn set_archived(ctx: &Ctx, res: usize, shape: &Shape, status: u16, archive: bool
     let has_body = ctx.op.success().is_some_and(|s| s.content_type.is_some());
     Ok(Outcome {
         status,
-        body: has_body.then(|| r.render(shape, &entry)),
+        body: has_body.then(|| render(r, shape, &entry)),
     })
 }
 
@@ -949,7 +828,7 @@ fn list(ctx: &Ctx, res: usize, plan: &ListPlan, status: u16) -> Result<Outcome, 
 
     // Items that are stored as the page shows them are spliced in as they are: a page of twenty
     // costs twenty buffer copies, not twenty parses and serialisations.
-    let items: Vec<Body> = page.iter().map(|(_, e)| r.render(&plan.item_shape, e)).collect();
+    let items: Vec<Body> = page.iter().map(|(_, e)| render(r, &plan.item_shape, e)).collect();
     // Room for the envelope too (its names, plus up to 32 bytes for a cursor or count each): an
     // estimate a few bytes short grows the buffer after the last item, copying the whole page.
     let envelope_len = plan.items_field.as_ref().map_or(0, |f| f.len() + 8)

@@ -5,11 +5,12 @@
 //! by specbox's own token endpoint maps to its client, so every token of one client shares state.
 //! With checks switched off (`--no-auth`) everyone shares one tenant.
 
-use crate::api::{Operation, SchemeKind, Spec};
-use crate::errors::{ApiError, ErrorKind};
-use crate::fixtures::Client;
+use crate::exchange::TenantName;
+use crate::model::errors::{ApiError, ErrorKind};
+use crate::model::operation::{Operation, SchemeKind, Spec};
+use crate::model::schema::{Location, cookie_pairs, form_pairs};
 use crate::spec::percent_decode;
-use crate::validate::{Location, cookie_pairs, form_pairs};
+use crate::state::fixtures::Client;
 use base64::Engine;
 use dashmap::DashMap;
 use hyper::HeaderMap;
@@ -24,10 +25,6 @@ pub const DEFAULT_TENANT: &str = "default";
 /// How long an issued access token is valid, unless `--token-ttl` says otherwise.
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(3600);
 
-/// A tenant's name: shared, so a request hands it to the store, the journal and the recording
-/// without copying it.
-pub type TenantName = Arc<str>;
-
 struct Issued {
     spec: usize,
     /// `client:<id>`, made once when the token is issued rather than on every request.
@@ -41,7 +38,7 @@ pub struct Auth {
     /// Accepted clients per spec; an empty list accepts any client.
     clients: Vec<Vec<Client>>,
     /// Issued access tokens, by their bytes (looked up without checking them as text first).
-    tokens: DashMap<Box<[u8]>, Issued, crate::store::Hasher>,
+    tokens: DashMap<Box<[u8]>, Issued, crate::state::store::Hasher>,
     default_tenant: TenantName,
 }
 
@@ -175,7 +172,7 @@ impl Auth {
     fn check(
         &self,
         spec_idx: usize,
-        scheme: &crate::api::SecurityScheme,
+        scheme: &crate::model::operation::SecurityScheme,
         creds: &Credentials,
     ) -> Result<TenantName, String> {
         let matches_pattern = |value: &str| scheme.pattern.as_ref().is_none_or(|p| p.is_match(value));

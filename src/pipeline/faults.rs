@@ -4,37 +4,8 @@
 //! test suite written against Prism runs unchanged; `delay=` and `fault=` extend it. The outcome
 //! of this module is a plain [`Directives`] value that the rest of the pipeline follows.
 
+use crate::exchange::NetFault;
 use std::time::Duration;
-
-/// A transport-level failure, for testing a client's handling of broken connections.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NetFault {
-    /// Reset the connection (TCP RST) instead of answering.
-    Reset,
-    /// Close the connection without writing anything.
-    Empty,
-    /// Write bytes that are not HTTP, then close.
-    Malformed,
-}
-
-impl NetFault {
-    pub fn parse(s: &str) -> Option<NetFault> {
-        match s {
-            "reset" | "connection_reset" => Some(NetFault::Reset),
-            "empty" | "empty_response" | "close" => Some(NetFault::Empty),
-            "malformed" | "garbage" => Some(NetFault::Malformed),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NetFault::Reset => "reset",
-            NetFault::Empty => "empty",
-            NetFault::Malformed => "malformed",
-        }
-    }
-}
 
 /// What `Prefer` asked for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -69,13 +40,6 @@ impl Prefer {
         }
         p
     }
-}
-
-/// What the pipeline must do on top of answering: wait, or break the connection.
-#[derive(Debug, Clone, Default)]
-pub struct Directives {
-    pub delay: Option<Duration>,
-    pub fault: Option<NetFault>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -243,7 +207,7 @@ pub struct RequestFacts<'a> {
     pub tenant: &'a str,
     /// Error statuses the operation documents.
     /// The operation's declared responses (its documented error statuses feed chaos).
-    pub responses: &'a [crate::api::Response],
+    pub responses: &'a [crate::model::operation::Response],
 }
 
 /// Startup chaos: a share of requests fails, every request waits a random while.
@@ -344,7 +308,7 @@ impl Faults {
                 .responses
                 .iter()
                 .filter_map(|r| match r.status {
-                    crate::api::StatusKey::Exact(c) if c >= 500 => Some(c),
+                    crate::model::operation::StatusKey::Exact(c) if c >= 500 => Some(c),
                     _ => None,
                 })
                 .collect();

@@ -9,21 +9,26 @@
 //! handler is synchronous: state changes are short critical sections, and what takes time
 //! (delays, network faults) is returned as [`Directives`] for the async server to carry out.
 
-use crate::act::{self, Body, Ctx, Outcome, Validated};
-use crate::admin;
-use crate::api::{Api, Operation, Spec, is_json_type};
-use crate::auth::{Auth, Credentials, TenantName};
-use crate::errors::{ApiError, ErrorKind};
-use crate::faults::{Directives, Faults, Prefer, RequestFacts};
-use crate::generate;
-use crate::journal::Journal;
-use crate::router::{Match, ParamName, Target};
+pub mod act;
+pub mod auth;
+pub mod faults;
+
+use crate::exchange::{Body, Directives, INJECTED_HEADER, Reply, Req};
+use crate::model::Api;
+use crate::model::errors::{ApiError, ErrorKind};
+use crate::model::generate;
+use crate::model::operation::{Operation, Spec, is_json_type};
+use crate::model::router::{Match, ParamName, Target};
+use crate::model::schema::{
+    Location, Violation, cookie_pairs, form_pairs, form_pairs_borrowed, json_too_deep, parse_form,
+};
+use crate::pipeline::act::{Ctx, Outcome, Validated};
+use crate::pipeline::auth::{Auth, Credentials};
+use crate::pipeline::faults::{Faults, Prefer, RequestFacts};
 use crate::spec::lookup;
-use crate::store::Store;
-use crate::validate::{Location, Violation, cookie_pairs, form_pairs, form_pairs_borrowed, json_too_deep, parse_form};
+use crate::state::store::Store;
 use bytes::Bytes;
-use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue};
-use hyper::{HeaderMap, Method};
+use hyper::Method;
 use serde_json::Value;
 use std::borrow::Cow;
 
@@ -38,130 +43,20 @@ pub struct Settings {
 }
 
 /// Everything a request may touch: the immutable model and the shared state.
-pub struct App {
+pub struct Engine {
     pub api: Api,
     pub store: Store,
     pub auth: Auth,
     pub faults: Faults,
-    pub journal: Journal,
     pub settings: Settings,
-    /// API requests being served right now (admin requests excluded), for health and shutdown.
-    pub in_flight: std::sync::atomic::AtomicUsize,
-}
-
-/// A request as the pipeline sees it (body already read, within limits).
-pub struct Req {
-    pub method: Method,
-    /// Shared, so the journal keeps them without a copy.
-    pub path: std::sync::Arc<str>,
-    pub query: std::sync::Arc<str>,
-    pub headers: HeaderMap,
-    pub body: Bytes,
-}
-
-/// A response on its way out.
-#[derive(Debug)]
-pub struct Reply {
-    pub status: u16,
-    /// As hyper takes them: a declared content type is made into a `HeaderValue` once, at
-    /// startup, and each response shares it instead of copying and checking the text again.
-    pub headers: Vec<(HeaderName, HeaderValue)>,
-    pub body: Bytes,
-    pub directives: Directives,
-    /// What the journal and the recording want to know about the exchange.
-    pub meta: Meta,
-}
-
-/// Facts about an exchange, gathered along the pipeline.
-#[derive(Debug, Default, Clone)]
-pub struct Meta {
-    pub operation: Option<usize>,
-    pub tenant: Option<TenantName>,
-    pub injected: Option<String>,
-}
-
-impl Reply {
-    pub fn json(status: u16, content_type: &str, body: &Value) -> Reply {
-        Reply::bytes(
-            status,
-            content_type,
-            Bytes::from(serde_json::to_vec(body).unwrap_or_default()),
-        )
-    }
-
-    pub fn bytes(status: u16, content_type: &str, body: Bytes) -> Reply {
-        let ct = HeaderValue::from_str(content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
-        Reply::typed(status, ct, body)
-    }
-
-    /// A body with its content type ready as a header value.
-    pub fn typed(status: u16, content_type: HeaderValue, body: Bytes) -> Reply {
-        Reply {
-            status,
-            headers: vec![(CONTENT_TYPE, content_type)],
-            body,
-            directives: Directives::default(),
-            meta: Meta::default(),
-        }
-    }
-
-    pub fn empty(status: u16) -> Reply {
-        Reply {
-            status,
-            headers: Vec::new(),
-            body: Bytes::new(),
-            directives: Directives::default(),
-            meta: Meta::default(),
-        }
-    }
-
-    pub fn header_value(&self, name: &str) -> Option<String> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .and_then(|(_, v)| v.to_str().ok())
-            .map(str::to_string)
-    }
-
-    /// Adds a header; one that is not a valid header (from a spec or a recording) is left out.
-    pub fn header(mut self, name: &str, value: impl Into<String>) -> Reply {
-        self.push_header(name, value);
-        self
-    }
-
-    pub fn push_header(&mut self, name: &str, value: impl Into<String>) {
-        let value = value.into();
-        match (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(&value)) {
-            (Ok(name), Ok(value)) => self.headers.push((name, value)),
-            _ => tracing::warn!("left out a response header that HTTP cannot carry: {name:?}: {value:?}"),
-        }
-    }
-
-    /// The headers as text, for the recording.
-    pub fn header_texts(&self) -> Vec<(String, String)> {
-        self.headers
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect()
-    }
 }
 
 // Looked up by name on every request: a `HeaderName` is found without parsing the name again.
 const PREFER: hyper::header::HeaderName = hyper::header::HeaderName::from_static("prefer");
 const IDEMPOTENCY_KEY: hyper::header::HeaderName = hyper::header::HeaderName::from_static("idempotency-key");
 
-/// Header that says what specbox injected into a response.
-pub const INJECTED_HEADER: &str = "x-specbox-injected";
-
-pub fn handle(app: &App, req: &Req) -> Reply {
-    if admin::is_admin_path(&req.path) {
-        return admin::handle(app, req);
-    }
+/// Answers one API request (the server has already sent `/__specbox/` paths to the admin API).
+pub fn handle(app: &Engine, req: &Req) -> Reply {
     let mut reply = route(app, req);
     if app.settings.cors {
         add_cors(&mut reply, req);
@@ -169,7 +64,7 @@ pub fn handle(app: &App, req: &Req) -> Reply {
     reply
 }
 
-fn route(app: &App, req: &Req) -> Reply {
+fn route(app: &Engine, req: &Req) -> Reply {
     let api = &app.api;
     let (target, params) = match api.router.find(&req.method, &req.path) {
         Match::Found { target, params } => (target, params),
@@ -217,7 +112,7 @@ fn route(app: &App, req: &Req) -> Reply {
 }
 
 fn serve(
-    app: &App,
+    app: &Engine,
     spec: &Spec,
     op: &Operation,
     req: &Req,
@@ -281,7 +176,7 @@ fn serve(
         let err = ApiError::new(
             code,
             kind,
-            format!("injected {code} {} by specbox", crate::errors::reason(code)),
+            format!("injected {code} {} by specbox", crate::model::errors::reason(code)),
         )
         .with_code(format!("injected_{}", kind.as_str()));
         labels.insert(0, format!("status={code}"));
@@ -396,7 +291,7 @@ pub fn render_error(spec: Option<&Spec>, op: Option<&Operation>, err: &ApiError)
                 .and_then(|o| {
                     o.responses
                         .iter()
-                        .find(|r| r.status == crate::api::StatusKey::Exact(err.status))
+                        .find(|r| r.status == crate::model::operation::StatusKey::Exact(err.status))
                 })
                 .and_then(|r| r.schema_pointer.as_deref());
             let (ct, body) = spec.errors.render(spec.root(), declared, err);
@@ -409,7 +304,7 @@ pub fn render_error(spec: Option<&Spec>, op: Option<&Operation>, err: &ApiError)
         }
         None => (
             "application/problem+json".to_string(),
-            crate::errors::ErrorShape::default().problem(err),
+            crate::model::errors::ErrorShape::default().problem(err),
         ),
     };
     let mut reply = Reply::json(err.status, &content_type, &body);
@@ -450,8 +345,8 @@ mod idempotency {
     //! replayed for the same request; a different request with the same key is refused.
 
     use super::Reply;
-    use crate::errors::{ApiError, ErrorKind};
-    use crate::store::{IDEMPOTENCY_TTL, IdempotencyRecord, Tenant};
+    use crate::model::errors::{ApiError, ErrorKind};
+    use crate::state::store::{IDEMPOTENCY_TTL, IdempotencyRecord, Tenant};
     use dashmap::mapref::entry::Entry;
     use std::time::Instant;
 

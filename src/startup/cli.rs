@@ -107,7 +107,7 @@ pub struct ServeArgs {
     pub chaos_rate: f64,
 
     /// Add a uniform random delay to every request, e.g. 20ms..200ms.
-    #[arg(long, env = "SPECBOX_LATENCY", value_parser = crate::faults::parse_latency)]
+    #[arg(long, env = "SPECBOX_LATENCY", value_parser = crate::pipeline::faults::parse_latency)]
     pub latency: Option<(Duration, Duration)>,
 
     /// Seed for chaos, latency and probabilistic rules: the same seed and request sequence inject the same faults.
@@ -135,8 +135,8 @@ pub struct ServeArgs {
     pub redact_fields: Vec<String>,
 
     /// Forward requests to the real API: URL (every spec) or NAME=URL (the spec with that file stem; repeatable).
-    #[arg(long = "proxy", env = "SPECBOX_PROXY", value_delimiter = ',', value_parser = crate::proxy::parse_target)]
-    pub proxy: Vec<crate::proxy::ProxyTarget>,
+    #[arg(long = "proxy", env = "SPECBOX_PROXY", value_delimiter = ',', value_parser = crate::traffic::proxy::parse_target)]
+    pub proxy: Vec<crate::traffic::proxy::ProxyTarget>,
 
     /// How long the upstream may take to answer before the client gets a 504.
     #[arg(long, env = "SPECBOX_PROXY_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]

@@ -3,14 +3,16 @@
 //! Startup is all-or-nothing: every problem in every file is collected and reported (file and
 //! JSON pointer), and nothing is served half-loaded.
 
-use crate::api::{Api, BuildOptions};
-use crate::auth::Auth;
-use crate::faults::{ChaosConfig, Faults};
-use crate::fixtures;
-use crate::handler::{App, Settings};
-use crate::journal::Journal;
+pub mod cli;
+
+use crate::model::{Api, BuildOptions};
+use crate::pipeline::auth::Auth;
+use crate::pipeline::faults::{ChaosConfig, Faults};
+use crate::pipeline::{Engine, Settings};
 use crate::spec::{self, SpecError};
-use crate::store::Store;
+use crate::state::fixtures;
+use crate::state::store::Store;
+use crate::traffic::journal::Journal;
 use std::path::{Path, PathBuf};
 
 /// Expands directories into the OpenAPI documents directly inside them. Files named explicitly
@@ -84,6 +86,15 @@ pub fn load_api(spec_paths: &[PathBuf], mounts: &[(String, String)]) -> Result<A
     )
 }
 
+/// The running application: the request engine, and what the server and the admin API keep
+/// beside it (the journal of recent exchanges, the count of requests in flight).
+pub struct App {
+    pub engine: Engine,
+    pub journal: Journal,
+    /// API requests being served right now (admin requests excluded), for health and shutdown.
+    pub in_flight: std::sync::atomic::AtomicUsize,
+}
+
 /// What the running application is configured with, beyond the specs.
 pub struct AppOptions {
     pub settings: Settings,
@@ -103,7 +114,7 @@ impl Default for AppOptions {
                 admin_token: None,
             },
             auth_enabled: true,
-            token_ttl: crate::auth::DEFAULT_TOKEN_TTL,
+            token_ttl: crate::pipeline::auth::DEFAULT_TOKEN_TTL,
             chaos: ChaosConfig::default(),
             journal_size: 1000,
         }
@@ -117,12 +128,14 @@ pub fn build_app(api: Api, fixtures_dir: &Path, opts: AppOptions) -> Result<(App
     let items = loaded.items;
     let auth = Auth::new(opts.auth_enabled, loaded.clients, opts.token_ttl);
     let app = App {
-        api,
-        store: Store::new(loaded.seed),
-        auth,
-        faults: Faults::new(opts.chaos),
+        engine: Engine {
+            api,
+            store: Store::new(loaded.seed),
+            auth,
+            faults: Faults::new(opts.chaos),
+            settings: opts.settings,
+        },
         journal: Journal::new(opts.journal_size),
-        settings: opts.settings,
         in_flight: Default::default(),
     };
     Ok((app, items))

@@ -7,14 +7,14 @@
 //! API never sends.
 //!
 //! JSON files are read as a stream, one item at a time, so a million-item fixture never exists
-//! as a parsed tree: each item is checked and stored (compactly, see [`crate::store`]) before the
+//! as a parsed tree: each item is checked and stored (compactly, see [`crate::state::store`]) before the
 //! next is read. Parents and references are checked once every file is in, so their order within
 //! and across files does not matter.
 
-use crate::act::{id_key, seed_unique};
-use crate::api::Api;
+use crate::model::Api;
 use crate::spec::{SpecError, escape_pointer, read_value};
-use crate::store::{Collection, Seed};
+use crate::state::item::{id_key, seed_unique, to_entry};
+use crate::state::store::{Collection, Seed};
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use std::fmt;
@@ -228,7 +228,7 @@ impl Loader<'_> {
         };
         if let (Some(schema), Some(spec)) = (&r.schema, api.specs.get(self.spec))
             && let Some(v) = schema
-                .violations(spec.root(), &item, crate::validate::Location::Body, "")
+                .violations(spec.root(), &item, crate::model::schema::Location::Body, "")
                 .first()
         {
             return Err(self.error(
@@ -266,7 +266,7 @@ impl Loader<'_> {
         let value = Value::Object(obj);
         seed_unique(coll, r, &value, &id).map_err(|e| SpecError::new(&self.file, at, e.message))?;
         let Value::Object(obj) = value else { return Ok(()) };
-        let mut entry = r.to_entry(obj);
+        let mut entry = to_entry(r, obj);
         entry.archived = archived;
         coll.insert(id, entry);
         self.out.items += 1;

@@ -12,13 +12,13 @@
 //! is left out with a warning, so the fixtures written always load. Every tenant of the
 //! recording is merged into one set, because fixtures seed every tenant alike.
 
-use crate::act::id_key;
-use crate::api::Api;
-use crate::fixtures::ARCHIVED;
-use crate::record::Recorded;
-use crate::resources::{Action, Resource};
-use crate::router::{Match, Target};
-use crate::validate::Location;
+use crate::model::Api;
+use crate::model::resources::{Action, Resource};
+use crate::model::router::{Match, Target};
+use crate::model::schema::Location;
+use crate::state::fixtures::ARCHIVED;
+use crate::state::item::id_key;
+use crate::traffic::record::Recorded;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};

@@ -4,8 +4,8 @@
 //! so concurrent writers almost never meet, and nothing grows: the oldest entry is overwritten.
 //! Readers copy the slots out and sort by sequence.
 
-use crate::api::Api;
-use crate::handler::{Reply, Req};
+use crate::exchange::{Reply, Req};
+use crate::model::Api;
 use parking_lot::Mutex;
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,7 +21,7 @@ pub struct JournalEntry {
     pub query: std::sync::Arc<str>,
     /// Index of the matched operation in the `Api`.
     pub operation: Option<usize>,
-    pub tenant: Option<crate::auth::TenantName>,
+    pub tenant: Option<crate::exchange::TenantName>,
     pub status: u16,
     pub injected: Option<String>,
     pub duration_ms: f64,
@@ -76,7 +76,7 @@ pub struct Filter {
 impl Filter {
     pub fn from_query(query: &str) -> Result<Filter, String> {
         let mut f = Filter::default();
-        for (k, v) in crate::validate::form_pairs(query.as_bytes()) {
+        for (k, v) in crate::model::schema::form_pairs(query.as_bytes()) {
             match k.as_str() {
                 "operationId" | "operation_id" => f.operation_id = Some(v),
                 "method" => f.method = Some(v.to_ascii_uppercase()),

@@ -16,12 +16,14 @@
 //! The client is hyper-util's pooled client over rustls (ring, compiled-in webpki roots), so
 //! HTTPS works in a `scratch` image with no system OpenSSL or CA bundle.
 
-use crate::api::{Api, Operation, Spec, is_json_type};
-use crate::errors::{ApiError, ErrorKind};
-use crate::handler::{self, Reply, Req};
-use crate::record::Notes;
-use crate::router::{Match, Target};
-use crate::validate::Location;
+use crate::exchange::{Reply, Req};
+use crate::model::Api;
+use crate::model::errors::{ApiError, ErrorKind};
+use crate::model::operation::{Operation, Spec, is_json_type};
+use crate::model::router::{Match, Target};
+use crate::model::schema::Location;
+use crate::pipeline;
+use crate::traffic::record::Notes;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::header::HeaderValue;
@@ -318,7 +320,7 @@ impl Proxy {
 
 /// A 502/504 in the API's own error shape, attributed to the operation.
 fn error_reply(spec: Option<&Spec>, op: Option<&Operation>, op_idx: Option<usize>, err: &ApiError) -> Reply {
-    let mut reply = handler::render_error(spec, op, err);
+    let mut reply = pipeline::render_error(spec, op, err);
     reply.meta.operation = op_idx;
     reply
 }

@@ -13,7 +13,7 @@
 //! (a fingerprint of the credential, never the credential), `_injected`, `_upstream`,
 //! `_contractViolations`, `_timeout` and `_replayed`.
 
-use crate::redact::{MARKER, Redactor};
+use crate::traffic::redact::{MARKER, Redactor};
 use base64::Engine;
 use hyper::HeaderMap;
 use serde_json::{Value, json};
@@ -214,7 +214,7 @@ fn entry(ex: &Exchange, redactor: &Redactor) -> Value {
     } else {
         format!("http://{}{}?{query}", ex.host, ex.path)
     };
-    let query_string = crate::validate::form_pairs(query.as_bytes())
+    let query_string = crate::model::schema::form_pairs(query.as_bytes())
         .map(|(name, value)| h::QueryString {
             name,
             value,
@@ -289,7 +289,7 @@ fn entry(ex: &Exchange, redactor: &Redactor) -> Value {
         },
         response: h::Response {
             status: i64::from(ex.status),
-            status_text: crate::errors::reason(ex.status).to_string(),
+            status_text: crate::model::errors::reason(ex.status).to_string(),
             http_version: ex.http_version.to_string(),
             cookies: Vec::new(),
             headers: response_headers,
@@ -358,7 +358,7 @@ fn entry(ex: &Exchange, redactor: &Redactor) -> Value {
 /// the file. A fingerprint still groups one tenant's exchanges; the shared tenant keeps its name.
 fn tenant_label(tenant: &str) -> String {
     use std::hash::{Hash, Hasher};
-    if tenant == crate::auth::DEFAULT_TENANT {
+    if tenant == crate::pipeline::auth::DEFAULT_TENANT {
         return tenant.to_string();
     }
     let mut h = std::collections::hash_map::DefaultHasher::new();

@@ -12,12 +12,12 @@
 //! `[REDACTED]` as an access token would break the client. Such requests, and everything not
 //! recorded, fall through to the stateful engine.
 
-use crate::api::Api;
-use crate::handler::{Reply, Req};
-use crate::record::Recorded;
-use crate::redact::{MARKER, Redactor};
-use crate::router::{Match, Target};
+use crate::exchange::{Reply, Req};
+use crate::model::Api;
+use crate::model::router::{Match, Target};
 use crate::spec::canonical_json;
+use crate::traffic::record::Recorded;
+use crate::traffic::redact::{MARKER, Redactor};
 use bytes::Bytes;
 use hyper::Method;
 use serde_json::Value;
@@ -60,7 +60,7 @@ pub struct Replay {
 
 impl Replay {
     pub fn load(path: &Path, redactor: Redactor) -> Result<Replay, String> {
-        let entries = crate::record::read(path)?;
+        let entries = crate::traffic::record::read(path)?;
         Ok(Replay::from_entries(entries, redactor))
     }
 
@@ -85,7 +85,7 @@ impl Replay {
                 .into_iter()
                 // The length is recomputed; a redacted header has nothing left to say.
                 .filter(|(k, v)| {
-                    !crate::proxy::is_hop_by_hop(k)
+                    !crate::traffic::proxy::is_hop_by_hop(k)
                         && !k.eq_ignore_ascii_case("content-length")
                         && !k.eq_ignore_ascii_case("date")
                         && v != MARKER
@@ -153,7 +153,7 @@ impl Replay {
 fn key(redactor: &Redactor, method: &str, path: &str, query: &str, content_type: Option<&str>, body: &[u8]) -> Key {
     let method = method.to_ascii_uppercase();
     let (query, _) = redactor.form(query);
-    let mut pairs: Vec<(String, String)> = crate::validate::form_pairs(query.as_bytes()).collect();
+    let mut pairs: Vec<(String, String)> = crate::model::schema::form_pairs(query.as_bytes()).collect();
     pairs.sort();
     let has_body = [Method::POST, Method::PUT, Method::PATCH]
         .iter()

@@ -25,7 +25,7 @@ pub struct Server {
     pub log: Arc<Mutex<Vec<String>>>,
     /// Spec files it serves, for conformance checks.
     specs: Vec<PathBuf>,
-    api: OnceLock<specbox::api::Api>,
+    api: OnceLock<specbox::model::Api>,
 }
 
 impl Server {
@@ -107,7 +107,7 @@ impl Server {
     }
 
     /// The compiled model of the specs this server runs (for conformance checks).
-    pub fn api(&self) -> &specbox::api::Api {
+    pub fn api(&self) -> &specbox::model::Api {
         self.api
             .get_or_init(|| specbox::startup::load_api(&self.specs, &[]).unwrap_or_else(|e| panic!("{e:?}")))
     }
@@ -280,11 +280,15 @@ fn dechunk(mut body: &[u8]) -> Vec<u8> {
 
 /// The operation a response answered, found the way the server finds it (by method and path),
 /// and checked to be the one the test meant.
-fn find_op<'a>(api: &'a specbox::api::Api, resp: &Resp, operation_id: &str) -> &'a specbox::api::Operation {
+fn find_op<'a>(
+    api: &'a specbox::model::Api,
+    resp: &Resp,
+    operation_id: &str,
+) -> &'a specbox::model::operation::Operation {
     let path = resp.path.split('?').next().unwrap_or("");
     let method = hyper::Method::from_bytes(resp.method.as_bytes()).unwrap();
     let op = match api.router.find(&method, path) {
-        specbox::router::Match::Found { target, .. } => api.op(target),
+        specbox::model::router::Match::Found { target, .. } => api.op(target),
         // 404/405 answers: the operation named by the test, within the spec the path falls under.
         _ => {
             let spec = api.router.spec_for_path(path);
@@ -314,7 +318,7 @@ pub fn conforms(server: &Server, operation_id: &str, resp: &Resp) -> Value {
         return if resp.body.is_empty() { Value::Null } else { resp.json() };
     };
     let body = resp.json();
-    let violations = validator.violations(spec.root(), &body, specbox::validate::Location::Body, "");
+    let violations = validator.violations(spec.root(), &body, specbox::model::schema::Location::Body, "");
     assert!(
         violations.is_empty(),
         "{operation_id} {} body does not match its schema: {violations:?}\n{body:#}",
@@ -335,7 +339,7 @@ pub fn conforms_error(server: &Server, operation_id: &str, resp: &Resp) -> Value
     let pointer = spec.errors.common.as_ref().expect("the spec has a common error schema");
     let schema = spec.compiler.compile(pointer).unwrap();
     let body = resp.json();
-    let violations = schema.violations(spec.root(), &body, specbox::validate::Location::Body, "");
+    let violations = schema.violations(spec.root(), &body, specbox::model::schema::Location::Body, "");
     assert!(
         violations.is_empty(),
         "{operation_id} {} error does not match {pointer}: {violations:?}\n{body:#}",

@@ -1,0 +1,10 @@
+//! State: what the sandbox remembers between requests.
+//!
+//! Owns the per-tenant store (collections in creation order, unique indexes, idempotency
+//! records), the rules that keep its keys unique, and seeding it from fixtures. It knows the
+//! compiled model (which resource a collection belongs to) but nothing of HTTP: the request
+//! pipeline above it decides what to store, this layer only keeps it consistent.
+
+pub mod fixtures;
+pub mod item;
+pub mod store;
