@@ -11,14 +11,25 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)
 )]
 
-// Layers, lowest first. A module may use the ones above it in this list, never one below it
-// (tests/layers.rs checks this, and that no two modules import each other in a circle).
-pub mod admin;
+// The layers, lowest first: a module may use those declared before it, never one after it
+// (tests/layers.rs checks this order, and that no two modules import each other in a circle).
+// Each is separated by its comment so that rustfmt keeps this order.
+
+// The values every stage passes along: request, reply, body, tenant name.
 pub mod exchange;
-pub mod http;
-pub mod model;
-pub mod pipeline;
+// Reading documents: files, `$ref`s, 3.0 normalisation.
 pub mod spec;
-pub mod startup;
+// The compiled, immutable API: operations, routes, schemas, resources, examples, error shapes.
+pub mod model;
+// What is remembered between requests: the store, fixtures, stored items and unique keys.
 pub mod state;
+// One request through the engine: credentials, faults, validation, acting on state, errors.
+pub mod pipeline;
+// Around the engine: journal, recording, redaction, proxy, replay, fixtures from recordings.
 pub mod traffic;
+// Flags and building the running application from specs and fixtures.
+pub mod startup;
+// The `/__specbox/` API.
+pub mod admin;
+// The HTTP server: accept loop, limits, watchdog, graceful shutdown; admin or engine per request.
+pub mod http;

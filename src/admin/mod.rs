@@ -125,8 +125,8 @@ pub fn routes(app: &App) -> Vec<Value> {
         .collect()
 }
 
-pub fn action_name(a: &crate::model::resources::Action) -> &'static str {
-    use crate::model::resources::Action::*;
+pub fn action_name(a: &crate::model::resources::plan::Action) -> &'static str {
+    use crate::model::resources::plan::Action::*;
     match a {
         None => "example",
         Create { .. } => "create",

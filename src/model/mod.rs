@@ -18,7 +18,7 @@ use crate::model::operation::{
     Body, Media, Operation, Param, Response, SchemeKind, Security, SecurityScheme, Spec, StatusKey, is_json_type,
     join_route, template_params,
 };
-use crate::model::resources::{Action, Resource};
+use crate::model::resources::plan::{Action, Resource};
 use crate::model::router::{Router, Target};
 use crate::model::schema::{Coerce, Compile, Location, Schema, SchemaCompiler};
 use crate::spec::{METHODS, SpecDoc, SpecError, escape_pointer, lookup, resolve, resolve_pointer_of};

@@ -7,7 +7,7 @@
 
 use crate::model::errors::ErrorShape;
 use crate::model::generate;
-use crate::model::resources::Action;
+use crate::model::resources::plan::Action;
 use crate::model::schema::{Coerce, Location, Schema, SchemaCompiler};
 use crate::spec::{SpecDoc, lookup, resolve};
 use hyper::Method;

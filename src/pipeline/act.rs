@@ -10,9 +10,10 @@ use crate::exchange::Body;
 use crate::model::Api;
 use crate::model::errors::{ApiError, ErrorKind};
 use crate::model::operation::Operation;
-use crate::model::resources::{
-    Action, EnvField, Filter, IdGen, ListPlan, MatchKind, Resource, Shape, Style, WritePlan, write_str, write_value,
+use crate::model::resources::plan::{
+    Action, EnvField, Filter, IdGen, ListPlan, MatchKind, Resource, Shape, Style, WritePlan,
 };
+use crate::model::resources::shape::{write_str, write_value};
 use crate::model::schema::{Location, Violation};
 use crate::state::item::{check_unique, claim_unique, field_of, id_key, release_unique, render, to_entry, unique_key};
 use crate::state::store::{Collection, CollectionKey, Entry, SharedCollection, Store, Tenant};
@@ -362,7 +363,7 @@ fn create(
 /// object matched nothing. Errors name the field (`owner`, `owner.locale`).
 fn resolve_reference(
     ctx: &Ctx,
-    reference: &crate::model::resources::Reference,
+    reference: &crate::model::resources::plan::Reference,
     target: &Resource,
     coll: &Collection,
     value: Option<&Value>,

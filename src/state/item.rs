@@ -7,7 +7,7 @@
 
 use crate::exchange::Body;
 use crate::model::errors::{ApiError, ErrorKind};
-use crate::model::resources::{Resource, Shape};
+use crate::model::resources::plan::{Resource, Shape};
 use crate::model::schema::{Location, Violation};
 use crate::state::store::{Collection, Entry};
 use serde_json::{Map, Value};

@@ -13,7 +13,7 @@
 //! recording is merged into one set, because fixtures seed every tenant alike.
 
 use crate::model::Api;
-use crate::model::resources::{Action, Resource};
+use crate::model::resources::plan::{Action, Resource};
 use crate::model::router::{Match, Target};
 use crate::model::schema::Location;
 use crate::state::fixtures::ARCHIVED;

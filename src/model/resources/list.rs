@@ -1,0 +1,259 @@
+//! How a list operation pages (cursor, page, offset), filters (a query parameter named like a
+//! field, `_start`/`_end` ranges) and wraps its items (the envelope's fields), read from its
+//! parameters and its response schema.
+
+use crate::model::generate;
+use crate::model::operation::{Operation, properties};
+use crate::model::resources::plan::*;
+use crate::model::resources::shape::{Shapes, required_of, type_has};
+use crate::model::schema::Location;
+use crate::spec::{escape_pointer, lookup, resolve};
+use serde_json::{Map, Value};
+
+/// The pointer of a list response's item schema (the items of the array or of its array property).
+pub(super) fn list_items_pointer(root: &Value, list_ptr: &str) -> Option<String> {
+    let list_ptr = crate::spec::resolve_pointer(root, list_ptr.to_string());
+    let s = lookup(root, &list_ptr)?;
+    if type_has(s, "array") || s.get("items").is_some() {
+        return Some(crate::spec::resolve_pointer(root, format!("{list_ptr}/items")));
+    }
+    let field = items_field(root, s, None)?;
+    let prop_ptr = crate::spec::resolve_pointer(root, format!("{list_ptr}/properties/{}", escape_pointer(&field)));
+    Some(crate::spec::resolve_pointer(root, format!("{prop_ptr}/items")))
+}
+
+/// The array property of a list envelope: declared, else `data`/`items`/`results`/..., else the only array.
+pub(super) fn items_field(root: &Value, envelope: &Value, declared: Option<&str>) -> Option<String> {
+    if let Some(d) = declared {
+        return Some(d.to_string());
+    }
+    let props = properties(root, envelope);
+    let arrays: Vec<&String> = props
+        .iter()
+        .filter(|(_, v)| type_has(resolve(root, v), "array"))
+        .map(|(k, _)| k)
+        .collect();
+    for name in [
+        "data", "items", "results", "records", "entries", "list", "values", "content",
+    ] {
+        if arrays.iter().any(|a| *a == name) {
+            return Some(name.to_string());
+        }
+    }
+    match arrays.as_slice() {
+        [only] => Some((*only).clone()),
+        _ => None,
+    }
+}
+
+pub(super) fn list_plan(
+    root: &Value,
+    op: &Operation,
+    res: &Resource,
+    schema_ptr: Option<&str>,
+    shapes: &mut Shapes<'_>,
+) -> ListPlan {
+    let ext = lookup(root, &op.pointer)
+        .and_then(|o| o.get("x-specbox-pagination"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    let ext_str = |k: &str| ext.get(k).and_then(Value::as_str).map(str::to_string);
+    let query: Vec<&str> = op
+        .params
+        .iter()
+        .filter(|p| p.location == Location::Query)
+        .map(|p| p.name.as_str())
+        .collect();
+    let has = |n: &str| query.contains(&n);
+    let pick = |declared: Option<String>, names: &[&str]| {
+        declared.or_else(|| names.iter().find(|n| has(n)).map(|n| n.to_string()))
+    };
+
+    let after_param = pick(
+        ext_str("after"),
+        &["after", "starting_after", "cursor", "page_token", "pageToken", "next"],
+    );
+    let before_param = pick(ext_str("before"), &["before", "ending_before"]);
+    let page_param = pick(ext_str("page"), &["page", "page_number"]);
+    let offset_param = pick(ext_str("offset"), &["offset", "skip"]);
+    let limit_param = pick(
+        ext_str("limit").or_else(|| ext_str("per_page")),
+        if page_param.is_some() {
+            &["per_page", "page_size", "pageSize", "limit", "size"]
+        } else {
+            &["limit", "per_page", "page_size", "pageSize", "size", "count"]
+        },
+    );
+    let style = match ext_str("style").as_deref() {
+        Some("cursor") => Style::Cursor,
+        Some("page") => Style::Page,
+        Some("offset") => Style::Offset,
+        Some(_) => Style::First,
+        None if after_param.is_some() || before_param.is_some() => Style::Cursor,
+        None if page_param.is_some() => Style::Page,
+        None if offset_param.is_some() => Style::Offset,
+        None => Style::First,
+    };
+    let limit_schema = limit_param
+        .as_ref()
+        .and_then(|n| op.param(Location::Query, n))
+        .and_then(|p| p.schema_pointer.as_ref())
+        .and_then(|p| lookup(root, p))
+        .map(|s| resolve(root, s));
+    let default_limit = limit_schema
+        .and_then(|s| s.get("default"))
+        .and_then(Value::as_u64)
+        .map_or(if limit_param.is_some() { 20 } else { usize::MAX }, |d| d as usize);
+    let max_limit = limit_schema
+        .and_then(|s| s.get("maximum"))
+        .and_then(Value::as_u64)
+        .map(|m| m as usize);
+
+    let envelope_schema = schema_ptr
+        .and_then(|p| lookup(root, p))
+        .map(|s| resolve(root, s))
+        .unwrap_or(&Value::Null);
+    let bare = type_has(envelope_schema, "array");
+    let items_field = if bare {
+        None
+    } else {
+        items_field(root, envelope_schema, ext_str("items").as_deref())
+    };
+    let item_ptr = schema_ptr.and_then(|p| list_items_pointer(root, p));
+    let item_shape = item_ptr
+        .as_deref()
+        .or(res.schema_pointer.as_deref())
+        .map(|p| shapes.get(p))
+        .unwrap_or_else(Shape::pass_through);
+
+    let mut envelope = Vec::new();
+    let mut envelope_fill = Vec::new();
+    if !bare {
+        let required = required_of(root, envelope_schema);
+        for (name, s) in properties(root, envelope_schema) {
+            if Some(&name) == items_field.as_ref() {
+                continue;
+            }
+            let field = match name.as_str() {
+                "start_cursor" | "startCursor" | "prev_cursor" | "previous_cursor" | "before_cursor" => {
+                    Some(EnvField::StartCursor)
+                }
+                "end_cursor" | "endCursor" | "next_cursor" | "nextCursor" | "after_cursor" | "next_page_token"
+                | "nextPageToken" | "cursor" => Some(EnvField::EndCursor),
+                "has_next_page" | "hasNextPage" | "has_next" => Some(EnvField::HasNext),
+                "has_previous_page" | "hasPreviousPage" | "has_prev" | "has_previous" => Some(EnvField::HasPrevious),
+                "has_more" | "hasMore" | "more" => Some(EnvField::HasMore),
+                "page" | "page_number" | "current_page" => Some(EnvField::Page),
+                "per_page" | "page_size" | "pageSize" | "perPage" => Some(EnvField::PerPage),
+                "total_count" | "total" | "totalCount" | "count" | "total_items" | "totalItems" => {
+                    Some(EnvField::Total)
+                }
+                "total_pages" | "totalPages" | "pages" => Some(EnvField::TotalPages),
+                "offset" | "skip" => Some(EnvField::Offset),
+                "limit" => Some(EnvField::Limit),
+                _ => None,
+            };
+            match field {
+                Some(f) => envelope.push((name, f)),
+                None if required.contains(&name) => envelope_fill.push((name.clone(), generate::generate(&s, root))),
+                None => {}
+            }
+        }
+    }
+
+    let paging: Vec<Option<&String>> = vec![
+        limit_param.as_ref(),
+        after_param.as_ref(),
+        before_param.as_ref(),
+        page_param.as_ref(),
+        offset_param.as_ref(),
+    ];
+    let rep_props = res
+        .schema_pointer
+        .as_ref()
+        .and_then(|p| lookup(root, p))
+        .map(|s| properties(root, s))
+        .unwrap_or_default();
+    let mut filters = Vec::new();
+    for p in op.params.iter().filter(|p| p.location == Location::Query) {
+        if paging.contains(&Some(&p.name)) {
+            continue;
+        }
+        let ext = p.raw.get("x-specbox-filter");
+        if ext == Some(&Value::Bool(false)) {
+            continue;
+        }
+        let ext_kind = ext
+            .and_then(|e| e.get("match"))
+            .and_then(Value::as_str)
+            .map(|m| match m {
+                "contains" => MatchKind::Contains,
+                "prefix" => MatchKind::Prefix,
+                "gte" => MatchKind::Gte,
+                "lte" => MatchKind::Lte,
+                _ => MatchKind::Exact,
+            });
+        let ci = ext
+            .and_then(|e| e.get("case_insensitive"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let ext_field = ext
+            .and_then(|e| e.get("field"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let (field, kind) = if let Some(f) = ext_field {
+            (f, ext_kind.unwrap_or(MatchKind::Exact))
+        } else if rep_props.contains_key(&p.name) {
+            (p.name.clone(), ext_kind.unwrap_or(MatchKind::Exact))
+        } else if let Some((f, k)) = range_filter(&p.name, &rep_props) {
+            (f, ext_kind.unwrap_or(k))
+        } else if ext.is_some() {
+            (p.name.clone(), ext_kind.unwrap_or(MatchKind::Exact))
+        } else {
+            continue;
+        };
+        filters.push(Filter {
+            param: p.name.clone(),
+            field,
+            kind,
+            case_insensitive: ci,
+        });
+    }
+
+    ListPlan {
+        style,
+        items_field,
+        limit_param,
+        after_param,
+        before_param,
+        page_param,
+        offset_param,
+        default_limit,
+        max_limit,
+        envelope,
+        envelope_fill,
+        filters,
+        item_shape,
+    }
+}
+
+/// `created_at_start` → (`created_at`, Gte); `_end`/`_from`/`_to`/`_gte`/`_lte`/`_after`/`_before` likewise.
+fn range_filter(name: &str, props: &Map<String, Value>) -> Option<(String, MatchKind)> {
+    for (suffix, kind) in [
+        ("_start", MatchKind::Gte),
+        ("_from", MatchKind::Gte),
+        ("_gte", MatchKind::Gte),
+        ("_after", MatchKind::Gte),
+        ("_end", MatchKind::Lte),
+        ("_to", MatchKind::Lte),
+        ("_lte", MatchKind::Lte),
+        ("_before", MatchKind::Lte),
+    ] {
+        if let Some(field) = name.strip_suffix(suffix)
+            && props.contains_key(field)
+        {
+            return Some((field.to_string(), kind));
+        }
+    }
+    None
+}

@@ -1,0 +1,594 @@
+//! What each operation does to state, inferred from the spec.
+//!
+//! A collection path `/x` with an item path `/x/{id}` is a resource. The HTTP method and the path
+//! shape say what an operation does (`POST /x` creates, `GET /x/{id}` reads, ...); the parameters
+//! and the response schema say how a list pages and filters; the schemas say which fields are
+//! stored and how a stored object is shaped on the way out. `x-specbox-*` extensions override any
+//! of it. All of this is decided once, at startup, into plain data ([`Action`], [`ListPlan`],
+//! [`Shape`]) so that a request only follows a plan.
+//!
+//! This module decides; [`crate::state::store`] keeps the data; [`crate::pipeline::act`] carries a request through.
+//!
+//! The plan's types are in [`plan`]; how a schema shapes a stored object in [`shape`]; how a
+//! list pages and filters in [`list`]. This file finds the resources and picks each operation's
+//! action.
+
+pub mod list;
+pub mod plan;
+pub mod shape;
+
+use crate::model::operation::{Operation, Spec, properties, template_params};
+use crate::model::resources::list::{list_items_pointer, list_plan};
+use crate::model::resources::plan::*;
+use crate::model::resources::shape::{Shapes, type_has};
+use crate::model::schema::{Compile, Location};
+use crate::spec::{SpecError, escape_pointer, lookup, resolve};
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// The operations of one spec, indexed by path template (in spec order within a template), so
+/// that inference asks "which operations are on `/x/{id}`?" without scanning every operation:
+/// with one scan per collection, a spec with n paths took O(n²) (seconds for 600 paths).
+struct SpecOps<'a> {
+    spec_idx: usize,
+    ops: &'a [Operation],
+    /// Distinct templates, in the order their first operation appears.
+    templates: Vec<&'a str>,
+    by_template: HashMap<&'a str, Vec<usize>>,
+    /// Collection template → the first item template `collection/{param}` (in spec order).
+    items: HashMap<&'a str, &'a str>,
+}
+
+impl<'a> SpecOps<'a> {
+    fn new(ops: &'a [Operation], spec_idx: usize) -> Self {
+        let mut templates = Vec::new();
+        let mut by_template: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut items = HashMap::new();
+        for (i, op) in ops.iter().enumerate().filter(|(_, o)| o.spec == spec_idx) {
+            let t = op.template.as_str();
+            let list = by_template.entry(t).or_default();
+            if list.is_empty() {
+                templates.push(t);
+                // `t` is an item path of `parent` when its last segment is a single parameter.
+                if let Some((parent, seg)) = t.rsplit_once('/')
+                    && is_single_param(seg)
+                {
+                    items.entry(parent).or_insert(t);
+                }
+            }
+            list.push(i);
+        }
+        SpecOps {
+            spec_idx,
+            ops,
+            templates,
+            by_template,
+            items,
+        }
+    }
+
+    /// The operations on `template`, in spec order.
+    fn on(&self, template: &str) -> impl Iterator<Item = (usize, &'a Operation)> + '_ {
+        let ops = self.ops;
+        self.by_template
+            .get(template)
+            .into_iter()
+            .flatten()
+            .filter_map(move |i| ops.get(*i).map(|o| (*i, o)))
+    }
+
+    fn find(&self, template: &str, method: &str) -> Option<&'a Operation> {
+        self.on(template)
+            .map(|(_, o)| o)
+            .find(|o| o.method.as_str().eq_ignore_ascii_case(method))
+    }
+
+    fn has(&self, template: &str, method: &str) -> bool {
+        self.find(template, method).is_some()
+    }
+}
+
+/// Infers resources and sets each operation's action. Resource schemas are compiled as `when`
+/// says ([`crate::model::Api::build`] checks lazy ones before serving).
+// Startup only (never on a request path): indices are positions in the vectors built here.
+#[allow(clippy::indexing_slicing)]
+pub fn infer(specs: &[Spec], ops: &mut [Operation], when: Compile) -> Result<Vec<Resource>, Vec<SpecError>> {
+    let mut resources: Vec<Resource> = Vec::new();
+    let mut errors = Vec::new();
+    // Actions are decided from the operations as built (never from an action set here), so they
+    // are collected first and applied afterwards, in order: a later collection's action for an
+    // operation overrides an earlier one's.
+    let mut actions: Vec<(usize, Action)> = Vec::new();
+    for (spec_idx, spec) in specs.iter().enumerate() {
+        let root = spec.root();
+        let index = SpecOps::new(ops, spec_idx);
+        let mut shapes = Shapes {
+            root,
+            known: HashMap::new(),
+        };
+
+        // Collections: a template whose last segment is static, with an item path beside it or a POST.
+        let mut collections: Vec<(String, Option<(String, String)>)> = Vec::new();
+        for t in &index.templates {
+            if last_segment_is_param(t) {
+                continue;
+            }
+            let item = index
+                .items
+                .get(t)
+                .map(|it| (it.to_string(), template_params(it).pop().unwrap_or_default()));
+            let explicit = index.on(t).any(|(_, o)| op_ext(root, o).is_some_and(|a| a != "none"));
+            // `POST /x/{id}/restore` alone (no GET, no items below) is an action on an item,
+            // not a sub-collection.
+            let action_on_item = item.is_none()
+                && !index.has(t, "get")
+                && t.rsplit_once('/')
+                    .is_some_and(|(parent, _)| last_segment_is_param(parent));
+            if explicit || (!action_on_item && (item.is_some() || index.has(t, "post"))) {
+                collections.push((t.to_string(), item));
+            }
+        }
+        // Parents first, so a child can find its parent's index.
+        collections.sort_by_key(|(c, _)| c.matches('/').count());
+        // `parent/{id}/` → the parent resource, for the resources of this spec built so far.
+        let mut child_prefixes: HashMap<String, usize> = HashMap::new();
+        for (collection, item) in &collections {
+            let res_idx = resources.len();
+            // The parent is the resource with the longest collection whose item path prefixes
+            // this collection; every `/`-terminated prefix of the collection is a candidate.
+            let parent = collection
+                .match_indices('/')
+                .filter_map(|(i, _)| child_prefixes.get(&collection[..=i]).copied())
+                .max_by_key(|r| resources[*r].collection.len());
+            match build_resource(spec, &index, collection, item.as_ref(), parent, when, &mut shapes) {
+                Ok(r) => {
+                    if let Some(ip) = &r.item_param {
+                        child_prefixes.insert(format!("{}/{{{ip}}}/", r.collection), res_idx);
+                    }
+                    resources.push(r);
+                }
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            }
+            // Actions for the operations on this resource's paths: the collection, the item, and
+            // the item's restore/unarchive/archive actions (no other template gets one).
+            let item_t = item.as_ref().map(|(t, _)| t.as_str());
+            let mut on_paths = vec![collection.clone()];
+            if let Some(it) = item_t {
+                on_paths.extend(["", "/restore", "/unarchive", "/archive"].map(|s| format!("{it}{s}")));
+            }
+            for t in &on_paths {
+                for (i, op) in index.on(t) {
+                    if let Some(a) = action_for(spec, &resources[res_idx], res_idx, op, collection, item_t, &mut shapes)
+                    {
+                        actions.push((i, a));
+                    }
+                }
+            }
+        }
+    }
+    for (i, a) in actions {
+        ops[i].action = a;
+    }
+    resolve_references(specs, &mut resources, &mut errors);
+    for (i, op) in ops.iter().enumerate() {
+        if let Action::Create { res, .. } = op.action
+            && let Some(r) = resources.get_mut(res)
+            && r.create_op.is_none()
+        {
+            r.create_op = Some(i);
+        }
+    }
+    // Archive where the spec can restore.
+    for op in ops.iter() {
+        if let Action::Restore { res, .. } = op.action
+            && let Some(r) = resources.get_mut(res)
+        {
+            r.archivable = true;
+        }
+    }
+    for op in ops.iter_mut() {
+        if let Action::Delete { res, shape } = &op.action
+            && resources.get(*res).is_some_and(|r| r.archivable)
+        {
+            // A body-less DELETE (204) archives too; the shape is then unused.
+            let shape = shape.clone().unwrap_or_else(Shape::pass_through);
+            op.action = Action::Archive { res: *res, shape };
+        }
+    }
+    if errors.is_empty() { Ok(resources) } else { Err(errors) }
+}
+
+/// Reads `x-specbox-resource.references` now that every resource of the spec is known.
+// Startup only (never on a request path): indices are positions in the vectors built here.
+#[allow(clippy::indexing_slicing)]
+fn resolve_references(specs: &[Spec], resources: &mut [Resource], errors: &mut Vec<SpecError>) {
+    for idx in 0..resources.len() {
+        let (spec_idx, collection) = (resources[idx].spec, resources[idx].collection.clone());
+        let Some(spec) = specs.get(spec_idx) else { continue };
+        let ext_ptr = format!("/paths/{}/x-specbox-resource/references", escape_pointer(&collection));
+        let Some(list) = lookup(spec.root(), &ext_ptr).and_then(Value::as_array) else {
+            continue;
+        };
+        let mut refs = Vec::new();
+        for (i, raw) in list.iter().enumerate() {
+            let at = format!("{ext_ptr}/{i}");
+            let field = raw.get("field").and_then(Value::as_str);
+            let target = raw.get("collection").and_then(Value::as_str);
+            let (Some(field), Some(target)) = (field, target) else {
+                errors.push(SpecError::new(
+                    &spec.doc.path,
+                    at,
+                    "a reference needs `field` and `collection`",
+                ));
+                continue;
+            };
+            let Some(t) = resources
+                .iter()
+                .position(|r| r.spec == spec_idx && r.collection == target)
+            else {
+                errors.push(SpecError::new(
+                    &spec.doc.path,
+                    format!("{at}/collection"),
+                    format!("{target:?} is not a resource of this spec"),
+                ));
+                continue;
+            };
+            if t == idx || !resources[t].scope_params.is_empty() {
+                errors.push(SpecError::new(
+                    &spec.doc.path,
+                    format!("{at}/collection"),
+                    "a reference must name another, top-level collection",
+                ));
+                continue;
+            }
+            let snapshot = raw.get("snapshot").and_then(|s| {
+                Some(Snapshot {
+                    into: s.get("into")?.as_str()?.to_string(),
+                    fields: s
+                        .get("fields")?
+                        .as_array()?
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect(),
+                })
+            });
+            if raw.get("snapshot").is_some() && snapshot.is_none() {
+                errors.push(SpecError::new(
+                    &spec.doc.path,
+                    format!("{at}/snapshot"),
+                    "a snapshot needs `into` and a list of `fields`",
+                ));
+                continue;
+            }
+            refs.push(Reference {
+                field: field.to_string(),
+                target: t,
+                match_field: raw.get("match").and_then(Value::as_str).map(str::to_string),
+                snapshot,
+            });
+        }
+        resources[idx].references = refs;
+    }
+}
+
+fn last_segment_is_param(t: &str) -> bool {
+    t.rsplit('/')
+        .next()
+        .is_some_and(|s| s.starts_with('{') && s.ends_with('}'))
+}
+
+fn is_single_param(seg: &str) -> bool {
+    seg.starts_with('{') && seg.ends_with('}') && seg.matches('{').count() == 1 && !seg.contains('/')
+}
+
+fn op_ext<'a>(root: &'a Value, op: &Operation) -> Option<&'a str> {
+    lookup(root, &op.pointer)?.get("x-specbox-action")?.as_str()
+}
+
+fn build_resource(
+    spec: &Spec,
+    index: &SpecOps<'_>,
+    collection: &str,
+    item: Option<&(String, String)>,
+    parent: Option<usize>,
+    when: Compile,
+    shapes: &mut Shapes<'_>,
+) -> Result<Resource, SpecError> {
+    let root = spec.root();
+    let file = &spec.doc.path;
+    let find = |t: &str, m: &str| index.find(t, m);
+    let success_schema = |o: &Operation| o.success().and_then(|r| r.schema_pointer.clone());
+
+    // The representation: what a read returns, else what a create returns, else a list's items.
+    let mut schema_pointer = item.and_then(|(t, _)| find(t, "get")).and_then(success_schema);
+    if schema_pointer.is_none() {
+        schema_pointer = find(collection, "post").and_then(success_schema);
+    }
+    if schema_pointer.is_none()
+        && let Some(list) = find(collection, "get").and_then(success_schema)
+    {
+        schema_pointer = list_items_pointer(root, &list);
+    }
+    let schema_pointer = schema_pointer.map(|p| crate::spec::resolve_pointer(root, p));
+    let rep = schema_pointer
+        .as_ref()
+        .and_then(|p| lookup(root, p))
+        .cloned()
+        .unwrap_or(Value::Null);
+    let props = properties(root, &rep);
+
+    let ext = lookup(
+        root,
+        &format!("/paths/{}/x-specbox-resource", escape_pointer(collection)),
+    )
+    .cloned()
+    .unwrap_or(Value::Null);
+    let ext_ptr = format!("/paths/{}/x-specbox-resource", escape_pointer(collection));
+
+    let item_param = item.map(|(_, p)| p.clone());
+    let id_field = if props.contains_key("id") || props.is_empty() {
+        "id".to_string()
+    } else if let Some(p) = item_param.as_ref().filter(|p| props.contains_key(*p)) {
+        p.clone()
+    } else {
+        props
+            .keys()
+            .find(|k| k.ends_with("_id") || k.ends_with("Id"))
+            .cloned()
+            .unwrap_or_else(|| "id".into())
+    };
+    let id_schema = props
+        .get(&id_field)
+        .map(|s| resolve(root, s).clone())
+        .unwrap_or(Value::Null);
+    let path_id_integer = item
+        .and_then(|(t, p)| {
+            find(t, "get")
+                .or_else(|| find(t, "delete"))
+                .and_then(|o| o.param(Location::Path, p))
+        })
+        .is_some_and(|p| matches!(p.coerce, crate::model::schema::Coerce::Integer));
+    let integer_id = type_has(&id_schema, "integer") || (id_schema.is_null() && path_id_integer);
+    let id_gen = match ext
+        .get("id")
+        .and_then(|v| v.as_str().or_else(|| v.get("template").and_then(Value::as_str)))
+    {
+        Some(t) => IdGen::Template(t.to_string()),
+        None if integer_id => IdGen::Seq,
+        None => id_from_schema(&id_schema),
+    };
+
+    let mut unique = Vec::new();
+    for (i, u) in ext
+        .get("unique")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let field = u.as_str().or_else(|| u.get("field").and_then(Value::as_str));
+        let Some(field) = field else {
+            return Err(SpecError::new(
+                file,
+                format!("{ext_ptr}/unique/{i}/field"),
+                "a unique rule needs a field",
+            ));
+        };
+        unique.push(UniqueRule {
+            field: field.to_string(),
+            case_insensitive: u.get("case_insensitive").and_then(Value::as_bool).unwrap_or(false),
+            status: u
+                .get("status")
+                .and_then(Value::as_u64)
+                .and_then(|s| u16::try_from(s).ok())
+                .unwrap_or(409),
+            code: u.get("code").and_then(Value::as_str).map(str::to_string),
+            message: u.get("message").and_then(Value::as_str).map(str::to_string),
+        });
+    }
+    let field_ext = |key: &str, default: &str| -> Option<String> {
+        match ext.get(key) {
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::Bool(false)) | Some(Value::Null) if ext.get(key).is_some() => None,
+            _ => props.contains_key(default).then(|| default.to_string()),
+        }
+    };
+    let created_field = field_ext("created_field", "created_at");
+    let updated_field = field_ext("updated_field", "updated_at");
+
+    let name = collection
+        .rsplit('/')
+        .find(|s| !s.is_empty() && !s.starts_with('{'))
+        .unwrap_or("items")
+        .to_string();
+    let schema = match &schema_pointer {
+        Some(p) => Some(spec.compiler.schema(p, when)?),
+        None => None,
+    };
+    Ok(Resource {
+        references: Vec::new(),
+        create_op: None,
+        rep_shape: schema_pointer
+            .as_deref()
+            .map(|p| shapes.get(p))
+            .unwrap_or_else(Shape::pass_through),
+        spec: index.spec_idx,
+        name,
+        collection: collection.to_string(),
+        item_param,
+        parent,
+        scope_params: template_params(collection),
+        id_field,
+        id_gen,
+        integer_id,
+        schema_pointer,
+        schema,
+        unique,
+        created_field,
+        updated_field,
+        archivable: ext.get("archive").and_then(Value::as_bool).unwrap_or(false),
+    })
+}
+
+fn id_from_schema(s: &Value) -> IdGen {
+    if s.get("format").and_then(Value::as_str) == Some("uuid") {
+        return IdGen::Uuid;
+    }
+    // A prefixed example (`pm_123abc`) or pattern (`^cus_[0-9A-Za-z]+$`) keeps its prefix.
+    let example = s
+        .get("examples")
+        .and_then(|e| e.get(0))
+        .or_else(|| s.get("example"))
+        .and_then(Value::as_str);
+    if let Some((prefix, _)) = example.and_then(|e| e.split_once('_'))
+        && !prefix.is_empty()
+        && prefix.chars().all(|c| c.is_ascii_alphanumeric())
+    {
+        return IdGen::Template(format!("{prefix}_{{ulid}}"));
+    }
+    if let Some(p) = s.get("pattern").and_then(Value::as_str) {
+        let lit: String = p
+            .trim_start_matches('^')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        if lit.ends_with('_') && lit.len() > 1 {
+            return IdGen::Template(format!("{lit}{{ulid}}"));
+        }
+    }
+    IdGen::Uuid
+}
+
+fn action_for(
+    spec: &Spec,
+    res: &Resource,
+    res_idx: usize,
+    op: &Operation,
+    collection: &str,
+    item: Option<&str>,
+    shapes: &mut Shapes<'_>,
+) -> Option<Action> {
+    let root = spec.root();
+    let method = op.method.as_str();
+    let declared = op_ext(root, op);
+    let restore_path = item.map(|i| format!("{i}/restore"));
+    let unarchive_path = item.map(|i| format!("{i}/unarchive"));
+    let archive_path = item.map(|i| format!("{i}/archive"));
+    let on_collection = op.template == collection;
+    let on_item = item.is_some_and(|i| op.template == i);
+    let kind = match declared {
+        Some("none") => return (on_collection || on_item).then_some(Action::None),
+        Some(k)
+            if on_collection
+                || on_item
+                || restore_path.as_deref() == Some(&op.template)
+                || archive_path.as_deref() == Some(&op.template) =>
+        {
+            k
+        }
+        Some(_) => return None,
+        None => match (method, on_collection, on_item) {
+            ("POST", true, _) => "create",
+            ("GET", true, _) => "list",
+            ("GET", _, true) => "read",
+            ("PATCH", _, true) => "update",
+            ("PUT", _, true) => "replace",
+            ("DELETE", _, true) => "delete",
+            ("POST", false, false)
+                if Some(op.template.as_str()) == restore_path.as_deref()
+                    || Some(op.template.as_str()) == unarchive_path.as_deref() =>
+            {
+                "restore"
+            }
+            ("POST", false, false) if Some(op.template.as_str()) == archive_path.as_deref() => "archive",
+            _ => return None,
+        },
+    };
+    let success_schema = op.success().and_then(|r| r.schema_pointer.clone());
+    let mut shape = || {
+        success_schema
+            .as_ref()
+            .map(|p| shapes.get(p))
+            .unwrap_or_else(Shape::pass_through)
+    };
+    let write = || write_plan(root, op, res);
+    Some(match kind {
+        "create" => Action::Create {
+            res: res_idx,
+            write: write(),
+            shape: shape(),
+        },
+        "read" => Action::Read {
+            res: res_idx,
+            shape: shape(),
+        },
+        "update" => Action::Update {
+            res: res_idx,
+            write: write(),
+            shape: shape(),
+        },
+        "replace" => Action::Replace {
+            res: res_idx,
+            write: write(),
+            shape: shape(),
+        },
+        "delete" => Action::Delete {
+            res: res_idx,
+            shape: success_schema.as_ref().map(|p| shapes.get(p)),
+        },
+        "archive" => Action::Archive {
+            res: res_idx,
+            shape: shape(),
+        },
+        "restore" => Action::Restore {
+            res: res_idx,
+            shape: shape(),
+        },
+        "list" => Action::List {
+            res: res_idx,
+            plan: Box::new(list_plan(root, op, res, success_schema.as_deref(), shapes)),
+        },
+        _ => return None,
+    })
+}
+
+fn write_plan(root: &Value, op: &Operation, res: &Resource) -> WritePlan {
+    let body_schema = op
+        .body
+        .as_ref()
+        .and_then(|b| b.media.iter().find(|m| m.is_json()).or_else(|| b.media.first()))
+        .and_then(|m| m.schema_pointer.as_ref())
+        .and_then(|p| lookup(root, p));
+    let mut defaults = Vec::new();
+    let fields = body_schema.and_then(|s| {
+        let props = properties(root, s);
+        for (k, v) in &props {
+            if let Some(d) = resolve(root, v).get("default") {
+                defaults.push((k.clone(), d.clone()));
+            }
+        }
+        let writable: Vec<String> = props
+            .iter()
+            .filter(|(_, v)| resolve(root, v).get("readOnly") != Some(&Value::Bool(true)))
+            .map(|(k, _)| k.clone())
+            .collect();
+        // A free-form body (no declared properties) stores whatever it is given.
+        (!props.is_empty()).then_some(writable)
+    });
+    if let Some(rep) = res.schema_pointer.as_ref().and_then(|p| lookup(root, p)) {
+        for (k, v) in properties(root, rep) {
+            let s = resolve(root, &v);
+            if let Some(d) = s.get("default")
+                && !defaults.iter().any(|(n, _)| *n == k)
+                && s.get("readOnly") != Some(&Value::Bool(true))
+            {
+                defaults.push((k, d.clone()));
+            }
+        }
+    }
+    WritePlan { fields, defaults }
+}

@@ -1,0 +1,253 @@
+//! The decisions resource inference makes, as plain data: what each operation does ([`Action`]),
+//! what a resource is, which fields a write keeps, how a list pages and filters. A request only
+//! follows these; nothing here looks at a spec.
+
+use crate::model::schema::Schema;
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// What an operation does.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// Serve the example or generated response; no state.
+    None,
+    Create {
+        res: usize,
+        write: WritePlan,
+        shape: Shape,
+    },
+    Read {
+        res: usize,
+        shape: Shape,
+    },
+    List {
+        res: usize,
+        plan: Box<ListPlan>,
+    },
+    Update {
+        res: usize,
+        write: WritePlan,
+        shape: Shape,
+    },
+    Replace {
+        res: usize,
+        write: WritePlan,
+        shape: Shape,
+    },
+    Delete {
+        res: usize,
+        shape: Option<Shape>,
+    },
+    Archive {
+        res: usize,
+        shape: Shape,
+    },
+    Restore {
+        res: usize,
+        shape: Shape,
+    },
+}
+
+impl Action {
+    pub fn resource(&self) -> Option<usize> {
+        match self {
+            Action::None => None,
+            Action::Create { res, .. }
+            | Action::Read { res, .. }
+            | Action::List { res, .. }
+            | Action::Update { res, .. }
+            | Action::Replace { res, .. }
+            | Action::Delete { res, .. }
+            | Action::Archive { res, .. }
+            | Action::Restore { res, .. } => Some(*res),
+        }
+    }
+
+    pub fn writes(&self) -> bool {
+        !matches!(self, Action::None | Action::Read { .. } | Action::List { .. })
+    }
+}
+
+/// How ids are made.
+#[derive(Debug, Clone)]
+pub enum IdGen {
+    /// A template with `{ulid}`, `{uuid}` or `{seq}`.
+    Template(String),
+    Uuid,
+    Seq,
+}
+
+/// A business-rule uniqueness constraint.
+#[derive(Debug, Clone)]
+pub struct UniqueRule {
+    pub field: String,
+    pub case_insensitive: bool,
+    pub status: u16,
+    pub code: Option<String>,
+    pub message: Option<String>,
+}
+
+/// A resource: a collection (possibly under a parent) of objects with ids.
+#[derive(Debug)]
+pub struct Resource {
+    pub spec: usize,
+    /// Last static segment of the collection path, for messages (`invoices`).
+    pub name: String,
+    /// The collection template as written in the spec (the fixture key).
+    pub collection: String,
+    /// Name of the item path's id parameter.
+    pub item_param: Option<String>,
+    pub parent: Option<usize>,
+    /// Path parameters of the collection template (ancestor ids), in order.
+    pub scope_params: Vec<String>,
+    pub id_field: String,
+    pub id_gen: IdGen,
+    pub integer_id: bool,
+    /// The representation schema (what a read returns).
+    pub schema_pointer: Option<String>,
+    pub schema: Option<Schema>,
+    pub unique: Vec<UniqueRule>,
+    pub created_field: Option<String>,
+    pub updated_field: Option<String>,
+    /// DELETE archives (the spec has a restore action) rather than removes.
+    pub archivable: bool,
+    /// Fields that refer to other resources.
+    pub references: Vec<Reference>,
+    /// The operation that creates items of this resource (for inline creation by a reference).
+    pub create_op: Option<usize>,
+    /// The representation's shape: how items are normalised when stored.
+    pub rep_shape: Shape,
+}
+
+/// A field that refers to another resource: by id, or by an inline object that is matched on a
+/// unique field and created when absent (`x-specbox-resource.references`).
+#[derive(Debug, Clone)]
+pub struct Reference {
+    pub field: String,
+    /// The referenced resource (a top-level collection of the same spec).
+    pub target: usize,
+    /// The field an inline object is matched on; `None` refuses inline objects.
+    pub match_field: Option<String>,
+    /// Copy these fields of the referenced item into this object under `into`.
+    pub snapshot: Option<Snapshot>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub into: String,
+    pub fields: Vec<String>,
+}
+
+impl Resource {
+    /// `invoices` → `invoice`, `categories` → `category`, for messages.
+    pub fn singular(&self) -> String {
+        let n = self.name.as_str();
+        if let Some(stem) = n.strip_suffix("ies") {
+            format!("{stem}y")
+        } else if let Some(stem) = n.strip_suffix('s') {
+            stem.to_string()
+        } else {
+            n.to_string()
+        }
+    }
+}
+
+/// Which request fields are stored.
+#[derive(Debug, Clone, Default)]
+pub struct WritePlan {
+    /// Declared, writable properties of the request schema; `None` stores every field.
+    pub fields: Option<Vec<String>>,
+    /// Defaults to apply to missing fields (from the request and representation schemas).
+    pub defaults: Vec<(String, Value)>,
+}
+
+/// How a stored object is shaped into a response body.
+#[derive(Debug, Clone, Default)]
+pub struct Shape {
+    /// Declared properties of the response schema; empty with `keep_all` = pass through.
+    pub props: Vec<ShapeProp>,
+    pub keep_all: bool,
+    /// The schema this shape was made from: when it is the resource's representation, a stored
+    /// item (normalised to it at write time) is sent as stored.
+    pub pointer: Option<String>,
+    /// Each property's place in `props`, by name: a body's fields come in any order, and a
+    /// schema can declare dozens of properties.
+    pub(super) index: HashMap<String, usize, foldhash::fast::RandomState>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ShapeProp {
+    pub name: String,
+    /// `"name":`, the name as JSON text with the colon: written before every stored value.
+    pub(super) json_key: Box<[u8]>,
+    /// Missing values read back as `null` (the schema allows it and requires the field, or
+    /// allows it and the API writes explicit nulls).
+    pub null_if_missing: bool,
+    /// A generated value for a required field the object does not have.
+    pub fill: Option<Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// `limit` + `after`/`before` cursors.
+    Cursor,
+    /// `page` + `per_page`.
+    Page,
+    /// `offset` + `limit`.
+    Offset,
+    /// Just a `limit` (the first N), or nothing: the whole list.
+    First,
+}
+
+/// What one envelope field of a list response carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvField {
+    StartCursor,
+    EndCursor,
+    HasNext,
+    HasPrevious,
+    HasMore,
+    Page,
+    PerPage,
+    Total,
+    TotalPages,
+    Offset,
+    Limit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchKind {
+    Exact,
+    Contains,
+    Prefix,
+    Gte,
+    Lte,
+}
+
+#[derive(Debug, Clone)]
+pub struct Filter {
+    pub param: String,
+    pub field: String,
+    pub kind: MatchKind,
+    pub case_insensitive: bool,
+}
+
+/// How a list operation pages, filters and shapes.
+#[derive(Debug, Clone)]
+pub struct ListPlan {
+    pub style: Style,
+    /// The array property of the envelope; `None` when the response is a bare array.
+    pub items_field: Option<String>,
+    pub limit_param: Option<String>,
+    pub after_param: Option<String>,
+    pub before_param: Option<String>,
+    pub page_param: Option<String>,
+    pub offset_param: Option<String>,
+    pub default_limit: usize,
+    pub max_limit: Option<usize>,
+    pub envelope: Vec<(String, EnvField)>,
+    /// Other required envelope fields, with a generated value.
+    pub envelope_fill: Vec<(String, Value)>,
+    pub filters: Vec<Filter>,
+    pub item_shape: Shape,
+}
