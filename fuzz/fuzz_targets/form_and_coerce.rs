@@ -5,7 +5,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
-use specbox::model::schema::{Coerce, form_pairs, parse_form};
+use specbox::exchange::parts::form_pairs;
+use specbox::model::schema::{Coerce, parse_form};
 
 fn variants() -> Vec<Coerce> {
     let scalars = [

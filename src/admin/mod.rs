@@ -44,7 +44,7 @@ pub fn handle(app: &App, req: &Req) -> Reply {
         ),
         (&Method::GET, "/routes") => Reply::json(200, "application/json", &Value::Array(routes(app))),
         (&Method::POST, "/reset") => {
-            let query: Vec<(String, String)> = crate::model::schema::form_pairs(req.query.as_bytes()).collect();
+            let query: Vec<(String, String)> = crate::exchange::parts::form_pairs(req.query.as_bytes()).collect();
             let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
             let tenant = query
                 .iter()
@@ -88,7 +88,7 @@ pub fn handle(app: &App, req: &Req) -> Reply {
             if path.ends_with("/count") {
                 return Reply::json(200, "application/json", &json!({ "count": found.len() }));
             }
-            let limit = crate::model::schema::form_pairs(req.query.as_bytes())
+            let limit = crate::exchange::parts::form_pairs(req.query.as_bytes())
                 .find(|(k, _)| k == "limit")
                 .and_then(|(_, v)| v.parse::<usize>().ok())
                 .unwrap_or(usize::MAX);

@@ -6,6 +6,8 @@
 //! other. Nothing here knows the OpenAPI model or the store: these are plain data with a few
 //! constructors.
 
+pub mod parts;
+
 use bytes::Bytes;
 use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use hyper::{HeaderMap, Method};

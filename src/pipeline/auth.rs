@@ -6,9 +6,10 @@
 //! With checks switched off (`--no-auth`) everyone shares one tenant.
 
 use crate::exchange::TenantName;
+use crate::exchange::parts::{cookie_pairs, form_pairs};
 use crate::model::errors::{ApiError, ErrorKind};
 use crate::model::operation::{Operation, SchemeKind, Spec};
-use crate::model::schema::{Location, cookie_pairs, form_pairs};
+use crate::model::schema::Location;
 use crate::spec::percent_decode;
 use crate::state::fixtures::Client;
 use base64::Engine;

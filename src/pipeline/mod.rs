@@ -13,15 +13,14 @@ pub mod act;
 pub mod auth;
 pub mod faults;
 
+use crate::exchange::parts::{cookie_pairs, form_pairs, form_pairs_borrowed, json_too_deep};
 use crate::exchange::{Body, Directives, INJECTED_HEADER, Reply, Req};
 use crate::model::Api;
 use crate::model::errors::{ApiError, ErrorKind};
 use crate::model::generate;
 use crate::model::operation::{Operation, Spec, is_json_type};
 use crate::model::router::{Match, ParamName, Target};
-use crate::model::schema::{
-    Location, Violation, cookie_pairs, form_pairs, form_pairs_borrowed, json_too_deep, parse_form,
-};
+use crate::model::schema::{Location, Violation, parse_form};
 use crate::pipeline::act::{Ctx, Outcome, Validated};
 use crate::pipeline::auth::{Auth, Credentials};
 use crate::pipeline::faults::{Faults, Prefer, RequestFacts};

@@ -76,7 +76,7 @@ pub struct Filter {
 impl Filter {
     pub fn from_query(query: &str) -> Result<Filter, String> {
         let mut f = Filter::default();
-        for (k, v) in crate::model::schema::form_pairs(query.as_bytes()) {
+        for (k, v) in crate::exchange::parts::form_pairs(query.as_bytes()) {
             match k.as_str() {
                 "operationId" | "operation_id" => f.operation_id = Some(v),
                 "method" => f.method = Some(v.to_ascii_uppercase()),

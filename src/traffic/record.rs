@@ -214,7 +214,7 @@ fn entry(ex: &Exchange, redactor: &Redactor) -> Value {
     } else {
         format!("http://{}{}?{query}", ex.host, ex.path)
     };
-    let query_string = crate::model::schema::form_pairs(query.as_bytes())
+    let query_string = crate::exchange::parts::form_pairs(query.as_bytes())
         .map(|(name, value)| h::QueryString {
             name,
             value,

@@ -153,7 +153,7 @@ impl Replay {
 fn key(redactor: &Redactor, method: &str, path: &str, query: &str, content_type: Option<&str>, body: &[u8]) -> Key {
     let method = method.to_ascii_uppercase();
     let (query, _) = redactor.form(query);
-    let mut pairs: Vec<(String, String)> = crate::model::schema::form_pairs(query.as_bytes()).collect();
+    let mut pairs: Vec<(String, String)> = crate::exchange::parts::form_pairs(query.as_bytes()).collect();
     pairs.sort();
     let has_body = [Method::POST, Method::PUT, Method::PATCH]
         .iter()
