@@ -3,8 +3,8 @@
 //! The engine is generic: nothing here knows any particular API. What is particular to an API
 //! lives in its OpenAPI document (plus `x-specbox-*` extensions) and its fixtures.
 //!
-//! Startup turns specs into an immutable [`api::Api`] (routes, compiled validators, inferred
-//! resources, error templates); each request then flows through [`handler`] as plain values.
+//! Startup turns specs into an immutable [`model::Api`] (routes, compiled validators, inferred
+//! resources, error templates); each request then flows through [`pipeline`] as plain values.
 
 #![cfg_attr(
     not(test),

@@ -4,7 +4,7 @@ use clap::Parser;
 use specbox::http::{self, Limits, Traffic};
 use specbox::pipeline::Settings;
 use specbox::pipeline::faults::ChaosConfig;
-use specbox::spec::SpecError;
+use specbox::spec::error::SpecError;
 use specbox::startup::cli::{CheckArgs, Cli, Command, FixturesArgs, HealthArgs, ServeArgs};
 use specbox::startup::{self, AppOptions};
 use specbox::traffic::proxy::Proxy;

@@ -41,7 +41,7 @@ fn a_ref_to_a_device_file_is_refused_at_startup() {
 fn a_cursor_past_every_item_is_an_empty_page() {
     let s = Server::bundled();
     let t = ap_token(&s);
-    let cursor = specbox::pipeline::act::encode_cursor(usize::MAX);
+    let cursor = specbox::pipeline::act::list::encode_cursor(usize::MAX);
     let page = s
         .get(&format!("/customers?after={cursor}"))
         .bearer(&t)

@@ -105,7 +105,7 @@ fn the_archived_fixture_customer_is_readable_but_not_listed() {
     let s = Server::bundled();
     let t = ap_token(&s);
     let fixtures: Value = serde_json::to_value(
-        specbox::spec::read_value(&root().join("fixtures/alternative-payments/customers.yaml")).unwrap(),
+        specbox::spec::read::read_value(&root().join("fixtures/alternative-payments/customers.yaml")).unwrap(),
     )
     .unwrap();
     let archived = fixtures["resources"]["/customers"]

@@ -4,7 +4,7 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use specbox::pipeline::act::{decode_cursor, encode_cursor};
+use specbox::pipeline::act::list::{decode_cursor, encode_cursor};
 
 #[derive(Arbitrary, Debug)]
 struct Input {

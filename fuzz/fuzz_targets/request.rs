@@ -388,8 +388,8 @@ fn build_query(q: FQuery) -> String {
                 let v = match v {
                     QVal::Known(i) => pick(STRINGS, i).to_string(),
                     QVal::Int(i) => i.to_string(),
-                    QVal::SmallCursor(slot) => specbox::pipeline::act::encode_cursor(usize::from(slot % 32)),
-                    QVal::Cursor(slot) => specbox::pipeline::act::encode_cursor(slot),
+                    QVal::SmallCursor(slot) => specbox::pipeline::act::list::encode_cursor(usize::from(slot % 32)),
+                    QVal::Cursor(slot) => specbox::pipeline::act::list::encode_cursor(slot),
                     QVal::Raw(s) => s,
                 };
                 format!("{}={}", form_escape(pick(KEYS, k)), form_escape(&v))

@@ -2,6 +2,10 @@
 //!
 //! They live under a prefix that no spec may claim (checked at startup), answer in plain JSON
 //! (they belong to specbox, not to any API), and can be switched off or put behind a token.
+//!
+//! May not touch: the request pipeline's internals; it reads the application ([`App`]) and
+//! answers in [`crate::exchange`] types. The server, not the pipeline, sends `/__specbox/` paths
+//! here, so the admin API and the engine never import each other.
 
 use crate::exchange::{Reply, Req};
 use crate::startup::App;

@@ -18,6 +18,9 @@
 //!
 //! Shutdown: on the signal the listener is dropped, in-flight requests get a bounded time to
 //! finish, then the process exits.
+//!
+//! Owns: sockets and hyper, and the one choice per request of who answers it (a replay, the proxy,
+//! the admin API or the engine, see `dispatch`). It is the top layer: nothing below imports it.
 
 pub mod watchdog;
 

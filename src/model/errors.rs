@@ -11,7 +11,7 @@
 
 use crate::model::generate;
 use crate::model::schema::Violation;
-use crate::spec::{lookup, resolve};
+use crate::spec::pointer::{lookup, resolve};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 

@@ -5,6 +5,14 @@
 //! startup; afterwards the `Api` is shared behind an `Arc` and only read. Anything a request
 //! would otherwise recompute (a resolved `$ref`, a compiled schema, a generated example, an error
 //! template) is computed here or, for rarely used pieces, once on first use behind a `OnceLock`.
+//!
+//! Files: [`operation`] (the nouns: an operation, its parameters, bodies, responses), [`router`]
+//! (templates to operations), [`schema`] (compiled validators, coercion, violations), [`resources`]
+//! (what each operation does to state), [`generate`] (example values), [`errors`] (the API's own
+//! error shape). This file builds them into an [`Api`].
+//!
+//! May not touch: state, requests, the server. The model is what every request reads and nothing
+//! writes, so it knows neither the store nor HTTP beyond header and method types.
 
 pub mod errors;
 pub mod generate;
@@ -21,7 +29,9 @@ use crate::model::operation::{
 use crate::model::resources::plan::{Action, Resource};
 use crate::model::router::{Router, Target};
 use crate::model::schema::{Coerce, Compile, Location, Schema, SchemaCompiler};
-use crate::spec::{METHODS, SpecDoc, SpecError, escape_pointer, lookup, resolve, resolve_pointer_of};
+use crate::spec::SpecDoc;
+use crate::spec::error::SpecError;
+use crate::spec::pointer::{METHODS, escape_pointer, lookup, resolve, resolve_pointer_of};
 use hyper::Method;
 use regex::Regex;
 use serde_json::Value;
@@ -667,7 +677,8 @@ fn parse_status(code: &str) -> Option<StatusKey> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::{Version, parse_text};
+    use crate::spec::Version;
+    use crate::spec::read::parse_text;
     use std::path::Path;
     use std::sync::Arc;
 

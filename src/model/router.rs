@@ -8,7 +8,8 @@
 //! rather than surfacing as matchit's generic conflict.
 
 use crate::model::operation::{Operation, Spec, template_params};
-use crate::spec::{SpecError, escape_pointer, percent_decode};
+use crate::spec::error::SpecError;
+use crate::spec::pointer::{escape_pointer, percent_decode};
 use hyper::Method;
 use std::collections::HashMap;
 

@@ -19,7 +19,8 @@
 //! Map keys (additionalProperties) are user data, not field names, so a violation inside a map is
 //! reported against the map (`metadata`, not `metadata.plan`).
 
-use crate::spec::{SpecError, lookup, resolve};
+use crate::spec::error::SpecError;
+use crate::spec::pointer::{lookup, resolve};
 use jsonschema::error::ValidationErrorKind;
 use jsonschema::{Draft, Registry, Validator};
 use serde_json::{Map, Value};

@@ -10,7 +10,7 @@ use crate::exchange::parts::{cookie_pairs, form_pairs};
 use crate::model::errors::{ApiError, ErrorKind};
 use crate::model::operation::{Operation, SchemeKind, Spec};
 use crate::model::schema::Location;
-use crate::spec::percent_decode;
+use crate::spec::pointer::percent_decode;
 use crate::state::fixtures::Client;
 use base64::Engine;
 use dashmap::DashMap;

@@ -7,7 +7,12 @@
 //!
 //! Each stage is a function call with a plain value between stages; none reaches back. The
 //! handler is synchronous: state changes are short critical sections, and what takes time
-//! (delays, network faults) is returned as [`Directives`] for the async server to carry out.
+//! (delays, network faults) is returned as [`crate::exchange::Directives`] for the async server to carry out.
+//!
+//! Owns: one API request through the [`Engine`] (the model, the store, credentials, faults):
+//! [`auth`], [`faults`], validation here, [`act`] for state. May not touch: the journal, the
+//! recording, the proxy, the admin API or the server: those sit above and call [`handle`], which
+//! is why the choice "admin path or API path" is made in the server, not here.
 
 pub mod act;
 pub mod auth;
@@ -21,10 +26,10 @@ use crate::model::generate;
 use crate::model::operation::{Operation, Spec, is_json_type};
 use crate::model::router::{Match, ParamName, Target};
 use crate::model::schema::{Location, Violation, parse_form};
-use crate::pipeline::act::{Ctx, Outcome, Validated};
+use crate::pipeline::act::ctx::{Ctx, Outcome, Validated};
 use crate::pipeline::auth::{Auth, Credentials};
 use crate::pipeline::faults::{Faults, Prefer, RequestFacts};
-use crate::spec::lookup;
+use crate::spec::pointer::lookup;
 use crate::state::store::Store;
 use bytes::Bytes;
 use hyper::Method;
@@ -333,7 +338,7 @@ fn fingerprint(req: &Req) -> u64 {
     query.hash(&mut h);
     // Equal JSON with other whitespace or key order is the same request.
     match serde_json::from_slice::<Value>(&req.body) {
-        Ok(v) => crate::spec::canonical_json(&v).hash(&mut h),
+        Ok(v) => crate::spec::pointer::canonical_json(&v).hash(&mut h),
         Err(_) => req.body.hash(&mut h),
     }
     h.finish()

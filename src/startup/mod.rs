@@ -2,6 +2,10 @@
 //!
 //! Startup is all-or-nothing: every problem in every file is collected and reported (file and
 //! JSON pointer), and nothing is served half-loaded.
+//!
+//! Owns: [`cli`] (flags and `SPECBOX_*` variables) and [`App`], the engine plus what the server
+//! and the admin API keep beside it (the journal, the in-flight count). May not touch: sockets or
+//! the admin endpoints, which sit above and take an `App`.
 
 pub mod cli;
 
@@ -9,7 +13,8 @@ use crate::model::{Api, BuildOptions};
 use crate::pipeline::auth::Auth;
 use crate::pipeline::faults::{ChaosConfig, Faults};
 use crate::pipeline::{Engine, Settings};
-use crate::spec::{self, SpecError};
+use crate::spec;
+use crate::spec::error::SpecError;
 use crate::state::fixtures;
 use crate::state::store::Store;
 use crate::traffic::journal::Journal;

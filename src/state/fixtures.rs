@@ -12,7 +12,9 @@
 //! and across files does not matter.
 
 use crate::model::Api;
-use crate::spec::{SpecError, escape_pointer, read_value};
+use crate::spec::error::SpecError;
+use crate::spec::pointer::escape_pointer;
+use crate::spec::read::read_value;
 use crate::state::item::{id_key, seed_unique, to_entry};
 use crate::state::store::{Collection, Seed};
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};

@@ -15,7 +15,7 @@
 use crate::exchange::{Reply, Req};
 use crate::model::Api;
 use crate::model::router::{Match, Target};
-use crate::spec::canonical_json;
+use crate::spec::pointer::canonical_json;
 use crate::traffic::record::Recorded;
 use crate::traffic::redact::{MARKER, Redactor};
 use bytes::Bytes;

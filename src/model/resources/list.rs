@@ -7,19 +7,20 @@ use crate::model::operation::{Operation, properties};
 use crate::model::resources::plan::*;
 use crate::model::resources::shape::{Shapes, required_of, type_has};
 use crate::model::schema::Location;
-use crate::spec::{escape_pointer, lookup, resolve};
+use crate::spec::pointer::{escape_pointer, lookup, resolve};
 use serde_json::{Map, Value};
 
 /// The pointer of a list response's item schema (the items of the array or of its array property).
 pub(super) fn list_items_pointer(root: &Value, list_ptr: &str) -> Option<String> {
-    let list_ptr = crate::spec::resolve_pointer(root, list_ptr.to_string());
+    let list_ptr = crate::spec::pointer::resolve_pointer(root, list_ptr.to_string());
     let s = lookup(root, &list_ptr)?;
     if type_has(s, "array") || s.get("items").is_some() {
-        return Some(crate::spec::resolve_pointer(root, format!("{list_ptr}/items")));
+        return Some(crate::spec::pointer::resolve_pointer(root, format!("{list_ptr}/items")));
     }
     let field = items_field(root, s, None)?;
-    let prop_ptr = crate::spec::resolve_pointer(root, format!("{list_ptr}/properties/{}", escape_pointer(&field)));
-    Some(crate::spec::resolve_pointer(root, format!("{prop_ptr}/items")))
+    let prop_ptr =
+        crate::spec::pointer::resolve_pointer(root, format!("{list_ptr}/properties/{}", escape_pointer(&field)));
+    Some(crate::spec::pointer::resolve_pointer(root, format!("{prop_ptr}/items")))
 }
 
 /// The array property of a list envelope: declared, else `data`/`items`/`results`/..., else the only array.

@@ -22,7 +22,8 @@ use crate::model::resources::list::{list_items_pointer, list_plan};
 use crate::model::resources::plan::*;
 use crate::model::resources::shape::{Shapes, type_has};
 use crate::model::schema::{Compile, Location};
-use crate::spec::{SpecError, escape_pointer, lookup, resolve};
+use crate::spec::error::SpecError;
+use crate::spec::pointer::{escape_pointer, lookup, resolve};
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -313,7 +314,7 @@ fn build_resource(
     {
         schema_pointer = list_items_pointer(root, &list);
     }
-    let schema_pointer = schema_pointer.map(|p| crate::spec::resolve_pointer(root, p));
+    let schema_pointer = schema_pointer.map(|p| crate::spec::pointer::resolve_pointer(root, p));
     let rep = schema_pointer
         .as_ref()
         .and_then(|p| lookup(root, p))

@@ -4,7 +4,7 @@
 use crate::model::generate;
 use crate::model::operation::properties;
 use crate::model::resources::plan::{Shape, ShapeProp};
-use crate::spec::{lookup, resolve};
+use crate::spec::pointer::{lookup, resolve};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 

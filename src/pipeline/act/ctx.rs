@@ -1,0 +1,102 @@
+//! What an action works with: the validated request, the tenant's store, the operation, and
+//! the few look-ups every action starts with (its resource, its collection, the item's id).
+
+use crate::exchange::Body;
+use crate::model::Api;
+use crate::model::errors::{ApiError, ErrorKind};
+use crate::model::operation::Operation;
+use crate::model::resources::plan::Resource;
+use crate::state::store::{CollectionKey, SharedCollection, Store, Tenant};
+use serde_json::Value;
+
+/// A request that passed validation.
+#[derive(Debug, Default)]
+pub struct Validated {
+    /// Decoded path parameters by name.
+    pub path: Vec<(crate::model::router::ParamName, String)>,
+    /// Query parameters coerced to their declared types, by name (a handful at most: a list
+    /// finds one faster than a map hashes its name).
+    pub query: Vec<(String, Value)>,
+    pub body: Option<Value>,
+}
+
+impl Validated {
+    pub fn path_param(&self, name: &str) -> Option<&str> {
+        self.path
+            .iter()
+            .find(|(n, _)| n.as_ref() == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn query_param(&self, name: &str) -> Option<&Value> {
+        self.query.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+}
+
+/// What an action produced.
+#[derive(Debug)]
+pub struct Outcome {
+    pub status: u16,
+    pub body: Option<Body>,
+}
+
+pub struct Ctx<'a> {
+    pub api: &'a Api,
+    pub store: &'a Store,
+    pub tenant: &'a Tenant,
+    pub op: &'a Operation,
+    pub req: &'a Validated,
+}
+
+pub fn not_found(r: &Resource, id: &str) -> ApiError {
+    ApiError::not_found(&format!("{} {id:?}", r.singular()))
+}
+
+/// The collection an operation works on, after checking every ancestor in the path exists.
+pub fn collection_for(ctx: &Ctx, res: usize) -> Result<(&'static str, CollectionKey), ApiError> {
+    let r = resource(ctx, res)?;
+    let values: Vec<&str> = r
+        .scope_params
+        .iter()
+        .map(|p| ctx.req.path_param(p).unwrap_or(""))
+        .collect();
+    // Walk up: the last scope value is the parent's id, the rest its own scope.
+    let mut current = r;
+    let mut depth = values.len();
+    while let Some(parent_idx) = current.parent {
+        let parent = resource(ctx, parent_idx)?;
+        let parent_id = values.get(depth.saturating_sub(1)).copied().unwrap_or("");
+        let parent_depth = parent.scope_params.len();
+        let key = (
+            parent_idx,
+            values.get(..parent_depth).map(|v| v.join("/")).unwrap_or_default(),
+        );
+        let coll = ctx.store.collection(ctx.tenant, key);
+        if coll.read().get(parent_id).is_none() {
+            return Err(not_found(parent, parent_id));
+        }
+        current = parent;
+        depth = parent_depth;
+    }
+    Ok(("", (res, values.join("/"))))
+}
+
+pub fn resource<'a>(ctx: &Ctx<'a>, res: usize) -> Result<&'a Resource, ApiError> {
+    ctx.api
+        .resources
+        .get(res)
+        .ok_or_else(|| ApiError::new(500, ErrorKind::Internal, "resource missing from the model"))
+}
+
+pub fn item_collection<'a>(ctx: &Ctx<'a>, res: usize) -> Result<(&'a Resource, SharedCollection), ApiError> {
+    let r = resource(ctx, res)?;
+    let (_, key) = collection_for(ctx, res)?;
+    Ok((r, ctx.store.collection(ctx.tenant, key)))
+}
+
+pub fn item_id<'a>(ctx: &Ctx<'a>, r: &Resource) -> Result<&'a str, ApiError> {
+    r.item_param
+        .as_ref()
+        .and_then(|p| ctx.req.path_param(p))
+        .ok_or_else(|| ApiError::new(500, ErrorKind::Internal, "item path without an id parameter"))
+}

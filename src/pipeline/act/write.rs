@@ -1,0 +1,393 @@
+//! Actions that change state: create (ids, defaults, timestamps, references resolved or created
+//! inline), update and replace, archive and restore. Every check that guards a write runs under
+//! the collection's write lock together with the write.
+
+use crate::model::errors::{ApiError, ErrorKind};
+use crate::model::resources::plan::{Action, IdGen, Resource, Shape, WritePlan};
+use crate::model::schema::{Location, Violation};
+use crate::pipeline::act::ctx::{Ctx, Outcome, item_collection, item_id, not_found, resource};
+use crate::state::item::{check_unique, claim_unique, field_of, id_key, release_unique, render, to_entry, unique_key};
+use crate::state::store::{Collection, Entry};
+use serde_json::{Map, Value};
+use std::sync::Arc;
+
+/// The current time as RFC 3339 text, to the second. Formatting is kept per thread for the
+/// second it was made in: every create and update stamps one, and most share their second.
+fn now() -> String {
+    use std::cell::RefCell;
+    use std::time::{SystemTime, UNIX_EPOCH};
+    thread_local! {
+        static LAST: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+    }
+    let t = SystemTime::now();
+    let second = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    LAST.with_borrow_mut(|(at, text)| {
+        if *at != second {
+            *at = second;
+            *text = humantime::format_rfc3339_seconds(t).to_string();
+        }
+        text.clone()
+    })
+}
+
+/// The writable fields of the body (all of them for a free-form schema), in the body's order.
+/// Fields are moved, not copied: the body is not needed once its fields are taken.
+fn fields_from_body(write: &WritePlan, body: Option<Value>) -> Map<String, Value> {
+    let Some(Value::Object(mut obj)) = body else {
+        return Map::new();
+    };
+    if let Some(fields) = &write.fields {
+        obj.retain(|k, _| fields.contains(k));
+    }
+    obj
+}
+
+fn new_id(r: &Resource, coll: &Collection) -> Value {
+    match &r.id_gen {
+        IdGen::Seq => Value::from(coll.max_seq + 1),
+        IdGen::Uuid => Value::String(new_uuid()),
+        IdGen::Template(t) => {
+            let mut s = t.replace("{ulid}", &ulid::Ulid::generate().to_string());
+            s = s.replace("{uuid}", &new_uuid());
+            s = s.replace("{seq}", &(coll.max_seq + 1).to_string());
+            if r.integer_id
+                && let Ok(n) = s.parse::<u64>()
+            {
+                return Value::from(n);
+            }
+            Value::String(s)
+        }
+    }
+}
+
+/// A random (v4) UUID as text, from the thread's generator (`Uuid::new_v4` asks the kernel,
+/// a `getrandom(2)` system call on every create), encoded without the formatting machinery.
+fn new_uuid() -> String {
+    uuid::Builder::from_random_bytes(rand::random())
+        .into_uuid()
+        .hyphenated()
+        .encode_lower(&mut uuid::Uuid::encode_buffer())
+        .to_string()
+}
+
+/// A new object from a request body: writable fields, defaults, timestamps.
+fn new_object(r: &Resource, write: &WritePlan, body: Option<Value>) -> Map<String, Value> {
+    let mut obj = fields_from_body(write, body);
+    for (k, v) in &write.defaults {
+        if field_of(&obj, k).is_none() {
+            obj.insert(k.clone(), v.clone());
+        }
+    }
+    let stamp = now();
+    if let Some(f) = &r.created_field {
+        obj.insert(f.clone(), Value::String(stamp.clone()));
+    }
+    if let Some(f) = &r.updated_field {
+        obj.insert(f.clone(), Value::String(stamp));
+    }
+    obj
+}
+
+/// Gives `obj` its id and checks it can be inserted (id free, unique values free), changing nothing.
+fn prepare(coll: &Collection, r: &Resource, obj: Map<String, Value>) -> Result<(String, Map<String, Value>), ApiError> {
+    let id = match field_of(&obj, &r.id_field) {
+        Some(client_id) if !client_id.is_null() => client_id.clone(),
+        _ => new_id(r, coll),
+    };
+    let key = id_key(&id);
+    if coll.get(&key).is_some() {
+        return Err(ApiError::new(
+            409,
+            ErrorKind::Conflict,
+            format!("{} {key:?} already exists", r.singular()),
+        ));
+    }
+    check_unique(coll, r, &obj, None)?;
+    // The id goes first: it is what people look for when they read a body. A declared
+    // representation orders fields itself when the item is written (see `Resource::to_entry`);
+    // only a free-form one keeps the object's own order, so only then is the id moved up front.
+    let mut stored = obj;
+    if r.rep_shape.keep_all {
+        stored.shift_insert(0, r.id_field.clone(), id);
+    } else {
+        stored.insert(r.id_field.clone(), id);
+    }
+    Ok((key, stored))
+}
+
+fn commit(coll: &mut Collection, r: &Resource, key: String, stored: Map<String, Value>) -> Entry {
+    claim_unique(coll, r, &stored, &key);
+    let entry = to_entry(r, stored);
+    coll.insert(key, entry.clone());
+    entry
+}
+
+type WriteGuard = parking_lot::ArcRwLockWriteGuard<parking_lot::RawRwLock, Arc<Collection>>;
+
+pub fn create(
+    ctx: &Ctx,
+    res: usize,
+    write: &WritePlan,
+    shape: &Shape,
+    status: u16,
+    body: Option<Value>,
+) -> Result<Outcome, ApiError> {
+    let (r, coll) = item_collection(ctx, res)?;
+    let mut obj = new_object(r, write, body);
+    if r.references.is_empty() {
+        let mut guard = coll.write();
+        let coll = Arc::make_mut(&mut guard);
+        let (key, stored) = prepare(coll, r, obj)?;
+        let entry = commit(coll, r, key, stored);
+        return Ok(Outcome {
+            status,
+            body: Some(render(r, shape, &entry)),
+        });
+    }
+
+    // Every collection this create touches is locked in resource order (so two resources that
+    // refer to each other cannot deadlock), and an inline referenced object is inserted only
+    // once this object's own checks have passed: a create that fails creates nothing.
+    let mut keys: Vec<usize> = r.references.iter().map(|x| x.target).collect();
+    keys.push(res);
+    keys.sort_unstable();
+    keys.dedup();
+    let mut guards: Vec<(usize, WriteGuard)> = Vec::new();
+    for k in keys {
+        let c = if k == res {
+            coll.clone()
+        } else {
+            ctx.store.collection(ctx.tenant, (k, String::new()))
+        };
+        guards.push((k, c.write_arc()));
+    }
+    let mut staged: Vec<(usize, String, Map<String, Value>)> = Vec::new();
+    for reference in &r.references {
+        let target = resource(ctx, reference.target)?;
+        let Some(g) = guards.iter().position(|(k, _)| *k == reference.target) else {
+            continue;
+        };
+        let Some((_, target_guard)) = guards.get(g) else {
+            continue;
+        };
+        let (id, item) = resolve_reference(ctx, reference, target, target_guard, obj.get(&reference.field), &staged)?;
+        if let Some(item) = item {
+            staged.push((g, id_key(&id), item));
+        }
+        if obj.contains_key(&reference.field) {
+            if let Some(snap) = &reference.snapshot {
+                let source = staged
+                    .iter()
+                    .find(|(_, key, _)| *key == id_key(&id))
+                    .map(|(_, _, m)| Value::Object(m.clone()))
+                    .or_else(|| target_guard.get(&id_key(&id)).map(Entry::value))
+                    .unwrap_or(Value::Null);
+                let copy: Map<String, Value> = snap
+                    .fields
+                    .iter()
+                    .map(|f| (f.clone(), source.get(f).cloned().unwrap_or(Value::Null)))
+                    .collect();
+                obj.insert(snap.into.clone(), Value::Object(copy));
+            }
+            obj.insert(reference.field.clone(), id);
+        }
+    }
+    let not_locked = || ApiError::new(500, ErrorKind::Internal, "collection not locked");
+    let own = guards.iter().position(|(k, _)| *k == res).ok_or_else(not_locked)?;
+    let (key, stored) = prepare(&guards.get(own).ok_or_else(not_locked)?.1, r, obj)?;
+    for (g, key, item) in staged {
+        let (target_idx, guard) = guards.get_mut(g).ok_or_else(not_locked)?;
+        let target = resource(ctx, *target_idx)?;
+        commit(Arc::make_mut(guard), target, key, item);
+    }
+    let entry = commit(
+        Arc::make_mut(&mut guards.get_mut(own).ok_or_else(not_locked)?.1),
+        r,
+        key,
+        stored,
+    );
+    Ok(Outcome {
+        status,
+        body: Some(render(r, shape, &entry)),
+    })
+}
+
+/// The id a reference field stands for, and a new referenced object to insert when an inline
+/// object matched nothing. Errors name the field (`owner`, `owner.locale`).
+fn resolve_reference(
+    ctx: &Ctx,
+    reference: &crate::model::resources::plan::Reference,
+    target: &Resource,
+    coll: &Collection,
+    value: Option<&Value>,
+    staged: &[(usize, String, Map<String, Value>)],
+) -> Result<(Value, Option<Map<String, Value>>), ApiError> {
+    let field = &reference.field;
+    let invalid = |message: String, at: &str| {
+        ApiError::new(422, ErrorKind::Validation, format!("invalid request: {at}: {message}")).with_violations(vec![
+            Violation {
+                location: Location::Body,
+                field: at.to_string(),
+                pointer: format!("/{}", at.replace('.', "/")),
+                message,
+            },
+        ])
+    };
+    match value {
+        None | Some(Value::Null) => Ok((Value::Null, None)),
+        Some(Value::Object(inline)) => {
+            let Some(match_field) = &reference.match_field else {
+                return Err(invalid(format!("must be the id of a {}", target.singular()), field));
+            };
+            let create_op = target.create_op.and_then(|i| ctx.api.ops.get(i));
+            // The inline object obeys the referenced resource's own create rules.
+            if let Some(op) = create_op {
+                let spec = ctx.api.specs.get(op.spec).map(|s| s.root()).unwrap_or(&Value::Null);
+                if let Some(schema) = op
+                    .body
+                    .as_ref()
+                    .and_then(|b| b.media.iter().find(|m| m.is_json()))
+                    .and_then(|m| m.schema.as_ref())
+                {
+                    let violations = schema.violations(spec, &Value::Object(inline.clone()), Location::Body, field);
+                    if let Some(first) = violations.first() {
+                        let message = format!("invalid request: {}: {}", first.field, first.message);
+                        return Err(ApiError::new(422, ErrorKind::Validation, message).with_violations(violations));
+                    }
+                }
+            }
+            let wanted = inline.get(match_field).ok_or_else(|| {
+                invalid(
+                    format!("{match_field} is required to match a {}", target.singular()),
+                    &format!("{field}.{match_field}"),
+                )
+            })?;
+            if let Some(id) = find_by(coll, target, match_field, wanted) {
+                return Ok((id, None));
+            }
+            let write = match create_op.map(|o| &o.action) {
+                Some(Action::Create { write, .. }) => write.clone(),
+                _ => WritePlan::default(),
+            };
+            let obj = new_object(target, &write, Some(Value::Object(inline.clone())));
+            let (key, stored) = prepare(coll, target, obj).map_err(|mut e| {
+                for v in &mut e.violations {
+                    v.field = format!("{field}.{}", v.field);
+                }
+                e
+            })?;
+            if staged.iter().any(|(_, k, _)| *k == key) {
+                return Err(invalid("the same object is given twice".into(), field));
+            }
+            let id = stored.get(&target.id_field).cloned().unwrap_or(Value::String(key));
+            Ok((id, Some(stored)))
+        }
+        Some(id) => {
+            let key = id_key(id);
+            match coll.get(&key) {
+                Some(e) if !e.archived => Ok((
+                    e.value().get(&target.id_field).cloned().unwrap_or_else(|| id.clone()),
+                    None,
+                )),
+                Some(_) => Err(invalid(format!("{} {key:?} is archived", target.singular()), field)),
+                None => Err(invalid(format!("no such {}: {key:?}", target.singular()), field)),
+            }
+        }
+    }
+}
+
+/// The id of the item whose `field` equals `wanted` (as its unique rule compares, else exactly).
+fn find_by(coll: &Collection, r: &Resource, field: &str, wanted: &Value) -> Option<Value> {
+    let rule = r.unique.iter().position(|u| u.field == field);
+    let id = match rule {
+        Some(i) => {
+            let key = unique_key(r.unique.get(i)?.case_insensitive, wanted)?;
+            coll.unique.get(i)?.get(&key)?.clone()
+        }
+        None => coll
+            .listed_from(0)
+            .find(|(_, e)| e.value().get(field) == Some(wanted))
+            .map(|(_, e)| id_key(e.value().get(&r.id_field).unwrap_or(&Value::Null)))?,
+    };
+    coll.get(&id).and_then(|e| e.value().get(&r.id_field).cloned())
+}
+
+pub fn write_item(
+    ctx: &Ctx,
+    res: usize,
+    write: &WritePlan,
+    shape: &Shape,
+    status: u16,
+    replace: bool,
+    body: Option<Value>,
+) -> Result<Outcome, ApiError> {
+    let (r, coll) = item_collection(ctx, res)?;
+    let id = item_id(ctx, r)?;
+    let mut shared = coll.write();
+    let guard = Arc::make_mut(&mut shared);
+    let current = guard.get(id).ok_or_else(|| not_found(r, id))?.value();
+    let current = current.as_object().cloned().unwrap_or_default();
+    let changes = fields_from_body(write, body);
+    let mut next = if replace {
+        // Keep what the server owns: the id and the creation time.
+        let mut kept = Map::new();
+        for f in std::iter::once(&r.id_field).chain(r.created_field.iter()) {
+            if let Some(v) = current.get(f) {
+                kept.insert(f.clone(), v.clone());
+            }
+        }
+        for (k, v) in &write.defaults {
+            kept.insert(k.clone(), v.clone());
+        }
+        kept
+    } else {
+        current.clone()
+    };
+    for (k, v) in changes {
+        if k != r.id_field {
+            next.insert(k, v);
+        }
+    }
+    if let Some(f) = &r.updated_field {
+        next.insert(f.clone(), Value::String(now()));
+    }
+    check_unique(guard, r, &next, Some(id))?;
+    release_unique(guard, r, &Value::Object(current));
+    claim_unique(guard, r, &next, id);
+    let entry = to_entry(r, next);
+    guard.replace(id, entry.clone());
+    Ok(Outcome {
+        status,
+        body: Some(render(r, shape, &entry)),
+    })
+}
+
+pub fn set_archived(ctx: &Ctx, res: usize, shape: &Shape, status: u16, archive: bool) -> Result<Outcome, ApiError> {
+    let (r, coll) = item_collection(ctx, res)?;
+    let id = item_id(ctx, r)?;
+    let mut shared = coll.write();
+    let guard = Arc::make_mut(&mut shared);
+    let entry = guard.get(id).ok_or_else(|| not_found(r, id))?;
+    if entry.archived == archive {
+        let state = if archive { "already archived" } else { "not archived" };
+        let code = if ctx.op.documents(400) || !ctx.op.documents(409) {
+            400
+        } else {
+            409
+        };
+        return Err(ApiError::new(
+            code,
+            ErrorKind::InvalidState,
+            format!("{} {id:?} is {state}", r.singular()),
+        ));
+    }
+    let entry = guard
+        .set_archived(id, archive)
+        .cloned()
+        .ok_or_else(|| not_found(r, id))?;
+    let has_body = ctx.op.success().is_some_and(|s| s.content_type.is_some());
+    Ok(Outcome {
+        status,
+        body: has_body.then(|| render(r, shape, &entry)),
+    })
+}

@@ -1,0 +1,249 @@
+//! OpenAPI 3.0 → JSON Schema 2020-12: every schema of a 3.0 document rewritten in place once, at
+//! load (`nullable`, boolean `exclusiveMinimum`/`exclusiveMaximum`, `example`), so that one
+//! 2020-12 validator reads every spec.
+
+use crate::spec::pointer::{METHODS, escape_pointer, lookup, percent_decode};
+use serde_json::{Map, Value};
+use std::collections::HashSet;
+
+/// Rewrites every schema of a 3.0 document in place so that a 2020-12 validator reads it as 3.0
+/// meant it: `nullable` becomes a `null` type, boolean `exclusiveMinimum`/`exclusiveMaximum`
+/// become numeric ones, `example` becomes `examples`, and `$ref` siblings (ignored by 3.0) go.
+pub fn normalise_30(root: &mut Value) {
+    let mut found = HashSet::new();
+    collect_schema_positions(root, &mut found);
+    for pointer in found {
+        if let Some(Value::Object(schema)) = root.pointer_mut(&pointer) {
+            normalise_schema_30(schema);
+        }
+    }
+}
+
+fn normalise_schema_30(s: &mut Map<String, Value>) {
+    if s.contains_key("$ref") {
+        s.retain(|k, _| k == "$ref" || k == "description" || k == "summary");
+        return;
+    }
+    if let Some(example) = s.remove("example") {
+        s.entry("examples").or_insert_with(|| Value::Array(vec![example]));
+    }
+    for (bound, flag) in [("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum")] {
+        match s.get(flag) {
+            Some(Value::Bool(true)) => {
+                if let Some(limit) = s.remove(bound) {
+                    s.insert(flag.into(), limit);
+                } else {
+                    s.remove(flag);
+                }
+            }
+            Some(Value::Bool(false)) => {
+                s.remove(flag);
+            }
+            _ => {}
+        }
+    }
+    if s.remove("nullable") == Some(Value::Bool(true)) {
+        match s.get_mut("type") {
+            Some(Value::String(t)) => {
+                let t = std::mem::take(t);
+                s.insert("type".into(), serde_json::json!([t, "null"]));
+            }
+            Some(Value::Array(types)) => {
+                if !types.iter().any(|t| t == "null") {
+                    types.push("null".into());
+                }
+            }
+            _ => {
+                // No type to widen (a bare allOf/oneOf): allow null beside the whole schema.
+                let inner = Value::Object(std::mem::take(s));
+                s.insert("anyOf".into(), serde_json::json!([inner, {"type": "null"}]));
+                return;
+            }
+        }
+        if let Some(Value::Array(values)) = s.get_mut("enum")
+            && !values.iter().any(Value::is_null)
+        {
+            values.push(Value::Null);
+        }
+    }
+}
+
+/// Collects the JSON pointers of every schema in the document, following `$ref`s from
+/// non-schema positions (parameters, responses, ...) to what they point at.
+fn collect_schema_positions(root: &Value, out: &mut HashSet<String>) {
+    let mut w = SchemaWalker {
+        root,
+        out,
+        seen: HashSet::new(),
+    };
+    if let Some(schemas) = lookup(root, "/components/schemas").and_then(Value::as_object) {
+        for k in schemas.keys() {
+            w.schema(&format!("/components/schemas/{}", escape_pointer(k)));
+        }
+    }
+    for (section, kind) in [
+        ("parameters", Kind::Parameter),
+        ("headers", Kind::Parameter),
+        ("requestBodies", Kind::Content),
+        ("responses", Kind::Response),
+    ] {
+        if let Some(m) = lookup(root, &format!("/components/{section}")).and_then(Value::as_object) {
+            for k in m.keys() {
+                w.visit(kind, &format!("/components/{section}/{}", escape_pointer(k)));
+            }
+        }
+    }
+    if let Some(paths) = root.get("paths").and_then(Value::as_object) {
+        for k in paths.keys() {
+            w.visit(Kind::PathItem, &format!("/paths/{}", escape_pointer(k)));
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    PathItem,
+    Parameter,
+    Content,
+    Response,
+}
+
+struct SchemaWalker<'a> {
+    root: &'a Value,
+    out: &'a mut HashSet<String>,
+    seen: HashSet<String>,
+}
+
+impl<'a> SchemaWalker<'a> {
+    fn follow(&self, pointer: &str) -> Option<(String, &'a Value)> {
+        let root: &'a Value = self.root;
+        let v = lookup(root, pointer)?;
+        match v.get("$ref").and_then(Value::as_str) {
+            Some(r) if r.starts_with('#') => {
+                let target = percent_decode(&r[1..]).into_owned();
+                lookup(root, &target).map(|t| (target, t))
+            }
+            _ => Some((pointer.to_string(), v)),
+        }
+    }
+
+    fn visit(&mut self, kind: Kind, pointer: &str) {
+        let Some((pointer, value)) = self.follow(pointer) else {
+            return;
+        };
+        if !self.seen.insert(format!("{}{pointer}", kind as u8)) {
+            return;
+        }
+        let Some(obj) = value.as_object() else { return };
+        match kind {
+            Kind::PathItem => {
+                if obj.contains_key("parameters") {
+                    self.list(Kind::Parameter, &format!("{pointer}/parameters"));
+                }
+                for m in METHODS {
+                    if let Some(op) = obj.get(*m).and_then(Value::as_object) {
+                        let op_ptr = format!("{pointer}/{m}");
+                        if op.contains_key("parameters") {
+                            self.list(Kind::Parameter, &format!("{op_ptr}/parameters"));
+                        }
+                        if op.contains_key("requestBody") {
+                            self.visit(Kind::Content, &format!("{op_ptr}/requestBody"));
+                        }
+                        if let Some(responses) = op.get("responses").and_then(Value::as_object) {
+                            for code in responses.keys() {
+                                self.visit(Kind::Response, &format!("{op_ptr}/responses/{}", escape_pointer(code)));
+                            }
+                        }
+                    }
+                }
+            }
+            Kind::Parameter => {
+                if obj.contains_key("schema") {
+                    self.schema(&format!("{pointer}/schema"));
+                }
+                self.content(obj, &pointer);
+            }
+            Kind::Content => self.content(obj, &pointer),
+            Kind::Response => {
+                self.content(obj, &pointer);
+                if let Some(headers) = obj.get("headers").and_then(Value::as_object) {
+                    for h in headers.keys() {
+                        self.visit(Kind::Parameter, &format!("{pointer}/headers/{}", escape_pointer(h)));
+                    }
+                }
+            }
+        }
+    }
+
+    fn list(&mut self, kind: Kind, pointer: &str) {
+        let root: &'a Value = self.root;
+        let n = lookup(root, pointer).and_then(Value::as_array).map_or(0, Vec::len);
+        for i in 0..n {
+            self.visit(kind, &format!("{pointer}/{i}"));
+        }
+    }
+
+    fn content(&mut self, obj: &Map<String, Value>, pointer: &str) {
+        if let Some(content) = obj.get("content").and_then(Value::as_object) {
+            for (mt, media) in content {
+                if media.get("schema").is_some() {
+                    self.schema(&format!("{pointer}/content/{}/schema", escape_pointer(mt)));
+                }
+            }
+        }
+    }
+
+    fn schema(&mut self, pointer: &str) {
+        let root: &'a Value = self.root;
+        let Some(value) = lookup(root, pointer) else {
+            return;
+        };
+        if !self.out.insert(pointer.to_string()) {
+            return;
+        }
+        let Some(obj) = value.as_object() else { return };
+        if let Some(r) = obj.get("$ref").and_then(Value::as_str)
+            && let Some(target) = r.strip_prefix('#')
+        {
+            self.schema(&percent_decode(target));
+        }
+        for (k, v) in obj {
+            let child = format!("{pointer}/{}", escape_pointer(k));
+            match k.as_str() {
+                "properties" | "patternProperties" | "$defs" | "definitions" | "dependentSchemas" => {
+                    if let Some(m) = v.as_object() {
+                        for name in m.keys() {
+                            self.schema(&format!("{child}/{}", escape_pointer(name)));
+                        }
+                    }
+                }
+                "allOf" | "anyOf" | "oneOf" | "prefixItems" => {
+                    for i in 0..v.as_array().map_or(0, Vec::len) {
+                        self.schema(&format!("{child}/{i}"));
+                    }
+                }
+                "items" if v.is_array() => {
+                    for i in 0..v.as_array().map_or(0, Vec::len) {
+                        self.schema(&format!("{child}/{i}"));
+                    }
+                }
+                "items"
+                | "additionalProperties"
+                | "not"
+                | "if"
+                | "then"
+                | "else"
+                | "propertyNames"
+                | "contains"
+                | "unevaluatedProperties"
+                | "unevaluatedItems"
+                | "additionalItems"
+                    if v.is_object() =>
+                {
+                    self.schema(&child);
+                }
+                _ => {}
+            }
+        }
+    }
+}
