@@ -1,0 +1,420 @@
+//! Compiling one operation from its spec: parameters with their coercion and validators, the
+//! request body by media type, responses by status, and the security it requires. [`crate::model::Api`]
+//! builds every spec's operations through here.
+
+use crate::model::operation::{
+    Body, Media, Operation, Param, Response, SchemeKind, Security, SecurityScheme, StatusKey, is_json_type, join_route,
+    template_params,
+};
+use crate::model::resources::plan::Action;
+use crate::model::schema::{Coerce, Compile, Location, Schema, SchemaCompiler};
+use crate::spec::error::SpecError;
+use crate::spec::pointer::{METHODS, escape_pointer, lookup, resolve, resolve_pointer_of};
+use hyper::Method;
+use regex::Regex;
+use serde_json::Value;
+use std::sync::OnceLock;
+
+pub fn security_schemes(root: &Value, file: &std::path::Path, errors: &mut Vec<SpecError>) -> Vec<SecurityScheme> {
+    let mut out = Vec::new();
+    let Some(map) = root.pointer("/components/securitySchemes").and_then(Value::as_object) else {
+        return out;
+    };
+    for (name, raw) in map {
+        let s = resolve(root, raw);
+        let ptr = format!("/components/securitySchemes/{}", escape_pointer(name));
+        let kind = match s.get("type").and_then(Value::as_str) {
+            Some("http") => match s
+                .get("scheme")
+                .and_then(Value::as_str)
+                .map(str::to_ascii_lowercase)
+                .as_deref()
+            {
+                Some("basic") => SchemeKind::Basic,
+                _ => SchemeKind::Bearer,
+            },
+            Some("apiKey") => {
+                let location = match s.get("in").and_then(Value::as_str) {
+                    Some("query") => Location::Query,
+                    Some("cookie") => Location::Cookie,
+                    _ => Location::Header,
+                };
+                let name = s.get("name").and_then(Value::as_str).unwrap_or("X-Api-Key").to_string();
+                SchemeKind::ApiKey { location, name }
+            }
+            Some("oauth2") if s.pointer("/flows/clientCredentials/tokenUrl").is_some() => SchemeKind::OAuth2Issued,
+            Some("oauth2") | Some("openIdConnect") => SchemeKind::OAuth2Any,
+            // mutualTLS and unknown types cannot be checked by a mock: treat as bearer.
+            _ => SchemeKind::Bearer,
+        };
+        let pattern = match s.get("x-specbox-token-pattern").and_then(Value::as_str) {
+            Some(p) => match Regex::new(p) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    errors.push(SpecError::new(
+                        file,
+                        format!("{ptr}/x-specbox-token-pattern"),
+                        format!("invalid regex: {e}"),
+                    ));
+                    None
+                }
+            },
+            None => None,
+        };
+        out.push(SecurityScheme {
+            name: name.clone(),
+            kind,
+            pattern,
+        });
+    }
+    out
+}
+
+pub fn security(
+    raw: Option<&Value>,
+    schemes: &[SecurityScheme],
+    file: &std::path::Path,
+    at: &str,
+    errors: &mut Vec<SpecError>,
+) -> Security {
+    let mut alternatives = Vec::new();
+    for (i, alt) in raw.and_then(Value::as_array).into_iter().flatten().enumerate() {
+        let mut all = Vec::new();
+        for name in alt.as_object().into_iter().flat_map(|m| m.keys()) {
+            match schemes.iter().position(|s| &s.name == name) {
+                Some(idx) => all.push(idx),
+                None => errors.push(SpecError::new(
+                    file,
+                    format!("{at}/{i}/{}", escape_pointer(name)),
+                    format!("unknown security scheme {name:?}"),
+                )),
+            }
+        }
+        alternatives.push(all);
+    }
+    Security { alternatives }
+}
+
+pub struct OpCtx<'a> {
+    pub root: &'a Value,
+    pub compiler: &'a SchemaCompiler,
+    pub file: &'a std::path::Path,
+    pub schemes: &'a [SecurityScheme],
+    /// Whether parameter and body validators are compiled now or on first use.
+    pub when: Compile,
+}
+
+impl OpCtx<'_> {
+    /// Every operation of the spec, the problems found, and the schema pointers of its error
+    /// responses (4xx, 5xx, default).
+    pub fn operations(
+        &self,
+        spec_idx: usize,
+        mount: &str,
+        default_security: &Security,
+    ) -> (Vec<Operation>, Vec<SpecError>, Vec<String>) {
+        let root = self.root;
+        let mut ops = Vec::new();
+        let mut errors = Vec::new();
+        let mut error_schemas = Vec::new();
+        let Some(paths) = root.get("paths").and_then(Value::as_object) else {
+            return (ops, errors, error_schemas);
+        };
+        for (template, item) in paths {
+            let item_ptr = resolve_pointer_of(root, item, format!("/paths/{}", escape_pointer(template)));
+            let item = resolve(root, item);
+            for m in METHODS {
+                let Some(op) = item.get(*m) else { continue };
+                let op_ptr = format!("{item_ptr}/{m}");
+                match self.operation(spec_idx, m, template, mount, item, op, &op_ptr, default_security) {
+                    Ok(o) => {
+                        for r in &o.responses {
+                            let is_error = match r.status {
+                                StatusKey::Exact(c) => c >= 400,
+                                StatusKey::Range(c) => c >= 4,
+                                StatusKey::Default => true,
+                            };
+                            if is_error {
+                                error_schemas.extend(r.schema_pointer.clone());
+                            }
+                        }
+                        ops.push(o);
+                    }
+                    Err(mut e) => errors.append(&mut e),
+                }
+            }
+        }
+        (ops, errors, error_schemas)
+    }
+
+    /// The schema at `pointer`, compiled as `self.when` says.
+    fn schema(&self, pointer: &str) -> Result<Schema, SpecError> {
+        self.compiler.schema(pointer, self.when)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn operation(
+        &self,
+        spec: usize,
+        method: &str,
+        template: &str,
+        mount: &str,
+        item: &Value,
+        op: &Value,
+        op_ptr: &str,
+        default_security: &Security,
+    ) -> Result<Operation, Vec<SpecError>> {
+        let mut errors = Vec::new();
+        let id = op
+            .get("operationId")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("{} {template}", method.to_ascii_uppercase()));
+
+        // Path-level parameters, overridden by operation-level ones with the same name and location.
+        let mut params: Vec<Param> = Vec::new();
+        let item_ptr = op_ptr.rsplit_once('/').map_or("", |(p, _)| p).to_string();
+        for (list, base) in [
+            (item.get("parameters"), format!("{item_ptr}/parameters")),
+            (op.get("parameters"), format!("{op_ptr}/parameters")),
+        ] {
+            for (i, raw) in list.and_then(Value::as_array).into_iter().flatten().enumerate() {
+                match self.param(raw, &format!("{base}/{i}")) {
+                    Ok(Some(p)) => {
+                        params.retain(|q| !(q.name == p.name && q.location == p.location));
+                        params.push(p);
+                    }
+                    Ok(None) => {}
+                    Err(e) => errors.push(e),
+                }
+            }
+        }
+        for name in template_params(template) {
+            if !params.iter().any(|p| p.location == Location::Path && p.name == name) {
+                // Undeclared path parameters are common in hand-written specs: accept any string.
+                params.push(Param {
+                    name,
+                    location: Location::Path,
+                    required: true,
+                    coerce: Coerce::String,
+                    schema: None,
+                    schema_pointer: None,
+                    raw: Value::Null,
+                });
+            }
+        }
+
+        let body = match op.get("requestBody") {
+            Some(rb) => match self.body(rb, &format!("{op_ptr}/requestBody")) {
+                Ok(b) => Some(b),
+                Err(e) => {
+                    errors.push(e);
+                    None
+                }
+            },
+            None => None,
+        };
+
+        let mut responses = Vec::new();
+        if let Some(map) = op.get("responses").and_then(Value::as_object) {
+            for (code, raw) in map {
+                let ptr = format!("{op_ptr}/responses/{}", escape_pointer(code));
+                let status = match parse_status(code) {
+                    Some(s) => s,
+                    None => {
+                        errors.push(SpecError::new(
+                            self.file,
+                            ptr,
+                            format!("invalid response status {code:?}"),
+                        ));
+                        continue;
+                    }
+                };
+                responses.push(self.response(status, raw, &ptr));
+            }
+        }
+        responses.sort_by_key(|r| r.status);
+
+        let security = match op.get("security") {
+            Some(raw) => security(
+                Some(raw),
+                self.schemes,
+                self.file,
+                &format!("{op_ptr}/security"),
+                &mut errors,
+            ),
+            None => default_security.clone(),
+        };
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap_or(Method::GET);
+        Ok(Operation {
+            spec,
+            id,
+            method,
+            template: template.to_string(),
+            route: join_route(mount, template),
+            pointer: op_ptr.to_string(),
+            params,
+            body,
+            responses,
+            security,
+            action: Action::None,
+        })
+    }
+
+    fn param(&self, raw: &Value, ptr: &str) -> Result<Option<Param>, SpecError> {
+        let ptr = resolve_pointer_of(self.root, raw, ptr.to_string());
+        let p = resolve(self.root, raw);
+        let Some(name) = p.get("name").and_then(Value::as_str) else {
+            return Err(SpecError::new(self.file, ptr, "parameter without a name"));
+        };
+        let location = match p.get("in").and_then(Value::as_str) {
+            Some("path") => Location::Path,
+            Some("query") => Location::Query,
+            Some("header") => Location::Header,
+            Some("cookie") => Location::Cookie,
+            other => {
+                return Err(SpecError::new(
+                    self.file,
+                    format!("{ptr}/in"),
+                    format!("invalid parameter location {other:?}"),
+                ));
+            }
+        };
+        // OpenAPI: these headers are described elsewhere and their parameters are ignored.
+        if location == Location::Header
+            && ["accept", "content-type", "authorization"].contains(&name.to_ascii_lowercase().as_str())
+        {
+            return Ok(None);
+        }
+        let (schema_pointer, coerce) = if p.get("schema").is_some() {
+            let sp = format!("{ptr}/schema");
+            let explode = p
+                .get("explode")
+                .and_then(Value::as_bool)
+                .unwrap_or(p.get("style").and_then(Value::as_str).is_none_or(|s| s == "form"));
+            let coerce = Coerce::for_schema(self.root, p.get("schema").unwrap_or(&Value::Null), explode);
+            (Some(sp), coerce)
+        } else if let Some((mt, _)) = p
+            .get("content")
+            .and_then(Value::as_object)
+            .and_then(|c| c.iter().next())
+        {
+            (
+                Some(format!("{ptr}/content/{}/schema", escape_pointer(mt))),
+                Coerce::Json,
+            )
+        } else {
+            (None, Coerce::String)
+        };
+        let schema = match &schema_pointer {
+            Some(sp) if lookup(self.root, sp).is_some() => Some(self.schema(sp)?),
+            _ => None,
+        };
+        Ok(Some(Param {
+            name: if location == Location::Header {
+                name.to_ascii_lowercase()
+            } else {
+                name.to_string()
+            },
+            location,
+            required: location == Location::Path || p.get("required").and_then(Value::as_bool).unwrap_or(false),
+            coerce,
+            schema,
+            schema_pointer,
+            raw: p.clone(),
+        }))
+    }
+
+    fn body(&self, raw: &Value, ptr: &str) -> Result<Body, SpecError> {
+        let ptr = resolve_pointer_of(self.root, raw, ptr.to_string());
+        let b = resolve(self.root, raw);
+        let mut media = Vec::new();
+        for (mt, m) in b.get("content").and_then(Value::as_object).into_iter().flatten() {
+            let sp = format!("{ptr}/content/{}/schema", escape_pointer(mt));
+            let schema = m.get("schema");
+            media.push(Media {
+                media_type: mt.split(';').next().unwrap_or(mt).trim().to_ascii_lowercase(),
+                schema: if schema.is_some() {
+                    Some(self.schema(&sp)?)
+                } else {
+                    None
+                },
+                schema_pointer: schema.map(|s| resolve_pointer_of(self.root, s, sp)),
+            });
+        }
+        Ok(Body {
+            required: b.get("required").and_then(Value::as_bool).unwrap_or(false),
+            media,
+        })
+    }
+
+    fn response(&self, status: StatusKey, raw: &Value, ptr: &str) -> Response {
+        let ptr = resolve_pointer_of(self.root, raw, ptr.to_string());
+        let r = resolve(self.root, raw);
+        let content = r.get("content").and_then(Value::as_object);
+        // Prefer a JSON media type; otherwise the first declared one.
+        let chosen = content.and_then(|c| c.iter().find(|(mt, _)| is_json_type(mt)).or_else(|| c.iter().next()));
+        let mut examples = Vec::new();
+        let (content_type, schema_pointer) = match chosen {
+            Some((mt, m)) => {
+                if let Some(map) = m.get("examples").and_then(Value::as_object) {
+                    for (name, ex) in map {
+                        if let Some(v) = resolve(self.root, ex).get("value") {
+                            examples.push((name.clone(), v.clone()));
+                        }
+                    }
+                }
+                if let Some(v) = m.get("example") {
+                    examples.insert(0, ("default".into(), v.clone()));
+                }
+                let sp = m
+                    .get("schema")
+                    .map(|s| resolve_pointer_of(self.root, s, format!("{ptr}/content/{}/schema", escape_pointer(mt))));
+                if let Some(schema) = sp.as_ref().and_then(|p| lookup(self.root, p)) {
+                    let schema = resolve(self.root, schema);
+                    if let Some(list) = schema.get("examples").and_then(Value::as_array) {
+                        for (i, v) in list.iter().enumerate() {
+                            examples.push((format!("schema-{i}"), v.clone()));
+                        }
+                    }
+                }
+                (Some(mt.clone()), sp)
+            }
+            None => (None, None),
+        };
+        Response {
+            status,
+            content_type_header: content_type
+                .as_deref()
+                .and_then(|c| hyper::header::HeaderValue::from_str(c).ok()),
+            is_json: content_type.as_deref().is_some_and(is_json_type),
+            content_type,
+            schema_pointer,
+            examples,
+            validator: OnceLock::new(),
+            generated: OnceLock::new(),
+            default_bytes: OnceLock::new(),
+        }
+    }
+}
+
+fn parse_status(code: &str) -> Option<StatusKey> {
+    if code.eq_ignore_ascii_case("default") {
+        return Some(StatusKey::Default);
+    }
+    let upper = code.to_ascii_uppercase();
+    if upper.len() == 3 && upper.ends_with("XX") {
+        return upper[..1]
+            .parse::<u16>()
+            .ok()
+            .filter(|c| (1..=5).contains(c))
+            .map(StatusKey::Range);
+    }
+    code.parse::<u16>()
+        .ok()
+        .filter(|c| (100..600).contains(c))
+        .map(StatusKey::Exact)
+}
