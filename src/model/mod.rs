@@ -269,6 +269,7 @@ fn normalise_mount(m: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hyper::Method;
     use crate::model::schema::Location;
     use crate::spec::Version;
     use crate::spec::read::parse_text;
