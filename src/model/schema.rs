@@ -464,6 +464,21 @@ impl Coerce {
         }
     }
 
+    /// `v` as this kind, where it was sent as another: a form's `"true"` stored as a boolean, a
+    /// number stored as text. A value that does not convert is kept as it is.
+    pub fn convert(&self, v: Value) -> Value {
+        match (self, v) {
+            (Coerce::String, Value::Number(n)) => Value::String(n.to_string()),
+            (Coerce::String, Value::Bool(b)) => Value::String(b.to_string()),
+            (Coerce::Integer | Coerce::Number | Coerce::Boolean, Value::String(s)) => self.scalar(&s),
+            (Coerce::Integer, Value::Number(n)) if n.is_f64() => n
+                .as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+                .map_or(Value::Number(n), |f| Value::from(f as i64)),
+            (_, v) => v,
+        }
+    }
+
     fn scalar(&self, raw: &str) -> Value {
         match self {
             Coerce::Integer => raw

@@ -8,6 +8,7 @@
 use crate::exchange::Body;
 use crate::model::errors::{ApiError, ErrorKind};
 use crate::model::resources::plan::{Resource, Shape};
+use crate::model::resources::shape::write_str;
 use crate::model::schema::{Location, Violation};
 use crate::state::store::{Collection, Entry};
 use serde_json::{Map, Value};
@@ -20,14 +21,24 @@ pub fn to_entry(r: &Resource, obj: Map<String, Value>) -> Entry {
 }
 
 /// What `shape` makes of a stored item: the stored text itself when the shape is the
-/// representation's, else a re-shaped value.
+/// representation's, else a re-shaped value; inside the answer's envelope when it has one.
 pub fn render(r: &Resource, shape: &Shape, entry: &Entry) -> Body {
-    if entry.plain
-        && (shape.keep_all && r.rep_shape.keep_all || shape.pointer.is_some() && shape.pointer == r.schema_pointer)
-    {
+    let body = if entry.plain && shape.sends_stored(&r.rep_shape) {
         Body::Raw(entry.json.clone())
     } else {
         Body::Value(shape.apply(&entry.value()))
+    };
+    match &shape.envelope {
+        None => body,
+        Some(field) => {
+            let mut out = Vec::with_capacity(entry.json.len() + field.len() + 8);
+            out.push(b'{');
+            write_str(&mut out, field);
+            out.push(b':');
+            body.write_to(&mut out);
+            out.push(b'}');
+            Body::Raw(bytes::Bytes::from(out))
+        }
     }
 }
 

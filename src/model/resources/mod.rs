@@ -13,14 +13,19 @@
 //! list pages and filters in [`list`]. This file finds the resources and picks each operation's
 //! action.
 
+pub mod envelope;
 pub mod list;
 pub mod plan;
 pub mod shape;
+pub mod write;
 
 use crate::model::operation::{Operation, Spec, properties, template_params};
+use crate::model::resources::envelope::{fold, item_envelope};
 use crate::model::resources::list::{list_items_pointer, list_plan};
+use crate::model::resources::plan::singular;
 use crate::model::resources::plan::*;
 use crate::model::resources::shape::{Shapes, type_has};
+use crate::model::resources::write::write_plan;
 use crate::model::schema::{Compile, Location};
 use crate::spec::error::SpecError;
 use crate::spec::pointer::{escape_pointer, lookup, resolve};
@@ -37,7 +42,7 @@ struct SpecOps<'a> {
     templates: Vec<&'a str>,
     by_template: HashMap<&'a str, Vec<usize>>,
     /// Collection template → the first item template `collection/{param}` (in spec order).
-    items: HashMap<&'a str, &'a str>,
+    items: HashMap<String, &'a str>,
 }
 
 impl<'a> SpecOps<'a> {
@@ -51,10 +56,8 @@ impl<'a> SpecOps<'a> {
             if list.is_empty() {
                 templates.push(t);
                 // `t` is an item path of `parent` when its last segment is a single parameter.
-                if let Some((parent, seg)) = t.rsplit_once('/')
-                    && is_single_param(seg)
-                {
-                    items.entry(parent).or_insert(t);
+                if let Some((collection, _)) = item_of(t) {
+                    items.entry(collection).or_insert(t);
                 }
             }
             list.push(i);
@@ -116,7 +119,7 @@ pub fn infer(specs: &[Spec], ops: &mut [Operation], when: Compile) -> Result<Vec
             }
             let item = index
                 .items
-                .get(t)
+                .get(*t)
                 .map(|it| (it.to_string(), template_params(it).pop().unwrap_or_default()));
             let explicit = index.on(t).any(|(_, o)| op_ext(root, o).is_some_and(|a| a != "none"));
             // `POST /x/{id}/restore` alone (no GET, no items below) is an action on an item,
@@ -125,7 +128,9 @@ pub fn infer(specs: &[Spec], ops: &mut [Operation], when: Compile) -> Result<Vec
                 && !index.has(t, "get")
                 && t.rsplit_once('/')
                     .is_some_and(|(parent, _)| last_segment_is_param(parent));
-            if explicit || (!action_on_item && (item.is_some() || index.has(t, "post"))) {
+            // A `POST` alone, with neither a list nor an item path beside it, is a call (`/payments/details`,
+            // `/accounts/get`): it answers from the spec and keeps nothing.
+            if explicit || (!action_on_item && (item.is_some() || index.has(t, "post") && index.has(t, "get"))) {
                 collections.push((t.to_string(), item));
             }
         }
@@ -139,12 +144,15 @@ pub fn infer(specs: &[Spec], ops: &mut [Operation], when: Compile) -> Result<Vec
             // this collection; every `/`-terminated prefix of the collection is a candidate.
             let parent = collection
                 .match_indices('/')
-                .filter_map(|(i, _)| child_prefixes.get(&collection[..=i]).copied())
+                .filter_map(|(i, _)| child_prefixes.get(&blank_params(&collection[..=i])).copied())
                 .max_by_key(|r| resources[*r].collection.len());
             match build_resource(spec, &index, collection, item.as_ref(), parent, when, &mut shapes) {
                 Ok(r) => {
-                    if let Some(ip) = &r.item_param {
-                        child_prefixes.insert(format!("{}/{{{ip}}}/", r.collection), res_idx);
+                    if let Some((item_t, _)) = item {
+                        // Children name the parent's parameter as they like (`/Accounts/{Sid}.json`,
+                        // `/Accounts/{AccountSid}/Calls.json`), so prefixes are compared with names blanked.
+                        let stem = item_t.rsplit_once('}').map_or(item_t.as_str(), |(stem, _)| stem);
+                        child_prefixes.insert(blank_params(&format!("{stem}}}/")), res_idx);
                     }
                     resources.push(r);
                 }
@@ -276,14 +284,42 @@ fn resolve_references(specs: &[Spec], resources: &mut [Resource], errors: &mut V
     }
 }
 
+/// Whether the last segment of `t` holds a parameter (`/x/{id}`, `/x/{Sid}.json`).
 fn last_segment_is_param(t: &str) -> bool {
-    t.rsplit('/')
-        .next()
-        .is_some_and(|s| s.starts_with('{') && s.ends_with('}'))
+    t.rsplit('/').next().is_some_and(|s| s.contains('{'))
 }
 
-fn is_single_param(seg: &str) -> bool {
-    seg.starts_with('{') && seg.ends_with('}') && seg.matches('{').count() == 1 && !seg.contains('/')
+/// The collection an item template belongs to, and its parameter: `/x/{id}` → `/x`, and with a
+/// suffix after the parameter, `/x/{Sid}.json` → `/x.json` (the list beside it carries the suffix too).
+fn item_of(t: &str) -> Option<(String, &str)> {
+    let (parent, seg) = t.rsplit_once('/')?;
+    let rest = seg.strip_prefix('{')?;
+    let (param, suffix) = rest.split_once('}')?;
+    if param.is_empty() || param.contains('{') || suffix.contains(['{', '}']) {
+        return None;
+    }
+    Some((format!("{parent}{suffix}"), param))
+}
+
+/// `t` with every parameter name blanked (`/a/{x}/b` → `/a/{}/b`).
+fn blank_params(t: &str) -> String {
+    let mut out = String::with_capacity(t.len());
+    let mut in_param = false;
+    for c in t.chars() {
+        match c {
+            '{' => {
+                in_param = true;
+                out.push(c);
+            }
+            '}' => {
+                in_param = false;
+                out.push(c);
+            }
+            _ if in_param => {}
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 fn op_ext<'a>(root: &'a Value, op: &Operation) -> Option<&'a str> {
@@ -314,7 +350,17 @@ fn build_resource(
     {
         schema_pointer = list_items_pointer(root, &list);
     }
-    let schema_pointer = schema_pointer.map(|p| crate::spec::pointer::resolve_pointer(root, p));
+    let name = collection
+        .rsplit('/')
+        .find(|s| !s.is_empty() && !s.starts_with('{'))
+        .unwrap_or("items")
+        .to_string();
+    let singular = singular(&name);
+    // The stored object is the one inside an envelope answer (`{"customer": {...}}`).
+    let schema_pointer = schema_pointer.map(|p| {
+        let p = crate::spec::pointer::resolve_pointer(root, p);
+        item_envelope(root, &p, None, &singular).map_or(p, |(_, inner)| inner)
+    });
     let rep = schema_pointer
         .as_ref()
         .and_then(|p| lookup(root, p))
@@ -331,16 +377,9 @@ fn build_resource(
     let ext_ptr = format!("/paths/{}/x-specbox-resource", escape_pointer(collection));
 
     let item_param = item.map(|(_, p)| p.clone());
-    let id_field = if props.contains_key("id") || props.is_empty() {
-        "id".to_string()
-    } else if let Some(p) = item_param.as_ref().filter(|p| props.contains_key(*p)) {
-        p.clone()
-    } else {
-        props
-            .keys()
-            .find(|k| k.ends_with("_id") || k.ends_with("Id"))
-            .cloned()
-            .unwrap_or_else(|| "id".into())
+    let id_field = match ext.get("key").and_then(Value::as_str) {
+        Some(declared) => declared.to_string(),
+        None => key_field(&props, item_param.as_deref(), &singular),
     };
     let id_schema = props
         .get(&id_field)
@@ -401,11 +440,6 @@ fn build_resource(
     let created_field = field_ext("created_field", "created_at");
     let updated_field = field_ext("updated_field", "updated_at");
 
-    let name = collection
-        .rsplit('/')
-        .find(|s| !s.is_empty() && !s.starts_with('{'))
-        .unwrap_or("items")
-        .to_string();
     let schema = match &schema_pointer {
         Some(p) => Some(spec.compiler.schema(p, when)?),
         None => None,
@@ -433,6 +467,41 @@ fn build_resource(
         updated_field,
         archivable: ext.get("archive").and_then(Value::as_bool).unwrap_or(false),
     })
+}
+
+/// The field an item is keyed by: the one its path parameter names. `{Sid}` is `sid`,
+/// `{customer_id}` on customers is `id`, `{issue_number}` on issues is `number`,
+/// `{paymentPspReference}` on payments is `pspReference`; names compare across styles. Without a
+/// match, `id`, else the first `*_id` field.
+fn key_field(props: &serde_json::Map<String, Value>, param: Option<&str>, singular: &str) -> String {
+    if props.is_empty() {
+        return "id".into();
+    }
+    let find = |wanted: &str| {
+        let folded = fold(wanted);
+        props.keys().find(|k| fold(k) == folded).cloned()
+    };
+    if let Some(p) = param {
+        // The resource's own name in front of the parameter is redundant (`customer_id` → `id`).
+        let folded = fold(p);
+        let own = fold(singular);
+        if let Some(rest) = folded.strip_prefix(own.as_str()).filter(|r| !r.is_empty())
+            && let Some(k) = find(rest)
+        {
+            return k;
+        }
+        if let Some(k) = find(p) {
+            return k;
+        }
+    }
+    if props.contains_key("id") {
+        return "id".into();
+    }
+    props
+        .keys()
+        .find(|k| k.ends_with("_id") || k.ends_with("Id"))
+        .cloned()
+        .unwrap_or_else(|| "id".into())
 }
 
 fn id_from_schema(s: &Value) -> IdGen {
@@ -510,13 +579,16 @@ fn action_for(
         },
     };
     let success_schema = op.success().and_then(|r| r.schema_pointer.clone());
-    let mut shape = || {
-        success_schema
-            .as_ref()
-            .map(|p| shapes.get(p))
-            .unwrap_or_else(Shape::pass_through)
+    // An answer that wraps the item (`{"customer": {...}}`) is shaped as the item, then wrapped.
+    let envelope = success_schema
+        .as_deref()
+        .and_then(|p| item_envelope(root, p, res.schema_pointer.as_deref(), &res.singular()));
+    let mut shape = || match (&envelope, &success_schema) {
+        (Some((field, inner)), _) => shapes.get(inner).wrapped(Some(field.clone())),
+        (None, Some(p)) => shapes.get(p),
+        (None, None) => Shape::pass_through(),
     };
-    let write = || write_plan(root, op, res);
+    let write = || write_plan(spec, op, res, kind == "create");
     Some(match kind {
         "create" => Action::Create {
             res: res_idx,
@@ -539,7 +611,7 @@ fn action_for(
         },
         "delete" => Action::Delete {
             res: res_idx,
-            shape: success_schema.as_ref().map(|p| shapes.get(p)),
+            shape: success_schema.is_some().then(shape),
         },
         "archive" => Action::Archive {
             res: res_idx,
@@ -555,41 +627,4 @@ fn action_for(
         },
         _ => return None,
     })
-}
-
-fn write_plan(root: &Value, op: &Operation, res: &Resource) -> WritePlan {
-    let body_schema = op
-        .body
-        .as_ref()
-        .and_then(|b| b.media.iter().find(|m| m.is_json()).or_else(|| b.media.first()))
-        .and_then(|m| m.schema_pointer.as_ref())
-        .and_then(|p| lookup(root, p));
-    let mut defaults = Vec::new();
-    let fields = body_schema.and_then(|s| {
-        let props = properties(root, s);
-        for (k, v) in &props {
-            if let Some(d) = resolve(root, v).get("default") {
-                defaults.push((k.clone(), d.clone()));
-            }
-        }
-        let writable: Vec<String> = props
-            .iter()
-            .filter(|(_, v)| resolve(root, v).get("readOnly") != Some(&Value::Bool(true)))
-            .map(|(k, _)| k.clone())
-            .collect();
-        // A free-form body (no declared properties) stores whatever it is given.
-        (!props.is_empty()).then_some(writable)
-    });
-    if let Some(rep) = res.schema_pointer.as_ref().and_then(|p| lookup(root, p)) {
-        for (k, v) in properties(root, rep) {
-            let s = resolve(root, &v);
-            if let Some(d) = s.get("default")
-                && !defaults.iter().any(|(n, _)| *n == k)
-                && s.get("readOnly") != Some(&Value::Bool(true))
-            {
-                defaults.push((k, d.clone()));
-            }
-        }
-    }
-    WritePlan { fields, defaults }
 }

@@ -141,24 +141,49 @@ pub struct Snapshot {
 impl Resource {
     /// `invoices` → `invoice`, `categories` → `category`, for messages.
     pub fn singular(&self) -> String {
-        let n = self.name.as_str();
-        if let Some(stem) = n.strip_suffix("ies") {
-            format!("{stem}y")
-        } else if let Some(stem) = n.strip_suffix('s') {
-            stem.to_string()
-        } else {
-            n.to_string()
-        }
+        singular(&self.name)
     }
 }
 
-/// Which request fields are stored.
+/// `invoices` → `invoice`, `categories` → `category`, `Calls.json` → `Call`.
+pub fn singular(name: &str) -> String {
+    let n = name.split('.').next().unwrap_or(name);
+    if let Some(stem) = n.strip_suffix("ies") {
+        format!("{stem}y")
+    } else if let Some(stem) = n.strip_suffix('s') {
+        stem.to_string()
+    } else {
+        n.to_string()
+    }
+}
+
+/// Which request fields are stored, under which names, and what a new item starts from.
 #[derive(Debug, Clone, Default)]
 pub struct WritePlan {
     /// Declared, writable properties of the request schema; `None` stores every field.
     pub fields: Option<Vec<String>>,
     /// Defaults to apply to missing fields (from the request and representation schemas).
     pub defaults: Vec<(String, Value)>,
+    /// The request body carries the object inside this property (`{"customer": {...}}`).
+    pub envelope: Option<String>,
+    /// Request fields stored under the representation's name or type (`FriendlyName` →
+    /// `friendly_name`; a form's `"true"` → `true` where the representation says boolean).
+    pub renames: Vec<Rename>,
+    /// What a new item starts from: the fields the server sets, as the spec's example of the
+    /// answer shows them (statuses, references, amounts the client does not send). Create only.
+    pub base: Vec<(String, Value)>,
+    /// The key value the example shows, so links and references in `base` that name it are
+    /// rewritten with the new item's key.
+    pub base_key: Option<String>,
+}
+
+/// One request field that is stored differently from how it was sent.
+#[derive(Debug, Clone)]
+pub struct Rename {
+    pub from: String,
+    pub to: String,
+    /// The representation's type, when the request's differs.
+    pub convert: Option<crate::model::schema::Coerce>,
 }
 
 /// How a stored object is shaped into a response body.
@@ -173,6 +198,10 @@ pub struct Shape {
     /// Each property's place in `props`, by name: a body's fields come in any order, and a
     /// schema can declare dozens of properties.
     pub(super) index: HashMap<String, usize, foldhash::fast::RandomState>,
+    /// The answer wraps the item in this property (`{"customer": {...}}`, `{"data": {...}}`).
+    pub envelope: Option<String>,
+    /// Some property is `writeOnly`: a stored item is never sent as stored text.
+    pub(super) hides: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -185,6 +214,8 @@ pub struct ShapeProp {
     pub null_if_missing: bool,
     /// A generated value for a required field the object does not have.
     pub fill: Option<Value>,
+    /// `writeOnly`: stored, never sent.
+    pub hidden: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

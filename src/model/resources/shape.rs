@@ -76,12 +76,28 @@ impl Shape {
     /// A shape with these declared properties (made from the schema at `pointer`, if any).
     pub fn declared(props: Vec<ShapeProp>, pointer: Option<String>) -> Shape {
         let index = props.iter().enumerate().map(|(i, p)| (p.name.clone(), i)).collect();
+        let hides = props.iter().any(|p| p.hidden);
         Shape {
             props,
             keep_all: false,
             pointer,
             index,
+            envelope: None,
+            hides,
         }
+    }
+
+    /// This shape, answering inside `{"<field>": ...}`.
+    pub fn wrapped(mut self, field: Option<String>) -> Shape {
+        self.envelope = field;
+        self
+    }
+
+    /// Whether an item stored as `rep` text may be sent as it is through this shape.
+    pub fn sends_stored(&self, rep: &Shape) -> bool {
+        !self.hides
+            && !rep.hides
+            && (self.keep_all && rep.keep_all || self.pointer.is_some() && self.pointer == rep.pointer)
     }
 
     /// Writes `obj` as JSON text ordered as the schema orders it, with what a read would fill,
@@ -158,7 +174,7 @@ impl Shape {
             return item.clone();
         }
         let mut out = Map::with_capacity(self.props.len());
-        for p in &self.props {
+        for p in self.props.iter().filter(|p| !p.hidden) {
             match obj.get(&p.name) {
                 Some(v) => {
                     out.insert(p.name.clone(), v.clone());
@@ -209,11 +225,13 @@ pub fn shape_for(root: &Value, pointer: &str) -> Shape {
         .map(|(name, s)| {
             let is_required = required.contains(name);
             let nullable = allows_null(root, s);
-            ShapeProp::new(
+            let mut prop = ShapeProp::new(
                 name,
                 nullable && is_required,
                 (is_required && !nullable).then(|| generate::generate(s, root)),
-            )
+            );
+            prop.hidden = resolve(root, s).get("writeOnly") == Some(&Value::Bool(true));
+            prop
         })
         .collect();
     Shape::declared(props, Some(pointer.to_string()))
@@ -256,6 +274,7 @@ impl ShapeProp {
             json_key: json_key(name).into_boxed_slice(),
             null_if_missing,
             fill,
+            hidden: false,
         }
     }
 }

@@ -33,13 +33,46 @@ fn now() -> String {
 /// The writable fields of the body (all of them for a free-form schema), in the body's order.
 /// Fields are moved, not copied: the body is not needed once its fields are taken.
 fn fields_from_body(write: &WritePlan, body: Option<Value>) -> Map<String, Value> {
+    let body = match (&write.envelope, body) {
+        (Some(field), Some(Value::Object(mut outer))) => outer.remove(field),
+        (_, body) => body,
+    };
     let Some(Value::Object(mut obj)) = body else {
         return Map::new();
     };
     if let Some(fields) = &write.fields {
         obj.retain(|k, _| fields.contains(k));
     }
+    // Fields the representation names or types otherwise (most plans have none).
+    for rename in &write.renames {
+        if let Some(v) = obj.shift_remove(&rename.from) {
+            let v = match &rename.convert {
+                Some(to) => to.convert(v),
+                None => v,
+            };
+            obj.insert(rename.to.clone(), v);
+        }
+    }
     obj
+}
+
+/// `text` with the example's key, where it stands as a path segment (a link to the example's
+/// own item), replaced by the new item's key.
+fn rekey(text: &str, old: &str, new: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = text;
+    let mut changed = false;
+    while let Some(i) = rest.find(old) {
+        let before = rest.get(..i).unwrap_or_default();
+        let after = rest.get(i + old.len()..).unwrap_or_default();
+        let whole = before.ends_with('/') && (after.is_empty() || after.starts_with(['/', '.', '?', '#']));
+        out.push_str(before);
+        out.push_str(if whole { new } else { old });
+        changed |= whole;
+        rest = after;
+    }
+    out.push_str(rest);
+    changed.then_some(out)
 }
 
 fn new_id(r: &Resource, coll: &Collection) -> Value {
@@ -73,6 +106,12 @@ fn new_uuid() -> String {
 /// A new object from a request body: writable fields, defaults, timestamps.
 fn new_object(r: &Resource, write: &WritePlan, body: Option<Value>) -> Map<String, Value> {
     let mut obj = fields_from_body(write, body);
+    // What the spec's example shows for the fields the server sets, under what the client sent.
+    for (k, v) in &write.base {
+        if field_of(&obj, k).is_none() {
+            obj.insert(k.clone(), v.clone());
+        }
+    }
     for (k, v) in &write.defaults {
         if field_of(&obj, k).is_none() {
             obj.insert(k.clone(), v.clone());
@@ -122,6 +161,20 @@ fn commit(coll: &mut Collection, r: &Resource, key: String, stored: Map<String, 
     entry
 }
 
+/// Links copied from the example (`.../issues/1347`) name the new item instead.
+fn rekey_base(write: &WritePlan, key: &str, stored: &mut Map<String, Value>) {
+    let Some(old) = write.base_key.as_deref().filter(|k| !k.is_empty()) else {
+        return;
+    };
+    for (k, _) in &write.base {
+        if let Some(Value::String(text)) = stored.get_mut(k)
+            && let Some(new) = rekey(text, old, key)
+        {
+            *text = new;
+        }
+    }
+}
+
 type WriteGuard = parking_lot::ArcRwLockWriteGuard<parking_lot::RawRwLock, Arc<Collection>>;
 
 pub fn create(
@@ -137,7 +190,8 @@ pub fn create(
     if r.references.is_empty() {
         let mut guard = coll.write();
         let coll = Arc::make_mut(&mut guard);
-        let (key, stored) = prepare(coll, r, obj)?;
+        let (key, mut stored) = prepare(coll, r, obj)?;
+        rekey_base(write, &key, &mut stored);
         let entry = commit(coll, r, key, stored);
         return Ok(Outcome {
             status,
@@ -194,7 +248,8 @@ pub fn create(
     }
     let not_locked = || ApiError::new(500, ErrorKind::Internal, "collection not locked");
     let own = guards.iter().position(|(k, _)| *k == res).ok_or_else(not_locked)?;
-    let (key, stored) = prepare(&guards.get(own).ok_or_else(not_locked)?.1, r, obj)?;
+    let (key, mut stored) = prepare(&guards.get(own).ok_or_else(not_locked)?.1, r, obj)?;
+    rekey_base(write, &key, &mut stored);
     for (g, key, item) in staged {
         let (target_idx, guard) = guards.get_mut(g).ok_or_else(not_locked)?;
         let target = resource(ctx, *target_idx)?;

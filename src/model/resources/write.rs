@@ -1,0 +1,157 @@
+//! How a request's fields become a stored object: which fields are kept, under which name and
+//! type, and what a new item starts from.
+//!
+//! Request and response schemas of real APIs rarely agree to the letter. A form body sends
+//! `FriendlyName=x&Record=true` where the answer says `"friendly_name": "x", "record": true`; a body
+//! wraps the object (`{"customer": {...}}`) where the answer does not. All of that is settled here,
+//! once, into a [`WritePlan`] that a create or an update only follows.
+
+use crate::model::operation::{Operation, Spec, properties};
+use crate::model::resources::envelope::{fold, item_envelope, unwrap};
+use crate::model::resources::plan::{Rename, Resource, WritePlan};
+use crate::model::schema::Coerce;
+use crate::spec::pointer::{lookup, resolve};
+use serde_json::{Map, Value};
+
+fn flag(root: &Value, schema: &Value, key: &str) -> bool {
+    resolve(root, schema).get(key) == Some(&Value::Bool(true))
+}
+
+/// The schema kind a value is stored as, where a conversion can matter.
+fn kind(root: &Value, schema: &Value) -> Option<Coerce> {
+    match Coerce::for_schema(root, schema, true) {
+        c @ (Coerce::String | Coerce::Integer | Coerce::Number | Coerce::Boolean) => Some(c),
+        _ => None,
+    }
+}
+
+/// The write plan of `op` on `res`. `create` adds what a new item starts from: the fields the
+/// server sets, taken from the spec's example of the answer (else its generated body).
+pub fn write_plan(spec: &Spec, op: &Operation, res: &Resource, create: bool) -> WritePlan {
+    let root = spec.root();
+    let body_pointer = op
+        .body
+        .as_ref()
+        .and_then(|b| b.media.iter().find(|m| m.is_json()).or_else(|| b.media.first()))
+        .and_then(|m| m.schema_pointer.clone());
+    let envelope = body_pointer
+        .as_deref()
+        .and_then(|p| item_envelope(root, p, res.schema_pointer.as_deref(), &res.singular()));
+    let body_schema = match &envelope {
+        Some((_, inner)) => lookup(root, inner),
+        None => body_pointer.as_deref().and_then(|p| lookup(root, p)),
+    };
+    let rep_props = res
+        .schema_pointer
+        .as_ref()
+        .and_then(|p| lookup(root, p))
+        .map(|rep| properties(root, rep))
+        .unwrap_or_default();
+
+    let mut defaults = Vec::new();
+    let mut renames = Vec::new();
+    let fields = body_schema.and_then(|s| {
+        let props = properties(root, s);
+        for (k, v) in &props {
+            if let Some(d) = resolve(root, v).get("default") {
+                defaults.push((k.clone(), d.clone()));
+            }
+        }
+        let writable: Vec<String> = props
+            .iter()
+            .filter(|(_, v)| !flag(root, v, "readOnly"))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for name in &writable {
+            let Some(sent) = props.get(name) else { continue };
+            // The representation's field: the same name, else the same name in another style.
+            let target = if rep_props.contains_key(name) {
+                Some(name.clone())
+            } else {
+                let folded = fold(name);
+                rep_props.keys().find(|k| fold(k) == folded).cloned()
+            };
+            let Some(target) = target else { continue };
+            let stored = rep_props.get(&target).map(|s| kind(root, s));
+            let convert = match stored {
+                Some(Some(to)) if kind(root, sent) != Some(to.clone()) => Some(to),
+                _ => None,
+            };
+            if target != *name || convert.is_some() {
+                renames.push(Rename {
+                    from: name.clone(),
+                    to: target,
+                    convert,
+                });
+            }
+        }
+        // A free-form body (no declared properties) stores whatever it is given.
+        (!props.is_empty()).then_some(writable)
+    });
+    for (k, v) in &rep_props {
+        let s = resolve(root, v);
+        if let Some(d) = s.get("default")
+            && !defaults.iter().any(|(n, _)| n == k)
+            && !flag(root, s, "readOnly")
+        {
+            defaults.push((k.clone(), d.clone()));
+        }
+    }
+    let (base, base_key) = if create {
+        base_of(root, op, res, fields.as_deref(), &renames, &rep_props)
+    } else {
+        (Vec::new(), None)
+    };
+    WritePlan {
+        fields,
+        defaults,
+        envelope: envelope.map(|(field, _)| field),
+        renames,
+        base,
+        base_key,
+    }
+}
+
+/// The fields a new item starts from: what the example of the create's answer shows (else the
+/// read's, else a generated body) for the representation's fields that the client does not send,
+/// less the key and the timestamps, which the server sets anew. Fields the client could have sent
+/// but did not are left to defaults: the example's phone number is nobody's phone number.
+fn base_of(
+    root: &Value,
+    op: &Operation,
+    res: &Resource,
+    sent: Option<&[String]>,
+    renames: &[Rename],
+    rep_props: &Map<String, Value>,
+) -> (Vec<(String, Value)>, Option<String>) {
+    let Some(success) = op.success() else {
+        return (Vec::new(), None);
+    };
+    let envelope = success
+        .schema_pointer
+        .as_deref()
+        .and_then(|p| item_envelope(root, p, res.schema_pointer.as_deref(), &res.singular()))
+        .map(|(field, _)| field);
+    let Some(example) = success
+        .default_body(root)
+        .and_then(|b| unwrap(b, envelope.as_deref()))
+        .and_then(Value::as_object)
+    else {
+        return (Vec::new(), None);
+    };
+    let writable = |k: &str| sent.is_some_and(|s| s.iter().any(|f| f == k)) || renames.iter().any(|r| r.to == k);
+    let server_set = |k: &str| {
+        k == res.id_field || Some(k) == res.created_field.as_deref() || Some(k) == res.updated_field.as_deref()
+    };
+    let base = example
+        .iter()
+        .filter(|(k, _)| rep_props.is_empty() || rep_props.contains_key(*k))
+        .filter(|(k, _)| !writable(k) && !server_set(k))
+        .filter(|(k, _)| rep_props.get(*k).is_none_or(|s| !flag(root, s, "writeOnly")))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let key = example
+        .get(&res.id_field)
+        .map(crate::model::resources::envelope::key_text);
+    (base, key)
+}
