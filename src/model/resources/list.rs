@@ -4,6 +4,7 @@
 
 use crate::model::generate;
 use crate::model::operation::{Operation, properties};
+use crate::model::resources::envelope::fold;
 use crate::model::resources::plan::*;
 use crate::model::resources::shape::{Shapes, required_of, type_has};
 use crate::model::schema::Location;
@@ -65,10 +66,12 @@ pub(super) fn list_plan(
         .filter(|p| p.location == Location::Query)
         .map(|p| p.name.as_str())
         .collect();
-    let has = |n: &str| query.contains(&n);
-    let pick = |declared: Option<String>, names: &[&str]| {
-        declared.or_else(|| names.iter().find(|n| has(n)).map(|n| n.to_string()))
+    // Names compare across styles: `PageSize` is `page_size`, `PageToken` is `page_token`.
+    let found = |n: &str| {
+        let folded = fold(n);
+        query.iter().find(|q| fold(q) == folded).map(|q| q.to_string())
     };
+    let pick = |declared: Option<String>, names: &[&str]| declared.or_else(|| names.iter().find_map(|n| found(n)));
 
     let after_param = pick(
         ext_str("after"),

@@ -437,8 +437,50 @@ fn build_resource(
             _ => props.contains_key(default).then(|| default.to_string()),
         }
     };
-    let created_field = field_ext("created_field", "created_at");
-    let updated_field = field_ext("updated_field", "updated_at");
+    // Other names for the timestamps, used when the schema says they are date-times (a
+    // `date_created` in another format keeps what the example shows).
+    let stamp_named = |names: &[&str]| {
+        names
+            .iter()
+            .find(|n| {
+                props
+                    .get(**n)
+                    .is_some_and(|s| resolve(root, s).get("format").and_then(Value::as_str) == Some("date-time"))
+            })
+            .map(|n| n.to_string())
+    };
+    let created_field = field_ext("created_field", "created_at").or_else(|| {
+        (!ext.get("created_field").is_some_and(|v| !v.is_string()))
+            .then(|| {
+                stamp_named(&[
+                    "createdAt",
+                    "created",
+                    "date_created",
+                    "dateCreated",
+                    "creationDate",
+                    "creation_date",
+                    "created_time",
+                    "createdTime",
+                ])
+            })
+            .flatten()
+    });
+    let updated_field = field_ext("updated_field", "updated_at").or_else(|| {
+        (!ext.get("updated_field").is_some_and(|v| !v.is_string()))
+            .then(|| {
+                stamp_named(&[
+                    "updatedAt",
+                    "updated",
+                    "date_updated",
+                    "dateUpdated",
+                    "modified_at",
+                    "modifiedAt",
+                    "lastModified",
+                    "last_modified",
+                ])
+            })
+            .flatten()
+    });
 
     let schema = match &schema_pointer {
         Some(p) => Some(spec.compiler.schema(p, when)?),
@@ -529,6 +571,12 @@ fn id_from_schema(s: &Value) -> IdGen {
         if lit.ends_with('_') && lit.len() > 1 {
             return IdGen::Template(format!("{lit}{{ulid}}"));
         }
+        // Any other pattern (`^AC[0-9a-fA-F]{32}$`): a random value that matches it.
+        return IdGen::Generated(Box::new(s.clone()));
+    }
+    // An example with no pattern (`993617895204576J`): random text of the same look.
+    if let Some(e) = example.filter(|e| e.chars().any(|c| c.is_ascii_digit())) {
+        return IdGen::Like(e.to_string());
     }
     IdGen::Uuid
 }

@@ -75,6 +75,11 @@ pub enum IdGen {
     Template(String),
     Uuid,
     Seq,
+    /// A random value of the key's schema (a `pattern` without a plain prefix).
+    Generated(Box<Value>),
+    /// Random text shaped like this example: each digit, lower- and upper-case letter replaced
+    /// by a random one of its kind.
+    Like(String),
 }
 
 /// A business-rule uniqueness constraint.

@@ -79,6 +79,18 @@ fn new_id(r: &Resource, coll: &Collection) -> Value {
     match &r.id_gen {
         IdGen::Seq => Value::from(coll.max_seq + 1),
         IdGen::Uuid => Value::String(new_uuid()),
+        IdGen::Generated(schema) => crate::model::generate::generate_dynamic(schema, &Value::Null, rand::random()),
+        IdGen::Like(example) => Value::String(
+            example
+                .chars()
+                .map(|c| match c {
+                    '0'..='9' => char::from(b'0' + rand::random_range(0..10u8)),
+                    'a'..='z' => char::from(b'a' + rand::random_range(0..26u8)),
+                    'A'..='Z' => char::from(b'A' + rand::random_range(0..26u8)),
+                    other => other,
+                })
+                .collect(),
+        ),
         IdGen::Template(t) => {
             let mut s = t.replace("{ulid}", &ulid::Ulid::generate().to_string());
             s = s.replace("{uuid}", &new_uuid());
