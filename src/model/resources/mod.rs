@@ -450,7 +450,8 @@ fn build_resource(
             .map(|n| n.to_string())
     };
     let created_field = field_ext("created_field", "created_at").or_else(|| {
-        (!ext.get("created_field").is_some_and(|v| !v.is_string()))
+        ext.get("created_field")
+            .is_none_or(|v| v.is_string())
             .then(|| {
                 stamp_named(&[
                     "createdAt",
@@ -466,7 +467,8 @@ fn build_resource(
             .flatten()
     });
     let updated_field = field_ext("updated_field", "updated_at").or_else(|| {
-        (!ext.get("updated_field").is_some_and(|v| !v.is_string()))
+        ext.get("updated_field")
+            .is_none_or(|v| v.is_string())
             .then(|| {
                 stamp_named(&[
                     "updatedAt",
