@@ -131,6 +131,12 @@ pub fn build_app(api: Api, fixtures_dir: &Path, opts: AppOptions) -> Result<(App
     let dir = fixtures_dir.is_dir().then_some(fixtures_dir);
     let loaded = fixtures::load(&api, dir)?;
     let items = loaded.items;
+    if loaded.from_examples > 0 {
+        tracing::info!(
+            "{} items from the specs' examples (resources without fixtures)",
+            loaded.from_examples
+        );
+    }
     let auth = Auth::new(opts.auth_enabled, loaded.clients, opts.token_ttl);
     let app = App {
         engine: Engine {

@@ -41,6 +41,8 @@ pub struct Fixtures {
     pub clients: Vec<Vec<Client>>,
     pub files: usize,
     pub items: usize,
+    /// Items taken from the spec's examples, for resources that have no fixtures.
+    pub from_examples: usize,
 }
 
 /// Loads the fixtures of every spec from `dir` (a missing directory is no fixtures).
@@ -74,7 +76,12 @@ pub fn load(api: &Api, dir: Option<&Path>) -> Result<Fixtures, Vec<SpecError>> {
         }
     }
     errors.extend(loader.check_links());
-    if errors.is_empty() { Ok(loader.out) } else { Err(errors) }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let mut out = loader.out;
+    out.from_examples = crate::state::examples::seed_from_examples(api, &mut out.seed);
+    Ok(out)
 }
 
 fn fixture_files(dir: &Path) -> Vec<PathBuf> {

@@ -5,6 +5,7 @@
 //! compiled model (which resource a collection belongs to) but nothing of HTTP: the request
 //! pipeline above it decides what to store, this layer only keeps it consistent.
 
+pub mod examples;
 pub mod fixtures;
 pub mod item;
 pub mod store;
