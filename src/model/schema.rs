@@ -233,6 +233,24 @@ impl Schema {
     /// Validates `value` and describes every violation. `root` is the document, used to turn
     /// instance pointers into field names.
     pub fn violations(&self, root: &Value, value: &Value, location: Location, prefix: &str) -> Vec<Violation> {
+        self.violations_as(root, value, location, prefix, false)
+    }
+
+    /// [`Self::violations`] of a request body: `readOnly` properties belong to the server, so a
+    /// client need not send them even where they are `required`, and what it sends there is
+    /// ignored rather than judged.
+    pub fn request_violations(&self, root: &Value, value: &Value, location: Location, prefix: &str) -> Vec<Violation> {
+        self.violations_as(root, value, location, prefix, true)
+    }
+
+    fn violations_as(
+        &self,
+        root: &Value,
+        value: &Value,
+        location: Location,
+        prefix: &str,
+        request: bool,
+    ) -> Vec<Violation> {
         let Some(validator) = self.validator() else {
             return Vec::new();
         };
@@ -243,6 +261,9 @@ impl Schema {
         let schema = lookup(root, &self.pointer).unwrap_or(&Value::Null);
         let mut out: Vec<Violation> = Vec::new();
         for err in validator.iter_errors(value) {
+            if request && read_only_at(root, schema, &err) {
+                continue;
+            }
             describe(root, schema, &err, location, prefix, &mut out, 0);
         }
         out
@@ -336,6 +357,28 @@ fn join_field(base: &str, name: &str) -> String {
 }
 
 /// The dotted field name for an instance path, stopping at map keys.
+/// Whether an error is about a `readOnly` property: a missing required one, or a value at or
+/// below one.
+fn read_only_at(root: &Value, schema: &Value, err: &jsonschema::ValidationError<'_>) -> bool {
+    let is_read_only = |s: &Value| resolve(root, s).get("readOnly") == Some(&Value::Bool(true));
+    let mut current = schema;
+    for seg in err.instance_path().as_str().split('/').skip(1) {
+        let seg = seg.replace("~1", "/").replace("~0", "~");
+        match child_schema(root, current, &seg, 0) {
+            Some((child, true)) if is_read_only(child) => return true,
+            Some((child, true)) => current = child,
+            _ => return false,
+        }
+    }
+    match err.kind() {
+        ValidationErrorKind::Required { property } => property
+            .as_str()
+            .and_then(|name| child_schema(root, current, name, 0))
+            .is_some_and(|(child, _)| is_read_only(child)),
+        _ => false,
+    }
+}
+
 pub fn field_path(root: &Value, schema: &Value, segments: &[String]) -> String {
     let mut names: Vec<&str> = Vec::new();
     let mut current = Some(schema);

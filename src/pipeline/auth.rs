@@ -125,6 +125,19 @@ impl Auth {
             return Ok(self.default_tenant.clone());
         }
         let mut problem: Option<String> = None;
+        // Where anonymous access is allowed (`security: [{}]`, or none at all), a request that
+        // carries a credential anyway still sees that credential's tenant, so a client that sends
+        // its key everywhere sees one state. Alternatives that name schemes are tried first.
+        if op.security.optional() {
+            let named = op.security.alternatives.iter().filter(|a| !a.is_empty());
+            let tried = named.flat_map(|a| a.first().copied()).chain(0..spec.schemes.len());
+            for scheme in tried.filter_map(|i| spec.schemes.get(i)) {
+                if let Ok(t) = self.check(spec_idx, scheme, creds) {
+                    return Ok(t);
+                }
+            }
+            return Ok(self.default_tenant.clone());
+        }
         for alternative in &op.security.alternatives {
             let mut tenant: Option<TenantName> = None;
             let mut ok = true;

@@ -551,7 +551,7 @@ fn validate(
                     None
                 };
                 if let (Some(value), Some(schema)) = (&parsed, &media.schema) {
-                    violations.extend(schema.violations(root, value, Location::Body, ""));
+                    violations.extend(schema.request_violations(root, value, Location::Body, ""));
                 }
                 parsed
             }
