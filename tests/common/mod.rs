@@ -36,6 +36,11 @@ impl Server {
 
     /// Starts specbox with spec paths (relative to the repo) and extra flags.
     pub fn start(specs: &[&str], flags: &[&str]) -> Server {
+        Server::try_start(specs, flags).unwrap_or_else(|log| panic!("specbox did not start:\n{log}"))
+    }
+
+    /// Like [`Server::start`], but a server that does not start is an `Err` with its log.
+    pub fn try_start(specs: &[&str], flags: &[&str]) -> Result<Server, String> {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_specbox"));
         cmd.current_dir(root())
             .args(specs)
@@ -60,7 +65,8 @@ impl Server {
         }
         let Some(addr) = addr else {
             let _ = child.kill();
-            panic!("specbox did not start:\n{}", log.lock().unwrap().join(""));
+            let _ = child.wait();
+            return Err(log.lock().unwrap().join(""));
         };
         let sink = log.clone();
         std::thread::spawn(move || {
@@ -71,13 +77,13 @@ impl Server {
             }
         });
         let specs = specs.iter().map(|s| root().join(s)).collect();
-        Server {
+        Ok(Server {
             child,
             addr,
             log,
             specs,
             api: OnceLock::new(),
-        }
+        })
     }
 
     pub fn request(&self, method: &str, path: &str) -> Req<'_> {
