@@ -223,7 +223,16 @@ impl ErrorShape {
 
     /// Renders `err` as a body for the schema at `schema_pointer` (or the common schema when
     /// `None`). Returns the content type and body; problem+json when the API has no error schema.
-    pub fn render(&self, root: &Value, schema_pointer: Option<&str>, err: &ApiError) -> (&'static str, Value) {
+    /// The error body and its media type. `example` is the documented example of this error
+    /// response, if any: the fields it shows that the template does not fill come from it, so an
+    /// error carries what the spec's own error example carries.
+    pub fn render(
+        &self,
+        root: &Value,
+        schema_pointer: Option<&str>,
+        example: Option<&Value>,
+        err: &ApiError,
+    ) -> (&'static str, Value) {
         let pointer = schema_pointer.map(str::to_string).or_else(|| self.common.clone());
         let Some(pointer) = pointer else {
             return ("application/problem+json", self.problem(err));
@@ -232,7 +241,15 @@ impl ErrorShape {
             Some(t) => t.body.clone(),
             None => infer_template(root, lookup(root, &pointer).unwrap_or(&Value::Null), 0),
         };
-        ("application/json", fill(&template, &self.placeholders(err)))
+        let mut body = fill(&template, &self.placeholders(err));
+        if let (Value::Object(out), Some(Value::Object(shown))) = (&mut body, example) {
+            for (k, v) in shown {
+                if !out.contains_key(k) {
+                    out.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        ("application/json", body)
     }
 
     fn placeholders(&self, err: &ApiError) -> Placeholders {

@@ -244,7 +244,20 @@ fn serve(
                 response.and_then(|r| r.default_bytes(spec.root())).map(Body::Raw),
             ))
         }
-        Err(err) => Err(err),
+        Err(err) => match documented(op, err) {
+            Fitted::Error(err) => Err(err),
+            // Nothing the operation documents fits a missing item (an API that documents only its
+            // success): answer as the spec does, like a stateless mock, rather than with a status
+            // the contract does not have.
+            Fitted::AsSpecified => {
+                let response = op.success();
+                Ok(outcome_reply(
+                    op,
+                    response.map_or(200, |r| r.code()),
+                    response.and_then(|r| r.default_bytes(spec.root())).map(Body::Raw),
+                ))
+            }
+        },
     };
     if let Some(key) = &key {
         // Errors are replayed too (a retried bad request stays bad), except server errors.
@@ -288,17 +301,66 @@ fn outcome_reply(op: &Operation, status: u16, body: Option<Body>) -> Reply {
 
 /// Renders an error in the shape the operation declares for its status, else the API's common
 /// error shape, else problem+json.
+/// What an error from acting on state becomes under an operation's documented statuses.
+enum Fitted {
+    Error(ApiError),
+    AsSpecified,
+}
+
+/// The error with a status the operation documents, where one fits: a missing item is a 404,
+/// else a 410, 422 or 400; a conflict a 409, else a 422 or 400 (a 4XX range or `default` covers
+/// any of them). Where none fits, the status stays (a missing item answers as the spec does) and
+/// the log says so once per operation and status.
+fn documented(op: &Operation, mut err: ApiError) -> Fitted {
+    use crate::model::operation::StatusKey;
+    let covers = |status: u16| {
+        op.responses.iter().any(|r| {
+            r.status == StatusKey::Exact(status)
+                || r.status == StatusKey::Range(status / 100)
+                || r.status == StatusKey::Default
+        })
+    };
+    let candidates: &[u16] = match err.kind {
+        ErrorKind::NotFound => &[404, 410, 422, 400],
+        ErrorKind::Conflict => &[409, 422, 400],
+        _ => return Fitted::Error(err),
+    };
+    if covers(err.status) {
+        return Fitted::Error(err);
+    }
+    if let Some(status) = candidates.iter().copied().find(|s| op.documents(*s)) {
+        err.status = status;
+        return Fitted::Error(err);
+    }
+    static WARNED: std::sync::LazyLock<dashmap::DashSet<(String, u16)>> = std::sync::LazyLock::new(Default::default);
+    if WARNED.insert((op.route.clone(), err.status)) {
+        tracing::warn!(
+            "{} {} documents no status for \"{}\" ({}); {}",
+            op.method,
+            op.route,
+            err.message,
+            err.status,
+            if err.kind == ErrorKind::NotFound {
+                "answering as the spec does"
+            } else {
+                "answering it anyway"
+            }
+        );
+    }
+    match err.kind {
+        ErrorKind::NotFound => Fitted::AsSpecified,
+        _ => Fitted::Error(err),
+    }
+}
+
 pub fn render_error(spec: Option<&Spec>, op: Option<&Operation>, err: &ApiError) -> Reply {
     let (content_type, body) = match spec {
         Some(spec) => {
-            let declared = op
-                .and_then(|o| {
-                    o.responses
-                        .iter()
-                        .find(|r| r.status == crate::model::operation::StatusKey::Exact(err.status))
-                })
-                .and_then(|r| r.schema_pointer.as_deref());
-            let (ct, body) = spec.errors.render(spec.root(), declared, err);
+            // The response the operation documents for this status (exact, a range, or `default`).
+            let documented = op.and_then(|o| o.response_for(err.status));
+            let declared = documented.and_then(|r| r.schema_pointer.as_deref());
+            let example = documented.and_then(|r| r.examples.first()).map(|(_, v)| v);
+            let (ct, body) = spec.errors.render(spec.root(), declared, example, err);
             let ct = op
                 .and_then(|o| o.response_for(err.status))
                 .and_then(|r| r.content_type.clone())

@@ -132,6 +132,13 @@ pub(super) fn list_plan(
 
     let mut envelope = Vec::new();
     let mut envelope_fill = Vec::new();
+    // Envelope fields the engine does not keep (`uri`, `first_page_uri`) answer as the spec's
+    // example of this response shows them.
+    let example = op
+        .success()
+        .and_then(|r| r.examples.first())
+        .map(|(_, v)| v)
+        .and_then(Value::as_object);
     if !bare {
         let required = required_of(root, envelope_schema);
         for (name, s) in properties(root, envelope_schema) {
@@ -159,8 +166,13 @@ pub(super) fn list_plan(
             };
             match field {
                 Some(f) => envelope.push((name, f)),
-                None if required.contains(&name) => envelope_fill.push((name.clone(), generate::generate(&s, root))),
-                None => {}
+                None => match example.and_then(|e| e.get(&name)) {
+                    Some(v) => envelope_fill.push((name.clone(), v.clone())),
+                    None if required.contains(&name) => {
+                        envelope_fill.push((name.clone(), generate::generate(&s, root)))
+                    }
+                    None => {}
+                },
             }
         }
     }

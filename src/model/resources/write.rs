@@ -143,12 +143,38 @@ fn base_of(
     let server_set = |k: &str| {
         k == res.id_field || Some(k) == res.created_field.as_deref() || Some(k) == res.updated_field.as_deref()
     };
+    // The answer's own schema says which fields it has (it may show more than a read does).
+    let answer_props = success
+        .schema_pointer
+        .as_deref()
+        .and_then(|p| lookup(root, p))
+        .map(|s| properties(root, s))
+        .unwrap_or_default();
+    let answer_props = match &envelope {
+        Some(field) => answer_props.get(field).map(|s| properties(root, s)).unwrap_or_default(),
+        None => answer_props,
+    };
+    let schema_of = |k: &str| answer_props.get(k).or_else(|| rep_props.get(k));
     let base = example
         .iter()
-        .filter(|(k, _)| rep_props.is_empty() || rep_props.contains_key(*k))
-        .filter(|(k, _)| !writable(k) && !server_set(k))
-        .filter(|(k, _)| rep_props.get(*k).is_none_or(|s| !flag(root, s, "writeOnly")))
-        .map(|(k, v)| (k.clone(), v.clone()))
+        .filter(|(k, _)| !server_set(k))
+        .filter(|(k, _)| schema_of(k).is_none_or(|s| !flag(root, s, "writeOnly")))
+        .filter_map(|(k, v)| {
+            if !writable(k) {
+                return Some((k.clone(), v.clone()));
+            }
+            // A field the client may send but did not: its default, else null where allowed, else
+            // what the example shows (a boolean must be something).
+            let s = schema_of(k)?;
+            let s = resolve(root, s);
+            if let Some(d) = s.get("default") {
+                Some((k.clone(), d.clone()))
+            } else if crate::model::resources::shape::allows_null(root, s) {
+                Some((k.clone(), Value::Null))
+            } else {
+                Some((k.clone(), v.clone()))
+            }
+        })
         .collect();
     let key = example
         .get(&res.id_field)

@@ -118,13 +118,13 @@ fn new_uuid() -> String {
 /// A new object from a request body: writable fields, defaults, timestamps.
 fn new_object(r: &Resource, write: &WritePlan, body: Option<Value>) -> Map<String, Value> {
     let mut obj = fields_from_body(write, body);
-    // What the spec's example shows for the fields the server sets, under what the client sent.
-    for (k, v) in &write.base {
+    for (k, v) in &write.defaults {
         if field_of(&obj, k).is_none() {
             obj.insert(k.clone(), v.clone());
         }
     }
-    for (k, v) in &write.defaults {
+    // What the spec's example shows for the fields the server sets, under what the client sent.
+    for (k, v) in &write.base {
         if field_of(&obj, k).is_none() {
             obj.insert(k.clone(), v.clone());
         }
