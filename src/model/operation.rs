@@ -236,12 +236,18 @@ impl Operation {
             .or_else(|| self.responses.iter().find(|r| r.status == StatusKey::Default))
     }
 
-    /// The lowest declared 2xx response (what a successful call answers with).
+    /// The lowest declared 2xx response (what a successful call answers with); for an operation
+    /// that documents no 2xx, its lowest 3xx (a redirect is its success), then `default`.
     pub fn success(&self) -> Option<&Response> {
-        self.responses
-            .iter()
-            .find(|r| matches!(r.status, StatusKey::Exact(c) if (200..300).contains(&c)))
+        let exact = |range: std::ops::Range<u16>| {
+            self.responses
+                .iter()
+                .find(move |r| matches!(r.status, StatusKey::Exact(c) if range.contains(&c)))
+        };
+        exact(200..300)
             .or_else(|| self.responses.iter().find(|r| r.status == StatusKey::Range(2)))
+            .or_else(|| exact(300..400))
+            .or_else(|| self.responses.iter().find(|r| r.status == StatusKey::Range(3)))
             .or_else(|| self.responses.iter().find(|r| r.status == StatusKey::Default))
     }
 

@@ -577,10 +577,25 @@ impl<'a> Run<'a> {
             let name = &rest[open + 1..close];
             let value = match overrides.iter().find(|(k, _)| k == name) {
                 Some((_, v)) => v.clone(),
-                None => match op.params.iter().find(|p| p.location == "path" && p.name == name) {
-                    Some(p) => serialize_simple(p, &self.param_value(p)?),
-                    None => "corpus".to_string(),
-                },
+                None => {
+                    // A parameter the operation does not declare (Twilio leaves some out) takes the
+                    // value another operation's declaration of the same name gives.
+                    let api = self.api;
+                    let declared = op
+                        .params
+                        .iter()
+                        .find(|p| p.location == "path" && p.name == name)
+                        .or_else(|| {
+                            api.ops
+                                .iter()
+                                .flat_map(|o| o.params.iter())
+                                .find(|p| p.location == "path" && p.name == name)
+                        });
+                    match declared {
+                        Some(p) => serialize_simple(p, &self.param_value(p)?),
+                        None => "corpus".to_string(),
+                    }
+                }
             };
             path.push_str(&utf8_percent_encode(&value, SEGMENT).to_string());
             path_values.push((name.to_string(), value));
@@ -854,7 +869,11 @@ impl<'a> Run<'a> {
         id_key: &str,
         tenant: &str,
     ) -> Result<Option<String>, String> {
-        let built = self.build(create, tenant, &[])?;
+        // The ancestors' keys as the read takes them, so the create goes under a parent the read
+        // can name too (Twilio's create accepts a conference's name where its read wants a SID).
+        let mut scope = self.build(read, tenant, &[])?.path_values;
+        scope.retain(|(k, _)| k != id_param);
+        let built = self.build(create, tenant, &scope)?;
         let resp = self.send(&built)?;
         if !(200..300).contains(&resp.status) {
             // Refused (the parent of a nested collection does not exist, say): whether that status
