@@ -12,20 +12,22 @@ use crate::spec::pointer::{escape_pointer, lookup, resolve};
 use serde_json::{Map, Value};
 
 /// The pointer of a list response's item schema (the items of the array or of its array property).
-pub(super) fn list_items_pointer(root: &Value, list_ptr: &str) -> Option<String> {
+pub(super) fn list_items_pointer(root: &Value, list_ptr: &str, name: &str) -> Option<String> {
     let list_ptr = crate::spec::pointer::resolve_pointer(root, list_ptr.to_string());
     let s = lookup(root, &list_ptr)?;
     if type_has(s, "array") || s.get("items").is_some() {
         return Some(crate::spec::pointer::resolve_pointer(root, format!("{list_ptr}/items")));
     }
-    let field = items_field(root, s, None)?;
+    let field = items_field(root, s, None, name)?;
     let prop_ptr =
         crate::spec::pointer::resolve_pointer(root, format!("{list_ptr}/properties/{}", escape_pointer(&field)));
     Some(crate::spec::pointer::resolve_pointer(root, format!("{prop_ptr}/items")))
 }
 
-/// The array property of a list envelope: declared, else `data`/`items`/`results`/..., else the only array.
-pub(super) fn items_field(root: &Value, envelope: &Value, declared: Option<&str>) -> Option<String> {
+/// The array property of a list envelope: declared, else the one named like the collection
+/// (`{"customers": [...], "errors": [...]}` on `/customers`), else `data`/`items`/`results`/...,
+/// else the only array (arrays of errors or warnings aside).
+pub(super) fn items_field(root: &Value, envelope: &Value, declared: Option<&str>, name: &str) -> Option<String> {
     if let Some(d) = declared {
         return Some(d.to_string());
     }
@@ -35,6 +37,10 @@ pub(super) fn items_field(root: &Value, envelope: &Value, declared: Option<&str>
         .filter(|(_, v)| type_has(resolve(root, v), "array"))
         .map(|(k, _)| k)
         .collect();
+    let own = fold(name.split('.').next().unwrap_or(name));
+    if let Some(named) = arrays.iter().find(|a| fold(a) == own) {
+        return Some((*named).clone());
+    }
     for name in [
         "data", "items", "results", "records", "entries", "list", "values", "content",
     ] {
@@ -42,8 +48,13 @@ pub(super) fn items_field(root: &Value, envelope: &Value, declared: Option<&str>
             return Some(name.to_string());
         }
     }
-    match arrays.as_slice() {
-        [only] => Some((*only).clone()),
+    let content: Vec<&String> = arrays
+        .iter()
+        .copied()
+        .filter(|a| !matches!(a.as_str(), "errors" | "warnings" | "messages"))
+        .collect();
+    match (arrays.as_slice(), content.as_slice()) {
+        ([only], _) | (_, [only]) => Some((*only).clone()),
         _ => None,
     }
 }
@@ -121,9 +132,9 @@ pub(super) fn list_plan(
     let items_field = if bare {
         None
     } else {
-        items_field(root, envelope_schema, ext_str("items").as_deref())
+        items_field(root, envelope_schema, ext_str("items").as_deref(), &res.name)
     };
-    let item_ptr = schema_ptr.and_then(|p| list_items_pointer(root, p));
+    let item_ptr = schema_ptr.and_then(|p| list_items_pointer(root, p, &res.name));
     let item_shape = item_ptr
         .as_deref()
         .or(res.schema_pointer.as_deref())

@@ -340,6 +340,11 @@ fn build_resource(
     let find = |t: &str, m: &str| index.find(t, m);
     let success_schema = |o: &Operation| o.success().and_then(|r| r.schema_pointer.clone());
 
+    let name = collection
+        .rsplit('/')
+        .find(|s| !s.is_empty() && !s.starts_with('{'))
+        .unwrap_or("items")
+        .to_string();
     // The representation: what a read returns, else what a create returns, else a list's items.
     let mut schema_pointer = item.and_then(|(t, _)| find(t, "get")).and_then(success_schema);
     if schema_pointer.is_none() {
@@ -348,13 +353,8 @@ fn build_resource(
     if schema_pointer.is_none()
         && let Some(list) = find(collection, "get").and_then(success_schema)
     {
-        schema_pointer = list_items_pointer(root, &list);
+        schema_pointer = list_items_pointer(root, &list, &name);
     }
-    let name = collection
-        .rsplit('/')
-        .find(|s| !s.is_empty() && !s.starts_with('{'))
-        .unwrap_or("items")
-        .to_string();
     let singular = singular(&name);
     // The stored object is the one inside an envelope answer (`{"customer": {...}}`).
     let schema_pointer = schema_pointer.map(|p| {
