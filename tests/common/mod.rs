@@ -174,6 +174,9 @@ impl Req<'_> {
     /// Sends the request; a transport failure is an `Err` (for fault tests).
     pub fn try_send(self) -> std::io::Result<Resp> {
         let mut stream = TcpStream::connect(&self.server.addr)?;
+        // A bound, not a timing: an answer that never comes fails the test instead of hanging CI.
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(120)))?;
+        stream.set_write_timeout(Some(std::time::Duration::from_secs(120)))?;
         let mut head = format!(
             "{} {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
             self.method, self.path, self.server.addr
