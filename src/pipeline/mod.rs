@@ -197,7 +197,15 @@ fn serve(
         let body = response.and_then(|r| {
             if prefer.dynamic {
                 let schema = r.schema_pointer.as_ref().and_then(|p| lookup(spec.root(), p))?;
-                Some(generate::generate_dynamic(schema, spec.root(), rand::random()))
+                // Judged by the response's compiled validator: nothing is compiled per request.
+                let validator = r.validator(&spec.compiler);
+                let accepts = |v: &Value| validator.is_none_or(|s| s.is_valid(v));
+                Some(generate::generate_dynamic_with(
+                    schema,
+                    spec.root(),
+                    rand::random(),
+                    &accepts,
+                ))
             } else if let Some(name) = &prefer.example {
                 r.example(name)
                     .cloned()

@@ -85,6 +85,13 @@ pub fn generate_dynamic(schema: &Value, doc: &Value, seed: u64) -> Value {
     Generator::new(doc, Rng::seeded(seed)).root(schema)
 }
 
+/// [`generate_dynamic`] for a schema the caller holds compiled: `accepts` judges the root value,
+/// so nothing is compiled per call (a `dynamic=true` request is answered from the response's own
+/// validator).
+pub fn generate_dynamic_with(schema: &Value, doc: &Value, seed: u64, accepts: &dyn Fn(&Value) -> bool) -> Value {
+    Generator::new(doc, Rng::seeded(seed)).root_with(schema, accepts)
+}
+
 /// Where a value is being generated: how deep, and under which property name.
 #[derive(Clone, Copy)]
 struct Ctx<'n> {
@@ -132,10 +139,22 @@ impl<'d> Generator<'d> {
     }
 
     fn root(&mut self, schema: &Value) -> Value {
-        let value = self.gen_value(schema, Ctx::ROOT);
         // The one check of a whole value per generation: jsonschema, as clients will check it.
         let validator = compiled::whole(self.doc, schema);
-        if self.accepts(validator.as_ref(), schema, &value) {
+        let builtin = |g: &mut Self, v: &Value| g.is_valid(schema, v);
+        match validator {
+            Some(v) => self.root_checked(schema, &mut |_, value| v.is_valid(value)),
+            None => self.root_checked(schema, &mut |g, value| builtin(g, value)),
+        }
+    }
+
+    fn root_with(&mut self, schema: &Value, accepts: &dyn Fn(&Value) -> bool) -> Value {
+        self.root_checked(schema, &mut |_, value| accepts(value))
+    }
+
+    fn root_checked(&mut self, schema: &Value, accepts: &mut dyn FnMut(&mut Self, &Value) -> bool) -> Value {
+        let value = self.gen_value(schema, Ctx::ROOT);
+        if accepts(self, &value) {
             return value;
         }
         // Something the builders do not model (`not`, `if`/`then`, `contains`, clashing `allOf`
@@ -143,21 +162,11 @@ impl<'d> Generator<'d> {
         // value is still the most readable one to return.
         for salt in 1..=VARIANT_ATTEMPTS {
             let candidate = self.with_variation(salt, |g| g.gen_value(schema, Ctx::ROOT));
-            if self.accepts(validator.as_ref(), schema, &candidate) {
+            if accepts(self, &candidate) {
                 return candidate;
             }
         }
         value
-    }
-
-    /// Whether the root value is valid: by the compiled validator, or by the built-in checker
-    /// for a schema jsonschema refuses to compile (an invalid response schema does not stop
-    /// startup, and its bodies are still generated).
-    fn accepts(&mut self, validator: Option<&jsonschema::Validator>, schema: &Value, value: &Value) -> bool {
-        match validator {
-            Some(validator) => validator.is_valid(value),
-            None => self.is_valid(schema, value),
-        }
     }
 
     /// Runs `f` with choices derived from `salt` (see `Rng::varied`), to get a value different
