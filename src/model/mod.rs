@@ -269,10 +269,10 @@ fn normalise_mount(m: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hyper::Method;
     use crate::model::schema::Location;
     use crate::spec::Version;
     use crate::spec::read::parse_text;
+    use hyper::Method;
     use std::path::Path;
     use std::sync::Arc;
 

@@ -18,8 +18,10 @@
 pub mod bundle;
 pub mod error;
 pub mod normalise;
+pub mod overlay;
 pub mod pointer;
 pub mod read;
+pub mod swagger2;
 
 use crate::spec::bundle::Bundler;
 use crate::spec::error::SpecError;
