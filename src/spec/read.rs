@@ -5,9 +5,10 @@
 //! number in every request a string to parse again). An integer beyond 64 bits, such as the
 //! `maximum: 18446744073709552000` of a published spec, is therefore kept as the nearest `f64`: the
 //! value every JavaScript or Python-float reader of the spec sees too, and exact for the powers of
-//! two such bounds usually are. A number too large for `f64` (`1e400`, YAML's `.inf`) becomes the
-//! largest finite `f64` of its sign, and YAML's `.nan` becomes `null`: JSON has no infinity or NaN,
-//! and a bound that large constrains nothing anyway. No valid number refuses a document.
+//! two such bounds usually are. A number too large for `f64` (JSON's `1e400`, YAML's `.inf`) becomes
+//! the largest finite `f64` of its sign, and YAML's `.nan` becomes `null`: JSON has no infinity or
+//! NaN, and a bound that large constrains nothing anyway. No valid number refuses a document. (In
+//! YAML, `1e400` unquoted is a string to `yaml_serde`, which reads only finite floats as numbers.)
 //!
 //! YAML is read straight into JSON values by a visitor of our own rather than through
 //! `yaml_serde::Value`, whose deserializer has no place for a 128-bit integer and fails the whole
@@ -32,19 +33,7 @@ pub fn parse_text(path: &Path, text: &str) -> Result<Value, SpecError> {
     let is_json = ext.as_deref() == Some("json")
         || (!matches!(ext.as_deref(), Some("yaml" | "yml")) && text.trim_start().starts_with('{'));
     if is_json {
-        match serde_json::from_str(text) {
-            Ok(v) => return Ok(v),
-            // serde_json refuses a number beyond f64 (`1e400`), which is valid JSON; JSON is YAML,
-            // and the YAML reader below keeps such a number (see the module's note).
-            Err(e) if e.to_string().starts_with("number out of range") => {}
-            Err(e) => {
-                return Err(SpecError::new(
-                    path,
-                    format!("line {} column {}", e.line(), e.column()),
-                    format!("invalid JSON: {e}"),
-                ));
-            }
-        }
+        return parse_json(path, text);
     }
     let Json(mut value) = yaml_serde::from_str(text).map_err(|e| {
         let at = e
@@ -55,6 +44,53 @@ pub fn parse_text(path: &Path, text: &str) -> Result<Value, SpecError> {
     })?;
     apply_merges(&mut value);
     Ok(value)
+}
+
+/// JSON text to a value. serde_json refuses a number beyond `f64` (`1e400`), which is valid JSON: such
+/// a number is rewritten in the text to the largest finite `f64` of its sign (see the module's note)
+/// and the text parsed again.
+fn parse_json(path: &Path, text: &str) -> Result<Value, SpecError> {
+    let mut text = std::borrow::Cow::Borrowed(text);
+    loop {
+        let e = match serde_json::from_str(&text) {
+            Ok(v) => return Ok(v),
+            Err(e) => e,
+        };
+        let clamped = e
+            .to_string()
+            .starts_with("number out of range")
+            .then(|| clamp_number_at(&text, e.line(), e.column()))
+            .flatten();
+        match clamped {
+            Some(t) => text = std::borrow::Cow::Owned(t),
+            None => {
+                return Err(SpecError::new(
+                    path,
+                    format!("line {} column {}", e.line(), e.column()),
+                    format!("invalid JSON: {e}"),
+                ));
+            }
+        }
+    }
+}
+
+/// `text` with the number token around (1-based) `line` and `column` replaced by `±f64::MAX`.
+fn clamp_number_at(text: &str, line: usize, column: usize) -> Option<String> {
+    let line_start: usize = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
+    let at = line_start + column.saturating_sub(1);
+    let is_num = |b: &u8| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E');
+    let bytes = text.as_bytes();
+    let mut start = at.min(bytes.len());
+    while start > 0 && bytes.get(start - 1).is_some_and(is_num) {
+        start -= 1;
+    }
+    let mut end = start;
+    while bytes.get(end).is_some_and(is_num) {
+        end += 1;
+    }
+    let token = text.get(start..end).filter(|t| t.bytes().any(|b| b.is_ascii_digit()))?;
+    let max = if token.starts_with('-') { "-1.7976931348623157e308" } else { "1.7976931348623157e308" };
+    Some(format!("{}{max}{}", text.get(..start)?, text.get(end..)?))
 }
 
 /// A JSON value read from any serde format. Numbers of any size are accepted (see the module's
@@ -274,8 +310,8 @@ mod tests {
         .unwrap();
         assert_eq!(j["maximum"].as_f64(), Some(18446744073709552000.0));
         assert_eq!(j["huge"].as_f64(), Some(f64::MAX));
-        let y = yaml("a: .inf\nb: -.inf\nc: .nan\nd: 1e400");
-        assert_eq!(y, json!({"a": f64::MAX, "b": f64::MIN, "c": null, "d": f64::MAX}));
+        let y = yaml("a: .inf\nb: -.inf\nc: .nan");
+        assert_eq!(y, json!({"a": f64::MAX, "b": f64::MIN, "c": null}));
     }
 
     #[test]
