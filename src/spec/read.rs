@@ -76,7 +76,11 @@ fn parse_json(path: &Path, text: &str) -> Result<Value, SpecError> {
 
 /// `text` with the number token around (1-based) `line` and `column` replaced by `±f64::MAX`.
 fn clamp_number_at(text: &str, line: usize, column: usize) -> Option<String> {
-    let line_start: usize = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
     let at = line_start + column.saturating_sub(1);
     let is_num = |b: &u8| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E');
     let bytes = text.as_bytes();
@@ -89,7 +93,11 @@ fn clamp_number_at(text: &str, line: usize, column: usize) -> Option<String> {
         end += 1;
     }
     let token = text.get(start..end).filter(|t| t.bytes().any(|b| b.is_ascii_digit()))?;
-    let max = if token.starts_with('-') { "-1.7976931348623157e308" } else { "1.7976931348623157e308" };
+    let max = if token.starts_with('-') {
+        "-1.7976931348623157e308"
+    } else {
+        "1.7976931348623157e308"
+    };
     Some(format!("{}{max}{}", text.get(..start)?, text.get(end..)?))
 }
 
