@@ -153,6 +153,15 @@ fn swagger_2_split_over_files_is_converted_and_served() {
     let list = s.get("/v1/pets?limit=10").send().expect(200);
     conforms(&s, "listPets", &list);
     s.get("/v1/pets?limit=101").send().expect(400);
+    // `/pets/{id}` is a path item in paths/pet.yaml, with its own `#/definitions/Error` and a
+    // `../definitions.yaml` reference: converted like the rest.
+    let id = pet["id"].as_i64().unwrap();
+    let r = s.get(&format!("/v1/pets/{id}")).send().expect(200);
+    assert_eq!(conforms(&s, "getPet", &r)["name"], "Rex");
+    s.get("/v1/pets/rex").send().expect(400);
+    s.delete(&format!("/v1/pets/{id}")).send().expect(204);
+    let gone = s.get(&format!("/v1/pets/{id}")).send().expect(404);
+    conforms(&s, "getPet", &gone);
 }
 
 #[test]

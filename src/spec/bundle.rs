@@ -15,7 +15,7 @@ use crate::spec::pointer::*;
 use crate::spec::source::Source;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Largest file a `$ref` may bring in.
 const MAX_REF_FILE: u64 = 64 * 1024 * 1024;
@@ -214,6 +214,110 @@ impl Bundler {
         }
         let new = format!("#/{BUNDLE_KEY}/{key}{fragment}");
         Ok((new != r).then_some(new))
+    }
+}
+
+impl Bundler {
+    /// Brings path items and operations that a Swagger 2.0 spec writes in other files into the
+    /// document itself, before conversion: the converter must see them to convert them (bundling
+    /// copies a file as it is, and only the caller of a `$ref` knows it holds a path item). Their
+    /// own `$ref`s are rewritten to name, from the spec's place, what they named from the file's.
+    pub fn pull_in_paths(&mut self, source: &Source, root: &mut Value) -> Result<(), SpecError> {
+        let Some(paths) = root.get_mut("paths").and_then(Value::as_object_mut) else {
+            return Ok(());
+        };
+        for (template, item) in paths.iter_mut() {
+            let at = format!("/paths/{}", escape_pointer(template));
+            self.pull_in(source, item, &at)?;
+            if let Some(item) = item.as_object_mut() {
+                for (method, op) in item.iter_mut() {
+                    if METHODS.contains(&method.as_str()) {
+                        self.pull_in(source, op, &format!("{at}/{method}"))?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces `value`, if it is a `$ref` into another document, by what it points at (rebased).
+    fn pull_in(&mut self, source: &Source, value: &mut Value, at: &str) -> Result<(), SpecError> {
+        let Some(r) = value.get("$ref").and_then(Value::as_str).map(str::to_string) else {
+            return Ok(());
+        };
+        let (target, fragment) = r.split_once('#').unwrap_or((r.as_str(), ""));
+        if target.is_empty() {
+            return Ok(());
+        }
+        let file = source.join(target);
+        let doc = file.read(&mut self.fetcher).map_err(|mut e| {
+            e.message = format!(
+                "{} (reached by $ref {r:?} at {}#{at})",
+                e.message,
+                source.path().display()
+            );
+            e
+        })?;
+        let Some(found) = lookup(&doc, &percent_decode(fragment)) else {
+            return Err(SpecError::new(
+                &source.path(),
+                format!("{at}/$ref"),
+                format!(
+                    "cannot resolve $ref {r:?}: nothing at #{fragment} in {}",
+                    file.path().display()
+                ),
+            ));
+        };
+        let mut found = found.clone();
+        rebase(&mut found, &file, source);
+        *value = found;
+        Ok(())
+    }
+}
+
+/// Rewrites the `$ref`s of a value taken from `from` so that they mean the same from `to`'s place:
+/// a local one names `from` itself, a relative one is resolved against `from`.
+fn rebase(value: &mut Value, from: &Source, to: &Source) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(r)) = map.get_mut("$ref") {
+                let (target, fragment) = r.split_once('#').unwrap_or((r.as_str(), ""));
+                let named = match from.join(target) {
+                    Source::File(p) => relative_to(&p, to).to_string_lossy().into_owned(),
+                    Source::Url(u) => u,
+                };
+                let named = if target.is_empty() {
+                    match from {
+                        Source::File(p) => relative_to(p, to).to_string_lossy().into_owned(),
+                        Source::Url(u) => u.clone(),
+                    }
+                } else {
+                    named
+                };
+                *r = format!("{named}#{fragment}");
+            }
+            for (k, v) in map.iter_mut() {
+                if !is_literal(k, v) {
+                    rebase(v, from, to);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| rebase(v, from, to)),
+        _ => {}
+    }
+}
+
+/// `path` as a `$ref` from `to` may name it: relative to `to`'s directory when `to` is a file and
+/// `path` lies below that directory, else as it is.
+fn relative_to(path: &Path, to: &Source) -> PathBuf {
+    match to {
+        Source::File(spec) => {
+            let dir = spec.parent().unwrap_or_else(|| Path::new(""));
+            path.strip_prefix(dir)
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|_| path.to_path_buf())
+        }
+        Source::Url(_) => path.to_path_buf(),
     }
 }
 

@@ -108,17 +108,19 @@ pub fn load_source(source: &Source, overlays: &[&Overlay]) -> Result<Loaded, Vec
     if !errors.is_empty() {
         return Err(errors);
     }
-    let Some(obj) = root.as_object() else {
+    if !root.is_object() {
         return Err(vec![SpecError::new(
             &path,
             "",
             "an OpenAPI document must be a mapping at the top level",
         )]);
-    };
+    }
     let swagger = swagger2::is_swagger2(&root);
+    let mut bundler = Bundler::with_fetcher(fetcher);
     if swagger {
+        bundler.pull_in_paths(source, &mut root).map_err(|e| vec![e])?;
         root = swagger2::convert(&root).map_err(|ps| ps.into_iter().map(|p| p.in_file(&path)).collect::<Vec<_>>())?;
-    } else if let Some(v) = obj.get("swagger") {
+    } else if let Some(v) = root.get("swagger") {
         return Err(vec![SpecError::new(
             &path,
             "/swagger",
@@ -150,7 +152,6 @@ pub fn load_source(source: &Source, overlays: &[&Overlay]) -> Result<Loaded, Vec
         return Err(vec![SpecError::new(&path, "/paths", "`paths` must be a mapping")]);
     }
 
-    let mut bundler = Bundler::with_fetcher(fetcher);
     if swagger {
         bundler.fragment = Some(swagger2::convert_fragment);
     }
