@@ -347,3 +347,56 @@ pub fn build_app(api: Api, fixtures_dir: &Path, opts: AppOptions) -> Result<(App
     };
     Ok((app, items))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problems_in_bundled_documents_are_reported_in_their_own_file() {
+        let bundled = vec![(
+            PathBuf::from("specs/api.yaml"),
+            vec![PathBuf::from("specs/a.yaml"), PathBuf::from("specs/paths/b.yaml")],
+        )];
+        let at = |file: &str, pointer: &str| in_bundled_file(SpecError::new(Path::new(file), pointer, "m"), &bundled);
+        let e = at("specs/api.yaml", "/x-specbox-bundled/1/responses/200");
+        assert_eq!(
+            (e.file.to_str(), e.pointer.as_str()),
+            (Some("specs/paths/b.yaml"), "/responses/200")
+        );
+        let e = at("specs/api.yaml", "/x-specbox-bundled/0");
+        assert_eq!((e.file.to_str(), e.pointer.as_str()), (Some("specs/a.yaml"), ""));
+        let e = at("specs/api.yaml", "/paths/~1a/get");
+        assert_eq!(
+            (e.file.to_str(), e.pointer.as_str()),
+            (Some("specs/api.yaml"), "/paths/~1a/get")
+        );
+        let e = at("specs/other.yaml", "/x-specbox-bundled/0/x");
+        assert_eq!(e.file.to_str(), Some("specs/other.yaml"));
+    }
+
+    #[test]
+    fn overlays_find_their_spec_by_extends_then_file_name_then_the_only_spec() {
+        let specs = [
+            Source::File(PathBuf::from("specs/shop.yaml")),
+            Source::Url("https://h/v1/pets.json".into()),
+        ];
+        let overlay = |doc: Value| Overlay {
+            file: PathBuf::from("o.yaml"),
+            doc,
+        };
+        let ext = overlay(serde_json::json!({"extends": "https://elsewhere/pets.json"}));
+        assert_eq!(target_of(&ext, Path::new("x.yaml"), &specs).ok(), Some(1));
+        let none = overlay(serde_json::json!({}));
+        assert_eq!(
+            target_of(&none, Path::new("dir/shop.overlay.json"), &specs).ok(),
+            Some(0)
+        );
+        let e = target_of(&none, Path::new("x.yaml"), &specs).unwrap_err();
+        assert!(e.message.contains("shop.yaml, pets.json"), "{e}");
+        assert_eq!(target_of(&none, Path::new("x.yaml"), &specs[..1]).ok(), Some(0));
+        assert_eq!(overlay_stem(Path::new("a/shop.overlay.yml")).as_deref(), Some("shop"));
+        assert_eq!(overlay_stem(Path::new("a/.overlay.yml")), None);
+        assert_eq!(overlay_stem(Path::new("a/shop.yaml")), None);
+    }
+}
