@@ -6,7 +6,7 @@ use specbox::pipeline::Settings;
 use specbox::pipeline::faults::ChaosConfig;
 use specbox::spec::error::SpecError;
 use specbox::startup::cli::{CheckArgs, Cli, Command, FixturesArgs, HealthArgs, ServeArgs};
-use specbox::startup::{self, AppOptions};
+use specbox::startup::{self, AppOptions, LoadOptions};
 use specbox::traffic::proxy::Proxy;
 use specbox::traffic::record::Recorder;
 use specbox::traffic::redact::Redactor;
@@ -84,8 +84,18 @@ fn serve(args: ServeArgs) -> ExitCode {
         .init();
 
     let started = Instant::now();
-    let api = match startup::load_api(&args.specs, &args.mounts) {
-        Ok(api) => api,
+    let opts = LoadOptions {
+        mounts: args.mounts.clone(),
+        strict: args.strict,
+        overlays: args.overlays.clone(),
+    };
+    let api = match startup::load(&args.specs, &opts) {
+        Ok(loaded) => {
+            for w in &loaded.warnings {
+                tracing::warn!("{w}");
+            }
+            loaded.api
+        }
         Err(e) => return report(&e),
     };
     let opts = AppOptions {
@@ -242,8 +252,16 @@ fn traffic(app: &specbox::startup::App, args: &ServeArgs) -> Result<Traffic, Vec
 
 /// `specbox fixtures FILE --out DIR [SPECS...]`: a recording's resources as fixture files.
 fn fixtures(args: FixturesArgs) -> ExitCode {
-    let api = match startup::load_api(&args.specs, &args.mounts) {
-        Ok(api) => api,
+    let opts = LoadOptions {
+        mounts: args.mounts.clone(),
+        strict: false,
+        overlays: args.overlays.clone(),
+    };
+    let api = match startup::load(&args.specs, &opts) {
+        Ok(loaded) => {
+            print_warnings(&loaded.warnings);
+            loaded.api
+        }
         Err(e) => return report(&e),
     };
     let entries = match specbox::traffic::record::read(&args.file) {
@@ -294,9 +312,24 @@ fn fixtures(args: FixturesArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// Warnings for a command run by hand (`check`, `fixtures`): on stderr, as errors are.
+fn print_warnings(warnings: &[SpecError]) {
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+}
+
 fn check(args: CheckArgs) -> ExitCode {
-    let api = match startup::load_api(&args.specs, &args.mounts) {
-        Ok(api) => api,
+    let opts = LoadOptions {
+        mounts: args.mounts.clone(),
+        strict: args.strict,
+        overlays: args.overlays.clone(),
+    };
+    let (api, warnings) = match startup::load(&args.specs, &opts) {
+        Ok(loaded) => {
+            print_warnings(&loaded.warnings);
+            (loaded.api, loaded.warnings.len())
+        }
         Err(e) => return report(&e),
     };
     let (app, items) = match startup::build_app(api, &args.fixtures, AppOptions::default()) {
@@ -329,7 +362,11 @@ fn check(args: CheckArgs) -> ExitCode {
             r["action"].as_str().unwrap_or(""),
         );
     }
-    println!("\n{} operations, {} fixture items: ok", routes.len(), items);
+    println!(
+        "\n{} operations, {} fixture items, {warnings} warning(s): ok",
+        routes.len(),
+        items
+    );
     ExitCode::SUCCESS
 }
 

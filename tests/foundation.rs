@@ -390,7 +390,7 @@ fn broken_specs_stop_startup_naming_the_file_and_pointer() {
         let out = Command::new(env!("CARGO_BIN_EXE_specbox"))
             .current_dir(root().join("tests/specs/broken"))
             .args(*files)
-            .args(["--port", "0", "--fixtures", "none"])
+            .args(["--port", "0", "--fixtures", "none", "--strict"])
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);

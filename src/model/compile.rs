@@ -8,8 +8,9 @@ use crate::model::operation::{
 };
 use crate::model::resources::plan::Action;
 use crate::model::schema::{Coerce, Compile, Location, Schema, SchemaCompiler};
+use crate::spec::bundle::UNRESOLVED_KEY;
 use crate::spec::error::SpecError;
-use crate::spec::pointer::{METHODS, escape_pointer, lookup, resolve, resolve_pointer_of};
+use crate::spec::pointer::{escape_pointer, lookup, operations, resolve, resolve_pointer_of};
 use hyper::Method;
 use regex::Regex;
 use serde_json::Value;
@@ -95,6 +96,17 @@ pub fn security(
     Security { alternatives }
 }
 
+/// Where an operation is: its path template and mount, its path item (resolved) and the pointers
+/// to both (the operation's is where it is defined, past any `$ref`).
+#[derive(Clone, Copy)]
+struct Place<'a> {
+    template: &'a str,
+    mount: &'a str,
+    item: &'a Value,
+    item_ptr: &'a str,
+    op_ptr: &'a str,
+}
+
 pub struct OpCtx<'a> {
     pub root: &'a Value,
     pub compiler: &'a SchemaCompiler,
@@ -123,10 +135,19 @@ impl OpCtx<'_> {
         for (template, item) in paths {
             let item_ptr = resolve_pointer_of(root, item, format!("/paths/{}", escape_pointer(template)));
             let item = resolve(root, item);
-            for m in METHODS {
-                let Some(op) = item.get(*m) else { continue };
-                let op_ptr = format!("{item_ptr}/{m}");
-                match self.operation(spec_idx, m, template, mount, item, op, &op_ptr, default_security) {
+            for o in operations(item) {
+                // An operation may be a `$ref` (to another file, bundled): its pointer is where it
+                // is defined, which is where extensions on it and problems in it are looked up.
+                let op_ptr = resolve_pointer_of(root, o.op, format!("{item_ptr}/{}", o.suffix));
+                let op = resolve(root, o.op);
+                let at = Place {
+                    template,
+                    mount,
+                    item,
+                    item_ptr: &item_ptr,
+                    op_ptr: &op_ptr,
+                };
+                match self.operation(spec_idx, &o.method, &at, op, default_security) {
                     Ok(o) => {
                         for r in &o.responses {
                             let is_error = match r.status {
@@ -152,28 +173,30 @@ impl OpCtx<'_> {
         self.compiler.schema(pointer, self.when)
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn operation(
         &self,
         spec: usize,
         method: &str,
-        template: &str,
-        mount: &str,
-        item: &Value,
+        at: &Place<'_>,
         op: &Value,
-        op_ptr: &str,
         default_security: &Security,
     ) -> Result<Operation, Vec<SpecError>> {
+        let Place {
+            template,
+            mount,
+            item,
+            item_ptr,
+            op_ptr,
+        } = *at;
         let mut errors = Vec::new();
         let id = op
             .get("operationId")
             .and_then(Value::as_str)
             .map(str::to_string)
-            .unwrap_or_else(|| format!("{} {template}", method.to_ascii_uppercase()));
+            .unwrap_or_else(|| format!("{method} {template}"));
 
         // Path-level parameters, overridden by operation-level ones with the same name and location.
         let mut params: Vec<Param> = Vec::new();
-        let item_ptr = op_ptr.rsplit_once('/').map_or("", |(p, _)| p).to_string();
         for (list, base) in [
             (item.get("parameters"), format!("{item_ptr}/parameters")),
             (op.get("parameters"), format!("{op_ptr}/parameters")),
@@ -248,7 +271,13 @@ impl OpCtx<'_> {
         if !errors.is_empty() {
             return Err(errors);
         }
-        let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap_or(Method::GET);
+        let Ok(method) = Method::from_bytes(method.as_bytes()) else {
+            return Err(vec![SpecError::new(
+                self.file,
+                op_ptr,
+                format!("{method:?} is not an HTTP method name"),
+            )]);
+        };
         Ok(Operation {
             spec,
             id,
@@ -266,6 +295,10 @@ impl OpCtx<'_> {
 
     fn param(&self, raw: &Value, ptr: &str) -> Result<Option<Param>, SpecError> {
         let ptr = resolve_pointer_of(self.root, raw, ptr.to_string());
+        // A `$ref` to nothing (already a warning) leaves no parameter to check.
+        if ptr.strip_prefix('/') == Some(UNRESOLVED_KEY) {
+            return Ok(None);
+        }
         let p = resolve(self.root, raw);
         let Some(name) = p.get("name").and_then(Value::as_str) else {
             return Err(SpecError::new(self.file, ptr, "parameter without a name"));
@@ -275,6 +308,9 @@ impl OpCtx<'_> {
             Some("query") => Location::Query,
             Some("header") => Location::Header,
             Some("cookie") => Location::Cookie,
+            // OpenAPI 3.2: the whole query string as one value, described by `content`. Accepted,
+            // not validated: the engine validates query parameters one by one.
+            Some("querystring") => return Ok(None),
             other => {
                 return Err(SpecError::new(
                     self.file,

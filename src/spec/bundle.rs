@@ -1,10 +1,18 @@
-//! Bundling: every `$ref` into another file is copied into the spec's own document (under
-//! `/x-specbox-bundled/<n>`) and rewritten to a local pointer, so everything downstream deals with
-//! one document and local pointers only.
+//! Bundling: every `$ref` into another document (a file, or a URL) is copied into the spec's own
+//! document (under `/x-specbox-bundled/<n>`) and rewritten to a local pointer, so everything
+//! downstream deals with one document and local pointers only.
+//!
+//! A `$ref` whose target does not exist (a pointer to nothing, in this document or another one that
+//! loaded) is a warning, not an error: published specs have them (a schema renamed and one use
+//! forgotten), and the rest of such a spec is worth serving. The `$ref` is pointed at
+//! `/x-specbox-unresolved`, an empty schema, so what it stood for accepts anything; `--strict` turns
+//! the warning into an error. A document that cannot be read, fetched or parsed is still an error:
+//! then whole parts of the spec are missing, not one definition.
 
 use crate::spec::error::SpecError;
+use crate::spec::fetch::Fetcher;
 use crate::spec::pointer::*;
-use crate::spec::read::read_value;
+use crate::spec::source::Source;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -13,30 +21,64 @@ use std::path::{Path, PathBuf};
 const MAX_REF_FILE: u64 = 64 * 1024 * 1024;
 
 /// Where bundled external files live inside the document.
-const BUNDLE_KEY: &str = "x-specbox-bundled";
+pub const BUNDLE_KEY: &str = "x-specbox-bundled";
 
-/// Copies external files into the document and rewrites their `$ref`s to local pointers.
+/// What a `$ref` to nothing is pointed at: an empty schema (`{}` accepts anything).
+pub const UNRESOLVED_KEY: &str = "x-specbox-unresolved";
+
+/// Copies external documents into the document and rewrites their `$ref`s to local pointers.
 #[derive(Default)]
 pub struct Bundler {
-    /// Canonical path of an external file → its key under `/x-specbox-bundled`.
-    keys: HashMap<PathBuf, String>,
+    /// Canonical source of an external document → its key under `/x-specbox-bundled`.
+    keys: HashMap<Source, String>,
     /// Bundled files' contents, by key (already rewritten).
     bundled: Map<String, Value>,
     /// Raw contents of each external file, kept for checking pointers into it.
     raw: HashMap<String, Value>,
+    /// Where each bundled document came from, by key (the keys are 0, 1, 2, ...).
+    pub sources: Vec<PathBuf>,
+    /// `$ref`s to nothing, each with its file and pointer.
+    pub warnings: Vec<SpecError>,
+    /// Applied to each external document as it is read, before its `$ref`s are followed (the
+    /// Swagger 2.0 converter's fragment half, for the files of a Swagger 2.0 spec).
+    pub fragment: Option<fn(&Value) -> Value>,
+    /// The HTTP client, made on the first `$ref` to a URL.
+    fetcher: Option<Fetcher>,
 }
 
 impl Bundler {
-    pub fn bundle_root(&mut self, path: &Path, mut root: Value) -> Result<Value, SpecError> {
+    /// A bundler whose fetches (if any) go through `fetcher`.
+    pub fn with_fetcher(fetcher: Option<Fetcher>) -> Bundler {
+        Bundler {
+            fetcher,
+            ..Bundler::default()
+        }
+    }
+
+    /// The root document (read from `source`) with every external document it reaches bundled.
+    pub fn bundle_root(&mut self, source: &Source, mut root: Value) -> Result<Value, SpecError> {
         let mut refs = Vec::new();
-        self.collect(path, "", &root, &root, None, &mut refs)?;
+        self.collect(source, "", &root, &root, None, &mut refs)?;
         apply(&mut root, &mut refs.into_iter());
-        if !self.bundled.is_empty()
-            && let Some(obj) = root.as_object_mut()
-        {
-            obj.insert(BUNDLE_KEY.into(), Value::Object(std::mem::take(&mut self.bundled)));
+        if let Some(obj) = root.as_object_mut() {
+            if !self.bundled.is_empty() {
+                obj.insert(BUNDLE_KEY.into(), Value::Object(std::mem::take(&mut self.bundled)));
+            }
+            if !self.warnings.is_empty() {
+                obj.insert(UNRESOLVED_KEY.into(), Value::Object(Map::new()));
+            }
         }
         Ok(root)
+    }
+
+    /// A `$ref` to nothing: a warning, and the `$ref` pointed at the empty schema.
+    fn dangling(&mut self, file: &Source, at: String, message: String) -> Option<String> {
+        self.warnings.push(SpecError::new(
+            &file.path(),
+            at,
+            format!("{message}; what it refers to accepts anything"),
+        ));
+        Some(format!("#/{UNRESOLVED_KEY}"))
     }
 
     /// Walks `value` (found at `at` in `file`, whose whole content is `file_root` and which lives
@@ -46,7 +88,7 @@ impl Bundler {
     /// single-file spec, whose local `$ref`s stay as written, is not written at all.
     fn collect(
         &mut self,
-        file: &Path,
+        file: &Source,
         prefix: &str,
         file_root: &Value,
         value: &Value,
@@ -87,7 +129,7 @@ impl Bundler {
     /// written), checking that its target exists and bundling the file it names.
     fn rewrite_ref(
         &mut self,
-        file: &Path,
+        file: &Source,
         prefix: &str,
         file_root: &Value,
         r: &str,
@@ -103,48 +145,34 @@ impl Bundler {
         if target.is_empty() {
             // A local reference inside this file.
             if lookup(file_root, &fragment).is_none() {
-                return Err(SpecError::new(
-                    file,
-                    at(),
-                    format!("cannot resolve $ref {r:?}: nothing at #{fragment}"),
-                ));
+                return Ok(self.dangling(file, at(), format!("cannot resolve $ref {r:?}: nothing at #{fragment}")));
             }
             // `#{prefix}{fragment}`, made only when it differs (a prefix, a percent-escape).
             let same = r.strip_prefix('#').and_then(|rest| rest.strip_prefix(prefix)) == Some(fragment.as_ref());
             return Ok((!same).then(|| format!("#{prefix}{fragment}")));
         }
-        if target.contains("://") {
-            return Err(SpecError::new(
-                file,
-                at(),
-                format!("remote $ref {r:?} is not supported: download it beside the spec"),
-            ));
-        }
-        let base = file.parent().unwrap_or_else(|| Path::new("."));
-        let ext_path = base.join(percent_decode(target).as_ref());
-        let canonical = ext_path.canonicalize().map_err(|e| {
-            SpecError::new(
-                file,
-                at(),
-                format!("cannot resolve $ref {r:?}: {}: {e}", ext_path.display()),
-            )
-        })?;
-        // Only regular files: a `$ref` to /dev/zero or a FIFO would exhaust memory or hang (fuzzing).
-        match std::fs::metadata(&canonical) {
-            Ok(m) if m.is_file() && m.len() <= MAX_REF_FILE => {}
-            Ok(m) if m.is_file() => {
-                return Err(SpecError::new(
-                    file,
-                    at(),
-                    format!("$ref {r:?}: {} is larger than {MAX_REF_FILE} bytes", ext_path.display()),
-                ));
-            }
-            _ => {
-                return Err(SpecError::new(
-                    file,
-                    at(),
-                    format!("$ref {r:?}: {} is not a regular file", ext_path.display()),
-                ));
+        let ext = file.join(target);
+        let canonical = ext
+            .canonical()
+            .map_err(|e| SpecError::new(&file.path(), at(), format!("cannot resolve $ref {r:?}: {e}")))?;
+        if let Source::File(path) = &canonical {
+            // Only regular files: a `$ref` to /dev/zero or a FIFO would exhaust memory or hang (fuzzing).
+            match std::fs::metadata(path) {
+                Ok(m) if m.is_file() && m.len() <= MAX_REF_FILE => {}
+                Ok(m) if m.is_file() => {
+                    return Err(SpecError::new(
+                        &file.path(),
+                        at(),
+                        format!("$ref {r:?}: {} is larger than {MAX_REF_FILE} bytes", path.display()),
+                    ));
+                }
+                _ => {
+                    return Err(SpecError::new(
+                        &file.path(),
+                        at(),
+                        format!("$ref {r:?}: {} is not a regular file", path.display()),
+                    ));
+                }
             }
         }
         let key = match self.keys.get(&canonical) {
@@ -152,10 +180,23 @@ impl Bundler {
             None => {
                 let key = self.keys.len().to_string();
                 self.keys.insert(canonical.clone(), key.clone());
-                let raw = read_value(&ext_path)?;
+                self.sources.push(ext.path());
+                let mut raw = ext.read(&mut self.fetcher).map_err(|mut e| {
+                    // Say which `$ref` led to the document that failed.
+                    e.message = format!(
+                        "{} (reached by $ref {r:?} at {}#{})",
+                        e.message,
+                        file.path().display(),
+                        at()
+                    );
+                    e
+                })?;
+                if let Some(convert) = self.fragment {
+                    raw = convert(&raw);
+                }
                 let ext_prefix = format!("/{BUNDLE_KEY}/{key}");
                 let mut refs = Vec::new();
-                self.collect(&ext_path, &ext_prefix, &raw, &raw, None, &mut refs)?;
+                self.collect(&ext, &ext_prefix, &raw, &raw, None, &mut refs)?;
                 let mut content = raw.clone();
                 apply(&mut content, &mut refs.into_iter());
                 self.bundled.insert(key.clone(), content);
@@ -165,17 +206,118 @@ impl Bundler {
         };
         let exists = self.raw.get(&key).is_some_and(|raw| lookup(raw, &fragment).is_some());
         if !exists {
-            return Err(SpecError::new(
-                file,
-                at(),
-                format!(
-                    "cannot resolve $ref {r:?}: nothing at #{fragment} in {}",
-                    ext_path.display()
-                ),
-            ));
+            let message = format!(
+                "cannot resolve $ref {r:?}: nothing at #{fragment} in {}",
+                ext.path().display()
+            );
+            return Ok(self.dangling(file, at(), message));
         }
         let new = format!("#/{BUNDLE_KEY}/{key}{fragment}");
         Ok((new != r).then_some(new))
+    }
+}
+
+impl Bundler {
+    /// Brings path items and operations that a Swagger 2.0 spec writes in other files into the
+    /// document itself, before conversion: the converter must see them to convert them (bundling
+    /// copies a file as it is, and only the caller of a `$ref` knows it holds a path item). Their
+    /// own `$ref`s are rewritten to name, from the spec's place, what they named from the file's.
+    pub fn pull_in_paths(&mut self, source: &Source, root: &mut Value) -> Result<(), SpecError> {
+        let Some(paths) = root.get_mut("paths").and_then(Value::as_object_mut) else {
+            return Ok(());
+        };
+        for (template, item) in paths.iter_mut() {
+            let at = format!("/paths/{}", escape_pointer(template));
+            self.pull_in(source, item, &at)?;
+            if let Some(item) = item.as_object_mut() {
+                for (method, op) in item.iter_mut() {
+                    if METHODS.contains(&method.as_str()) {
+                        self.pull_in(source, op, &format!("{at}/{method}"))?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces `value`, if it is a `$ref` into another document, by what it points at (rebased).
+    fn pull_in(&mut self, source: &Source, value: &mut Value, at: &str) -> Result<(), SpecError> {
+        let Some(r) = value.get("$ref").and_then(Value::as_str).map(str::to_string) else {
+            return Ok(());
+        };
+        let (target, fragment) = r.split_once('#').unwrap_or((r.as_str(), ""));
+        if target.is_empty() {
+            return Ok(());
+        }
+        let file = source.join(target);
+        let doc = file.read(&mut self.fetcher).map_err(|mut e| {
+            e.message = format!(
+                "{} (reached by $ref {r:?} at {}#{at})",
+                e.message,
+                source.path().display()
+            );
+            e
+        })?;
+        let Some(found) = lookup(&doc, &percent_decode(fragment)) else {
+            return Err(SpecError::new(
+                &source.path(),
+                format!("{at}/$ref"),
+                format!(
+                    "cannot resolve $ref {r:?}: nothing at #{fragment} in {}",
+                    file.path().display()
+                ),
+            ));
+        };
+        let mut found = found.clone();
+        rebase(&mut found, &file, source);
+        *value = found;
+        Ok(())
+    }
+}
+
+/// Rewrites the `$ref`s of a value taken from `from` so that they mean the same from `to`'s place:
+/// a local one names `from` itself, a relative one is resolved against `from`.
+fn rebase(value: &mut Value, from: &Source, to: &Source) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(r)) = map.get_mut("$ref") {
+                let (target, fragment) = r.split_once('#').unwrap_or((r.as_str(), ""));
+                let named = match from.join(target) {
+                    Source::File(p) => relative_to(&p, to).to_string_lossy().into_owned(),
+                    Source::Url(u) => u,
+                };
+                let named = if target.is_empty() {
+                    match from {
+                        Source::File(p) => relative_to(p, to).to_string_lossy().into_owned(),
+                        Source::Url(u) => u.clone(),
+                    }
+                } else {
+                    named
+                };
+                *r = format!("{named}#{fragment}");
+            }
+            for (k, v) in map.iter_mut() {
+                if !is_literal(k, v) {
+                    rebase(v, from, to);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| rebase(v, from, to)),
+        _ => {}
+    }
+}
+
+/// `path` as a `$ref` from `to` may name it: relative to `to`'s directory when `to` is a file and
+/// `path` lies below that directory, else as it is.
+fn relative_to(path: &Path, to: &Source) -> PathBuf {
+    match to {
+        Source::File(spec) => {
+            let dir = spec.parent().unwrap_or_else(|| Path::new(""));
+            path.strip_prefix(dir)
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|_| path.to_path_buf())
+        }
+        Source::Url(_) => path.to_path_buf(),
     }
 }
 

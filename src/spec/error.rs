@@ -35,3 +35,44 @@ impl fmt::Display for SpecError {
 }
 
 impl std::error::Error for SpecError {}
+
+/// Something in a document that cannot be converted or applied (a Swagger 2.0 document, an overlay), with where it
+/// is. It names no file: the converter and the overlay applier work on values, and the loader, which knows the
+/// file, turns each into a [`SpecError`] with [`Problem::in_file`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// JSON pointer (RFC 6901) into the document that has the problem: the Swagger document for the converter, the
+    /// overlay document for the overlay module. Empty for the document as a whole.
+    pub pointer: String,
+    /// What is wrong, in words a spec author can act on.
+    pub message: String,
+}
+
+impl Problem {
+    /// Builds a problem; a convenience so call sites read as one line.
+    pub fn new(pointer: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            pointer: pointer.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The problem as a [`SpecError`] of `file`.
+    pub fn in_file(self, file: &Path) -> SpecError {
+        SpecError {
+            file: file.to_path_buf(),
+            pointer: self.pointer,
+            message: self.message,
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.pointer.is_empty() {
+            write!(f, "{}", self.message)
+        } else {
+            write!(f, "{}: {}", self.pointer, self.message)
+        }
+    }
+}

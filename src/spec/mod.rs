@@ -11,30 +11,46 @@
 //! to resolve. Everything downstream (the validator registry, the generator, the router) therefore
 //! deals with a single document and local pointers only. Errors name the file and the JSON pointer.
 //!
+//! A document is loaded in this order: read (a file, or fetched from a URL: [`source`], [`fetch`],
+//! [`read`]), overlays applied to it as the vendor published it ([`overlay`]), a Swagger 2.0 document
+//! converted to OpenAPI 3.0 ([`swagger2`]), external `$ref`s bundled ([`bundle`], with each file of a
+//! Swagger 2.0 spec converted by the converter's fragment half), `$ref`s that stand for a whole map or list replaced by
+//! their target ([`inline`]), and 3.0 schemas normalised
+//! ([`normalise`]). Problems that leave something sensible to serve (a `$ref` to nothing, an overlay
+//! action that selects nothing) are warnings, returned beside the document; the caller decides
+//! whether they are fatal (`--strict`).
+//!
 //! Owns: turning files into one JSON document per spec. May not touch: anything compiled (the
 //! model), any request, any state. It is the lowest layer with `exchange`, so every other stage can
 //! use its pointers and `$ref` helpers.
 
 pub mod bundle;
 pub mod error;
+pub mod fetch;
+pub mod inline;
 pub mod normalise;
+pub mod overlay;
 pub mod pointer;
 pub mod read;
+pub mod source;
+pub mod swagger2;
 
 use crate::spec::bundle::Bundler;
 use crate::spec::error::SpecError;
+use crate::spec::fetch::Fetcher;
 use crate::spec::normalise::normalise_30;
-use crate::spec::read::read_value;
+use crate::spec::source::Source;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// The OpenAPI major.minor line a document was written in.
+/// The OpenAPI major.minor line a document was written in (a converted Swagger 2.0 document is 3.0).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Version {
     V30,
     V31,
+    V32,
 }
 
 /// A loaded, bundled and normalised OpenAPI document.
@@ -49,57 +65,111 @@ pub struct SpecDoc {
     pub root: Arc<Value>,
 }
 
-/// Loads one OpenAPI document: parse, check the version, bundle external `$ref`s, check local
-/// `$ref`s, and normalise 3.0 schemas to 2020-12.
+/// An overlay document to apply, and the file it came from (for messages).
+#[derive(Debug, Clone)]
+pub struct Overlay {
+    pub file: PathBuf,
+    pub doc: Value,
+}
+
+/// A loaded spec, what was worth a warning on the way, and where each bundled document came from.
+#[derive(Debug)]
+pub struct Loaded {
+    pub doc: SpecDoc,
+    /// Problems that left something sensible to serve, each with its file and pointer.
+    pub warnings: Vec<SpecError>,
+    /// The file or URL of each document bundled under `/x-specbox-bundled/<n>`, by `n`: a problem
+    /// found later at such a pointer can then be reported in the file that holds it.
+    pub bundled: Vec<PathBuf>,
+}
+
+/// Loads one OpenAPI document from a file. Warnings are dropped: callers that show them use [`load_source`].
 pub fn load(path: &Path) -> Result<SpecDoc, SpecError> {
-    let root = read_value(path)?;
-    let Some(obj) = root.as_object() else {
-        return Err(SpecError::new(
-            path,
+    load_source(&Source::File(path.to_path_buf()), &[])
+        .map(|l| l.doc)
+        .map_err(|mut e| e.swap_remove(0))
+}
+
+/// Loads one OpenAPI (or Swagger 2.0) document from a file or a URL: read, apply `overlays` in order,
+/// convert Swagger 2.0, check the version, bundle external `$ref`s, check local ones, and normalise
+/// 3.0 schemas to 2020-12.
+pub fn load_source(source: &Source, overlays: &[&Overlay]) -> Result<Loaded, Vec<SpecError>> {
+    let path = source.path();
+    let mut fetcher: Option<Fetcher> = None;
+    let mut root = source.read(&mut fetcher).map_err(|e| vec![e])?;
+    let mut warnings = Vec::new();
+    let mut errors = Vec::new();
+    for overlay in overlays {
+        match overlay::apply(&mut root, &overlay.doc) {
+            Ok(w) => warnings.extend(w.into_iter().map(|p| p.in_file(&overlay.file))),
+            Err(problems) => errors.extend(problems.into_iter().map(|p| p.in_file(&overlay.file))),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    if !root.is_object() {
+        return Err(vec![SpecError::new(
+            &path,
             "",
             "an OpenAPI document must be a mapping at the top level",
-        ));
-    };
-    if obj.contains_key("swagger") {
-        return Err(SpecError::new(
-            path,
-            "/swagger",
-            "Swagger 2.0 is not supported: convert the document to OpenAPI 3 (e.g. with swagger2openapi)",
-        ));
+        )]);
     }
-    let version = match obj.get("openapi").and_then(Value::as_str) {
+    let swagger = swagger2::is_swagger2(&root);
+    let mut bundler = Bundler::with_fetcher(fetcher);
+    if swagger {
+        bundler.pull_in_paths(source, &mut root).map_err(|e| vec![e])?;
+        root = swagger2::convert(&root).map_err(|ps| ps.into_iter().map(|p| p.in_file(&path)).collect::<Vec<_>>())?;
+    } else if let Some(v) = root.get("swagger") {
+        return Err(vec![SpecError::new(
+            &path,
+            "/swagger",
+            format!("unsupported Swagger version {v}: Swagger 2.0 and OpenAPI 3.0, 3.1 and 3.2 are"),
+        )]);
+    }
+    let version = match root.get("openapi").and_then(Value::as_str) {
         Some(v) if v.starts_with("3.0") => Version::V30,
-        Some(v) if v.starts_with("3.1") || v.starts_with("3.2") => Version::V31,
+        Some(v) if v.starts_with("3.1") => Version::V31,
+        Some(v) if v.starts_with("3.2") => Version::V32,
         Some(v) => {
-            return Err(SpecError::new(
-                path,
+            return Err(vec![SpecError::new(
+                &path,
                 "/openapi",
-                format!("unsupported OpenAPI version {v:?} (3.0.x and 3.1.x are)"),
-            ));
+                format!("unsupported OpenAPI version {v:?} (3.0.x, 3.1.x, 3.2.x and Swagger 2.0 are)"),
+            )]);
         }
         None => {
-            return Err(SpecError::new(path, "/openapi", "missing `openapi` version field"));
+            return Err(vec![SpecError::new(
+                &path,
+                "/openapi",
+                "missing `openapi` version field",
+            )]);
         }
     };
-    if let Some(p) = obj.get("paths")
+    if let Some(p) = root.get("paths")
         && !p.is_object()
     {
-        return Err(SpecError::new(path, "/paths", "`paths` must be a mapping"));
+        return Err(vec![SpecError::new(&path, "/paths", "`paths` must be a mapping")]);
     }
 
-    let mut bundler = Bundler::default();
-    let mut root = bundler.bundle_root(path, root)?;
+    if swagger {
+        bundler.fragment = Some(swagger2::convert_fragment);
+    }
+    let mut root = bundler.bundle_root(source, root).map_err(|e| vec![e])?;
+    warnings.append(&mut bundler.warnings);
+    inline::inline_map_refs(&mut root);
     if version == Version::V30 {
         normalise_30(&mut root);
     }
-    Ok(SpecDoc {
-        path: path.to_path_buf(),
-        name: path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "spec".into()),
-        version,
-        root: Arc::new(root),
+    Ok(Loaded {
+        doc: SpecDoc {
+            path,
+            name: source.stem().unwrap_or_else(|| "spec".into()),
+            version,
+            root: Arc::new(root),
+        },
+        warnings,
+        bundled: bundler.sources,
     })
 }
 
@@ -136,6 +206,21 @@ mod tests {
     }
 
     #[test]
+    fn resolve_pointer_finds_properties_declared_through_all_of() {
+        use crate::spec::pointer::resolve_pointer;
+        let doc = serde_json::json!({
+            "s": {"allOf": [{"properties": {"a": {"type": "string"}}}, {"$ref": "#/t"}]},
+            "t": {"properties": {"b": {"type": "array", "items": {"$ref": "#/u"}}}},
+            "u": {"type": "integer"},
+        });
+        let r = |p: &str| resolve_pointer(&doc, p.to_string());
+        assert_eq!(r("/s/properties/a"), "/s/allOf/0/properties/a");
+        assert_eq!(r("/s/properties/b/items"), "/u");
+        assert_eq!(r("/s/properties/c"), "/s/properties/c");
+        assert_eq!(r("/s/allOf/1"), "/t");
+    }
+
+    #[test]
     fn escape_pointer_escapes_only_what_it_must() {
         assert_eq!(escape_pointer("plain"), "plain");
         assert_eq!(escape_pointer("/a~b/"), "~1a~0b~1");
@@ -150,13 +235,18 @@ mod tests {
             "c": {"example": {"$ref": "not checked"}},
             "components": {"schemas": {"A": {"type": "string"}, "A B": {"type": "integer"}}},
         });
-        let bundled = Bundler::default().bundle_root(path, root.clone()).unwrap();
+        let source = Source::File(path.to_path_buf());
+        let bundled = Bundler::default().bundle_root(&source, root.clone()).unwrap();
         let mut expected = root;
         expected["b"]["$ref"] = "#/components/schemas/A B".into();
         assert_eq!(bundled, expected);
 
         let broken = serde_json::json!({"x": [{"y~z": {"$ref": "#/nope"}}]});
-        let err = Bundler::default().bundle_root(path, broken).unwrap_err();
-        assert_eq!(err.pointer, "/x/0/y~0z/$ref");
+        let mut bundler = Bundler::default();
+        let bundled = bundler.bundle_root(&source, broken).unwrap();
+        assert_eq!(bundler.warnings.len(), 1);
+        assert_eq!(bundler.warnings[0].pointer, "/x/0/y~0z/$ref");
+        assert_eq!(bundled["x"][0]["y~z"]["$ref"], "#/x-specbox-unresolved");
+        assert_eq!(bundled["x-specbox-unresolved"], serde_json::json!({}));
     }
 }

@@ -2,7 +2,7 @@
 //! load (`nullable`, boolean `exclusiveMinimum`/`exclusiveMaximum`, `example`), so that one
 //! 2020-12 validator reads every spec.
 
-use crate::spec::pointer::{METHODS, escape_pointer, lookup, percent_decode};
+use crate::spec::pointer::{escape_pointer, lookup, operations, percent_decode};
 use serde_json::{Map, Value};
 use std::collections::HashSet;
 
@@ -103,6 +103,7 @@ fn collect_schema_positions(root: &Value, out: &mut HashSet<String>) {
 #[derive(Clone, Copy)]
 enum Kind {
     PathItem,
+    Operation,
     Parameter,
     Content,
     Response,
@@ -135,25 +136,26 @@ impl<'a> SchemaWalker<'a> {
             return;
         }
         let Some(obj) = value.as_object() else { return };
+        let obj_value = value;
         match kind {
             Kind::PathItem => {
                 if obj.contains_key("parameters") {
                     self.list(Kind::Parameter, &format!("{pointer}/parameters"));
                 }
-                for m in METHODS {
-                    if let Some(op) = obj.get(*m).and_then(Value::as_object) {
-                        let op_ptr = format!("{pointer}/{m}");
-                        if op.contains_key("parameters") {
-                            self.list(Kind::Parameter, &format!("{op_ptr}/parameters"));
-                        }
-                        if op.contains_key("requestBody") {
-                            self.visit(Kind::Content, &format!("{op_ptr}/requestBody"));
-                        }
-                        if let Some(responses) = op.get("responses").and_then(Value::as_object) {
-                            for code in responses.keys() {
-                                self.visit(Kind::Response, &format!("{op_ptr}/responses/{}", escape_pointer(code)));
-                            }
-                        }
+                for o in operations(obj_value) {
+                    self.visit(Kind::Operation, &format!("{pointer}/{}", o.suffix));
+                }
+            }
+            Kind::Operation => {
+                if obj.contains_key("parameters") {
+                    self.list(Kind::Parameter, &format!("{pointer}/parameters"));
+                }
+                if obj.contains_key("requestBody") {
+                    self.visit(Kind::Content, &format!("{pointer}/requestBody"));
+                }
+                if let Some(responses) = obj.get("responses").and_then(Value::as_object) {
+                    for code in responses.keys() {
+                        self.visit(Kind::Response, &format!("{pointer}/responses/{}", escape_pointer(code)));
                     }
                 }
             }

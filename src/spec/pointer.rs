@@ -124,7 +124,56 @@ pub fn resolve<'a>(root: &'a Value, mut value: &'a Value) -> &'a Value {
 }
 
 /// The pointer a (possibly `$ref`) value finally resolves to, given the pointer it was found at.
+///
+/// A pointer that leads nowhere is tried once more as a path through schemas: `$ref`s along it
+/// are followed, and a `properties/<name>` that a schema declares through `allOf` is found in the
+/// branch that declares it. The model reads a schema's properties through `allOf` and `$ref` (as
+/// validation does), so the pointer it makes for such a property (`<schema>/properties/tags`)
+/// names where the property is, not where it is written (`<schema>/allOf/0/properties/tags`).
 pub fn resolve_pointer(root: &Value, mut pointer: String) -> String {
+    let mut retried = false;
+    for _ in 0..32 {
+        match lookup(root, &pointer) {
+            Some(v) => match v.get("$ref").and_then(Value::as_str) {
+                Some(r) if r.starts_with('#') => pointer = percent_decode(&r[1..]).into_owned(),
+                _ => break,
+            },
+            None if !retried => {
+                retried = true;
+                match through_schemas(root, &pointer) {
+                    Some(found) => pointer = found,
+                    None => break,
+                }
+            }
+            None => break,
+        }
+    }
+    pointer
+}
+
+/// `pointer` read as a path through schemas (see [`resolve_pointer`]); `None` if nothing is there.
+fn through_schemas(root: &Value, pointer: &str) -> Option<String> {
+    let segments: Vec<&str> = pointer.strip_prefix('/')?.split('/').collect();
+    let mut at = String::new();
+    let mut rest = segments.as_slice();
+    while let Some((segment, after)) = rest.split_first() {
+        at = follow_refs(root, at);
+        if *segment == "properties"
+            && let Some((name, after_name)) = after.split_first()
+        {
+            at = declared_property(root, &at, name, 0)?;
+            rest = after_name;
+            continue;
+        }
+        at = format!("{at}/{segment}");
+        lookup(root, &at)?;
+        rest = after;
+    }
+    Some(at)
+}
+
+/// `pointer` with the `$ref` chain at it followed (no retry through schemas).
+fn follow_refs(root: &Value, mut pointer: String) -> String {
     for _ in 0..32 {
         match lookup(root, &pointer)
             .and_then(|v| v.get("$ref"))
@@ -137,6 +186,21 @@ pub fn resolve_pointer(root: &Value, mut pointer: String) -> String {
     pointer
 }
 
+/// The pointer of property `name` (a pointer segment, escaped) of the schema at `schema`, declared
+/// there or in one of its `allOf` branches (depth-first, bounded).
+fn declared_property(root: &Value, schema: &str, name: &str, depth: usize) -> Option<String> {
+    let schema = follow_refs(root, schema.to_string());
+    let direct = format!("{schema}/properties/{name}");
+    if lookup(root, &direct).is_some() {
+        return Some(direct);
+    }
+    if depth > 16 {
+        return None;
+    }
+    let branches = lookup(root, &format!("{schema}/allOf")).and_then(Value::as_array)?;
+    (0..branches.len()).find_map(|i| declared_property(root, &format!("{schema}/allOf/{i}"), name, depth + 1))
+}
+
 /// [`resolve_pointer`] given `value`, the value at `pointer`, which the caller already holds: the
 /// document is walked only when `value` is itself a `$ref` (otherwise the pointer stays).
 pub fn resolve_pointer_of(root: &Value, value: &Value, pointer: String) -> String {
@@ -146,5 +210,41 @@ pub fn resolve_pointer_of(root: &Value, value: &Value, pointer: String) -> Strin
     }
 }
 
-/// The HTTP methods an OpenAPI path item may hold, in the order they are reported.
-pub const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+/// The HTTP methods an OpenAPI path item may hold as fixed fields, in the order they are reported
+/// (`query` is OpenAPI 3.2's; other methods are under 3.2's `additionalOperations`).
+pub const METHODS: &[&str] = &[
+    "get", "put", "post", "delete", "options", "head", "patch", "trace", "query",
+];
+
+/// One operation of a path item: the method as a request sends it (`GET`; an
+/// `additionalOperations` name, such as `COPY`, as written), where it sits below the path item
+/// (`get`, `additionalOperations/COPY`), and the operation as written (possibly a `$ref`).
+pub struct ItemOperation<'a> {
+    pub method: String,
+    pub suffix: String,
+    pub op: &'a Value,
+}
+
+/// The operations of a path item: its fixed method fields, then OpenAPI 3.2's `additionalOperations`.
+pub fn operations(item: &Value) -> Vec<ItemOperation<'_>> {
+    let mut out = Vec::new();
+    for m in METHODS {
+        if let Some(op) = item.get(*m) {
+            out.push(ItemOperation {
+                method: m.to_ascii_uppercase(),
+                suffix: (*m).to_string(),
+                op,
+            });
+        }
+    }
+    if let Some(more) = item.get("additionalOperations").and_then(Value::as_object) {
+        for (name, op) in more {
+            out.push(ItemOperation {
+                method: name.clone(),
+                suffix: format!("additionalOperations/{}", escape_pointer(name)),
+                op,
+            });
+        }
+    }
+    out
+}

@@ -38,7 +38,7 @@ pub enum Command {
 
 #[derive(Debug, Args, Clone)]
 pub struct ServeArgs {
-    /// Spec files or directories of specs (every *.yaml, *.yml, *.json directly inside).
+    /// Spec files, http(s) URLs, or directories of specs (every *.yaml, *.yml, *.json directly inside).
     #[arg(env = "SPECBOX_SPECS", value_delimiter = ',', default_value = "specs")]
     pub specs: Vec<PathBuf>,
 
@@ -145,6 +145,16 @@ pub struct ServeArgs {
     /// Answer requests recorded in this HAR file with their recorded responses.
     #[arg(long, env = "SPECBOX_REPLAY")]
     pub replay: Option<PathBuf>,
+
+    /// Make every loading warning (a $ref to nothing, an overlay action that selects nothing) an error.
+    #[arg(long, env = "SPECBOX_STRICT")]
+    pub strict: bool,
+
+    /// Apply this OpenAPI Overlay file (repeatable): to the spec its `extends` names, else to the spec
+    /// NAME of a file NAME.overlay.yaml, else to the only spec. NAME.overlay.yaml beside NAME.yaml is
+    /// always applied.
+    #[arg(long = "overlay", env = "SPECBOX_OVERLAY", value_delimiter = ',')]
+    pub overlays: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -168,6 +178,9 @@ pub struct FixturesArgs {
     /// Mount a spec elsewhere (NAME=/prefix), as the specbox that recorded did.
     #[arg(long = "mount", value_delimiter = ',', value_parser = parse_mount)]
     pub mounts: Vec<(String, String)>,
+    /// Apply this overlay file (repeatable), as the specbox that recorded did.
+    #[arg(long = "overlay", env = "SPECBOX_OVERLAY", value_delimiter = ',')]
+    pub overlays: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -180,6 +193,12 @@ pub struct CheckArgs {
     pub fixtures: PathBuf,
     #[arg(long = "mount", value_delimiter = ',', value_parser = parse_mount)]
     pub mounts: Vec<(String, String)>,
+    /// Make every loading warning an error (exit 2).
+    #[arg(long, env = "SPECBOX_STRICT")]
+    pub strict: bool,
+    /// Apply this overlay file (repeatable; see serve's --overlay).
+    #[arg(long = "overlay", env = "SPECBOX_OVERLAY", value_delimiter = ',')]
+    pub overlays: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -14,20 +14,38 @@ use crate::pipeline::auth::Auth;
 use crate::pipeline::faults::{ChaosConfig, Faults};
 use crate::pipeline::{Engine, Settings};
 use crate::spec;
+use crate::spec::bundle::BUNDLE_KEY;
 use crate::spec::error::SpecError;
+use crate::spec::read::read_value;
+use crate::spec::source::{Source, is_url};
+use crate::spec::{Overlay, SpecDoc};
 use crate::state::fixtures;
 use crate::state::store::Store;
 use crate::traffic::journal::Journal;
+use serde_json::Value;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-/// Expands directories into the OpenAPI documents directly inside them. Files named explicitly
-/// are always loaded; in a directory, files that are not OpenAPI documents (shared fragments of
-/// a multi-file spec) are skipped.
-pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Vec<SpecError>> {
-    let mut out = Vec::new();
+/// The spec documents and overlay files the command line names.
+#[derive(Debug, Default)]
+pub struct Discovered {
+    pub specs: Vec<Source>,
+    /// Overlay files named among the specs (directories' overlays are found beside their specs).
+    pub overlays: Vec<PathBuf>,
+}
+
+/// Expands directories into the OpenAPI documents directly inside them. Files and URLs named
+/// explicitly are always loaded; in a directory, files that are not OpenAPI documents (shared
+/// fragments of a multi-file spec) are skipped. Overlay files (`NAME.overlay.yaml`, `.yml`, `.json`)
+/// are never loaded as specs: in a directory they are left for their spec to find, and named
+/// explicitly they are used as if given with `--overlay`.
+pub fn discover(paths: &[PathBuf]) -> Result<Discovered, Vec<SpecError>> {
+    let mut out = Discovered::default();
     let mut errors = Vec::new();
     for p in paths {
-        if p.is_dir() {
+        if p.to_str().is_some_and(is_url) {
+            out.specs.push(Source::from_arg(p));
+        } else if p.is_dir() {
             let mut files: Vec<PathBuf> = match std::fs::read_dir(p) {
                 Ok(rd) => rd
                     .filter_map(Result::ok)
@@ -40,7 +58,7 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Vec<SpecError>> {
                 }
             };
             files.sort();
-            files.retain(|f| looks_like_openapi(f));
+            files.retain(|f| overlay_stem(f).is_none() && looks_like_openapi(f));
             if files.is_empty() {
                 errors.push(SpecError::new(
                     p,
@@ -48,9 +66,13 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Vec<SpecError>> {
                     "no OpenAPI documents (*.yaml, *.yml, *.json) in this directory",
                 ));
             }
-            out.extend(files);
+            out.specs.extend(files.into_iter().map(Source::File));
         } else if p.is_file() {
-            out.push(p.clone());
+            if overlay_stem(p).is_some() {
+                out.overlays.push(p.clone());
+            } else {
+                out.specs.push(Source::File(p.clone()));
+            }
         } else {
             errors.push(SpecError::new(p, "", "no such file or directory"));
         }
@@ -69,26 +91,206 @@ fn looks_like_openapi(path: &Path) -> bool {
     }) || text.contains("\"openapi\"")
 }
 
-/// Loads and compiles everything. Errors are collected across all files.
+/// The extensions an overlay file may have, in the order a spec's own overlay is looked for.
+const OVERLAY_EXTENSIONS: [&str; 3] = ["yaml", "yml", "json"];
+
+/// `petstore` for `petstore.overlay.yaml`; `None` for a file that is not named as an overlay.
+fn overlay_stem(path: &Path) -> Option<String> {
+    let name = path.file_name()?.to_str()?;
+    OVERLAY_EXTENSIONS
+        .iter()
+        .find_map(|ext| name.strip_suffix(&format!(".overlay.{ext}")))
+        .filter(|stem| !stem.is_empty())
+        .map(str::to_string)
+}
+
+/// How specs are loaded.
+#[derive(Debug, Default, Clone)]
+pub struct LoadOptions {
+    /// `NAME=/prefix` overrides, by spec name.
+    pub mounts: Vec<(String, String)>,
+    /// Every warning is an error.
+    pub strict: bool,
+    /// Overlay files given with `--overlay`, in order.
+    pub overlays: Vec<PathBuf>,
+}
+
+/// The compiled API and the warnings met on the way (each with its file and pointer).
+pub struct Loaded {
+    pub api: Api,
+    pub warnings: Vec<SpecError>,
+}
+
+/// Loads and compiles everything, with no overlay but those beside the specs, warnings logged
+/// (not fatal).
 pub fn load_api(spec_paths: &[PathBuf], mounts: &[(String, String)]) -> Result<Api, Vec<SpecError>> {
-    let files = discover(spec_paths)?;
-    let mut docs = Vec::new();
+    let opts = LoadOptions {
+        mounts: mounts.to_vec(),
+        ..LoadOptions::default()
+    };
+    let loaded = load(spec_paths, &opts)?;
+    for w in &loaded.warnings {
+        tracing::warn!("{w}");
+    }
+    Ok(loaded.api)
+}
+
+/// Finds, loads and compiles every spec with its overlays. Errors are collected across all files;
+/// with `strict`, warnings are errors too.
+pub fn load(spec_paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded, Vec<SpecError>> {
+    let found = discover(spec_paths)?;
+    let mut explicit = found.overlays;
+    explicit.extend(opts.overlays.iter().cloned());
+    let overlays = assign_overlays(&found.specs, &explicit)?;
+    let mut docs: Vec<SpecDoc> = Vec::new();
+    let mut bundled: Vec<(PathBuf, Vec<PathBuf>)> = Vec::new();
     let mut errors = Vec::new();
-    for f in &files {
-        match spec::load(f) {
-            Ok(d) => docs.push(d),
-            Err(e) => errors.push(e),
+    let mut warnings = Vec::new();
+    for (source, overlays) in found.specs.iter().zip(&overlays) {
+        let overlays: Vec<&Overlay> = overlays.iter().collect();
+        match spec::load_source(source, &overlays) {
+            Ok(loaded) => {
+                warnings.extend(loaded.warnings);
+                bundled.push((loaded.doc.path.clone(), loaded.bundled));
+                docs.push(loaded.doc);
+            }
+            Err(mut e) => errors.append(&mut e),
         }
+    }
+    if opts.strict {
+        errors.extend(warnings.drain(..).map(|mut w| {
+            w.message.push_str(" (an error with --strict)");
+            w
+        }));
     }
     if !errors.is_empty() {
         return Err(errors);
     }
-    Api::build(
+    let api = Api::build(
         docs,
         &BuildOptions {
-            mounts: mounts.to_vec(),
+            mounts: opts.mounts.clone(),
         },
     )
+    .map_err(|errors| {
+        errors
+            .into_iter()
+            .map(|e| in_bundled_file(e, &bundled))
+            .collect::<Vec<_>>()
+    })?;
+    Ok(Loaded { api, warnings })
+}
+
+/// A problem found in the compiled document at `/x-specbox-bundled/<n>/...` is in the file (or URL)
+/// that was bundled there: reported there, where it can be fixed.
+fn in_bundled_file(mut e: SpecError, bundled: &[(PathBuf, Vec<PathBuf>)]) -> SpecError {
+    let Some(rest) = e.pointer.strip_prefix(&format!("/{BUNDLE_KEY}/")) else {
+        return e;
+    };
+    let (key, inner) = rest.split_once('/').map_or((rest, ""), |(k, r)| (k, r));
+    let file = bundled
+        .iter()
+        .find(|(spec, _)| *spec == e.file)
+        .and_then(|(_, files)| files.get(key.parse::<usize>().ok()?));
+    if let Some(file) = file {
+        e.pointer = if inner.is_empty() {
+            String::new()
+        } else {
+            format!("/{inner}")
+        };
+        e.file = file.clone();
+    }
+    e
+}
+
+/// Which overlays apply to which spec, in order: the spec's own (`NAME.overlay.yaml` beside
+/// `NAME.yaml`), then the explicit ones, each given to the spec its `extends` names (by file
+/// name), else to the spec whose name the overlay's file name starts with (`NAME.overlay.*`), else
+/// to the only spec loaded. An overlay that fits none of these is an error.
+fn assign_overlays(specs: &[Source], explicit: &[PathBuf]) -> Result<Vec<Vec<Overlay>>, Vec<SpecError>> {
+    let mut out: Vec<Vec<Overlay>> = specs.iter().map(|_| Vec::new()).collect();
+    let mut errors = Vec::new();
+    let mut used = HashSet::new();
+    let read = |file: &Path, errors: &mut Vec<SpecError>| match read_value(file) {
+        Ok(doc) => Some(Overlay {
+            file: file.to_path_buf(),
+            doc,
+        }),
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
+    for (spec, list) in specs.iter().zip(out.iter_mut()) {
+        let (Source::File(path), Some(stem)) = (spec, spec.stem()) else {
+            continue;
+        };
+        let dir = path.parent().unwrap_or_else(|| Path::new(""));
+        for ext in OVERLAY_EXTENSIONS {
+            let candidate = dir.join(format!("{stem}.overlay.{ext}"));
+            if candidate.is_file() {
+                used.insert(candidate.canonicalize().unwrap_or_else(|_| candidate.clone()));
+                list.extend(read(&candidate, &mut errors));
+            }
+        }
+    }
+    for file in explicit {
+        if !used.insert(file.canonicalize().unwrap_or_else(|_| file.clone())) {
+            continue;
+        }
+        let Some(overlay) = read(file, &mut errors) else {
+            continue;
+        };
+        match target_of(&overlay, file, specs) {
+            Ok(i) => {
+                if let Some(list) = out.get_mut(i) {
+                    list.push(overlay);
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() { Ok(out) } else { Err(errors) }
+}
+
+/// The index of the spec an explicitly given overlay applies to (see [`assign_overlays`]).
+fn target_of(overlay: &Overlay, file: &Path, specs: &[Source]) -> Result<usize, SpecError> {
+    let only = |matches: Vec<usize>| match matches.as_slice() {
+        [one] => Some(*one),
+        _ => None,
+    };
+    let extends = overlay.doc.get("extends").and_then(Value::as_str);
+    if let Some(name) = extends.and_then(|e| Source::from_arg(Path::new(e)).file_name()) {
+        let matching = (0..specs.len())
+            .filter(|&i| specs.get(i).and_then(Source::file_name).as_deref() == Some(name.as_str()))
+            .collect();
+        if let Some(i) = only(matching) {
+            return Ok(i);
+        }
+    }
+    if let Some(stem) = overlay_stem(file) {
+        let matching = (0..specs.len())
+            .filter(|&i| specs.get(i).and_then(Source::stem).as_deref() == Some(stem.as_str()))
+            .collect();
+        if let Some(i) = only(matching) {
+            return Ok(i);
+        }
+    }
+    if specs.len() == 1 {
+        return Ok(0);
+    }
+    let names: Vec<String> = specs.iter().filter_map(Source::file_name).collect();
+    Err(SpecError::new(
+        file,
+        if extends.is_some() { "/extends" } else { "" },
+        format!(
+            "cannot tell which spec this overlay applies to{}: name it <spec>.overlay.yaml or set `extends` to one of {}",
+            extends
+                .map(|e| format!(" (`extends: {e}` names none of the specs loaded)"))
+                .unwrap_or_default(),
+            names.join(", ")
+        ),
+    ))
 }
 
 /// The running application: the request engine, and what the server and the admin API keep
@@ -150,4 +352,57 @@ pub fn build_app(api: Api, fixtures_dir: &Path, opts: AppOptions) -> Result<(App
         in_flight: Default::default(),
     };
     Ok((app, items))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problems_in_bundled_documents_are_reported_in_their_own_file() {
+        let bundled = vec![(
+            PathBuf::from("specs/api.yaml"),
+            vec![PathBuf::from("specs/a.yaml"), PathBuf::from("specs/paths/b.yaml")],
+        )];
+        let at = |file: &str, pointer: &str| in_bundled_file(SpecError::new(Path::new(file), pointer, "m"), &bundled);
+        let e = at("specs/api.yaml", "/x-specbox-bundled/1/responses/200");
+        assert_eq!(
+            (e.file.to_str(), e.pointer.as_str()),
+            (Some("specs/paths/b.yaml"), "/responses/200")
+        );
+        let e = at("specs/api.yaml", "/x-specbox-bundled/0");
+        assert_eq!((e.file.to_str(), e.pointer.as_str()), (Some("specs/a.yaml"), ""));
+        let e = at("specs/api.yaml", "/paths/~1a/get");
+        assert_eq!(
+            (e.file.to_str(), e.pointer.as_str()),
+            (Some("specs/api.yaml"), "/paths/~1a/get")
+        );
+        let e = at("specs/other.yaml", "/x-specbox-bundled/0/x");
+        assert_eq!(e.file.to_str(), Some("specs/other.yaml"));
+    }
+
+    #[test]
+    fn overlays_find_their_spec_by_extends_then_file_name_then_the_only_spec() {
+        let specs = [
+            Source::File(PathBuf::from("specs/shop.yaml")),
+            Source::Url("https://h/v1/pets.json".into()),
+        ];
+        let overlay = |doc: Value| Overlay {
+            file: PathBuf::from("o.yaml"),
+            doc,
+        };
+        let ext = overlay(serde_json::json!({"extends": "https://elsewhere/pets.json"}));
+        assert_eq!(target_of(&ext, Path::new("x.yaml"), &specs).ok(), Some(1));
+        let none = overlay(serde_json::json!({}));
+        assert_eq!(
+            target_of(&none, Path::new("dir/shop.overlay.json"), &specs).ok(),
+            Some(0)
+        );
+        let e = target_of(&none, Path::new("x.yaml"), &specs).unwrap_err();
+        assert!(e.message.contains("shop.yaml, pets.json"), "{e}");
+        assert_eq!(target_of(&none, Path::new("x.yaml"), &specs[..1]).ok(), Some(0));
+        assert_eq!(overlay_stem(Path::new("a/shop.overlay.yml")).as_deref(), Some("shop"));
+        assert_eq!(overlay_stem(Path::new("a/.overlay.yml")), None);
+        assert_eq!(overlay_stem(Path::new("a/shop.yaml")), None);
+    }
 }

@@ -1,0 +1,178 @@
+//! `$ref`s where OpenAPI and JSON Schema allow none: a whole map or list written as a reference.
+//!
+//! Specs split over many files use `$ref` as a JSON Reference, which may stand for any value: a
+//! schema's whole `properties` map (`properties: {$ref: 'attributes.yml#/droplet_ids'}`), a
+//! response's `headers`, an operation's `parameters` list. A Reference Object is allowed only where
+//! one object (a schema, a parameter, a response) is expected, and a JSON Schema validator reads
+//! such a `properties` as one property named `$ref`. So after bundling, where a map of named things
+//! or a list is expected and a `$ref` stands instead, the `$ref` is replaced by a copy of what it
+//! points at (siblings of the `$ref` are kept, and win). Every other `$ref` stays: schemas keep
+//! their references (recursion, and one compiled validator per target), and the model resolves
+//! the rest.
+
+use crate::spec::pointer::{lookup, percent_decode};
+use serde_json::Value;
+
+/// Keys whose value is a map of names (or a list), never a single object that a `$ref` could be.
+const MAP_KEYS: &[&str] = &[
+    // JSON Schema
+    "properties",
+    "patternProperties",
+    "$defs",
+    "definitions",
+    "dependentSchemas",
+    "allOf",
+    "anyOf",
+    "oneOf",
+    "prefixItems",
+    "required",
+    // OpenAPI
+    "paths",
+    "webhooks",
+    "components",
+    "schemas",
+    "responses",
+    "parameters",
+    "requestBodies",
+    "headers",
+    "securitySchemes",
+    "links",
+    "callbacks",
+    "pathItems",
+    "content",
+    "encoding",
+    "variables",
+    "servers",
+    "security",
+    "tags",
+    "mapping",
+    "flows",
+    "scopes",
+    "additionalOperations",
+    "examples",
+];
+
+/// Literal values (examples, enums, defaults) may contain anything, including keys named `$ref`.
+fn is_literal(key: &str, value: &Value) -> bool {
+    matches!(key, "example" | "enum" | "const" | "default" | "value") || (key == "examples" && value.is_array())
+}
+
+/// The keys whose value, when it is a map, holds names rather than keywords (so that a property
+/// called `content` is not taken for a media type map).
+fn names_below(key: &str) -> bool {
+    MAP_KEYS.contains(&key)
+}
+
+/// Replaces the `$ref`s that stand for a whole map or list by what they point at. The document
+/// is copied (once) only when it has such a `$ref`.
+pub fn inline_map_refs(root: &mut Value) {
+    if !needs(root, false) {
+        return;
+    }
+    let snapshot = root.clone();
+    let mut stack = Vec::new();
+    expand(&snapshot, root, false, &mut stack);
+}
+
+/// Whether `v` (a keyword object, or a map of names when `named`) has a `$ref` in a map position.
+fn needs(v: &Value, named: bool) -> bool {
+    match v {
+        Value::Object(map) => map.iter().any(|(k, child)| {
+            if named {
+                return needs(child, false);
+            }
+            if is_literal(k, child) {
+                return false;
+            }
+            let below = names_below(k);
+            (below && child.get("$ref").is_some_and(Value::is_string)) || needs(child, below)
+        }),
+        Value::Array(items) => items.iter().any(|i| needs(i, false)),
+        _ => false,
+    }
+}
+
+/// Where a local `$ref` leads, following chains (bounded).
+fn target<'a>(root: &'a Value, r: &str) -> Option<&'a Value> {
+    let mut r = r.to_string();
+    for _ in 0..32 {
+        let t = lookup(root, &percent_decode(r.strip_prefix('#')?))?;
+        match t.get("$ref").and_then(Value::as_str) {
+            Some(next) if t.as_object().is_some_and(|m| m.len() == 1) => r = next.to_string(),
+            _ => return Some(t),
+        }
+    }
+    None
+}
+
+fn expand(snapshot: &Value, v: &mut Value, named: bool, stack: &mut Vec<String>) {
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map.iter_mut() {
+                if named {
+                    expand(snapshot, child, false, stack);
+                    continue;
+                }
+                if is_literal(k, child) {
+                    continue;
+                }
+                let below = names_below(k);
+                if below
+                    && let Some(r) = child.get("$ref").and_then(Value::as_str).map(str::to_string)
+                    && !stack.contains(&r)
+                    && let Some(t) = target(snapshot, &r)
+                {
+                    let mut replacement = t.clone();
+                    if let (Value::Object(into), Value::Object(siblings)) = (&mut replacement, &*child) {
+                        for (sk, sv) in siblings {
+                            if sk != "$ref" {
+                                into.insert(sk.clone(), sv.clone());
+                            }
+                        }
+                    }
+                    *child = replacement;
+                    stack.push(r);
+                    expand(snapshot, child, true, stack);
+                    stack.pop();
+                    continue;
+                }
+                expand(snapshot, child, below, stack);
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                expand(snapshot, item, false, stack);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_ref_standing_for_a_map_or_list_is_replaced_by_its_target() {
+        let mut doc = json!({
+            "attrs": {"ids": {"ids": {"type": "array"}}, "list": [{"name": "a", "in": "query"}]},
+            "s": {"type": "object", "properties": {"$ref": "#/attrs/ids", "extra": {"type": "string"}}},
+            "op": {"parameters": {"$ref": "#/attrs/list"}},
+            "p": {"properties": {"content": {"$ref": "#/attrs/ids/ids"}}},
+            "loop": {"properties": {"$ref": "#/loop/properties"}},
+            "ex": {"example": {"properties": {"$ref": "#/attrs/ids"}}},
+        });
+        inline_map_refs(&mut doc);
+        assert_eq!(
+            doc["s"]["properties"],
+            json!({"ids": {"type": "array"}, "extra": {"type": "string"}})
+        );
+        assert_eq!(doc["op"]["parameters"], json!([{"name": "a", "in": "query"}]));
+        // A property named like a map keyword keeps its schema reference.
+        assert_eq!(doc["p"]["properties"]["content"], json!({"$ref": "#/attrs/ids/ids"}));
+        // A reference to itself is left alone rather than expanded forever; examples are data.
+        assert_eq!(doc["loop"]["properties"], json!({"$ref": "#/loop/properties"}));
+        assert_eq!(doc["ex"]["example"]["properties"], json!({"$ref": "#/attrs/ids"}));
+    }
+}

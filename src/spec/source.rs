@@ -1,0 +1,134 @@
+//! Where a document comes from: a file, or an `http(s)` URL. A spec given on the command line and
+//! every `$ref` in it are one of the two, and a relative `$ref` is resolved against the document
+//! that holds it, whichever kind that is (RFC 3986 for URLs, the file's directory for files).
+
+use crate::spec::error::SpecError;
+use crate::spec::fetch::{Fetcher, join_url};
+use crate::spec::pointer::percent_decode;
+use crate::spec::read::{parse_text, read_value};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// A document's location.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Source {
+    File(PathBuf),
+    /// An absolute `http://` or `https://` URL, without a fragment.
+    Url(String),
+}
+
+/// Whether `s` is an absolute http(s) URL (scheme case-insensitive, as RFC 3986 has it).
+pub fn is_url(s: &str) -> bool {
+    let lower = s.get(..8).unwrap_or(s).to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
+}
+
+impl Source {
+    /// A command-line argument: a URL when it looks like one, else a path.
+    pub fn from_arg(arg: &Path) -> Source {
+        match arg.to_str() {
+            Some(s) if is_url(s) => Source::Url(s.split('#').next().unwrap_or(s).to_string()),
+            _ => Source::File(arg.to_path_buf()),
+        }
+    }
+
+    /// How messages name the document ([`SpecError::file`] is a path; a URL is kept as its text).
+    pub fn path(&self) -> PathBuf {
+        match self {
+            Source::File(p) => p.clone(),
+            Source::Url(u) => PathBuf::from(u),
+        }
+    }
+
+    /// The last segment of the path: `openapi.yaml` for both `specs/openapi.yaml` and
+    /// `https://h/v1/openapi.yaml?x=1`.
+    pub fn file_name(&self) -> Option<String> {
+        match self {
+            Source::File(p) => p.file_name().map(|n| n.to_string_lossy().into_owned()),
+            Source::Url(u) => {
+                let path = u.split(['?', '#']).next().unwrap_or(u);
+                let after_host = path.split_once("://").map_or(path, |(_, rest)| rest);
+                let (_, path) = after_host.split_once('/')?;
+                let last = path.rsplit('/').next().filter(|s| !s.is_empty())?;
+                Some(percent_decode(last).into_owned())
+            }
+        }
+    }
+
+    /// The file name without its extension (`openapi` for `openapi.yaml`): a spec's name, which its
+    /// fixtures directory, `--mount` and `--proxy` use.
+    pub fn stem(&self) -> Option<String> {
+        let name = self.file_name()?;
+        Some(Path::new(&name).file_stem()?.to_string_lossy().into_owned())
+    }
+
+    /// The document that `target` (the part of a `$ref` before `#`) names, relative to this one.
+    pub fn join(&self, target: &str) -> Source {
+        if is_url(target) {
+            return Source::Url(target.to_string());
+        }
+        match self {
+            Source::File(p) => {
+                let base = p.parent().unwrap_or_else(|| Path::new("."));
+                Source::File(base.join(percent_decode(target).as_ref()))
+            }
+            Source::Url(base) => Source::Url(join_url(base, target)),
+        }
+    }
+
+    /// The same document named one way only, so that two `$ref`s to it share one copy: a file's
+    /// canonical path (an error if it does not exist), a URL as it is (already resolved by [`Self::join`]).
+    pub fn canonical(&self) -> Result<Source, String> {
+        match self {
+            Source::File(p) => p
+                .canonicalize()
+                .map(Source::File)
+                .map_err(|e| format!("{}: {e}", p.display())),
+            Source::Url(u) => Ok(Source::Url(u.clone())),
+        }
+    }
+
+    /// Reads and parses the document; a URL is fetched with `fetcher` (created on first use).
+    pub fn read(&self, fetcher: &mut Option<Fetcher>) -> Result<Value, SpecError> {
+        match self {
+            Source::File(p) => read_value(p),
+            Source::Url(u) => {
+                let path = self.path();
+                let fetcher = match fetcher {
+                    Some(f) => f,
+                    None => fetcher.insert(Fetcher::new().map_err(|e| SpecError::new(&path, "", e))?),
+                };
+                let text = fetcher
+                    .get_text(u)
+                    .map_err(|e| SpecError::new(&path, "", format!("cannot fetch {u}: {e}")))?;
+                parse_text(&url_as_path(u), &text).map_err(|mut e| {
+                    e.file = path;
+                    e
+                })
+            }
+        }
+    }
+}
+
+/// A URL's path, as a `Path` whose extension says the format (`.json`, `.yaml`).
+fn url_as_path(url: &str) -> PathBuf {
+    PathBuf::from(url.split(['?', '#']).next().unwrap_or(url))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_of_files_and_urls() {
+        let url = Source::from_arg(Path::new("https://h/v1/pet%20store.json?x=1#frag"));
+        assert_eq!(url, Source::Url("https://h/v1/pet%20store.json?x=1".into()));
+        assert_eq!(url.file_name().as_deref(), Some("pet store.json"));
+        assert_eq!(url.stem().as_deref(), Some("pet store"));
+        assert_eq!(Source::Url("https://h".into()).file_name(), None);
+        let file = Source::from_arg(Path::new("specs/a.yaml"));
+        assert_eq!(file.stem().as_deref(), Some("a"));
+        assert_eq!(file.join("b%20c.yaml"), Source::File(PathBuf::from("specs/b c.yaml")));
+        assert_eq!(file.join("https://h/x.yaml"), Source::Url("https://h/x.yaml".into()));
+    }
+}
