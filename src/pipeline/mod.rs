@@ -256,13 +256,17 @@ fn serve(
             Fitted::Error(err) => Err(err),
             // Nothing the operation documents fits a missing item (an API that documents only its
             // success): answer as the spec does, like a stateless mock, rather than with a status
-            // the contract does not have.
-            Fitted::AsSpecified => {
+            // the contract does not have. A header says so, for the client's logs and for tests.
+            Fitted::AsSpecified(why) => {
                 let response = op.success();
-                Ok(outcome_reply(
+                let reply = outcome_reply(
                     op,
                     response.map_or(200, |r| r.code()),
                     response.and_then(|r| r.default_bytes(spec.root())).map(Body::Raw),
+                );
+                Ok(reply.header(
+                    NOTE_HEADER,
+                    format!("answered as the spec shows; nothing stored: {why}"),
                 ))
             }
         },
@@ -312,8 +316,12 @@ fn outcome_reply(op: &Operation, status: u16, body: Option<Body>) -> Reply {
 /// What an error from acting on state becomes under an operation's documented statuses.
 enum Fitted {
     Error(ApiError),
-    AsSpecified,
+    /// Answer as the spec shows, for this reason.
+    AsSpecified(String),
 }
+
+/// Says that an answer came from the spec rather than from state (see [`documented`]).
+pub const NOTE_HEADER: &str = "x-specbox-note";
 
 /// The error with a status the operation documents, where one fits: a missing item is a 404,
 /// else a 410, 422 or 400; a conflict a 409, else a 422 or 400 (a 4XX range or `default` covers
@@ -356,7 +364,7 @@ fn documented(op: &Operation, mut err: ApiError) -> Fitted {
         );
     }
     match err.kind {
-        ErrorKind::NotFound => Fitted::AsSpecified,
+        ErrorKind::NotFound => Fitted::AsSpecified(err.message),
         _ => Fitted::Error(err),
     }
 }

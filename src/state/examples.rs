@@ -110,7 +110,9 @@ pub fn seed_from_examples(api: &Api, seed: &mut Seed) -> usize {
                 if coll.get(&key).is_some() || seed_unique(coll, r, item, &key).is_err() {
                     continue;
                 }
-                coll.insert(key, to_entry(r, obj.clone()));
+                let mut entry = to_entry(r, obj.clone());
+                entry.from_example = true;
+                coll.insert(key, entry);
                 added += 1;
             }
             Err(why) => tracing::debug!("{} example item passed over: {why}", op.id),

@@ -36,6 +36,12 @@ pub fn render(r: &Resource, shape: &Shape, entry: &Entry) -> Body {
             write_str(&mut out, field);
             out.push(b':');
             body.write_to(&mut out);
+            for (k, v) in &shape.beside {
+                out.push(b',');
+                write_str(&mut out, k);
+                out.push(b':');
+                let _ = serde_json::to_writer(&mut out, v);
+            }
             out.push(b'}');
             Body::Raw(bytes::Bytes::from(out))
         }

@@ -41,6 +41,9 @@ pub struct Entry {
     /// The text is exactly the resource's representation (no fields beyond it), so a response
     /// with that schema can send it unchanged.
     pub plain: bool,
+    /// Stored from the spec's examples: a stand-in that a create with the same key replaces
+    /// (a client sending the spec's own example must not be told it already exists).
+    pub from_example: bool,
 }
 
 impl Entry {
@@ -50,6 +53,7 @@ impl Entry {
             json: Bytes::from(json),
             archived: false,
             plain,
+            from_example: false,
         }
     }
 

@@ -469,9 +469,18 @@ impl<'a> Run<'a> {
                 .iter()
                 .map(|ex| {
                     let keys: Vec<&String> = ex.as_object().map(|o| o.keys().collect()).unwrap_or_default();
+                    // A list's next-page cursor is there only when there is a next page: an
+                    // example showing one describes a longer list than the sandbox holds.
+                    let paging = |k: &str| {
+                        op.method == "GET"
+                            && matches!(
+                                k,
+                                "cursor" | "next_cursor" | "nextCursor" | "next_page_token" | "nextPageToken" | "next"
+                            )
+                    };
                     let missing: Vec<String> = keys
                         .iter()
-                        .filter(|k| !got.is_some_and(|g| g.contains_key(k.as_str())))
+                        .filter(|k| !got.is_some_and(|g| g.contains_key(k.as_str())) && !paging(k))
                         .map(|k| k.to_string())
                         .collect();
                     (keys.len() - missing.len(), keys.len(), missing)
@@ -880,6 +889,11 @@ impl<'a> Run<'a> {
             // is documented is the per-operation check's business; there is nothing to read back.
             return Ok(Some(format!("the create answered {}", resp.status)));
         }
+        // specbox answered from the spec without storing (a parent the request names is not
+        // there, and the operation documents no status for that): nothing to read back.
+        if let Some(note) = resp.header("x-specbox-note") {
+            return Ok(Some(format!("the create stored nothing: {note}")));
+        }
         let body: Value = serde_json::from_slice(&resp.body)
             .map_err(|e| format!("the create answered {} with a body that is not JSON: {e}", resp.status))?;
         let created = match envelope {
@@ -920,6 +934,12 @@ impl<'a> Run<'a> {
         }
         let got_body: Value = serde_json::from_slice(&got.body)
             .map_err(|e| format!("the read answered {} with a body that is not JSON: {e}", got.status))?;
+        // The read may wrap the item under another name than the create (Square: `catalog_object`
+        // from the upsert, `object` from the read): its own schema says where the key is.
+        let read_envelope = self
+            .id_in_create(read, id_param)
+            .map_or(envelope.map(str::to_string), |(e, _)| e);
+        let envelope = read_envelope.as_deref();
         let read_obj = match envelope {
             Some(e) => got_body.get(e),
             None => Some(&got_body),

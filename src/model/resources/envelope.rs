@@ -29,10 +29,15 @@ fn is_object_schema(root: &Value, schema: &Value) -> bool {
     s.get("type").and_then(Value::as_str) == Some("object") || !properties(root, s).is_empty()
 }
 
+/// Properties of a wrapper that travel beside the item rather than being it.
+const BESIDE: &[&str] = &["links", "_links", "meta", "pagination", "errors", "warnings"];
+
 /// The property of the object schema at `pointer` that holds one item, and that item's schema
 /// pointer. `rep` is the representation's canonical pointer when known: a property whose schema
-/// is exactly it wins; otherwise one object property named like `singular` (or `data`), where the
-/// wrapper has no `id` of its own.
+/// is exactly it wins. Otherwise, in a wrapper with no `id` of its own, the object property named
+/// like the resource (`customer`, or ending so: `ssh_key` for keys, `device_code` for codes) or
+/// `data`, else the only object property where everything beside it is an array or a known
+/// companion (`links`, `meta`, `errors`).
 pub fn item_envelope(root: &Value, pointer: &str, rep: Option<&str>, singular: &str) -> Option<(String, String)> {
     let canon = resolve_pointer(root, pointer.to_string());
     if rep == Some(canon.as_str()) {
@@ -51,14 +56,32 @@ pub fn item_envelope(root: &Value, pointer: &str, rep: Option<&str>, singular: &
         }
     }
     let wanted = fold(singular);
-    let named: Vec<(&String, &Value)> = props
+    let objects: Vec<&String> = props
         .iter()
-        .filter(|(name, s)| (fold(name) == wanted || name.as_str() == "data") && is_object_schema(root, s))
+        .filter(|(name, s)| !BESIDE.contains(&name.as_str()) && is_object_schema(root, s))
+        .map(|(name, _)| name)
         .collect();
-    match named.as_slice() {
-        [(name, _)] => Some(((*name).clone(), property_pointer(root, &canon, name))),
+    let named: Vec<&&String> = objects
+        .iter()
+        .filter(|name| {
+            let f = fold(name);
+            f == wanted || name.as_str() == "data" || (!wanted.is_empty() && f.ends_with(&wanted))
+        })
+        .collect();
+    let only_companions = || {
+        props.iter().all(|(name, s)| {
+            objects.first().is_some_and(|o| *o == name)
+                || BESIDE.contains(&name.as_str())
+                || crate::model::resources::shape::type_has(resolve(root, s), "array")
+        })
+    };
+    let chosen = match (named.as_slice(), objects.as_slice()) {
+        ([one], _) => Some((**one).clone()),
+        ([], [only]) if only_companions() => Some((*only).clone()),
         _ => None,
-    }
+    }?;
+    let inner = property_pointer(root, &canon, &chosen);
+    Some((chosen, inner))
 }
 
 /// The item inside an example of an envelope answer (the example itself when there is none).

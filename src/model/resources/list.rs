@@ -143,6 +143,7 @@ pub(super) fn list_plan(
 
     let mut envelope = Vec::new();
     let mut envelope_fill = Vec::new();
+    let mut numeric_cursor = false;
     // Envelope fields the engine does not keep (`uri`, `first_page_uri`) answer as the spec's
     // example of this response shows them.
     let example = op
@@ -175,6 +176,11 @@ pub(super) fn list_plan(
                 "limit" => Some(EnvField::Limit),
                 _ => None,
             };
+            if matches!(field, Some(EnvField::StartCursor | EnvField::EndCursor))
+                && (type_has(resolve(root, &s), "integer") || type_has(resolve(root, &s), "number"))
+            {
+                numeric_cursor = true;
+            }
             match field {
                 Some(f) => envelope.push((name, f)),
                 None => match example.and_then(|e| e.get(&name)) {
@@ -258,6 +264,7 @@ pub(super) fn list_plan(
         default_limit,
         max_limit,
         envelope,
+        numeric_cursor,
         envelope_fill,
         filters,
         item_shape,

@@ -576,6 +576,10 @@ fn id_from_schema(s: &Value) -> IdGen {
         // Any other pattern (`^AC[0-9a-fA-F]{32}$`): a random value that matches it.
         return IdGen::Generated(Box::new(s.clone()));
     }
+    // Too short for a UUID (`maxLength: 32`): a random value that fits.
+    if s.get("maxLength").and_then(Value::as_u64).is_some_and(|m| m < 36) {
+        return IdGen::Generated(Box::new(s.clone()));
+    }
     // An example with no pattern (`993617895204576J`): random text of the same look.
     if let Some(e) = example.filter(|e| e.chars().any(|c| c.is_ascii_digit())) {
         return IdGen::Like(e.to_string());
@@ -633,8 +637,20 @@ fn action_for(
     let envelope = success_schema
         .as_deref()
         .and_then(|p| item_envelope(root, p, res.schema_pointer.as_deref(), &res.singular()));
+    // What the wrapper shows beside the item in the spec's example of this answer.
+    let beside = || {
+        let example = op.success().and_then(|r| r.examples.first()).map(|(_, v)| v);
+        match (example.and_then(Value::as_object), &envelope) {
+            (Some(e), Some((field, _))) => e
+                .iter()
+                .filter(|(k, _)| *k != field)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
     let mut shape = || match (&envelope, &success_schema) {
-        (Some((field, inner)), _) => shapes.get(inner).wrapped(Some(field.clone())),
+        (Some((field, inner)), _) => shapes.get(inner).wrapped(Some(field.clone()), beside()),
         (None, Some(p)) => shapes.get(p),
         (None, None) => Shape::pass_through(),
     };

@@ -205,6 +205,9 @@ pub struct Shape {
     pub(super) index: HashMap<String, usize, foldhash::fast::RandomState>,
     /// The answer wraps the item in this property (`{"customer": {...}}`, `{"data": {...}}`).
     pub envelope: Option<String>,
+    /// What the wrapper carries beside the item, as the spec's example of the answer shows it
+    /// (`"errors": []`, `"related_resources": {...}`).
+    pub beside: Vec<(String, Value)>,
     /// Some property is `writeOnly`: a stored item is never sent as stored text.
     pub(super) hides: bool,
 }
@@ -282,6 +285,8 @@ pub struct ListPlan {
     pub default_limit: usize,
     pub max_limit: Option<usize>,
     pub envelope: Vec<(String, EnvField)>,
+    /// The envelope's cursor is a number (the slot itself), not opaque text.
+    pub numeric_cursor: bool,
     /// Other required envelope fields, with a generated value.
     pub envelope_fill: Vec<(String, Value)>,
     pub filters: Vec<Filter>,

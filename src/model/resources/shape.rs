@@ -83,13 +83,15 @@ impl Shape {
             pointer,
             index,
             envelope: None,
+            beside: Vec::new(),
             hides,
         }
     }
 
-    /// This shape, answering inside `{"<field>": ...}`.
-    pub fn wrapped(mut self, field: Option<String>) -> Shape {
+    /// This shape, answering inside `{"<field>": ...}`, with `beside` after the item.
+    pub fn wrapped(mut self, field: Option<String>, beside: Vec<(String, Value)>) -> Shape {
         self.envelope = field;
+        self.beside = beside;
         self
     }
 

@@ -204,19 +204,29 @@ pub fn list(ctx: &Ctx, res: usize, plan: &ListPlan, status: u16) -> Result<Outco
         match name.as_ref().and_then(|n| q(n).map(|v| (n, v))) {
             None => Ok(None),
             Some((_, Value::String(s))) if s.is_empty() => Ok(None),
-            Some((n, v)) => v.as_str().and_then(decode_cursor).map(Some).ok_or_else(|| {
-                ApiError::new(
-                    400,
-                    ErrorKind::InvalidCursor,
-                    format!("{n} is not a cursor this server issued"),
-                )
-                .with_violations(vec![Violation {
-                    location: Location::Query,
-                    field: n.clone(),
-                    pointer: String::new(),
-                    message: "malformed cursor".into(),
-                }])
-            }),
+            Some((n, v)) => v
+                .as_str()
+                .and_then(decode_cursor)
+                // An API whose cursors are numbers gets the slot itself (see `ListPlan::numeric_cursor`).
+                .or_else(|| {
+                    v.as_u64()
+                        .filter(|_| plan.numeric_cursor)
+                        .and_then(|n| usize::try_from(n).ok())
+                })
+                .map(Some)
+                .ok_or_else(|| {
+                    ApiError::new(
+                        400,
+                        ErrorKind::InvalidCursor,
+                        format!("{n} is not a cursor this server issued"),
+                    )
+                    .with_violations(vec![Violation {
+                        location: Location::Query,
+                        field: n.clone(),
+                        pointer: String::new(),
+                        message: "malformed cursor".into(),
+                    }])
+                }),
         }
     };
 
@@ -347,6 +357,14 @@ pub fn list(ctx: &Ctx, res: usize, plan: &ListPlan, status: u16) -> Result<Outco
     let mut fields: Vec<(&str, Value)> = Vec::with_capacity(plan.envelope.len() + plan.envelope_fill.len());
     for (name, field) in &plan.envelope {
         let v = match field {
+            EnvField::StartCursor | EnvField::EndCursor if plan.numeric_cursor => {
+                let at = if *field == EnvField::StartCursor {
+                    page.first()
+                } else {
+                    page.last()
+                };
+                at.map(|(slot, _)| Value::from(*slot))
+            }
             EnvField::StartCursor => first_cursor.clone().map(Value::String),
             EnvField::EndCursor => last_cursor.clone().map(Value::String),
             EnvField::HasNext | EnvField::HasMore => Some(Value::Bool(has_next)),

@@ -146,14 +146,15 @@ fn prepare(coll: &Collection, r: &Resource, obj: Map<String, Value>) -> Result<(
         _ => new_id(r, coll),
     };
     let key = id_key(&id);
-    if coll.get(&key).is_some() {
+    if coll.get(&key).is_some_and(|e| !e.from_example) {
         return Err(ApiError::new(
             409,
             ErrorKind::Conflict,
             format!("{} {key:?} already exists", r.singular()),
         ));
     }
-    check_unique(coll, r, &obj, None)?;
+    let replaces = coll.get(&key).is_some().then_some(key.as_str());
+    check_unique(coll, r, &obj, replaces)?;
     // The id goes first: it is what people look for when they read a body. A declared
     // representation orders fields itself when the item is written (see `Resource::to_entry`);
     // only a free-form one keeps the object's own order, so only then is the id moved up front.
@@ -167,6 +168,10 @@ fn prepare(coll: &Collection, r: &Resource, obj: Map<String, Value>) -> Result<(
 }
 
 fn commit(coll: &mut Collection, r: &Resource, key: String, stored: Map<String, Value>) -> Entry {
+    // An item from the spec's examples with this key gives way (see `Entry::from_example`).
+    if let Some(stand_in) = coll.remove(&key) {
+        release_unique(coll, r, &stand_in.value());
+    }
     claim_unique(coll, r, &stored, &key);
     let entry = to_entry(r, stored);
     coll.insert(key, entry.clone());
