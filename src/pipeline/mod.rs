@@ -306,7 +306,11 @@ fn outcome_reply(op: &Operation, status: u16, body: Option<Body>) -> Reply {
                 Reply::bytes(status, ct, Bytes::from(text))
             }
         }
-        (Some(b), None) if status != 204 && status != 304 => Reply::bytes(status, "application/json", b.into_bytes()),
+        // A status the operation documents without content has none; one it does not document at
+        // all (no responses declared) still shows what happened.
+        (Some(b), None) if response.is_none() && status != 204 && status != 304 => {
+            Reply::bytes(status, "application/json", b.into_bytes())
+        }
         _ => Reply::empty(status),
     }
 }

@@ -537,6 +537,15 @@ fn key_field(props: &serde_json::Map<String, Value>, param: Option<&str>, singul
         if let Some(k) = find(p) {
             return k;
         }
+        // The field the parameter's name ends with (`{api_key_uuid}` is `uuid`, `{floating_ip}`
+        // is `ip`), the longest such.
+        if let Some(k) = props
+            .keys()
+            .filter(|k| fold(k).len() >= 2 && folded.ends_with(&fold(k)))
+            .max_by_key(|k| k.len())
+        {
+            return k.clone();
+        }
     }
     if props.contains_key("id") {
         return "id".into();
@@ -579,6 +588,10 @@ fn id_from_schema(s: &Value) -> IdGen {
     // Too short for a UUID (`maxLength: 32`): a random value that fits.
     if s.get("maxLength").and_then(Value::as_u64).is_some_and(|m| m < 36) {
         return IdGen::Generated(Box::new(s.clone()));
+    }
+    // An example that is a UUID: UUIDs (whatever the schema forgot to say).
+    if example.is_some_and(|e| uuid::Uuid::parse_str(e).is_ok()) {
+        return IdGen::Uuid;
     }
     // An example with no pattern (`993617895204576J`): random text of the same look.
     if let Some(e) = example.filter(|e| e.chars().any(|c| c.is_ascii_digit())) {
@@ -687,10 +700,22 @@ fn action_for(
             res: res_idx,
             shape: shape(),
         },
-        "list" => Action::List {
-            res: res_idx,
-            plan: Box::new(list_plan(root, op, res, success_schema.as_deref(), shapes)),
-        },
+        // A `GET` on a collection path whose answer holds no list (a status object) answers from
+        // the spec.
+        "list" => {
+            let plan = list_plan(root, op, res, success_schema.as_deref(), shapes);
+            let answers_a_list = success_schema.as_deref().is_none_or(|p| {
+                let s = lookup(root, p).map(|s| resolve(root, s)).unwrap_or(&Value::Null);
+                type_has(s, "array") || s.get("items").is_some() || plan.items_field.is_some()
+            });
+            if !answers_a_list {
+                return Some(Action::None);
+            }
+            Action::List {
+                res: res_idx,
+                plan: Box::new(plan),
+            }
+        }
         _ => return None,
     })
 }

@@ -153,8 +153,11 @@ impl Resource {
 /// `invoices` → `invoice`, `categories` → `category`, `Calls.json` → `Call`.
 pub fn singular(name: &str) -> String {
     let n = name.split('.').next().unwrap_or(name);
+    let es = ["sses", "xes", "ches", "shes", "zzes", "uses"];
     if let Some(stem) = n.strip_suffix("ies") {
         format!("{stem}y")
+    } else if es.iter().any(|e| n.ends_with(e)) {
+        n.get(..n.len() - 2).unwrap_or(n).to_string()
     } else if let Some(stem) = n.strip_suffix('s') {
         stem.to_string()
     } else {

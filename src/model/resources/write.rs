@@ -25,6 +25,26 @@ fn kind(root: &Value, schema: &Value) -> Option<Coerce> {
     }
 }
 
+/// Whether a value of schema `a` can stand where schema `b` is declared as far as its kind goes:
+/// scalars convert into each other, but an object is no string and a list of objects no list of
+/// strings.
+fn same_shape(root: &Value, a: &Value, b: &Value) -> bool {
+    fn kinds(c: &Coerce) -> (bool, Option<&Coerce>) {
+        match c {
+            Coerce::Json => (false, None),
+            Coerce::Array(inner, _) => (true, Some(inner)),
+            _ => (true, None),
+        }
+    }
+    let (ca, cb) = (Coerce::for_schema(root, a, true), Coerce::for_schema(root, b, true));
+    match (&ca, &cb) {
+        (Coerce::Json, Coerce::Json) => true,
+        (Coerce::Array(x, _), Coerce::Array(y, _)) => kinds(x).0 == kinds(y).0,
+        (Coerce::Json, _) | (_, Coerce::Json) | (Coerce::Array(..), _) | (_, Coerce::Array(..)) => false,
+        _ => true,
+    }
+}
+
 /// The write plan of `op` on `res`. `create` adds what a new item starts from: the fields the
 /// server sets, taken from the spec's example of the answer (else its generated body).
 pub fn write_plan(spec: &Spec, op: &Operation, res: &Resource, create: bool) -> WritePlan {
@@ -50,6 +70,7 @@ pub fn write_plan(spec: &Spec, op: &Operation, res: &Resource, create: bool) -> 
 
     let mut defaults = Vec::new();
     let mut renames = Vec::new();
+    let mut shadowed: Vec<String> = Vec::new();
     let fields = body_schema.and_then(|s| {
         let props = properties(root, s);
         for (k, v) in &props {
@@ -72,6 +93,14 @@ pub fn write_plan(spec: &Spec, op: &Operation, res: &Resource, create: bool) -> 
                 rep_props.keys().find(|k| fold(k) == folded).cloned()
             };
             let Some(target) = target else { continue };
+            // The same name for another thing (a region's slug sent, a region object answered):
+            // the answer's own value stands, and the sent one is not stored under that name.
+            if let Some(rep) = rep_props.get(&target)
+                && !same_shape(root, sent, rep)
+            {
+                shadowed.push(name.clone());
+                continue;
+            }
             let stored = rep_props.get(&target).map(|s| kind(root, s));
             let convert = match stored {
                 Some(Some(to)) if kind(root, sent) != Some(to.clone()) => Some(to),
@@ -86,7 +115,12 @@ pub fn write_plan(spec: &Spec, op: &Operation, res: &Resource, create: bool) -> 
             }
         }
         // A free-form body (no declared properties) stores whatever it is given.
-        (!props.is_empty()).then_some(writable)
+        (!props.is_empty()).then(|| {
+            writable
+                .into_iter()
+                .filter(|f| !shadowed.contains(f))
+                .collect::<Vec<_>>()
+        })
     });
     for (k, v) in &rep_props {
         let s = resolve(root, v);
