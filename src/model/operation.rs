@@ -248,6 +248,13 @@ impl Operation {
             .or_else(|| self.responses.iter().find(|r| r.status == StatusKey::Range(2)))
             .or_else(|| exact(300..400))
             .or_else(|| self.responses.iter().find(|r| r.status == StatusKey::Range(3)))
+            // An operation that documents only failures (a retired endpoint's 410): the one that
+            // is about the operation itself, not about credentials, limits or the server.
+            .or_else(|| {
+                self.responses.iter().find(
+                    |r| matches!(r.status, StatusKey::Exact(c) if (400..500).contains(&c) && ![401, 403, 429].contains(&c)),
+                )
+            })
             .or_else(|| self.responses.iter().find(|r| r.status == StatusKey::Default))
     }
 

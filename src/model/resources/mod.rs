@@ -589,6 +589,10 @@ fn id_from_schema(s: &Value) -> IdGen {
     if s.get("maxLength").and_then(Value::as_u64).is_some_and(|m| m < 36) {
         return IdGen::Generated(Box::new(s.clone()));
     }
+    // Another format (`ipv4`, `email`): a random value of it.
+    if s.get("format").and_then(Value::as_str).is_some() {
+        return IdGen::Generated(Box::new(s.clone()));
+    }
     // An example that is a UUID: UUIDs (whatever the schema forgot to say).
     if example.is_some_and(|e| uuid::Uuid::parse_str(e).is_ok()) {
         return IdGen::Uuid;

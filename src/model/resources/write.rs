@@ -25,6 +25,21 @@ fn kind(root: &Value, schema: &Value) -> Option<Coerce> {
     }
 }
 
+/// The properties a request body may have: its own (through `allOf`), and those of every
+/// `oneOf`/`anyOf` alternative (a body that is one of several shapes stores the fields of any).
+fn body_properties(root: &Value, schema: &Value) -> Map<String, Value> {
+    let mut props = properties(root, schema);
+    let s = resolve(root, schema);
+    for key in ["oneOf", "anyOf"] {
+        for branch in s.get(key).and_then(Value::as_array).into_iter().flatten() {
+            for (k, v) in properties(root, branch) {
+                props.entry(k).or_insert(v);
+            }
+        }
+    }
+    props
+}
+
 /// Whether a value of schema `a` can stand where schema `b` is declared as far as its kind goes:
 /// scalars convert into each other, but an object is no string and a list of objects no list of
 /// strings.
@@ -72,7 +87,7 @@ pub fn write_plan(spec: &Spec, op: &Operation, res: &Resource, create: bool) -> 
     let mut renames = Vec::new();
     let mut shadowed: Vec<String> = Vec::new();
     let fields = body_schema.and_then(|s| {
-        let props = properties(root, s);
+        let props = body_properties(root, s);
         for (k, v) in &props {
             if let Some(d) = resolve(root, v).get("default") {
                 defaults.push((k.clone(), d.clone()));
