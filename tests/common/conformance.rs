@@ -1138,7 +1138,7 @@ impl<'a> Run<'a> {
         }
         // Engine gaps written down in tests/corpus/GAPS.md are reported, not failed, while they
         // still fail; a row whose failure is gone fails the test, so the list only shrinks honestly.
-        let gaps = load_gaps(&self.spec);
+        let gaps = load_gaps(self.spec);
         let mut seen = vec![false; gaps.len()];
         self.failures.retain(|f| {
             let hit = gaps
