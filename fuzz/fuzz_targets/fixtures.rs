@@ -8,8 +8,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use specbox::exchange::Req;
+use specbox::http::dispatch as handle;
 use specbox::model::Api;
-use specbox::pipeline::{Req, handle};
 use specbox::startup::{build_app, load_api};
 use std::path::PathBuf;
 use std::sync::OnceLock;

@@ -19,7 +19,8 @@ use hyper::header::{HeaderName, HeaderValue};
 use hyper::{HeaderMap, Method};
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Map, Value};
-use specbox::pipeline::{Req, handle};
+use specbox::exchange::Req;
+use specbox::http::dispatch as handle;
 use specbox_fuzz::{FIXTURE_IDS, check_reply, fixture};
 
 /// Field and parameter names of the bundled specs, fault-rule fields and filter names.

@@ -10,12 +10,13 @@ use bytes::Bytes;
 use hyper::header::HeaderValue;
 use hyper::{HeaderMap, Method};
 use libfuzzer_sys::fuzz_target;
+use specbox::exchange::Req;
+use specbox::http::dispatch as handle;
 use specbox::model::Api;
-use specbox::pipeline::{Req, handle};
+use specbox::model::schema::Location;
 use specbox::spec::load;
 use specbox::spec::read::parse_text;
 use specbox::startup::{AppOptions, build_app};
-use specbox::model::schema::Location;
 use std::path::Path;
 
 /// `/a/{id}/b/{x}` → `/a/x1/b/x1`.

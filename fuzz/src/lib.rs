@@ -2,7 +2,9 @@
 //! `specs/` and `fixtures/`, a per-process scratch directory, and the invariants every reply
 //! must keep.
 
-use specbox::pipeline::{App, Reply, Req, handle};
+use specbox::exchange::{Reply, Req};
+use specbox::http::dispatch as handle;
+use specbox::startup::App;
 use specbox::startup::{AppOptions, build_app, load_api};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

@@ -373,7 +373,7 @@ fn answer_here(app: &App, traffic: &Traffic, request: &Req) -> (Reply, Notes) {
 
 /// The one place that decides between the admin API and the API engine: admin needs the whole
 /// application (journal, state, faults), the engine only its own part, so neither calls the other.
-fn dispatch(app: &App, request: &Req) -> Reply {
+pub fn dispatch(app: &App, request: &Req) -> Reply {
     if admin::is_admin_path(&request.path) {
         admin::handle(app, request)
     } else {
