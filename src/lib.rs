@@ -1,4 +1,4 @@
-//! specbox: a stateful sandbox for HTTP APIs, driven by their OpenAPI 3.0/3.1 specs.
+//! specbox: a stateful sandbox for HTTP APIs, driven by their OpenAPI (2.0 to 3.2) specs.
 //!
 //! The engine is generic: nothing here knows any particular API. What is particular to an API
 //! lives in its OpenAPI document (plus `x-specbox-*` extensions) and its fixtures.
