@@ -115,3 +115,27 @@ fn anonymous_operations_see_the_tenant_of_a_credential_sent_anyway() {
     assert!(tenants.iter().any(|t| t == "default"), "{journal}");
     assert!(tenants.iter().any(|t| t != "default"), "{journal}");
 }
+
+#[test]
+fn an_object_with_an_object_field_is_no_envelope_and_a_child_names_its_parent_from_the_path() {
+    let s = shop();
+    let note = s
+        .post("/v1/notes")
+        .header("X-Api-Key", "a")
+        .json(&json!({"title": "t", "data": {"color": "red"}}))
+        .send()
+        .expect(201)
+        .json();
+    assert_eq!(note["title"], "t", "{note}");
+    assert_eq!(note["data"]["color"], "red", "{note}");
+    // A line created under order 8 says so, not the example's order 7.
+    form(&s, "a", "Total=1").expect(201);
+    let line = s
+        .post("/v1/orders/8/lines")
+        .header("X-Api-Key", "a")
+        .json(&json!({"sku": "x"}))
+        .send()
+        .expect(201)
+        .json();
+    assert_eq!(line["order_number"], 8, "{line}");
+}

@@ -223,9 +223,9 @@ impl ErrorShape {
 
     /// Renders `err` as a body for the schema at `schema_pointer` (or the common schema when
     /// `None`). Returns the content type and body; problem+json when the API has no error schema.
-    /// The error body and its media type. `example` is the documented example of this error
-    /// response, if any: the fields it shows that the template does not fill come from it, so an
-    /// error carries what the spec's own error example carries.
+    /// `example` is the documented example of this error response, if any: the fields it shows
+    /// that the template does not fill come from it, so an error carries what the spec's own error
+    /// example carries.
     pub fn render(
         &self,
         root: &Value,

@@ -356,7 +356,6 @@ fn join_field(base: &str, name: &str) -> String {
     }
 }
 
-/// The dotted field name for an instance path, stopping at map keys.
 /// Whether an error is about a `readOnly` property: a missing required one, or a value at or
 /// below one.
 fn read_only_at(root: &Value, schema: &Value, err: &jsonschema::ValidationError<'_>) -> bool {
@@ -379,6 +378,7 @@ fn read_only_at(root: &Value, schema: &Value, err: &jsonschema::ValidationError<
     }
 }
 
+/// The dotted field name for an instance path, stopping at map keys.
 pub fn field_path(root: &Value, schema: &Value, segments: &[String]) -> String {
     let mut names: Vec<&str> = Vec::new();
     let mut current = Some(schema);

@@ -315,8 +315,6 @@ fn outcome_reply(op: &Operation, status: u16, body: Option<Body>) -> Reply {
     }
 }
 
-/// Renders an error in the shape the operation declares for its status, else the API's common
-/// error shape, else problem+json.
 /// What an error from acting on state becomes under an operation's documented statuses.
 enum Fitted {
     Error(ApiError),
@@ -352,8 +350,10 @@ fn documented(op: &Operation, mut err: ApiError) -> Fitted {
         err.status = status;
         return Fitted::Error(err);
     }
-    static WARNED: std::sync::LazyLock<dashmap::DashSet<(String, u16)>> = std::sync::LazyLock::new(Default::default);
-    if WARNED.insert((op.route.clone(), err.status)) {
+    // Keyed by the operation's address (the model lives as long as the process): no allocation.
+    static WARNED: std::sync::LazyLock<dashmap::DashSet<(usize, u16)>> = std::sync::LazyLock::new(Default::default);
+    let key = (std::ptr::from_ref(op).addr(), err.status);
+    if !WARNED.contains(&key) && WARNED.insert(key) {
         tracing::warn!(
             "{} {} documents no status for \"{}\" ({}); {}",
             op.method,
@@ -373,6 +373,8 @@ fn documented(op: &Operation, mut err: ApiError) -> Fitted {
     }
 }
 
+/// Renders an error in the shape the operation declares for its status, else the API's common
+/// error shape, else problem+json.
 pub fn render_error(spec: Option<&Spec>, op: Option<&Operation>, err: &ApiError) -> Reply {
     let (content_type, body) = match spec {
         Some(spec) => {

@@ -116,6 +116,10 @@ fn describe(e: &(dyn std::error::Error + 'static)) -> String {
 /// Resolves a relative reference against an absolute http(s) URL (RFC 3986 section 5.2, for the
 /// forms a `$ref` takes: network-path `//h/x`, absolute-path `/x`, relative `x`, `../x`, `?q`).
 pub fn join_url(base: &str, reference: &str) -> String {
+    // An absolute URL (a redirect to another host, a `$ref` into another site) stands as it is.
+    if reference.starts_with("http://") || reference.starts_with("https://") {
+        return reference.to_string();
+    }
     let (scheme, rest) = base.split_once("://").unwrap_or(("https", base));
     let (authority, base_path) = match rest.find(['/', '?', '#']) {
         Some(i) => rest.split_at(i),
@@ -191,6 +195,12 @@ mod tests {
         assert_eq!(join_url(base, "../../../../c.yaml"), "https://h.example/c.yaml");
         assert_eq!(join_url(base, "/root.yaml?v=2"), "https://h.example/root.yaml?v=2");
         assert_eq!(join_url(base, "//other.example/d.json"), "https://other.example/d.json");
+        // A redirect or `$ref` to another site is absolute and stands as it is.
+        assert_eq!(
+            join_url(base, "https://cdn.example/x.yaml"),
+            "https://cdn.example/x.yaml"
+        );
+        assert_eq!(join_url(base, "http://plain.example/y"), "http://plain.example/y");
         assert_eq!(
             join_url("http://127.0.0.1:8080", "a.yaml"),
             "http://127.0.0.1:8080/a.yaml"

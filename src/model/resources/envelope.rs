@@ -68,16 +68,21 @@ pub fn item_envelope(root: &Value, pointer: &str, rep: Option<&str>, singular: &
             f == wanted || name.as_str() == "data" || (!wanted.is_empty() && f.ends_with(&wanted))
         })
         .collect();
-    let only_companions = || {
+    // Everything beside the candidate travels with an item (arrays, links, meta, errors): an
+    // object with scalar fields of its own (`{title, body, data: {...}}`) is no wrapper.
+    let only_companions = |chosen: &str| {
         props.iter().all(|(name, s)| {
-            objects.first().is_some_and(|o| *o == name)
+            name == chosen
                 || BESIDE.contains(&name.as_str())
                 || crate::model::resources::shape::type_has(resolve(root, s), "array")
         })
     };
+    // Named exactly like the resource, the property is the item whatever travels beside it
+    // (`{"knowledge_base": {...}, "database_status": "ONLINE"}`); a weaker sign (`data`, a name
+    // that only ends like the resource, the only object) needs companions alone beside it.
     let chosen = match (named.as_slice(), objects.as_slice()) {
-        ([one], _) => Some((**one).clone()),
-        ([], [only]) if only_companions() => Some((*only).clone()),
+        ([one], _) if fold(one) == wanted || only_companions(one) => Some((**one).clone()),
+        ([], [only]) if only_companions(only) => Some((*only).clone()),
         _ => None,
     }?;
     let inner = property_pointer(root, &canon, &chosen);

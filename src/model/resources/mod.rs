@@ -521,14 +521,25 @@ fn key_field(props: &serde_json::Map<String, Value>, param: Option<&str>, singul
     if props.is_empty() {
         return "id".into();
     }
+    // Only a scalar can be a key.
+    let scalar = |k: &String| {
+        props.get(k).is_some_and(|s| {
+            let t = s.get("type");
+            t.is_none() || type_has(s, "string") || type_has(s, "integer")
+        })
+    };
     let find = |wanted: &str| {
         let folded = fold(wanted);
-        props.keys().find(|k| fold(k) == folded).cloned()
+        props.keys().find(|k| fold(k) == folded && scalar(k)).cloned()
     };
     if let Some(p) = param {
         // The resource's own name in front of the parameter is redundant (`customer_id` → `id`).
         let folded = fold(p);
         let own = fold(singular);
+        // A parameter that just names the resource (`{user}` on users): its `id` where it has one.
+        if folded == own && props.contains_key("id") {
+            return "id".into();
+        }
         if let Some(rest) = folded.strip_prefix(own.as_str()).filter(|r| !r.is_empty())
             && let Some(k) = find(rest)
         {
@@ -537,12 +548,13 @@ fn key_field(props: &serde_json::Map<String, Value>, param: Option<&str>, singul
         if let Some(k) = find(p) {
             return k;
         }
-        // The field the parameter's name ends with (`{api_key_uuid}` is `uuid`, `{floating_ip}`
-        // is `ip`), the longest such.
-        if let Some(k) = props
-            .keys()
-            .filter(|k| fold(k).len() >= 2 && folded.ends_with(&fold(k)))
-            .max_by_key(|k| k.len())
+        // Without an `id`: the field the parameter's name ends with (`{api_key_uuid}` is `uuid`,
+        // `{floating_ip}` is `ip`), the longest such.
+        if !props.contains_key("id")
+            && let Some(k) = props
+                .keys()
+                .filter(|k| fold(k).len() >= 2 && folded.ends_with(&fold(k)) && scalar(k))
+                .max_by_key(|k| k.len())
         {
             return k.clone();
         }

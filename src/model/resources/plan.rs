@@ -153,7 +153,7 @@ impl Resource {
 /// `invoices` → `invoice`, `categories` → `category`, `Calls.json` → `Call`.
 pub fn singular(name: &str) -> String {
     let n = name.split('.').next().unwrap_or(name);
-    let es = ["sses", "xes", "ches", "shes", "zzes", "uses"];
+    let es = ["sses", "xes", "shes", "zzes", "tches"];
     if let Some(stem) = n.strip_suffix("ies") {
         format!("{stem}y")
     } else if es.iter().any(|e| n.ends_with(e)) {
@@ -183,6 +183,9 @@ pub struct WritePlan {
     /// The key value the example shows, so links and references in `base` that name it are
     /// rewritten with the new item's key.
     pub base_key: Option<String>,
+    /// Fields that hold a parent's key, by the path parameter that gives it (`AccountSid` →
+    /// `account_sid`): a create sets them from the path, never from the example.
+    pub scope_fields: Vec<(String, String, crate::model::schema::Coerce)>,
 }
 
 /// One request field that is stored differently from how it was sent.

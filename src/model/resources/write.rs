@@ -146,11 +146,38 @@ pub fn write_plan(spec: &Spec, op: &Operation, res: &Resource, create: bool) -> 
             defaults.push((k.clone(), d.clone()));
         }
     }
-    let (base, base_key) = if create {
+    // Defaults speak the request's names; stored, they take the representation's (and a
+    // shadowed field's default is no more stored than the field).
+    let defaults = defaults
+        .into_iter()
+        .filter(|(k, _)| !shadowed.contains(k))
+        .map(|(k, v)| match renames.iter().find(|r| r.from == k) {
+            Some(r) => (r.to.clone(), r.convert.as_ref().map_or(v.clone(), |c| c.convert(v))),
+            None => (k, v),
+        })
+        .fold(Vec::<(String, Value)>::new(), |mut out, (k, v)| {
+            if !out.iter().any(|(n, _)| *n == k) {
+                out.push((k, v));
+            }
+            out
+        });
+    let scope_fields: Vec<(String, String, Coerce)> = res
+        .scope_params
+        .iter()
+        .filter_map(|p| {
+            let folded = fold(p);
+            rep_props
+                .iter()
+                .find(|(k, _)| fold(k) == folded)
+                .map(|(k, s)| (p.clone(), k.clone(), Coerce::for_schema(root, s, true)))
+        })
+        .collect();
+    let (mut base, base_key) = if create {
         base_of(root, op, res, fields.as_deref(), &renames, &rep_props)
     } else {
         (Vec::new(), None)
     };
+    base.retain(|(k, _)| !scope_fields.iter().any(|(_, f, _)| f == k));
     WritePlan {
         fields,
         defaults,
@@ -158,6 +185,7 @@ pub fn write_plan(spec: &Spec, op: &Operation, res: &Resource, create: bool) -> 
         renames,
         base,
         base_key,
+        scope_fields,
     }
 }
 

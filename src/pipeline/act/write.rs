@@ -59,6 +59,9 @@ fn fields_from_body(write: &WritePlan, body: Option<Value>) -> Map<String, Value
 /// `text` with the example's key, where it stands as a path segment (a link to the example's
 /// own item), replaced by the new item's key.
 fn rekey(text: &str, old: &str, new: &str) -> Option<String> {
+    if !text.contains(old) {
+        return None;
+    }
     let mut out = String::new();
     let mut rest = text;
     let mut changed = false;
@@ -79,7 +82,11 @@ fn new_id(r: &Resource, coll: &Collection) -> Value {
     match &r.id_gen {
         IdGen::Seq => Value::from(coll.max_seq + 1),
         IdGen::Uuid => Value::String(new_uuid()),
-        IdGen::Generated(schema) => crate::model::generate::generate_dynamic(schema, &Value::Null, rand::random()),
+        // Built from the key's schema (its pattern, format, length); the generator's own checks
+        // suffice for a scalar, so no validator is compiled per create.
+        IdGen::Generated(schema) => {
+            crate::model::generate::generate_dynamic_with(schema, &Value::Null, rand::random(), &|_| true)
+        }
         IdGen::Like(example) => Value::String(
             example
                 .chars()
@@ -204,6 +211,12 @@ pub fn create(
 ) -> Result<Outcome, ApiError> {
     let (r, coll) = item_collection(ctx, res)?;
     let mut obj = new_object(r, write, body);
+    // The parent's key, as the path gives it.
+    for (param, field, kind) in &write.scope_fields {
+        if let Some(v) = ctx.req.path_param(param) {
+            obj.insert(field.clone(), kind.convert(Value::String(v.to_string())));
+        }
+    }
     if r.references.is_empty() {
         let mut guard = coll.write();
         let coll = Arc::make_mut(&mut guard);
