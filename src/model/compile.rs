@@ -399,12 +399,13 @@ impl OpCtx<'_> {
                 if let Some(map) = m.get("examples").and_then(Value::as_object) {
                     for (name, ex) in map {
                         if let Some(v) = resolve(self.root, ex).get("value") {
-                            examples.push((name.clone(), v.clone()));
+                            examples.push((name.clone(), resolve(self.root, v).clone()));
                         }
                     }
                 }
+                // An example may be a `$ref` to one (see `spec::bundle`).
                 if let Some(v) = m.get("example") {
-                    examples.insert(0, ("default".into(), v.clone()));
+                    examples.insert(0, ("default".into(), resolve(self.root, v).clone()));
                 }
                 let sp = m
                     .get("schema")

@@ -322,8 +322,14 @@ fn relative_to(path: &Path, to: &Source) -> PathBuf {
 }
 
 /// Literal values (examples, enums, defaults) may contain anything, including keys named `$ref`.
+/// An example that is nothing but a `$ref` (`example: {$ref: examples.yml#/x}`, as DigitalOcean
+/// writes them, and as its tooling reads them) is a reference to the example, not an example of one.
 fn is_literal(key: &str, value: &Value) -> bool {
-    matches!(key, "example" | "enum" | "const" | "default" | "value") || (key == "examples" && value.is_array())
+    let only_a_ref = value
+        .as_object()
+        .is_some_and(|m| m.len() == 1 && m.get("$ref").is_some_and(Value::is_string));
+    (matches!(key, "example" | "enum" | "const" | "default" | "value") || (key == "examples" && value.is_array()))
+        && !(only_a_ref && matches!(key, "example" | "value"))
 }
 
 /// Writes what [`Bundler::collect`] decided: `new` holds an entry per `$ref`, in the same walk order.
