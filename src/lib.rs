@@ -33,3 +33,7 @@ pub mod startup;
 pub mod admin;
 // The HTTP server: accept loop, limits, watchdog, graceful shutdown; admin or engine per request.
 pub mod http;
+// specbox as a library for a project's own tests: a sandbox started and stopped in-process.
+pub mod sandbox;
+
+pub use sandbox::Sandbox;

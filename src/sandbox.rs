@@ -1,0 +1,192 @@
+//! specbox as a library, for a project's own `cargo test`: a running sandbox on an ephemeral
+//! 127.0.0.1 port, its URL, its journal and its admin calls as methods, stopped when dropped.
+//!
+//! ```
+//! use std::io::{Read, Write};
+//!
+//! let sandbox = specbox::Sandbox::builder()
+//!     .spec("specs/swisspay.yaml")
+//!     .fixtures("fixtures")
+//!     .start()
+//!     .expect("the sandbox starts");
+//! // Point the client under test at `sandbox.url()`; here, a bare HTTP/1.1 request.
+//! let addr = sandbox.url().trim_start_matches("http://").to_string();
+//! let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+//! write!(conn, "GET /api/v1/customers HTTP/1.1\r\nHost: {addr}\r\n").unwrap();
+//! write!(conn, "Authorization: Bearer sk_test_doc\r\nConnection: close\r\n\r\n").unwrap();
+//! let mut answer = String::new();
+//! conn.read_to_string(&mut answer).unwrap();
+//! assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+//! // Then ask the sandbox what it saw.
+//! assert_eq!(sandbox.requests("listCustomers"), 1);
+//! // Dropping it stops it.
+//! ```
+//!
+//! It is the top layer: it builds what `startup` builds and runs what `http` runs, on a thread of
+//! its own with its own runtime, so a synchronous test needs no async runtime of its own, and an
+//! async one is not blocked by the server.
+
+use crate::http::{self, Limits, Traffic};
+use crate::spec::error::SpecError;
+use crate::startup::{self, App, AppOptions, LoadOptions};
+use crate::traffic::journal::{Filter, JournalEntry};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What a sandbox serves and how (see [`Sandbox::builder`]).
+#[derive(Default)]
+pub struct Builder {
+    specs: Vec<PathBuf>,
+    fixtures: Option<PathBuf>,
+    overlays: Vec<PathBuf>,
+    no_auth: bool,
+}
+
+impl Builder {
+    /// A spec file or directory to serve (more than one may be given).
+    pub fn spec(mut self, path: impl Into<PathBuf>) -> Builder {
+        self.specs.push(path.into());
+        self
+    }
+
+    /// The fixtures directory (`<dir>/<spec file stem>/*.yaml`); none by default.
+    pub fn fixtures(mut self, dir: impl Into<PathBuf>) -> Builder {
+        self.fixtures = Some(dir.into());
+        self
+    }
+
+    /// An OpenAPI Overlay 1.0 file to apply (as `--overlay`).
+    pub fn overlay(mut self, path: impl Into<PathBuf>) -> Builder {
+        self.overlays.push(path.into());
+        self
+    }
+
+    /// Accept requests without credentials (as `--no-auth`).
+    pub fn no_auth(mut self) -> Builder {
+        self.no_auth = true;
+        self
+    }
+
+    /// Loads everything and starts serving; every problem with the specs or fixtures is returned,
+    /// with file and pointer, as `specbox check` reports them.
+    pub fn start(self) -> Result<Sandbox, Vec<SpecError>> {
+        let load = LoadOptions {
+            overlays: self.overlays,
+            ..LoadOptions::default()
+        };
+        let loaded = startup::load(&self.specs, &load)?;
+        for w in &loaded.warnings {
+            tracing::warn!("{w}");
+        }
+        let defaults = AppOptions::default();
+        let opts = AppOptions {
+            auth_enabled: !self.no_auth,
+            ..defaults
+        };
+        let fixtures = self
+            .fixtures
+            .unwrap_or_else(|| PathBuf::from("/nonexistent/specbox-fixtures"));
+        let (app, _) = startup::build_app(loaded.api, &fixtures, opts)?;
+        let app = Arc::new(app);
+        let io = |e: std::io::Error| {
+            vec![SpecError::new(
+                std::path::Path::new("127.0.0.1"),
+                "",
+                format!("cannot serve: {e}"),
+            )]
+        };
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(io)?;
+        listener.set_nonblocking(true).map_err(io)?;
+        let url = format!("http://{}", listener.local_addr().map_err(io)?);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = app.clone();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(io)?;
+        let thread = std::thread::spawn(move || {
+            runtime.block_on(async move {
+                let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                    return;
+                };
+                let limits = Limits {
+                    max_body: 1 << 20,
+                    header_read_timeout: Duration::from_secs(10),
+                    max_connections: 4096,
+                    max_headers: 100,
+                    shutdown_grace: Duration::from_secs(5),
+                };
+                let shutdown = async {
+                    let _ = stopped.await;
+                };
+                if let Err(e) = http::run(serving, Arc::new(Traffic::default()), listener, limits, shutdown).await {
+                    tracing::error!("the sandbox stopped: {e}");
+                }
+            });
+        });
+        Ok(Sandbox {
+            url,
+            app,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+}
+
+/// A running sandbox; dropped, it stops (in-flight requests get a few seconds to finish).
+pub struct Sandbox {
+    url: String,
+    app: Arc<App>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Sandbox {
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    /// `http://127.0.0.1:<port>`; a spec is served under its mount (`/api/v1`, say) below it.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The journal's entries for an operation (newest first), as `GET /__specbox/requests` lists them.
+    pub fn journal(&self, operation_id: &str) -> Vec<JournalEntry> {
+        let query = format!("operationId={operation_id}");
+        match Filter::from_query(&query) {
+            Ok(filter) => self.app.journal.query(&filter, &self.app.engine.api),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// How many requests the operation has had.
+    pub fn requests(&self, operation_id: &str) -> usize {
+        self.journal(operation_id).len()
+    }
+
+    /// Restores the fixtures (and the spec's example items) for every tenant.
+    pub fn reset(&self) {
+        self.app.engine.store.reset(None);
+    }
+
+    /// Adds a fault rule, as `POST /__specbox/faults` takes it (`{"operationId": ..., "status": 503}`);
+    /// returns the rule as stored, or why it is refused.
+    pub fn fault(&self, rule: Value) -> Result<Value, String> {
+        self.app.engine.faults.add(&rule)
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
