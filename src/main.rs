@@ -62,6 +62,7 @@ fn main() -> ExitCode {
             serve(serve_args)
         }
         Some(Command::Fixtures(args)) => fixtures(args),
+        Some(Command::Mock(args)) => serve(args.into_serve()),
         None => serve(cli.serve),
     }
 }
@@ -104,6 +105,8 @@ fn serve(args: ServeArgs) -> ExitCode {
             cors: !args.no_cors,
             admin: !args.no_admin,
             admin_token: args.admin_token.clone(),
+            dynamic: args.dynamic,
+            lenient: args.lenient,
         },
         auth_enabled: !args.no_auth,
         token_ttl: args.token_ttl,

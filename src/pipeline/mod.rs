@@ -44,6 +44,12 @@ pub struct Settings {
     pub cors: bool,
     pub admin: bool,
     pub admin_token: Option<String>,
+    /// Every answer is generated from its schema, as `Prefer: dynamic=true` asks (`--dynamic`,
+    /// Prism's `-d`).
+    pub dynamic: bool,
+    /// An invalid request is answered from the spec anyway, its violations in an `sl-violations`
+    /// header, as Prism does without `--errors` (`specbox mock`).
+    pub lenient: bool,
 }
 
 /// Everything a request may touch: the immutable model and the shared state.
@@ -187,10 +193,27 @@ fn serve(
         return Ok(finish(render_error(Some(spec), Some(op), &err), labels));
     }
 
-    let mut validated = validate(&app.settings, spec, op, req, params)?;
+    let mut validated = match validate(&app.settings, spec, op, req, params) {
+        Ok(v) => v,
+        // Prism's mode without `--errors`: the violations are reported, the request answered.
+        Err(err) if app.settings.lenient && err.kind == ErrorKind::Validation => {
+            let response = op.success();
+            let reply = outcome_reply(
+                op,
+                response.map_or(200, |r| r.code()),
+                response.and_then(|r| r.default_bytes(spec.root())).map(Body::Raw),
+            );
+            return Ok(finish(reply.header(VIOLATIONS_HEADER, err.message), labels));
+        }
+        Err(err) => return Err(err),
+    };
 
     // Prefer: a documented success status, an example by name, or a generated body.
     let forced_success = prefer.code.filter(|c| *c < 400 && op.documents(*c));
+    let prefer = Prefer {
+        dynamic: prefer.dynamic || app.settings.dynamic,
+        ..prefer
+    };
     if forced_success.is_some() || prefer.example.is_some() || prefer.dynamic {
         let response = forced_success.and_then(|c| op.response_for(c)).or_else(|| op.success());
         let status = forced_success.or_else(|| response.map(|r| r.code())).unwrap_or(200);
@@ -321,6 +344,10 @@ enum Fitted {
     /// Answer as the spec shows, for this reason.
     AsSpecified(String),
 }
+
+/// Where a lenient server (`specbox mock` without `--errors`) lists what was wrong with a request
+/// it answered anyway: Prism's header, so Prism users' tooling reads it.
+pub const VIOLATIONS_HEADER: &str = "sl-violations";
 
 /// Says that an answer came from the spec rather than from state (see [`documented`]).
 pub const NOTE_HEADER: &str = "x-specbox-note";

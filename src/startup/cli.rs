@@ -34,6 +34,59 @@ pub enum Command {
     Replay(Box<ReplayArgs>),
     /// Turn the resources seen in a HAR recording into fixture files.
     Fixtures(FixturesArgs),
+    /// Prism's command line: `specbox mock SPEC [-h HOST] [-p PORT] [-d] [--errors]` behaves as
+    /// `prism mock` does for those flags (see the README for every Prism flag).
+    Mock(Box<MockArgs>),
+}
+
+/// `prism mock`'s flags, so a Prism user swaps the command and nothing else.
+#[derive(Debug, Args, Clone)]
+#[command(disable_help_flag = true)]
+pub struct MockArgs {
+    /// The spec: a file, a directory of specs, or an http(s) URL.
+    #[arg(required = true)]
+    pub specs: Vec<PathBuf>,
+    /// Address to listen on (`-h`, as in Prism; help is `--help`).
+    #[arg(short = 'h', long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on.
+    #[arg(short, long, default_value_t = 4010)]
+    pub port: u16,
+    /// Answer with bodies generated from the schemas, not the examples (Prism's `--dynamic`).
+    #[arg(short, long)]
+    pub dynamic: bool,
+    /// Answer invalid requests with errors. Without it, as in Prism, an invalid request is
+    /// answered from the spec and its violations listed in an `sl-violations` header.
+    #[arg(long)]
+    pub errors: bool,
+    /// Send CORS headers and answer preflight requests (Prism's `--cors`, on by default).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub cors: bool,
+    /// Fixture directory (specbox's own; Prism has none).
+    #[arg(long, default_value = "fixtures")]
+    pub fixtures: PathBuf,
+    /// Log filter (Prism's `--verboseLevel`).
+    #[arg(long, default_value = "info")]
+    pub log: String,
+    /// Print help.
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+}
+
+impl MockArgs {
+    /// The serve options this stands for: specbox's defaults, with Prism's choices on top.
+    pub fn into_serve(self) -> ServeArgs {
+        let mut serve = Cli::parse_from(["specbox"]).serve;
+        serve.specs = self.specs;
+        serve.host = self.host;
+        serve.port = self.port;
+        serve.no_cors = !self.cors;
+        serve.fixtures = self.fixtures;
+        serve.log = self.log;
+        serve.dynamic = self.dynamic;
+        serve.lenient = !self.errors;
+        serve
+    }
 }
 
 #[derive(Debug, Args, Clone)]
@@ -121,6 +174,16 @@ pub struct ServeArgs {
     /// Log filter (error, warn, info, debug, or a tracing filter such as specbox=debug).
     #[arg(long, env = "SPECBOX_LOG", default_value = "info")]
     pub log: String,
+
+    /// Answer every request with a body generated from its response schema, keeping no state
+    /// (as `Prefer: dynamic=true` on every request).
+    #[arg(long, env = "SPECBOX_DYNAMIC")]
+    pub dynamic: bool,
+
+    /// Answer invalid requests from the spec, listing the violations in `sl-violations` (set by
+    /// `specbox mock` without `--errors`).
+    #[arg(skip)]
+    pub lenient: bool,
 
     /// Record every exchange to this HAR 1.2 file (created or truncated at startup).
     #[arg(long, env = "SPECBOX_RECORD")]

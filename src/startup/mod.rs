@@ -319,6 +319,8 @@ impl Default for AppOptions {
                 cors: true,
                 admin: true,
                 admin_token: None,
+                dynamic: false,
+                lenient: false,
             },
             auth_enabled: true,
             token_ttl: crate::pipeline::auth::DEFAULT_TOKEN_TTL,

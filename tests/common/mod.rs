@@ -41,11 +41,17 @@ impl Server {
 
     /// Like [`Server::start`], but a server that does not start is an `Err` with its log.
     pub fn try_start(specs: &[&str], flags: &[&str]) -> Result<Server, String> {
+        let mut args: Vec<&str> = specs.to_vec();
+        args.extend(["--host", "127.0.0.1", "--port", "0", "--log", "info"]);
+        args.extend(flags);
+        Server::try_start_raw(&args, specs)
+    }
+
+    /// Starts specbox with exactly these arguments (which must make it listen on 127.0.0.1, port
+    /// 0); `specs` are the spec files, for conformance checks.
+    pub fn try_start_raw(args: &[&str], specs: &[&str]) -> Result<Server, String> {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_specbox"));
-        cmd.current_dir(root())
-            .args(specs)
-            .args(["--host", "127.0.0.1", "--port", "0", "--log", "info"])
-            .args(flags);
+        cmd.current_dir(root()).args(args);
         cmd.stdout(Stdio::null()).stderr(Stdio::piped()).stdin(Stdio::null());
         let mut child = cmd.spawn().expect("spawn specbox");
         let stderr = child.stderr.take().expect("stderr");
