@@ -142,10 +142,43 @@ pub struct ErrorShape {
     declared: Option<Value>,
 }
 
-/// A body with placeholders, plus a fallback body for when filling it would break the schema.
+/// A body with placeholders, plus what the schema allows where it allows only a few values.
 #[derive(Debug, Clone)]
 pub struct ErrorTemplate {
     pub body: Value,
+    /// Fields whose schema has an `enum` (or `const`): the path to the field in the body and the
+    /// values allowed there, the one to use when the filled value is not among them first. A field
+    /// such as Anthropic's `"type": {"enum": ["error"]}` keeps `"error"` rather than take the error
+    /// kind's type (`invalid_request_error`), and a `code` the API lists its own values for keeps one
+    /// of them unless the engine's code (or the code `x-specbox-error.codes` maps it to) is listed.
+    pub allowed: Vec<(Vec<String>, Vec<Value>)>,
+}
+
+impl ErrorTemplate {
+    /// The template a schema's property names suggest (see [`infer_template`]).
+    fn inferred(root: &Value, schema: &Value) -> ErrorTemplate {
+        let mut allowed = Vec::new();
+        let body = infer_template(root, schema, &mut Vec::new(), &mut allowed);
+        ErrorTemplate { body, allowed }
+    }
+
+    /// The body for one error: placeholders filled, then every enumerated field that was filled
+    /// with a value its schema does not list set to a value it does.
+    fn fill(&self, ph: &Placeholders) -> Value {
+        let mut body = fill(&self.body, ph);
+        for (path, values) in &self.allowed {
+            let mut at = Some(&mut body);
+            for key in path {
+                at = at.and_then(|v| v.get_mut(key.as_str()));
+            }
+            if let (Some(v), Some(first)) = (at, values.first())
+                && !values.contains(v)
+            {
+                *v = first.clone();
+            }
+        }
+        body
+    }
 }
 
 impl ErrorShape {
@@ -189,13 +222,15 @@ impl ErrorShape {
             if shape.templates.contains_key(&pointer) {
                 continue;
             }
-            let body = if Some(&pointer) == shape.common.as_ref() && shape.declared.is_some() {
-                shape.declared.clone().unwrap_or(Value::Null)
+            let template = if Some(&pointer) == shape.common.as_ref() && shape.declared.is_some() {
+                ErrorTemplate {
+                    body: shape.declared.clone().unwrap_or(Value::Null),
+                    allowed: Vec::new(),
+                }
             } else {
-                let schema = lookup(root, &pointer).unwrap_or(&Value::Null);
-                infer_template(root, schema, 0)
+                ErrorTemplate::inferred(root, lookup(root, &pointer).unwrap_or(&Value::Null))
             };
-            shape.templates.insert(pointer, ErrorTemplate { body });
+            shape.templates.insert(pointer, template);
         }
         shape
     }
@@ -237,11 +272,11 @@ impl ErrorShape {
         let Some(pointer) = pointer else {
             return ("application/problem+json", self.problem(err));
         };
-        let template = match self.templates.get(&pointer) {
-            Some(t) => t.body.clone(),
-            None => infer_template(root, lookup(root, &pointer).unwrap_or(&Value::Null), 0),
+        let placeholders = self.placeholders(err);
+        let mut body = match self.templates.get(&pointer) {
+            Some(t) => t.fill(&placeholders),
+            None => ErrorTemplate::inferred(root, lookup(root, &pointer).unwrap_or(&Value::Null)).fill(&placeholders),
         };
-        let mut body = fill(&template, &self.placeholders(err));
         if let (Value::Object(out), Some(Value::Object(shown))) = (&mut body, example) {
             for (k, v) in shown {
                 if !out.contains_key(k) {
@@ -373,8 +408,15 @@ fn placeholder(v: &Value) -> Option<&str> {
 }
 
 /// Infers a template from an error schema's property names. Properties it cannot place are
-/// filled with a generated value when required, so the body still validates.
-fn infer_template(root: &Value, schema: &Value, depth: usize) -> Value {
+/// filled with a generated value when required, so the body still validates. `path` is where
+/// `schema` is in the body; the values an enumerated property allows go to `allowed`.
+fn infer_template(
+    root: &Value,
+    schema: &Value,
+    path: &mut Vec<String>,
+    allowed: &mut Vec<(Vec<String>, Vec<Value>)>,
+) -> Value {
+    let depth = path.len();
     let s = resolve(root, schema);
     let Some(props) = merged_properties(root, s) else {
         return json!("{message}");
@@ -406,10 +448,17 @@ fn infer_template(root: &Value, schema: &Value, depth: usize) -> Value {
             (_, "array") if is_violation_name(&lower) => Some("{violations_list}"),
             _ => None,
         };
+        if let Some(values) = enumerated(p) {
+            let mut at = path.clone();
+            at.push(name.clone());
+            allowed.push((at, values));
+        }
         if let Some(ph) = ph {
             out.insert(name.clone(), Value::String(ph.into()));
         } else if ty == "object" && !is_map(p) && depth < 3 && (lower == "error" || required.contains(&name.as_str())) {
-            out.insert(name.clone(), infer_template(root, p, depth + 1));
+            path.push(name.clone());
+            out.insert(name.clone(), infer_template(root, p, path, allowed));
+            path.pop();
         } else if required.contains(&name.as_str()) {
             let value = if lower == "type" {
                 json!("about:blank")
@@ -420,6 +469,24 @@ fn infer_template(root: &Value, schema: &Value, depth: usize) -> Value {
         }
     }
     Value::Object(out)
+}
+
+/// The values a property's schema allows, when it lists them (`const`, or a non-empty `enum`): its
+/// `default` or `example` first where that is one of them, so a fallback is the value the spec shows.
+fn enumerated(s: &Value) -> Option<Vec<Value>> {
+    let mut values = match (s.get("const"), s.get("enum")) {
+        (Some(c), _) => vec![c.clone()],
+        (None, Some(Value::Array(values))) if !values.is_empty() => values.clone(),
+        _ => return None,
+    };
+    if let Some(i) = ["default", "example"]
+        .iter()
+        .find_map(|k| s.get(*k).and_then(|shown| values.iter().position(|v| v == shown)))
+    {
+        let preferred = values.remove(i);
+        values.insert(0, preferred);
+    }
+    Some(values)
 }
 
 fn is_violation_name(name: &str) -> bool {
@@ -476,4 +543,78 @@ pub fn reason(status: u16) -> &'static str {
         .ok()
         .and_then(|s| s.canonical_reason())
         .unwrap_or("Error")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape(error: Value) -> (Value, ErrorShape) {
+        let root = json!({"components": {"schemas": {"Error": error}}});
+        let shape = ErrorShape::from_spec(&root, &["/components/schemas/Error".to_string()]);
+        (root, shape)
+    }
+
+    #[test]
+    fn an_enumerated_field_keeps_a_value_its_schema_lists() {
+        // Anthropic's error envelope (DigitalOcean's POST /v1/messages answers 400 with it).
+        let (root, shape) = shape(json!({
+            "type": "object",
+            "required": ["type", "error"],
+            "properties": {
+                "type": {"type": "string", "enum": ["error"]},
+                "error": {
+                    "type": "object",
+                    "required": ["type", "message"],
+                    "properties": {"type": {"type": "string"}, "message": {"type": "string"}}
+                }
+            }
+        }));
+        let err = ApiError::new(400, ErrorKind::Validation, "max_tokens must be positive");
+        let (_, body) = shape.render(&root, None, None, &err);
+        assert_eq!(
+            body,
+            json!({"type": "error", "error": {"type": "invalid_request_error", "message": "max_tokens must be positive"}})
+        );
+    }
+
+    #[test]
+    fn an_enumerated_code_is_the_engines_where_listed_else_the_one_the_schema_shows() {
+        let (root, shape) = shape(json!({
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string", "enum": ["not_found", "bad_input", "other"], "example": "bad_input"},
+                "message": {"type": "string"},
+                "kind": {"const": "failure"}
+            }
+        }));
+        let code = |err: &ApiError| shape.render(&root, None, None, err).1["code"].clone();
+        assert_eq!(code(&ApiError::not_found("customer")), json!("not_found"));
+        assert_eq!(
+            code(&ApiError::new(400, ErrorKind::Validation, "bad")),
+            json!("bad_input")
+        );
+        // An optional field the template does not fill stays out of the body.
+        let body = shape.render(&root, None, None, &ApiError::not_found("customer")).1;
+        assert!(body.get("kind").is_none(), "{body}");
+    }
+
+    #[test]
+    fn a_required_type_with_a_const_is_that_const() {
+        let (root, shape) = shape(json!({
+            "type": "object",
+            "required": ["type", "title", "detail"],
+            "properties": {
+                "type": {"type": "string", "const": "validation-error"},
+                "title": {"type": "string"},
+                "detail": {"type": "string"}
+            }
+        }));
+        let body = shape
+            .render(&root, None, None, &ApiError::new(400, ErrorKind::Validation, "bad"))
+            .1;
+        assert_eq!(body["type"], json!("validation-error"), "{body}");
+        assert_eq!(body["detail"], json!("bad"), "{body}");
+    }
 }
