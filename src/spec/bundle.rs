@@ -325,9 +325,12 @@ fn relative_to(path: &Path, to: &Source) -> PathBuf {
 /// An example that is nothing but a `$ref` (`example: {$ref: examples.yml#/x}`, as DigitalOcean
 /// writes them, and as its tooling reads them) is a reference to the example, not an example of one.
 fn is_literal(key: &str, value: &Value) -> bool {
+    // Only what reads as a reference to a document (`file.yml#/x`, `#/x`): an example whose data
+    // merely has a `$ref` key stays data.
+    let looks_like_ref = |r: &str| r.contains('#') || [".yml", ".yaml", ".json"].iter().any(|e| r.ends_with(e));
     let only_a_ref = value
         .as_object()
-        .is_some_and(|m| m.len() == 1 && m.get("$ref").is_some_and(Value::is_string));
+        .is_some_and(|m| m.len() == 1 && m.get("$ref").and_then(Value::as_str).is_some_and(looks_like_ref));
     (matches!(key, "example" | "enum" | "const" | "default" | "value") || (key == "examples" && value.is_array()))
         && !(only_a_ref && matches!(key, "example" | "value"))
 }

@@ -186,6 +186,11 @@ pub struct WritePlan {
     /// Fields that hold a parent's key, by the path parameter that gives it (`AccountSid` →
     /// `account_sid`): a create sets them from the path, never from the example.
     pub scope_fields: Vec<(String, String, crate::model::schema::Coerce)>,
+    /// Stored fields whose request schema allows what the representation's does not (a `date`
+    /// sent, a `date-time` answered; an empty string where the answer wants three characters): a
+    /// sent value is kept only if the representation's schema takes it, else the answer's own
+    /// value (default, null or example) stands.
+    pub checked: Vec<(String, std::sync::Arc<Schema>)>,
 }
 
 /// One request field that is stored differently from how it was sent.

@@ -16,6 +16,16 @@ pub fn write_value(out: &mut Vec<u8>, v: &Value) {
         Value::String(s) => write_str(out, s),
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        // An integer beyond 64 bits was read as the nearest float: it is written back as the
+        // integer it stands for (`-4716917880499921600000000`, not `-4.7169178804999216e24`), so
+        // it still reads as an integer where the schema says `type: integer`.
+        Value::Number(n)
+            if n.is_f64()
+                && n.as_f64()
+                    .is_some_and(|f| f.fract() == 0.0 && f.abs() >= 9.2e18 && f.abs() < 1e300) =>
+        {
+            let _ = std::io::Write::write_fmt(out, format_args!("{:.0}", n.as_f64().unwrap_or(0.0)));
+        }
         _ => {
             let _ = serde_json::to_writer(&mut *out, v);
         }

@@ -25,6 +25,41 @@ fn kind(root: &Value, schema: &Value) -> Option<Coerce> {
     }
 }
 
+/// Whether two schemas constrain a value alike, annotations aside (descriptions and examples
+/// differ between a request's schema and an answer's without changing what they accept).
+fn same_constraints(root: &Value, a: &Value, b: &Value) -> bool {
+    fn bare(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .filter(|(k, _)| {
+                        !k.starts_with("x-")
+                            && !matches!(
+                                k.as_str(),
+                                "description"
+                                    | "title"
+                                    | "example"
+                                    | "examples"
+                                    | "readOnly"
+                                    | "writeOnly"
+                                    | "deprecated"
+                                    | "default"
+                                    | "externalDocs"
+                                    | "xml"
+                            )
+                    })
+                    .map(|(k, v)| (k.clone(), bare(v)))
+                    .collect(),
+            ),
+            Value::Array(items) => Value::Array(items.iter().map(bare).collect()),
+            other => other.clone(),
+        }
+    }
+    let (a, b) = (resolve(root, a), resolve(root, b));
+    std::ptr::eq(a, b)
+        || crate::spec::pointer::canonical_json(&bare(a)) == crate::spec::pointer::canonical_json(&bare(b))
+}
+
 /// The properties a request body may have: its own (through `allOf`), and those of every
 /// `oneOf`/`anyOf` alternative (a body that is one of several shapes stores the fields of any).
 fn body_properties(root: &Value, schema: &Value) -> Map<String, Value> {
@@ -86,6 +121,18 @@ pub fn write_plan(spec: &Spec, op: &Operation, res: &Resource, create: bool) -> 
     let mut defaults = Vec::new();
     let mut renames = Vec::new();
     let mut shadowed: Vec<String> = Vec::new();
+    let mut checked = Vec::new();
+    // The object a create's answer holds (inside its envelope, if any).
+    let answer_pointer = if create {
+        op.success().and_then(|r| r.schema_pointer.as_deref()).map(|p| {
+            match item_envelope(root, p, res.schema_pointer.as_deref(), &res.singular()) {
+                Some((_, inner)) => inner,
+                None => crate::spec::pointer::resolve_pointer(root, p.to_string()),
+            }
+        })
+    } else {
+        None
+    };
     let fields = body_schema.and_then(|s| {
         let props = body_properties(root, s);
         for (k, v) in &props {
@@ -107,6 +154,20 @@ pub fn write_plan(spec: &Spec, op: &Operation, res: &Resource, create: bool) -> 
                 let folded = fold(name);
                 rep_props.keys().find(|k| fold(k) == folded).cloned()
             };
+            let stored_as = target.clone().unwrap_or_else(|| name.clone());
+            // Checked against what the answer declares for it: the representation, and for a
+            // create the answer's own schema, which may say more (Adyen's session echoes a
+            // `dateOfBirth` sent as a date as a date-time).
+            let declared = [res.schema_pointer.clone(), answer_pointer.clone()];
+            for at in declared.iter().flatten() {
+                let pointer = crate::model::resources::envelope::property_pointer(root, at, &stored_as);
+                if let Some(answer) = lookup(root, &pointer)
+                    && !same_constraints(root, sent, answer)
+                    && !checked.iter().any(|(f, _): &(String, std::sync::Arc<_>)| *f == stored_as)
+                {
+                    checked.push((stored_as.clone(), std::sync::Arc::new(spec.compiler.lazy(&pointer))));
+                }
+            }
             let Some(target) = target else { continue };
             // The same name for another thing (a region's slug sent, a region object answered):
             // the answer's own value stands, and the sent one is not stored under that name.
@@ -186,6 +247,7 @@ pub fn write_plan(spec: &Spec, op: &Operation, res: &Resource, create: bool) -> 
         base,
         base_key,
         scope_fields,
+        checked,
     }
 }
 

@@ -56,6 +56,16 @@ fn fields_from_body(write: &WritePlan, body: Option<Value>) -> Map<String, Value
     obj
 }
 
+/// Drops a sent value the answer's schema would not take (see `WritePlan::checked`); a field
+/// that refers to another resource is the reference's business, not this check's.
+fn drop_unfit(r: &Resource, write: &WritePlan, obj: &mut Map<String, Value>) {
+    for (field, schema) in &write.checked {
+        if !r.references.iter().any(|x| x.field == *field) && obj.get(field).is_some_and(|v| !schema.is_valid(v)) {
+            obj.shift_remove(field);
+        }
+    }
+}
+
 /// `text` with the example's key, where it stands as a path segment (a link to the example's
 /// own item), replaced by the new item's key.
 fn rekey(text: &str, old: &str, new: &str) -> Option<String> {
@@ -125,6 +135,7 @@ fn new_uuid() -> String {
 /// A new object from a request body: writable fields, defaults, timestamps.
 fn new_object(r: &Resource, write: &WritePlan, body: Option<Value>) -> Map<String, Value> {
     let mut obj = fields_from_body(write, body);
+    drop_unfit(r, write, &mut obj);
     for (k, v) in &write.defaults {
         if field_of(&obj, k).is_none() {
             obj.insert(k.clone(), v.clone());
@@ -412,7 +423,8 @@ pub fn write_item(
     let guard = Arc::make_mut(&mut shared);
     let current = guard.get(id).ok_or_else(|| not_found(r, id))?.value();
     let current = current.as_object().cloned().unwrap_or_default();
-    let changes = fields_from_body(write, body);
+    let mut changes = fields_from_body(write, body);
+    drop_unfit(r, write, &mut changes);
     let mut next = if replace {
         // Keep what the server owns: the id and the creation time.
         let mut kept = Map::new();
