@@ -163,7 +163,9 @@ pub fn write_plan(spec: &Spec, op: &Operation, res: &Resource, create: bool) -> 
                 let pointer = crate::model::resources::envelope::property_pointer(root, at, &stored_as);
                 if let Some(answer) = lookup(root, &pointer)
                     && !same_constraints(root, sent, answer)
-                    && !checked.iter().any(|(f, _): &(String, std::sync::Arc<_>)| *f == stored_as)
+                    && !checked
+                        .iter()
+                        .any(|(f, _): &(String, std::sync::Arc<_>)| *f == stored_as)
                 {
                     checked.push((stored_as.clone(), std::sync::Arc::new(spec.compiler.lazy(&pointer))));
                 }
