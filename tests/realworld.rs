@@ -139,3 +139,25 @@ fn an_object_with_an_object_field_is_no_envelope_and_a_child_names_its_parent_fr
         .json();
     assert_eq!(line["order_number"], 8, "{line}");
 }
+
+#[test]
+fn a_parents_generic_id_parameter_is_not_the_childs_own_key() {
+    // `/customers/{id}/users`: the parent's `{id}` must not become each user's `id`, or a second
+    // user under one customer would "already exist".
+    let s = Server::bundled();
+    let t = common::ap_token(&s);
+    let customer = "f38b2ffc-80a4-4f5a-91c9-bc701e7ea419";
+    let mut ids = Vec::new();
+    for email in ["one@example.com", "two@example.com"] {
+        let user = s
+            .post(&format!("/customers/{customer}/users"))
+            .bearer(&t)
+            .json(&json!({"email": email, "first_name": "A"}))
+            .send()
+            .expect(201)
+            .json();
+        ids.push(user["id"].clone());
+    }
+    assert_ne!(ids[0], ids[1]);
+    assert_ne!(ids[0], json!(customer));
+}

@@ -64,10 +64,13 @@ fn shown(api: &Api) -> Vec<Shown<'_>> {
 
 /// The value of the scope parameter `name` for an item: the item's own field of that name in any
 /// style (`AccountSid` is `account_sid`), else the parameter's example in the operation.
-fn scope_value(item: &Value, op: &Operation, name: &str) -> Option<String> {
+fn scope_value(item: &Value, op: &Operation, name: &str, own_key: &str) -> Option<String> {
     let folded = fold(name);
+    // A parent's generic `{id}` is not the child's own `id`.
     if let Some(obj) = item.as_object()
-        && let Some((_, v)) = obj.iter().find(|(k, v)| fold(k) == folded && !v.is_null())
+        && let Some((_, v)) = obj
+            .iter()
+            .find(|(k, v)| fold(k) == folded && k.as_str() != own_key && !v.is_null())
     {
         return Some(key_text(v));
     }
@@ -136,7 +139,7 @@ fn admit(api: &Api, seed: &Seed, r: &Resource, op: &Operation, item: &Value) -> 
     }
     let mut values = Vec::with_capacity(r.scope_params.len());
     for name in &r.scope_params {
-        values.push(scope_value(item, op, name).ok_or_else(|| format!("no value for {{{name}}}"))?);
+        values.push(scope_value(item, op, name, &r.id_field).ok_or_else(|| format!("no value for {{{name}}}"))?);
     }
     if let (Some(parent), Some((parent_id, parent_scope))) = (r.parent, values.split_last()) {
         let present = seed

@@ -229,9 +229,10 @@ pub fn write_plan(spec: &Spec, op: &Operation, res: &Resource, create: bool) -> 
         .iter()
         .filter_map(|p| {
             let folded = fold(p);
+            // A parent's generic `{id}` is not the child's own `id`.
             rep_props
                 .iter()
-                .find(|(k, _)| fold(k) == folded)
+                .find(|(k, _)| fold(k) == folded && **k != res.id_field)
                 .map(|(k, s)| (p.clone(), k.clone(), Coerce::for_schema(root, s, true)))
         })
         .collect();
