@@ -2,9 +2,10 @@
 //! branch's value, a tie broken by dropping a property, a `uniqueItems` variant) satisfies the
 //! schema node it was generated for, while the value is still being built.
 //!
-//! What jsonschema does instead: the root value, checked once per generation (plus the variants
-//! retried after a failure), is validated by a validator compiled from the whole schema against
-//! the document (`compiled::whole`); and inside this checker, `format` and `pattern` are
+//! What jsonschema does instead: a root value generated for a request (`dynamic=true`) is judged
+//! by the response's own compiled validator (`generate_dynamic_with`); at startup the root is
+//! checked here, since compiling a validator per generation doubled the startup of large specs;
+//! and inside this checker, `format` and `pattern` are
 //! jsonschema's validators (`compiled::format_ok`, `pattern::Patterns`), so the rules for
 //! strings are the ones request validation and clients apply. The built-in format checks and
 //! the regex-crate lookahead matcher this file and `pattern.rs` used to hold are gone: a format

@@ -1,5 +1,6 @@
-//! The `jsonschema` validators the generator leans on: a whole schema compiled against the
-//! document (for the root value), one per `format`, and one per `pattern`.
+//! The `jsonschema` validators the generator leans on: one per `format`, and one per `pattern`;
+//! and, for the unit tests, a whole schema compiled against the document (at startup the root
+//! value is judged by the built-in checker or a caller's compiled validator: see `Generator::root`).
 //!
 //! One file, below everything that checks, so that every check made while generating uses the
 //! same engine and options as request validation (`model::schema`): 2020-12, formats asserted,
@@ -8,11 +9,14 @@
 
 use std::sync::LazyLock;
 
-use jsonschema::{Draft, Registry, ValidationOptions, Validator};
+#[cfg(test)]
+use jsonschema::Registry;
+use jsonschema::{Draft, ValidationOptions, Validator};
 use serde_json::{Value, json};
 
 /// The base URI the document is registered under; a schema's `#/...` references are made
 /// absolute against it.
+#[cfg(test)]
 const BASE: &str = "specbox://generate/doc.json";
 
 fn options<'i>() -> ValidationOptions<'i> {
@@ -28,6 +32,7 @@ fn options<'i>() -> ValidationOptions<'i> {
 /// no schema, so nothing under `components` is walked until a `$ref` reaches it). A `$ref` in the
 /// schema means the document (`#/components/...`), not the schema, so those are made absolute
 /// against the registered document first.
+#[cfg(test)]
 pub(super) fn whole(doc: &Value, schema: &Value) -> Option<Validator> {
     let registry = Registry::new()
         .draft(Draft::Draft202012)
@@ -42,6 +47,7 @@ pub(super) fn whole(doc: &Value, schema: &Value) -> Option<Validator> {
 
 /// Characters a URI fragment cannot hold as they are, but a `$ref` the generator resolves may
 /// (`{id}` of a path template, a space, anything beyond ASCII). `%` stays: it already escapes.
+#[cfg(test)]
 const FRAGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
     .add(b' ')
     .add(b'"')
@@ -59,6 +65,7 @@ const FRAGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
 
 /// Makes the local `$ref`s of `schema` absolute against [`BASE`], escaped for a URI. Only
 /// subschema positions are followed: a `$ref` inside `const`, `enum` or an example is data.
+#[cfg(test)]
 fn absolute_refs(schema: &mut Value) {
     let Value::Object(map) = schema else {
         return;
