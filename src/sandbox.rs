@@ -5,7 +5,7 @@
 //! use std::io::{Read, Write};
 //!
 //! let sandbox = specbox::Sandbox::builder()
-//!     .spec("specs/swisspay.yaml")
+//!     .spec("specs/swisspay.yaml") // a bundled spec
 //!     .fixtures("fixtures")
 //!     .start()
 //!     .expect("the sandbox starts");

@@ -557,7 +557,7 @@ mod tests {
 
     #[test]
     fn an_enumerated_field_keeps_a_value_its_schema_lists() {
-        // Anthropic's error envelope (DigitalOcean's POST /v1/messages answers 400 with it).
+        // An error envelope whose `type` allows only one value (a published spec's POST /v1/messages answers 400 with it).
         let (root, shape) = shape(json!({
             "type": "object",
             "required": ["type", "error"],

@@ -322,7 +322,7 @@ fn relative_to(path: &Path, to: &Source) -> PathBuf {
 }
 
 /// Literal values (examples, enums, defaults) may contain anything, including keys named `$ref`.
-/// An example that is nothing but a `$ref` (`example: {$ref: examples.yml#/x}`, as DigitalOcean
+/// An example that is nothing but a `$ref` (`example: {$ref: examples.yml#/x}`, as some published specs
 /// writes them, and as its tooling reads them) is a reference to the example, not an example of one.
 fn is_literal(key: &str, value: &Value) -> bool {
     // Only what reads as a reference to a document (`file.yml#/x`, `#/x`): an example whose data

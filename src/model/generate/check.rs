@@ -25,7 +25,7 @@
 //! generated per request (21,134 checks: 164 ms here, 1.5 s compiled per node). The root check
 //! is worth its cost: 65-70 ms to register the document, 0.87-1.19 s to compile and 50-60 ms to
 //! validate, about 0.35-0.47 ms per generation where this checker took 0.17 ms (worst single
-//! schema 25 ms, an Adyen request body whose generation took 21 ms), and it sees what this
+//! schema 25 ms, a payment request body of a published spec whose generation took 21 ms), and it sees what this
 //! checker does not (`unevaluated*`, `dependentSchemas`). On this corpus the two never disagreed,
 //! at the root or on a candidate. This checker is also the root check when the schema does not
 //! compile (a broken response schema does not stop startup, and its bodies are still served).

@@ -156,7 +156,7 @@ pub fn write_plan(spec: &Spec, op: &Operation, res: &Resource, create: bool) -> 
             };
             let stored_as = target.clone().unwrap_or_else(|| name.clone());
             // Checked against what the answer declares for it: the representation, and for a
-            // create the answer's own schema, which may say more (Adyen's session echoes a
+            // create the answer's own schema, which may say more (a payment session echoes a
             // `dateOfBirth` sent as a date as a date-time).
             let declared = [res.schema_pointer.clone(), answer_pointer.clone()];
             for at in declared.iter().flatten() {
