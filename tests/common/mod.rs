@@ -134,6 +134,23 @@ impl Server {
     pub fn log_text(&self) -> String {
         self.log.lock().unwrap().join("")
     }
+
+    /// The log once it holds `needle` (the server writes its log through a pipe that a thread
+    /// reads, so a line may arrive after the answer it follows); polled, up to 30 s, then a panic.
+    pub fn log_with(&self, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let text = self.log_text();
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the log never said {needle:?}:\n{text}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
 }
 
 impl Drop for Server {
