@@ -222,22 +222,13 @@ run_spec square "$CORPUS/square/api.json" examples,fuzzing,stateful \
   --exclude-operation-id CreateLocationCustomAttributeDefinition \
   --exclude-operation-id CreateMerchantCustomAttributeDefinition \
   --exclude-operation-id CreateOrderCustomAttributeDefinition \
-  --exclude-operation-id UpdateVendor \
-  --exclude-operation-id CreateLoyaltyAccount # engine gap: tests/corpus/GAPS.md
+  --exclude-operation-id UpdateVendor
 
 # No stateful phase: the spec's own links name operations it does not have (POST /v2/account/keys links to
 # `sshKeys_get_by_id`, `sshKeys_delete_by_fingerprint`, ...), and Schemathesis refuses the phase for that
 # ("Invalid OpenAPI Links Definition").
-# Also left out: operations where specbox still answers with something the schema refuses (engine gaps,
-# listed with what goes wrong in tests/corpus/GAPS.md, "Schemathesis corpus run"; remove a line when fixed).
 run_spec digitalocean "$CORPUS/digitalocean/specification/DigitalOcean-public.v2.yaml" examples,fuzzing \
-  --header "Authorization: Bearer dop_v1_schemathesis" \
-  --exclude-operation-id dedicatedInferences_create --exclude-operation-id dedicatedInferences_list \
-  --exclude-operation-id floatingIPs_create --exclude-operation-id floatingIPs_get \
-  --exclude-operation-id reservedIPs_create --exclude-operation-id reservedIPs_get \
-  --exclude-operation-id kubernetes_create_cluster --exclude-operation-id kubernetes_list_clusters \
-  --exclude-operation-id loadBalancers_get --exclude-operation-id loadBalancers_update \
-  --exclude-operation-id monitoring_list_sinks --exclude-operation-id genai_delete_model_evaluation_run
+  --header "Authorization: Bearer dop_v1_schemathesis"
 
 for spec in "$CORPUS"/oai/v2.0/yaml/*.yaml "$CORPUS"/oai/v3.0/*.yaml "$CORPUS"/oai/v3.1/tictactoe.yaml "$CORPUS"/oai/v3.2/*.yaml; do
   # Named as tests/corpus.rs names them (and EXCEPTIONS.md would): oai-<file stem without a version prefix>.

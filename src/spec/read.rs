@@ -1,14 +1,13 @@
 //! Reading one document as JSON: YAML or JSON text, `<<` merge keys applied, numbers of any size kept.
 //!
-//! Numbers: a document is a `serde_json::Value`, which holds an integer as `i64` or `u64` and anything
-//! else as `f64` (the crate does not use serde_json's `arbitrary_precision`, which would make every
-//! number in every request a string to parse again). An integer beyond 64 bits, such as the
-//! `maximum: 18446744073709552000` of a published spec, is therefore kept as the nearest `f64`: the
-//! value every JavaScript or Python-float reader of the spec sees too, and exact for the powers of
-//! two such bounds usually are. A number too large for `f64` (JSON's `1e400`, YAML's `.inf`) becomes
-//! the largest finite `f64` of its sign, and YAML's `.nan` becomes `null`: JSON has no infinity or
-//! NaN, and a bound that large constrains nothing anyway. No valid number refuses a document. (In
-//! YAML, `1e400` unquoted is a string to `yaml_serde`, which reads only finite floats as numbers.)
+//! Numbers: the crate builds serde_json with `arbitrary_precision`, so a number is kept as the text
+//! it was written as. An integer beyond 64 bits, such as the `maximum: 18446744073709552000` of a
+//! published spec, or a 40-digit integer in an example, is therefore exact, and is written back as
+//! it was read. A number too large for `f64` (JSON's `1e400`, YAML's `.inf`) becomes the largest
+//! finite `f64` of its sign, and YAML's `.nan` becomes `null`: JSON has no infinity or NaN, a
+//! schema's bound that large constrains nothing, and a validator compares bounds as `f64`. No valid
+//! number refuses a document. (In YAML, `1e400` unquoted is a string to `yaml_serde`, which reads
+//! only finite floats as numbers.)
 //!
 //! YAML is read straight into JSON values by a visitor of our own rather than through
 //! `yaml_serde::Value`, whose deserializer has no place for a 128-bit integer and fails the whole
@@ -46,59 +45,32 @@ pub fn parse_text(path: &Path, text: &str) -> Result<Value, SpecError> {
     Ok(value)
 }
 
-/// JSON text to a value. serde_json refuses a number beyond `f64` (`1e400`), which is valid JSON: such
-/// a number is rewritten in the text to the largest finite `f64` of its sign (see the module's note)
-/// and the text parsed again.
+/// JSON text to a value, with every number too large for `f64` (`1e400`) made the largest finite
+/// `f64` of its sign (see the module's note).
 fn parse_json(path: &Path, text: &str) -> Result<Value, SpecError> {
-    let mut text = std::borrow::Cow::Borrowed(text);
-    loop {
-        let e = match serde_json::from_str(&text) {
-            Ok(v) => return Ok(v),
-            Err(e) => e,
-        };
-        let clamped = e
-            .to_string()
-            .starts_with("number out of range")
-            .then(|| clamp_number_at(&text, e.line(), e.column()))
-            .flatten();
-        match clamped {
-            Some(t) => text = std::borrow::Cow::Owned(t),
-            None => {
-                return Err(SpecError::new(
-                    path,
-                    format!("line {} column {}", e.line(), e.column()),
-                    format!("invalid JSON: {e}"),
-                ));
-            }
-        }
-    }
+    let mut value = serde_json::from_str(text).map_err(|e| {
+        SpecError::new(
+            path,
+            format!("line {} column {}", e.line(), e.column()),
+            format!("invalid JSON: {e}"),
+        )
+    })?;
+    clamp_numbers(&mut value);
+    Ok(value)
 }
 
-/// `text` with the number token around (1-based) `line` and `column` replaced by `±f64::MAX`.
-fn clamp_number_at(text: &str, line: usize, column: usize) -> Option<String> {
-    let line_start: usize = text
-        .split_inclusive('\n')
-        .take(line.saturating_sub(1))
-        .map(str::len)
-        .sum();
-    let at = line_start + column.saturating_sub(1);
-    let is_num = |b: &u8| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E');
-    let bytes = text.as_bytes();
-    let mut start = at.min(bytes.len());
-    while start > 0 && bytes.get(start - 1).is_some_and(is_num) {
-        start -= 1;
+/// Replaces each number beyond `f64`'s range with the largest finite `f64` of its sign. An integer
+/// that fits no machine type but does fit `f64` (most do) is left exactly as written.
+fn clamp_numbers(value: &mut Value) {
+    match value {
+        Value::Number(n) if n.as_f64().is_none() => {
+            let negative = n.to_string().starts_with('-');
+            *value = float(if negative { f64::NEG_INFINITY } else { f64::INFINITY });
+        }
+        Value::Array(items) => items.iter_mut().for_each(clamp_numbers),
+        Value::Object(map) => map.values_mut().for_each(clamp_numbers),
+        _ => {}
     }
-    let mut end = start;
-    while bytes.get(end).is_some_and(is_num) {
-        end += 1;
-    }
-    let token = text.get(start..end).filter(|t| t.bytes().any(|b| b.is_ascii_digit()))?;
-    let max = if token.starts_with('-') {
-        "-1.7976931348623157e308"
-    } else {
-        "1.7976931348623157e308"
-    };
-    Some(format!("{}{max}{}", text.get(..start)?, text.get(end..)?))
 }
 
 /// A JSON value read from any serde format. Numbers of any size are accepted (see the module's
@@ -142,10 +114,10 @@ impl<'de> Visitor<'de> for JsonVisitor {
         Ok(Value::from(v))
     }
     fn visit_i128<E: de::Error>(self, v: i128) -> Result<Value, E> {
-        Ok(i64::try_from(v).map_or_else(|_| float(v as f64), Value::from))
+        Ok(Number::from_i128(v).map_or_else(|| float(v as f64), Value::Number))
     }
     fn visit_u128<E: de::Error>(self, v: u128) -> Result<Value, E> {
-        Ok(u64::try_from(v).map_or_else(|_| float(v as f64), Value::from))
+        Ok(Number::from_u128(v).map_or_else(|| float(v as f64), Value::Number))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
         Ok(float(v))
@@ -306,18 +278,21 @@ mod tests {
     }
 
     #[test]
-    fn integers_beyond_64_bits_are_kept_as_the_nearest_float() {
+    fn integers_beyond_64_bits_are_kept_exactly() {
         let v = yaml("maximum: 18446744073709552000\nminimum: -170141183460469231731687303715884105728\nn: 7");
+        assert_eq!(v["maximum"].to_string(), "18446744073709552000");
+        assert_eq!(v["minimum"].to_string(), "-170141183460469231731687303715884105728");
         assert_eq!(v["maximum"].as_f64(), Some(18446744073709552000.0));
-        assert_eq!(v["minimum"].as_f64(), Some(-1.7014118346046923e38));
         assert_eq!(v["n"], json!(7));
         let j = parse_text(
             Path::new("t.json"),
-            r#"{"maximum": 18446744073709552000, "huge": 1e400}"#,
+            r#"{"maximum": 18446744073709552000, "big": 123456789012345678901234567890, "huge": 1e400, "low": -1e999}"#,
         )
         .unwrap();
         assert_eq!(j["maximum"].as_f64(), Some(18446744073709552000.0));
+        assert_eq!(j["big"].to_string(), "123456789012345678901234567890");
         assert_eq!(j["huge"].as_f64(), Some(f64::MAX));
+        assert_eq!(j["low"].as_f64(), Some(f64::MIN));
         let y = yaml("a: .inf\nb: -.inf\nc: .nan");
         assert_eq!(y, json!({"a": f64::MAX, "b": f64::MIN, "c": null}));
     }

@@ -62,8 +62,13 @@ fn same_constraints(root: &Value, a: &Value, b: &Value) -> bool {
 
 /// The properties a request body may have: its own (through `allOf`), and those of every
 /// `oneOf`/`anyOf` alternative (a body that is one of several shapes stores the fields of any).
-fn body_properties(root: &Value, schema: &Value) -> Map<String, Value> {
+///
+/// Also says which of them every valid body has checked against its schema: those declared
+/// outside `oneOf`/`anyOf`. A property of one branch only may come, unchecked, with a body that
+/// matched another branch (which allows any further property).
+fn body_properties(root: &Value, schema: &Value) -> (Map<String, Value>, Vec<String>) {
     let mut props = properties(root, schema);
+    let always = props.keys().cloned().collect();
     let s = resolve(root, schema);
     for key in ["oneOf", "anyOf"] {
         for branch in s.get(key).and_then(Value::as_array).into_iter().flatten() {
@@ -72,7 +77,7 @@ fn body_properties(root: &Value, schema: &Value) -> Map<String, Value> {
             }
         }
     }
-    props
+    (props, always)
 }
 
 /// Whether a value of schema `a` can stand where schema `b` is declared as far as its kind goes:
@@ -134,7 +139,7 @@ pub fn write_plan(spec: &Spec, op: &Operation, res: &Resource, create: bool) -> 
         None
     };
     let fields = body_schema.and_then(|s| {
-        let props = body_properties(root, s);
+        let (props, always_checked) = body_properties(root, s);
         for (k, v) in &props {
             if let Some(d) = resolve(root, v).get("default") {
                 defaults.push((k.clone(), d.clone()));
@@ -162,7 +167,7 @@ pub fn write_plan(spec: &Spec, op: &Operation, res: &Resource, create: bool) -> 
             for at in declared.iter().flatten() {
                 let pointer = crate::model::resources::envelope::property_pointer(root, at, &stored_as);
                 if let Some(answer) = lookup(root, &pointer)
-                    && !same_constraints(root, sent, answer)
+                    && (!always_checked.contains(name) || !same_constraints(root, sent, answer))
                     && !checked
                         .iter()
                         .any(|(f, _): &(String, std::sync::Arc<_>)| *f == stored_as)
