@@ -1064,7 +1064,17 @@ impl<'a> Run<'a> {
         };
         let names: Vec<String> = top.iter().filter(|(_, s)| scalar(s)).map(|(n, _)| n.clone()).collect();
         if let Some(k) = id_key(&names, param) {
-            return Some((None, k));
+            // A flat schema whose example wraps the item in one undeclared property
+            // (`{"byoip_prefix": {"uuid": ...}}`): the answer is shaped as the example shows.
+            let wrapper = media.examples.iter().find_map(|(_, e)| match e.as_object() {
+                Some(o) if o.len() == 1 => o
+                    .iter()
+                    .next()
+                    .filter(|(n, v)| v.get(&k).is_some() && !top.iter().any(|(t, _)| t == *n))
+                    .map(|(n, _)| n.clone()),
+                _ => None,
+            });
+            return Some((wrapper, k));
         }
         let mut envelopes = Vec::new();
         for (name, s) in &top {
@@ -1239,16 +1249,18 @@ fn norm(s: &str) -> String {
         .collect()
 }
 
-/// The property that holds the id a `{param}` names: same name, else `id`, else `sid`, else one
-/// the parameter's name ends with (`{floating_ip}` → `ip`).
+/// The property that holds the id a `{param}` names: same name, else one the parameter's name
+/// ends with (`{floating_ip}` → `ip`), else `id`, else `sid`.
 fn id_key(names: &[String], param: &str) -> Option<String> {
     let p = norm(param);
     names
         .iter()
         .find(|n| norm(n) == p)
+        // The parameter's own last word (`{replica_name}` is the `name`, `{issue_number}` the
+        // `number`), before a generic `id` the item may also have.
+        .or_else(|| names.iter().find(|n| norm(n).len() >= 2 && p.ends_with(&norm(n))))
         .or_else(|| names.iter().find(|n| *n == "id"))
         .or_else(|| names.iter().find(|n| *n == "sid"))
-        .or_else(|| names.iter().find(|n| norm(n).len() >= 2 && p.ends_with(&norm(n))))
         .cloned()
 }
 

@@ -6,7 +6,7 @@
 //! representation, or, where no representation is known yet, the one object-valued property named
 //! like the resource (or `data`) in an object that has no key of its own.
 
-use crate::model::operation::properties;
+use crate::model::operation::{Operation, properties};
 use crate::spec::pointer::{escape_pointer, lookup, resolve, resolve_pointer};
 use serde_json::Value;
 
@@ -45,7 +45,16 @@ pub fn item_envelope(root: &Value, pointer: &str, rep: Option<&str>, singular: &
     }
     let schema = lookup(root, &canon)?;
     let props = properties(root, schema);
-    if props.is_empty() || props.contains_key("id") {
+    if props.is_empty() {
+        // One of several answers (one item, or several: `{"droplet": ...}` or `{"droplets": [...]}`):
+        // the first alternative that wraps one item is the one a single create or read answers.
+        let s = resolve(root, schema);
+        return ["oneOf", "anyOf"].iter().find_map(|key| {
+            let branches = s.get(*key).and_then(Value::as_array)?;
+            (0..branches.len()).find_map(|i| item_envelope(root, &format!("{canon}/{key}/{i}"), rep, singular))
+        });
+    }
+    if props.contains_key("id") {
         return None;
     }
     if let Some(rep) = rep {
@@ -87,6 +96,59 @@ pub fn item_envelope(root: &Value, pointer: &str, rep: Option<&str>, singular: &
     }?;
     let inner = property_pointer(root, &canon, &chosen);
     Some((chosen, inner))
+}
+
+/// The envelope an answer's example shows where its schema shows none: the example wraps an
+/// item in one property named like the resource, which the schema does not declare
+/// (`{"byoip_prefix": {"uuid": ...}}` for a schema of `uuid`, `status`, `region`; `{"key": {...}}`
+/// for a read whose schema declares only a list, `keys`). The example is the better account of the
+/// answer's shape, and the wrapped answer still validates against the schema, which is checked
+/// here: no top-level field is required and no undeclared one refused. Returns the wrapper's name
+/// and the item's schema: the answer's own when the example's item has its fields, else the
+/// resource's representation `rep` when it has them.
+pub fn example_envelope(
+    root: &Value,
+    pointer: &str,
+    example: &Value,
+    rep: Option<&str>,
+    singular: &str,
+) -> Option<(String, String)> {
+    let schema = resolve(root, lookup(root, pointer)?);
+    let open = schema.get("additionalProperties") != Some(&Value::Bool(false))
+        && schema
+            .get("required")
+            .and_then(Value::as_array)
+            .is_none_or(|r| r.is_empty());
+    let [(name, inner)] = example.as_object()?.iter().collect::<Vec<_>>()[..] else {
+        return None;
+    };
+    let inner = inner.as_object()?;
+    let props = properties(root, schema);
+    if !open || props.contains_key(name) || fold(name) != fold(singular) {
+        return None;
+    }
+    let describes = |p: &str| {
+        let props = lookup(root, p).map(|s| properties(root, s)).unwrap_or_default();
+        !props.is_empty() && inner.keys().any(|k| props.contains_key(k))
+    };
+    [Some(pointer), rep]
+        .into_iter()
+        .flatten()
+        .find(|p| describes(p))
+        .map(|p| (name.clone(), p.to_string()))
+}
+
+/// The envelope of `op`'s success answer for a resource (its representation at `rep`, named
+/// `singular`): from the schema ([`item_envelope`]), else from the answer's example
+/// ([`example_envelope`], the item then shaped by the answer's own schema). The wrapper's name
+/// and the item's schema pointer.
+pub fn answer_envelope(root: &Value, op: &Operation, rep: Option<&str>, singular: &str) -> Option<(String, String)> {
+    let success = op.success()?;
+    let p = success.schema_pointer.as_deref()?;
+    item_envelope(root, p, rep, singular).or_else(|| {
+        let example = success.examples.first().map(|(_, v)| v)?;
+        example_envelope(root, p, example, rep, singular)
+    })
 }
 
 /// The item inside an example of an envelope answer (the example itself when there is none).

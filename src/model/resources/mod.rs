@@ -20,7 +20,7 @@ pub mod shape;
 pub mod write;
 
 use crate::model::operation::{Operation, Spec, properties, template_params};
-use crate::model::resources::envelope::{fold, item_envelope};
+use crate::model::resources::envelope::{answer_envelope, fold, item_envelope};
 use crate::model::resources::list::{list_items_pointer, list_plan};
 use crate::model::resources::plan::singular;
 use crate::model::resources::plan::*;
@@ -345,22 +345,32 @@ fn build_resource(
         .find(|s| !s.is_empty() && !s.starts_with('{'))
         .unwrap_or("items")
         .to_string();
+    let singular = singular(&name);
+    // The stored object is the one inside an envelope answer (`{"customer": {...}}`). A read
+    // whose schema holds nothing but lists (its example shows one item: the spec contradicts
+    // itself) describes no item, and the next source is asked.
+    let item_of = |p: String| {
+        let p = crate::spec::pointer::resolve_pointer(root, p);
+        let p = item_envelope(root, &p, None, &singular).map_or(p, |(_, inner)| inner);
+        let props = lookup(root, &p).map(|s| properties(root, s)).unwrap_or_default();
+        let only_lists = !props.is_empty() && props.values().all(|s| type_has(resolve(root, s), "array"));
+        (!only_lists).then_some(p)
+    };
     // The representation: what a read returns, else what a create returns, else a list's items.
-    let mut schema_pointer = item.and_then(|(t, _)| find(t, "get")).and_then(success_schema);
+    let mut schema_pointer = item
+        .and_then(|(t, _)| find(t, "get"))
+        .and_then(success_schema)
+        .and_then(&item_of);
     if schema_pointer.is_none() {
-        schema_pointer = find(collection, "post").and_then(success_schema);
+        schema_pointer = find(collection, "post").and_then(success_schema).and_then(&item_of);
     }
     if schema_pointer.is_none()
         && let Some(list) = find(collection, "get").and_then(success_schema)
     {
-        schema_pointer = list_items_pointer(root, &list, &name);
+        schema_pointer = list_items_pointer(root, &list, &name)
+            .map(|p| crate::spec::pointer::resolve_pointer(root, p))
+            .map(|p| item_envelope(root, &p, None, &singular).map_or(p, |(_, inner)| inner));
     }
-    let singular = singular(&name);
-    // The stored object is the one inside an envelope answer (`{"customer": {...}}`).
-    let schema_pointer = schema_pointer.map(|p| {
-        let p = crate::spec::pointer::resolve_pointer(root, p);
-        item_envelope(root, &p, None, &singular).map_or(p, |(_, inner)| inner)
-    });
     let rep = schema_pointer
         .as_ref()
         .and_then(|p| lookup(root, p))
@@ -663,9 +673,7 @@ fn action_for(
     };
     let success_schema = op.success().and_then(|r| r.schema_pointer.clone());
     // An answer that wraps the item (`{"customer": {...}}`) is shaped as the item, then wrapped.
-    let envelope = success_schema
-        .as_deref()
-        .and_then(|p| item_envelope(root, p, res.schema_pointer.as_deref(), &res.singular()));
+    let envelope = answer_envelope(root, op, res.schema_pointer.as_deref(), &res.singular());
     // What the wrapper shows beside the item in the spec's example of this answer.
     let beside = || {
         let example = op.success().and_then(|r| r.examples.first()).map(|(_, v)| v);

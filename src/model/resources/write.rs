@@ -7,7 +7,7 @@
 //! once, into a [`WritePlan`] that a create or an update only follows.
 
 use crate::model::operation::{Operation, Spec, properties};
-use crate::model::resources::envelope::{fold, item_envelope, unwrap};
+use crate::model::resources::envelope::{answer_envelope, fold, item_envelope, unwrap};
 use crate::model::resources::plan::{Rename, Resource, WritePlan};
 use crate::model::schema::Coerce;
 use crate::spec::pointer::{lookup, resolve};
@@ -130,8 +130,8 @@ pub fn write_plan(spec: &Spec, op: &Operation, res: &Resource, create: bool) -> 
     // The object a create's answer holds (inside its envelope, if any).
     let answer_pointer = if create {
         op.success().and_then(|r| r.schema_pointer.as_deref()).map(|p| {
-            match item_envelope(root, p, res.schema_pointer.as_deref(), &res.singular()) {
-                Some((_, inner)) => inner,
+            match answer_envelope(root, op, res.schema_pointer.as_deref(), &res.singular()) {
+                Some((_, inner)) => crate::spec::pointer::resolve_pointer(root, inner),
                 None => crate::spec::pointer::resolve_pointer(root, p.to_string()),
             }
         })
@@ -274,14 +274,10 @@ fn base_of(
     let Some(success) = op.success() else {
         return (Vec::new(), None);
     };
-    let envelope = success
-        .schema_pointer
-        .as_deref()
-        .and_then(|p| item_envelope(root, p, res.schema_pointer.as_deref(), &res.singular()))
-        .map(|(field, _)| field);
+    let envelope = answer_envelope(root, op, res.schema_pointer.as_deref(), &res.singular());
     let Some(example) = success
         .default_body(root)
-        .and_then(|b| unwrap(b, envelope.as_deref()))
+        .and_then(|b| unwrap(b, envelope.as_ref().map(|(field, _)| field.as_str())))
         .and_then(Value::as_object)
     else {
         return (Vec::new(), None);
@@ -291,16 +287,13 @@ fn base_of(
         k == res.id_field || Some(k) == res.created_field.as_deref() || Some(k) == res.updated_field.as_deref()
     };
     // The answer's own schema says which fields it has (it may show more than a read does).
-    let answer_props = success
-        .schema_pointer
-        .as_deref()
+    let answer_props = envelope
+        .as_ref()
+        .map(|(_, inner)| inner.as_str())
+        .or(success.schema_pointer.as_deref())
         .and_then(|p| lookup(root, p))
         .map(|s| properties(root, s))
         .unwrap_or_default();
-    let answer_props = match &envelope {
-        Some(field) => answer_props.get(field).map(|s| properties(root, s)).unwrap_or_default(),
-        None => answer_props,
-    };
     let schema_of = |k: &str| answer_props.get(k).or_else(|| rep_props.get(k));
     let base = example
         .iter()
