@@ -200,4 +200,19 @@ fn sent_values_reach_the_answer_exactly_or_not_at_all() {
         "{}",
         list.text()
     );
+    // A field the schema requires but never declares is there, as any value.
+    assert!(list.json()[0].get("tracking").is_some(), "{}", list.text());
+    // A delete whose answer is a status object answers it as the spec shows, not the item.
+    let id = parcel["id"].clone();
+    let gone = s
+        .delete(&format!("/v1/parcels/{id}"))
+        .header("X-Api-Key", "a")
+        .send()
+        .expect(200)
+        .json();
+    assert_eq!(gone, json!({"status": "DELETED"}));
+    s.get(&format!("/v1/parcels/{id}"))
+        .header("X-Api-Key", "a")
+        .send()
+        .expect(404);
 }

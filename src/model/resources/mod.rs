@@ -712,10 +712,18 @@ fn action_for(
             write: write(),
             shape: shape(),
         },
-        "delete" => Action::Delete {
-            res: res_idx,
-            shape: success_schema.is_some().then(shape),
-        },
+        // A delete's answer is the deleted item only where it is the representation or wraps
+        // it; a status object (`{"status": "DELETED"}`) is answered as the spec shows it.
+        "delete" => {
+            let is_item = envelope.is_some()
+                || success_schema.as_deref().is_some_and(|p| {
+                    res.schema_pointer.as_deref() == Some(&crate::spec::pointer::resolve_pointer(root, p.to_string()))
+                });
+            Action::Delete {
+                res: res_idx,
+                shape: is_item.then(shape),
+            }
+        }
         "archive" => Action::Archive {
             res: res_idx,
             shape: shape(),

@@ -231,7 +231,9 @@ pub fn shape_for(root: &Value, pointer: &str) -> Shape {
     if props.is_empty() {
         return Shape::pass_through();
     }
-    let required: Vec<String> = required_of(root, schema);
+    let mut required: Vec<String> = required_of(root, schema);
+    required.sort();
+    required.dedup();
     let props = props
         .iter()
         .map(|(name, s)| {
@@ -245,6 +247,14 @@ pub fn shape_for(root: &Value, pointer: &str) -> Shape {
             prop.hidden = resolve(root, s).get("writeOnly") == Some(&Value::Bool(true));
             prop
         })
+        // A field required but never declared (the spec forgot its `properties` entry): any
+        // value is valid for it, and an answer without it is not.
+        .chain(
+            required
+                .iter()
+                .filter(|name| !props.contains_key(*name))
+                .map(|name| ShapeProp::new(name, false, Some(generate::generate(&Value::Object(Map::new()), root)))),
+        )
         .collect();
     Shape::declared(props, Some(pointer.to_string()))
 }

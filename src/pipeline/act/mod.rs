@@ -13,6 +13,7 @@ pub mod ctx;
 pub mod list;
 pub mod write;
 
+use crate::exchange::Body;
 use crate::model::errors::ApiError;
 use crate::model::resources::plan::Action;
 use crate::pipeline::act::ctx::{Ctx, Outcome, item_collection, item_id, not_found};
@@ -56,6 +57,12 @@ pub fn act(ctx: &Ctx, body: Option<Value>) -> Result<Option<Outcome>, ApiError> 
                 status: success,
                 body: match (has_body, shape) {
                     (true, Some(shape)) => Some(render(r, shape, &entry)),
+                    // An answer that is not the item (a status object): as the spec shows it.
+                    (true, None) => {
+                        let root = ctx.api.specs.get(ctx.op.spec).map(|s| s.root());
+                        root.and_then(|root| ctx.op.success()?.default_bytes(root))
+                            .map(Body::Raw)
+                    }
                     _ => None,
                 },
             }
