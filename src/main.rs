@@ -149,6 +149,17 @@ fn serve(args: ServeArgs) -> ExitCode {
         }
     };
 
+    // Before anything listens, as every other configuration problem: a certificate that does not
+    // load must not surface on the first handshake.
+    let tls = match http::tls::from_args(&args.tls, &args.host) {
+        Ok(tls) => tls,
+        Err(problems) => {
+            for p in &problems {
+                eprintln!("error: {p}");
+            }
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -174,8 +185,12 @@ fn serve(args: ServeArgs) -> ExitCode {
             }
         };
         let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        if let Some(tls) = &tls {
+            tracing::info!("HTTPS (h2 and http/1.1 by ALPN): {}", tls.summary);
+        }
         tracing::info!(
-            "listening on http://{addr} (ready in {} ms)",
+            "listening on {}://{addr} (ready in {} ms)",
+            if tls.is_some() { "https" } else { "http" },
             started.elapsed().as_millis()
         );
         http::run(
@@ -183,6 +198,7 @@ fn serve(args: ServeArgs) -> ExitCode {
             traffic.clone(),
             listener,
             limits,
+            tls.map(|t| t.config),
             http::shutdown_signal(),
         )
         .await

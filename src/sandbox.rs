@@ -122,7 +122,8 @@ impl Builder {
                 let shutdown = async {
                     let _ = stopped.await;
                 };
-                if let Err(e) = http::run(serving, Arc::new(Traffic::default()), listener, limits, shutdown).await {
+                if let Err(e) = http::run(serving, Arc::new(Traffic::default()), listener, limits, None, shutdown).await
+                {
                     tracing::error!("the sandbox stopped: {e}");
                 }
             });
