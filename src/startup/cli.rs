@@ -324,6 +324,12 @@ pub struct HealthArgs {
     /// Give up after this long.
     #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
+    /// A client certificate (PEM) to show a server that requires one (--tls-client-ca); with --key.
+    #[arg(long, env = "SPECBOX_HEALTH_CERT", value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// The private key of --cert (PEM).
+    #[arg(long, env = "SPECBOX_HEALTH_KEY", value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {
