@@ -337,7 +337,8 @@ async fn mutual_tls_refuses_clients_without_a_certificate_from_the_client_ca() {
     };
     let cert = dir.write("client.pem", &member.cert);
     let key = dir.write("client.key", &member.key);
-    assert_eq!(health(&["--cert", &cert, "--key", &key]).0, true);
+    let (healthy, said) = health(&["--cert", &cert, "--key", &key]);
+    assert!(healthy, "{said}");
     let (healthy, said) = health(&[]);
     assert!(!healthy, "healthy without a client certificate");
     assert!(said.starts_with("unhealthy"), "{said}");
