@@ -461,3 +461,50 @@ fn certificate_files_that_do_not_load_stop_startup_with_the_file_named() {
         assert!(!log.contains("panicked"), "{log}");
     }
 }
+
+#[tokio::test]
+async fn specbox_mock_takes_the_same_tls_flags() {
+    let dir = Dir::new("mock");
+    let ca_file = dir.path("ca.pem");
+    let args = [
+        "mock",
+        "specs/swisspay.yaml",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        "0",
+        "--tls",
+        "--tls-ca-out",
+        &ca_file,
+    ];
+    let server = Server::try_start_raw(&args, &["specs/swisspay.yaml"]).unwrap_or_else(|log| panic!("{log}"));
+    let config = client_config(&[&std::fs::read_to_string(&ca_file).unwrap()], None);
+    let url = format!("https://localhost:{}/api/v1/customers", port(&server));
+    let listed = send(&config, "GET", &url, true, None).await.unwrap();
+    assert_eq!(
+        (listed.status, listed.version),
+        (200, Version::HTTP_2),
+        "{}",
+        listed.body
+    );
+}
+
+#[tokio::test]
+async fn the_library_sandbox_serves_https_when_asked() {
+    let sandbox = specbox::Sandbox::builder()
+        .spec("specs/swisspay.yaml")
+        .tls()
+        .start()
+        .expect("the sandbox starts");
+    assert!(sandbox.url().starts_with("https://127.0.0.1:"), "{}", sandbox.url());
+    let config = client_config(&[sandbox.ca_pem().expect("the generated CA")], None);
+    let url = format!("{}/api/v1/customers", sandbox.url());
+    let listed = send(&config, "GET", &url, true, None).await.unwrap();
+    assert_eq!(
+        (listed.status, listed.version),
+        (200, Version::HTTP_2),
+        "{}",
+        listed.body
+    );
+    assert_eq!(sandbox.requests("listCustomers"), 1);
+}

@@ -40,6 +40,8 @@ pub struct Tls {
     pub config: Arc<ServerConfig>,
     /// What the log says about the certificate at startup.
     pub summary: String,
+    /// The generated certificate's CA (PEM), for clients to trust; `None` for certificate files.
+    pub ca_pem: Option<String>,
 }
 
 /// The TLS configuration the flags ask for: `None` for plain HTTP, else the server configuration,
@@ -59,6 +61,7 @@ pub fn from_args(args: &TlsArgs, host: &str) -> Result<Option<Tls>, Vec<String>>
         }
         return if problems.is_empty() { Ok(None) } else { Err(problems) };
     }
+    let mut ca_pem = None;
     let (chain, key, summary) = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => {
             for (given, flag) in [
@@ -102,6 +105,7 @@ pub fn from_args(args: &TlsArgs, host: &str) -> Result<Option<Tls>, Vec<String>>
                 None => summary
                     .push_str(" (no --tls-ca-out: clients cannot verify it and must skip verification, e.g. curl -k)"),
             }
+            ca_pem = Some(generated.ca_pem);
             (generated.chain, generated.key, summary)
         }
     };
@@ -141,6 +145,7 @@ pub fn from_args(args: &TlsArgs, host: &str) -> Result<Option<Tls>, Vec<String>>
     Ok(Some(Tls {
         config: Arc::new(config),
         summary,
+        ca_pem,
     }))
 }
 
