@@ -508,3 +508,15 @@ async fn the_library_sandbox_serves_https_when_asked() {
     );
     assert_eq!(sandbox.requests("listCustomers"), 1);
 }
+
+#[test]
+fn a_client_that_stalls_its_handshake_is_disconnected_after_the_header_timeout() {
+    use std::io::Read;
+    let server = Server::start(&["specs/swisspay.yaml"], &["--tls", "--header-timeout", "200ms"]);
+    let mut tcp = std::net::TcpStream::connect(&server.addr).unwrap();
+    // A bound, not a timing: without the handshake's timeout this read would wait it out and fail.
+    tcp.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut byte = [0u8; 1];
+    let read = tcp.read(&mut byte);
+    assert!(matches!(read, Ok(0)), "the server kept a silent connection: {read:?}");
+}
