@@ -5,6 +5,13 @@
 #   docker run --rm -p 4010:4010 specbox
 #   docker run --rm -p 4010:4010 -v "$PWD/specs:/specs:ro" -v "$PWD/fixtures:/fixtures:ro" specbox
 #
+# Arguments after the image name are specbox's own (the ENTRYPOINT is the binary), so HTTPS is
+# the same flags as on the command line:
+#
+#   docker run --rm -p 4010:4010 -v "$PWD/certs:/certs:ro" specbox \
+#     --tls-cert /certs/server.pem --tls-key /certs/server-key.pem
+#   docker run --rm -p 4010:4010 -v "$PWD/tls:/tls" specbox --tls --tls-ca-out /tls/ca.pem
+#
 # Every serve option can also be set with a SPECBOX_* environment variable
 # (see `specbox --help`), which is how CI service containers are usually configured.
 
@@ -90,7 +97,10 @@ EXPOSE 4010
 
 # No shell and no curl in scratch, so every instruction below is exec form (a JSON array);
 # the shell form would try to run /bin/sh and fail. The binary checks itself:
-# `specbox health` GETs http://127.0.0.1:4010/__specbox/health and exits 0 on a 200.
+# `specbox health` GETs http://127.0.0.1:4010/__specbox/health and exits 0 on a 200; when that
+# gets no HTTP answer (specbox was given --tls or --tls-cert), it asks again over TLS, so the
+# check needs no change for HTTPS. With --tls-client-ca, give it a client certificate through
+# SPECBOX_HEALTH_CERT and SPECBOX_HEALTH_KEY.
 # If you change SPECBOX_PORT, also set SPECBOX_HEALTH_URL (e.g. http://127.0.0.1:8080).
 # HEALTHCHECK is a Docker image-config field: buildah/podman keep it only with
 # `--format docker` (the OCI image format has no healthcheck and drops it).

@@ -149,6 +149,17 @@ fn serve(args: ServeArgs) -> ExitCode {
         }
     };
 
+    // Before anything listens, as every other configuration problem: a certificate that does not
+    // load must not surface on the first handshake.
+    let tls = match http::tls::from_args(&args.tls, &args.host) {
+        Ok(tls) => tls,
+        Err(problems) => {
+            for p in &problems {
+                eprintln!("error: {p}");
+            }
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -174,8 +185,12 @@ fn serve(args: ServeArgs) -> ExitCode {
             }
         };
         let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        if let Some(tls) = &tls {
+            tracing::info!("HTTPS (h2 and http/1.1 by ALPN): {}", tls.summary);
+        }
         tracing::info!(
-            "listening on http://{addr} (ready in {} ms)",
+            "listening on {}://{addr} (ready in {} ms)",
+            if tls.is_some() { "https" } else { "http" },
             started.elapsed().as_millis()
         );
         http::run(
@@ -183,6 +198,7 @@ fn serve(args: ServeArgs) -> ExitCode {
             traffic.clone(),
             listener,
             limits,
+            tls.map(|t| t.config),
             http::shutdown_signal(),
         )
         .await
@@ -373,11 +389,15 @@ fn check(args: CheckArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// A tiny HTTP/1.1 GET of /__specbox/health, with no dependency on a shell or curl.
+/// A tiny HTTP/1.1 GET of /__specbox/health, with no dependency on a shell or curl. Over TLS
+/// for an https:// URL, and also when an http:// URL gets no HTTP answer: then the server speaks
+/// TLS (`--tls` given to the container's server, the image's HEALTHCHECK unchanged).
 fn health(args: HealthArgs) -> ExitCode {
-    use std::io::{Read, Write};
     let url = args.url.trim_end_matches('/');
-    let rest = url.strip_prefix("http://").unwrap_or(url);
+    let (https, rest) = match url.strip_prefix("https://") {
+        Some(rest) => (true, rest),
+        None => (false, url.strip_prefix("http://").unwrap_or(url)),
+    };
     let (hostport, base) = rest.split_once('/').map_or((rest, ""), |(h, p)| (h, p));
     let addr = match std::net::ToSocketAddrs::to_socket_addrs(&hostport)
         .ok()
@@ -389,23 +409,36 @@ fn health(args: HealthArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let attempt = || -> std::io::Result<String> {
-        let mut s = std::net::TcpStream::connect_timeout(&addr, args.timeout)?;
-        s.set_read_timeout(Some(args.timeout))?;
-        let prefix = if base.is_empty() {
-            String::new()
-        } else {
-            format!("/{base}")
-        };
-        write!(
-            s,
-            "GET {prefix}/__specbox/health HTTP/1.1\r\nHost: {hostport}\r\nConnection: close\r\n\r\n"
-        )?;
-        let mut out = String::new();
-        s.read_to_string(&mut out)?;
-        Ok(out)
+    let identity = match (&args.cert, &args.key) {
+        (Some(c), Some(k)) => Some((c.as_path(), k.as_path())),
+        _ => None,
     };
-    match attempt() {
+    let probe = Probe {
+        addr,
+        hostport,
+        path: if base.is_empty() {
+            "/__specbox/health".to_string()
+        } else {
+            format!("/{base}/__specbox/health")
+        },
+        timeout: args.timeout,
+    };
+    let over_tls = || -> std::io::Result<String> {
+        let config = http::tls::probe_client(identity).map_err(std::io::Error::other)?;
+        probe.get(Some(config))
+    };
+    let answer = if https {
+        over_tls()
+    } else {
+        match probe.get(None) {
+            Ok(resp) if resp.starts_with("HTTP/") => Ok(resp),
+            plain => over_tls().map_err(|tls| {
+                let plain = plain.map_or_else(|e| e.to_string(), |_| "not an HTTP answer".into());
+                std::io::Error::other(format!("{plain}; over TLS: {tls}"))
+            }),
+        }
+    };
+    match answer {
         Ok(resp) if resp.starts_with("HTTP/1.1 200") => {
             println!("healthy");
             ExitCode::SUCCESS
@@ -418,5 +451,47 @@ fn health(args: HealthArgs) -> ExitCode {
             eprintln!("unhealthy: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Where `specbox health` asks, and how long it waits.
+struct Probe<'a> {
+    addr: std::net::SocketAddr,
+    hostport: &'a str,
+    path: String,
+    timeout: std::time::Duration,
+}
+
+impl Probe<'_> {
+    /// The whole answer to one GET, over TLS with `tls`.
+    fn get(&self, tls: Option<Arc<tokio_rustls::rustls::ClientConfig>>) -> std::io::Result<String> {
+        use std::io::{Read, Write};
+        let s = std::net::TcpStream::connect_timeout(&self.addr, self.timeout)?;
+        s.set_read_timeout(Some(self.timeout))?;
+        s.set_write_timeout(Some(self.timeout))?;
+        let request = format!(
+            "GET {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.path, self.hostport
+        );
+        let mut out = Vec::new();
+        let Some(config) = tls else {
+            let mut s = s;
+            s.write_all(request.as_bytes())?;
+            s.read_to_end(&mut out)?;
+            return Ok(String::from_utf8_lossy(&out).into_owned());
+        };
+        let host = self.hostport.rsplit_once(':').map_or(self.hostport, |(h, _)| h);
+        let name = rustls_pki_types::ServerName::try_from(host.trim_matches(['[', ']']).to_string())
+            .map_err(std::io::Error::other)?;
+        let conn = tokio_rustls::rustls::ClientConnection::new(config, name).map_err(std::io::Error::other)?;
+        let mut stream = tokio_rustls::rustls::StreamOwned::new(conn, s);
+        stream.write_all(request.as_bytes())?;
+        // What came before an unclean end still counts: the status line is all that is read.
+        if let Err(e) = stream.read_to_end(&mut out)
+            && out.is_empty()
+        {
+            return Err(e);
+        }
+        Ok(String::from_utf8_lossy(&out).into_owned())
     }
 }

@@ -42,6 +42,7 @@ pub struct Builder {
     fixtures: Option<PathBuf>,
     overlays: Vec<PathBuf>,
     no_auth: bool,
+    tls: bool,
 }
 
 impl Builder {
@@ -66,6 +67,13 @@ impl Builder {
     /// Accept requests without credentials (as `--no-auth`).
     pub fn no_auth(mut self) -> Builder {
         self.no_auth = true;
+        self
+    }
+
+    /// Serve HTTPS (h2 and HTTP/1.1) with a certificate generated for 127.0.0.1 and localhost,
+    /// as `--tls`; the client under test trusts [`Sandbox::ca_pem`].
+    pub fn tls(mut self) -> Builder {
+        self.tls = true;
         self
     }
 
@@ -97,9 +105,23 @@ impl Builder {
                 format!("cannot serve: {e}"),
             )]
         };
+        let tls_args = crate::startup::cli::TlsArgs {
+            tls: self.tls,
+            ..Default::default()
+        };
+        let tls = http::tls::from_args(&tls_args, "127.0.0.1").map_err(|problems| {
+            let at = std::path::Path::new("--tls");
+            problems
+                .into_iter()
+                .map(|p| SpecError::new(at, "", p))
+                .collect::<Vec<_>>()
+        })?;
+        let ca_pem = tls.as_ref().and_then(|t| t.ca_pem.clone());
         let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(io)?;
         listener.set_nonblocking(true).map_err(io)?;
-        let url = format!("http://{}", listener.local_addr().map_err(io)?);
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let url = format!("{scheme}://{}", listener.local_addr().map_err(io)?);
+        let tls = tls.map(|t| t.config);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let serving = app.clone();
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -122,13 +144,15 @@ impl Builder {
                 let shutdown = async {
                     let _ = stopped.await;
                 };
-                if let Err(e) = http::run(serving, Arc::new(Traffic::default()), listener, limits, shutdown).await {
+                if let Err(e) = http::run(serving, Arc::new(Traffic::default()), listener, limits, tls, shutdown).await
+                {
                     tracing::error!("the sandbox stopped: {e}");
                 }
             });
         });
         Ok(Sandbox {
             url,
+            ca_pem,
             app,
             stop: Some(stop),
             thread: Some(thread),
@@ -139,6 +163,7 @@ impl Builder {
 /// A running sandbox; dropped, it stops (in-flight requests get a few seconds to finish).
 pub struct Sandbox {
     url: String,
+    ca_pem: Option<String>,
     app: Arc<App>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -149,9 +174,15 @@ impl Sandbox {
         Builder::default()
     }
 
-    /// `http://127.0.0.1:<port>`; a spec is served under its mount (`/api/v1`, say) below it.
+    /// `http://127.0.0.1:<port>` (`https://` with [`Builder::tls`]); a spec is served under its
+    /// mount (`/api/v1`, say) below it.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// With [`Builder::tls`]: the CA certificate (PEM) the client under test must trust.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
     }
 
     /// The journal's entries for an operation (newest first), as `GET /__specbox/requests` lists them.

@@ -1,10 +1,18 @@
 //! The hyper accept loop: limits, network faults, graceful shutdown.
 //!
-//! HTTP/1.1 and h2c are served by hyper-util's auto builder. Each connection's socket is wrapped
-//! in [`FaultyIo`] so that a request can ask for a transport failure (`fault=reset|empty|malformed`):
+//! HTTP/1.1 and h2c are served by hyper-util's auto builder; with `--tls` (see [`tls`]), the
+//! same over TLS, h2 and HTTP/1.1 offered in ALPN. Each connection's stream is wrapped in
+//! [`FaultyIo`] so that a request can ask for a transport failure (`fault=reset|empty|malformed`):
 //! the service records the wish and fails, hyper drops the connection without a response, and
 //! the wrapper's `Drop` turns that into a TCP reset (linger 0), a plain close, or garbage bytes.
 //! That is the only way to produce real transport errors that a client's HTTP stack sees.
+//!
+//! Over TLS, [`FaultyIo`] wraps the TLS stream, not the socket under it: it sees what hyper
+//! sees (the HTTP/2 preface that exempts a connection from the watchdog), it coalesces
+//! plaintext so a batch of responses is encrypted as one record rather than one per response,
+//! and garbage is sent inside a valid TLS record, so the client's HTTP parser meets it, as it
+//! does without TLS. A reset still resets the TCP connection underneath; a close sends no
+//! `close_notify`, which TLS clients report as an unexpected end of the connection.
 //!
 //! Writes are coalesced per tick of the runtime (see [`FaultyIo`]'s `AsyncWrite`): responses
 //! leave together once every ready task has run, so a client reading many connections wakes once
@@ -22,6 +30,7 @@
 //! Owns: sockets and hyper, and the one choice per request of who answers it (a replay, the proxy,
 //! the admin API or the engine, see `dispatch`). It is the top layer: nothing below imports it.
 
+pub mod tls;
 pub mod watchdog;
 
 use crate::admin;
@@ -48,6 +57,8 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::server::TlsStream;
 
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -71,13 +82,17 @@ pub struct Traffic {
 }
 
 /// Serves until `shutdown` completes, then drains in-flight requests (bounded by the grace time).
+/// With `tls`, every connection is HTTPS.
 pub async fn run(
     app: Arc<App>,
     traffic: Arc<Traffic>,
     listener: TcpListener,
     limits: Limits,
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
+    let tls = tls.map(TlsAcceptor::from);
+    let handshake_timeout = limits.header_read_timeout;
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -96,7 +111,7 @@ pub async fn run(
             _ = &mut shutdown => break,
             p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
         };
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
@@ -113,13 +128,7 @@ pub async fn run(
             fault: Mutex::new(None),
             watch: watchdog.watch(),
         });
-        let io = TokioIo::new(FaultyIo {
-            inner: stream,
-            ctl: ctl.clone(),
-            first_read: true,
-            held: Vec::new(),
-            waited: false,
-        });
+        let io_ctl = ctl.clone();
         let app = app.clone();
         let traffic = traffic.clone();
         let limits = limits.clone();
@@ -137,10 +146,25 @@ pub async fn run(
                 }
             }
         });
-        let conn = builder.serve_connection_with_upgrades(io, service).into_owned();
-        let watched = graceful.watch(conn);
+        let Some(acceptor) = &tls else {
+            let io = TokioIo::new(FaultyIo::new(stream, io_ctl));
+            let conn = builder.serve_connection_with_upgrades(io, service).into_owned();
+            let watched = graceful.watch(conn);
+            tokio::spawn(async move {
+                let _ = watched.await;
+                drop(permit);
+            });
+            continue;
+        };
+        // The handshake runs on the connection's own task, so a slow one holds up no other.
+        let handshake = acceptor.accept(stream);
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
         tokio::spawn(async move {
-            let _ = watched.await;
+            if let Some(stream) = handshake_within(handshake, handshake_timeout, peer).await {
+                let io = TokioIo::new(FaultyIo::new(stream, io_ctl));
+                let _ = watcher.watch(builder.serve_connection_with_upgrades(io, service)).await;
+            }
             drop(permit);
         });
     }
@@ -155,6 +179,33 @@ pub async fn run(
         );
     }
     Ok(())
+}
+
+/// The TLS handshake, bounded by `--header-timeout` (the watchdog starts with the first
+/// request, so a client that stalls its handshake is the timer's to catch). A failure is the
+/// client's business (a client that does not trust the certificate, or has no certificate to
+/// show where one is required): logged at debug level.
+async fn handshake_within(
+    handshake: tokio_rustls::Accept<TcpStream>,
+    timeout: Duration,
+    peer: std::net::SocketAddr,
+) -> Option<TlsStream<TcpStream>> {
+    let done = if timeout.is_zero() {
+        Ok(handshake.await)
+    } else {
+        tokio::time::timeout(timeout, handshake).await
+    };
+    match done {
+        Ok(Ok(stream)) => Some(stream),
+        Ok(Err(e)) => {
+            tracing::debug!("TLS handshake with {peer} failed: {e}");
+            None
+        }
+        Err(_) => {
+            tracing::debug!("TLS handshake with {peer} took longer than {timeout:?}; closed");
+            None
+        }
+    }
 }
 
 /// Counts a request as in flight until dropped (also when the client goes away mid-request).
@@ -502,9 +553,39 @@ struct ConnCtl {
     watch: Arc<Watch>,
 }
 
-/// A socket that carries out an injected fault when hyper drops it.
-struct FaultyIo {
-    inner: TcpStream,
+/// A connection's stream: a TCP socket, or TLS over one.
+trait Transport: AsyncRead + AsyncWrite + Unpin {
+    /// The TCP socket underneath (to reset it).
+    fn socket(&self) -> &TcpStream;
+    /// Sends as much of `bytes` as can go without waiting (on drop: best effort).
+    fn send_now(&mut self, bytes: &[u8]);
+}
+
+impl Transport for TcpStream {
+    fn socket(&self) -> &TcpStream {
+        self
+    }
+    fn send_now(&mut self, bytes: &[u8]) {
+        let _ = self.try_write(bytes);
+    }
+}
+
+impl Transport for TlsStream<TcpStream> {
+    fn socket(&self) -> &TcpStream {
+        self.get_ref().0
+    }
+    fn send_now(&mut self, bytes: &[u8]) {
+        // tokio-rustls encrypts into its buffer and writes what the socket takes at once; with
+        // a waker that never wakes, whatever does not fit is given up.
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let _ = Pin::new(&mut *self).poll_write(&mut cx, bytes);
+        let _ = Pin::new(&mut *self).poll_flush(&mut cx);
+    }
+}
+
+/// A connection's stream that carries out an injected fault when hyper drops it.
+struct FaultyIo<S: Transport> {
+    inner: S,
     ctl: Arc<ConnCtl>,
     /// Nothing has been read yet: the first bytes tell HTTP/2 (exempt from the watchdog).
     first_read: bool,
@@ -520,25 +601,37 @@ const HOLD_MAX: usize = 64 * 1024;
 /// The most room a connection keeps for holding between responses.
 const HOLD_KEEP: usize = 16 * 1024;
 
-impl Drop for FaultyIo {
+impl<S: Transport> FaultyIo<S> {
+    fn new(inner: S, ctl: Arc<ConnCtl>) -> Self {
+        FaultyIo {
+            inner,
+            ctl,
+            first_read: true,
+            held: Vec::new(),
+            waited: false,
+        }
+    }
+}
+
+impl<S: Transport> Drop for FaultyIo<S> {
     fn drop(&mut self) {
         // hyper flushes before it closes a connection in the normal course. Something can still
         // be held when it drops one for an error (a client that half-closes while its response
         // waits for the tick) or hands the socket to an upgrade: that much is sent as far as the
         // socket takes it without waiting, best effort.
         if !self.held.is_empty() {
-            let _ = self.inner.try_write(&self.held);
+            let held = std::mem::take(&mut self.held);
+            self.inner.send_now(&held);
         }
         let fault = self.ctl.fault.lock().ok().and_then(|f| *f);
         match fault {
             Some(NetFault::Reset) => {
                 // Linger 0: close() sends RST instead of FIN.
-                let _ = socket_linger_zero(&self.inner);
+                let _ = socket_linger_zero(self.inner.socket());
             }
             Some(NetFault::Malformed) => {
-                let _ = self
-                    .inner
-                    .try_write(b"\x00\x13GARBAGE specbox malformed response \xff\xfe\r\n\r\n");
+                self.inner
+                    .send_now(b"\x00\x13GARBAGE specbox malformed response \xff\xfe\r\n\r\n");
             }
             Some(NetFault::Empty) | None => {}
         }
@@ -550,7 +643,7 @@ fn socket_linger_zero(s: &TcpStream) -> io::Result<()> {
     s.set_linger(Some(Duration::ZERO))
 }
 
-impl AsyncRead for FaultyIo {
+impl<S: Transport> AsyncRead for FaultyIo<S> {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
         match Pin::new(&mut self.inner).poll_read(cx, buf) {
@@ -573,7 +666,7 @@ impl AsyncRead for FaultyIo {
     }
 }
 
-impl FaultyIo {
+impl<S: Transport> FaultyIo<S> {
     /// Sends what is held.
     fn poll_release(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while !self.held.is_empty() {
@@ -613,7 +706,7 @@ impl FaultyIo {
 /// the client's CPU, paid by the sender, and on a virtual machine it was the largest kernel cost
 /// of a create (2.4 µs of 25). A lone request waits for nothing: with no other task ready, the
 /// tick ends at once.
-impl AsyncWrite for FaultyIo {
+impl<S: Transport> AsyncWrite for FaultyIo<S> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         if let Some(n) = ready!(self.poll_hold(cx, &[io::IoSlice::new(buf)]))? {
             return Poll::Ready(Ok(n));

@@ -68,6 +68,9 @@ pub struct MockArgs {
     /// Log filter (Prism's `--verboseLevel`).
     #[arg(long, default_value = "info")]
     pub log: String,
+    /// HTTPS (specbox's own; Prism has none).
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// Print help.
     #[arg(long, action = clap::ArgAction::Help)]
     pub help: Option<bool>,
@@ -85,6 +88,7 @@ impl MockArgs {
         serve.log = self.log;
         serve.dynamic = self.dynamic;
         serve.lenient = !self.errors;
+        serve.tls = self.tls;
         serve
     }
 }
@@ -218,6 +222,54 @@ pub struct ServeArgs {
     /// always applied.
     #[arg(long = "overlay", env = "SPECBOX_OVERLAY", value_delimiter = ',')]
     pub overlays: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub tls: TlsArgs,
+}
+
+/// HTTPS: a certificate from files, or one generated at startup. Without any of these, specbox
+/// speaks plain HTTP/1.1 and h2c. The checks that flags go together are made where the
+/// certificate is loaded (`http::tls`), so that each problem reads the same from flags and from
+/// `SPECBOX_*` variables.
+#[derive(Debug, Args, Clone, Default)]
+pub struct TlsArgs {
+    /// Serve HTTPS with a certificate generated at startup (a throwaway CA and a certificate it
+    /// signs for localhost, 127.0.0.1, ::1, --host and every --tls-san).
+    #[arg(long, env = "SPECBOX_TLS")]
+    pub tls: bool,
+
+    /// Serve HTTPS with this certificate chain (PEM, the server's certificate first); needs --tls-key.
+    #[arg(long, env = "SPECBOX_TLS_CERT", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "SPECBOX_TLS_KEY", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+
+    /// With --tls: write the generated CA certificate (PEM) here, for clients to trust.
+    #[arg(long, env = "SPECBOX_TLS_CA_OUT", value_name = "FILE")]
+    pub tls_ca_out: Option<PathBuf>,
+
+    /// With --tls: another name (or IP address) the generated certificate is valid for (repeatable).
+    #[arg(
+        long = "tls-san",
+        env = "SPECBOX_TLS_SAN",
+        value_delimiter = ',',
+        value_name = "NAME"
+    )]
+    pub tls_sans: Vec<String>,
+
+    /// Require client certificates signed by a CA in this PEM file (mutual TLS); a client without
+    /// one is refused at the handshake.
+    #[arg(long, env = "SPECBOX_TLS_CLIENT_CA", value_name = "FILE")]
+    pub tls_client_ca: Option<PathBuf>,
+}
+
+impl TlsArgs {
+    /// Whether any flag asks for HTTPS.
+    pub fn enabled(&self) -> bool {
+        self.tls || self.tls_cert.is_some() || self.tls_key.is_some()
+    }
 }
 
 #[derive(Debug, Args)]
@@ -272,6 +324,12 @@ pub struct HealthArgs {
     /// Give up after this long.
     #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
+    /// A client certificate (PEM) to show a server that requires one (--tls-client-ca); with --key.
+    #[arg(long, env = "SPECBOX_HEALTH_CERT", value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// The private key of --cert (PEM).
+    #[arg(long, env = "SPECBOX_HEALTH_KEY", value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {

@@ -62,8 +62,12 @@ impl Server {
         // Read until the server says where it listens (or dies).
         while reader.read_line(&mut line).unwrap_or(0) > 0 {
             log.lock().unwrap().push(line.clone());
-            if let Some(i) = line.find("listening on http://") {
-                let rest = &line[i + "listening on http://".len()..];
+            // http:// or, with --tls, https://: `addr` is host:port either way.
+            let start = ["listening on http://", "listening on https://"]
+                .iter()
+                .find_map(|p| line.find(p).map(|i| i + p.len()));
+            if let Some(start) = start {
+                let rest = &line[start..];
                 addr = Some(rest.split_whitespace().next().unwrap_or("").to_string());
                 break;
             }
