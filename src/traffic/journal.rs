@@ -55,10 +55,9 @@ pub struct Detail {
 /// A body as the journal keeps it: shared when short, a copy of its start when long (a slice
 /// would keep the whole buffer alive).
 fn kept(body: &Bytes) -> Bytes {
-    if body.len() <= BODY_KEPT {
-        body.clone()
-    } else {
-        Bytes::copy_from_slice(&body[..BODY_KEPT])
+    match body.get(..BODY_KEPT) {
+        Some(start) if body.len() > BODY_KEPT => Bytes::copy_from_slice(start),
+        _ => body.clone(),
     }
 }
 

@@ -73,11 +73,13 @@ function matches(e) {
 function row(e) {
   const tr = el("tr", { "data-seq": e.seq });
   if (e.seq === selected) tr.className = "sel";
+  const path = e.path + (e.query ? "?" + e.query : "");
+  tr.title = [e.method, path, e.operationId, e.tenant, e.injected].filter(Boolean).join("  ");
   tr.append(
     td(e.seq, "muted"),
     td(e.time.slice(11, 23), "muted"),
     td(e.method),
-    td(e.path + (e.query ? "?" + e.query : ""), "path"),
+    td(path, "path"),
     td(e.status, "s" + String(e.status)[0]),
     td(e.operationId || "—"),
     td(e.tenant || ""),
