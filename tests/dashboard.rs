@@ -368,10 +368,16 @@ async fn the_dashboard_shows_requests_and_its_fault_rules_fire() {
         .connect(&driver.url)
         .await
         .expect("a WebDriver session");
-    let result = drive(&client, &server).await;
+    // Driven in a task, so that a failed assertion still ends the session: chromedriver's browser
+    // outlives chromedriver when its session is not closed.
+    let driving = client.clone();
+    let outcome = tokio::spawn(async move { drive(&driving, &server).await }).await;
     let _ = client.close().await;
     drop(driver);
-    result.unwrap();
+    match outcome {
+        Ok(result) => result.unwrap(),
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
 }
 
 async fn drive(client: &fantoccini::Client, server: &Server) -> Result<(), fantoccini::error::CmdError> {
