@@ -1,11 +1,17 @@
-//! The `/__specbox/` endpoints: health, the route table, state reset, fault rules, the journal.
+//! The `/__specbox/` endpoints: health, the route table, state (listing and reset), fault rules
+//! and chaos, the journal, and the dashboard page that shows them all (`ui`).
 //!
 //! They live under a prefix that no spec may claim (checked at startup), answer in plain JSON
 //! (they belong to specbox, not to any API), and can be switched off or put behind a token.
+//! The dashboard is static HTML, CSS and JavaScript compiled into the binary (no build step, no
+//! network), which reads the same JSON endpoints as any other client.
 //!
 //! May not touch: the request pipeline's internals; it reads the application ([`App`]) and
 //! answers in [`crate::exchange`] types. The server, not the pipeline, sends `/__specbox/` paths
 //! here, so the admin API and the engine never import each other.
+
+mod state;
+mod ui;
 
 use crate::exchange::{Reply, Req};
 use crate::startup::App;
@@ -21,21 +27,28 @@ pub fn handle(app: &App, req: &Req) -> Reply {
     if !app.engine.settings.admin {
         return problem(404, "the admin API is disabled (--no-admin)");
     }
+    let path = req.path.trim_start_matches("/__specbox").trim_end_matches('/');
     if let Some(token) = &app.engine.settings.admin_token {
+        // A browser cannot add a header when it navigates, so the page itself (only it) also takes
+        // the token from its URL (`/__specbox/ui?token=...`); its scripts then send the header.
+        let in_query = ui::is_page(path)
+            && crate::exchange::parts::form_pairs(req.query.as_bytes()).any(|(k, v)| k == "token" && v == *token);
         let given = req
             .headers
             .get("authorization")
             .and_then(|v| v.to_str().ok())
             .and_then(|h| h.strip_prefix("Bearer "));
         let header = req.headers.get("x-specbox-admin-token").and_then(|v| v.to_str().ok());
-        if given != Some(token.as_str()) && header != Some(token.as_str()) {
+        if !in_query && given != Some(token.as_str()) && header != Some(token.as_str()) {
             return problem(
                 401,
-                "admin token required (Authorization: Bearer <token> or X-Specbox-Admin-Token)",
+                "admin token required (Authorization: Bearer <token> or X-Specbox-Admin-Token; for the dashboard, /__specbox/ui?token=<token>)",
             );
         }
     }
-    let path = req.path.trim_start_matches("/__specbox").trim_end_matches('/');
+    if let Some(reply) = ui::serve(&req.method, path) {
+        return reply;
+    }
     match (&req.method, path) {
         (&Method::GET, "/health") => Reply::json(
             200,
@@ -79,6 +92,39 @@ pub fn handle(app: &App, req: &Req) -> Reply {
             app.engine.faults.clear();
             Reply::empty(204)
         }
+        (&Method::GET, "/chaos") => Reply::json(200, "application/json", &chaos_json(&app.engine.faults.chaos())),
+        (&Method::PUT, "/chaos") | (&Method::PATCH, "/chaos") => {
+            let body: Value = match serde_json::from_slice(&req.body) {
+                Ok(v) => v,
+                Err(e) => return problem(400, &format!("the chaos settings are not valid JSON: {e}")),
+            };
+            match app.engine.faults.set_chaos(&body) {
+                Ok(c) => Reply::json(200, "application/json", &chaos_json(&c)),
+                Err(field) => problem(400, &format!("invalid chaos settings: {field}")),
+            }
+        }
+        (&Method::GET, "/state") => Reply::json(200, "application/json", &state::overview(app)),
+        (&Method::GET, "/state/items") => match state::items(app, &req.query) {
+            Ok(v) => Reply::json(200, "application/json", &v),
+            Err((status, e)) => problem(status, &e),
+        },
+        (&Method::GET, p) if p.starts_with("/requests/") && p != "/requests/count" => {
+            let seq = &p["/requests/".len()..];
+            match seq.parse::<u64>().ok().and_then(|n| app.journal.get(n)) {
+                Some((entry, detail)) => Reply::json(
+                    200,
+                    "application/json",
+                    &crate::traffic::journal::detail_json(&entry, &detail, &app.engine.api),
+                ),
+                None => problem(
+                    404,
+                    &format!(
+                        "no request {seq} in the journal (it keeps the last {})",
+                        app.journal.capacity()
+                    ),
+                ),
+            }
+        }
         (&Method::DELETE, p) if p.starts_with("/faults/") => match p["/faults/".len()..].parse::<u64>() {
             Ok(id) if app.engine.faults.remove(id) => Reply::empty(204),
             _ => problem(404, &format!("no fault rule {}", &p["/faults/".len()..])),
@@ -100,7 +146,7 @@ pub fn handle(app: &App, req: &Req) -> Reply {
             Reply::json(
                 200,
                 "application/json",
-                &json!({ "requests": requests, "capacity": app.journal.capacity() }),
+                &json!({ "requests": requests, "capacity": app.journal.capacity(), "next_seq": app.journal.next_seq() }),
             )
         }
         (&Method::DELETE, "/requests") => {
@@ -109,6 +155,15 @@ pub fn handle(app: &App, req: &Req) -> Reply {
         }
         _ => problem(404, &format!("no admin endpoint {} {}", req.method, req.path)),
     }
+}
+
+/// The chaos settings as JSON (`latency` in the flag's own `20ms..200ms` form).
+fn chaos_json(c: &crate::pipeline::faults::ChaosConfig) -> Value {
+    json!({
+        "rate": c.rate,
+        "latency": c.latency.map(|(lo, hi)| format!("{}ms..{}ms", lo.as_millis(), hi.as_millis())),
+        "seed": c.seed,
+    })
 }
 
 /// The route table, as `specbox check` prints it and `GET /__specbox/routes` returns it.

@@ -51,6 +51,9 @@ pub struct Meta {
     pub operation: Option<usize>,
     pub tenant: Option<TenantName>,
     pub injected: Option<String>,
+    /// What was wrong with the request (`body.email: ...`), when it was refused or, in Prism's
+    /// lenient mode, answered anyway. Empty (no allocation) on the usual path.
+    pub violations: Vec<String>,
 }
 
 impl Reply {

@@ -454,12 +454,11 @@ fn finish(
             uri,
         },
         request,
-        reply,
+        mut reply,
         notes,
     } = answered;
     let head = request.method == hyper::Method::HEAD;
     if !admin::is_admin_path(&request.path) {
-        journal(app, &request, &reply, wall, started.elapsed());
         if let Some(recorder) = &traffic.recorder {
             let version = format!("{version:?}");
             let host = uri
@@ -495,6 +494,8 @@ fn finish(
                 notes: &notes,
             });
         }
+        // Last, because the journal keeps the request (its headers move into the entry).
+        journal(app, request, &mut reply, wall, started.elapsed());
     }
     if let Some(fault) = reply.directives.fault {
         if let Ok(mut f) = ctl.fault.lock() {
@@ -528,7 +529,7 @@ fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-fn journal(app: &App, req: &Req, reply: &Reply, at: std::time::SystemTime, took: Duration) {
+fn journal(app: &App, req: Req, reply: &mut Reply, at: std::time::SystemTime, took: Duration) {
     if app.journal.capacity() == 0 {
         return;
     }

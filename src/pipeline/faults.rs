@@ -227,7 +227,54 @@ pub struct Faults {
     any_rules: AtomicBool,
     next_id: AtomicU64,
     sequence: AtomicU64,
-    chaos: ChaosConfig,
+    chaos: Chaos,
+}
+
+/// Chaos as the running server keeps it: atomics, so the dashboard can change it while requests
+/// read it without a lock (a reader may see one field changed before another; each is valid).
+struct Chaos {
+    /// `f64` bits.
+    rate: AtomicU64,
+    /// Microseconds; `lo > hi` means no added latency.
+    latency_lo: AtomicU64,
+    latency_hi: AtomicU64,
+    seed: AtomicU64,
+}
+
+impl Chaos {
+    fn new(c: &ChaosConfig) -> Chaos {
+        let chaos = Chaos {
+            rate: AtomicU64::new(0),
+            latency_lo: AtomicU64::new(1),
+            latency_hi: AtomicU64::new(0),
+            seed: AtomicU64::new(0),
+        };
+        chaos.set(c);
+        chaos
+    }
+
+    fn set(&self, c: &ChaosConfig) {
+        self.rate.store(c.rate.to_bits(), Ordering::Relaxed);
+        let (lo, hi) = match c.latency {
+            Some((lo, hi)) => (lo.as_micros() as u64, hi.as_micros() as u64),
+            None => (1, 0),
+        };
+        self.latency_lo.store(lo, Ordering::Relaxed);
+        self.latency_hi.store(hi, Ordering::Relaxed);
+        self.seed.store(c.seed, Ordering::Relaxed);
+    }
+
+    fn get(&self) -> ChaosConfig {
+        let (lo, hi) = (
+            self.latency_lo.load(Ordering::Relaxed),
+            self.latency_hi.load(Ordering::Relaxed),
+        );
+        ChaosConfig {
+            rate: f64::from_bits(self.rate.load(Ordering::Relaxed)),
+            latency: (lo <= hi).then(|| (Duration::from_micros(lo), Duration::from_micros(hi))),
+            seed: self.seed.load(Ordering::Relaxed),
+        }
+    }
 }
 
 /// A decision for one request, with a label for the injected-header and the journal.
@@ -244,8 +291,40 @@ impl Faults {
             any_rules: AtomicBool::new(false),
             next_id: AtomicU64::new(1),
             sequence: AtomicU64::new(0),
-            chaos,
+            chaos: Chaos::new(&chaos),
         }
+    }
+
+    /// The chaos settings in force.
+    pub fn chaos(&self) -> ChaosConfig {
+        self.chaos.get()
+    }
+
+    /// Changes the chaos settings from a JSON object (`rate`, `latency` as `"20ms..200ms"` or
+    /// null, `seed`); fields left out keep their value. A bad field is an `Err` naming it.
+    pub fn set_chaos(&self, v: &Value) -> Result<ChaosConfig, String> {
+        let mut c = self.chaos.get();
+        let Some(map) = v.as_object() else {
+            return Err("the chaos settings must be a JSON object".into());
+        };
+        for (k, v) in map {
+            match k.as_str() {
+                "rate" => match v.as_f64() {
+                    Some(r) if (0.0..=1.0).contains(&r) => c.rate = r,
+                    _ => return Err("rate: a number from 0 to 1".into()),
+                },
+                "latency" => match v {
+                    Value::Null => c.latency = None,
+                    Value::String(s) if s.trim().is_empty() => c.latency = None,
+                    Value::String(s) => c.latency = Some(parse_latency(s).map_err(|e| format!("latency: {e}"))?),
+                    _ => return Err("latency: a duration or a range such as \"20ms..200ms\"".into()),
+                },
+                "seed" => c.seed = v.as_u64().ok_or("seed: a non-negative integer")?,
+                other => return Err(format!("{other}: unknown setting (rate, latency, seed)")),
+            }
+        }
+        self.chaos.set(&c);
+        Ok(c)
     }
 
     pub fn add(&self, v: &Value) -> Result<Value, String> {
@@ -277,6 +356,7 @@ impl Faults {
     /// Decides what to inject into a request: the first rule that fires, then chaos.
     pub fn decide(&self, req: &RequestFacts) -> Decision {
         let seq = self.sequence.fetch_add(1, Ordering::Relaxed);
+        let chaos = self.chaos.get();
         let mut d = Decision::default();
         if self.any_rules.load(Ordering::Acquire) {
             let mut ids: Vec<u64> = self.rules.iter().filter(|r| r.matches(req)).map(|r| r.id).collect();
@@ -288,7 +368,7 @@ impl Faults {
                     continue;
                 }
                 if let Some(p) = rule.probability
-                    && unit(self.chaos.seed, id, n) >= p
+                    && unit(chaos.seed, id, n) >= p
                 {
                     continue;
                 }
@@ -300,8 +380,8 @@ impl Faults {
         }
         if d.effect.status.is_none()
             && d.effect.fault.is_none()
-            && self.chaos.rate > 0.0
-            && unit(self.chaos.seed, u64::MAX, seq) < self.chaos.rate
+            && chaos.rate > 0.0
+            && unit(chaos.seed, u64::MAX, seq) < chaos.rate
         {
             // One of the operation's documented 5xx statuses, else its documented errors, else 500.
             let fives: Vec<u16> = req
@@ -315,16 +395,16 @@ impl Faults {
             let pick = match fives.len() {
                 0 => 500,
                 n => fives
-                    .get((mix(self.chaos.seed ^ seq.rotate_left(17)) % n as u64) as usize)
+                    .get((mix(chaos.seed ^ seq.rotate_left(17)) % n as u64) as usize)
                     .copied()
                     .unwrap_or(500),
             };
             d.effect.status = Some(pick);
             d.labels.push("chaos".into());
         }
-        if let Some((lo, hi)) = self.chaos.latency {
+        if let Some((lo, hi)) = chaos.latency {
             let span = hi.saturating_sub(lo).as_micros() as f64;
-            let extra = Duration::from_micros((unit(self.chaos.seed, u64::MAX - 1, seq) * span) as u64);
+            let extra = Duration::from_micros((unit(chaos.seed, u64::MAX - 1, seq) * span) as u64);
             d.effect.delay = Some(d.effect.delay.unwrap_or_default() + lo + extra);
             d.labels.push("latency".into());
         }

@@ -19,7 +19,7 @@ pub mod auth;
 pub mod faults;
 
 use crate::exchange::parts::{cookie_pairs, form_pairs, form_pairs_borrowed, json_too_deep};
-use crate::exchange::{Body, Directives, INJECTED_HEADER, Reply, Req};
+use crate::exchange::{Body, Directives, INJECTED_HEADER, Reply, Req, TenantName};
 use crate::model::Api;
 use crate::model::errors::{ApiError, ErrorKind};
 use crate::model::generate;
@@ -113,9 +113,16 @@ fn route(app: &Engine, req: &Req) -> Reply {
     let Some(spec) = api.specs.get(op.spec) else {
         return Reply::empty(500);
     };
-    let mut reply = match serve(app, spec, op, req, params) {
+    let mut tenant = None;
+    let mut reply = match serve(app, spec, op, req, params, &mut tenant) {
         Ok(reply) => reply,
-        Err(err) => render_error(Some(spec), Some(op), &err),
+        Err(err) => {
+            let mut reply = render_error(Some(spec), Some(op), &err);
+            reply.meta.violations = violation_texts(&err);
+            // A refused request still has a tenant when its credential was good.
+            reply.meta.tenant = tenant;
+            reply
+        }
     };
     reply.meta.operation = Some(op_idx);
     reply
@@ -127,12 +134,14 @@ fn serve(
     op: &Operation,
     req: &Req,
     params: Vec<(ParamName, String)>,
+    tenant: &mut Option<TenantName>,
 ) -> Result<Reply, ApiError> {
     let creds = Credentials {
         headers: &req.headers,
         query: &req.query,
     };
     let tenant_name = app.auth.authenticate(op.spec, spec, op, &creds)?;
+    *tenant = Some(tenant_name.clone());
 
     // What to inject: the request's own Prefer wins over rules, rules over chaos.
     let prefer = Prefer::parse(req.headers.get_all(PREFER).iter().filter_map(|v| v.to_str().ok()));
@@ -203,7 +212,9 @@ fn serve(
                 response.map_or(200, |r| r.code()),
                 response.and_then(|r| r.default_bytes(spec.root())).map(Body::Raw),
             );
-            return Ok(finish(reply.header(VIOLATIONS_HEADER, err.message), labels));
+            let mut reply = reply.header(VIOLATIONS_HEADER, err.message.clone());
+            reply.meta.violations = violation_texts(&err);
+            return Ok(finish(reply, labels));
         }
         Err(err) => return Err(err),
     };
@@ -402,6 +413,18 @@ fn documented(op: &Operation, mut err: ApiError) -> Fitted {
 
 /// Renders an error in the shape the operation declares for its status, else the API's common
 /// error shape, else problem+json.
+/// An error's violations as the journal shows them (`body billing_address.country: ...`), or its
+/// message when it has none (a missing credential, a conflict).
+fn violation_texts(err: &ApiError) -> Vec<String> {
+    if err.violations.is_empty() {
+        return vec![err.message.clone()];
+    }
+    err.violations
+        .iter()
+        .map(|v| format!("{} {}: {}", v.location.as_str(), v.field, v.message))
+        .collect()
+}
+
 pub fn render_error(spec: Option<&Spec>, op: Option<&Operation>, err: &ApiError) -> Reply {
     let (content_type, body) = match spec {
         Some(spec) => {

@@ -440,6 +440,22 @@ impl Store {
     pub fn tenant_names(&self) -> Vec<String> {
         self.tenants.iter().map(|t| t.key().clone()).collect()
     }
+
+    /// What a tenant sees, collection by collection (the fixtures' own collections when `tenant`
+    /// is `None` or has sent nothing yet), sorted by key: for the dashboard, never for requests.
+    /// Each collection is a snapshot (its `Arc`, taken under its read lock for a moment), and a
+    /// tenant that does not exist is not created.
+    pub fn snapshot(&self, tenant: Option<&str>) -> Vec<(CollectionKey, Arc<Collection>)> {
+        let mut out: HashMap<CollectionKey, Arc<Collection>> = self.seed.collections.clone();
+        if let Some(t) = tenant.and_then(|t| self.tenants.get(t)) {
+            for c in t.collections.iter() {
+                out.insert(c.key().clone(), c.value().read().clone());
+            }
+        }
+        let mut out: Vec<_> = out.into_iter().collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
 }
 
 #[cfg(test)]

@@ -3,9 +3,19 @@
 //! A bounded ring of slots indexed by a global sequence number. Each slot has its own small lock,
 //! so concurrent writers almost never meet, and nothing grows: the oldest entry is overwritten.
 //! Readers copy the slots out and sort by sequence.
+//!
+//! Beside each entry the slot keeps the exchange itself ([`Detail`]: headers, bodies, violations)
+//! for the dashboard, which opens one entry at a time. It costs the request almost nothing: the
+//! request's headers are moved in (the request is done with them), bodies are reference-counted
+//! buffers shared with the response, and only the reply's short header list is copied. Lists copy
+//! out entries without their detail; bodies beyond [`BODY_KEPT`] are kept cut short, so a full
+//! journal stays bounded whatever clients send.
 
-use crate::exchange::{Reply, Req};
+use crate::exchange::{Meta, Reply, Req};
 use crate::model::Api;
+use bytes::Bytes;
+use hyper::HeaderMap;
+use hyper::header::{HeaderName, HeaderValue};
 use parking_lot::Mutex;
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,21 +37,62 @@ pub struct JournalEntry {
     pub duration_ms: f64,
 }
 
+/// Largest body the journal keeps whole; a longer one is kept cut to this length.
+pub const BODY_KEPT: usize = 64 * 1024;
+
+/// What the journal keeps of an exchange beyond its summary, for the dashboard's detail view.
+#[derive(Debug, Clone, Default)]
+pub struct Detail {
+    pub request_headers: HeaderMap,
+    pub request_body: Bytes,
+    pub request_body_size: usize,
+    pub response_headers: Vec<(HeaderName, HeaderValue)>,
+    pub response_body: Bytes,
+    pub response_body_size: usize,
+    pub violations: Vec<String>,
+}
+
+/// A body as the journal keeps it: shared when short, a copy of its start when long (a slice
+/// would keep the whole buffer alive).
+fn kept(body: &Bytes) -> Bytes {
+    match body.get(..BODY_KEPT) {
+        Some(start) if body.len() > BODY_KEPT => Bytes::copy_from_slice(start),
+        _ => body.clone(),
+    }
+}
+
 impl JournalEntry {
-    /// The entry for one exchange (its `seq` is given when it is recorded).
-    pub fn of(req: &Req, reply: &Reply, at: std::time::SystemTime, took: std::time::Duration) -> Self {
-        JournalEntry {
+    /// The entry for one exchange (its `seq` is given when it is recorded), and its detail. The
+    /// request is consumed (its headers move into the detail); the reply's `meta` is taken.
+    pub fn of(req: Req, reply: &mut Reply, at: std::time::SystemTime, took: std::time::Duration) -> (Self, Detail) {
+        let Meta {
+            operation,
+            tenant,
+            injected,
+            violations,
+        } = std::mem::take(&mut reply.meta);
+        let detail = Detail {
+            request_body: kept(&req.body),
+            request_body_size: req.body.len(),
+            request_headers: req.headers,
+            response_headers: reply.headers.clone(),
+            response_body: kept(&reply.body),
+            response_body_size: reply.body.len(),
+            violations,
+        };
+        let entry = JournalEntry {
             seq: 0,
             time: at,
-            method: req.method.clone(),
-            path: req.path.clone(),
-            query: req.query.clone(),
-            operation: reply.meta.operation,
-            tenant: reply.meta.tenant.clone(),
+            method: req.method,
+            path: req.path,
+            query: req.query,
+            operation,
+            tenant,
             status: reply.status,
-            injected: reply.meta.injected.clone(),
+            injected,
             duration_ms: took.as_secs_f64() * 1000.0,
-        }
+        };
+        (entry, detail)
     }
 
     pub fn to_json(&self, api: &Api) -> Value {
@@ -62,6 +113,68 @@ impl JournalEntry {
     }
 }
 
+/// An entry with its detail, as `GET /__specbox/requests/{seq}` shows it: the summary, then the
+/// request and the response with their headers and bodies (as text), and the violations.
+/// Credentials are redacted as in a recording: a dashboard is looked at over shoulders and in
+/// screenshots, and the tenant column already says whose request it was.
+pub fn detail_json(entry: &JournalEntry, detail: &Detail, api: &Api) -> Value {
+    let redactor = crate::traffic::redact::Redactor::default();
+    let request_headers: Vec<(String, String)> = detail
+        .request_headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let response_headers: Vec<(String, String)> = detail
+        .response_headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let headers = |list: &[(String, String)]| -> Value {
+        Value::Array(list.iter().map(|(k, v)| json!([k, redactor.header(k, v)])).collect())
+    };
+    let body = |list: &[(String, String)], bytes: &Bytes, size: usize| -> Value {
+        let content_type = list
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            .map(|(_, v)| v.as_str());
+        let (text, _) = redactor.body(content_type, bytes);
+        json!({
+            "text": String::from_utf8_lossy(&text),
+            "size": size,
+            "truncated": size > bytes.len(),
+        })
+    };
+    let mut out = entry.to_json(api);
+    if let Some(map) = out.as_object_mut() {
+        map.insert(
+            "request".into(),
+            json!({
+                "headers": headers(&request_headers),
+                "body": body(&request_headers, &detail.request_body, detail.request_body_size),
+            }),
+        );
+        map.insert(
+            "response".into(),
+            json!({
+                "headers": headers(&response_headers),
+                "body": body(&response_headers, &detail.response_body, detail.response_body_size),
+            }),
+        );
+        map.insert("violations".into(), json!(detail.violations));
+    }
+    out
+}
+
 /// Filters of `GET /__specbox/requests` and `/count`.
 #[derive(Debug, Default)]
 pub struct Filter {
@@ -71,6 +184,8 @@ pub struct Filter {
     pub status: Option<u16>,
     pub tenant: Option<String>,
     pub injected: Option<bool>,
+    /// Only entries after this sequence number (the dashboard's polling cursor).
+    pub since: Option<u64>,
 }
 
 impl Filter {
@@ -84,10 +199,16 @@ impl Filter {
                 "status" => f.status = Some(v.parse().map_err(|_| format!("status: {v:?} is not a status code"))?),
                 "tenant" => f.tenant = Some(v),
                 "injected" => f.injected = Some(v == "true"),
+                "since" => {
+                    f.since = Some(
+                        v.parse()
+                            .map_err(|_| format!("since: {v:?} is not a sequence number"))?,
+                    )
+                }
                 "limit" => {}
                 other => {
                     return Err(format!(
-                        "{other}: unknown filter (operationId, method, path, status, tenant, injected, limit)"
+                        "{other}: unknown filter (operationId, method, path, status, tenant, injected, since, limit)"
                     ));
                 }
             }
@@ -97,7 +218,8 @@ impl Filter {
 
     fn keeps(&self, e: &JournalEntry, api: &Api) -> bool {
         let op_id = e.operation.and_then(|i| api.ops.get(i)).map(|o| o.id.as_str());
-        self.operation_id.as_deref().is_none_or(|o| op_id == Some(o))
+        self.since.is_none_or(|s| e.seq > s)
+            && self.operation_id.as_deref().is_none_or(|o| op_id == Some(o))
             && self.method.as_deref().is_none_or(|m| e.method.as_str() == m)
             && self.path.as_deref().is_none_or(|p| &*e.path == p)
             && self.status.is_none_or(|s| e.status == s)
@@ -107,7 +229,7 @@ impl Filter {
 }
 
 pub struct Journal {
-    slots: Vec<Mutex<Option<JournalEntry>>>,
+    slots: Vec<Mutex<Option<(JournalEntry, Detail)>>>,
     next: AtomicU64,
 }
 
@@ -123,7 +245,7 @@ impl Journal {
         self.slots.len()
     }
 
-    pub fn record(&self, mut entry: JournalEntry) {
+    pub fn record(&self, (mut entry, detail): (JournalEntry, Detail)) {
         if self.slots.is_empty() {
             return;
         }
@@ -131,8 +253,20 @@ impl Journal {
         entry.seq = seq;
         let slot = (seq % self.slots.len() as u64) as usize;
         if let Some(s) = self.slots.get(slot) {
-            *s.lock() = Some(entry);
+            // The entry it replaces is dropped after the lock is released.
+            let _old = s.lock().replace((entry, detail));
         }
+    }
+
+    /// The entry with this sequence number and its detail, while the journal still holds it.
+    pub fn get(&self, seq: u64) -> Option<(JournalEntry, Detail)> {
+        let slot = self.slots.get((seq % self.slots.len().max(1) as u64) as usize)?;
+        slot.lock().as_ref().filter(|(e, _)| e.seq == seq).cloned()
+    }
+
+    /// The sequence number the next entry will get.
+    pub fn next_seq(&self) -> u64 {
+        self.next.load(Ordering::Relaxed)
     }
 
     /// Matching entries, newest first.
@@ -140,8 +274,12 @@ impl Journal {
         let mut out: Vec<JournalEntry> = self
             .slots
             .iter()
-            .filter_map(|s| s.lock().clone())
-            .filter(|e| filter.keeps(e, api))
+            .filter_map(|s| {
+                s.lock()
+                    .as_ref()
+                    .filter(|(e, _)| filter.keeps(e, api))
+                    .map(|(e, _)| e.clone())
+            })
             .collect();
         out.sort_by_key(|e| std::cmp::Reverse(e.seq));
         out
