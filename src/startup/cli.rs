@@ -218,6 +218,11 @@ pub struct ServeArgs {
     /// always applied.
     #[arg(long = "overlay", env = "SPECBOX_OVERLAY", value_delimiter = ',')]
     pub overlays: Vec<PathBuf>,
+
+    /// Reload when a spec, an overlay, a file a spec refers to or a fixture changes, keeping the
+    /// state of resources whose schema did not change (a broken edit keeps the running version).
+    #[arg(long, env = "SPECBOX_WATCH")]
+    pub watch: bool,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@
 
 use crate::exchange::{Reply, Req};
 use crate::model::Api;
+use crate::model::operation::OpName;
 use parking_lot::Mutex;
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,8 +20,8 @@ pub struct JournalEntry {
     pub method: hyper::Method,
     pub path: std::sync::Arc<str>,
     pub query: std::sync::Arc<str>,
-    /// Index of the matched operation in the `Api`.
-    pub operation: Option<usize>,
+    /// The matched operation's names (shared with the model, so they stay right after a reload).
+    pub operation: Option<std::sync::Arc<OpName>>,
     pub tenant: Option<crate::exchange::TenantName>,
     pub status: u16,
     pub injected: Option<String>,
@@ -29,14 +30,19 @@ pub struct JournalEntry {
 
 impl JournalEntry {
     /// The entry for one exchange (its `seq` is given when it is recorded).
-    pub fn of(req: &Req, reply: &Reply, at: std::time::SystemTime, took: std::time::Duration) -> Self {
+    /// `api` is the model that answered (its operation indices are the reply's).
+    pub fn of(req: &Req, reply: &Reply, api: &Api, at: std::time::SystemTime, took: std::time::Duration) -> Self {
         JournalEntry {
             seq: 0,
             time: at,
             method: req.method.clone(),
             path: req.path.clone(),
             query: req.query.clone(),
-            operation: reply.meta.operation,
+            operation: reply
+                .meta
+                .operation
+                .and_then(|i| api.ops.get(i))
+                .map(|o| o.name.clone()),
             tenant: reply.meta.tenant.clone(),
             status: reply.status,
             injected: reply.meta.injected.clone(),
@@ -44,8 +50,8 @@ impl JournalEntry {
         }
     }
 
-    pub fn to_json(&self, api: &Api) -> Value {
-        let op = self.operation.and_then(|i| api.ops.get(i));
+    pub fn to_json(&self) -> Value {
+        let op = self.operation.as_deref();
         json!({
             "seq": self.seq,
             "time": humantime::format_rfc3339_millis(self.time).to_string(),
@@ -53,7 +59,7 @@ impl JournalEntry {
             "path": &*self.path,
             "query": if self.query.is_empty() { Value::Null } else { Value::String(self.query.to_string()) },
             "operationId": op.map(|o| o.id.as_str()),
-            "spec": op.and_then(|o| api.specs.get(o.spec)).map(|s| s.title.as_str()),
+            "spec": op.map(|o| o.spec.as_str()),
             "tenant": self.tenant.as_deref(),
             "status": self.status,
             "injected": self.injected,
@@ -95,8 +101,8 @@ impl Filter {
         Ok(f)
     }
 
-    fn keeps(&self, e: &JournalEntry, api: &Api) -> bool {
-        let op_id = e.operation.and_then(|i| api.ops.get(i)).map(|o| o.id.as_str());
+    fn keeps(&self, e: &JournalEntry) -> bool {
+        let op_id = e.operation.as_deref().map(|o| o.id.as_str());
         self.operation_id.as_deref().is_none_or(|o| op_id == Some(o))
             && self.method.as_deref().is_none_or(|m| e.method.as_str() == m)
             && self.path.as_deref().is_none_or(|p| &*e.path == p)
@@ -136,12 +142,12 @@ impl Journal {
     }
 
     /// Matching entries, newest first.
-    pub fn query(&self, filter: &Filter, api: &Api) -> Vec<JournalEntry> {
+    pub fn query(&self, filter: &Filter) -> Vec<JournalEntry> {
         let mut out: Vec<JournalEntry> = self
             .slots
             .iter()
             .filter_map(|s| s.lock().clone())
-            .filter(|e| filter.keeps(e, api))
+            .filter(|e| filter.keeps(e))
             .collect();
         out.sort_by_key(|e| std::cmp::Reverse(e.seq));
         out
