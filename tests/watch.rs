@@ -216,6 +216,8 @@ fn edits_reload_live_keeping_state_and_connections() {
         .json();
     let gadget_id = gadget["id"].as_str().unwrap().to_string();
     server.get("/status").send().expect(404);
+    let rule = json!({"operationId": "getGadget", "status": 503, "skip": 1000});
+    server.post("/__specbox/faults").json(&rule).send().expect(201);
 
     // A new path: served once the reload is in, with what clients created still there.
     write(&spec_file, &spec(STATUS_PATH, ""));
@@ -236,6 +238,11 @@ fn edits_reload_live_keeping_state_and_connections() {
     assert_eq!(names(&first["kept"]), ["shop:/widgets", "shop:/gadgets"], "{first}");
     assert!(names(&first["reset"]).is_empty(), "{first}");
     assert!(first["at"].as_str().is_some_and(|t| t.ends_with('Z')), "{first}");
+    let faults = server.get("/__specbox/faults").send().expect(200).json();
+    assert_eq!(
+        faults["rules"][0]["operationId"], "getGadget",
+        "fault rules survive: {faults}"
+    );
 
     // A broken edit (invalid YAML): the running version keeps serving; the error names the file.
     write(&spec_file, "openapi: 3.1.0\npaths: [unclosed\n");
@@ -300,4 +307,77 @@ fn edits_reload_live_keeping_state_and_connections() {
     assert_eq!(journal["requests"].as_array().map(Vec::len), Some(1), "{journal}");
     assert_eq!(journal["requests"][0]["spec"], "Shop");
     assert_eq!(reloads(&server).len(), 5);
+}
+
+/// A multi-file spec with an overlay: the file a `$ref` leads to and the overlay are watched too.
+#[test]
+fn referenced_files_and_overlays_are_watched() {
+    let dir = TempDir::new("refs");
+    let spec_file = dir.0.join("shop.yaml");
+    let schemas = dir.0.join("schemas.yaml");
+    let overlay = dir.0.join("shop.overlay.yaml");
+    let multi = spec("", "").replace("$ref: '#/components/schemas/Widget'", "$ref: './schemas.yaml#/Widget'");
+    write(&spec_file, &multi);
+    let widget = |extra: &str| {
+        format!(
+            "Widget:\n  type: object\n  required: [id, name]\n  properties: {{id: {{type: string}}, name: {{type: string}}{extra}}}\n"
+        )
+    };
+    write(&schemas, &widget(""));
+    let overlay_text = |v: u16| {
+        format!(
+            "overlay: 1.0.0\ninfo: {{title: t, version: '1'}}\nactions:\n  - target: $.paths\n    update:\n      /ping:\n        get:\n          responses: {{'200': {{description: ok, content: {{application/json: {{schema: {{type: object}}, example: {{v: {v}}}}}}}}}}}\n"
+        )
+    };
+    write(&overlay, &overlay_text(1));
+    let fixtures_arg = dir.0.join("fixtures");
+    let server = Server::start(
+        &[spec_file.to_str().unwrap()],
+        &["--watch", "--fixtures", fixtures_arg.to_str().unwrap()],
+    );
+    let id = server
+        .post("/widgets")
+        .json(&json!({"name": "w"}))
+        .send()
+        .expect(201)
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(server.get("/ping").send().expect(200).json(), json!({"v": 1}));
+
+    // The overlay changes the example the added operation answers with.
+    write(&overlay, &overlay_text(2));
+    let first = next_reload(&server, 0);
+    assert_eq!(first["ok"], true, "{first}");
+    assert!(
+        names(&first["files"]).iter().any(|f| f.ends_with("shop.overlay.yaml")),
+        "{first}"
+    );
+    assert_eq!(server.get("/ping").send().expect(200).json(), json!({"v": 2}));
+    server.get(&format!("/widgets/{id}")).send().expect(200);
+
+    // The schema in the referenced file changes: widgets start afresh.
+    write(&schemas, &widget(", size: {type: integer}"));
+    let second = next_reload(&server, 1);
+    assert!(
+        names(&second["files"]).iter().any(|f| f.ends_with("schemas.yaml")),
+        "{second}"
+    );
+    assert_eq!(names(&second["reset"]), ["shop:/widgets"], "{second}");
+    server.get(&format!("/widgets/{id}")).send().expect(404);
+
+    // The referenced file gone: refused, naming the spec's $ref; the running version stays.
+    std::fs::remove_file(&schemas).unwrap();
+    let third = next_reload(&server, 2);
+    assert_eq!(third["ok"], false, "{third}");
+    assert!(
+        third["error"].as_str().unwrap_or_default().contains("schemas.yaml"),
+        "{third}"
+    );
+    server
+        .post("/widgets")
+        .json(&json!({"name": "w", "size": 3}))
+        .send()
+        .expect(201);
 }
