@@ -4,8 +4,10 @@
 //! JSON pointer), and nothing is served half-loaded.
 //!
 //! Owns: [`cli`] (flags and `SPECBOX_*` variables) and [`App`], the engine plus what the server
-//! and the admin API keep beside it (the journal, the in-flight count). May not touch: sockets or
-//! the admin endpoints, which sit above and take an `App`.
+//! and the admin API keep beside it (the journal, the in-flight count, the reloads); [`reload`]
+//! (loading again into a new engine that keeps what can be kept) and [`watch`] (`--watch`: the
+//! files that set a reload off). May not touch: sockets or the admin endpoints, which sit above
+//! and take an `App`.
 
 pub mod cli;
 pub mod reload;
