@@ -6,6 +6,7 @@ use specbox::pipeline::Settings;
 use specbox::pipeline::faults::ChaosConfig;
 use specbox::spec::error::SpecError;
 use specbox::startup::cli::{CheckArgs, Cli, Command, FixturesArgs, HealthArgs, ServeArgs};
+use specbox::startup::reload::Inputs;
 use specbox::startup::{self, AppOptions, LoadOptions};
 use specbox::traffic::proxy::Proxy;
 use specbox::traffic::record::Recorder;
@@ -90,12 +91,17 @@ fn serve(args: ServeArgs) -> ExitCode {
         strict: args.strict,
         overlays: args.overlays.clone(),
     };
-    let api = match startup::load(&args.specs, &opts) {
+    let watch_inputs = args.watch.then(|| Inputs {
+        specs: args.specs.clone(),
+        fixtures: args.fixtures.clone(),
+        load: opts.clone(),
+    });
+    let (api, loaded_files) = match startup::load(&args.specs, &opts) {
         Ok(loaded) => {
             for w in &loaded.warnings {
                 tracing::warn!("{w}");
             }
-            loaded.api
+            (loaded.api, loaded.files)
         }
         Err(e) => return report(&e),
     };
@@ -121,13 +127,13 @@ fn serve(args: ServeArgs) -> ExitCode {
         Ok(a) => a,
         Err(e) => return report(&e),
     };
-    for spec in &app.engine.api.specs {
-        let ops = app
-            .engine
+    let engine = app.engine.load_full();
+    for spec in &engine.api.specs {
+        let ops = engine
             .api
             .ops
             .iter()
-            .filter(|o| std::ptr::eq(&app.engine.api.specs[o.spec], spec))
+            .filter(|o| std::ptr::eq(&engine.api.specs[o.spec], spec))
             .count();
         tracing::info!(
             "mounted {} {} at {} ({} operations) from {}",
@@ -139,7 +145,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         );
     }
     tracing::info!("{} fixture items loaded from {}", items, args.fixtures.display());
-    let traffic = match traffic(&app, &args) {
+    let traffic = match traffic(&engine, &args) {
         Ok(t) => Arc::new(t),
         Err(problems) => {
             for p in &problems {
@@ -184,6 +190,14 @@ fn serve(args: ServeArgs) -> ExitCode {
                 return Err(ExitCode::from(EXIT_CONFIG));
             }
         };
+        // Watching before saying "listening": an edit made once a client sees the server is seen.
+        let app = Arc::new(app);
+        if let Some(inputs) = watch_inputs
+            && let Err(e) = startup::watch::start(app.clone(), inputs, &loaded_files)
+        {
+            eprintln!("error: {e}");
+            return Err(ExitCode::from(EXIT_CONFIG));
+        }
         let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
         if let Some(tls) = &tls {
             tracing::info!("HTTPS (h2 and http/1.1 by ALPN): {}", tls.summary);
@@ -194,7 +208,7 @@ fn serve(args: ServeArgs) -> ExitCode {
             started.elapsed().as_millis()
         );
         http::run(
-            Arc::new(app),
+            app,
             traffic.clone(),
             listener,
             limits,
@@ -223,7 +237,7 @@ fn serve(args: ServeArgs) -> ExitCode {
 
 /// Replay, proxy and recording, from the flags. Every problem is a configuration error, found
 /// before anything listens: an unwritable recording must not surface on the first request.
-fn traffic(app: &specbox::startup::App, args: &ServeArgs) -> Result<Traffic, Vec<String>> {
+fn traffic(engine: &specbox::pipeline::Engine, args: &ServeArgs) -> Result<Traffic, Vec<String>> {
     let redactor = Redactor::new(&args.redact_headers, &args.redact_fields);
     let mut problems = Vec::new();
     let mut traffic = Traffic::default();
@@ -242,9 +256,9 @@ fn traffic(app: &specbox::startup::App, args: &ServeArgs) -> Result<Traffic, Vec
         }
     }
     if !args.proxy.is_empty() {
-        match Proxy::new(&app.engine.api, &args.proxy, args.proxy_timeout) {
+        match Proxy::new(&engine.api, &args.proxy, args.proxy_timeout) {
             Ok(p) => {
-                for (mount, url) in p.routes(&app.engine.api) {
+                for (mount, url) in p.routes(&engine.api) {
                     tracing::info!("proxying {mount} to {url}");
                 }
                 traffic.proxy = Some(p);
@@ -355,7 +369,8 @@ fn check(args: CheckArgs) -> ExitCode {
         Ok(a) => a,
         Err(e) => return report(&e),
     };
-    for spec in &app.engine.api.specs {
+    let engine = app.engine.load_full();
+    for spec in &engine.api.specs {
         println!(
             "{} {} at {} ({})",
             spec.title,
@@ -365,7 +380,7 @@ fn check(args: CheckArgs) -> ExitCode {
         );
     }
     println!();
-    let routes = specbox::admin::routes(&app);
+    let routes = specbox::admin::routes(&engine.api);
     let width = routes
         .iter()
         .filter_map(|r| r["path"].as_str())

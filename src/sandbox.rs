@@ -189,7 +189,7 @@ impl Sandbox {
     pub fn journal(&self, operation_id: &str) -> Vec<JournalEntry> {
         let query = format!("operationId={operation_id}");
         match Filter::from_query(&query) {
-            Ok(filter) => self.app.journal.query(&filter, &self.app.engine.api),
+            Ok(filter) => self.app.journal.query(&filter),
             Err(_) => Vec::new(),
         }
     }
@@ -201,13 +201,13 @@ impl Sandbox {
 
     /// Restores the fixtures (and the spec's example items) for every tenant.
     pub fn reset(&self) {
-        self.app.engine.store.reset(None);
+        self.app.engine.load().store.reset(None);
     }
 
     /// Adds a fault rule, as `POST /__specbox/faults` takes it (`{"operationId": ..., "status": 503}`);
     /// returns the rule as stored, or why it is refused.
     pub fn fault(&self, rule: Value) -> Result<Value, String> {
-        self.app.engine.faults.add(&rule)
+        self.app.engine.load().faults.add(&rule)
     }
 }
 

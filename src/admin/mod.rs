@@ -1,5 +1,5 @@
 //! The `/__specbox/` endpoints: health, the route table, state (listing and reset), fault rules
-//! and chaos, the journal, and the dashboard page that shows them all (`ui`).
+//! and chaos, the journal, the reloads of `--watch`, and the dashboard page that shows them all (`ui`).
 //!
 //! They live under a prefix that no spec may claim (checked at startup), answer in plain JSON
 //! (they belong to specbox, not to any API), and can be switched off or put behind a token.
@@ -14,6 +14,8 @@ mod state;
 mod ui;
 
 use crate::exchange::{Reply, Req};
+use crate::model::Api;
+use crate::pipeline::Engine;
 use crate::startup::App;
 use hyper::Method;
 use serde_json::{Value, json};
@@ -23,12 +25,14 @@ pub fn is_admin_path(path: &str) -> bool {
     path == "/__specbox" || path.starts_with("/__specbox/")
 }
 
-pub fn handle(app: &App, req: &Req) -> Reply {
-    if !app.engine.settings.admin {
+/// Answers an admin request. `engine` is the one the exchange loaded from `app` (the version of
+/// the specs being served).
+pub fn handle(app: &App, engine: &Engine, req: &Req) -> Reply {
+    if !engine.settings.admin {
         return problem(404, "the admin API is disabled (--no-admin)");
     }
     let path = req.path.trim_start_matches("/__specbox").trim_end_matches('/');
-    if let Some(token) = &app.engine.settings.admin_token {
+    if let Some(token) = &engine.settings.admin_token {
         // A browser cannot add a header when it navigates, so the page itself (only it) also takes
         // the token from its URL (`/__specbox/ui?token=...`); its scripts then send the header.
         let in_query = ui::is_page(path)
@@ -56,10 +60,10 @@ pub fn handle(app: &App, req: &Req) -> Reply {
             &json!({
                 "status": "ok",
                 "in_flight": app.in_flight.load(std::sync::atomic::Ordering::Relaxed),
-                "specs": app.engine.api.specs.iter().map(|s| json!({"title": s.title, "version": s.version, "mount": s.mount})).collect::<Vec<_>>(),
+                "specs": engine.api.specs.iter().map(|s| json!({"title": s.title, "version": s.version, "mount": s.mount})).collect::<Vec<_>>(),
             }),
         ),
-        (&Method::GET, "/routes") => Reply::json(200, "application/json", &Value::Array(routes(app))),
+        (&Method::GET, "/routes") => Reply::json(200, "application/json", &Value::Array(routes(&engine.api))),
         (&Method::POST, "/reset") => {
             let query: Vec<(String, String)> = crate::exchange::parts::form_pairs(req.query.as_bytes()).collect();
             let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
@@ -68,7 +72,7 @@ pub fn handle(app: &App, req: &Req) -> Reply {
                 .find(|(k, _)| k == "tenant")
                 .map(|(_, v)| v.clone())
                 .or_else(|| body.get("tenant").and_then(Value::as_str).map(str::to_string));
-            app.engine.store.reset(tenant.as_deref());
+            engine.store.reset(tenant.as_deref());
             Reply::json(
                 200,
                 "application/json",
@@ -80,31 +84,29 @@ pub fn handle(app: &App, req: &Req) -> Reply {
                 Ok(v) => v,
                 Err(e) => return problem(400, &format!("the rule is not valid JSON: {e}")),
             };
-            match app.engine.faults.add(&body) {
+            match engine.faults.add(&body) {
                 Ok(rule) => Reply::json(201, "application/json", &rule),
                 Err(field) => problem(400, &format!("invalid fault rule: {field}")),
             }
         }
-        (&Method::GET, "/faults") => {
-            Reply::json(200, "application/json", &json!({ "rules": app.engine.faults.list() }))
-        }
+        (&Method::GET, "/faults") => Reply::json(200, "application/json", &json!({ "rules": engine.faults.list() })),
         (&Method::DELETE, "/faults") => {
-            app.engine.faults.clear();
+            engine.faults.clear();
             Reply::empty(204)
         }
-        (&Method::GET, "/chaos") => Reply::json(200, "application/json", &chaos_json(&app.engine.faults.chaos())),
+        (&Method::GET, "/chaos") => Reply::json(200, "application/json", &chaos_json(&engine.faults.chaos())),
         (&Method::PUT, "/chaos") | (&Method::PATCH, "/chaos") => {
             let body: Value = match serde_json::from_slice(&req.body) {
                 Ok(v) => v,
                 Err(e) => return problem(400, &format!("the chaos settings are not valid JSON: {e}")),
             };
-            match app.engine.faults.set_chaos(&body) {
+            match engine.faults.set_chaos(&body) {
                 Ok(c) => Reply::json(200, "application/json", &chaos_json(&c)),
                 Err(field) => problem(400, &format!("invalid chaos settings: {field}")),
             }
         }
-        (&Method::GET, "/state") => Reply::json(200, "application/json", &state::overview(app)),
-        (&Method::GET, "/state/items") => match state::items(app, &req.query) {
+        (&Method::GET, "/state") => Reply::json(200, "application/json", &state::overview(engine)),
+        (&Method::GET, "/state/items") => match state::items(engine, &req.query) {
             Ok(v) => Reply::json(200, "application/json", &v),
             Err((status, e)) => problem(status, &e),
         },
@@ -114,7 +116,7 @@ pub fn handle(app: &App, req: &Req) -> Reply {
                 Some((entry, detail)) => Reply::json(
                     200,
                     "application/json",
-                    &crate::traffic::journal::detail_json(&entry, &detail, &app.engine.api),
+                    &crate::traffic::journal::detail_json(&entry, &detail),
                 ),
                 None => problem(
                     404,
@@ -126,7 +128,7 @@ pub fn handle(app: &App, req: &Req) -> Reply {
             }
         }
         (&Method::DELETE, p) if p.starts_with("/faults/") => match p["/faults/".len()..].parse::<u64>() {
-            Ok(id) if app.engine.faults.remove(id) => Reply::empty(204),
+            Ok(id) if engine.faults.remove(id) => Reply::empty(204),
             _ => problem(404, &format!("no fault rule {}", &p["/faults/".len()..])),
         },
         (&Method::GET, "/requests") | (&Method::GET, "/requests/count") => {
@@ -134,7 +136,7 @@ pub fn handle(app: &App, req: &Req) -> Reply {
                 Ok(f) => f,
                 Err(e) => return problem(400, &e),
             };
-            let found = app.journal.query(&filter, &app.engine.api);
+            let found = app.journal.query(&filter);
             if path.ends_with("/count") {
                 return Reply::json(200, "application/json", &json!({ "count": found.len() }));
             }
@@ -142,12 +144,16 @@ pub fn handle(app: &App, req: &Req) -> Reply {
                 .find(|(k, _)| k == "limit")
                 .and_then(|(_, v)| v.parse::<usize>().ok())
                 .unwrap_or(usize::MAX);
-            let requests: Vec<Value> = found.iter().take(limit).map(|e| e.to_json(&app.engine.api)).collect();
+            let requests: Vec<Value> = found.iter().take(limit).map(|e| e.to_json()).collect();
             Reply::json(
                 200,
                 "application/json",
                 &json!({ "requests": requests, "capacity": app.journal.capacity(), "next_seq": app.journal.next_seq() }),
             )
+        }
+        (&Method::GET, "/reloads") => {
+            let reloads: Vec<Value> = app.reloads.list().iter().map(|r| r.to_json()).collect();
+            Reply::json(200, "application/json", &json!({ "reloads": reloads }))
         }
         (&Method::DELETE, "/requests") => {
             app.journal.clear();
@@ -167,17 +173,15 @@ fn chaos_json(c: &crate::pipeline::faults::ChaosConfig) -> Value {
 }
 
 /// The route table, as `specbox check` prints it and `GET /__specbox/routes` returns it.
-pub fn routes(app: &App) -> Vec<Value> {
-    app.engine
-        .api
-        .ops
+pub fn routes(api: &Api) -> Vec<Value> {
+    api.ops
         .iter()
         .map(|op| {
             json!({
                 "method": op.method.as_str(),
                 "path": op.route,
                 "operationId": op.id,
-                "spec": app.engine.api.specs.get(op.spec).map(|s| s.title.as_str()),
+                "spec": api.specs.get(op.spec).map(|s| s.title.as_str()),
                 "action": action_name(&op.action),
             })
         })

@@ -4,23 +4,23 @@
 //! collection (no item is parsed), and the item listing parses only the page it returns, so a
 //! collection of a million items costs the dashboard one page.
 
-use crate::startup::App;
+use crate::pipeline::Engine;
 use serde_json::{Value, json};
 
 /// Every tenant (and the fixtures everyone starts from) with its collections and their counts.
-pub fn overview(app: &App) -> Value {
-    let mut names = app.engine.store.tenant_names();
+pub fn overview(engine: &Engine) -> Value {
+    let mut names = engine.store.tenant_names();
     names.sort();
     let tenants: Vec<Value> = names
         .iter()
-        .map(|t| json!({ "name": t, "collections": collections(app, Some(t)) }))
+        .map(|t| json!({ "name": t, "collections": collections(engine, Some(t)) }))
         .collect();
-    json!({ "fixtures": collections(app, None), "tenants": tenants })
+    json!({ "fixtures": collections(engine, None), "tenants": tenants })
 }
 
-fn collections(app: &App, tenant: Option<&str>) -> Vec<Value> {
-    let api = &app.engine.api;
-    app.engine
+fn collections(engine: &Engine, tenant: Option<&str>) -> Vec<Value> {
+    let api = &engine.api;
+    engine
         .store
         .snapshot(tenant)
         .iter()
@@ -41,7 +41,7 @@ fn collections(app: &App, tenant: Option<&str>) -> Vec<Value> {
 
 /// One page of a collection's items, in creation order: `tenant` (absent: the fixtures),
 /// `resource` (its index, as the overview gives it), `scope` (the ancestors' ids), `offset`, `limit`.
-pub fn items(app: &App, query: &str) -> Result<Value, (u16, String)> {
+pub fn items(engine: &Engine, query: &str) -> Result<Value, (u16, String)> {
     let mut tenant = None;
     let mut resource = None;
     let mut scope = String::new();
@@ -67,13 +67,12 @@ pub fn items(app: &App, query: &str) -> Result<Value, (u16, String)> {
         }
     }
     let resource = resource.ok_or((400, "resource: required".to_string()))?;
-    let r = app
-        .engine
+    let r = engine
         .api
         .resources
         .get(resource)
         .ok_or((404, format!("no resource {resource}")))?;
-    let snapshot = app.engine.store.snapshot(tenant.as_deref());
+    let snapshot = engine.store.snapshot(tenant.as_deref());
     let Some((_, coll)) = snapshot.iter().find(|((i, s), _)| *i == resource && *s == scope) else {
         return Ok(json!({ "items": [], "total": 0, "id_field": r.id_field }));
     };

@@ -36,7 +36,7 @@ pub mod watchdog;
 use crate::admin;
 use crate::exchange::{NetFault, Reply, Req};
 use crate::http::watchdog::{Watch, Watchdog};
-use crate::pipeline;
+use crate::pipeline::{self, Engine};
 use crate::startup::App;
 use crate::traffic::proxy::Proxy;
 use crate::traffic::record::{Exchange, Notes, Recorder};
@@ -141,7 +141,9 @@ pub async fn run(
             async move {
                 match now {
                     Now::Done(response) => response,
-                    Now::Delayed(answered, delay) => serve_delayed(app, &traffic, *answered, delay, &ctl).await,
+                    Now::Delayed(answered, engine, delay) => {
+                        serve_delayed(app, &engine, &traffic, *answered, delay, &ctl).await
+                    }
                     Now::Later(req) => serve(app, &traffic, req, &limits, &ctl).await,
                 }
             }
@@ -285,8 +287,8 @@ struct Answered {
 enum Now {
     /// Answered: the response, or a fault to carry out.
     Done(Result<Response<Full<Bytes>>, InjectedFault>),
-    /// Answered, with a delay to wait out before the response leaves.
-    Delayed(Box<Answered>, Duration),
+    /// Answered (by this engine), with a delay to wait out before the response leaves.
+    Delayed(Box<Answered>, Arc<Engine>, Duration),
     /// Needs waiting (a body to read, an upstream to ask): served by [`serve`].
     Later(Request<Incoming>),
 }
@@ -309,7 +311,9 @@ fn serve_now(app: &App, traffic: &Traffic, req: Request<Incoming>, ctl: &ConnCtl
     let (request, arrival) = take_apart(parts, Bytes::new(), now());
     let _counted = (!admin::is_admin_path(&request.path)).then(|| InFlight::enter(&app.in_flight));
     let _serving = ctl.watch.serving();
-    let (reply, notes) = answer_here(app, traffic, &request);
+    // The engine serving now: loaded once, so the whole exchange sees one version of the specs.
+    let engine = app.engine.load();
+    let (reply, notes) = answer_here(app, &engine, traffic, &request);
     let answered = Answered {
         arrival,
         request,
@@ -317,8 +321,8 @@ fn serve_now(app: &App, traffic: &Traffic, req: Request<Incoming>, ctl: &ConnCtl
         notes,
     };
     match answered.reply.directives.delay {
-        Some(delay) => Now::Delayed(Box::new(answered), delay),
-        None => Now::Done(finish(app, traffic, answered, ctl)),
+        Some(delay) => Now::Delayed(Box::new(answered), arc_swap::Guard::into_inner(engine), delay),
+        None => Now::Done(finish(app, &engine, traffic, answered, ctl)),
     }
 }
 
@@ -332,6 +336,9 @@ async fn serve(
     ctl: &ConnCtl,
 ) -> Result<Response<Full<Bytes>>, InjectedFault> {
     let came = now();
+    // The engine serving now, held to the end: the exchange sees one version of the specs even
+    // if a reload swaps in another while its body is read or the upstream answers.
+    let engine = app.engine.load_full();
     let (parts, body) = req.into_parts();
     let path = parts.uri.path();
     let _counted = (!admin::is_admin_path(path)).then(|| InFlight::enter(&app.in_flight));
@@ -353,12 +360,11 @@ async fn serve(
                 )
             };
             let err = crate::model::errors::ApiError::new(status, kind, msg);
-            let spec = app
-                .engine
+            let spec = engine
                 .api
                 .router
                 .spec_for_path(path)
-                .and_then(|i| app.engine.api.specs.get(i));
+                .and_then(|i| engine.api.specs.get(i));
             (Bytes::new(), Some(pipeline::render_error(spec, None, &err)))
         }
     };
@@ -367,17 +373,17 @@ async fn serve(
     let (request, arrival) = take_apart(parts, body, came);
     let admin = admin::is_admin_path(&request.path);
     let upstream = match (&traffic.proxy, admin) {
-        (Some(proxy), false) => proxy.upstream_for(&app.engine.api, &request.path),
+        (Some(proxy), false) => proxy.upstream_for(&engine.api, &request.path),
         _ => None,
     };
     let (reply, notes) = if let Some(reply) = unreadable {
         (reply, Notes::default())
-    } else if let Some(reply) = replayed(traffic, &app, &request) {
+    } else if let Some(reply) = replayed(traffic, &engine, &request) {
         (reply, replay_notes())
     } else if let (Some(proxy), Some((spec, up))) = (&traffic.proxy, upstream) {
-        Box::pin(proxy.forward(&app.engine.api, spec, up, &request)).await
+        Box::pin(proxy.forward(&engine.api, spec, up, &request)).await
     } else {
-        (dispatch(&app, &request), Notes::default())
+        (dispatch(&app, &engine, &request), Notes::default())
     };
     if let Some(delay) = reply.directives.delay {
         tokio::time::sleep(delay).await;
@@ -388,12 +394,13 @@ async fn serve(
         reply,
         notes,
     };
-    finish(&app, traffic, answered, ctl)
+    finish(&app, &engine, traffic, answered, ctl)
 }
 
 /// Waits out an injected delay, then lets the response go.
 async fn serve_delayed(
     app: Arc<App>,
+    engine: &Engine,
     traffic: &Traffic,
     answered: Answered,
     delay: Duration,
@@ -402,33 +409,34 @@ async fn serve_delayed(
     let _counted = (!admin::is_admin_path(&answered.request.path)).then(|| InFlight::enter(&app.in_flight));
     let _serving = ctl.watch.serving();
     tokio::time::sleep(delay).await;
-    finish(&app, traffic, answered, ctl)
+    finish(&app, engine, traffic, answered, ctl)
 }
 
 /// The reply from a recording, when replaying and the recording has this request.
-fn replayed(traffic: &Traffic, app: &App, request: &Req) -> Option<Reply> {
+fn replayed(traffic: &Traffic, engine: &Engine, request: &Req) -> Option<Reply> {
     match &traffic.replay {
-        Some(replay) if !admin::is_admin_path(&request.path) => replay.answer(&app.engine.api, request),
+        Some(replay) if !admin::is_admin_path(&request.path) => replay.answer(&engine.api, request),
         _ => None,
     }
 }
 
 /// The answer from this process: a recording's, else the engine's (synchronous and short, so it
 /// runs inline rather than hopping threads).
-fn answer_here(app: &App, traffic: &Traffic, request: &Req) -> (Reply, Notes) {
-    match replayed(traffic, app, request) {
+fn answer_here(app: &App, engine: &Engine, traffic: &Traffic, request: &Req) -> (Reply, Notes) {
+    match replayed(traffic, engine, request) {
         Some(reply) => (reply, replay_notes()),
-        None => (dispatch(app, request), Notes::default()),
+        None => (dispatch(app, engine, request), Notes::default()),
     }
 }
 
 /// The one place that decides between the admin API and the API engine: admin needs the whole
 /// application (journal, state, faults), the engine only its own part, so neither calls the other.
-pub fn dispatch(app: &App, request: &Req) -> Reply {
+/// `engine` is the one the exchange loaded from `app` (see [`App::engine`]).
+pub fn dispatch(app: &App, engine: &Engine, request: &Req) -> Reply {
     if admin::is_admin_path(&request.path) {
-        admin::handle(app, request)
+        admin::handle(app, engine, request)
     } else {
-        pipeline::handle(&app.engine, request)
+        pipeline::handle(engine, request)
     }
 }
 
@@ -442,6 +450,7 @@ fn replay_notes() -> Notes {
 /// Journals and records an answered exchange, then hands hyper its response (or the fault).
 fn finish(
     app: &App,
+    engine: &Engine,
     traffic: &Traffic,
     answered: Answered,
     ctl: &ConnCtl,
@@ -472,7 +481,7 @@ fn finish(
                         .map(str::to_string)
                 })
                 .unwrap_or_else(|| "localhost".into());
-            let (operation_id, spec) = names(app, &request, &reply);
+            let (operation_id, spec) = names(engine, &request, &reply);
             recorder.record(&Exchange {
                 started: wall,
                 took: started.elapsed(),
@@ -495,7 +504,7 @@ fn finish(
             });
         }
         // Last, because the journal keeps the request (its headers move into the entry).
-        journal(app, request, &mut reply, wall, started.elapsed());
+        journal(app, engine, request, &mut reply, wall, started.elapsed());
     }
     if let Some(fault) = reply.directives.fault {
         if let Ok(mut f) = ctl.fault.lock() {
@@ -507,12 +516,12 @@ fn finish(
 }
 
 /// The operation id and the spec's file stem of an exchange, as far as they are known.
-fn names<'a>(app: &'a App, req: &Req, reply: &Reply) -> (Option<&'a str>, Option<&'a str>) {
-    let op = reply.meta.operation.and_then(|i| app.engine.api.ops.get(i));
+fn names<'a>(engine: &'a Engine, req: &Req, reply: &Reply) -> (Option<&'a str>, Option<&'a str>) {
+    let op = reply.meta.operation.and_then(|i| engine.api.ops.get(i));
     let spec = op
         .map(|o| o.spec)
-        .or_else(|| app.engine.api.router.spec_for_path(&req.path))
-        .and_then(|i| app.engine.api.specs.get(i));
+        .or_else(|| engine.api.router.spec_for_path(&req.path))
+        .and_then(|i| engine.api.specs.get(i));
     (op.map(|o| o.id.as_str()), spec.map(|s| s.doc.name.as_str()))
 }
 
@@ -529,12 +538,17 @@ fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-fn journal(app: &App, req: Req, reply: &mut Reply, at: std::time::SystemTime, took: Duration) {
+fn journal(app: &App, engine: &Engine, req: Req, reply: &mut Reply, at: std::time::SystemTime, took: Duration) {
     if app.journal.capacity() == 0 {
         return;
     }
-    app.journal
-        .record(crate::traffic::journal::JournalEntry::of(req, reply, at, took));
+    app.journal.record(crate::traffic::journal::JournalEntry::of(
+        req,
+        reply,
+        &engine.api,
+        at,
+        took,
+    ));
 }
 
 fn to_response(reply: Reply, head: bool) -> Response<Full<Bytes>> {

@@ -290,6 +290,8 @@ impl OpCtx<'_> {
             responses,
             security,
             action: Action::None,
+            // Named once the spec's title is known (`Api::build`).
+            name: Default::default(),
         })
     }
 

@@ -8,7 +8,8 @@
 //!
 //! Files: [`operation`] (the nouns: an operation, its parameters, bodies, responses), [`router`]
 //! (templates to operations), [`schema`] (compiled validators, coercion, violations), [`resources`]
-//! (what each operation does to state), [`generate`] (example values), [`errors`] (the API's own
+//! (what each operation does to state), [`fingerprint`] (whether a resource stores the same way in
+//! two builds, for reloads), [`generate`] (example values), [`errors`] (the API's own
 //! error shape). This file builds them into an [`Api`].
 //!
 //! May not touch: state, requests, the server. The model is what every request reads and nothing
@@ -16,6 +17,7 @@
 
 pub mod compile;
 pub mod errors;
+pub mod fingerprint;
 pub mod generate;
 pub mod operation;
 pub mod resources;
@@ -24,7 +26,7 @@ pub mod schema;
 
 use crate::model::compile::{OpCtx, security, security_schemes};
 use crate::model::errors::ErrorShape;
-use crate::model::operation::{Operation, SchemeKind, SecurityScheme, Spec, join_route};
+use crate::model::operation::{OpName, Operation, SchemeKind, SecurityScheme, Spec, join_route};
 use crate::model::resources::plan::Resource;
 use crate::model::router::{Router, Target};
 use crate::model::schema::{Compile, SchemaCompiler};
@@ -97,6 +99,13 @@ impl Api {
             Ok(r) => r,
             Err(errors) => return Err(failed(specs, errors)),
         };
+        for op in &mut ops {
+            let spec = specs.get(op.spec).map(|s| s.title.clone()).unwrap_or_default();
+            op.name = std::sync::Arc::new(OpName {
+                id: op.id.clone(),
+                spec,
+            });
+        }
         Ok(Api {
             specs,
             ops,

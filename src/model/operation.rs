@@ -14,7 +14,7 @@ use crate::spec::pointer::{lookup, resolve};
 use hyper::Method;
 use regex::Regex;
 use serde_json::{Map, Value};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// One mounted spec.
 pub struct Spec {
@@ -90,6 +90,16 @@ pub struct Operation {
     pub responses: Vec<Response>,
     pub security: Security,
     pub action: Action,
+    /// Its names, shared: what the journal keeps of it, valid after a reload has replaced the
+    /// model (an index into `ops` would then name another operation).
+    pub name: Arc<OpName>,
+}
+
+/// An operation's id and its spec's title.
+#[derive(Debug, Default)]
+pub struct OpName {
+    pub id: String,
+    pub spec: String,
 }
 
 pub struct Param {

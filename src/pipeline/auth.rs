@@ -39,7 +39,8 @@ pub struct Auth {
     /// Accepted clients per spec; an empty list accepts any client.
     clients: Vec<Vec<Client>>,
     /// Issued access tokens, by their bytes (looked up without checking them as text first).
-    tokens: DashMap<Box<[u8]>, Issued, crate::state::store::Hasher>,
+    /// Shared with the engine a reload makes next (see [`Auth::carry_tokens`]).
+    tokens: Arc<DashMap<Box<[u8]>, Issued, crate::state::store::Hasher>>,
     default_tenant: TenantName,
 }
 
@@ -104,13 +105,36 @@ impl Auth {
             enabled,
             token_ttl,
             clients,
-            tokens: DashMap::default(),
+            tokens: Arc::default(),
             default_tenant: Arc::from(DEFAULT_TENANT),
         }
     }
 
     pub fn enabled(&self) -> bool {
         self.enabled
+    }
+
+    pub fn token_ttl(&self) -> Duration {
+        self.token_ttl
+    }
+
+    /// Takes over the tokens `old` issued, so that a reload logs no client out. `spec_map` gives
+    /// each old spec index its new one (`None`: the spec is gone, and so are its tokens). The
+    /// token map itself is shared, so a token the old engine issues while the new one is swapped
+    /// in is not lost; its spec index is the old one, which is the new one unless the set of
+    /// specs changed in that instant.
+    pub fn carry_tokens(&mut self, old: &Auth, spec_map: &[Option<usize>]) {
+        self.tokens = old.tokens.clone();
+        if spec_map.iter().enumerate().any(|(i, m)| *m != Some(i)) {
+            self.tokens
+                .retain(|_, t| match spec_map.get(t.spec).copied().flatten() {
+                    Some(new) => {
+                        t.spec = new;
+                        true
+                    }
+                    None => false,
+                });
+        }
     }
 
     /// The tenant for a request to `op`, or a 401.

@@ -53,11 +53,15 @@ pub struct Settings {
 }
 
 /// Everything a request may touch: the immutable model and the shared state.
+///
+/// One engine serves one version of the specs. A reload (`--watch`) builds a new one and swaps it
+/// in whole; what outlives the version is shared with the next: the fault rules (the same
+/// `Arc`), issued tokens (see [`Auth::carry_tokens`]) and the collections kept by the store.
 pub struct Engine {
     pub api: Api,
     pub store: Store,
     pub auth: Auth,
-    pub faults: Faults,
+    pub faults: std::sync::Arc<Faults>,
     pub settings: Settings,
 }
 

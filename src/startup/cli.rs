@@ -223,6 +223,11 @@ pub struct ServeArgs {
     #[arg(long = "overlay", env = "SPECBOX_OVERLAY", value_delimiter = ',')]
     pub overlays: Vec<PathBuf>,
 
+    /// Reload when a spec, an overlay, a file a spec refers to or a fixture changes, keeping the
+    /// state of resources whose schema did not change (a broken edit keeps the running version).
+    #[arg(long, env = "SPECBOX_WATCH")]
+    pub watch: bool,
+
     #[command(flatten)]
     pub tls: TlsArgs,
 }

@@ -4,10 +4,14 @@
 //! JSON pointer), and nothing is served half-loaded.
 //!
 //! Owns: [`cli`] (flags and `SPECBOX_*` variables) and [`App`], the engine plus what the server
-//! and the admin API keep beside it (the journal, the in-flight count). May not touch: sockets or
-//! the admin endpoints, which sit above and take an `App`.
+//! and the admin API keep beside it (the journal, the in-flight count, the reloads); [`reload`]
+//! (loading again into a new engine that keeps what can be kept) and [`watch`] (`--watch`: the
+//! files that set a reload off). May not touch: sockets or the admin endpoints, which sit above
+//! and take an `App`.
 
 pub mod cli;
+pub mod reload;
+pub mod watch;
 
 use crate::model::{Api, BuildOptions};
 use crate::pipeline::auth::Auth;
@@ -22,6 +26,7 @@ use crate::spec::{Overlay, SpecDoc};
 use crate::state::fixtures;
 use crate::state::store::Store;
 use crate::traffic::journal::Journal;
+use arc_swap::ArcSwap;
 use serde_json::Value;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -119,6 +124,9 @@ pub struct LoadOptions {
 pub struct Loaded {
     pub api: Api,
     pub warnings: Vec<SpecError>,
+    /// Every local file that went into the API: specs, the files their `$ref`s led to, overlays
+    /// (what `--watch` watches).
+    pub files: Vec<PathBuf>,
 }
 
 /// Loads and compiles everything, with no overlay but those beside the specs, warnings logged
@@ -142,6 +150,15 @@ pub fn load(spec_paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded, Vec<Sp
     let mut explicit = found.overlays;
     explicit.extend(opts.overlays.iter().cloned());
     let overlays = assign_overlays(&found.specs, &explicit)?;
+    let mut files: Vec<PathBuf> = found
+        .specs
+        .iter()
+        .filter_map(|s| match s {
+            Source::File(p) => Some(p.clone()),
+            Source::Url(_) => None,
+        })
+        .collect();
+    files.extend(overlays.iter().flatten().map(|o| o.file.clone()));
     let mut docs: Vec<SpecDoc> = Vec::new();
     let mut bundled: Vec<(PathBuf, Vec<PathBuf>)> = Vec::new();
     let mut errors = Vec::new();
@@ -151,6 +168,8 @@ pub fn load(spec_paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded, Vec<Sp
         match spec::load_source(source, &overlays) {
             Ok(loaded) => {
                 warnings.extend(loaded.warnings);
+                let local = loaded.bundled.iter().filter(|f| !f.to_str().is_some_and(is_url));
+                files.extend(local.cloned());
                 bundled.push((loaded.doc.path.clone(), loaded.bundled));
                 docs.push(loaded.doc);
             }
@@ -178,7 +197,9 @@ pub fn load(spec_paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded, Vec<Sp
             .map(|e| in_bundled_file(e, &bundled))
             .collect::<Vec<_>>()
     })?;
-    Ok(Loaded { api, warnings })
+    files.sort();
+    files.dedup();
+    Ok(Loaded { api, warnings, files })
 }
 
 /// A problem found in the compiled document at `/x-specbox-bundled/<n>/...` is in the file (or URL)
@@ -294,12 +315,16 @@ fn target_of(overlay: &Overlay, file: &Path, specs: &[Source]) -> Result<usize, 
 }
 
 /// The running application: the request engine, and what the server and the admin API keep
-/// beside it (the journal of recent exchanges, the count of requests in flight).
+/// beside it (the journal of recent exchanges, the count of requests in flight, the reloads).
 pub struct App {
-    pub engine: Engine,
+    /// The engine serving now. A reload (`--watch`) swaps in a new one whole; a request loads it
+    /// once (no lock: `arc-swap`) and finishes on the version it started with.
+    pub engine: ArcSwap<Engine>,
     pub journal: Journal,
     /// API requests being served right now (admin requests excluded), for health and shutdown.
     pub in_flight: std::sync::atomic::AtomicUsize,
+    /// What each reload did (`GET /__specbox/reloads`).
+    pub reloads: reload::Reloads,
 }
 
 /// What the running application is configured with, beyond the specs.
@@ -343,15 +368,16 @@ pub fn build_app(api: Api, fixtures_dir: &Path, opts: AppOptions) -> Result<(App
     }
     let auth = Auth::new(opts.auth_enabled, loaded.clients, opts.token_ttl);
     let app = App {
-        engine: Engine {
+        engine: ArcSwap::from_pointee(Engine {
             api,
             store: Store::new(loaded.seed),
             auth,
-            faults: Faults::new(opts.chaos),
+            faults: std::sync::Arc::new(Faults::new(opts.chaos)),
             settings: opts.settings,
-        },
+        }),
         journal: Journal::new(opts.journal_size),
         in_flight: Default::default(),
+        reloads: Default::default(),
     };
     Ok((app, items))
 }

@@ -437,6 +437,11 @@ impl Store {
         }
     }
 
+    /// The state every tenant starts from.
+    pub fn seed(&self) -> &Seed {
+        &self.seed
+    }
+
     pub fn tenant_names(&self) -> Vec<String> {
         self.tenants.iter().map(|t| t.key().clone()).collect()
     }
@@ -455,6 +460,64 @@ impl Store {
         let mut out: Vec<_> = out.into_iter().collect();
         out.sort_by(|a, b| a.0.cmp(&b.0));
         out
+    }
+
+    /// Takes over, from the store of the previous model (a reload), what its tenants wrote to
+    /// the resources that are kept: `kept[old resource index]` is the resource's index in the new
+    /// model, or `None` to start it from the new seed. Returns how many collections were kept.
+    ///
+    /// A collection a tenant wrote to is shared, not copied (the same `Arc<RwLock<..>>`), so a
+    /// write that the previous engine finishes during the swap lands in the state the new one
+    /// serves. One a tenant never wrote to still points at the old seed: it is left behind, and
+    /// the tenant reads the new seed (which may carry changed examples). Idempotency records are
+    /// copied. Tenants that appear in the old store after this ran are not taken over.
+    pub fn carry_over(&self, old: &Store, kept: &[Option<usize>]) -> usize {
+        let mut carried = 0;
+        for old_tenant in &old.tenants {
+            let tenant = self.tenant(old_tenant.key());
+            for record in &old_tenant.idempotency {
+                tenant.idempotency.insert(record.key().clone(), record.value().clone());
+            }
+            for c in &old_tenant.collections {
+                let (res, scope) = c.key();
+                let Some(new_res) = kept.get(*res).copied().flatten() else {
+                    continue;
+                };
+                let untouched = old
+                    .seed
+                    .collections
+                    .get(c.key())
+                    .is_some_and(|seeded| Arc::ptr_eq(seeded, &c.value().read()));
+                if !untouched {
+                    tenant.collections.insert((new_res, scope.clone()), c.value().clone());
+                    carried += 1;
+                }
+            }
+        }
+        carried
+    }
+}
+
+impl Seed {
+    /// Per resource (by index, `resources` of them): a digest of the items the fixtures give it
+    /// (the items from the spec's examples excepted), to tell whether its fixtures changed.
+    pub fn fixture_digests(&self, resources: usize) -> Vec<u64> {
+        use std::hash::{Hash, Hasher};
+        let mut keys: Vec<&CollectionKey> = self.collections.keys().collect();
+        keys.sort();
+        let mut hashers: Vec<std::collections::hash_map::DefaultHasher> =
+            (0..resources).map(|_| Default::default()).collect();
+        for key in keys {
+            let (Some(h), Some(c)) = (hashers.get_mut(key.0), self.collections.get(key)) else {
+                continue;
+            };
+            for (_, entry) in c.slots.iter_from(0) {
+                if let Some(e) = entry.as_ref().filter(|e| !e.from_example) {
+                    (&key.1, &e.json[..], e.archived).hash(h);
+                }
+            }
+        }
+        hashers.iter().map(Hasher::finish).collect()
     }
 }
 

@@ -13,6 +13,7 @@
 
 use crate::exchange::{Meta, Reply, Req};
 use crate::model::Api;
+use crate::model::operation::OpName;
 use bytes::Bytes;
 use hyper::HeaderMap;
 use hyper::header::{HeaderName, HeaderValue};
@@ -29,8 +30,8 @@ pub struct JournalEntry {
     pub method: hyper::Method,
     pub path: std::sync::Arc<str>,
     pub query: std::sync::Arc<str>,
-    /// Index of the matched operation in the `Api`.
-    pub operation: Option<usize>,
+    /// The matched operation's names (shared with the model, so they stay right after a reload).
+    pub operation: Option<std::sync::Arc<OpName>>,
     pub tenant: Option<crate::exchange::TenantName>,
     pub status: u16,
     pub injected: Option<String>,
@@ -63,8 +64,15 @@ fn kept(body: &Bytes) -> Bytes {
 
 impl JournalEntry {
     /// The entry for one exchange (its `seq` is given when it is recorded), and its detail. The
-    /// request is consumed (its headers move into the detail); the reply's `meta` is taken.
-    pub fn of(req: Req, reply: &mut Reply, at: std::time::SystemTime, took: std::time::Duration) -> (Self, Detail) {
+    /// request is consumed (its headers move into the detail); the reply's `meta` is taken. `api`
+    /// is the model that answered (its operation indices are the reply's).
+    pub fn of(
+        req: Req,
+        reply: &mut Reply,
+        api: &Api,
+        at: std::time::SystemTime,
+        took: std::time::Duration,
+    ) -> (Self, Detail) {
         let Meta {
             operation,
             tenant,
@@ -86,7 +94,7 @@ impl JournalEntry {
             method: req.method,
             path: req.path,
             query: req.query,
-            operation,
+            operation: operation.and_then(|i| api.ops.get(i)).map(|o| o.name.clone()),
             tenant,
             status: reply.status,
             injected,
@@ -95,8 +103,8 @@ impl JournalEntry {
         (entry, detail)
     }
 
-    pub fn to_json(&self, api: &Api) -> Value {
-        let op = self.operation.and_then(|i| api.ops.get(i));
+    pub fn to_json(&self) -> Value {
+        let op = self.operation.as_deref();
         json!({
             "seq": self.seq,
             "time": humantime::format_rfc3339_millis(self.time).to_string(),
@@ -104,7 +112,7 @@ impl JournalEntry {
             "path": &*self.path,
             "query": if self.query.is_empty() { Value::Null } else { Value::String(self.query.to_string()) },
             "operationId": op.map(|o| o.id.as_str()),
-            "spec": op.and_then(|o| api.specs.get(o.spec)).map(|s| s.title.as_str()),
+            "spec": op.map(|o| o.spec.as_str()),
             "tenant": self.tenant.as_deref(),
             "status": self.status,
             "injected": self.injected,
@@ -117,7 +125,7 @@ impl JournalEntry {
 /// request and the response with their headers and bodies (as text), and the violations.
 /// Credentials are redacted as in a recording: a dashboard is looked at over shoulders and in
 /// screenshots, and the tenant column already says whose request it was.
-pub fn detail_json(entry: &JournalEntry, detail: &Detail, api: &Api) -> Value {
+pub fn detail_json(entry: &JournalEntry, detail: &Detail) -> Value {
     let redactor = crate::traffic::redact::Redactor::default();
     let request_headers: Vec<(String, String)> = detail
         .request_headers
@@ -154,7 +162,7 @@ pub fn detail_json(entry: &JournalEntry, detail: &Detail, api: &Api) -> Value {
             "truncated": size > bytes.len(),
         })
     };
-    let mut out = entry.to_json(api);
+    let mut out = entry.to_json();
     if let Some(map) = out.as_object_mut() {
         map.insert(
             "request".into(),
@@ -216,8 +224,8 @@ impl Filter {
         Ok(f)
     }
 
-    fn keeps(&self, e: &JournalEntry, api: &Api) -> bool {
-        let op_id = e.operation.and_then(|i| api.ops.get(i)).map(|o| o.id.as_str());
+    fn keeps(&self, e: &JournalEntry) -> bool {
+        let op_id = e.operation.as_deref().map(|o| o.id.as_str());
         self.since.is_none_or(|s| e.seq > s)
             && self.operation_id.as_deref().is_none_or(|o| op_id == Some(o))
             && self.method.as_deref().is_none_or(|m| e.method.as_str() == m)
@@ -270,14 +278,14 @@ impl Journal {
     }
 
     /// Matching entries, newest first.
-    pub fn query(&self, filter: &Filter, api: &Api) -> Vec<JournalEntry> {
+    pub fn query(&self, filter: &Filter) -> Vec<JournalEntry> {
         let mut out: Vec<JournalEntry> = self
             .slots
             .iter()
             .filter_map(|s| {
                 s.lock()
                     .as_ref()
-                    .filter(|(e, _)| filter.keeps(e, api))
+                    .filter(|(e, _)| filter.keeps(e))
                     .map(|(e, _)| e.clone())
             })
             .collect();
