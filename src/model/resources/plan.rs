@@ -183,6 +183,9 @@ pub struct WritePlan {
     /// The key value the example shows, so links and references in `base` that name it are
     /// rewritten with the new item's key.
     pub base_key: Option<String>,
+    /// The fields of `base` whose text names the example's item by `base_key` (a link): a create
+    /// rewrites these, and only these, with the new key.
+    pub rekeyed: Vec<String>,
     /// Fields that hold a parent's key, by the path parameter that gives it (`AccountSid` →
     /// `account_sid`): a create sets them from the path, never from the example.
     pub scope_fields: Vec<(String, String, crate::model::schema::Coerce)>,

@@ -247,6 +247,16 @@ pub fn write_plan(spec: &Spec, op: &Operation, res: &Resource, create: bool) -> 
         (Vec::new(), None)
     };
     base.retain(|(k, _)| !scope_fields.iter().any(|(_, f, _)| f == k));
+    // The base fields that name the example's own item (found once here: searching every field
+    // of every create for the key cost more than the rest of the create).
+    let rekeyed = match base_key.as_deref().filter(|k| !k.is_empty()) {
+        Some(old) => base
+            .iter()
+            .filter(|(_, v)| v.as_str().is_some_and(|t| rekey(t, old, "\u{0}").is_some()))
+            .map(|(k, _)| k.clone())
+            .collect(),
+        None => Vec::new(),
+    };
     WritePlan {
         fields,
         defaults,
@@ -254,6 +264,7 @@ pub fn write_plan(spec: &Spec, op: &Operation, res: &Resource, create: bool) -> 
         renames,
         base,
         base_key,
+        rekeyed,
         scope_fields,
         checked,
     }
@@ -320,4 +331,26 @@ fn base_of(
         .get(&res.id_field)
         .map(crate::model::resources::envelope::key_text);
     (base, key)
+}
+
+/// `text` with the example's key, where it stands as a path segment (a link to the example's
+/// own item), replaced by the new item's key.
+pub fn rekey(text: &str, old: &str, new: &str) -> Option<String> {
+    if !text.contains(old) {
+        return None;
+    }
+    let mut out = String::new();
+    let mut rest = text;
+    let mut changed = false;
+    while let Some(i) = rest.find(old) {
+        let before = rest.get(..i).unwrap_or_default();
+        let after = rest.get(i + old.len()..).unwrap_or_default();
+        let whole = before.ends_with('/') && (after.is_empty() || after.starts_with(['/', '.', '?', '#']));
+        out.push_str(before);
+        out.push_str(if whole { new } else { old });
+        changed |= whole;
+        rest = after;
+    }
+    out.push_str(rest);
+    changed.then_some(out)
 }

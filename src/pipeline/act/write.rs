@@ -4,6 +4,7 @@
 
 use crate::model::errors::{ApiError, ErrorKind};
 use crate::model::resources::plan::{Action, IdGen, Resource, Shape, WritePlan};
+use crate::model::resources::write::rekey;
 use crate::model::schema::{Location, Violation};
 use crate::pipeline::act::ctx::{Ctx, Outcome, item_collection, item_id, not_found, resource};
 use crate::state::item::{check_unique, claim_unique, field_of, id_key, release_unique, render, to_entry, unique_key};
@@ -64,28 +65,6 @@ fn drop_unfit(r: &Resource, write: &WritePlan, obj: &mut Map<String, Value>) {
             obj.shift_remove(field);
         }
     }
-}
-
-/// `text` with the example's key, where it stands as a path segment (a link to the example's
-/// own item), replaced by the new item's key.
-fn rekey(text: &str, old: &str, new: &str) -> Option<String> {
-    if !text.contains(old) {
-        return None;
-    }
-    let mut out = String::new();
-    let mut rest = text;
-    let mut changed = false;
-    while let Some(i) = rest.find(old) {
-        let before = rest.get(..i).unwrap_or_default();
-        let after = rest.get(i + old.len()..).unwrap_or_default();
-        let whole = before.ends_with('/') && (after.is_empty() || after.starts_with(['/', '.', '?', '#']));
-        out.push_str(before);
-        out.push_str(if whole { new } else { old });
-        changed |= whole;
-        rest = after;
-    }
-    out.push_str(rest);
-    changed.then_some(out)
 }
 
 fn new_id(r: &Resource, coll: &Collection) -> Value {
@@ -201,7 +180,7 @@ fn rekey_base(write: &WritePlan, key: &str, stored: &mut Map<String, Value>) {
     let Some(old) = write.base_key.as_deref().filter(|k| !k.is_empty()) else {
         return;
     };
-    for (k, _) in &write.base {
+    for k in &write.rekeyed {
         if let Some(Value::String(text)) = stored.get_mut(k)
             && let Some(new) = rekey(text, old, key)
         {
