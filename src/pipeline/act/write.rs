@@ -237,6 +237,7 @@ pub fn create(
         return Ok(Outcome {
             status,
             body: Some(render(r, shape, &entry)),
+            changed: ctx.op.fires.then(|| entry.json.clone()),
         });
     }
 
@@ -305,6 +306,7 @@ pub fn create(
     Ok(Outcome {
         status,
         body: Some(render(r, shape, &entry)),
+        changed: ctx.op.fires.then(|| entry.json.clone()),
     })
 }
 
@@ -456,6 +458,7 @@ pub fn write_item(
     Ok(Outcome {
         status,
         body: Some(render(r, shape, &entry)),
+        changed: ctx.op.fires.then(|| entry.json.clone()),
     })
 }
 
@@ -486,5 +489,6 @@ pub fn set_archived(ctx: &Ctx, res: usize, shape: &Shape, status: u16, archive: 
     Ok(Outcome {
         status,
         body: has_body.then(|| render(r, shape, &entry)),
+        changed: ctx.op.fires.then(|| entry.json.clone()),
     })
 }
