@@ -480,3 +480,48 @@ fn oai_examples_webhook_and_callback_are_served() {
     let got = rx.wait_for(1);
     assert_eq!(got[0].target, "/stream/data");
 }
+
+#[test]
+fn deliveries_are_recorded_in_the_har_and_subscriptions_survive_a_reload() {
+    let dir = std::env::temp_dir().join(format!("specbox-webhooks-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec = dir.join("shop.yaml");
+    let text = std::fs::read_to_string(common::root().join(SHOP)).unwrap();
+    std::fs::write(&spec, &text).unwrap();
+    let har = dir.join("session.har");
+    let rx = Receiver::start(0);
+    let s = Server::start(
+        &[spec.to_str().unwrap()],
+        &["--watch", "--record", har.to_str().unwrap()],
+    );
+    subscribe(&s, json!({"url": rx.url("/kept"), "events": ["balancePlatform.*"]}));
+    // A reload (the file written whole, by rename) builds a new engine; the subscription stays.
+    let edited = text.replace("title: Hooked shop", "title: Hooked shop again");
+    let tmp = dir.join("shop.yaml.tmp");
+    std::fs::write(&tmp, edited).unwrap();
+    std::fs::rename(&tmp, &spec).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while s.get("/__specbox/reloads").send().expect(200).json()["reloads"]
+        .as_array()
+        .is_none_or(|r| r.is_empty())
+    {
+        assert!(Instant::now() < deadline, "no reload");
+        std::thread::park_timeout(Duration::from_millis(20));
+    }
+    s.post("/accountHolders")
+        .json(&json!({"name": "Kept"}))
+        .send()
+        .expect(201);
+    deliveries_when(&s, "status=delivered", |l| l.len() == 1);
+    rx.wait_for(1);
+    assert!(s.terminate().success());
+    let recorded: Value = serde_json::from_slice(&std::fs::read(&har).unwrap()).unwrap();
+    let entries = recorded["log"]["entries"].as_array().unwrap();
+    let hook = entries
+        .iter()
+        .find(|e| e["_webhook"] == "balancePlatform.accountHolder.created")
+        .unwrap_or_else(|| panic!("no webhook in {recorded:#}"));
+    assert_eq!(hook["request"]["url"], rx.url("/kept"));
+    assert_eq!(hook["response"]["status"], 200);
+    let _ = std::fs::remove_dir_all(&dir);
+}
