@@ -122,6 +122,14 @@ fn serve(args: ServeArgs) -> ExitCode {
             seed: args.seed,
         },
         journal_size: args.journal_size,
+        webhooks: specbox::traffic::webhooks::Options {
+            urls: args.webhook_urls.clone(),
+            retry: specbox::traffic::webhooks::delivery::Retry {
+                retries: args.webhook_retries,
+                ..specbox::traffic::webhooks::Options::default().retry
+            },
+            ..Default::default()
+        },
     };
     let (app, items) = match startup::build_app(api, &args.fixtures, opts) {
         Ok(a) => a,

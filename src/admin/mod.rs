@@ -1,5 +1,6 @@
 //! The `/__specbox/` endpoints: health, the route table, state (listing and reset), fault rules
-//! and chaos, the journal, the reloads of `--watch`, and the dashboard page that shows them all (`ui`).
+//! and chaos, the journal, the reloads of `--watch`, webhook subscriptions, deliveries and
+//! events on demand (`webhooks`), and the dashboard page that shows them all (`ui`).
 //!
 //! They live under a prefix that no spec may claim (checked at startup), answer in plain JSON
 //! (they belong to specbox, not to any API), and can be switched off or put behind a token.
@@ -12,6 +13,7 @@
 
 mod state;
 mod ui;
+mod webhooks;
 
 use crate::exchange::{Reply, Req};
 use crate::model::Api;
@@ -51,6 +53,9 @@ pub fn handle(app: &App, engine: &Engine, req: &Req) -> Reply {
         }
     }
     if let Some(reply) = ui::serve(&req.method, path) {
+        return reply;
+    }
+    if let Some(reply) = webhooks::serve(app, engine, req, path) {
         return reply;
     }
     match (&req.method, path) {

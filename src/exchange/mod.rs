@@ -54,6 +54,8 @@ pub struct Meta {
     /// What was wrong with the request (`body.email: ...`), when it was refused or, in Prism's
     /// lenient mode, answered anyway. Empty (no allocation) on the usual path.
     pub violations: Vec<String>,
+    /// The object a write changed (JSON text as stored), when its operation fires a webhook.
+    pub changed: Option<Bytes>,
 }
 
 impl Reply {

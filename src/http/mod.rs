@@ -30,6 +30,7 @@
 //! Owns: sockets and hyper, and the one choice per request of who answers it (a replay, the proxy,
 //! the admin API or the engine, see `dispatch`). It is the top layer: nothing below imports it.
 
+pub mod events;
 pub mod tls;
 pub mod watchdog;
 
@@ -91,6 +92,7 @@ pub async fn run(
     tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
+    app.webhooks.start(events::sink(app.clone(), traffic.clone()));
     let tls = tls.map(TlsAcceptor::from);
     let handshake_timeout = limits.header_read_timeout;
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -468,10 +470,8 @@ fn finish(
     } = answered;
     let head = request.method == hyper::Method::HEAD;
     if !admin::is_admin_path(&request.path) {
-        if let Some(recorder) = &traffic.recorder {
-            let version = format!("{version:?}");
-            let host = uri
-                .authority()
+        let host = || {
+            uri.authority()
                 .map(|a| a.as_str().to_string())
                 .or_else(|| {
                     request
@@ -480,7 +480,25 @@ fn finish(
                         .and_then(|h| h.to_str().ok())
                         .map(str::to_string)
                 })
-                .unwrap_or_else(|| "localhost".into());
+                .unwrap_or_else(|| "localhost".into())
+        };
+        if reply
+            .meta
+            .operation
+            .is_some_and(|op| engine.api.hooks.for_op(op).is_some())
+        {
+            events::hand_off(
+                app,
+                engine,
+                &request,
+                &reply,
+                &host(),
+                uri.scheme_str() == Some("https"),
+            );
+        }
+        if let Some(recorder) = &traffic.recorder {
+            let version = format!("{version:?}");
+            let host = host();
             let (operation_id, spec) = names(engine, &request, &reply);
             recorder.record(&Exchange {
                 started: wall,

@@ -290,6 +290,7 @@ impl OpCtx<'_> {
             responses,
             security,
             action: Action::None,
+            fires: false,
             // Named once the spec's title is known (`Api::build`).
             name: Default::default(),
         })

@@ -8,7 +8,7 @@
 //!
 //! Files: [`operation`] (the nouns: an operation, its parameters, bodies, responses), [`router`]
 //! (templates to operations), [`schema`] (compiled validators, coercion, violations), [`resources`]
-//! (what each operation does to state), [`fingerprint`] (whether a resource stores the same way in
+//! (what each operation does to state), [`hooks`] (webhooks and callbacks, and what fires them), [`fingerprint`] (whether a resource stores the same way in
 //! two builds, for reloads), [`generate`] (example values), [`errors`] (the API's own
 //! error shape). This file builds them into an [`Api`].
 //!
@@ -19,6 +19,7 @@ pub mod compile;
 pub mod errors;
 pub mod fingerprint;
 pub mod generate;
+pub mod hooks;
 pub mod operation;
 pub mod resources;
 pub mod router;
@@ -41,6 +42,8 @@ pub struct Api {
     pub ops: Vec<Operation>,
     pub resources: Vec<Resource>,
     pub router: Router,
+    /// Webhooks and callbacks, and the operations that fire them.
+    pub hooks: hooks::Hooks,
 }
 /// Options that change how specs are mounted.
 #[derive(Debug, Default, Clone)]
@@ -95,6 +98,10 @@ impl Api {
         if when == Compile::Lazy && !schemas_compile(&specs, &ops, &resources) {
             return Err(failed(specs, Vec::new()));
         }
+        let hooks = match hooks::Hooks::build(&specs, &mut ops, &resources) {
+            Ok(h) => h,
+            Err(errors) => return Err(failed(specs, errors)),
+        };
         let router = match Router::build(&specs, &ops) {
             Ok(r) => r,
             Err(errors) => return Err(failed(specs, errors)),
@@ -111,6 +118,7 @@ impl Api {
             ops,
             resources,
             router,
+            hooks,
         })
     }
 

@@ -90,6 +90,9 @@ pub struct Operation {
     pub responses: Vec<Response>,
     pub security: Security,
     pub action: Action,
+    /// Whether a successful answer sets off a webhook or a callback (see [`crate::model::hooks`]):
+    /// only then does the pipeline keep the changed object for the event.
+    pub fires: bool,
     /// Its names, shared: what the journal keeps of it, valid after a reload has replaced the
     /// model (an index into `ops` would then name another operation).
     pub name: Arc<OpName>,

@@ -280,7 +280,11 @@ fn serve(
         req: &validated,
     };
     let result = match act::act(&ctx, body) {
-        Ok(Some(Outcome { status, body })) => Ok(outcome_reply(op, status, body)),
+        Ok(Some(Outcome { status, body, changed })) => {
+            let mut reply = outcome_reply(op, status, body);
+            reply.meta.changed = changed;
+            Ok(reply)
+        }
         Ok(None) => {
             let response = op.success();
             let status = response.map_or(200, |r| r.code());

@@ -209,6 +209,14 @@ pub struct ServeArgs {
     #[arg(long, env = "SPECBOX_PROXY_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     pub proxy_timeout: Duration,
 
+    /// Send every webhook event to this URL (repeatable; more subscribers: POST /__specbox/webhooks).
+    #[arg(long = "webhook-url", env = "SPECBOX_WEBHOOK_URL", value_delimiter = ',')]
+    pub webhook_urls: Vec<String>,
+
+    /// How often a webhook or callback is retried after a non-2xx answer, a timeout (5 s) or a refused connection.
+    #[arg(long, env = "SPECBOX_WEBHOOK_RETRIES", default_value_t = 5)]
+    pub webhook_retries: u32,
+
     /// Answer requests recorded in this HAR file with their recorded responses.
     #[arg(long, env = "SPECBOX_REPLAY")]
     pub replay: Option<PathBuf>,

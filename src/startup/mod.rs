@@ -26,6 +26,7 @@ use crate::spec::{Overlay, SpecDoc};
 use crate::state::fixtures;
 use crate::state::store::Store;
 use crate::traffic::journal::Journal;
+use crate::traffic::webhooks::{Options as WebhookOptions, Webhooks};
 use arc_swap::ArcSwap;
 use serde_json::Value;
 use std::collections::HashSet;
@@ -325,6 +326,8 @@ pub struct App {
     pub in_flight: std::sync::atomic::AtomicUsize,
     /// What each reload did (`GET /__specbox/reloads`).
     pub reloads: reload::Reloads,
+    /// Webhook subscriptions and deliveries: kept across reloads, like the journal.
+    pub webhooks: std::sync::Arc<Webhooks>,
 }
 
 /// What the running application is configured with, beyond the specs.
@@ -334,6 +337,7 @@ pub struct AppOptions {
     pub token_ttl: std::time::Duration,
     pub chaos: ChaosConfig,
     pub journal_size: usize,
+    pub webhooks: WebhookOptions,
 }
 
 impl Default for AppOptions {
@@ -351,6 +355,7 @@ impl Default for AppOptions {
             token_ttl: crate::pipeline::auth::DEFAULT_TOKEN_TTL,
             chaos: ChaosConfig::default(),
             journal_size: 1000,
+            webhooks: WebhookOptions::default(),
         }
     }
 }
@@ -378,6 +383,7 @@ pub fn build_app(api: Api, fixtures_dir: &Path, opts: AppOptions) -> Result<(App
         journal: Journal::new(opts.journal_size),
         in_flight: Default::default(),
         reloads: Default::default(),
+        webhooks: std::sync::Arc::new(Webhooks::new(opts.webhooks)),
     };
     Ok((app, items))
 }

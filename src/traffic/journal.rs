@@ -36,6 +36,8 @@ pub struct JournalEntry {
     pub status: u16,
     pub injected: Option<String>,
     pub duration_ms: f64,
+    /// For a webhook or callback specbox sent (not a request it served): the event's name.
+    pub webhook: Option<std::sync::Arc<str>>,
 }
 
 /// Largest body the journal keeps whole; a longer one is kept cut to this length.
@@ -78,6 +80,7 @@ impl JournalEntry {
             tenant,
             injected,
             violations,
+            ..
         } = std::mem::take(&mut reply.meta);
         let detail = Detail {
             request_body: kept(&req.body),
@@ -99,6 +102,7 @@ impl JournalEntry {
             status: reply.status,
             injected,
             duration_ms: took.as_secs_f64() * 1000.0,
+            webhook: None,
         };
         (entry, detail)
     }
@@ -117,6 +121,7 @@ impl JournalEntry {
             "status": self.status,
             "injected": self.injected,
             "duration_ms": (self.duration_ms * 1000.0).round() / 1000.0,
+            "webhook": self.webhook.as_deref(),
         })
     }
 }

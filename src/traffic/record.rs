@@ -41,6 +41,8 @@ pub struct Notes {
     pub contract_violations: Vec<String>,
     /// The response came from a recording.
     pub replayed: bool,
+    /// A webhook or callback specbox sent: the event's name (`_webhook`), and the URL it went to.
+    pub webhook: Option<(String, String)>,
 }
 
 /// One exchange, borrowed from the server's request and reply.
@@ -209,7 +211,9 @@ fn write_loop(mut file: File, rx: Receiver<Vec<u8>>, mut end: u64, path: &str) {
 fn entry(ex: &Exchange, redactor: &Redactor) -> Value {
     use har::v1_2 as h;
     let (query, _) = redactor.form(ex.query);
-    let url = if query.is_empty() {
+    let url = if let Some((_, url)) = &ex.notes.webhook {
+        url.clone()
+    } else if query.is_empty() {
         format!("http://{}{}", ex.host, ex.path)
     } else {
         format!("http://{}{}?{query}", ex.host, ex.path)
@@ -338,6 +342,9 @@ fn entry(ex: &Exchange, redactor: &Redactor) -> Value {
         if let Some(injected) = ex.injected {
             put("_injected", injected.into());
         }
+        if let Some((event, _)) = &ex.notes.webhook {
+            put("_webhook", event.as_str().into());
+        }
         if let Some(up) = &ex.notes.upstream {
             put("_upstream", up.as_str().into());
         }
@@ -409,6 +416,10 @@ pub fn read(path: &Path) -> Result<Vec<Recorded>, String> {
         .ok_or_else(|| format!("{} is not a HAR file: no log.entries", path.display()))?;
     let mut out = Vec::with_capacity(entries.len());
     for (index, raw) in entries.iter().enumerate() {
+        // A webhook specbox sent is not a request it served: replay and fixtures skip it.
+        if raw.get("_webhook").is_some() {
+            continue;
+        }
         let e: har::v1_2::Entries = serde_json::from_value(raw.clone())
             .map_err(|err| format!("{}#/log/entries/{index}: {err}", path.display()))?;
         out.push(from_har(index, e));

@@ -376,9 +376,26 @@ async function loadDeliveries() {
   const data = await optional("/deliveries", "deliveries");
   if (!data) return;
   const list = listOf(data, "deliveries");
-  $("#deliveries").replaceChildren(list.length
-    ? el("pre", { text: JSON.stringify(list, null, 2) })
-    : el("p", { class: "muted", text: "no deliveries yet" }));
+  if (!list.length) {
+    $("#deliveries").replaceChildren(el("p", { class: "muted", text: "no deliveries yet" }));
+    return;
+  }
+  // Newest first, as the endpoint lists them; a row opens to its payload and what it breaks.
+  const rows = list.map((d) => {
+    const bad = d.state === "failed" || d.state === "dropped";
+    const answer = d.status != null ? d.status : (d.error || "");
+    const detail = el("details", null, el("summary", { text: d.id + " " + (d.event_id || "") }),
+      el("pre", { text: JSON.stringify(d.payload, null, 2) }),
+      d.violations && d.violations.length ? el("p", { class: "bad", text: d.violations.join("; ") }) : null);
+    return el("tr", null, td(d.created), td(d.event), td(d.kind), td(d.tenant), td(d.url, "path"),
+      td(d.state, bad ? "bad" : (d.state === "delivered" ? "s2" : "")), td(answer, bad ? "bad" : ""),
+      td(d.attempts), el("td", null, detail));
+  });
+  const head = el("tr", null, ...["time", "event", "kind", "tenant", "url", "state", "answer", "attempts", "payload"]
+    .map((h) => el("th", { text: h })));
+  $("#deliveries").replaceChildren(
+    data.dropped ? el("p", { class: "bad", text: data.dropped + " dropped (queues full)" }) : "",
+    el("table", null, el("thead", null, head), el("tbody", null, ...rows)));
 }
 
 loaders.routes = loadRoutes;

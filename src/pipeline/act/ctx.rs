@@ -38,6 +38,9 @@ impl Validated {
 pub struct Outcome {
     pub status: u16,
     pub body: Option<Body>,
+    /// The object as stored after the change (before, for a delete), kept only when the
+    /// operation fires a webhook or callback ([`crate::model::operation::Operation::fires`]).
+    pub changed: Option<bytes::Bytes>,
 }
 
 pub struct Ctx<'a> {

@@ -341,6 +341,7 @@ pub fn list(ctx: &Ctx, res: usize, plan: &ListPlan, status: u16) -> Result<Outco
         write_items(&mut out);
         return Ok(Outcome {
             status,
+            changed: None,
             body: Some(Body::Raw(Bytes::from(out))),
         });
     };
@@ -398,6 +399,7 @@ pub fn list(ctx: &Ctx, res: usize, plan: &ListPlan, status: u16) -> Result<Outco
     out.push(b'}');
     Ok(Outcome {
         status,
+        changed: None,
         body: Some(Body::Raw(Bytes::from(out))),
     })
 }

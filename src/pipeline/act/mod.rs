@@ -40,6 +40,7 @@ pub fn act(ctx: &Ctx, body: Option<Value>) -> Result<Option<Outcome>, ApiError> 
             Outcome {
                 status: success,
                 body: Some(render(r, shape, entry)),
+                changed: None,
             }
         }
         Action::List { res, plan } => list(ctx, *res, plan, success)?,
@@ -65,6 +66,7 @@ pub fn act(ctx: &Ctx, body: Option<Value>) -> Result<Option<Outcome>, ApiError> 
                     }
                     _ => None,
                 },
+                changed: ctx.op.fires.then(|| entry.json.clone()),
             }
         }
         Action::Archive { res, shape } => set_archived(ctx, *res, shape, success, true)?,

@@ -216,6 +216,7 @@ pub fn create(
         return Ok(Outcome {
             status,
             body: Some(render(r, shape, &entry)),
+            changed: ctx.op.fires.then(|| entry.json.clone()),
         });
     }
 
@@ -284,6 +285,7 @@ pub fn create(
     Ok(Outcome {
         status,
         body: Some(render(r, shape, &entry)),
+        changed: ctx.op.fires.then(|| entry.json.clone()),
     })
 }
 
@@ -435,6 +437,7 @@ pub fn write_item(
     Ok(Outcome {
         status,
         body: Some(render(r, shape, &entry)),
+        changed: ctx.op.fires.then(|| entry.json.clone()),
     })
 }
 
@@ -465,5 +468,6 @@ pub fn set_archived(ctx: &Ctx, res: usize, shape: &Shape, status: u16, archive: 
     Ok(Outcome {
         status,
         body: has_body.then(|| render(r, shape, &entry)),
+        changed: ctx.op.fires.then(|| entry.json.clone()),
     })
 }
