@@ -148,8 +148,7 @@ pub(super) fn list_plan(
     // example of this response shows them.
     let example = op
         .success()
-        .and_then(|r| r.examples.first())
-        .map(|(_, v)| v)
+        .and_then(|r| r.first_example(root))
         .and_then(Value::as_object);
     if !bare {
         let required = required_of(root, envelope_schema);
@@ -212,7 +211,7 @@ pub(super) fn list_plan(
         if paging.contains(&Some(&p.name)) {
             continue;
         }
-        let ext = p.raw.get("x-specbox-filter");
+        let ext = p.raw(root).get("x-specbox-filter");
         if ext == Some(&Value::Bool(false)) {
             continue;
         }

@@ -676,7 +676,7 @@ fn action_for(
     let envelope = answer_envelope(root, op, res.schema_pointer.as_deref(), &res.singular());
     // What the wrapper shows beside the item in the spec's example of this answer.
     let beside = || {
-        let example = op.success().and_then(|r| r.examples.first()).map(|(_, v)| v);
+        let example = op.success().and_then(|r| r.first_example(root));
         match (example.and_then(Value::as_object), &envelope) {
             (Some(e), Some((field, _))) => e
                 .iter()
