@@ -13,7 +13,7 @@ use crate::spec::SpecDoc;
 use crate::spec::pointer::{lookup, resolve};
 use hyper::Method;
 use regex::Regex;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::sync::{Arc, OnceLock};
 
 /// One mounted spec.
@@ -373,21 +373,75 @@ pub fn template_params(template: &str) -> Vec<String> {
     out
 }
 
-/// The declared properties of an object schema (following `$ref` and `allOf`), in order.
-pub fn properties(root: &Value, schema: &Value) -> Map<String, Value> {
-    let mut out = Map::new();
-    collect_props(root, schema, &mut out, 0);
+/// The declared properties of an object schema (following `$ref` and `allOf`), in order; of a
+/// name declared twice, the first.
+pub fn properties<'a>(root: &'a Value, schema: &'a Value) -> Props<'a> {
+    let mut out = Props::default();
+    collect_props(root, schema, &mut out.0, 0);
     out
 }
 
-fn collect_props(root: &Value, schema: &Value, out: &mut Map<String, Value>, depth: usize) {
+/// Properties' names and schemas, as [`properties`] finds them: borrowed from the document, not
+/// copied (startup asks for the properties of each schema several times per operation).
+#[derive(Debug, Default, Clone)]
+pub struct Props<'a>(Vec<(&'a String, &'a Value)>);
+
+impl<'a> Props<'a> {
+    pub fn get(&self, name: &str) -> Option<&'a Value> {
+        self.0.iter().find(|(k, _)| k.as_str() == name).map(|(_, v)| *v)
+    }
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.0.iter().any(|(k, _)| k.as_str() == name)
+    }
+    pub fn keys(&self) -> impl Iterator<Item = &'a String> + '_ {
+        self.0.iter().map(|(k, _)| *k)
+    }
+    pub fn values(&self) -> impl Iterator<Item = &'a Value> + '_ {
+        self.0.iter().map(|(_, v)| *v)
+    }
+    pub fn iter(&self) -> std::iter::Copied<std::slice::Iter<'_, (&'a String, &'a Value)>> {
+        self.0.iter().copied()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    /// Adds a property not already there (a name declared twice keeps its first schema).
+    pub fn add(&mut self, name: &'a String, schema: &'a Value) {
+        if !self.contains_key(name) {
+            self.0.push((name, schema));
+        }
+    }
+}
+
+impl<'a, 'p> IntoIterator for &'p Props<'a> {
+    type Item = (&'a String, &'a Value);
+    type IntoIter = std::iter::Copied<std::slice::Iter<'p, (&'a String, &'a Value)>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl<'a> IntoIterator for Props<'a> {
+    type Item = (&'a String, &'a Value);
+    type IntoIter = std::vec::IntoIter<(&'a String, &'a Value)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+fn collect_props<'a>(root: &'a Value, schema: &'a Value, out: &mut Vec<(&'a String, &'a Value)>, depth: usize) {
     if depth > 16 {
         return;
     }
     let s = resolve(root, schema);
     if let Some(p) = s.get("properties").and_then(Value::as_object) {
         for (k, v) in p {
-            out.entry(k.clone()).or_insert_with(|| v.clone());
+            if !out.iter().any(|(known, _)| *known == k) {
+                out.push((k, v));
+            }
         }
     }
     for key in ["allOf"] {
