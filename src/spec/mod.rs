@@ -31,6 +31,7 @@ pub mod inline;
 pub mod normalise;
 pub mod overlay;
 pub mod pointer;
+pub mod prose;
 pub mod read;
 pub mod source;
 pub mod swagger2;
@@ -161,6 +162,7 @@ pub fn load_source(source: &Source, overlays: &[&Overlay]) -> Result<Loaded, Vec
     if version == Version::V30 {
         normalise_30(&mut root);
     }
+    prose::drop_prose(&mut root);
     Ok(Loaded {
         doc: SpecDoc {
             path,
@@ -176,7 +178,7 @@ pub fn load_source(source: &Source, overlays: &[&Overlay]) -> Result<Loaded, Vec
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::pointer::{escape_pointer, lookup};
+    use crate::spec::pointer::{escape_pointer, lookup, lookup_mut};
 
     #[test]
     fn lookup_reads_pointers_as_value_pointer_does() {
@@ -202,6 +204,8 @@ mod tests {
             "/missing/x",
         ] {
             assert_eq!(lookup(&doc, p), doc.pointer(p), "{p}");
+            let (mut a, mut b) = (doc.clone(), doc.clone());
+            assert_eq!(lookup_mut(&mut a, p), b.pointer_mut(p), "{p}");
         }
     }
 
