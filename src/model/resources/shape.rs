@@ -253,7 +253,7 @@ pub fn shape_for(root: &Value, pointer: &str) -> Shape {
         .chain(
             required
                 .iter()
-                .filter(|name| !props.contains_key(*name))
+                .filter(|name| !props.contains_key(name))
                 .map(|name| ShapeProp::new(name, false, Some(generate::generate(&Value::Object(Map::new()), root)))),
         )
         .collect();
