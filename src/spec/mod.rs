@@ -15,10 +15,10 @@
 //! [`read`]), overlays applied to it as the vendor published it ([`overlay`]), a Swagger 2.0 document
 //! converted to OpenAPI 3.0 ([`swagger2`]), external `$ref`s bundled ([`bundle`], with each file of a
 //! Swagger 2.0 spec converted by the converter's fragment half), `$ref`s that stand for a whole map or list replaced by
-//! their target ([`inline`]), and 3.0 schemas normalised
-//! ([`normalise`]). Problems that leave something sensible to serve (a `$ref` to nothing, an overlay
-//! action that selects nothing) are warnings, returned beside the document; the caller decides
-//! whether they are fatal (`--strict`).
+//! their target ([`inline`]), 3.0 schemas normalised ([`normalise`]), and the prose nothing reads
+//! afterwards dropped ([`prose`]). Problems that leave something sensible to serve (a `$ref` to
+//! nothing, an overlay action that selects nothing) are warnings, returned beside the document;
+//! the caller decides whether they are fatal (`--strict`).
 //!
 //! Owns: turning files into one JSON document per spec. May not touch: anything compiled (the
 //! model), any request, any state. It is the lowest layer with `exchange`, so every other stage can
