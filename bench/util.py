@@ -6,10 +6,14 @@
                                            http://127.0.0.1:PORT/__specbox/health until it answers
                                            200; print "PID MILLISECONDS" and exit, leaving CMD running
     util.py mem PID                        "VmRSS_MB VmHWM_MB" of a process
+    util.py cpu PID                        CPU time a process has used so far (user + system, all
+                                           its threads), in milliseconds
     util.py wrk FILE                       parse wrk --latency output: "RPS P50_MS P99_MS REQUESTS
                                            NON2XX SOCKET_ERRORS"
     util.py get JSON_PATH                  read JSON on stdin, print the value at a dotted path
                                            (data.0.id)
+    util.py specsize SPEC                  "BYTES FILES": the size on disk of a spec and of every file
+                                           its $refs reach, transitively (a multi-file spec's size)
 """
 
 import json
@@ -71,6 +75,13 @@ def mem(pid):
     print(f"{vals.get('VmRSS', 0):.1f} {vals.get('VmHWM', 0):.1f}")
 
 
+def cpu(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat(5))
+    print(f"{ticks * 1000 / os.sysconf('SC_CLK_TCK'):.0f}")
+
+
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
 
 
@@ -103,6 +114,63 @@ def get(path):
     print(v if not isinstance(v, (dict, list)) else json.dumps(v))
 
 
+# A `$ref` and its target in JSON or YAML text: "$ref": "x.json#/a", $ref: 'x.yml', $ref: x.yml#/a
+REF = re.compile(r"""["']?\$ref["']?\s*:\s*(?:"([^"]*)"|'([^']*)'|([^\s,}\]]+))""")
+LITERAL_KEYS = ("example", "enum", "const", "default", "value")
+
+
+def refs_parsed(value, out):
+    """The `$ref`s of a parsed document, skipping literal values (as specbox's bundler does)."""
+    if isinstance(value, dict):
+        r = value.get("$ref")
+        if isinstance(r, str):
+            out.append(r)
+        for k, v in value.items():
+            if k in LITERAL_KEYS or (k == "examples" and isinstance(v, list)):
+                continue
+            refs_parsed(v, out)
+    elif isinstance(value, list):
+        for v in value:
+            refs_parsed(v, out)
+
+
+def refs_of(path):
+    """The `$ref` strings of a file: parsed (JSON, or YAML when PyYAML is installed), else found in
+    the text by a pattern (which also counts the rare `$ref` inside an example)."""
+    text = open(path, encoding="utf-8", errors="replace").read()
+    try:
+        if path.endswith(".json"):
+            doc = json.loads(text)
+        else:
+            import yaml  # optional: the pattern below is the fallback
+
+            doc = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        out = []
+        refs_parsed(doc, out)
+        return out
+    except Exception:
+        return [next(g for g in m.groups() if g is not None) for m in REF.finditer(text)]
+
+
+def specsize(spec):
+    """Bytes of a spec and of every local file its `$ref`s reach (URLs are not followed)."""
+    from urllib.parse import unquote
+
+    root = os.path.realpath(spec)
+    seen, todo = {root}, [root]
+    while todo:
+        path = todo.pop()
+        for r in refs_of(path):
+            target = r.split("#", 1)[0]
+            if not target or re.match(r"(?i)https?://", target):
+                continue
+            found = os.path.realpath(os.path.join(os.path.dirname(path), unquote(target)))
+            if found not in seen and os.path.isfile(found):
+                seen.add(found)
+                todo.append(found)
+    print(f"{sum(os.path.getsize(p) for p in seen)} {len(seen)}")
+
+
 def main():
     args = sys.argv[1:]
     if not args:
@@ -116,10 +184,14 @@ def main():
         sys.exit(start(int(port), float(timeout), log, rest[sep + 1 :]))
     elif cmd == "mem":
         mem(rest[0])
+    elif cmd == "cpu":
+        cpu(rest[0])
     elif cmd == "wrk":
         wrk(rest[0])
     elif cmd == "get":
         get(rest[0])
+    elif cmd == "specsize":
+        specsize(rest[0])
     else:
         sys.exit(__doc__)
 

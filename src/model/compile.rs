@@ -3,8 +3,8 @@
 //! builds every spec's operations through here.
 
 use crate::model::operation::{
-    Body, Media, Operation, Param, Response, SchemeKind, Security, SecurityScheme, StatusKey, is_json_type, join_route,
-    template_params,
+    Body, InDoc, Media, Operation, Param, Response, ResponseContent, SchemeKind, Security, SecurityScheme, StatusKey,
+    is_json_type, join_route, template_params,
 };
 use crate::model::resources::plan::Action;
 use crate::model::schema::{Coerce, Compile, Location, Schema, SchemaCompiler};
@@ -14,7 +14,9 @@ use crate::spec::pointer::{escape_pointer, lookup, operations, resolve, resolve_
 use hyper::Method;
 use regex::Regex;
 use serde_json::Value;
-use std::sync::OnceLock;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
 pub fn security_schemes(root: &Value, file: &std::path::Path, errors: &mut Vec<SpecError>) -> Vec<SecurityScheme> {
     let mut out = Vec::new();
@@ -114,6 +116,8 @@ pub struct OpCtx<'a> {
     pub schemes: &'a [SecurityScheme],
     /// Whether parameter and body validators are compiled now or on first use.
     pub when: Compile,
+    /// The responses made so far from response objects that operations `$ref`, by pointer.
+    pub shared_responses: RefCell<HashMap<String, Arc<ResponseContent>>>,
 }
 
 impl OpCtx<'_> {
@@ -222,7 +226,7 @@ impl OpCtx<'_> {
                     coerce: Coerce::String,
                     schema: None,
                     schema_pointer: None,
-                    raw: Value::Null,
+                    raw: InDoc::Nothing,
                 });
             }
         }
@@ -363,7 +367,7 @@ impl OpCtx<'_> {
             coerce,
             schema,
             schema_pointer,
-            raw: p.clone(),
+            raw: InDoc::new(self.root, p, ptr),
         }))
     }
 
@@ -390,8 +394,25 @@ impl OpCtx<'_> {
         })
     }
 
+    /// The response at `ptr` (`raw`, possibly a `$ref`), answering with `status`. A response
+    /// object reached through a `$ref` is made once, however many operations name it.
     fn response(&self, status: StatusKey, raw: &Value, ptr: &str) -> Response {
         let ptr = resolve_pointer_of(self.root, raw, ptr.to_string());
+        let shared = raw.get("$ref").is_some();
+        if shared && let Some(content) = self.shared_responses.borrow().get(&ptr) {
+            return Response {
+                status,
+                content: Arc::clone(content),
+            };
+        }
+        let content = Arc::new(self.response_content(raw, &ptr));
+        if shared {
+            self.shared_responses.borrow_mut().insert(ptr, Arc::clone(&content));
+        }
+        Response { status, content }
+    }
+
+    fn response_content(&self, raw: &Value, ptr: &str) -> ResponseContent {
         let r = resolve(self.root, raw);
         let content = r.get("content").and_then(Value::as_object);
         // Prefer a JSON media type; otherwise the first declared one.
@@ -399,25 +420,35 @@ impl OpCtx<'_> {
         let mut examples = Vec::new();
         let (content_type, schema_pointer) = match chosen {
             Some((mt, m)) => {
+                // Examples are kept as places in the document (see `InDoc`), not copied.
+                let media_ptr = format!("{ptr}/content/{}", escape_pointer(mt));
                 if let Some(map) = m.get("examples").and_then(Value::as_object) {
                     for (name, ex) in map {
                         if let Some(v) = resolve(self.root, ex).get("value") {
-                            examples.push((name.clone(), resolve(self.root, v).clone()));
+                            let at = format!("{media_ptr}/examples/{}", escape_pointer(name));
+                            let at = format!("{}/value", resolve_pointer_of(self.root, ex, at));
+                            let at = resolve_pointer_of(self.root, v, at);
+                            examples.push((name.clone(), InDoc::new(self.root, resolve(self.root, v), at)));
                         }
                     }
                 }
                 // An example may be a `$ref` to one (see `spec::bundle`).
                 if let Some(v) = m.get("example") {
-                    examples.insert(0, ("default".into(), resolve(self.root, v).clone()));
+                    let at = resolve_pointer_of(self.root, v, format!("{media_ptr}/example"));
+                    examples.insert(0, ("default".into(), InDoc::new(self.root, resolve(self.root, v), at)));
                 }
                 let sp = m
                     .get("schema")
-                    .map(|s| resolve_pointer_of(self.root, s, format!("{ptr}/content/{}/schema", escape_pointer(mt))));
-                if let Some(schema) = sp.as_ref().and_then(|p| lookup(self.root, p)) {
+                    .map(|s| resolve_pointer_of(self.root, s, format!("{media_ptr}/schema")));
+                if let Some((p, schema)) = sp.as_ref().and_then(|p| Some((p, lookup(self.root, p)?))) {
+                    let at = resolve_pointer_of(self.root, schema, p.clone());
                     let schema = resolve(self.root, schema);
                     if let Some(list) = schema.get("examples").and_then(Value::as_array) {
                         for (i, v) in list.iter().enumerate() {
-                            examples.push((format!("schema-{i}"), v.clone()));
+                            examples.push((
+                                format!("schema-{i}"),
+                                InDoc::new(self.root, v, format!("{at}/examples/{i}")),
+                            ));
                         }
                     }
                 }
@@ -425,8 +456,7 @@ impl OpCtx<'_> {
             }
             None => (None, None),
         };
-        Response {
-            status,
+        ResponseContent {
             content_type_header: content_type
                 .as_deref()
                 .and_then(|c| hyper::header::HeaderValue::from_str(c).ok()),

@@ -13,7 +13,7 @@ use crate::spec::SpecDoc;
 use crate::spec::pointer::{lookup, resolve};
 use hyper::Method;
 use regex::Regex;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::sync::{Arc, OnceLock};
 
 /// One mounted spec.
@@ -113,8 +113,49 @@ pub struct Param {
     pub schema: Option<Schema>,
     /// Pointer of the parameter's schema (for filters and pagination defaults).
     pub schema_pointer: Option<String>,
-    /// The raw parameter object (for `x-specbox-filter`).
-    pub raw: Value,
+    /// The raw parameter object (for `x-specbox-filter`), where it is in the document: read it
+    /// with [`Param::raw`].
+    pub(super) raw: InDoc,
+}
+
+impl Param {
+    /// The raw parameter object (`null` for an undeclared path parameter).
+    pub fn raw<'a>(&'a self, root: &'a Value) -> &'a Value {
+        self.raw.get(root).unwrap_or(&Value::Null)
+    }
+}
+
+/// A value of the document, held as its place in the document rather than as a copy: examples and
+/// parameter objects are much of a published spec (an error response's example, `$ref`'d by every
+/// operation, was copied into each of them), and the document stays loaded anyway.
+#[derive(Debug)]
+pub enum InDoc {
+    /// Its JSON pointer in the document.
+    At(String),
+    /// A copy, where the value could not be pointed at (see [`InDoc::new`]).
+    Copy(Value),
+    /// No value (an undeclared path parameter has no parameter object).
+    Nothing,
+}
+
+impl InDoc {
+    /// `value`, found in `root` at `pointer`. The pointer is kept only if it leads to this very
+    /// value; anything else keeps a copy, so what is read back is always what was found.
+    pub fn new(root: &Value, value: &Value, pointer: String) -> InDoc {
+        match lookup(root, &pointer) {
+            Some(found) if std::ptr::eq(found, value) => InDoc::At(pointer),
+            _ => InDoc::Copy(value.clone()),
+        }
+    }
+
+    /// The value, read from `root` (the document it was found in).
+    pub fn get<'a>(&'a self, root: &'a Value) -> Option<&'a Value> {
+        match self {
+            InDoc::At(pointer) => lookup(root, pointer),
+            InDoc::Copy(v) => Some(v),
+            InDoc::Nothing => None,
+        }
+    }
 }
 
 pub struct Body {
@@ -172,8 +213,17 @@ pub enum StatusKey {
     Default,
 }
 
+/// A documented response: its status, and what it sends.
 pub struct Response {
     pub status: StatusKey,
+    /// What the response sends (read through `Deref`). Operations that `$ref` the same response
+    /// object (an API's common 400, 401, 404 and 429) share one: a large spec declared thousands
+    /// of copies of a handful, and each compiled its own validator and made its own body.
+    pub(super) content: Arc<ResponseContent>,
+}
+
+/// What a response sends: media type, schema, examples, and what is made from them on first use.
+pub struct ResponseContent {
     /// The media type the body is sent as (JSON preferred), if the response has content.
     pub content_type: Option<String>,
     /// `content_type` as a header, made once.
@@ -182,12 +232,20 @@ pub struct Response {
     pub is_json: bool,
     pub schema_pointer: Option<String>,
     /// Named examples (`examples:` of the media type), in order; the media type's single
-    /// `example` is named `default`; schema-level examples come last.
-    pub examples: Vec<(String, Value)>,
+    /// `example` is named `default`; schema-level examples come last. Read them with
+    /// [`ResponseContent::examples`].
+    pub(super) examples: Vec<(String, InDoc)>,
     pub(super) validator: OnceLock<Option<Schema>>,
     pub(super) generated: OnceLock<Value>,
     /// `default_body` as JSON text, made once: a static answer costs a buffer copy per request.
     pub(super) default_bytes: OnceLock<Option<bytes::Bytes>>,
+}
+
+impl std::ops::Deref for Response {
+    type Target = ResponseContent;
+    fn deref(&self) -> &ResponseContent {
+        &self.content
+    }
 }
 
 impl Response {
@@ -199,12 +257,27 @@ impl Response {
             StatusKey::Default => 200,
         }
     }
+}
+
+impl ResponseContent {
+    /// The named examples, in order (the media type's `example` first, as `default`, then its
+    /// `examples`, then the schema's), read from `root`, the spec's document.
+    pub fn examples<'a>(&'a self, root: &'a Value) -> impl Iterator<Item = (&'a str, &'a Value)> + 'a {
+        self.examples
+            .iter()
+            .filter_map(move |(name, v)| Some((name.as_str(), v.get(root)?)))
+    }
+
+    /// The first example, if any.
+    pub fn first_example<'a>(&'a self, root: &'a Value) -> Option<&'a Value> {
+        self.examples(root).next().map(|(_, v)| v)
+    }
 
     /// The body served when nothing more specific applies: the first example, else a value
     /// generated from the schema (computed once).
-    pub fn default_body(&self, root: &Value) -> Option<&Value> {
+    pub fn default_body<'a>(&'a self, root: &'a Value) -> Option<&'a Value> {
         self.content_type.as_ref()?;
-        if let Some((_, v)) = self.examples.first() {
+        if let Some(v) = self.first_example(root) {
             return Some(v);
         }
         let pointer = self.schema_pointer.as_ref()?;
@@ -223,8 +296,8 @@ impl Response {
             .clone()
     }
 
-    pub fn example(&self, name: &str) -> Option<&Value> {
-        self.examples.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    pub fn example<'a>(&'a self, root: &'a Value, name: &str) -> Option<&'a Value> {
+        self.examples(root).find(|(n, _)| *n == name).map(|(_, v)| v)
     }
 
     /// The compiled response schema (compiled on first use).
@@ -303,21 +376,75 @@ pub fn template_params(template: &str) -> Vec<String> {
     out
 }
 
-/// The declared properties of an object schema (following `$ref` and `allOf`), in order.
-pub fn properties(root: &Value, schema: &Value) -> Map<String, Value> {
-    let mut out = Map::new();
-    collect_props(root, schema, &mut out, 0);
+/// The declared properties of an object schema (following `$ref` and `allOf`), in order; of a
+/// name declared twice, the first.
+pub fn properties<'a>(root: &'a Value, schema: &'a Value) -> Props<'a> {
+    let mut out = Props::default();
+    collect_props(root, schema, &mut out.0, 0);
     out
 }
 
-fn collect_props(root: &Value, schema: &Value, out: &mut Map<String, Value>, depth: usize) {
+/// Properties' names and schemas, as [`properties`] finds them: borrowed from the document, not
+/// copied (startup asks for the properties of each schema several times per operation).
+#[derive(Debug, Default, Clone)]
+pub struct Props<'a>(Vec<(&'a String, &'a Value)>);
+
+impl<'a> Props<'a> {
+    pub fn get(&self, name: &str) -> Option<&'a Value> {
+        self.0.iter().find(|(k, _)| k.as_str() == name).map(|(_, v)| *v)
+    }
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.0.iter().any(|(k, _)| k.as_str() == name)
+    }
+    pub fn keys(&self) -> impl Iterator<Item = &'a String> + '_ {
+        self.0.iter().map(|(k, _)| *k)
+    }
+    pub fn values(&self) -> impl Iterator<Item = &'a Value> + '_ {
+        self.0.iter().map(|(_, v)| *v)
+    }
+    pub fn iter(&self) -> std::iter::Copied<std::slice::Iter<'_, (&'a String, &'a Value)>> {
+        self.0.iter().copied()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    /// Adds a property not already there (a name declared twice keeps its first schema).
+    pub fn add(&mut self, name: &'a String, schema: &'a Value) {
+        if !self.contains_key(name) {
+            self.0.push((name, schema));
+        }
+    }
+}
+
+impl<'a, 'p> IntoIterator for &'p Props<'a> {
+    type Item = (&'a String, &'a Value);
+    type IntoIter = std::iter::Copied<std::slice::Iter<'p, (&'a String, &'a Value)>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl<'a> IntoIterator for Props<'a> {
+    type Item = (&'a String, &'a Value);
+    type IntoIter = std::vec::IntoIter<(&'a String, &'a Value)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+fn collect_props<'a>(root: &'a Value, schema: &'a Value, out: &mut Vec<(&'a String, &'a Value)>, depth: usize) {
     if depth > 16 {
         return;
     }
     let s = resolve(root, schema);
     if let Some(p) = s.get("properties").and_then(Value::as_object) {
         for (k, v) in p {
-            out.entry(k.clone()).or_insert_with(|| v.clone());
+            if !out.iter().any(|(known, _)| *known == k) {
+                out.push((k, v));
+            }
         }
     }
     for key in ["allOf"] {

@@ -167,6 +167,64 @@ impl SchemaCompiler {
     }
 }
 
+/// Schemas of one document compiled in one build, where a `$ref` target they share is compiled
+/// once, each checking a value as its own [`Schema`] would. For checking many values against many
+/// schemas once (the spec's examples, at startup): compiled one by one, each schema compiled again
+/// everything it shares with the others.
+pub struct SchemaSet {
+    /// `{"properties": {"0": {"$ref": <schema 0>}, "1": ...}}`: the value `{"<i>": v}` meets
+    /// schema `i` alone, which judges `v` as it would on its own.
+    validator: Validator,
+    pointers: Vec<String>,
+}
+
+impl SchemaCompiler {
+    /// The schemas at `pointers` as a [`SchemaSet`], compiled now.
+    pub fn set(&self, pointers: &[&str]) -> Result<SchemaSet, SpecError> {
+        let properties: Map<String, Value> = pointers
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (i.to_string(), serde_json::json!({ "$ref": reference(p) })))
+            .collect();
+        let validator = self
+            .shared
+            .options()
+            .build(&serde_json::json!({ "properties": properties }))
+            .map_err(|e| SpecError::new(&self.shared.file, "", format!("invalid schema: {e}")))?;
+        Ok(SchemaSet {
+            validator,
+            pointers: pointers.iter().map(|p| p.to_string()).collect(),
+        })
+    }
+}
+
+impl SchemaSet {
+    /// [`Schema::violations`] of `value` against the set's schema `i` (none for an `i` beyond it).
+    pub fn violations(
+        &self,
+        i: usize,
+        root: &Value,
+        value: &Value,
+        location: Location,
+        prefix: &str,
+    ) -> Vec<Violation> {
+        let Some(pointer) = self.pointers.get(i) else {
+            return Vec::new();
+        };
+        let wrapped = Value::Object(Map::from_iter([(i.to_string(), value.clone())]));
+        if self.validator.is_valid(&wrapped) {
+            return Vec::new();
+        }
+        let schema = lookup(root, pointer).unwrap_or(&Value::Null);
+        let mut out: Vec<Violation> = Vec::new();
+        for err in self.validator.iter_errors(&wrapped) {
+            // Paths in `wrapped` start with `/<i>`: the value's own paths follow.
+            describe(root, schema, &err, location, prefix, &mut out, 0, 1);
+        }
+        out
+    }
+}
+
 impl Registered {
     fn options(&self) -> jsonschema::ValidationOptions<'_> {
         jsonschema::options()
@@ -264,15 +322,30 @@ impl Schema {
             if request && read_only_at(root, schema, &err) {
                 continue;
             }
-            describe(root, schema, &err, location, prefix, &mut out, 0);
+            describe(root, schema, &err, location, prefix, &mut out, 0, 0);
         }
         out
     }
 }
 
+/// `pointer` without its first `skip` segments (`/0/a/b`, 1 → `/a/b`).
+fn skip_segments(pointer: &str, skip: usize) -> &str {
+    let mut rest = pointer;
+    for _ in 0..skip {
+        rest = match rest.strip_prefix('/') {
+            Some(after) => after.find('/').map_or("", |i| &after[i..]),
+            None => rest,
+        };
+    }
+    rest
+}
+
 /// Turns one validation error into violations. A failed `oneOf`/`anyOf` is explained by the
 /// branch whose type fits the value (an inline object is judged by the object branch), so a
 /// client learns `owner.locale` is wrong rather than that `owner` matches no alternative.
+/// `skip`: how many leading segments of the error's instance path lead to the value judged
+/// (1 for a [`SchemaSet`]'s wrapped value).
+#[allow(clippy::too_many_arguments)]
 fn describe(
     root: &Value,
     schema: &Value,
@@ -281,14 +354,15 @@ fn describe(
     prefix: &str,
     out: &mut Vec<Violation>,
     depth: usize,
+    skip: usize,
 ) {
-    let pointer = err.instance_path().as_str().to_string();
+    let pointer = skip_segments(err.instance_path().as_str(), skip).to_string();
     if depth < 8
         && let ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } = err.kind()
     {
         let fits = |branch: &&Vec<jsonschema::ValidationError<'static>>| {
             !branch.iter().any(|e| {
-                e.instance_path().as_str() == pointer
+                skip_segments(e.instance_path().as_str(), skip) == pointer
                     && matches!(
                         e.kind(),
                         ValidationErrorKind::Type { .. }
@@ -303,7 +377,7 @@ fn describe(
             && !best.is_empty()
         {
             for inner in best.iter() {
-                describe(root, schema, inner, location, prefix, out, depth + 1);
+                describe(root, schema, inner, location, prefix, out, depth + 1, skip);
             }
             return;
         }

@@ -245,7 +245,7 @@ fn serve(
                     &accepts,
                 ))
             } else if let Some(name) = &prefer.example {
-                r.example(name)
+                r.example(spec.root(), name)
                     .cloned()
                     .or_else(|| r.default_body(spec.root()).cloned())
             } else {
@@ -439,7 +439,7 @@ pub fn render_error(spec: Option<&Spec>, op: Option<&Operation>, err: &ApiError)
             // The response the operation documents for this status (exact, a range, or `default`).
             let documented = op.and_then(|o| o.response_for(err.status));
             let declared = documented.and_then(|r| r.schema_pointer.as_deref());
-            let example = documented.and_then(|r| r.examples.first()).map(|(_, v)| v);
+            let example = documented.and_then(|r| r.first_example(spec.root()));
             let (ct, body) = spec.errors.render(spec.root(), declared, example, err);
             let ct = op
                 .and_then(|o| o.response_for(err.status))

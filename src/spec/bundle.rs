@@ -14,7 +14,7 @@ use crate::spec::fetch::Fetcher;
 use crate::spec::pointer::*;
 use crate::spec::source::Source;
 use serde_json::{Map, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Largest file a `$ref` may bring in.
@@ -33,8 +33,16 @@ pub struct Bundler {
     keys: HashMap<Source, String>,
     /// Bundled files' contents, by key (already rewritten).
     bundled: Map<String, Value>,
-    /// Raw contents of each external file, kept for checking pointers into it.
-    raw: HashMap<String, Value>,
+    /// The keys of the files whose `$ref`s are all rewritten, whose pointers can be checked: a
+    /// bundled file has its raw content's structure (only `$ref` strings change), so pointers
+    /// into it are checked in `bundled`, and no raw copy is kept.
+    done: HashSet<String>,
+    /// Canonical form of each file a `$ref` named, by the path it was named as: a multi-file spec
+    /// names the same files in thousands of `$ref`s (DigitalOcean's: 8,700 `$ref`s, 3,300
+    /// paths, 2,800 files), and canonicalising a path takes a system call per component.
+    canonical: HashMap<PathBuf, Source>,
+    /// Canonical form of each directory those paths are in (see [`Self::canonical_file`]).
+    dirs: HashMap<PathBuf, PathBuf>,
     /// Where each bundled document came from, by key (the keys are 0, 1, 2, ...).
     pub sources: Vec<PathBuf>,
     /// `$ref`s to nothing, each with its file and pointer.
@@ -152,32 +160,43 @@ impl Bundler {
             return Ok((!same).then(|| format!("#{prefix}{fragment}")));
         }
         let ext = file.join(target);
-        let canonical = ext
-            .canonical()
-            .map_err(|e| SpecError::new(&file.path(), at(), format!("cannot resolve $ref {r:?}: {e}")))?;
-        if let Source::File(path) = &canonical {
-            // Only regular files: a `$ref` to /dev/zero or a FIFO would exhaust memory or hang (fuzzing).
-            match std::fs::metadata(path) {
-                Ok(m) if m.is_file() && m.len() <= MAX_REF_FILE => {}
-                Ok(m) if m.is_file() => {
-                    return Err(SpecError::new(
-                        &file.path(),
-                        at(),
-                        format!("$ref {r:?}: {} is larger than {MAX_REF_FILE} bytes", path.display()),
-                    ));
+        let canonical = match &ext {
+            Source::File(path) => match self.canonical.get(path) {
+                Some(c) => c.clone(),
+                None => {
+                    let c = self
+                        .canonical_file(path, &ext)
+                        .map_err(|e| SpecError::new(&file.path(), at(), format!("cannot resolve $ref {r:?}: {e}")))?;
+                    self.canonical.insert(path.clone(), c.clone());
+                    c
                 }
-                _ => {
-                    return Err(SpecError::new(
-                        &file.path(),
-                        at(),
-                        format!("$ref {r:?}: {} is not a regular file", path.display()),
-                    ));
-                }
-            }
-        }
+            },
+            Source::Url(_) => ext.clone(),
+        };
         let key = match self.keys.get(&canonical) {
             Some(k) => k.clone(),
             None => {
+                if let Source::File(path) = &canonical {
+                    // Only regular files: a `$ref` to /dev/zero or a FIFO would exhaust memory or
+                    // hang (fuzzing). Checked when the file is first named (a failure stops loading).
+                    match std::fs::metadata(path) {
+                        Ok(m) if m.is_file() && m.len() <= MAX_REF_FILE => {}
+                        Ok(m) if m.is_file() => {
+                            return Err(SpecError::new(
+                                &file.path(),
+                                at(),
+                                format!("$ref {r:?}: {} is larger than {MAX_REF_FILE} bytes", path.display()),
+                            ));
+                        }
+                        _ => {
+                            return Err(SpecError::new(
+                                &file.path(),
+                                at(),
+                                format!("$ref {r:?}: {} is not a regular file", path.display()),
+                            ));
+                        }
+                    }
+                }
                 let key = self.keys.len().to_string();
                 self.keys.insert(canonical.clone(), key.clone());
                 self.sources.push(ext.path());
@@ -197,14 +216,17 @@ impl Bundler {
                 let ext_prefix = format!("/{BUNDLE_KEY}/{key}");
                 let mut refs = Vec::new();
                 self.collect(&ext, &ext_prefix, &raw, &raw, None, &mut refs)?;
-                let mut content = raw.clone();
-                apply(&mut content, &mut refs.into_iter());
-                self.bundled.insert(key.clone(), content);
-                self.raw.insert(key.clone(), raw);
+                apply(&mut raw, &mut refs.into_iter());
+                self.bundled.insert(key.clone(), raw);
+                self.done.insert(key.clone());
                 key
             }
         };
-        let exists = self.raw.get(&key).is_some_and(|raw| lookup(raw, &fragment).is_some());
+        let exists = self.done.contains(&key)
+            && self
+                .bundled
+                .get(&key)
+                .is_some_and(|content| lookup(content, &fragment).is_some());
         if !exists {
             let message = format!(
                 "cannot resolve $ref {r:?}: nothing at #{fragment} in {}",
@@ -218,6 +240,35 @@ impl Bundler {
 }
 
 impl Bundler {
+    /// [`Source::canonical`] of the file at `path` (which `ext` names). The real path of `dir/name`
+    /// is the real path of `dir` followed by `name` when `name` is no symbolic link, so each
+    /// directory is resolved once, and each file costs one `lstat`; anything else (a link, a
+    /// path that does not resolve) is left to [`Source::canonical`], errors and all.
+    fn canonical_file(&mut self, path: &Path, ext: &Source) -> Result<Source, String> {
+        let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+            return ext.canonical();
+        };
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        let real_dir = match self.dirs.get(dir) {
+            Some(d) => d.clone(),
+            None => match dir.canonicalize() {
+                Ok(d) => {
+                    self.dirs.insert(dir.to_path_buf(), d.clone());
+                    d
+                }
+                Err(_) => return ext.canonical(),
+            },
+        };
+        match std::fs::symlink_metadata(path) {
+            Ok(m) if !m.file_type().is_symlink() => Ok(Source::File(real_dir.join(name))),
+            _ => ext.canonical(),
+        }
+    }
+
     /// Brings path items and operations that a Swagger 2.0 spec writes in other files into the
     /// document itself, before conversion: the converter must see them to convert them (bundling
     /// copies a file as it is, and only the caller of a `$ref` knows it holds a path item). Their

@@ -53,25 +53,107 @@ const MAP_KEYS: &[&str] = &[
 ];
 
 /// Literal values (examples, enums, defaults) may contain anything, including keys named `$ref`.
-fn is_literal(key: &str, value: &Value) -> bool {
+pub(crate) fn is_literal(key: &str, value: &Value) -> bool {
     matches!(key, "example" | "enum" | "const" | "default" | "value") || (key == "examples" && value.is_array())
 }
 
 /// The keys whose value, when it is a map, holds names rather than keywords (so that a property
 /// called `content` is not taken for a media type map).
-fn names_below(key: &str) -> bool {
+pub(crate) fn names_below(key: &str) -> bool {
     MAP_KEYS.contains(&key)
 }
 
 /// Replaces the `$ref`s that stand for a whole map or list by what they point at. The document
-/// is copied (once) only when it has such a `$ref`.
+/// is read first, each replacement made (and expanded in turn) from the document as it was, and
+/// then written in: no copy of the whole document is needed to read from while it changes.
 pub fn inline_map_refs(root: &mut Value) {
     if !needs(root, false) {
         return;
     }
-    let snapshot = root.clone();
-    let mut stack = Vec::new();
-    expand(&snapshot, root, false, &mut stack);
+    let mut found = Vec::new();
+    find(root, root, false, &mut Vec::new(), &mut Vec::new(), &mut found);
+    for (path, replacement) in found {
+        if let Some(at) = at_path(root, &path) {
+            *at = replacement;
+        }
+    }
+}
+
+/// A step from a value to one inside it.
+#[derive(Clone)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+fn at_path<'a>(mut v: &'a mut Value, path: &[Step]) -> Option<&'a mut Value> {
+    for step in path {
+        v = match (v, step) {
+            (Value::Object(map), Step::Key(k)) => map.get_mut(k)?,
+            (Value::Array(items), Step::Index(i)) => items.get_mut(*i)?,
+            _ => return None,
+        };
+    }
+    Some(v)
+}
+
+/// The replacement for the `$ref` `child` (a value under a map key) stands for: a copy of its
+/// target with `child`'s siblings of the `$ref` (which win), expanded in turn. `None`: it stays.
+fn replacement(snapshot: &Value, child: &Value, stack: &mut Vec<String>) -> Option<Value> {
+    let r = child.get("$ref").and_then(Value::as_str)?;
+    if stack.iter().any(|s| s == r) {
+        return None;
+    }
+    let t = target(snapshot, r)?;
+    let mut replacement = t.clone();
+    if let (Value::Object(into), Value::Object(siblings)) = (&mut replacement, child) {
+        for (sk, sv) in siblings {
+            if sk != "$ref" {
+                into.insert(sk.clone(), sv.clone());
+            }
+        }
+    }
+    stack.push(r.to_string());
+    expand(snapshot, &mut replacement, true, stack);
+    stack.pop();
+    Some(replacement)
+}
+
+/// [`expand`] for the document itself, which is read, not changed: each replacement is pushed to
+/// `found` with the path to the value it replaces.
+fn find(
+    snapshot: &Value,
+    v: &Value,
+    named: bool,
+    stack: &mut Vec<String>,
+    path: &mut Vec<Step>,
+    found: &mut Vec<(Vec<Step>, Value)>,
+) {
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map {
+                path.push(Step::Key(k.clone()));
+                if named {
+                    find(snapshot, child, false, stack, path, found);
+                } else if !is_literal(k, child) {
+                    let below = names_below(k);
+                    match below.then(|| replacement(snapshot, child, stack)).flatten() {
+                        Some(replaced) => found.push((path.clone(), replaced)),
+                        None => find(snapshot, child, below, stack, path, found),
+                    }
+                }
+                path.pop();
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                path.push(Step::Index(i));
+                find(snapshot, item, false, stack, path, found);
+                path.pop();
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Whether `v` (a keyword object, or a map of names when `named`) has a `$ref` in a map position.
@@ -105,6 +187,8 @@ fn target<'a>(root: &'a Value, r: &str) -> Option<&'a Value> {
     None
 }
 
+/// Replaces, inside `v` (a copy being made), the `$ref`s that stand for a map or a list, reading
+/// their targets in `snapshot`, the document as it was.
 fn expand(snapshot: &Value, v: &mut Value, named: bool, stack: &mut Vec<String>) {
     match v {
         Value::Object(map) => {
@@ -117,23 +201,8 @@ fn expand(snapshot: &Value, v: &mut Value, named: bool, stack: &mut Vec<String>)
                     continue;
                 }
                 let below = names_below(k);
-                if below
-                    && let Some(r) = child.get("$ref").and_then(Value::as_str).map(str::to_string)
-                    && !stack.contains(&r)
-                    && let Some(t) = target(snapshot, &r)
-                {
-                    let mut replacement = t.clone();
-                    if let (Value::Object(into), Value::Object(siblings)) = (&mut replacement, &*child) {
-                        for (sk, sv) in siblings {
-                            if sk != "$ref" {
-                                into.insert(sk.clone(), sv.clone());
-                            }
-                        }
-                    }
-                    *child = replacement;
-                    stack.push(r);
-                    expand(snapshot, child, true, stack);
-                    stack.pop();
+                if below && let Some(replaced) = replacement(snapshot, child, stack) {
+                    *child = replaced;
                     continue;
                 }
                 expand(snapshot, child, below, stack);

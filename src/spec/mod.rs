@@ -15,10 +15,10 @@
 //! [`read`]), overlays applied to it as the vendor published it ([`overlay`]), a Swagger 2.0 document
 //! converted to OpenAPI 3.0 ([`swagger2`]), external `$ref`s bundled ([`bundle`], with each file of a
 //! Swagger 2.0 spec converted by the converter's fragment half), `$ref`s that stand for a whole map or list replaced by
-//! their target ([`inline`]), and 3.0 schemas normalised
-//! ([`normalise`]). Problems that leave something sensible to serve (a `$ref` to nothing, an overlay
-//! action that selects nothing) are warnings, returned beside the document; the caller decides
-//! whether they are fatal (`--strict`).
+//! their target ([`inline`]), 3.0 schemas normalised ([`normalise`]), and the prose nothing reads
+//! afterwards dropped ([`prose`]). Problems that leave something sensible to serve (a `$ref` to
+//! nothing, an overlay action that selects nothing) are warnings, returned beside the document;
+//! the caller decides whether they are fatal (`--strict`).
 //!
 //! Owns: turning files into one JSON document per spec. May not touch: anything compiled (the
 //! model), any request, any state. It is the lowest layer with `exchange`, so every other stage can
@@ -31,6 +31,7 @@ pub mod inline;
 pub mod normalise;
 pub mod overlay;
 pub mod pointer;
+pub mod prose;
 pub mod read;
 pub mod source;
 pub mod swagger2;
@@ -161,6 +162,7 @@ pub fn load_source(source: &Source, overlays: &[&Overlay]) -> Result<Loaded, Vec
     if version == Version::V30 {
         normalise_30(&mut root);
     }
+    prose::drop_prose(&mut root);
     Ok(Loaded {
         doc: SpecDoc {
             path,
@@ -176,7 +178,7 @@ pub fn load_source(source: &Source, overlays: &[&Overlay]) -> Result<Loaded, Vec
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::pointer::{escape_pointer, lookup};
+    use crate::spec::pointer::{escape_pointer, lookup, lookup_mut};
 
     #[test]
     fn lookup_reads_pointers_as_value_pointer_does() {
@@ -202,6 +204,8 @@ mod tests {
             "/missing/x",
         ] {
             assert_eq!(lookup(&doc, p), doc.pointer(p), "{p}");
+            let (mut a, mut b) = (doc.clone(), doc.clone());
+            assert_eq!(lookup_mut(&mut a, p), b.pointer_mut(p), "{p}");
         }
     }
 

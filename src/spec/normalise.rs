@@ -2,7 +2,7 @@
 //! load (`nullable`, boolean `exclusiveMinimum`/`exclusiveMaximum`, `example`), so that one
 //! 2020-12 validator reads every spec.
 
-use crate::spec::pointer::{escape_pointer, lookup, operations, percent_decode};
+use crate::spec::pointer::{escape_pointer, lookup, lookup_mut, operations, percent_decode};
 use serde_json::{Map, Value};
 use std::collections::HashSet;
 
@@ -13,7 +13,7 @@ pub fn normalise_30(root: &mut Value) {
     let mut found = HashSet::new();
     collect_schema_positions(root, &mut found);
     for pointer in found {
-        if let Some(Value::Object(schema)) = root.pointer_mut(&pointer) {
+        if let Some(Value::Object(schema)) = lookup_mut(root, &pointer) {
             normalise_schema_30(schema);
         }
     }

@@ -58,6 +58,26 @@ pub fn lookup<'a>(root: &'a Value, pointer: &str) -> Option<&'a Value> {
     })
 }
 
+/// [`lookup`] for changing what is found (as `Value::pointer_mut`, without its allocations).
+pub fn lookup_mut<'a>(root: &'a mut Value, pointer: &str) -> Option<&'a mut Value> {
+    if pointer.is_empty() {
+        return Some(root);
+    }
+    let rest = pointer.strip_prefix('/')?;
+    rest.split('/').try_fold(root, |target, raw| {
+        let token: Cow<'_, str> = if raw.contains('~') {
+            Cow::Owned(raw.replace("~1", "/").replace("~0", "~"))
+        } else {
+            Cow::Borrowed(raw)
+        };
+        match target {
+            Value::Object(map) => map.get_mut(token.as_ref()),
+            Value::Array(list) => array_index(&token).and_then(|i| list.get_mut(i)),
+            _ => None,
+        }
+    })
+}
+
 /// An array index token as `Value::pointer` reads it: no sign, no leading zero.
 fn array_index(token: &str) -> Option<usize> {
     if token.starts_with('+') || (token.starts_with('0') && token.len() != 1) {

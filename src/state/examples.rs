@@ -13,11 +13,11 @@ use crate::model::Api;
 use crate::model::operation::{Operation, Param};
 use crate::model::resources::envelope::{fold, key_text};
 use crate::model::resources::plan::{Action, Resource};
-use crate::model::schema::Location;
+use crate::model::schema::{Location, Schema, SchemaSet};
 use crate::state::item::{id_key, seed_unique, to_entry};
 use crate::state::store::{Collection, Seed};
 use serde_json::Value;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// An item an example shows, with the operation that showed it.
@@ -32,7 +32,8 @@ fn shown(api: &Api) -> Vec<Shown<'_>> {
     let mut out = Vec::new();
     for op in &api.ops {
         let Some(success) = op.success() else { continue };
-        let examples = success.examples.iter().map(|(_, v)| v);
+        let Some(spec) = api.specs.get(op.spec) else { continue };
+        let examples = success.examples(spec.root()).map(|(_, v)| v);
         match &op.action {
             Action::Read { res, shape } => {
                 for example in examples {
@@ -64,7 +65,7 @@ fn shown(api: &Api) -> Vec<Shown<'_>> {
 
 /// The value of the scope parameter `name` for an item: the item's own field of that name in any
 /// style (`AccountSid` is `account_sid`), else the parameter's example in the operation.
-fn scope_value(item: &Value, op: &Operation, name: &str, own_key: &str) -> Option<String> {
+fn scope_value(root: &Value, item: &Value, op: &Operation, name: &str, own_key: &str) -> Option<String> {
     let folded = fold(name);
     // A parent's generic `{id}` is not the child's own `id`.
     if let Some(obj) = item.as_object()
@@ -75,14 +76,14 @@ fn scope_value(item: &Value, op: &Operation, name: &str, own_key: &str) -> Optio
         return Some(key_text(v));
     }
     op.param(Location::Path, name)
-        .and_then(param_example)
+        .and_then(|p| param_example(root, p))
         .map(|v| key_text(&v))
 }
 
-fn param_example(p: &Param) -> Option<Value> {
-    p.raw
-        .get("example")
-        .or_else(|| p.raw.get("schema").and_then(|s| s.get("example")))
+fn param_example(root: &Value, p: &Param) -> Option<Value> {
+    let raw = p.raw(root);
+    raw.get("example")
+        .or_else(|| raw.get("schema").and_then(|s| s.get("example")))
         .cloned()
 }
 
@@ -93,13 +94,12 @@ pub fn seed_from_examples(api: &Api, seed: &mut Seed) -> usize {
     // Parents before children: resources are inferred parents first, and `shown` keeps their order
     // within each operation, so a child's parent is in the seed by the time the child is checked.
     let mut items = shown(api);
+    items.retain(|s| !fixtured.contains(&s.res));
     items.sort_by_key(|s| api.resources.get(s.res).map_or(0, |r| r.scope_params.len()));
-    for Shown { res, op, item } in items {
-        if fixtured.contains(&res) {
-            continue;
-        }
+    let violations = first_violations(api, &items);
+    for (Shown { res, op, item }, violation) in items.into_iter().zip(violations) {
         let Some(r) = api.resources.get(res) else { continue };
-        match admit(api, seed, r, op, item) {
+        match admit(api, seed, r, op, item, violation) {
             Ok(scope) => {
                 let Some(obj) = item.as_object() else { continue };
                 let Some(key) = obj.get(&r.id_field).map(id_key) else {
@@ -124,22 +124,93 @@ pub fn seed_from_examples(api: &Api, seed: &mut Seed) -> usize {
     added
 }
 
+/// For each item, the first way it breaks its resource's schema (`None`: it fits, or it is no
+/// object with a key, which [`admit`] refuses first).
+///
+/// The schemas are compiled for this check only, each spec's in one [`SchemaSet`] (resources
+/// share most of what their schemas reach: compiled one by one, each compiled it again), on a
+/// thread of their own. A resource's own validator is compiled on first use: most resources an
+/// example shows are never written to in a session, and keeping one per resource from startup
+/// cost more memory than the document (20 MB for a 13 MB spec). Made on another thread, their
+/// memory is in pages of its own, which go back to the system when it ends (see
+/// `model::schemas_compile`).
+fn first_violations(api: &Api, items: &[Shown<'_>]) -> Vec<Option<String>> {
+    let check = || {
+        // Per spec: the resources to check against, in the order met, and their set.
+        let mut members: HashMap<usize, Vec<usize>> = HashMap::new();
+        for s in items {
+            if let Some(r) = api.resources.get(s.res).filter(|r| r.schema.is_some()) {
+                let list = members.entry(r.spec).or_default();
+                if !list.contains(&s.res) {
+                    list.push(s.res);
+                }
+            }
+        }
+        let sets: HashMap<usize, Option<SchemaSet>> = members
+            .iter()
+            .map(|(spec, resources)| {
+                let pointers: Vec<&str> = resources
+                    .iter()
+                    .filter_map(|r| api.resources.get(*r)?.schema.as_ref())
+                    .map(|schema| schema.pointer.as_str())
+                    .collect();
+                let set = api.specs.get(*spec).and_then(|s| s.compiler.set(&pointers).ok());
+                (*spec, set)
+            })
+            .collect();
+        // Where a set did not compile (the startup check makes that impossible), each schema alone.
+        let mut alone: HashMap<usize, Schema> = HashMap::new();
+        items
+            .iter()
+            .map(|s| {
+                let r = api.resources.get(s.res)?;
+                if !s.item.is_object() || s.item.get(&r.id_field).is_none_or(Value::is_null) {
+                    return None;
+                }
+                let spec = api.specs.get(r.spec)?;
+                let schema = r.schema.as_ref()?;
+                let violations = match sets.get(&r.spec) {
+                    Some(Some(set)) => {
+                        let i = members.get(&r.spec)?.iter().position(|m| *m == s.res)?;
+                        set.violations(i, spec.root(), s.item, Location::Body, "")
+                    }
+                    _ => alone
+                        .entry(s.res)
+                        .or_insert_with(|| spec.compiler.lazy(&schema.pointer))
+                        .violations(spec.root(), s.item, Location::Body, ""),
+                };
+                violations.first().map(|v| format!("{}: {}", v.pointer, v.message))
+            })
+            .collect()
+    };
+    std::thread::scope(|scope| match std::thread::Builder::new().spawn_scoped(scope, check) {
+        Ok(thread) => thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        Err(_) => check(),
+    })
+}
+
 /// The item's scope (its ancestors' keys) if it can be stored as it is.
-fn admit(api: &Api, seed: &Seed, r: &Resource, op: &Operation, item: &Value) -> Result<String, String> {
+fn admit(
+    api: &Api,
+    seed: &Seed,
+    r: &Resource,
+    op: &Operation,
+    item: &Value,
+    violation: Option<String>,
+) -> Result<String, String> {
     if !item.is_object() {
         return Err("not an object".into());
     }
     if item.get(&r.id_field).is_none_or(Value::is_null) {
         return Err(format!("no {:?}", r.id_field));
     }
-    if let (Some(schema), Some(spec)) = (&r.schema, api.specs.get(r.spec))
-        && let Some(v) = schema.violations(spec.root(), item, Location::Body, "").first()
-    {
-        return Err(format!("{}: {}", v.pointer, v.message));
+    if let Some(violation) = violation {
+        return Err(violation);
     }
+    let root = api.specs.get(op.spec).map_or(&Value::Null, |s| s.root());
     let mut values = Vec::with_capacity(r.scope_params.len());
     for name in &r.scope_params {
-        values.push(scope_value(item, op, name, &r.id_field).ok_or_else(|| format!("no value for {{{name}}}"))?);
+        values.push(scope_value(root, item, op, name, &r.id_field).ok_or_else(|| format!("no value for {{{name}}}"))?);
     }
     if let (Some(parent), Some((parent_id, parent_scope))) = (r.parent, values.split_last()) {
         let present = seed

@@ -163,6 +163,10 @@ impl Slots {
     pub fn push(&mut self, entry: Option<Entry>) {
         match self.chunks.last_mut() {
             Some(chunk) if chunk.len() < CHUNK => chunk.push(entry),
+            // The first chunk grows as a `Vec` does (to `CHUNK` at most, a power of two): most
+            // collections hold a few items (those the spec's examples show), and a full chunk for
+            // each cost megabytes for a spec with many resources. Later chunks are made full.
+            None => self.chunks.push(vec![entry]),
             _ => {
                 let mut chunk = Vec::with_capacity(CHUNK);
                 chunk.push(entry);

@@ -57,9 +57,13 @@ pub fn item_envelope(root: &Value, pointer: &str, rep: Option<&str>, singular: &
     if props.contains_key("id") {
         return None;
     }
-    if let Some(rep) = rep {
-        for name in props.keys() {
-            if property_pointer(root, &canon, name) == rep {
+    // A property whose schema is the representation's node itself (compared by place: a
+    // pointer made for every property of every wrapper showed in profiles of large specs).
+    if let Some(rep) = rep
+        && let Some(rep_node) = lookup(root, rep)
+    {
+        for (name, s) in &props {
+            if std::ptr::eq(resolve(root, s), rep_node) {
                 return Some((name.clone(), rep.to_string()));
             }
         }
@@ -146,7 +150,7 @@ pub fn answer_envelope(root: &Value, op: &Operation, rep: Option<&str>, singular
     let success = op.success()?;
     let p = success.schema_pointer.as_deref()?;
     item_envelope(root, p, rep, singular).or_else(|| {
-        let example = success.examples.first().map(|(_, v)| v)?;
+        let example = success.first_example(root)?;
         example_envelope(root, p, example, rep, singular)
     })
 }

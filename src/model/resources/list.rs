@@ -3,13 +3,13 @@
 //! parameters and its response schema.
 
 use crate::model::generate;
-use crate::model::operation::{Operation, properties};
+use crate::model::operation::{Operation, Props, properties};
 use crate::model::resources::envelope::fold;
 use crate::model::resources::plan::*;
 use crate::model::resources::shape::{Shapes, required_of, type_has};
 use crate::model::schema::Location;
 use crate::spec::pointer::{escape_pointer, lookup, resolve};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// The pointer of a list response's item schema (the items of the array or of its array property).
 pub(super) fn list_items_pointer(root: &Value, list_ptr: &str, name: &str) -> Option<String> {
@@ -148,13 +148,12 @@ pub(super) fn list_plan(
     // example of this response shows them.
     let example = op
         .success()
-        .and_then(|r| r.examples.first())
-        .map(|(_, v)| v)
+        .and_then(|r| r.first_example(root))
         .and_then(Value::as_object);
     if !bare {
         let required = required_of(root, envelope_schema);
         for (name, s) in properties(root, envelope_schema) {
-            if Some(&name) == items_field.as_ref() {
+            if Some(name) == items_field.as_ref() {
                 continue;
             }
             let field = match name.as_str() {
@@ -177,17 +176,15 @@ pub(super) fn list_plan(
                 _ => None,
             };
             if matches!(field, Some(EnvField::StartCursor | EnvField::EndCursor))
-                && (type_has(resolve(root, &s), "integer") || type_has(resolve(root, &s), "number"))
+                && (type_has(resolve(root, s), "integer") || type_has(resolve(root, s), "number"))
             {
                 numeric_cursor = true;
             }
             match field {
-                Some(f) => envelope.push((name, f)),
-                None => match example.and_then(|e| e.get(&name)) {
+                Some(f) => envelope.push((name.clone(), f)),
+                None => match example.and_then(|e| e.get(name)) {
                     Some(v) => envelope_fill.push((name.clone(), v.clone())),
-                    None if required.contains(&name) => {
-                        envelope_fill.push((name.clone(), generate::generate(&s, root)))
-                    }
+                    None if required.contains(name) => envelope_fill.push((name.clone(), generate::generate(s, root))),
                     None => {}
                 },
             }
@@ -212,7 +209,7 @@ pub(super) fn list_plan(
         if paging.contains(&Some(&p.name)) {
             continue;
         }
-        let ext = p.raw.get("x-specbox-filter");
+        let ext = p.raw(root).get("x-specbox-filter");
         if ext == Some(&Value::Bool(false)) {
             continue;
         }
@@ -272,7 +269,7 @@ pub(super) fn list_plan(
 }
 
 /// `created_at_start` → (`created_at`, Gte); `_end`/`_from`/`_to`/`_gte`/`_lte`/`_after`/`_before` likewise.
-fn range_filter(name: &str, props: &Map<String, Value>) -> Option<(String, MatchKind)> {
+fn range_filter(name: &str, props: &Props<'_>) -> Option<(String, MatchKind)> {
     for (suffix, kind) in [
         ("_start", MatchKind::Gte),
         ("_from", MatchKind::Gte),

@@ -19,7 +19,7 @@ pub mod plan;
 pub mod shape;
 pub mod write;
 
-use crate::model::operation::{Operation, Spec, properties, template_params};
+use crate::model::operation::{Operation, Props, Spec, properties, template_params};
 use crate::model::resources::envelope::{answer_envelope, fold, item_envelope};
 use crate::model::resources::list::{list_items_pointer, list_plan};
 use crate::model::resources::plan::singular;
@@ -371,12 +371,10 @@ fn build_resource(
             .map(|p| crate::spec::pointer::resolve_pointer(root, p))
             .map(|p| item_envelope(root, &p, None, &singular).map_or(p, |(_, inner)| inner));
     }
-    let rep = schema_pointer
-        .as_ref()
-        .and_then(|p| lookup(root, p))
-        .cloned()
-        .unwrap_or(Value::Null);
-    let props = properties(root, &rep);
+    let props = match schema_pointer.as_ref().and_then(|p| lookup(root, p)) {
+        Some(rep) => properties(root, rep),
+        None => Props::default(),
+    };
 
     let ext = lookup(
         root,
@@ -454,7 +452,7 @@ fn build_resource(
             .iter()
             .find(|n| {
                 props
-                    .get(**n)
+                    .get(n)
                     .is_some_and(|s| resolve(root, s).get("format").and_then(Value::as_str) == Some("date-time"))
             })
             .map(|n| n.to_string())
@@ -527,7 +525,7 @@ fn build_resource(
 /// `{customer_id}` on customers is `id`, `{issue_number}` on issues is `number`,
 /// `{paymentPspReference}` on payments is `pspReference`; names compare across styles. Without a
 /// match, `id`, else the first `*_id` field.
-fn key_field(props: &serde_json::Map<String, Value>, param: Option<&str>, singular: &str) -> String {
+fn key_field(props: &Props<'_>, param: Option<&str>, singular: &str) -> String {
     if props.is_empty() {
         return "id".into();
     }
@@ -676,7 +674,7 @@ fn action_for(
     let envelope = answer_envelope(root, op, res.schema_pointer.as_deref(), &res.singular());
     // What the wrapper shows beside the item in the spec's example of this answer.
     let beside = || {
-        let example = op.success().and_then(|r| r.examples.first()).map(|(_, v)| v);
+        let example = op.success().and_then(|r| r.first_example(root));
         match (example.and_then(Value::as_object), &envelope) {
             (Some(e), Some((field, _))) => e
                 .iter()

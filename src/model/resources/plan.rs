@@ -5,6 +5,7 @@
 use crate::model::schema::Schema;
 use serde_json::Value;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// What an operation does.
 #[derive(Debug, Clone)]
@@ -205,18 +206,20 @@ pub struct Rename {
     pub convert: Option<crate::model::schema::Coerce>,
 }
 
-/// How a stored object is shaped into a response body.
+/// How a stored object is shaped into a response body. Clones share the declared properties
+/// and their index: every operation of a resource carries its shape, and a schema with dozens of
+/// properties made each copy kilobytes (megabytes in all for a large spec).
 #[derive(Debug, Clone, Default)]
 pub struct Shape {
     /// Declared properties of the response schema; empty with `keep_all` = pass through.
-    pub props: Vec<ShapeProp>,
+    pub props: Arc<[ShapeProp]>,
     pub keep_all: bool,
     /// The schema this shape was made from: when it is the resource's representation, a stored
     /// item (normalised to it at write time) is sent as stored.
     pub pointer: Option<String>,
     /// Each property's place in `props`, by name: a body's fields come in any order, and a
     /// schema can declare dozens of properties.
-    pub(super) index: HashMap<String, usize, foldhash::fast::RandomState>,
+    pub(super) index: Arc<HashMap<String, usize, foldhash::fast::RandomState>>,
     /// The answer wraps the item in this property (`{"customer": {...}}`, `{"data": {...}}`).
     pub envelope: Option<String>,
     /// What the wrapper carries beside the item, as the spec's example of the answer shows it

@@ -7,6 +7,7 @@ use crate::model::resources::plan::{Shape, ShapeProp};
 use crate::spec::pointer::{lookup, resolve};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Writes one JSON value as serde_json would. A string that needs no escaping (nearly every
 /// field of nearly every item) is copied as it is instead of going through serde's escaper byte
@@ -85,10 +86,10 @@ impl Shape {
 
     /// A shape with these declared properties (made from the schema at `pointer`, if any).
     pub fn declared(props: Vec<ShapeProp>, pointer: Option<String>) -> Shape {
-        let index = props.iter().enumerate().map(|(i, p)| (p.name.clone(), i)).collect();
+        let index = Arc::new(props.iter().enumerate().map(|(i, p)| (p.name.clone(), i)).collect());
         let hides = props.iter().any(|p| p.hidden);
         Shape {
-            props,
+            props: props.into(),
             keep_all: false,
             pointer,
             index,
@@ -252,7 +253,7 @@ pub fn shape_for(root: &Value, pointer: &str) -> Shape {
         .chain(
             required
                 .iter()
-                .filter(|name| !props.contains_key(*name))
+                .filter(|name| !props.contains_key(name))
                 .map(|name| ShapeProp::new(name, false, Some(generate::generate(&Value::Object(Map::new()), root)))),
         )
         .collect();

@@ -6,7 +6,7 @@
 //! wraps the object (`{"customer": {...}}`) where the answer does not. All of that is settled here,
 //! once, into a [`WritePlan`] that a create or an update only follows.
 
-use crate::model::operation::{Operation, Spec, properties};
+use crate::model::operation::{Operation, Props, Spec, properties};
 use crate::model::resources::envelope::{answer_envelope, fold, item_envelope, unwrap};
 use crate::model::resources::plan::{Rename, Resource, WritePlan};
 use crate::model::schema::Coerce;
@@ -28,36 +28,38 @@ fn kind(root: &Value, schema: &Value) -> Option<Coerce> {
 /// Whether two schemas constrain a value alike, annotations aside (descriptions and examples
 /// differ between a request's schema and an answer's without changing what they accept).
 fn same_constraints(root: &Value, a: &Value, b: &Value) -> bool {
-    fn bare(v: &Value) -> Value {
-        match v {
-            Value::Object(m) => Value::Object(
-                m.iter()
-                    .filter(|(k, _)| {
-                        !k.starts_with("x-")
-                            && !matches!(
-                                k.as_str(),
-                                "description"
-                                    | "title"
-                                    | "example"
-                                    | "examples"
-                                    | "readOnly"
-                                    | "writeOnly"
-                                    | "deprecated"
-                                    | "default"
-                                    | "externalDocs"
-                                    | "xml"
-                            )
-                    })
-                    .map(|(k, v)| (k.clone(), bare(v)))
-                    .collect(),
-            ),
-            Value::Array(items) => Value::Array(items.iter().map(bare).collect()),
-            other => other.clone(),
+    // Compared in place, nothing copied: a large spec asks this for every field of every write.
+    fn annotation(k: &str) -> bool {
+        k.starts_with("x-")
+            || matches!(
+                k,
+                "description"
+                    | "title"
+                    | "example"
+                    | "examples"
+                    | "readOnly"
+                    | "writeOnly"
+                    | "deprecated"
+                    | "default"
+                    | "externalDocs"
+                    | "xml"
+            )
+    }
+    fn alike(a: &Value, b: &Value) -> bool {
+        match (a, b) {
+            (Value::Object(x), Value::Object(y)) => {
+                let kept = |m: &Map<String, Value>| m.keys().filter(|k| !annotation(k)).count();
+                kept(x) == kept(y)
+                    && x.iter()
+                        .filter(|(k, _)| !annotation(k))
+                        .all(|(k, v)| y.get(k).is_some_and(|w| alike(v, w)))
+            }
+            (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(v, w)| alike(v, w)),
+            _ => a == b,
         }
     }
     let (a, b) = (resolve(root, a), resolve(root, b));
-    std::ptr::eq(a, b)
-        || crate::spec::pointer::canonical_json(&bare(a)) == crate::spec::pointer::canonical_json(&bare(b))
+    std::ptr::eq(a, b) || alike(a, b)
 }
 
 /// The properties a request body may have: its own (through `allOf`), and those of every
@@ -66,14 +68,14 @@ fn same_constraints(root: &Value, a: &Value, b: &Value) -> bool {
 /// Also says which of them every valid body has checked against its schema: those declared
 /// outside `oneOf`/`anyOf`. A property of one branch only may come, unchecked, with a body that
 /// matched another branch (which allows any further property).
-fn body_properties(root: &Value, schema: &Value) -> (Map<String, Value>, Vec<String>) {
+fn body_properties<'a>(root: &'a Value, schema: &'a Value) -> (Props<'a>, Vec<String>) {
     let mut props = properties(root, schema);
     let always = props.keys().cloned().collect();
     let s = resolve(root, schema);
     for key in ["oneOf", "anyOf"] {
         for branch in s.get(key).and_then(Value::as_array).into_iter().flatten() {
             for (k, v) in properties(root, branch) {
-                props.entry(k).or_insert(v);
+                props.add(k, v);
             }
         }
     }
@@ -280,7 +282,7 @@ fn base_of(
     res: &Resource,
     sent: Option<&[String]>,
     renames: &[Rename],
-    rep_props: &Map<String, Value>,
+    rep_props: &Props<'_>,
 ) -> (Vec<(String, Value)>, Option<String>) {
     let Some(success) = op.success() else {
         return (Vec::new(), None);

@@ -100,7 +100,7 @@ fn name_event(hook: &Hook, body: &mut Value) {
     let Some(map) = body.as_object_mut() else { return };
     for field in TYPE_FIELDS {
         let allowed = props
-            .get(*field)
+            .get(field)
             .map(|p| crate::spec::pointer::resolve(&hook.root, p))
             .is_some_and(|p| {
                 p.get("enum")
