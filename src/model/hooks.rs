@@ -29,7 +29,7 @@ pub enum On {
     Delete,
     Archive,
     Restore,
-    /// A lifecycle transition (fired by lifecycles, which come later; declared now).
+    /// A lifecycle transition (`x-specbox-lifecycle`), by an operation or the sandbox clock.
     Transition,
 }
 
@@ -125,6 +125,9 @@ pub struct Hook {
     pub object_at: Vec<(usize, String)>,
     pub signature: Option<Signature>,
     pub triggers: Vec<Trigger>,
+    /// `x-specbox-event.set`: places in the body (JSON pointers) and what goes there, with
+    /// `{/pointer}` standing for a value of the changed object (`{/pspReference}`).
+    pub set: Vec<(String, Value)>,
 }
 
 impl Hook {
@@ -205,6 +208,12 @@ impl Hooks {
                     );
                     hook.signature = own.or_else(|| doc_signature.clone());
                     let declared = op.get("x-specbox-event").or_else(|| item.get("x-specbox-event"));
+                    hook.set = declared
+                        .into_iter()
+                        .flat_map(|d| d.as_array().cloned().unwrap_or_else(|| vec![d.clone()]))
+                        .filter_map(|d| d.get("set").and_then(Value::as_object).cloned())
+                        .flatten()
+                        .collect();
                     hook.triggers = match declared {
                         Some(d) => declared_triggers(d, spec, &ptr, resources, specs, &hook.name, &mut errors),
                         None => inferred_triggers(&hook.name, resources),
@@ -216,9 +225,21 @@ impl Hooks {
         let mut by_op = Vec::with_capacity(ops.len());
         for op in ops.iter_mut() {
             let mut fired: Vec<Arc<Hook>> = Vec::new();
-            for (on, res) in On::of(op) {
+            let moved = op.rules.as_ref().and_then(|r| r.transition.as_ref());
+            let mut ons = On::of(op);
+            if let Some(t) = moved {
+                ons.push((On::Transition, t.res));
+            }
+            for (on, res) in ons {
                 for w in &webhooks {
-                    let hit = w.triggers.iter().any(|t| t.on == on && t.res == res);
+                    // A transition's webhook names the state it fires for (or none: every one).
+                    let hit = w.triggers.iter().any(|t| {
+                        t.on == on
+                            && t.res == res
+                            && (on != On::Transition
+                                || t.to.is_none()
+                                || moved.is_some_and(|m| t.to.as_deref() == Some(m.to.as_str())))
+                    });
                     if hit && !fired.iter().any(|f| Arc::ptr_eq(f, w)) {
                         fired.push(w.clone());
                     }
@@ -340,6 +361,7 @@ fn hook(
         object_at,
         signature: None,
         triggers: Vec::new(),
+        set: Vec::new(),
     }
 }
 

@@ -20,6 +20,7 @@ pub mod errors;
 pub mod fingerprint;
 pub mod generate;
 pub mod hooks;
+pub mod lifecycle;
 pub mod operation;
 pub mod resources;
 pub mod router;
@@ -44,6 +45,8 @@ pub struct Api {
     pub router: Router,
     /// Webhooks and callbacks, and the operations that fire them.
     pub hooks: hooks::Hooks,
+    /// Resources' lifecycles (`x-specbox-lifecycle`), for the sandbox clock.
+    pub lifecycles: Vec<lifecycle::Lifecycle>,
 }
 /// Options that change how specs are mounted.
 #[derive(Debug, Default, Clone)]
@@ -98,6 +101,10 @@ impl Api {
         if when == Compile::Lazy && !schemas_compile(&specs, &ops, &resources) {
             return Err(failed(specs, Vec::new()));
         }
+        let lifecycles = match lifecycle::build(&specs, &mut ops, &resources) {
+            Ok(l) => l,
+            Err(errors) => return Err(failed(specs, errors)),
+        };
         let hooks = match hooks::Hooks::build(&specs, &mut ops, &resources) {
             Ok(h) => h,
             Err(errors) => return Err(failed(specs, errors)),
@@ -119,6 +126,7 @@ impl Api {
             resources,
             router,
             hooks,
+            lifecycles,
         })
     }
 

@@ -10,6 +10,7 @@
 //! pages. This file only picks the action.
 
 pub mod ctx;
+pub mod lifecycle;
 pub mod list;
 pub mod write;
 
@@ -23,15 +24,62 @@ use crate::state::item::{release_unique, render};
 use serde_json::Value;
 use std::sync::Arc;
 
+/// An answer's top-level text field named like the path parameter of the item, set to its id.
+fn name_item(body: Body, param: &str, id: &str) -> Body {
+    let parsed = match &body {
+        Body::Value(v) => Some(v.clone()),
+        Body::Raw(bytes) => serde_json::from_slice::<Value>(bytes).ok(),
+    };
+    match parsed {
+        Some(Value::Object(mut m)) if m.get(param).is_some_and(Value::is_string) => {
+            m.insert(param.to_string(), Value::String(id.to_string()));
+            Body::Value(Value::Object(m))
+        }
+        _ => body,
+    }
+}
+
 /// Runs the operation's action. `Ok(None)` means the operation keeps no state.
 ///
 /// `body` is the validated request body, given by value (not left in [`Validated`]) so a write
 /// moves its fields into the stored object instead of copying each one.
 pub fn act(ctx: &Ctx, body: Option<Value>) -> Result<Option<Outcome>, ApiError> {
-    let success = ctx.op.success().map_or(200, |r| r.code());
-    let out = match &ctx.op.action {
-        Action::None => return Ok(None),
-        Action::Create { res, write, shape } => create(ctx, *res, write, shape, success, body)?,
+    let rules = ctx.op.rules.as_deref();
+    // The first outcome whose `when` matches the body decides the status (and more, below).
+    let rule = rules.and_then(|r| r.outcome(body.as_ref()));
+    let success = rule
+        .and_then(|o| o.status)
+        .or_else(|| ctx.op.success().map(|r| r.code()))
+        .unwrap_or(200);
+    // A transition moves the parent first: an operation the state does not allow does nothing.
+    let moved = match rules.and_then(|r| r.transition.as_ref()) {
+        Some(t) => Some(lifecycle::transition(ctx, t)?),
+        None => None,
+    };
+    let mut out = match &ctx.op.action {
+        Action::None if rule.is_none() && moved.is_none() => return Ok(None),
+        Action::None => {
+            let root = ctx.api.specs.get(ctx.op.spec).map(|s| s.root());
+            let mut body = match rule.and_then(|o| o.body.as_ref()) {
+                Some(v) => Some(Body::Value(v.clone())),
+                None => root
+                    .and_then(|root| ctx.op.response_for(success)?.default_bytes(root))
+                    .map(Body::Raw),
+            };
+            // An answer about the item that moved names it as the path does
+            // (`paymentPspReference` of `/payments/{paymentPspReference}/captures`).
+            if let Some(t) = rules.and_then(|r| r.transition.as_ref())
+                && let Some(id) = ctx.req.path_param(&t.param)
+            {
+                body = body.map(|b| name_item(b, &t.param, id));
+            }
+            Outcome {
+                status: success,
+                body,
+                changed: None,
+            }
+        }
+        Action::Create { res, write, shape } => create(ctx, *res, write, shape, success, body, rule)?,
         Action::Read { res, shape } => {
             let (r, coll) = item_collection(ctx, *res)?;
             let id = item_id(ctx, r)?;
@@ -72,5 +120,9 @@ pub fn act(ctx: &Ctx, body: Option<Value>) -> Result<Option<Outcome>, ApiError> 
         Action::Archive { res, shape } => set_archived(ctx, *res, shape, success, true)?,
         Action::Restore { res, shape } => set_archived(ctx, *res, shape, success, false)?,
     };
+    // The event of a transition is about the item that moved.
+    if moved.is_some() && ctx.op.fires {
+        out.changed = moved;
+    }
     Ok(Some(out))
 }

@@ -3,10 +3,12 @@
 //! the collection's write lock together with the write.
 
 use crate::model::errors::{ApiError, ErrorKind};
+use crate::model::lifecycle::OutcomeRule;
 use crate::model::resources::plan::{Action, IdGen, Resource, Shape, WritePlan};
 use crate::model::resources::write::rekey;
 use crate::model::schema::{Location, Violation};
 use crate::pipeline::act::ctx::{Ctx, Outcome, item_collection, item_id, not_found, resource};
+use crate::pipeline::act::lifecycle::shape_new;
 use crate::state::item::{check_unique, claim_unique, field_of, id_key, release_unique, render, to_entry, unique_key};
 use crate::state::store::{Collection, Entry};
 use serde_json::{Map, Value};
@@ -14,7 +16,7 @@ use std::sync::Arc;
 
 /// The current time as RFC 3339 text, to the second. Formatting is kept per thread for the
 /// second it was made in: every create and update stamps one, and most share their second.
-fn now() -> String {
+pub fn now() -> String {
     use std::cell::RefCell;
     use std::time::{SystemTime, UNIX_EPOCH};
     thread_local! {
@@ -112,7 +114,8 @@ fn new_uuid() -> String {
 }
 
 /// A new object from a request body: writable fields, defaults, timestamps.
-fn new_object(r: &Resource, write: &WritePlan, body: Option<Value>) -> Map<String, Value> {
+/// `first`: an outcome's example fields, which take the place of the default example's.
+fn new_object(r: &Resource, write: &WritePlan, body: Option<Value>, first: &[(String, Value)]) -> Map<String, Value> {
     let mut obj = fields_from_body(write, body);
     drop_unfit(r, write, &mut obj);
     for (k, v) in &write.defaults {
@@ -120,8 +123,15 @@ fn new_object(r: &Resource, write: &WritePlan, body: Option<Value>) -> Map<Strin
             obj.insert(k.clone(), v.clone());
         }
     }
-    // What the spec's example shows for the fields the server sets, under what the client sent.
-    for (k, v) in &write.base {
+    for (k, v) in first {
+        if k != &r.id_field && field_of(&obj, k).is_none() {
+            obj.insert(k.clone(), v.clone());
+        }
+    }
+    // What the spec's example shows for the fields the server sets, under what the client sent
+    // (an outcome's example, where one was chosen, instead of the default one).
+    let base = if first.is_empty() { write.base.as_slice() } else { &[] };
+    for (k, v) in base {
         if field_of(&obj, k).is_none() {
             obj.insert(k.clone(), v.clone());
         }
@@ -198,9 +208,11 @@ pub fn create(
     shape: &Shape,
     status: u16,
     body: Option<Value>,
+    rule: Option<&OutcomeRule>,
 ) -> Result<Outcome, ApiError> {
     let (r, coll) = item_collection(ctx, res)?;
-    let mut obj = new_object(r, write, body);
+    let mut obj = new_object(r, write, body, rule.map_or(&[][..], |o| o.base.as_slice()));
+    shape_new(rule, ctx.op.rules.as_ref().and_then(|x| x.initial.as_ref()), &mut obj);
     // The parent's key, as the path gives it.
     for (param, field, kind) in &write.scope_fields {
         if let Some(v) = ctx.req.path_param(param) {
@@ -346,7 +358,7 @@ fn resolve_reference(
                 Some(Action::Create { write, .. }) => write.clone(),
                 _ => WritePlan::default(),
             };
-            let obj = new_object(target, &write, Some(Value::Object(inline.clone())));
+            let obj = new_object(target, &write, Some(Value::Object(inline.clone())), &[]);
             let (key, stored) = prepare(coll, target, obj).map_err(|mut e| {
                 for v in &mut e.violations {
                     v.field = format!("{field}.{}", v.field);

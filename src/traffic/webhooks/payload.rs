@@ -74,6 +74,11 @@ fn build_from(
     if let (Some(at), Some(object)) = (place, object) {
         set_at(&mut body, at, object.clone());
     }
+    for (at, value) in &hook.set {
+        if let Some(v) = fill(value, object) {
+            set_at(&mut body, at, v);
+        }
+    }
     let violations = hook
         .schema
         .as_ref()
@@ -85,6 +90,34 @@ fn build_from(
         })
         .unwrap_or_default();
     (body, violations)
+}
+
+/// A value of `x-specbox-event.set`: `"{/field}"` alone is the object's value (of its type),
+/// placeholders inside text are replaced by the values' text; a placeholder the object does not
+/// have leaves the body's own value.
+fn fill(value: &Value, object: Option<&Value>) -> Option<Value> {
+    let Value::String(text) = value else {
+        return Some(value.clone());
+    };
+    let get = |ptr: &str| object.and_then(|o| o.pointer(ptr));
+    if let Some(ptr) = text.strip_prefix('{').and_then(|t| t.strip_suffix('}'))
+        && !ptr.contains('{')
+    {
+        return get(ptr).cloned();
+    }
+    let mut out = String::new();
+    let mut rest = text.as_str();
+    while let Some((before, after)) = rest.split_once('{') {
+        out.push_str(before);
+        let (ptr, tail) = after.split_once('}')?;
+        match get(ptr)? {
+            Value::String(s) => out.push_str(s),
+            v => out.push_str(&v.to_string()),
+        }
+        rest = tail;
+    }
+    out.push_str(rest);
+    Some(Value::String(out))
 }
 
 /// Fields that carry the event's name (at the top of the body).
