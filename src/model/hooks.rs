@@ -11,6 +11,7 @@
 //! whose singular name is `accountHolder`). [`Hooks::by_op`] lists, per operation, the hooks a
 //! successful answer sets off, so a request whose operation fires nothing pays one index look-up.
 
+use crate::model::lifecycle::Lifecycle;
 use crate::model::operation::{Operation, Spec, join_route};
 use crate::model::resources::plan::{Action, Resource};
 use crate::model::schema::Schema;
@@ -162,6 +163,20 @@ impl Hooks {
         self.by_op.get(op).filter(|h| !h.is_empty())
     }
 
+    /// The webhooks a transition of resource `res` into state `to` fires (the sandbox clock's
+    /// transitions, which have no operation).
+    pub fn for_transition(&self, res: usize, to: &str) -> Vec<Arc<Hook>> {
+        self.webhooks
+            .iter()
+            .filter(|w| {
+                w.triggers
+                    .iter()
+                    .any(|t| t.on == On::Transition && t.res == res && t.to.as_deref().is_none_or(|s| s == to))
+            })
+            .cloned()
+            .collect()
+    }
+
     /// A webhook by name (a leading `/`, as Adyen writes them, may be left out).
     pub fn webhook(&self, name: &str) -> Option<&Arc<Hook>> {
         let name = name.trim_start_matches('/');
@@ -170,7 +185,12 @@ impl Hooks {
 
     /// Compiles every spec's webhooks and every operation's callbacks, and marks the operations
     /// that fire something (`Operation::fires`).
-    pub fn build(specs: &[Spec], ops: &mut [Operation], resources: &[Resource]) -> Result<Hooks, Vec<SpecError>> {
+    pub fn build(
+        specs: &[Spec],
+        ops: &mut [Operation],
+        resources: &[Resource],
+        lifecycles: &[Lifecycle],
+    ) -> Result<Hooks, Vec<SpecError>> {
         let mut errors = Vec::new();
         let mut webhooks = Vec::new();
         for (spec_idx, spec) in specs.iter().enumerate() {
@@ -216,7 +236,7 @@ impl Hooks {
                         .collect();
                     hook.triggers = match declared {
                         Some(d) => declared_triggers(d, spec, &ptr, resources, specs, &hook.name, &mut errors),
-                        None => inferred_triggers(&hook.name, resources),
+                        None => inferred_triggers(&hook.name, resources, lifecycles),
                     };
                     webhooks.push(Arc::new(hook));
                 }
@@ -426,12 +446,31 @@ fn find_property<'a>(root: &'a Value, schema: &'a Value, name: &str) -> Option<&
         .find_map(|branch| find_property(root, branch, name))
 }
 
-/// Triggers from a webhook's name: `…<singular>.<verb>` (`customer.created`, `balancePlatform.accountHolder.updated`).
-fn inferred_triggers(name: &str, resources: &[Resource]) -> Vec<Trigger> {
+/// Triggers from a webhook's name: `…<singular>.<verb>` (`customer.created`, `balancePlatform.accountHolder.updated`),
+/// or `…<singular>.<state>` for a state of the resource's lifecycle (`charge.succeeded`).
+fn inferred_triggers(name: &str, resources: &[Resource], lifecycles: &[Lifecycle]) -> Vec<Trigger> {
     let mut parts = name.rsplit('.');
     let (Some(verb), Some(noun)) = (parts.next(), parts.next()) else {
         return Vec::new();
     };
+    let key = fold(noun);
+    let crud = ["created", "updated", "deleted", "archived", "restored"].contains(&verb);
+    let states: Vec<Trigger> = lifecycles
+        .iter()
+        .filter(|l| resources.get(l.res).is_some_and(|r| fold(&r.singular()) == key))
+        .filter_map(|l| {
+            let state = l.states.iter().find(|s| fold(s) == fold(verb))?;
+            Some(Trigger {
+                on: On::Transition,
+                res: l.res,
+                to: Some(state.clone()),
+                declared: false,
+            })
+        })
+        .collect();
+    if !crud {
+        return states;
+    }
     let Some(on) = ["created", "updated", "deleted", "archived", "restored"]
         .contains(&verb)
         .then(|| On::parse(verb))
@@ -439,7 +478,6 @@ fn inferred_triggers(name: &str, resources: &[Resource]) -> Vec<Trigger> {
     else {
         return Vec::new();
     };
-    let key = fold(noun);
     resources
         .iter()
         .enumerate()

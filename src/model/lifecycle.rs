@@ -26,6 +26,8 @@ pub struct Lifecycle {
     pub field: String,
     pub initial: Option<String>,
     pub timed: Vec<Timed>,
+    /// Every state it names (for webhooks named after one: `charge.succeeded`).
+    pub states: Vec<String>,
 }
 
 /// A transition the sandbox clock makes: `after` in state `from`, the item moves `to`.
@@ -216,6 +218,7 @@ pub fn build(specs: &[Spec], ops: &mut [Operation], resources: &[Resource]) -> R
             field: field.to_string(),
             initial: initial.clone(),
             timed: Vec::new(),
+            states: initial.iter().cloned().collect(),
         };
         let list = ext
             .get("transitions")
@@ -229,6 +232,11 @@ pub fn build(specs: &[Spec], ops: &mut [Operation], resources: &[Resource]) -> R
                 err(&mut errors, tp, "a transition needs `to`".into());
                 continue;
             };
+            for s in from.iter().chain(std::iter::once(&to)) {
+                if !life.states.contains(s) {
+                    life.states.push(s.clone());
+                }
+            }
             if let Some(after) = t.get("after") {
                 match (parse_duration(after), from.as_slice()) {
                     (Some(after), [_, ..]) => {

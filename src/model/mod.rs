@@ -105,7 +105,7 @@ impl Api {
             Ok(l) => l,
             Err(errors) => return Err(failed(specs, errors)),
         };
-        let hooks = match hooks::Hooks::build(&specs, &mut ops, &resources) {
+        let hooks = match hooks::Hooks::build(&specs, &mut ops, &resources, &lifecycles) {
             Ok(h) => h,
             Err(errors) => return Err(failed(specs, errors)),
         };

@@ -68,7 +68,9 @@ pub fn act(ctx: &Ctx, body: Option<Value>) -> Result<Option<Outcome>, ApiError> 
             };
             // An answer about the item that moved names it as the path does
             // (`paymentPspReference` of `/payments/{paymentPspReference}/captures`).
+            // (A plain `{id}` is not: an answer's `id` is its own.)
             if let Some(t) = rules.and_then(|r| r.transition.as_ref())
+                && t.param != "id"
                 && let Some(id) = ctx.req.path_param(&t.param)
             {
                 body = body.map(|b| name_item(b, &t.param, id));
