@@ -18,6 +18,10 @@ use hyper::Method;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
+/// Held while due transitions run, so the ticker and an advance never run them at once (each
+/// would list, and fire, part of them). Requests never take it.
+static RUNNING: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
+
 /// Answers the clock endpoints; `None` for any other path.
 pub fn serve(app: &App, engine: &Engine, req: &Req, path: &str) -> Option<Reply> {
     if path != "/clock" {
@@ -70,6 +74,8 @@ fn advance(app: &App, engine: &Engine, body: &[u8]) -> Reply {
         Some(_) => return problem(400, "tenant: a tenant's name, as the journal shows it"),
     };
     let ms = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
+    // Moving the clock and running what fell due is one step: the real-time ticker waits.
+    let _running = RUNNING.lock();
     engine.store.advance(tenant, ms);
     let moved = match tenant {
         Some(t) => run_tenant(app, engine, t, &engine.store.tenant(t)),
@@ -126,6 +132,10 @@ pub fn tick(app: &App) {
     if engine.api.lifecycles.iter().all(|l| l.timed.is_empty()) {
         return;
     }
+    // A clock being advanced runs what falls due itself, and lists it.
+    let Some(_running) = RUNNING.try_lock() else {
+        return;
+    };
     for (name, tenant) in engine.store.timed_tenants() {
         run_tenant(app, &engine, &name, &tenant);
     }

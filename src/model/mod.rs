@@ -24,6 +24,7 @@ pub mod lifecycle;
 pub mod operation;
 pub mod resources;
 pub mod router;
+pub mod rules;
 pub mod schema;
 
 use crate::model::compile::{OpCtx, security, security_schemes};

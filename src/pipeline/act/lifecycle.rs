@@ -6,8 +6,7 @@
 use crate::model::Api;
 use crate::model::errors::{ApiError, ErrorKind};
 use crate::model::lifecycle::{OutcomeRule, Transition, set_pointer};
-use crate::pipeline::act::ctx::{Ctx, collection_for, not_found, resource};
-use crate::pipeline::act::write::stamp;
+use crate::pipeline::act::ctx::{Ctx, collection_for, not_found, resource, stamp};
 use crate::state::item::to_entry;
 use crate::state::store::{CollectionKey, Store, Tenant};
 use serde_json::{Map, Value};

@@ -7,36 +7,12 @@ use crate::model::lifecycle::OutcomeRule;
 use crate::model::resources::plan::{Action, IdGen, Resource, Shape, WritePlan};
 use crate::model::resources::write::rekey;
 use crate::model::schema::{Location, Violation};
-use crate::pipeline::act::ctx::{Ctx, Outcome, collection_for, item_collection, item_id, not_found, resource};
+use crate::pipeline::act::ctx::{Ctx, Outcome, collection_for, item_collection, item_id, not_found, now, resource};
 use crate::pipeline::act::lifecycle::{schedule, shape_new};
 use crate::state::item::{check_unique, claim_unique, field_of, id_key, release_unique, render, to_entry, unique_key};
 use crate::state::store::{Collection, Entry};
 use serde_json::{Map, Value};
 use std::sync::Arc;
-
-/// A time of the sandbox clock (Unix milliseconds) as RFC 3339 text, to the second. Formatting is
-/// kept per thread for the second it was made in: every create and update stamps one, and most
-/// share their second.
-pub fn stamp(at_ms: u64) -> String {
-    use std::cell::RefCell;
-    use std::time::{Duration, UNIX_EPOCH};
-    thread_local! {
-        static LAST: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
-    }
-    let second = at_ms / 1000;
-    LAST.with_borrow_mut(|(at, text)| {
-        if *at != second {
-            *at = second;
-            *text = humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(second)).to_string();
-        }
-        text.clone()
-    })
-}
-
-/// The tenant's sandbox clock now, as RFC 3339 text (what the engine writes in `created_at`...).
-pub fn now(ctx: &Ctx) -> String {
-    stamp(ctx.store.now_ms(ctx.tenant))
-}
 
 /// The writable fields of the body (all of them for a free-form schema), in the body's order.
 /// Fields are moved, not copied: the body is not needed once its fields are taken.
