@@ -379,7 +379,9 @@ fn adyen_payment_flow_authorise_or_refuse_by_card_capture_refund_with_notificati
             .collect::<Vec<_>>()
     };
     let auth = by("AUTHORISATION");
-    assert!(auth.iter().any(|a| item(a)["pspReference"] == psp), "{auth:#?}");
+    let auth_of = |p: &str| auth.iter().find(|a| item(a)["pspReference"] == p).map(item).cloned();
+    assert_eq!(auth_of(psp).unwrap()["success"], "true", "{auth:#?}");
+    assert_eq!(auth_of(refused_psp).unwrap()["success"], "false", "{auth:#?}");
     let capture = by("CAPTURE");
     assert_eq!(capture.len(), 1);
     assert_eq!(item(&capture[0])["eventCode"], "CAPTURE");
@@ -388,5 +390,6 @@ fn adyen_payment_flow_authorise_or_refuse_by_card_capture_refund_with_notificati
     let refund = by("REFUND");
     assert_eq!(refund.len(), 1);
     assert_eq!(item(&refund[0])["originalReference"], psp);
+    assert_eq!(item(&refund[0])["success"], "true");
     assert_eq!(item(&refund[0])["amount"]["value"], 1000);
 }

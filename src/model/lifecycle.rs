@@ -337,9 +337,31 @@ fn outcomes(
         let mut answer = example
             .clone()
             .or_else(|| response.and_then(|r| r.default_body(root)).cloned());
+        // A create stores fields its answer does not declare and never sends them: only the
+        // declared ones are in the answer checked here.
+        let declared: Option<Vec<String>> = is_create.then(|| {
+            response
+                .and_then(|r| r.schema_pointer.as_deref())
+                .and_then(|p| lookup(root, p))
+                .map(|schema| {
+                    crate::model::operation::properties(root, schema)
+                        .keys()
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default()
+        });
         if let Some(a) = answer.as_mut() {
             for (ptr, v) in &set {
-                set_pointer(a, ptr, v.clone());
+                let top = ptr
+                    .split('/')
+                    .nth(1)
+                    .unwrap_or("")
+                    .replace("~1", "/")
+                    .replace("~0", "~");
+                if declared.as_ref().is_none_or(|d| d.contains(&top)) {
+                    set_pointer(a, ptr, v.clone());
+                }
             }
             if let Some(schema) = response.and_then(|r| r.validator(&spec.compiler)) {
                 let violations = schema.violations(root, a, crate::model::schema::Location::Body, "");
