@@ -136,6 +136,60 @@ fn the_clock_runs_due_transitions_in_order_and_fires_their_webhooks() {
 }
 
 #[test]
+fn a_tenants_clock_moves_alone_and_its_events_carry_its_time() {
+    let rx = Receiver::start(0);
+    let s = Server::start(&[CHARGES], &["--webhook-url", &rx.url("/hooks")]);
+    let mine = s
+        .post("/charges")
+        .header("X-Key", "alice")
+        .json(&json!({"amount": 1}))
+        .send()
+        .expect(201)
+        .json();
+    let theirs = s
+        .post("/charges")
+        .header("X-Key", "bob")
+        .json(&json!({"amount": 2}))
+        .send()
+        .expect(201)
+        .json();
+    let moved = s
+        .post("/__specbox/clock")
+        .json(&json!({"advance": "90m", "tenant": "alice"}))
+        .send()
+        .expect(200)
+        .json();
+    assert_eq!(moved["ahead_ms"], 90 * 60 * 1000);
+    let ids: Vec<&Value> = moved["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| &t["id"])
+        .collect();
+    assert_eq!(ids, vec![&mine["id"]], "{moved:#}");
+    assert_eq!(
+        s.get("/__specbox/clock?tenant=bob").send().expect(200).json()["ahead_ms"],
+        0
+    );
+    let get = |key: &str, id: &Value| {
+        s.get(&format!("/charges/{}", id.as_str().unwrap()))
+            .header("X-Key", key)
+            .send()
+            .expect(200)
+            .json()
+    };
+    assert_eq!(get("alice", &mine["id"])["status"], "succeeded");
+    assert_eq!(get("bob", &theirs["id"])["status"], "pending");
+
+    // The event says when it happened on alice's clock: an hour after the charge was made.
+    let succeeded = delivered(&s, "charge.succeeded", 1);
+    let created = humantime::parse_rfc3339(mine["created_at"].as_str().unwrap()).unwrap();
+    let created = created.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let at = succeeded[0]["payload"]["created"].as_u64().unwrap();
+    assert!((created + 3600..created + 3602).contains(&at), "{at} vs {created}");
+}
+
+#[test]
 fn timed_transitions_run_by_themselves_in_real_time() {
     let s = Server::start(&[CHARGES], &[]);
     let t = s

@@ -122,6 +122,7 @@ fn fire(app: &App, engine: &Engine, tenant: &str, moved: Vec<Moved>) {
             object: Some(m.object),
             tenant: Some(TenantName::from(tenant)),
             exchange: None,
+            at: Some(std::time::UNIX_EPOCH + std::time::Duration::from_millis(m.at_ms)),
         });
     }
 }

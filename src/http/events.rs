@@ -64,12 +64,18 @@ pub fn hand_off(app: &App, engine: &Engine, request: &Req, reply: &Reply, host: 
             response_body: reply.body.clone(),
         })
     });
+    // The event happened at the tenant's sandbox clock time (real time until advanced).
+    let at = reply.meta.tenant.as_ref().map(|t| {
+        let ms = engine.store.now_ms(&engine.store.tenant(t));
+        std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms)
+    });
     app.webhooks.fire(Fired {
         hooks,
         res,
         object: reply.meta.changed.clone(),
         tenant: reply.meta.tenant.clone(),
         exchange,
+        at,
     });
 }
 

@@ -574,6 +574,23 @@ impl Store {
             for record in &old_tenant.idempotency {
                 tenant.idempotency.insert(record.key().clone(), record.value().clone());
             }
+            // The tenant's clock, and the timers of resources that were kept.
+            tenant
+                .ahead_ms
+                .store(old_tenant.ahead_ms.load(Ordering::Relaxed), Ordering::Relaxed);
+            let timers: Vec<Timer> = old_tenant
+                .timers
+                .lock()
+                .iter()
+                .filter_map(|Reverse(t)| {
+                    let new_res = kept.get(t.key.0).copied().flatten()?;
+                    Some(Timer {
+                        key: (new_res, t.key.1.clone()),
+                        ..t.clone()
+                    })
+                })
+                .collect();
+            tenant.timers.lock().extend(timers.into_iter().map(Reverse));
             for c in &old_tenant.collections {
                 let (res, scope) = c.key();
                 let Some(new_res) = kept.get(*res).copied().flatten() else {
