@@ -228,6 +228,13 @@ fn a_transition_the_state_does_not_allow_is_refused_in_the_apis_shape() {
     // No parent: a 404 in the API's shape.
     let missing = s.post("/charges/ch_nope/captures").send().expect(404).json();
     assert_eq!(missing["error"]["code"], "not_found", "{missing}");
+    // An action on an item outside any lifecycle needs its item too.
+    let missing = s.post("/charges/ch_nope/receipts").send().expect(404).json();
+    assert_eq!(missing["error"]["code"], "not_found", "{missing}");
+    assert_eq!(
+        s.post(&format!("/charges/{id}/receipts")).send().expect(202).json(),
+        json!({"sent": true})
+    );
 
     s.post("/__specbox/clock")
         .json(&json!({"advance": "1h"}))

@@ -170,6 +170,24 @@ pub fn build(specs: &[Spec], ops: &mut [Operation], resources: &[Resource]) -> R
         }
         lifecycles.push(life);
     }
+    // Actions on an item (`POST /x/{id}/captures`, one static segment below a resource's item
+    // path) that keep no state still need their item.
+    for (i, op) in ops.iter().enumerate() {
+        if !matches!(op.action, Action::None) || op.method != hyper::Method::POST {
+            continue;
+        }
+        let parent = resources.iter().enumerate().find_map(|(res, r)| {
+            let param = r.item_param.as_ref()?;
+            let rest = op
+                .template
+                .strip_prefix(r.collection.as_str())?
+                .strip_prefix(&format!("/{{{param}}}/"))?;
+            (r.spec == op.spec && !rest.is_empty() && !rest.contains(['/', '{'])).then(|| (res, param.clone()))
+        });
+        if let (Some(p), Some(slot)) = (parent, rules.get_mut(i)) {
+            slot.get_or_insert_with(OpRules::default).parent = Some(p);
+        }
+    }
     for (i, op) in ops.iter().enumerate() {
         let Some(spec) = specs.get(op.spec) else { continue };
         let root = spec.root();

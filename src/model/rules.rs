@@ -101,6 +101,9 @@ pub struct OpRules {
     pub outcomes: Vec<OutcomeRule>,
     /// A create in a resource with a lifecycle: its state field and initial state.
     pub initial: Option<(String, Option<String>)>,
+    /// An action on an item that keeps no state (`POST /x/{id}/captures`): the resource and the
+    /// path parameter of the item that must exist.
+    pub parent: Option<(usize, String)>,
 }
 
 impl OpRules {

@@ -61,6 +61,18 @@ pub fn transition(ctx: &Ctx, t: &Transition) -> Result<bytes::Bytes, ApiError> {
     Ok(json)
 }
 
+/// The item an action on it names must exist (and not be archived): else a not-found error.
+pub fn must_exist(ctx: &Ctx, res: usize, param: &str) -> Result<(), ApiError> {
+    let r = resource(ctx, res)?;
+    let (_, key) = collection_for(ctx, res)?;
+    let id = ctx.req.path_param(param).unwrap_or("");
+    let coll = ctx.store.collection(ctx.tenant, key);
+    match coll.read().get(id) {
+        Some(e) if !e.archived => Ok(()),
+        _ => Err(not_found(r, id)),
+    }
+}
+
 /// Sets the timers of the timed transitions out of `state` for an item that entered it at `since_ms`.
 pub fn schedule(api: &Api, tenant: &Tenant, key: CollectionKey, id: &str, state: &str, since_ms: u64) {
     let Some(life) = api.lifecycles.iter().find(|l| l.res == key.0) else {

@@ -56,6 +56,11 @@ pub fn act(ctx: &Ctx, body: Option<Value>) -> Result<Option<Outcome>, ApiError> 
         Some(t) => Some(lifecycle::transition(ctx, t)?),
         None => None,
     };
+    if let Some((res, param)) = rules.and_then(|r| r.parent.as_ref())
+        && moved.is_none()
+    {
+        lifecycle::must_exist(ctx, *res, param)?;
+    }
     let mut out = match &ctx.op.action {
         Action::None if rule.is_none() && moved.is_none() => return Ok(None),
         Action::None => {
