@@ -108,10 +108,20 @@ fn the_clock_runs_due_transitions_in_order_and_fires_their_webhooks() {
 
     // Webhooks named after the states fire, each with the object as it moved, in order.
     delivered(&s, "charge.paid_out", 2);
-    let got = rx.wait_for(2 + 2 + 2 + 1);
+    // A declared transition webhook fires too.
+    let settled = delivered(&s, "settlement", 2);
+    assert!(
+        settled
+            .iter()
+            .all(|d| d["payload"]["data"]["object"]["status"] == "paid_out")
+    );
+    let got = rx.wait_for(3 + 2 + 2 + 2);
     let order: Vec<(String, String)> = got
         .iter()
-        .filter(|r| r.header("x-specbox-event") != Some("charge.created"))
+        .filter(|r| {
+            r.header("x-specbox-event")
+                .is_some_and(|e| e.starts_with("charge.") && e != "charge.created")
+        })
         .map(|r| {
             let v = r.json();
             (
@@ -333,6 +343,12 @@ fn lifecycle_and_outcome_mistakes_stop_startup_naming_file_and_pointer() {
             "{operation: chargeTwice,",
             "/paths/~1charges/x-specbox-lifecycle/transitions/2/operation",
             "no operation \"chargeTwice\"",
+        ),
+        (
+            "collection: /charges, to: paid_out}",
+            "collection: /charges, to: settled}",
+            "/webhooks/settlement/post/x-specbox-event",
+            "\"settled\" is no state",
         ),
     ];
     for (i, (from, to, pointer, message)) in cases.iter().enumerate() {

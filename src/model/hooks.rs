@@ -235,7 +235,9 @@ impl Hooks {
                         .flatten()
                         .collect();
                     hook.triggers = match declared {
-                        Some(d) => declared_triggers(d, spec, &ptr, resources, specs, &hook.name, &mut errors),
+                        Some(d) => {
+                            declared_triggers(d, spec, &ptr, resources, specs, lifecycles, &hook.name, &mut errors)
+                        }
                         None => inferred_triggers(&hook.name, resources, lifecycles),
                     };
                     webhooks.push(Arc::new(hook));
@@ -500,12 +502,14 @@ fn fold(s: &str) -> String {
 }
 
 /// `x-specbox-event: {on, collection, to}` (or a list of them).
+#[allow(clippy::too_many_arguments)]
 fn declared_triggers(
     value: &Value,
     spec: &Spec,
     ptr: &str,
     resources: &[Resource],
     specs: &[Spec],
+    lifecycles: &[Lifecycle],
     name: &str,
     errors: &mut Vec<SpecError>,
 ) -> Vec<Trigger> {
@@ -567,7 +571,27 @@ fn declared_triggers(
             ));
         }
         for res in found {
-            if !out.iter().any(|t: &Trigger| t.res == res && t.on == on) {
+            // A transition names a state of the collection's lifecycle.
+            if on == On::Transition {
+                let life = lifecycles.iter().find(|l| l.res == res);
+                let problem = match (life, &to) {
+                    (None, _) => Some("the collection has no x-specbox-lifecycle".to_string()),
+                    (Some(l), Some(state)) if !l.states.contains(state) => Some(format!(
+                        "{state:?} is no state of the collection's lifecycle (states: {})",
+                        l.states.join(", ")
+                    )),
+                    _ => None,
+                };
+                if let Some(problem) = problem {
+                    errors.push(SpecError::new(
+                        &spec.doc.path,
+                        &at,
+                        format!("x-specbox-event: on: transition: {problem}"),
+                    ));
+                    continue;
+                }
+            }
+            if !out.iter().any(|t: &Trigger| t.res == res && t.on == on && t.to == to) {
                 out.push(Trigger {
                     on,
                     res,
