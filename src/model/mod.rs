@@ -8,9 +8,10 @@
 //!
 //! Files: [`operation`] (the nouns: an operation, its parameters, bodies, responses), [`router`]
 //! (templates to operations), [`schema`] (compiled validators, coercion, violations), [`resources`]
-//! (what each operation does to state), [`hooks`] (webhooks and callbacks, and what fires them), [`fingerprint`] (whether a resource stores the same way in
-//! two builds, for reloads), [`generate`] (example values), [`errors`] (the API's own
-//! error shape). This file builds them into an [`Api`].
+//! (what each operation does to state), [`hooks`] (webhooks and callbacks, and what fires them),
+//! [`lifecycle`] (states, transitions and outcomes chosen by the request, compiled into
+//! [`rules`]), [`fingerprint`] (whether a resource stores the same way in two builds, for
+//! reloads), [`generate`] (example values), [`errors`] (the API's own error shape). This file builds them into an [`Api`].
 //!
 //! May not touch: state, requests, the server. The model is what every request reads and nothing
 //! writes, so it knows neither the store nor HTTP beyond header and method types.

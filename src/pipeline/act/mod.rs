@@ -6,8 +6,11 @@
 //! collisions) happen under the collection's write lock, so 64 concurrent creates with the same
 //! unique value give exactly one success.
 //!
-//! [`ctx`] holds what every action works with; [`write`] the actions that change state; [`list`]
-//! pages. This file only picks the action.
+//! [`ctx`] holds what every action works with (and the sandbox clock's time); [`write`] the
+//! actions that change state; [`list`] pages; [`lifecycle`] moves items between states (an
+//! operation's transition, the clock's timed ones). This file picks the action, after the
+//! operation's [`crate::model::rules::OpRules`] (most have none: one branch) chose an outcome and
+//! moved or checked the item the path names.
 
 pub mod ctx;
 pub mod lifecycle;
