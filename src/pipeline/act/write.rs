@@ -185,15 +185,18 @@ fn rekey_base(write: &WritePlan, key: &str, stored: &mut Map<String, Value>) {
     }
 }
 
+/// A new item's lifecycle state, read before it is stored (`None`: no lifecycle).
+fn state_of(ctx: &Ctx, obj: &Map<String, Value>) -> Option<String> {
+    let (field, _) = ctx.op.rules.as_ref()?.initial.as_ref()?;
+    obj.get(field).and_then(Value::as_str).map(str::to_string)
+}
+
 /// A new item in a lifecycle's state: the timers of the timed transitions out of it.
-fn started(ctx: &Ctx, res: usize, key: &str, entry: &Entry) {
-    let Some((field, _)) = ctx.op.rules.as_ref().and_then(|x| x.initial.as_ref()) else {
-        return;
-    };
-    if let Some(state) = entry.value().get(field).and_then(Value::as_str)
+fn started(ctx: &Ctx, res: usize, key: &str, state: Option<String>) {
+    if let Some(state) = state
         && let Ok((_, scope)) = collection_for(ctx, res)
     {
-        schedule(ctx.api, ctx.tenant, scope, key, state, ctx.store.now_ms(ctx.tenant));
+        schedule(ctx.api, ctx.tenant, scope, key, &state, ctx.store.now_ms(ctx.tenant));
     }
 }
 
@@ -211,6 +214,7 @@ pub fn create(
     let (r, coll) = item_collection(ctx, res)?;
     let mut obj = new_object(r, write, body, rule.map_or(&[][..], |o| o.base.as_slice()), now(ctx));
     shape_new(rule, ctx.op.rules.as_ref().and_then(|x| x.initial.as_ref()), &mut obj);
+    let state = state_of(ctx, &obj);
     // The parent's key, as the path gives it.
     for (param, field, kind) in &write.scope_fields {
         if let Some(v) = ctx.req.path_param(param) {
@@ -224,7 +228,7 @@ pub fn create(
         rekey_base(write, &key, &mut stored);
         let entry = commit(coll, r, key.clone(), stored);
         drop(guard);
-        started(ctx, res, &key, &entry);
+        started(ctx, res, &key, state);
         return Ok(Outcome {
             status,
             body: Some(render(r, shape, &entry)),
@@ -295,7 +299,7 @@ pub fn create(
         stored,
     );
     drop(guards);
-    started(ctx, res, &key, &entry);
+    started(ctx, res, &key, state);
     Ok(Outcome {
         status,
         body: Some(render(r, shape, &entry)),
