@@ -1,6 +1,6 @@
 //! The `/__specbox/` endpoints: health, the route table, state (listing and reset), fault rules
 //! and chaos, the journal, the reloads of `--watch`, webhook subscriptions, deliveries and
-//! events on demand (`webhooks`), and the dashboard page that shows them all (`ui`).
+//! events on demand (`webhooks`), the sandbox clock (`clock`), and the dashboard page that shows them all (`ui`).
 //!
 //! They live under a prefix that no spec may claim (checked at startup), answer in plain JSON
 //! (they belong to specbox, not to any API), and can be switched off or put behind a token.
@@ -11,6 +11,7 @@
 //! answers in [`crate::exchange`] types. The server, not the pipeline, sends `/__specbox/` paths
 //! here, so the admin API and the engine never import each other.
 
+pub mod clock;
 mod state;
 mod ui;
 mod webhooks;
@@ -56,6 +57,9 @@ pub fn handle(app: &App, engine: &Engine, req: &Req) -> Reply {
         return reply;
     }
     if let Some(reply) = webhooks::serve(app, engine, req, path) {
+        return reply;
+    }
+    if let Some(reply) = clock::serve(app, engine, req, path) {
         return reply;
     }
     match (&req.method, path) {

@@ -168,6 +168,7 @@ fn fire(app: &App, engine: &Engine, body: &[u8]) -> Reply {
         object,
         tenant: tenant.map(TenantName::from),
         exchange: None,
+        at: None,
     });
     Reply::json(
         202,

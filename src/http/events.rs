@@ -27,7 +27,14 @@ pub fn hand_off(app: &App, engine: &Engine, request: &Req, reply: &Reply, host: 
     let Some(hooks) = engine.api.hooks.for_op(op) else {
         return;
     };
-    let res = engine.api.ops.get(op).and_then(|o| o.action.resource());
+    // A transition's event is about the item that moved (the operation's parent).
+    let res = engine.api.ops.get(op).and_then(|o| {
+        o.rules
+            .as_ref()
+            .and_then(|r| r.transition.as_ref())
+            .map(|t| t.res)
+            .or_else(|| o.action.resource())
+    });
     // A webhook says what changed: without a stored change (an idempotent replay, a Prefer
     // example) only callbacks go out.
     let callbacks = hooks.iter().any(|h| h.is_callback());
@@ -57,12 +64,18 @@ pub fn hand_off(app: &App, engine: &Engine, request: &Req, reply: &Reply, host: 
             response_body: reply.body.clone(),
         })
     });
+    // The event happened at the tenant's sandbox clock time (real time until advanced).
+    let at = reply.meta.tenant.as_ref().map(|t| {
+        let ms = engine.store.now_ms(&engine.store.tenant(t));
+        std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms)
+    });
     app.webhooks.fire(Fired {
         hooks,
         res,
         object: reply.meta.changed.clone(),
         tenant: reply.meta.tenant.clone(),
         exchange,
+        at,
     });
 }
 

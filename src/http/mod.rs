@@ -93,6 +93,17 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     app.webhooks.start(events::sink(app.clone(), traffic.clone()));
+    // Timed transitions (lifecycles) fall due in real time too: looked at ten times a second,
+    // off the request path.
+    let ticking = app.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_millis(100));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            every.tick().await;
+            crate::admin::clock::tick(&ticking);
+        }
+    });
     let tls = tls.map(TlsAcceptor::from);
     let handshake_timeout = limits.header_read_timeout;
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();

@@ -295,6 +295,7 @@ impl OpCtx<'_> {
             security,
             action: Action::None,
             fires: false,
+            rules: None,
             // Named once the spec's title is known (`Api::build`).
             name: Default::default(),
         })

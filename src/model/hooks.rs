@@ -11,6 +11,7 @@
 //! whose singular name is `accountHolder`). [`Hooks::by_op`] lists, per operation, the hooks a
 //! successful answer sets off, so a request whose operation fires nothing pays one index look-up.
 
+use crate::model::lifecycle::Lifecycle;
 use crate::model::operation::{Operation, Spec, join_route};
 use crate::model::resources::plan::{Action, Resource};
 use crate::model::schema::Schema;
@@ -29,7 +30,7 @@ pub enum On {
     Delete,
     Archive,
     Restore,
-    /// A lifecycle transition (fired by lifecycles, which come later; declared now).
+    /// A lifecycle transition (`x-specbox-lifecycle`), by an operation or the sandbox clock.
     Transition,
 }
 
@@ -125,6 +126,9 @@ pub struct Hook {
     pub object_at: Vec<(usize, String)>,
     pub signature: Option<Signature>,
     pub triggers: Vec<Trigger>,
+    /// `x-specbox-event.set`: places in the body (JSON pointers) and what goes there, with
+    /// `{/pointer}` standing for a value of the changed object (`{/pspReference}`).
+    pub set: Vec<(String, Value)>,
 }
 
 impl Hook {
@@ -159,6 +163,20 @@ impl Hooks {
         self.by_op.get(op).filter(|h| !h.is_empty())
     }
 
+    /// The webhooks a transition of resource `res` into state `to` fires (the sandbox clock's
+    /// transitions, which have no operation).
+    pub fn for_transition(&self, res: usize, to: &str) -> Vec<Arc<Hook>> {
+        self.webhooks
+            .iter()
+            .filter(|w| {
+                w.triggers
+                    .iter()
+                    .any(|t| t.on == On::Transition && t.res == res && t.to.as_deref().is_none_or(|s| s == to))
+            })
+            .cloned()
+            .collect()
+    }
+
     /// A webhook by name (a leading `/`, as Adyen writes them, may be left out).
     pub fn webhook(&self, name: &str) -> Option<&Arc<Hook>> {
         let name = name.trim_start_matches('/');
@@ -167,7 +185,12 @@ impl Hooks {
 
     /// Compiles every spec's webhooks and every operation's callbacks, and marks the operations
     /// that fire something (`Operation::fires`).
-    pub fn build(specs: &[Spec], ops: &mut [Operation], resources: &[Resource]) -> Result<Hooks, Vec<SpecError>> {
+    pub fn build(
+        specs: &[Spec],
+        ops: &mut [Operation],
+        resources: &[Resource],
+        lifecycles: &[Lifecycle],
+    ) -> Result<Hooks, Vec<SpecError>> {
         let mut errors = Vec::new();
         let mut webhooks = Vec::new();
         for (spec_idx, spec) in specs.iter().enumerate() {
@@ -205,9 +228,17 @@ impl Hooks {
                     );
                     hook.signature = own.or_else(|| doc_signature.clone());
                     let declared = op.get("x-specbox-event").or_else(|| item.get("x-specbox-event"));
+                    hook.set = declared
+                        .into_iter()
+                        .flat_map(|d| d.as_array().cloned().unwrap_or_else(|| vec![d.clone()]))
+                        .filter_map(|d| d.get("set").and_then(Value::as_object).cloned())
+                        .flatten()
+                        .collect();
                     hook.triggers = match declared {
-                        Some(d) => declared_triggers(d, spec, &ptr, resources, specs, &hook.name, &mut errors),
-                        None => inferred_triggers(&hook.name, resources),
+                        Some(d) => {
+                            declared_triggers(d, spec, &ptr, resources, specs, lifecycles, &hook.name, &mut errors)
+                        }
+                        None => inferred_triggers(&hook.name, resources, lifecycles),
                     };
                     webhooks.push(Arc::new(hook));
                 }
@@ -216,9 +247,21 @@ impl Hooks {
         let mut by_op = Vec::with_capacity(ops.len());
         for op in ops.iter_mut() {
             let mut fired: Vec<Arc<Hook>> = Vec::new();
-            for (on, res) in On::of(op) {
+            let moved = op.rules.as_ref().and_then(|r| r.transition.as_ref());
+            let mut ons = On::of(op);
+            if let Some(t) = moved {
+                ons.push((On::Transition, t.res));
+            }
+            for (on, res) in ons {
                 for w in &webhooks {
-                    let hit = w.triggers.iter().any(|t| t.on == on && t.res == res);
+                    // A transition's webhook names the state it fires for (or none: every one).
+                    let hit = w.triggers.iter().any(|t| {
+                        t.on == on
+                            && t.res == res
+                            && (on != On::Transition
+                                || t.to.is_none()
+                                || moved.is_some_and(|m| t.to.as_deref() == Some(m.to.as_str())))
+                    });
                     if hit && !fired.iter().any(|f| Arc::ptr_eq(f, w)) {
                         fired.push(w.clone());
                     }
@@ -340,6 +383,7 @@ fn hook(
         object_at,
         signature: None,
         triggers: Vec::new(),
+        set: Vec::new(),
     }
 }
 
@@ -404,12 +448,31 @@ fn find_property<'a>(root: &'a Value, schema: &'a Value, name: &str) -> Option<&
         .find_map(|branch| find_property(root, branch, name))
 }
 
-/// Triggers from a webhook's name: `…<singular>.<verb>` (`customer.created`, `balancePlatform.accountHolder.updated`).
-fn inferred_triggers(name: &str, resources: &[Resource]) -> Vec<Trigger> {
+/// Triggers from a webhook's name: `…<singular>.<verb>` (`customer.created`, `balancePlatform.accountHolder.updated`),
+/// or `…<singular>.<state>` for a state of the resource's lifecycle (`charge.succeeded`).
+fn inferred_triggers(name: &str, resources: &[Resource], lifecycles: &[Lifecycle]) -> Vec<Trigger> {
     let mut parts = name.rsplit('.');
     let (Some(verb), Some(noun)) = (parts.next(), parts.next()) else {
         return Vec::new();
     };
+    let key = fold(noun);
+    let crud = ["created", "updated", "deleted", "archived", "restored"].contains(&verb);
+    let states: Vec<Trigger> = lifecycles
+        .iter()
+        .filter(|l| resources.get(l.res).is_some_and(|r| fold(&r.singular()) == key))
+        .filter_map(|l| {
+            let state = l.states.iter().find(|s| fold(s) == fold(verb))?;
+            Some(Trigger {
+                on: On::Transition,
+                res: l.res,
+                to: Some(state.clone()),
+                declared: false,
+            })
+        })
+        .collect();
+    if !crud {
+        return states;
+    }
     let Some(on) = ["created", "updated", "deleted", "archived", "restored"]
         .contains(&verb)
         .then(|| On::parse(verb))
@@ -417,7 +480,6 @@ fn inferred_triggers(name: &str, resources: &[Resource]) -> Vec<Trigger> {
     else {
         return Vec::new();
     };
-    let key = fold(noun);
     resources
         .iter()
         .enumerate()
@@ -440,12 +502,14 @@ fn fold(s: &str) -> String {
 }
 
 /// `x-specbox-event: {on, collection, to}` (or a list of them).
+#[allow(clippy::too_many_arguments)]
 fn declared_triggers(
     value: &Value,
     spec: &Spec,
     ptr: &str,
     resources: &[Resource],
     specs: &[Spec],
+    lifecycles: &[Lifecycle],
     name: &str,
     errors: &mut Vec<SpecError>,
 ) -> Vec<Trigger> {
@@ -507,7 +571,27 @@ fn declared_triggers(
             ));
         }
         for res in found {
-            if !out.iter().any(|t: &Trigger| t.res == res && t.on == on) {
+            // A transition names a state of the collection's lifecycle.
+            if on == On::Transition {
+                let life = lifecycles.iter().find(|l| l.res == res);
+                let problem = match (life, &to) {
+                    (None, _) => Some("the collection has no x-specbox-lifecycle".to_string()),
+                    (Some(l), Some(state)) if !l.states.contains(state) => Some(format!(
+                        "{state:?} is no state of the collection's lifecycle (states: {})",
+                        l.states.join(", ")
+                    )),
+                    _ => None,
+                };
+                if let Some(problem) = problem {
+                    errors.push(SpecError::new(
+                        &spec.doc.path,
+                        &at,
+                        format!("x-specbox-event: on: transition: {problem}"),
+                    ));
+                    continue;
+                }
+            }
+            if !out.iter().any(|t: &Trigger| t.res == res && t.on == on && t.to == to) {
                 out.push(Trigger {
                     on,
                     res,

@@ -8,9 +8,10 @@
 //!
 //! Files: [`operation`] (the nouns: an operation, its parameters, bodies, responses), [`router`]
 //! (templates to operations), [`schema`] (compiled validators, coercion, violations), [`resources`]
-//! (what each operation does to state), [`hooks`] (webhooks and callbacks, and what fires them), [`fingerprint`] (whether a resource stores the same way in
-//! two builds, for reloads), [`generate`] (example values), [`errors`] (the API's own
-//! error shape). This file builds them into an [`Api`].
+//! (what each operation does to state), [`hooks`] (webhooks and callbacks, and what fires them),
+//! [`lifecycle`] (states, transitions and outcomes chosen by the request, compiled into
+//! [`rules`]), [`fingerprint`] (whether a resource stores the same way in two builds, for
+//! reloads), [`generate`] (example values), [`errors`] (the API's own error shape). This file builds them into an [`Api`].
 //!
 //! May not touch: state, requests, the server. The model is what every request reads and nothing
 //! writes, so it knows neither the store nor HTTP beyond header and method types.
@@ -20,9 +21,11 @@ pub mod errors;
 pub mod fingerprint;
 pub mod generate;
 pub mod hooks;
+pub mod lifecycle;
 pub mod operation;
 pub mod resources;
 pub mod router;
+pub mod rules;
 pub mod schema;
 
 use crate::model::compile::{OpCtx, security, security_schemes};
@@ -44,6 +47,8 @@ pub struct Api {
     pub router: Router,
     /// Webhooks and callbacks, and the operations that fire them.
     pub hooks: hooks::Hooks,
+    /// Resources' lifecycles (`x-specbox-lifecycle`), for the sandbox clock.
+    pub lifecycles: Vec<lifecycle::Lifecycle>,
 }
 /// Options that change how specs are mounted.
 #[derive(Debug, Default, Clone)]
@@ -98,7 +103,11 @@ impl Api {
         if when == Compile::Lazy && !schemas_compile(&specs, &ops, &resources) {
             return Err(failed(specs, Vec::new()));
         }
-        let hooks = match hooks::Hooks::build(&specs, &mut ops, &resources) {
+        let lifecycles = match lifecycle::build(&specs, &mut ops, &resources) {
+            Ok(l) => l,
+            Err(errors) => return Err(failed(specs, errors)),
+        };
+        let hooks = match hooks::Hooks::build(&specs, &mut ops, &resources, &lifecycles) {
             Ok(h) => h,
             Err(errors) => return Err(failed(specs, errors)),
         };
@@ -119,6 +128,7 @@ impl Api {
             resources,
             router,
             hooks,
+            lifecycles,
         })
     }
 

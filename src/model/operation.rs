@@ -93,6 +93,8 @@ pub struct Operation {
     /// Whether a successful answer sets off a webhook or a callback (see [`crate::model::hooks`]):
     /// only then does the pipeline keep the changed object for the event.
     pub fires: bool,
+    /// What `x-specbox-lifecycle` and `x-specbox-outcomes` make of this operation (most have none).
+    pub rules: Option<Box<crate::model::rules::OpRules>>,
     /// Its names, shared: what the journal keeps of it, valid after a reload has replaced the
     /// model (an index into `ops` would then name another operation).
     pub name: Arc<OpName>,

@@ -21,8 +21,10 @@ use bytes::Bytes;
 use dashmap::DashMap;
 use parking_lot::RwLock;
 use serde_json::Value;
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// The hasher of every map here. Keys are ids, unique values, tenant names: hashed on every
@@ -379,6 +381,50 @@ pub type SharedCollection = Arc<RwLock<Arc<Collection>>>;
 pub struct Tenant {
     collections: DashMap<CollectionKey, SharedCollection, Hasher>,
     pub idempotency: DashMap<String, IdempotencyRecord, Hasher>,
+    /// How far this tenant's sandbox clock is ahead of the store's, in milliseconds.
+    ahead_ms: AtomicU64,
+    /// Timed transitions waiting for the clock, soonest first. Only a write that puts an item in
+    /// a state with a timed transition out of it takes this (per tenant) lock.
+    pub timers: parking_lot::Mutex<BinaryHeap<Reverse<Timer>>>,
+}
+
+/// A timed transition waiting for the sandbox clock (`x-specbox-lifecycle`, `after:`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timer {
+    /// When it falls due, in Unix milliseconds of the tenant's clock.
+    pub due_ms: u64,
+    /// Scheduling order, so timers due at the same time run in the order they were set.
+    pub seq: u64,
+    pub key: CollectionKey,
+    pub id: String,
+    pub from: String,
+    pub to: String,
+}
+
+static TIMER_SEQ: AtomicU64 = AtomicU64::new(0);
+
+impl Tenant {
+    /// Sets a timer (see [`Timer`]).
+    pub fn schedule(&self, due_ms: u64, key: CollectionKey, id: String, from: String, to: String) {
+        let seq = TIMER_SEQ.fetch_add(1, Ordering::Relaxed);
+        self.timers.lock().push(Reverse(Timer {
+            due_ms,
+            seq,
+            key,
+            id,
+            from,
+            to,
+        }));
+    }
+
+    /// The next timer due at or before `now_ms`, taken off the queue.
+    pub fn next_due(&self, now_ms: u64) -> Option<Timer> {
+        let mut timers = self.timers.lock();
+        if timers.peek().is_some_and(|Reverse(t)| t.due_ms <= now_ms) {
+            return timers.pop().map(|Reverse(t)| t);
+        }
+        None
+    }
 }
 
 /// The initial state every tenant starts from.
@@ -392,6 +438,9 @@ pub struct Seed {
 pub struct Store {
     tenants: DashMap<String, Arc<Tenant>, Hasher>,
     seed: Arc<Seed>,
+    /// How far every tenant's sandbox clock is ahead of real time, in milliseconds. Shared with
+    /// the store of the next version after a reload (see [`Store::carry_clock`]).
+    ahead_ms: Arc<AtomicU64>,
 }
 
 /// How long an idempotency key is remembered.
@@ -402,7 +451,54 @@ impl Store {
         Store {
             tenants: DashMap::default(),
             seed: Arc::new(seed),
+            ahead_ms: Arc::default(),
         }
+    }
+
+    /// Real time, in Unix milliseconds.
+    pub fn real_ms() -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    /// The sandbox clock of `tenant` (real time until advanced), in Unix milliseconds.
+    pub fn now_ms(&self, tenant: &Tenant) -> u64 {
+        Self::real_ms() + self.ahead_ms.load(Ordering::Relaxed) + tenant.ahead_ms.load(Ordering::Relaxed)
+    }
+
+    /// How far the clock is ahead of real time: for every tenant, and for `tenant` alone.
+    pub fn ahead(&self, tenant: Option<&Tenant>) -> (u64, u64) {
+        (
+            self.ahead_ms.load(Ordering::Relaxed),
+            tenant.map_or(0, |t| t.ahead_ms.load(Ordering::Relaxed)),
+        )
+    }
+
+    /// Moves the clock of one tenant, or of all, forward by `ms`.
+    pub fn advance(&self, tenant: Option<&str>, ms: u64) {
+        match tenant {
+            Some(t) => {
+                self.tenant(t).ahead_ms.fetch_add(ms, Ordering::Relaxed);
+            }
+            None => {
+                self.ahead_ms.fetch_add(ms, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Every tenant that has timers waiting, with its name.
+    pub fn timed_tenants(&self) -> Vec<(String, Arc<Tenant>)> {
+        self.tenants
+            .iter()
+            .filter(|t| !t.value().timers.lock().is_empty())
+            .map(|t| (t.key().clone(), t.value().clone()))
+            .collect()
+    }
+
+    /// Keeps the clock of `old` (a reload swaps the store; time does not go back).
+    pub fn carry_clock(&mut self, old: &Store) {
+        self.ahead_ms = old.ahead_ms.clone();
     }
 
     pub fn tenant(&self, name: &str) -> Arc<Tenant> {
@@ -482,6 +578,23 @@ impl Store {
             for record in &old_tenant.idempotency {
                 tenant.idempotency.insert(record.key().clone(), record.value().clone());
             }
+            // The tenant's clock, and the timers of resources that were kept.
+            tenant
+                .ahead_ms
+                .store(old_tenant.ahead_ms.load(Ordering::Relaxed), Ordering::Relaxed);
+            let timers: Vec<Timer> = old_tenant
+                .timers
+                .lock()
+                .iter()
+                .filter_map(|Reverse(t)| {
+                    let new_res = kept.get(t.key.0).copied().flatten()?;
+                    Some(Timer {
+                        key: (new_res, t.key.1.clone()),
+                        ..t.clone()
+                    })
+                })
+                .collect();
+            tenant.timers.lock().extend(timers.into_iter().map(Reverse));
             for c in &old_tenant.collections {
                 let (res, scope) = c.key();
                 let Some(new_res) = kept.get(*res).copied().flatten() else {

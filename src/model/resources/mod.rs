@@ -121,7 +121,12 @@ pub fn infer(specs: &[Spec], ops: &mut [Operation], when: Compile) -> Result<Vec
                 .items
                 .get(*t)
                 .map(|it| (it.to_string(), template_params(it).pop().unwrap_or_default()));
-            let explicit = index.on(t).any(|(_, o)| op_ext(root, o).is_some_and(|a| a != "none"));
+            // A lifecycle is state kept on items: its path is a collection even with no read.
+            let lifecycle = root
+                .get("paths")
+                .and_then(|p| p.get(*t))
+                .is_some_and(|item| resolve(root, item).get("x-specbox-lifecycle").is_some());
+            let explicit = lifecycle || index.on(t).any(|(_, o)| op_ext(root, o).is_some_and(|a| a != "none"));
             // `POST /x/{id}/restore` alone (no GET, no items below) is an action on an item,
             // not a sub-collection.
             let action_on_item = item.is_none()

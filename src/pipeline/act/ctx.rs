@@ -103,3 +103,27 @@ pub fn item_id<'a>(ctx: &Ctx<'a>, r: &Resource) -> Result<&'a str, ApiError> {
         .and_then(|p| ctx.req.path_param(p))
         .ok_or_else(|| ApiError::new(500, ErrorKind::Internal, "item path without an id parameter"))
 }
+
+/// A time of the sandbox clock (Unix milliseconds) as RFC 3339 text, to the second. Formatting is
+/// kept per thread for the second it was made in: every create and update stamps one, and most
+/// share their second.
+pub fn stamp(at_ms: u64) -> String {
+    use std::cell::RefCell;
+    use std::time::{Duration, UNIX_EPOCH};
+    thread_local! {
+        static LAST: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+    }
+    let second = at_ms / 1000;
+    LAST.with_borrow_mut(|(at, text)| {
+        if *at != second {
+            *at = second;
+            *text = humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(second)).to_string();
+        }
+        text.clone()
+    })
+}
+
+/// The tenant's sandbox clock now, as RFC 3339 text (what the engine writes in `created_at`...).
+pub fn now(ctx: &Ctx) -> String {
+    stamp(ctx.store.now_ms(ctx.tenant))
+}

@@ -6,10 +6,14 @@
 //! collisions) happen under the collection's write lock, so 64 concurrent creates with the same
 //! unique value give exactly one success.
 //!
-//! [`ctx`] holds what every action works with; [`write`] the actions that change state; [`list`]
-//! pages. This file only picks the action.
+//! [`ctx`] holds what every action works with (and the sandbox clock's time); [`write`] the
+//! actions that change state; [`list`] pages; [`lifecycle`] moves items between states (an
+//! operation's transition, the clock's timed ones). This file picks the action, after the
+//! operation's [`crate::model::rules::OpRules`] (most have none: one branch) chose an outcome and
+//! moved or checked the item the path names.
 
 pub mod ctx;
+pub mod lifecycle;
 pub mod list;
 pub mod write;
 
@@ -23,15 +27,69 @@ use crate::state::item::{release_unique, render};
 use serde_json::Value;
 use std::sync::Arc;
 
+/// An answer's top-level text field named like the path parameter of the item, set to its id.
+fn name_item(body: Body, param: &str, id: &str) -> Body {
+    let parsed = match &body {
+        Body::Value(v) => Some(v.clone()),
+        Body::Raw(bytes) => serde_json::from_slice::<Value>(bytes).ok(),
+    };
+    match parsed {
+        Some(Value::Object(mut m)) if m.get(param).is_some_and(Value::is_string) => {
+            m.insert(param.to_string(), Value::String(id.to_string()));
+            Body::Value(Value::Object(m))
+        }
+        _ => body,
+    }
+}
+
 /// Runs the operation's action. `Ok(None)` means the operation keeps no state.
 ///
 /// `body` is the validated request body, given by value (not left in [`Validated`]) so a write
 /// moves its fields into the stored object instead of copying each one.
 pub fn act(ctx: &Ctx, body: Option<Value>) -> Result<Option<Outcome>, ApiError> {
-    let success = ctx.op.success().map_or(200, |r| r.code());
-    let out = match &ctx.op.action {
-        Action::None => return Ok(None),
-        Action::Create { res, write, shape } => create(ctx, *res, write, shape, success, body)?,
+    let rules = ctx.op.rules.as_deref();
+    // The first outcome whose `when` matches the body decides the status (and more, below).
+    let rule = rules.and_then(|r| r.outcome(body.as_ref()));
+    let success = rule
+        .and_then(|o| o.status)
+        .or_else(|| ctx.op.success().map(|r| r.code()))
+        .unwrap_or(200);
+    // A transition moves the parent first: an operation the state does not allow does nothing.
+    let moved = match rules.and_then(|r| r.transition.as_ref()) {
+        Some(t) => Some(lifecycle::transition(ctx, t)?),
+        None => None,
+    };
+    if let Some((res, param)) = rules.and_then(|r| r.parent.as_ref())
+        && moved.is_none()
+    {
+        lifecycle::must_exist(ctx, *res, param)?;
+    }
+    let mut out = match &ctx.op.action {
+        Action::None if rule.is_none() && moved.is_none() => return Ok(None),
+        Action::None => {
+            let root = ctx.api.specs.get(ctx.op.spec).map(|s| s.root());
+            let mut body = match rule.and_then(|o| o.body.as_ref()) {
+                Some(v) => Some(Body::Value(v.clone())),
+                None => root
+                    .and_then(|root| ctx.op.response_for(success)?.default_bytes(root))
+                    .map(Body::Raw),
+            };
+            // An answer about the item that moved names it as the path does
+            // (`paymentPspReference` of `/payments/{paymentPspReference}/captures`).
+            // (A plain `{id}` is not: an answer's `id` is its own.)
+            if let Some(t) = rules.and_then(|r| r.transition.as_ref())
+                && t.param != "id"
+                && let Some(id) = ctx.req.path_param(&t.param)
+            {
+                body = body.map(|b| name_item(b, &t.param, id));
+            }
+            Outcome {
+                status: success,
+                body,
+                changed: None,
+            }
+        }
+        Action::Create { res, write, shape } => create(ctx, *res, write, shape, success, body, rule)?,
         Action::Read { res, shape } => {
             let (r, coll) = item_collection(ctx, *res)?;
             let id = item_id(ctx, r)?;
@@ -72,5 +130,9 @@ pub fn act(ctx: &Ctx, body: Option<Value>) -> Result<Option<Outcome>, ApiError> 
         Action::Archive { res, shape } => set_archived(ctx, *res, shape, success, true)?,
         Action::Restore { res, shape } => set_archived(ctx, *res, shape, success, false)?,
     };
+    // The event of a transition is about the item that moved.
+    if moved.is_some() && ctx.op.fires {
+        out.changed = moved;
+    }
     Ok(Some(out))
 }

@@ -3,33 +3,16 @@
 //! the collection's write lock together with the write.
 
 use crate::model::errors::{ApiError, ErrorKind};
+use crate::model::lifecycle::OutcomeRule;
 use crate::model::resources::plan::{Action, IdGen, Resource, Shape, WritePlan};
 use crate::model::resources::write::rekey;
 use crate::model::schema::{Location, Violation};
-use crate::pipeline::act::ctx::{Ctx, Outcome, item_collection, item_id, not_found, resource};
+use crate::pipeline::act::ctx::{Ctx, Outcome, collection_for, item_collection, item_id, not_found, now, resource};
+use crate::pipeline::act::lifecycle::{schedule, shape_new};
 use crate::state::item::{check_unique, claim_unique, field_of, id_key, release_unique, render, to_entry, unique_key};
 use crate::state::store::{Collection, Entry};
 use serde_json::{Map, Value};
 use std::sync::Arc;
-
-/// The current time as RFC 3339 text, to the second. Formatting is kept per thread for the
-/// second it was made in: every create and update stamps one, and most share their second.
-fn now() -> String {
-    use std::cell::RefCell;
-    use std::time::{SystemTime, UNIX_EPOCH};
-    thread_local! {
-        static LAST: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
-    }
-    let t = SystemTime::now();
-    let second = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    LAST.with_borrow_mut(|(at, text)| {
-        if *at != second {
-            *at = second;
-            *text = humantime::format_rfc3339_seconds(t).to_string();
-        }
-        text.clone()
-    })
-}
 
 /// The writable fields of the body (all of them for a free-form schema), in the body's order.
 /// Fields are moved, not copied: the body is not needed once its fields are taken.
@@ -112,7 +95,14 @@ fn new_uuid() -> String {
 }
 
 /// A new object from a request body: writable fields, defaults, timestamps.
-fn new_object(r: &Resource, write: &WritePlan, body: Option<Value>) -> Map<String, Value> {
+/// `first`: an outcome's example fields, which take the place of the default example's.
+fn new_object(
+    r: &Resource,
+    write: &WritePlan,
+    body: Option<Value>,
+    first: &[(String, Value)],
+    stamp: String,
+) -> Map<String, Value> {
     let mut obj = fields_from_body(write, body);
     drop_unfit(r, write, &mut obj);
     for (k, v) in &write.defaults {
@@ -120,13 +110,19 @@ fn new_object(r: &Resource, write: &WritePlan, body: Option<Value>) -> Map<Strin
             obj.insert(k.clone(), v.clone());
         }
     }
-    // What the spec's example shows for the fields the server sets, under what the client sent.
-    for (k, v) in &write.base {
+    for (k, v) in first {
+        if k != &r.id_field && field_of(&obj, k).is_none() {
+            obj.insert(k.clone(), v.clone());
+        }
+    }
+    // What the spec's example shows for the fields the server sets, under what the client sent
+    // (an outcome's example, where one was chosen, instead of the default one).
+    let base = if first.is_empty() { write.base.as_slice() } else { &[] };
+    for (k, v) in base {
         if field_of(&obj, k).is_none() {
             obj.insert(k.clone(), v.clone());
         }
     }
-    let stamp = now();
     if let Some(f) = &r.created_field {
         obj.insert(f.clone(), Value::String(stamp.clone()));
     }
@@ -189,6 +185,21 @@ fn rekey_base(write: &WritePlan, key: &str, stored: &mut Map<String, Value>) {
     }
 }
 
+/// A new item's lifecycle state, read before it is stored (`None`: no lifecycle).
+fn state_of(ctx: &Ctx, obj: &Map<String, Value>) -> Option<String> {
+    let (field, _) = ctx.op.rules.as_ref()?.initial.as_ref()?;
+    obj.get(field).and_then(Value::as_str).map(str::to_string)
+}
+
+/// A new item in a lifecycle's state: the timers of the timed transitions out of it.
+fn started(ctx: &Ctx, res: usize, key: &str, state: Option<String>) {
+    if let Some(state) = state
+        && let Ok((_, scope)) = collection_for(ctx, res)
+    {
+        schedule(ctx.api, ctx.tenant, scope, key, &state, ctx.store.now_ms(ctx.tenant));
+    }
+}
+
 type WriteGuard = parking_lot::ArcRwLockWriteGuard<parking_lot::RawRwLock, Arc<Collection>>;
 
 pub fn create(
@@ -198,9 +209,12 @@ pub fn create(
     shape: &Shape,
     status: u16,
     body: Option<Value>,
+    rule: Option<&OutcomeRule>,
 ) -> Result<Outcome, ApiError> {
     let (r, coll) = item_collection(ctx, res)?;
-    let mut obj = new_object(r, write, body);
+    let mut obj = new_object(r, write, body, rule.map_or(&[][..], |o| o.base.as_slice()), now(ctx));
+    shape_new(rule, ctx.op.rules.as_ref().and_then(|x| x.initial.as_ref()), &mut obj);
+    let state = state_of(ctx, &obj);
     // The parent's key, as the path gives it.
     for (param, field, kind) in &write.scope_fields {
         if let Some(v) = ctx.req.path_param(param) {
@@ -212,7 +226,9 @@ pub fn create(
         let coll = Arc::make_mut(&mut guard);
         let (key, mut stored) = prepare(coll, r, obj)?;
         rekey_base(write, &key, &mut stored);
-        let entry = commit(coll, r, key, stored);
+        let entry = commit(coll, r, key.clone(), stored);
+        drop(guard);
+        started(ctx, res, &key, state);
         return Ok(Outcome {
             status,
             body: Some(render(r, shape, &entry)),
@@ -279,9 +295,11 @@ pub fn create(
     let entry = commit(
         Arc::make_mut(&mut guards.get_mut(own).ok_or_else(not_locked)?.1),
         r,
-        key,
+        key.clone(),
         stored,
     );
+    drop(guards);
+    started(ctx, res, &key, state);
     Ok(Outcome {
         status,
         body: Some(render(r, shape, &entry)),
@@ -346,7 +364,7 @@ fn resolve_reference(
                 Some(Action::Create { write, .. }) => write.clone(),
                 _ => WritePlan::default(),
             };
-            let obj = new_object(target, &write, Some(Value::Object(inline.clone())));
+            let obj = new_object(target, &write, Some(Value::Object(inline.clone())), &[], now(ctx));
             let (key, stored) = prepare(coll, target, obj).map_err(|mut e| {
                 for v in &mut e.violations {
                     v.field = format!("{field}.{}", v.field);
@@ -427,7 +445,7 @@ pub fn write_item(
         }
     }
     if let Some(f) = &r.updated_field {
-        next.insert(f.clone(), Value::String(now()));
+        next.insert(f.clone(), Value::String(now(ctx)));
     }
     check_unique(guard, r, &next, Some(id))?;
     release_unique(guard, r, &Value::Object(current));

@@ -69,6 +69,8 @@ pub struct Fired {
     pub tenant: Option<TenantName>,
     /// The exchange, for callbacks' runtime expressions (only when a hook is a callback).
     pub exchange: Option<Box<Exchange>>,
+    /// When it happened by the sandbox clock (`None`: now).
+    pub at: Option<SystemTime>,
 }
 
 /// A receiver of webhooks.
@@ -191,7 +193,8 @@ impl Webhooks {
         let mut ids = Vec::new();
         for hook in fired.hooks.iter() {
             let event_id = format!("evt_{}", self.next_event.fetch_add(1, Ordering::Relaxed));
-            let (body, violations) = payload::build(hook, fired.res, object.as_ref(), &event_id);
+            let at = fired.at.unwrap_or_else(SystemTime::now);
+            let (body, violations) = payload::build(hook, fired.res, object.as_ref(), &event_id, at);
             if !violations.is_empty() {
                 tracing::warn!(
                     "the payload of {} does not validate against its schema: {}",

@@ -12,6 +12,7 @@ use bytes::Bytes;
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::{HeaderMap, Method};
 use serde_json::Value;
+use std::time::SystemTime;
 
 /// The exchange that set a callback off, for its runtime expressions.
 pub struct Exchange {
@@ -47,8 +48,14 @@ const TIME_FIELDS: &[&str] = &[
 /// An example that does not fit its own schema (vendors' specs have them: Adyen's
 /// `RECURRING_CONTRACT` example carries a field its schema forbids) gives way to a body generated
 /// from the schema, when that one fits.
-pub fn build(hook: &Hook, res: Option<usize>, object: Option<&Value>, event_id: &str) -> (Value, Vec<String>) {
-    let first = build_from(hook, hook.template.clone(), res, object, event_id);
+pub fn build(
+    hook: &Hook,
+    res: Option<usize>,
+    object: Option<&Value>,
+    event_id: &str,
+    at: SystemTime,
+) -> (Value, Vec<String>) {
+    let first = build_from(hook, hook.template.clone(), res, object, event_id, at);
     if first.1.is_empty() {
         return first;
     }
@@ -56,7 +63,7 @@ pub fn build(hook: &Hook, res: Option<usize>, object: Option<&Value>, event_id: 
     if generated.as_ref() == hook.template.as_ref() {
         return first;
     }
-    let second = build_from(hook, generated, res, object, event_id);
+    let second = build_from(hook, generated, res, object, event_id, at);
     if second.1.is_empty() { second } else { first }
 }
 
@@ -66,13 +73,19 @@ fn build_from(
     res: Option<usize>,
     object: Option<&Value>,
     event_id: &str,
+    at: SystemTime,
 ) -> (Value, Vec<String>) {
     let mut body = template.unwrap_or(Value::Null);
     let place = res.and_then(|r| hook.object_pointer(r));
-    stamp(&mut body, event_id, place.unwrap_or("\u{0}"), "", 0);
+    stamp(&mut body, event_id, at, place.unwrap_or("\u{0}"), "", 0);
     name_event(hook, &mut body);
     if let (Some(at), Some(object)) = (place, object) {
         set_at(&mut body, at, object.clone());
+    }
+    for (at, value) in &hook.set {
+        if let Some(v) = fill(value, object) {
+            set_at(&mut body, at, v);
+        }
     }
     let violations = hook
         .schema
@@ -85,6 +98,34 @@ fn build_from(
         })
         .unwrap_or_default();
     (body, violations)
+}
+
+/// A value of `x-specbox-event.set`: `"{/field}"` alone is the object's value (of its type),
+/// placeholders inside text are replaced by the values' text; a placeholder the object does not
+/// have leaves the body's own value.
+fn fill(value: &Value, object: Option<&Value>) -> Option<Value> {
+    let Value::String(text) = value else {
+        return Some(value.clone());
+    };
+    let get = |ptr: &str| object.and_then(|o| o.pointer(ptr));
+    if let Some(ptr) = text.strip_prefix('{').and_then(|t| t.strip_suffix('}'))
+        && !ptr.contains('{')
+    {
+        return get(ptr).cloned();
+    }
+    let mut out = String::new();
+    let mut rest = text.as_str();
+    while let Some((before, after)) = rest.split_once('{') {
+        out.push_str(before);
+        let (ptr, tail) = after.split_once('}')?;
+        match get(ptr)? {
+            Value::String(s) => out.push_str(s),
+            v => out.push_str(&v.to_string()),
+        }
+        rest = tail;
+    }
+    out.push_str(rest);
+    Some(Value::String(out))
 }
 
 /// Fields that carry the event's name (at the top of the body).
@@ -117,9 +158,9 @@ fn name_event(hook: &Hook, body: &mut Value) {
     }
 }
 
-/// Stamps the event's id (top level) and the time (anywhere but inside the placed object) on the
+/// Stamps the event's id (top level) and the time (`now`: by the sandbox clock) (anywhere but inside the placed object) on the
 /// fields named for them, keeping each field's type: a number gets Unix seconds, text RFC 3339.
-fn stamp(v: &mut Value, event_id: &str, skip: &str, at: &str, depth: usize) {
+fn stamp(v: &mut Value, event_id: &str, now: SystemTime, skip: &str, at: &str, depth: usize) {
     if at == skip || depth > 4 {
         return;
     }
@@ -134,7 +175,6 @@ fn stamp(v: &mut Value, event_id: &str, skip: &str, at: &str, depth: usize) {
                         _ => {}
                     }
                 } else if TIME_FIELDS.contains(&k.as_str()) && here != skip {
-                    let now = std::time::SystemTime::now();
                     match field {
                         Value::String(s) => *s = humantime::format_rfc3339_seconds(now).to_string(),
                         Value::Number(_) => {
@@ -144,13 +184,13 @@ fn stamp(v: &mut Value, event_id: &str, skip: &str, at: &str, depth: usize) {
                         _ => {}
                     }
                 } else {
-                    stamp(field, event_id, skip, &here, depth + 1);
+                    stamp(field, event_id, now, skip, &here, depth + 1);
                 }
             }
         }
         Value::Array(items) => {
             for (i, item) in items.iter_mut().enumerate() {
-                stamp(item, event_id, skip, &format!("{at}/{i}"), depth + 1);
+                stamp(item, event_id, now, skip, &format!("{at}/{i}"), depth + 1);
             }
         }
         _ => {}
@@ -326,7 +366,7 @@ mod tests {
     fn ids_and_times_are_stamped_in_their_own_types() {
         let mut v =
             json!({"id": "x", "created": 1, "data": {"object": {"id": "keep", "created": 7}, "eventDate": "old"}});
-        stamp(&mut v, "evt_12", "/data/object", "", 0);
+        stamp(&mut v, "evt_12", std::time::SystemTime::now(), "/data/object", "", 0);
         assert_eq!(v["id"], "evt_12");
         assert!(v["created"].as_u64().unwrap() > 1_700_000_000);
         assert_eq!(v["data"]["object"], json!({"id": "keep", "created": 7}));
