@@ -437,6 +437,13 @@ fn adyen_payment_flow_authorise_or_refuse_by_card_capture_refund_with_notificati
     let capture = modify(&s, psp, "captures", 201);
     assert_eq!(capture["paymentPspReference"], psp);
     assert_eq!(capture["status"], "received");
+    // What the request said comes back where the answer has it (not the example's 2,000).
+    assert_eq!(
+        capture["amount"],
+        json!({"currency": "EUR", "value": 1000}),
+        "{capture}"
+    );
+    assert_eq!(capture["merchantAccount"], "TestMerchant", "{capture}");
     modify(&s, psp, "captures", 422);
     let refund = modify(&s, psp, "refunds", 201);
     assert_eq!(refund["paymentPspReference"], psp);

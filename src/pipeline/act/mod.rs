@@ -42,6 +42,37 @@ fn name_item(body: Body, param: &str, id: &str) -> Body {
     }
 }
 
+/// `body` with the top-level fields it shares with the request's set to what was sent (same JSON
+/// kind only), if the result validates against the answer's schema; else `body` unchanged.
+fn echo_sent(ctx: &Ctx, status: u16, body: Body, sent: &serde_json::Map<String, Value>) -> Body {
+    let parsed = match &body {
+        Body::Value(v) => Some(v.clone()),
+        Body::Raw(bytes) => serde_json::from_slice::<Value>(bytes).ok(),
+    };
+    let Some(Value::Object(mut answer)) = parsed else {
+        return body;
+    };
+    let kind = |v: &Value| std::mem::discriminant(v);
+    let mut changed = false;
+    for (k, v) in sent {
+        if let Some(slot) = answer.get_mut(k)
+            && kind(slot) == kind(v)
+            && slot != v
+        {
+            *slot = v.clone();
+            changed = true;
+        }
+    }
+    let answer = Value::Object(answer);
+    let valid = ctx.api.specs.get(ctx.op.spec).is_some_and(|spec| {
+        ctx.op
+            .response_for(status)
+            .and_then(|r| r.validator(&spec.compiler))
+            .is_none_or(|v| v.is_valid(&answer))
+    });
+    if changed && valid { Body::Value(answer) } else { body }
+}
+
 /// Runs the operation's action. `Ok(None)` means the operation keeps no state.
 ///
 /// `body` is the validated request body, given by value (not left in [`Validated`]) so a write
@@ -50,6 +81,12 @@ pub fn act(ctx: &Ctx, body: Option<Value>) -> Result<Option<Outcome>, ApiError> 
     let rules = ctx.op.rules.as_deref();
     // The first outcome whose `when` matches the body decides the status (and more, below).
     let rule = rules.and_then(|r| r.outcome(body.as_ref()));
+    // What an action's answer echoes (kept only where the operation moves its parent; a create
+    // takes the body by value).
+    let sent = rules
+        .and_then(|r| r.transition.as_ref())
+        .and(matches!(ctx.op.action, Action::None).then(|| body.clone()))
+        .flatten();
     let success = rule
         .and_then(|o| o.status)
         .or_else(|| ctx.op.success().map(|r| r.code()))
@@ -82,6 +119,13 @@ pub fn act(ctx: &Ctx, body: Option<Value>) -> Result<Option<Outcome>, ApiError> 
                 && let Some(id) = ctx.req.path_param(&t.param)
             {
                 body = body.map(|b| name_item(b, &t.param, id));
+            }
+            // An action's answer (a capture, a refund) echoes what the request said where the
+            // answer has the same field (`amount`, `reference`), as long as it still validates.
+            if moved.is_some()
+                && let Some(Value::Object(sent)) = sent.as_ref()
+            {
+                body = body.map(|b| echo_sent(ctx, success, b, sent));
             }
             Outcome {
                 status: success,
