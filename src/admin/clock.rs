@@ -2,7 +2,7 @@
 //!
 //! The clock is real time until advanced: `POST /__specbox/clock` with `{"advance": "3d"}` moves
 //! it forward for every tenant (or, with `"tenant"`, for one) and runs every timed transition
-//! that fell due, in order, as Stripe's test clocks do; each fires its webhooks. [`tick`] runs
+//! that fell due, in order, as payment providers' test clocks do; each fires its webhooks. [`tick`] runs
 //! what falls due in real time (the server calls it from a background task): it looks only at
 //! tenants with timers waiting, and takes no lock a request takes except a tenant's timer queue.
 

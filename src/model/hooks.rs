@@ -127,7 +127,7 @@ pub struct Hook {
     pub signature: Option<Signature>,
     pub triggers: Vec<Trigger>,
     /// `x-specbox-event.set`: places in the body (JSON pointers) and what goes there, with
-    /// `{/pointer}` standing for a value of the changed object (`{/pspReference}`).
+    /// `{/pointer}` standing for a value of the changed object (`{/reference}`).
     pub set: Vec<(String, Value)>,
 }
 
@@ -177,7 +177,7 @@ impl Hooks {
             .collect()
     }
 
-    /// A webhook by name (a leading `/`, as Adyen writes them, may be left out).
+    /// A webhook by name (a leading `/`, as some specs write webhook names, may be left out).
     pub fn webhook(&self, name: &str) -> Option<&Arc<Hook>> {
         let name = name.trim_start_matches('/');
         self.webhooks.iter().find(|h| h.name == name)
@@ -389,7 +389,7 @@ fn hook(
 
 /// Where each resource's object goes in a body of schema `schema`: the shallowest property whose
 /// schema is the resource's (the same `$ref` in the same document, or a component of the same
-/// name in another one: Adyen's webhooks and its Checkout API are two documents).
+/// name in another one: a vendor may publish its webhooks and its API as two documents).
 fn placements(
     root: &Value,
     schema: &Value,

@@ -1,7 +1,7 @@
 //! `$ref`s where OpenAPI and JSON Schema allow none: a whole map or list written as a reference.
 //!
 //! Specs split over many files use `$ref` as a JSON Reference, which may stand for any value: a
-//! schema's whole `properties` map (`properties: {$ref: 'attributes.yml#/droplet_ids'}`), a
+//! schema's whole `properties` map (`properties: {$ref: 'attributes.yml#/widget_ids'}`), a
 //! response's `headers`, an operation's `parameters` list. A Reference Object is allowed only where
 //! one object (a schema, a parameter, a response) is expected, and a JSON Schema validator reads
 //! such a `properties` as one property named `$ref`. So after bundling, where a map of named things

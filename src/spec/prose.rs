@@ -2,7 +2,7 @@
 //!
 //! Nothing after loading reads them: validation ignores annotations, answers come from examples
 //! and schemas, and errors name pointers. Yet prose is most of a published spec's text (two
-//! fifths of Square's, more than half of some generated ones), and the document stays loaded for
+//! fifths of one in the corpus, more than half of some generated ones), and the document stays loaded for
 //! as long as specbox serves. So once overlays (whose JSONPath filters may select by description)
 //! are applied and the document is bundled, the prose goes.
 //!

@@ -46,7 +46,7 @@ pub fn item_envelope(root: &Value, pointer: &str, rep: Option<&str>, singular: &
     let schema = lookup(root, &canon)?;
     let props = properties(root, schema);
     if props.is_empty() {
-        // One of several answers (one item, or several: `{"droplet": ...}` or `{"droplets": [...]}`):
+        // One of several answers (one item, or several: `{"widget": ...}` or `{"widgets": [...]}`):
         // the first alternative that wraps one item is the one a single create or read answers.
         let s = resolve(root, schema);
         return ["oneOf", "anyOf"].iter().find_map(|key| {
@@ -104,7 +104,7 @@ pub fn item_envelope(root: &Value, pointer: &str, rep: Option<&str>, singular: &
 
 /// The envelope an answer's example shows where its schema shows none: the example wraps an
 /// item in one property named like the resource, which the schema does not declare
-/// (`{"byoip_prefix": {"uuid": ...}}` for a schema of `uuid`, `status`, `region`; `{"key": {...}}`
+/// (`{"prefix": {"uuid": ...}}` for a schema of `uuid`, `status`, `region`; `{"key": {...}}`
 /// for a read whose schema declares only a list, `keys`). The example is the better account of the
 /// answer's shape, and the wrapped answer still validates against the schema, which is checked
 /// here: no top-level field is required and no undeclared one refused. Returns the wrapper's name

@@ -528,7 +528,7 @@ fn build_resource(
 
 /// The field an item is keyed by: the one its path parameter names. `{Sid}` is `sid`,
 /// `{customer_id}` on customers is `id`, `{issue_number}` on issues is `number`,
-/// `{paymentPspReference}` on payments is `pspReference`; names compare across styles. Without a
+/// `{orderReference}` on orders is `reference`; names compare across styles. Without a
 /// match, `id`, else the first `*_id` field.
 fn key_field(props: &Props<'_>, param: Option<&str>, singular: &str) -> String {
     if props.is_empty() {

@@ -112,7 +112,7 @@ pub fn act(ctx: &Ctx, body: Option<Value>) -> Result<Option<Outcome>, ApiError> 
                     .map(Body::Raw),
             };
             // An answer about the item that moved names it as the path does
-            // (`paymentPspReference` of `/payments/{paymentPspReference}/captures`).
+            // (`orderReference` of `/orders/{orderReference}/captures`).
             // (A plain `{id}` is not: an answer's `id` is its own.)
             if let Some(t) = rules.and_then(|r| r.transition.as_ref())
                 && t.param != "id"

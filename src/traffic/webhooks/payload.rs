@@ -45,8 +45,8 @@ const TIME_FIELDS: &[&str] = &[
 
 /// A hook's body for one event, and what is wrong with it by the hook's schema.
 ///
-/// An example that does not fit its own schema (vendors' specs have them: Adyen's
-/// `RECURRING_CONTRACT` example carries a field its schema forbids) gives way to a body generated
+/// An example that does not fit its own schema (published specs have them: an
+/// example carrying a field its schema forbids) gives way to a body generated
 /// from the schema, when that one fits.
 pub fn build(
     hook: &Hook,

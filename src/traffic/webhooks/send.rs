@@ -166,15 +166,15 @@ mod tests {
             sign(&sig, b"Jefe", 0, b"what do ya want for nothing?"),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
-        let stripe = Signature {
+        let templated = Signature {
             over: "{timestamp}.{body}".into(),
             format: "t={timestamp},v1={signature}".into(),
             ..sig.clone()
         };
         // "what do ya want " + "for nothing?" split around a `.` is a different message.
-        let v = sign(&stripe, b"Jefe", 12, b"x");
+        let v = sign(&templated, b"Jefe", 12, b"x");
         assert!(v.starts_with("t=12,v1="), "{v}");
-        assert_ne!(v, sign(&stripe, b"Jefe", 13, b"x"));
+        assert_ne!(v, sign(&templated, b"Jefe", 13, b"x"));
         let b64 = Signature { base64: true, ..sig };
         assert_eq!(
             sign(&b64, b"Jefe", 0, b"what do ya want for nothing?"),
