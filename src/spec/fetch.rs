@@ -22,6 +22,17 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 const MAX_REDIRECTS: usize = 10;
 
 /// An HTTP(S) client for startup, with its own runtime.
+/// HTTP and HTTPS over rustls with compiled-in roots (no system OpenSSL, no CA bundle), h2 by
+/// ALPN: the connector of every outgoing client (spec fetching here, the proxy and webhooks).
+pub fn https_connector() -> HttpsConnector<HttpConnector> {
+    hyper_rustls::HttpsConnectorBuilder::new()
+        .with_webpki_roots()
+        .https_or_http()
+        .enable_http1()
+        .enable_http2()
+        .build()
+}
+
 pub struct Fetcher {
     runtime: tokio::runtime::Runtime,
     client: Client<HttpsConnector<HttpConnector>, Empty<Bytes>>,
@@ -33,13 +44,7 @@ impl Fetcher {
             .enable_all()
             .build()
             .map_err(|e| format!("cannot start a runtime to fetch with: {e}"))?;
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_webpki_roots()
-            .https_or_http()
-            .enable_http1()
-            .enable_http2()
-            .build();
-        let client = Client::builder(TokioExecutor::new()).build(connector);
+        let client = Client::builder(TokioExecutor::new()).build(https_connector());
         Ok(Fetcher { runtime, client })
     }
 

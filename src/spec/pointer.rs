@@ -36,6 +36,16 @@ impl At<'_> {
     }
 }
 
+/// One reference token of a JSON pointer, unescaped (`~1` is `/`, `~0` is `~`); borrowed when
+/// it has no escapes, as nearly every token has none.
+fn unescape_token(raw: &str) -> Cow<'_, str> {
+    if raw.contains('~') {
+        Cow::Owned(raw.replace("~1", "/").replace("~0", "~"))
+    } else {
+        Cow::Borrowed(raw)
+    }
+}
+
 /// Looks a JSON pointer up (`""` is the whole document), exactly as `Value::pointer` does but
 /// without its two string allocations per segment: startup resolves tens of thousands of
 /// pointers into a large document, and those allocations were most of the cost.
@@ -45,11 +55,7 @@ pub fn lookup<'a>(root: &'a Value, pointer: &str) -> Option<&'a Value> {
     }
     let rest = pointer.strip_prefix('/')?;
     rest.split('/').try_fold(root, |target, raw| {
-        let token: Cow<'_, str> = if raw.contains('~') {
-            Cow::Owned(raw.replace("~1", "/").replace("~0", "~"))
-        } else {
-            Cow::Borrowed(raw)
-        };
+        let token = unescape_token(raw);
         match target {
             Value::Object(map) => map.get(token.as_ref()),
             Value::Array(list) => array_index(&token).and_then(|i| list.get(i)),
@@ -65,11 +71,7 @@ pub fn lookup_mut<'a>(root: &'a mut Value, pointer: &str) -> Option<&'a mut Valu
     }
     let rest = pointer.strip_prefix('/')?;
     rest.split('/').try_fold(root, |target, raw| {
-        let token: Cow<'_, str> = if raw.contains('~') {
-            Cow::Owned(raw.replace("~1", "/").replace("~0", "~"))
-        } else {
-            Cow::Borrowed(raw)
-        };
+        let token = unescape_token(raw);
         match target {
             Value::Object(map) => map.get_mut(token.as_ref()),
             Value::Array(list) => array_index(&token).and_then(|i| list.get_mut(i)),

@@ -353,16 +353,10 @@ fn connection_listed(headers: &HeaderMap) -> Vec<String> {
 
 /// hyper-util's pooled client over rustls: HTTP and HTTPS, h2 by ALPN, compiled-in roots.
 pub fn https_client() -> HttpClient {
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_webpki_roots()
-        .https_or_http()
-        .enable_http1()
-        .enable_http2()
-        .build();
     Client::builder(TokioExecutor::new())
         .pool_timer(TokioTimer::new())
         .pool_idle_timeout(Duration::from_secs(30))
-        .build(connector)
+        .build(crate::spec::fetch::https_connector())
 }
 
 /// An error and its causes (`client error (Connect): tcp connect error: Connection refused`).

@@ -28,11 +28,16 @@ use serde_json::Value;
 use std::sync::Arc;
 
 /// An answer's top-level text field named like the path parameter of the item, set to its id.
-fn name_item(body: Body, param: &str, id: &str) -> Body {
-    let parsed = match &body {
+/// A body as a value to change (a spec's answer is kept as JSON text).
+fn parsed(body: &Body) -> Option<Value> {
+    match body {
         Body::Value(v) => Some(v.clone()),
         Body::Raw(bytes) => serde_json::from_slice::<Value>(bytes).ok(),
-    };
+    }
+}
+
+fn name_item(body: Body, param: &str, id: &str) -> Body {
+    let parsed = parsed(&body);
     match parsed {
         Some(Value::Object(mut m)) if m.get(param).is_some_and(Value::is_string) => {
             m.insert(param.to_string(), Value::String(id.to_string()));
@@ -45,10 +50,7 @@ fn name_item(body: Body, param: &str, id: &str) -> Body {
 /// `body` with the top-level fields it shares with the request's set to what was sent (same JSON
 /// kind only), if the result validates against the answer's schema; else `body` unchanged.
 fn echo_sent(ctx: &Ctx, status: u16, body: Body, sent: &serde_json::Map<String, Value>) -> Body {
-    let parsed = match &body {
-        Body::Value(v) => Some(v.clone()),
-        Body::Raw(bytes) => serde_json::from_slice::<Value>(bytes).ok(),
-    };
+    let parsed = parsed(&body);
     let Some(Value::Object(mut answer)) = parsed else {
         return body;
     };
@@ -83,10 +85,8 @@ pub fn act(ctx: &Ctx, body: Option<Value>) -> Result<Option<Outcome>, ApiError> 
     let rule = rules.and_then(|r| r.outcome(body.as_ref()));
     // What an action's answer echoes (kept only where the operation moves its parent; a create
     // takes the body by value).
-    let sent = rules
-        .and_then(|r| r.transition.as_ref())
-        .and(matches!(ctx.op.action, Action::None).then(|| body.clone()))
-        .flatten();
+    let transition_only = rules.is_some_and(|r| r.transition.is_some()) && matches!(ctx.op.action, Action::None);
+    let sent = if transition_only { body.clone() } else { None };
     let success = rule
         .and_then(|o| o.status)
         .or_else(|| ctx.op.success().map(|r| r.code()))
