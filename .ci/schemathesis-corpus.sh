@@ -30,8 +30,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
-SCHEMATHESIS_VERSION=4.32.5
-VENV="$ROOT/.venv-schemathesis"
 SEED=${ST_SEED:-1}
 MAX_EXAMPLES=${ST_CORPUS_MAX_EXAMPLES:-5}
 RUN_TIMEOUT=${ST_CORPUS_RUN_TIMEOUT:-180}
@@ -39,29 +37,9 @@ OUT=${ST_CORPUS_OUT:-$ROOT/target/schemathesis-corpus}
 CORPUS=tests/corpus
 NO_FIXTURES=tests/corpus/no-fixtures # does not exist: only the spec counts (tests/common/conformance.rs)
 
-for tool in python3 cargo curl timeout; do
-  command -v "$tool" >/dev/null 2>&1 || { echo "schemathesis-corpus.sh: $tool is required" >&2; exit 2; }
-done
-
-# --- Schemathesis, pinned, in its own venv -------------------------------------------------------------
-if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -qx "schemathesis, version $SCHEMATHESIS_VERSION"; then
-  echo "== installing schemathesis==$SCHEMATHESIS_VERSION into ${VENV#"$ROOT"/}"
-  [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
-fi
-PY="$VENV/bin/python"
-ST="$VENV/bin/schemathesis"
-
-# --- specbox ----------------------------------------------------------------------------------------------
-if [ -n "${SPECBOX_BIN:-}" ]; then
-  BIN="$SPECBOX_BIN"
-  echo "== testing $BIN"
-else
-  echo "== cargo build --release"
-  cargo build --release
-  TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-  BIN="$TARGET_DIR/release/specbox"
-fi
+SCRIPT=schemathesis-corpus.sh
+# shellcheck source=.ci/schemathesis-setup.sh
+source "$ROOT/.ci/schemathesis-setup.sh"
 
 rm -rf "$OUT"
 mkdir -p "$OUT"

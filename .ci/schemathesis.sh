@@ -13,8 +13,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
-SCHEMATHESIS_VERSION=4.32.5
-VENV="$ROOT/.venv-schemathesis"
 SEED=${ST_SEED:-1}
 MAX_EXAMPLES=${ST_MAX_EXAMPLES:-25}
 RUN_TIMEOUT=${ST_RUN_TIMEOUT:-180}
@@ -26,31 +24,9 @@ AP_CLIENT_SECRET=sandbox_secret
 SWISSPAY_KEY_A=sk_test_schemathesis_a
 SWISSPAY_KEY_B=sk_test_schemathesis_b
 
-for tool in python3 cargo curl timeout; do
-  command -v "$tool" >/dev/null 2>&1 || { echo "schemathesis.sh: $tool is required" >&2; exit 2; }
-done
-
-# --- Schemathesis, pinned, in its own venv -------------------------------------------------------------
-if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -qx "schemathesis, version $SCHEMATHESIS_VERSION"; then
-  echo "== installing schemathesis==$SCHEMATHESIS_VERSION into ${VENV#"$ROOT"/}"
-  [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
-fi
-PY="$VENV/bin/python"
-ST="$VENV/bin/schemathesis"
-
-# --- specbox ----------------------------------------------------------------------------------------------
-# SPECBOX_BIN: a specbox binary to test (.ci/run passes the one `cargo test` just built, which
-# saves a second, release, build of every dependency). Without it the release binary is built.
-if [ -n "${SPECBOX_BIN:-}" ]; then
-  BIN="$SPECBOX_BIN"
-  echo "== testing $BIN"
-else
-  echo "== cargo build --release"
-  cargo build --release
-  TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-  BIN="$TARGET_DIR/release/specbox"
-fi
+SCRIPT=schemathesis.sh
+# shellcheck source=.ci/schemathesis-setup.sh
+source "$ROOT/.ci/schemathesis-setup.sh"
 
 rm -rf "$OUT"
 mkdir -p "$OUT"
