@@ -170,6 +170,13 @@ fn serve(args: ServeArgs) -> ExitCode {
             },
             ..Default::default()
         },
+        store: match args.store.as_str() {
+            "memory" | "" => None,
+            url => Some(specbox::state::redis::Config {
+                url: url.to_string(),
+                prefix: args.store_prefix.clone(),
+            }),
+        },
     };
     let (app, items) = match startup::build_app(api, &args.fixtures, opts) {
         Ok(a) => a,
@@ -239,6 +246,9 @@ fn serve(args: ServeArgs) -> ExitCode {
                 return Err(ExitCode::from(EXIT_CONFIG));
             }
         };
+        // A shared store connects (and gets the fixtures) before the first request, or keeps
+        // trying in the background: requests are answered 503 until it is there.
+        app.engine.load().store.start(std::time::Duration::from_secs(5)).await;
         // Watching before saying "listening": an edit made once a client sees the server is seen.
         let app = Arc::new(app);
         if let Some(inputs) = watch_inputs

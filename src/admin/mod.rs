@@ -63,15 +63,20 @@ pub async fn handle(app: &App, engine: &Engine, req: &Req) -> Reply {
         return reply;
     }
     match (&req.method, path) {
-        (&Method::GET, "/health") => Reply::json(
-            200,
-            "application/json",
-            &json!({
-                "status": "ok",
-                "in_flight": app.in_flight.load(std::sync::atomic::Ordering::Relaxed),
-                "specs": engine.api.specs.iter().map(|s| json!({"title": s.title, "version": s.version, "mount": s.mount})).collect::<Vec<_>>(),
-            }),
-        ),
+        (&Method::GET, "/health") => {
+            // A store that cannot be reached makes the sandbox unhealthy: it cannot answer.
+            let (ok, store) = engine.store.health().await;
+            Reply::json(
+                if ok { 200 } else { 503 },
+                "application/json",
+                &json!({
+                    "status": if ok { "ok" } else { "unavailable" },
+                    "in_flight": app.in_flight.load(std::sync::atomic::Ordering::Relaxed),
+                    "store": store,
+                    "specs": engine.api.specs.iter().map(|s| json!({"title": s.title, "version": s.version, "mount": s.mount})).collect::<Vec<_>>(),
+                }),
+            )
+        }
         (&Method::GET, "/routes") => Reply::json(200, "application/json", &Value::Array(routes(&engine.api))),
         (&Method::POST, "/reset") => {
             let query: Vec<(String, String)> = crate::exchange::parts::form_pairs(req.query.as_bytes()).collect();

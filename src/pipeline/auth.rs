@@ -144,6 +144,7 @@ impl Auth {
         spec: &Spec,
         op: &Operation,
         creds: &Credentials,
+        secret: Option<&[u8; 32]>,
     ) -> Result<TenantName, ApiError> {
         if !self.enabled {
             return Ok(self.default_tenant.clone());
@@ -156,7 +157,7 @@ impl Auth {
             let named = op.security.alternatives.iter().filter(|a| !a.is_empty());
             let tried = named.flat_map(|a| a.first().copied()).chain(0..spec.schemes.len());
             for scheme in tried.filter_map(|i| spec.schemes.get(i)) {
-                if let Ok(t) = self.check(spec_idx, scheme, creds) {
+                if let Ok(t) = self.check(spec_idx, scheme, creds, secret) {
                     return Ok(t);
                 }
             }
@@ -169,7 +170,7 @@ impl Auth {
                 let Some(scheme) = spec.schemes.get(*scheme_idx) else {
                     continue;
                 };
-                match self.check(spec_idx, scheme, creds) {
+                match self.check(spec_idx, scheme, creds, secret) {
                     Ok(t) => {
                         tenant.get_or_insert(t);
                     }
@@ -212,6 +213,7 @@ impl Auth {
         spec_idx: usize,
         scheme: &crate::model::operation::SecurityScheme,
         creds: &Credentials,
+        secret: Option<&[u8; 32]>,
     ) -> Result<TenantName, String> {
         let matches_pattern = |value: &str| scheme.pattern.as_ref().is_none_or(|p| p.is_match(value));
         match &scheme.kind {
@@ -249,9 +251,26 @@ impl Auth {
                 let token = creds
                     .bearer_bytes()
                     .ok_or("missing bearer token: get one from the token endpoint")?;
-                match self.tokens.get(token) {
-                    Some(t) if t.spec == spec_idx && t.expires > Instant::now() => Ok(t.tenant.clone()),
-                    Some(t) if t.spec == spec_idx => Err("access token expired".into()),
+                if let Some(t) = self.tokens.get(token) {
+                    return match &*t {
+                        t if t.spec == spec_idx && t.expires > Instant::now() => Ok(t.tenant.clone()),
+                        t if t.spec == spec_idx => Err("access token expired".into()),
+                        _ => Err("unknown access token".into()),
+                    };
+                }
+                // Issued by another process on the same store: its signature says so, and what
+                // it says is kept here, so the next request with it is a map look-up again.
+                match secret.and_then(|s| signed::open(s, token)) {
+                    Some(issued) if issued.spec == spec_idx => {
+                        let tenant = issued.tenant.clone();
+                        let live = issued.expires > Instant::now();
+                        self.tokens.insert(token.into(), issued);
+                        if live {
+                            Ok(tenant)
+                        } else {
+                            Err("access token expired".into())
+                        }
+                    }
                     _ => Err("unknown access token".into()),
                 }
             }
@@ -260,7 +279,11 @@ impl Auth {
 
     /// The OAuth2 client-credentials token endpoint (RFC 6749 §4.4): form body or HTTP Basic.
     /// Answers with RFC 6749's own error shape, since the API's spec does not describe this endpoint.
-    pub fn token(&self, spec_idx: usize, headers: &HeaderMap, body: &[u8]) -> (u16, Value) {
+    ///
+    /// With `signing` (the key of a store that several processes share), the token is signed with it and
+    /// carries its client and expiry, so every process on the store accepts it, and a restarted
+    /// one too; without, it is a random name only this process knows.
+    pub fn token(&self, spec_idx: usize, headers: &HeaderMap, body: &[u8], signing: Option<&[u8; 32]>) -> (u16, Value) {
         let creds = Credentials { headers, query: "" };
         let form: Vec<(String, String)> = form_pairs(body).collect();
         let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
@@ -314,16 +337,22 @@ impl Auth {
                 "client authentication failed: unknown client or wrong secret",
             );
         }
-        let token = format!("sbx_at_{}", ulid::Ulid::generate().to_string().to_lowercase());
+        // A TTL too large for the clock means "does not expire" (a year is plenty).
+        let ttl = if Instant::now().checked_add(self.token_ttl).is_some() {
+            self.token_ttl
+        } else {
+            Duration::from_secs(365 * 24 * 3600)
+        };
+        let token = match signing {
+            Some(key) => signed::seal(key, spec_idx, &id, ttl),
+            None => format!("sbx_at_{}", ulid::Ulid::generate().to_string().to_lowercase()),
+        };
         self.tokens.insert(
             token.as_bytes().into(),
             Issued {
                 spec: spec_idx,
                 tenant: Arc::from(format!("client:{id}")),
-                // A TTL too large for the clock means "does not expire" (a year is plenty).
-                expires: Instant::now()
-                    .checked_add(self.token_ttl)
-                    .unwrap_or_else(|| Instant::now() + Duration::from_secs(365 * 24 * 3600)),
+                expires: Instant::now() + ttl,
             },
         );
         let mut body = json!({ "access_token": token, "token_type": "Bearer", "expires_in": self.token_ttl.as_secs() });
@@ -331,5 +360,54 @@ impl Auth {
             obj.insert("scope".into(), Value::String(scope));
         }
         (200, body)
+    }
+}
+
+mod signed {
+    //! Tokens that carry what they grant, signed (HMAC-SHA256) with a key every process on one
+    //! shared store has: `sbx_at_` + base64url(`spec|expires unix ms|client id`) + `.` +
+    //! base64url(first 16 bytes of the MAC).
+
+    use crate::pipeline::auth::Issued;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+    use hmac::{Hmac, Mac};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    type HmacSha256 = Hmac<sha2::Sha256>;
+
+    fn mac(secret: &[u8; 32], payload: &[u8]) -> Option<Vec<u8>> {
+        let mut m = HmacSha256::new_from_slice(secret).ok()?;
+        m.update(payload);
+        Some(m.finalize().into_bytes().get(..16)?.to_vec())
+    }
+
+    pub fn seal(secret: &[u8; 32], spec: usize, client: &str, ttl: Duration) -> String {
+        let expires = crate::state::step::real_ms().saturating_add(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX));
+        let payload = format!("{spec}|{expires}|{client}");
+        let sig = mac(secret, payload.as_bytes()).unwrap_or_default();
+        format!("sbx_at_{}.{}", B64.encode(payload), B64.encode(sig))
+    }
+
+    pub fn open(secret: &[u8; 32], token: &[u8]) -> Option<Issued> {
+        let rest = token.strip_prefix(b"sbx_at_")?;
+        let dot = rest.iter().position(|b| *b == b'.')?;
+        let payload = B64.decode(rest.get(..dot)?).ok()?;
+        let sig = B64.decode(rest.get(dot + 1..)?).ok()?;
+        let mut m = HmacSha256::new_from_slice(secret).ok()?;
+        m.update(&payload);
+        m.verify_truncated_left(&sig).ok()?;
+        let text = std::str::from_utf8(&payload).ok()?;
+        let mut parts = text.splitn(3, '|');
+        let spec: usize = parts.next()?.parse().ok()?;
+        let expires_ms: u64 = parts.next()?.parse().ok()?;
+        let client = parts.next()?;
+        let left = expires_ms.saturating_sub(crate::state::step::real_ms());
+        Some(Issued {
+            spec,
+            tenant: Arc::from(format!("client:{client}")),
+            expires: Instant::now() + Duration::from_millis(left),
+        })
     }
 }

@@ -106,7 +106,9 @@ async fn route(app: &Engine, req: &Req) -> Reply {
     };
     let op_idx = match target {
         Target::Token(spec_idx) => {
-            let (status, body) = app.auth.token(spec_idx, &req.headers, &req.body);
+            let (status, body) = app
+                .auth
+                .token(spec_idx, &req.headers, &req.body, app.store.shared_secret().as_ref());
             return Reply::json(status, "application/json", &body).header("cache-control", "no-store");
         }
         Target::Op(i) => i,
@@ -144,7 +146,9 @@ async fn serve(
         headers: &req.headers,
         query: &req.query,
     };
-    let tenant_name = app.auth.authenticate(op.spec, spec, op, &creds)?;
+    let tenant_name = app
+        .auth
+        .authenticate(op.spec, spec, op, &creds, app.store.shared_secret().as_ref())?;
     *tenant = Some(tenant_name.clone());
 
     // What to inject: the request's own Prefer wins over rules, rules over chaos.

@@ -103,6 +103,16 @@ pub struct ServeArgs {
     #[arg(long, env = "SPECBOX_FIXTURES", default_value = "fixtures")]
     pub fixtures: PathBuf,
 
+    /// Where state lives: `memory` (the default: this process alone) or a Redis (or Valkey) URL,
+    /// `redis://HOST:PORT/DB` (`rediss://` for TLS), shared by every specbox process given the
+    /// same URL and prefix: they act as one sandbox, and a restart loses nothing.
+    #[arg(long, env = "SPECBOX_STORE", default_value = "memory")]
+    pub store: String,
+
+    /// The prefix of every Redis key, so several sandboxes can share one Redis.
+    #[arg(long, env = "SPECBOX_STORE_PREFIX", default_value = "specbox")]
+    pub store_prefix: String,
+
     /// Address to listen on.
     #[arg(long, env = "SPECBOX_HOST", default_value = "127.0.0.1")]
     pub host: String,

@@ -338,6 +338,8 @@ pub struct AppOptions {
     pub chaos: ChaosConfig,
     pub journal_size: usize,
     pub webhooks: WebhookOptions,
+    /// State in Redis (`--store redis://...`); `None`: in memory.
+    pub store: Option<crate::state::redis::Config>,
 }
 
 impl Default for AppOptions {
@@ -356,6 +358,7 @@ impl Default for AppOptions {
             chaos: ChaosConfig::default(),
             journal_size: 1000,
             webhooks: WebhookOptions::default(),
+            store: None,
         }
     }
 }
@@ -372,10 +375,16 @@ pub fn build_app(api: Api, fixtures_dir: &Path, opts: AppOptions) -> Result<(App
         );
     }
     let auth = Auth::new(opts.auth_enabled, loaded.clients, opts.token_ttl);
+    let store = match &opts.store {
+        None => Store::memory(loaded.seed),
+        Some(config) => {
+            Store::redis(config, &api, loaded.seed).map_err(|e| vec![SpecError::new(Path::new("--store"), "", e)])?
+        }
+    };
     let app = App {
         engine: ArcSwap::from_pointee(Engine {
             api,
-            store: Store::memory(loaded.seed),
+            store,
             auth,
             faults: std::sync::Arc::new(Faults::new(opts.chaos)),
             settings: opts.settings,

@@ -22,7 +22,6 @@ use crate::pipeline::auth::Auth;
 use crate::spec::error::SpecError;
 use crate::startup::{App, LoadOptions, load};
 use crate::state::fixtures;
-use crate::state::store::Store;
 use parking_lot::Mutex;
 use serde_json::{Value, json};
 use std::collections::{HashMap, VecDeque};
@@ -196,7 +195,7 @@ pub fn reload(app: &App, inputs: &Inputs, changed: &[PathBuf]) -> Option<Vec<Pat
 
     // Last, right before the swap: what the old engine's requests write from here on to a
     // collection that was kept lands in the new store too (collections are shared).
-    let mut store = Store::memory(seeded.seed);
+    let mut store = old.store.successor(&api, seeded.seed);
     let collections = store.carry_over(&old.store, &kept_map);
     app.engine.store(Arc::new(Engine {
         api,

@@ -34,6 +34,9 @@ pub struct Insert<'a> {
     pub r: &'a Resource,
     pub key: CollectionKey,
     pub prepare: Prepare<'a>,
+    /// `prepare` gives the item a new id that takes the collection's next sequence number (the
+    /// Redis store then takes one before its write).
+    pub seq: bool,
     /// Conflicts name their field under this one (`owner.email` for an inline `owner`).
     pub field_prefix: Option<String>,
 }
@@ -94,4 +97,11 @@ pub fn unavailable(detail: impl std::fmt::Display) -> ApiError {
         ErrorKind::Unavailable,
         format!("the sandbox's state store is unavailable ({detail}); retry shortly"),
     )
+}
+
+/// Real time, in Unix milliseconds.
+pub fn real_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

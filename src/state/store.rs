@@ -65,6 +65,37 @@ impl Store {
         Store::Memory(MemoryStore::new(seed))
     }
 
+    /// A store over Redis (`--store redis://...`); nothing is connected until [`Store::start`].
+    pub fn redis(config: &crate::state::redis::Config, api: &crate::model::Api, seed: Seed) -> Result<Store, String> {
+        Ok(Store::Redis(RedisStore::new(config, api, seed)?))
+    }
+
+    /// Connects a Redis store and writes the fixtures there (once per Redis), waiting up to
+    /// `wait` for it; it goes on trying in the background (answering 503 meanwhile).
+    pub async fn start(&self, wait: std::time::Duration) {
+        if let Store::Redis(r) = self {
+            r.start(wait).await;
+        }
+    }
+
+    /// The store for the next version of the model (`--watch`): a fresh one in memory (what is
+    /// kept is carried over, see [`Store::carry_over`]), the same Redis for Redis.
+    pub fn successor(&self, api: &crate::model::Api, seed: Seed) -> Store {
+        match self {
+            Store::Memory(_) => Store::memory(seed),
+            Store::Redis(r) => Store::Redis(r.successor(api, seed)),
+        }
+    }
+
+    /// The key that signs OAuth2 tokens when they must be accepted by every process on one store
+    /// (`None`: this process alone checks its tokens).
+    pub fn shared_secret(&self) -> Option<[u8; 32]> {
+        match self {
+            Store::Memory(_) => None,
+            Store::Redis(r) => r.secret(),
+        }
+    }
+
     /// Whether every method answers without waiting (the server then polls in place).
     pub fn is_local(&self) -> bool {
         matches!(self, Store::Memory(_))
@@ -246,11 +277,4 @@ impl Store {
             Store::Redis(r) => r.health().await,
         }
     }
-}
-
-/// Real time, in Unix milliseconds.
-pub fn real_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

@@ -83,6 +83,17 @@ pub enum IdGen {
     Like(String),
 }
 
+impl IdGen {
+    /// Whether a new id takes the collection's next sequence number.
+    pub fn uses_seq(&self) -> bool {
+        match self {
+            IdGen::Seq => true,
+            IdGen::Template(t) => t.contains("{seq}"),
+            _ => false,
+        }
+    }
+}
+
 /// A business-rule uniqueness constraint.
 #[derive(Debug, Clone)]
 pub struct UniqueRule {

@@ -243,9 +243,11 @@ pub async fn create(
             Resolved::Inline(item) => {
                 let ids = inline_ids.clone();
                 let field = reference.field.clone();
+                let seq = target.id_gen.uses_seq() && field_of(&item, &target.id_field).is_none_or(Value::is_null);
                 inserts.push(Insert {
                     r: target,
                     key: (reference.target, String::new()),
+                    seq,
                     field_prefix: Some(field.clone()),
                     prepare: Box::new(move |seq| {
                         let (key, stored) = prepare(target, item, seq);
@@ -272,9 +274,11 @@ pub async fn create(
     let own_key = Arc::new(parking_lot::Mutex::new(String::new()));
     let own_key_out = own_key.clone();
     let ids = inline_ids.clone();
+    let seq = r.id_gen.uses_seq() && field_of(&obj, &r.id_field).is_none_or(Value::is_null);
     inserts.push(Insert {
         r,
         key: scope.key.clone(),
+        seq,
         field_prefix: None,
         prepare: Box::new(move |seq| {
             for (field, id, item) in ids.lock().iter() {

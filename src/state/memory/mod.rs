@@ -228,6 +228,10 @@ impl<V> Sharded<V> {
         self.shards.iter().map(HashMap::len).sum()
     }
 
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &V)> {
+        self.shards.iter().flat_map(|s| s.iter())
+    }
+
     pub fn is_empty(&self) -> bool {
         self.shards.iter().all(HashMap::is_empty)
     }
