@@ -201,7 +201,14 @@ impl Sandbox {
 
     /// Restores the fixtures (and the spec's example items) for every tenant.
     pub fn reset(&self) {
-        self.app.engine.load().store.reset(None);
+        let engine = self.app.engine.load_full();
+        // The store's own calls are async (a Redis store waits for its answer); a caller of this
+        // synchronous API has no runtime, so a small one runs the call.
+        if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build()
+            && let Err(e) = rt.block_on(engine.store.reset(None))
+        {
+            tracing::warn!("reset: {}", e.message);
+        }
     }
 
     /// Adds a fault rule, as `POST /__specbox/faults` takes it (`{"operationId": ..., "status": 503}`);

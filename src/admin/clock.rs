@@ -8,11 +8,12 @@
 
 use crate::admin::problem;
 use crate::exchange::{Reply, Req, TenantName};
+use crate::model::errors::ApiError;
 use crate::model::lifecycle::parse_duration;
 use crate::pipeline::Engine;
 use crate::pipeline::act::lifecycle::{Moved, run_due};
 use crate::startup::App;
-use crate::state::store::Store;
+use crate::state::store::{TenantRef, real_ms};
 use crate::traffic::webhooks::Fired;
 use hyper::Method;
 use serde_json::{Value, json};
@@ -20,10 +21,10 @@ use std::sync::Arc;
 
 /// Held while due transitions run, so the ticker and an advance never run them at once (each
 /// would list, and fire, part of them). Requests never take it.
-static RUNNING: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
+static RUNNING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Answers the clock endpoints; `None` for any other path.
-pub fn serve(app: &App, engine: &Engine, req: &Req, path: &str) -> Option<Reply> {
+pub async fn serve(app: &App, engine: &Engine, req: &Req, path: &str) -> Option<Reply> {
     if path != "/clock" {
         return None;
     }
@@ -34,15 +35,15 @@ pub fn serve(app: &App, engine: &Engine, req: &Req, path: &str) -> Option<Reply>
                 .map(|(_, v)| v);
             Reply::json(200, "application/json", &now_json(engine, tenant.as_deref(), None))
         }
-        Method::POST => advance(app, engine, &req.body),
+        Method::POST => advance(app, engine, &req.body).await,
         _ => problem(405, "the clock takes GET and POST"),
     })
 }
 
 fn now_json(engine: &Engine, tenant: Option<&str>, moved: Option<Vec<Value>>) -> Value {
     let t = tenant.map(|t| engine.store.tenant(t));
-    let (all, own) = engine.store.ahead(t.as_deref());
-    let now_ms = Store::real_ms() + all + own;
+    let (all, own) = engine.store.ahead(t.as_ref());
+    let now_ms = real_ms() + all + own;
     let text = humantime::format_rfc3339_millis(std::time::UNIX_EPOCH + std::time::Duration::from_millis(now_ms));
     let mut v = json!({
         "now": text.to_string(),
@@ -57,7 +58,7 @@ fn now_json(engine: &Engine, tenant: Option<&str>, moved: Option<Vec<Value>>) ->
 }
 
 /// `{"advance": "3d", "tenant": optional}`: moves the clock and runs what fell due.
-fn advance(app: &App, engine: &Engine, body: &[u8]) -> Reply {
+async fn advance(app: &App, engine: &Engine, body: &[u8]) -> Reply {
     let v: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
         Err(e) => return problem(400, &format!("the clock change is not valid JSON: {e}")),
@@ -75,26 +76,34 @@ fn advance(app: &App, engine: &Engine, body: &[u8]) -> Reply {
     };
     let ms = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
     // Moving the clock and running what fell due is one step: the real-time ticker waits.
-    let _running = RUNNING.lock();
-    engine.store.advance(tenant, ms);
-    let moved = match tenant {
-        Some(t) => run_tenant(app, engine, t, &engine.store.tenant(t)),
-        None => engine
-            .store
-            .timed_tenants()
-            .iter()
-            .flat_map(|(name, t)| run_tenant(app, engine, name, t))
-            .collect(),
+    let _running = RUNNING.lock().await;
+    if let Err(e) = engine.store.advance(tenant, ms).await {
+        return problem(e.status, &e.message);
+    }
+    let tenants = match tenant {
+        Some(t) => Ok(vec![engine.store.tenant(t)]),
+        None => engine.store.timed_tenants().await,
     };
+    let mut moved = Vec::new();
+    let ran = async {
+        for t in tenants? {
+            moved.extend(run_tenant(app, engine, &t).await?);
+        }
+        Ok::<(), crate::model::errors::ApiError>(())
+    };
+    if let Err(e) = ran.await {
+        return problem(e.status, &e.message);
+    }
     Reply::json(200, "application/json", &now_json(engine, tenant, Some(moved)))
 }
 
 /// Runs one tenant's due transitions and fires their webhooks; describes each.
-fn run_tenant(app: &App, engine: &Engine, name: &str, tenant: &crate::state::store::Tenant) -> Vec<Value> {
-    let moved = run_due(&engine.api, &engine.store, tenant, engine.store.now_ms(tenant));
+async fn run_tenant(app: &App, engine: &Engine, tenant: &TenantRef) -> Result<Vec<Value>, ApiError> {
+    let name = tenant.name();
+    let moved = run_due(&engine.api, &engine.store, tenant, engine.store.now_ms(tenant)).await?;
     let out = moved.iter().map(|m| describe(engine, name, m)).collect();
     fire(app, engine, name, moved);
-    out
+    Ok(out)
 }
 
 fn describe(engine: &Engine, tenant: &str, m: &Moved) -> Value {
@@ -128,16 +137,22 @@ fn fire(app: &App, engine: &Engine, tenant: &str, moved: Vec<Moved>) {
 }
 
 /// Runs every timed transition that has fallen due in real time (called by the server, often).
-pub fn tick(app: &App) {
-    let engine = app.engine.load();
+pub async fn tick(app: &App) {
+    let engine = app.engine.load_full();
     if engine.api.lifecycles.iter().all(|l| l.timed.is_empty()) {
         return;
     }
     // A clock being advanced runs what falls due itself, and lists it.
-    let Some(_running) = RUNNING.try_lock() else {
+    let Ok(_running) = RUNNING.try_lock() else {
         return;
     };
-    for (name, tenant) in engine.store.timed_tenants() {
-        run_tenant(app, &engine, &name, &tenant);
+    // A store that cannot be reached is tried again at the next tick.
+    let Ok(tenants) = engine.store.timed_tenants().await else {
+        return;
+    };
+    for tenant in tenants {
+        if run_tenant(app, &engine, &tenant).await.is_err() {
+            return;
+        }
     }
 }

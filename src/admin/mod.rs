@@ -30,7 +30,7 @@ pub fn is_admin_path(path: &str) -> bool {
 
 /// Answers an admin request. `engine` is the one the exchange loaded from `app` (the version of
 /// the specs being served).
-pub fn handle(app: &App, engine: &Engine, req: &Req) -> Reply {
+pub async fn handle(app: &App, engine: &Engine, req: &Req) -> Reply {
     if !engine.settings.admin {
         return problem(404, "the admin API is disabled (--no-admin)");
     }
@@ -56,10 +56,10 @@ pub fn handle(app: &App, engine: &Engine, req: &Req) -> Reply {
     if let Some(reply) = ui::serve(&req.method, path) {
         return reply;
     }
-    if let Some(reply) = webhooks::serve(app, engine, req, path) {
+    if let Some(reply) = webhooks::serve(app, engine, req, path).await {
         return reply;
     }
-    if let Some(reply) = clock::serve(app, engine, req, path) {
+    if let Some(reply) = clock::serve(app, engine, req, path).await {
         return reply;
     }
     match (&req.method, path) {
@@ -81,7 +81,9 @@ pub fn handle(app: &App, engine: &Engine, req: &Req) -> Reply {
                 .find(|(k, _)| k == "tenant")
                 .map(|(_, v)| v.clone())
                 .or_else(|| body.get("tenant").and_then(Value::as_str).map(str::to_string));
-            engine.store.reset(tenant.as_deref());
+            if let Err(e) = engine.store.reset(tenant.as_deref()).await {
+                return problem(e.status, &e.message);
+            }
             Reply::json(
                 200,
                 "application/json",
@@ -114,8 +116,11 @@ pub fn handle(app: &App, engine: &Engine, req: &Req) -> Reply {
                 Err(field) => problem(400, &format!("invalid chaos settings: {field}")),
             }
         }
-        (&Method::GET, "/state") => Reply::json(200, "application/json", &state::overview(engine)),
-        (&Method::GET, "/state/items") => match state::items(engine, &req.query) {
+        (&Method::GET, "/state") => match state::overview(engine).await {
+            Ok(v) => Reply::json(200, "application/json", &v),
+            Err(e) => problem(e.status, &e.message),
+        },
+        (&Method::GET, "/state/items") => match state::items(engine, &req.query).await {
             Ok(v) => Reply::json(200, "application/json", &v),
             Err((status, e)) => problem(status, &e),
         },

@@ -4,25 +4,27 @@
 //! collection (no item is parsed), and the item listing parses only the page it returns, so a
 //! collection of a million items costs the dashboard one page.
 
+use crate::model::errors::ApiError;
 use crate::pipeline::Engine;
 use serde_json::{Value, json};
 
 /// Every tenant (and the fixtures everyone starts from) with its collections and their counts.
-pub fn overview(engine: &Engine) -> Value {
-    let mut names = engine.store.tenant_names();
+pub async fn overview(engine: &Engine) -> Result<Value, ApiError> {
+    let mut names = engine.store.tenant_names().await?;
     names.sort();
-    let tenants: Vec<Value> = names
-        .iter()
-        .map(|t| json!({ "name": t, "collections": collections(engine, Some(t)) }))
-        .collect();
-    json!({ "fixtures": collections(engine, None), "tenants": tenants })
+    let mut tenants: Vec<Value> = Vec::with_capacity(names.len());
+    for t in &names {
+        tenants.push(json!({ "name": t, "collections": collections(engine, Some(t)).await? }));
+    }
+    Ok(json!({ "fixtures": collections(engine, None).await?, "tenants": tenants }))
 }
 
-fn collections(engine: &Engine, tenant: Option<&str>) -> Vec<Value> {
+async fn collections(engine: &Engine, tenant: Option<&str>) -> Result<Vec<Value>, ApiError> {
     let api = &engine.api;
-    engine
+    Ok(engine
         .store
         .snapshot(tenant)
+        .await?
         .iter()
         .map(|((resource, scope), c)| {
             let r = api.resources.get(*resource);
@@ -36,12 +38,12 @@ fn collections(engine: &Engine, tenant: Option<&str>) -> Vec<Value> {
                 "listed": c.listed_count(),
             })
         })
-        .collect()
+        .collect())
 }
 
 /// One page of a collection's items, in creation order: `tenant` (absent: the fixtures),
 /// `resource` (its index, as the overview gives it), `scope` (the ancestors' ids), `offset`, `limit`.
-pub fn items(engine: &Engine, query: &str) -> Result<Value, (u16, String)> {
+pub async fn items(engine: &Engine, query: &str) -> Result<Value, (u16, String)> {
     let mut tenant = None;
     let mut resource = None;
     let mut scope = String::new();
@@ -72,7 +74,11 @@ pub fn items(engine: &Engine, query: &str) -> Result<Value, (u16, String)> {
         .resources
         .get(resource)
         .ok_or((404, format!("no resource {resource}")))?;
-    let snapshot = engine.store.snapshot(tenant.as_deref());
+    let snapshot = engine
+        .store
+        .snapshot(tenant.as_deref())
+        .await
+        .map_err(|e| (e.status, e.message))?;
     let Some((_, coll)) = snapshot.iter().find(|((i, s), _)| *i == resource && *s == scope) else {
         return Ok(json!({ "items": [], "total": 0, "id_field": r.id_field }));
     };

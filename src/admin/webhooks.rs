@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 
 /// Answers the webhook endpoints; `None` for any other path.
-pub fn serve(app: &App, engine: &Engine, req: &Req, path: &str) -> Option<Reply> {
+pub async fn serve(app: &App, engine: &Engine, req: &Req, path: &str) -> Option<Reply> {
     let hooks = &app.webhooks;
     Some(match (&req.method, path) {
         (&Method::GET, "/webhooks") => Reply::json(200, "application/json", &hooks.subscriptions_json()),
@@ -30,7 +30,7 @@ pub fn serve(app: &App, engine: &Engine, req: &Req, path: &str) -> Option<Reply>
             Err(e) => problem(400, &e),
         },
         (&Method::GET, "/events") => Reply::json(200, "application/json", &events(engine)),
-        (&Method::POST, "/events") => fire(app, engine, &req.body),
+        (&Method::POST, "/events") => fire(app, engine, &req.body).await,
         _ => return None,
     })
 }
@@ -103,7 +103,7 @@ fn events(engine: &Engine) -> Value {
 }
 
 /// `{"event", "collection", "id", "tenant"}`: fires a webhook now, for that object.
-fn fire(app: &App, engine: &Engine, body: &[u8]) -> Reply {
+async fn fire(app: &App, engine: &Engine, body: &[u8]) -> Reply {
     let v: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
         Err(e) => return problem(400, &format!("the event is not valid JSON: {e}")),
@@ -144,11 +144,26 @@ fn fire(app: &App, engine: &Engine, body: &[u8]) -> Reply {
     };
     let object = match (res, &id) {
         (Some(res), Some(id)) => {
-            let snapshot = engine.store.snapshot(tenant);
-            let found = snapshot
-                .iter()
-                .find(|(key, _)| key.0 == res && key.1.is_empty())
-                .and_then(|(_, coll)| coll.get(id).map(|e| e.json.clone()));
+            let key = (res, String::new());
+            let found = match tenant {
+                // No tenant: the fixtures' item.
+                None => engine
+                    .store
+                    .seed()
+                    .collections
+                    .get(&key)
+                    .and_then(|coll| coll.get(id).map(|e| e.json.clone())),
+                Some(t) => {
+                    let scope = crate::state::store::Scope {
+                        key,
+                        parents: Vec::new(),
+                    };
+                    match engine.store.get(&engine.store.tenant(t), &scope, id).await {
+                        Ok(found) => found.map(|e| e.json),
+                        Err(e) => return problem(e.status, &e.message),
+                    }
+                }
+            };
             match found {
                 Some(json) => Some(json),
                 None => {

@@ -101,7 +101,7 @@ pub async fn run(
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             every.tick().await;
-            crate::admin::clock::tick(&ticking);
+            crate::admin::clock::tick(&ticking).await;
         }
     });
     let tls = tls.map(TlsAcceptor::from);
@@ -317,7 +317,13 @@ enum Now {
 fn serve_now(app: &App, traffic: &Traffic, req: Request<Incoming>, ctl: &ConnCtl) -> Now {
     // HTTP/2 calls the service on the connection's own task and spawns only the future it gets
     // back: answering there would serve one connection's streams one after another.
-    if !req.body().is_end_stream() || traffic.proxy.is_some() || req.version() >= hyper::Version::HTTP_2 {
+    // A store that waits for its answers (Redis) is served in the future too.
+    if !req.body().is_end_stream()
+        || traffic.proxy.is_some()
+        || req.version() >= hyper::Version::HTTP_2
+        || admin::is_admin_path(req.uri().path())
+        || !app.engine.load().store.is_local()
+    {
         return Now::Later(req);
     }
     let (parts, _) = req.into_parts();
@@ -396,7 +402,7 @@ async fn serve(
     } else if let (Some(proxy), Some((spec, up))) = (&traffic.proxy, upstream) {
         Box::pin(proxy.forward(&engine.api, spec, up, &request)).await
     } else {
-        (dispatch(&app, &engine, &request), Notes::default())
+        (dispatch(&app, &engine, &request).await, Notes::default())
     };
     if let Some(delay) = reply.directives.delay {
         tokio::time::sleep(delay).await;
@@ -433,23 +439,33 @@ fn replayed(traffic: &Traffic, engine: &Engine, request: &Req) -> Option<Reply> 
     }
 }
 
-/// The answer from this process: a recording's, else the engine's (synchronous and short, so it
-/// runs inline rather than hopping threads).
+/// The answer from this process to a request with no body, on a store that never waits (in
+/// memory): a recording's, else the engine's. The engine's future is ready when first polled, so
+/// it runs inline rather than hopping threads; were it not (it cannot be: [`serve_now`] sends
+/// requests to a waiting store to [`serve`]), the request would be answered 503 rather than
+/// blocked on.
 fn answer_here(app: &App, engine: &Engine, traffic: &Traffic, request: &Req) -> (Reply, Notes) {
     match replayed(traffic, engine, request) {
         Some(reply) => (reply, replay_notes()),
-        None => (dispatch(app, engine, request), Notes::default()),
+        None => {
+            let mut future = std::pin::pin!(dispatch(app, engine, request));
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            match future.as_mut().poll(&mut cx) {
+                std::task::Poll::Ready(reply) => (reply, Notes::default()),
+                std::task::Poll::Pending => (Reply::empty(503), Notes::default()),
+            }
+        }
     }
 }
 
 /// The one place that decides between the admin API and the API engine: admin needs the whole
 /// application (journal, state, faults), the engine only its own part, so neither calls the other.
 /// `engine` is the one the exchange loaded from `app` (see [`App::engine`]).
-pub fn dispatch(app: &App, engine: &Engine, request: &Req) -> Reply {
+pub async fn dispatch(app: &App, engine: &Engine, request: &Req) -> Reply {
     if admin::is_admin_path(&request.path) {
-        admin::handle(app, engine, request)
+        admin::handle(app, engine, request).await
     } else {
-        pipeline::handle(engine, request)
+        pipeline::handle(engine, request).await
     }
 }
 

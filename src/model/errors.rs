@@ -37,6 +37,8 @@ pub enum ErrorKind {
     Internal,
     BadGateway,
     GatewayTimeout,
+    /// The state store cannot be reached (503).
+    Unavailable,
 }
 
 impl ErrorKind {
@@ -61,6 +63,7 @@ impl ErrorKind {
             ErrorKind::Internal => "internal",
             ErrorKind::BadGateway => "bad_gateway",
             ErrorKind::GatewayTimeout => "gateway_timeout",
+            ErrorKind::Unavailable => "unavailable",
         }
     }
 
@@ -78,6 +81,7 @@ impl ErrorKind {
             422 => ErrorKind::Validation,
             429 => ErrorKind::RateLimited,
             502 => ErrorKind::BadGateway,
+            503 => ErrorKind::Unavailable,
             504 => ErrorKind::GatewayTimeout,
             _ => ErrorKind::Internal,
         }

@@ -70,15 +70,15 @@ const PREFER: hyper::header::HeaderName = hyper::header::HeaderName::from_static
 const IDEMPOTENCY_KEY: hyper::header::HeaderName = hyper::header::HeaderName::from_static("idempotency-key");
 
 /// Answers one API request (the server has already sent `/__specbox/` paths to the admin API).
-pub fn handle(app: &Engine, req: &Req) -> Reply {
-    let mut reply = route(app, req);
+pub async fn handle(app: &Engine, req: &Req) -> Reply {
+    let mut reply = route(app, req).await;
     if app.settings.cors {
         add_cors(&mut reply, req);
     }
     reply
 }
 
-fn route(app: &Engine, req: &Req) -> Reply {
+async fn route(app: &Engine, req: &Req) -> Reply {
     let api = &app.api;
     let (target, params) = match api.router.find(&req.method, &req.path) {
         Match::Found { target, params } => (target, params),
@@ -118,7 +118,7 @@ fn route(app: &Engine, req: &Req) -> Reply {
         return Reply::empty(500);
     };
     let mut tenant = None;
-    let mut reply = match serve(app, spec, op, req, params, &mut tenant) {
+    let mut reply = match serve(app, spec, op, req, params, &mut tenant).await {
         Ok(reply) => reply,
         Err(err) => {
             let mut reply = render_error(Some(spec), Some(op), &err);
@@ -132,7 +132,7 @@ fn route(app: &Engine, req: &Req) -> Reply {
     reply
 }
 
-fn serve(
+async fn serve(
     app: &Engine,
     spec: &Spec,
     op: &Operation,
@@ -267,7 +267,7 @@ fn serve(
     let tenant = app.store.tenant(&tenant_name);
     let key = idempotency_key(req, op);
     if let Some(key) = &key
-        && let Some(replay) = idempotency::begin(&tenant, key, fingerprint(req))?
+        && let Some(replay) = idempotency::begin(&app.store, &tenant, key, fingerprint(req)).await?
     {
         return Ok(finish(replay, labels));
     }
@@ -279,7 +279,7 @@ fn serve(
         op,
         req: &validated,
     };
-    let result = match act::act(&ctx, body) {
+    let result = match act::act(&ctx, body).await {
         Ok(Some(Outcome { status, body, changed })) => {
             let mut reply = outcome_reply(op, status, body);
             reply.meta.changed = changed;
@@ -323,7 +323,7 @@ fn serve(
             }
             Err(_) => None,
         };
-        idempotency::finish(&tenant, key, rendered);
+        app.store.idem_finish(&tenant, key, rendered).await;
     }
     Ok(finish(result?, labels))
 }
@@ -492,76 +492,46 @@ mod idempotency {
 
     use super::Reply;
     use crate::model::errors::{ApiError, ErrorKind};
-    use crate::state::store::{IDEMPOTENCY_TTL, IdempotencyRecord, Tenant};
-    use dashmap::mapref::entry::Entry;
-    use std::time::Instant;
+    use crate::state::store::{Claimed, Store, TenantRef};
 
     /// Header marking a replayed response.
     pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 
     /// Claims `key` for this request, or answers with the replay (or a refusal).
-    pub fn begin(tenant: &Tenant, key: &str, fingerprint: u64) -> Result<Option<Reply>, ApiError> {
-        let pending = IdempotencyRecord {
-            fingerprint,
-            status: 0,
-            content_type: None,
-            body: bytes::Bytes::new(),
-            at: Instant::now(),
-            pending: true,
-        };
-        match tenant.idempotency.entry(key.to_string()) {
-            Entry::Vacant(v) => {
-                v.insert(pending);
-                Ok(None)
-            }
-            Entry::Occupied(mut o) => {
-                let rec = o.get();
-                if rec.at.elapsed() > IDEMPOTENCY_TTL {
-                    o.insert(pending);
-                    return Ok(None);
-                }
-                if rec.fingerprint != fingerprint {
-                    return Err(ApiError::new(
-                        422,
-                        ErrorKind::IdempotencyMismatch,
-                        "this Idempotency-Key was already used with a different request; use a new key",
-                    ));
-                }
-                if rec.pending {
-                    return Err(ApiError::new(
-                        409,
-                        ErrorKind::Conflict,
-                        "a request with this Idempotency-Key is still being processed; retry later",
-                    ));
-                }
+    pub async fn begin(
+        store: &Store,
+        tenant: &TenantRef,
+        key: &str,
+        fingerprint: u64,
+    ) -> Result<Option<Reply>, ApiError> {
+        match store.idem_begin(tenant, key, fingerprint).await? {
+            Claimed::New => Ok(None),
+            Claimed::Mismatch => Err(ApiError::new(
+                422,
+                ErrorKind::IdempotencyMismatch,
+                "this Idempotency-Key was already used with a different request; use a new key",
+            )),
+            Claimed::Pending => Err(ApiError::new(
+                409,
+                ErrorKind::Conflict,
+                "a request with this Idempotency-Key is still being processed; retry later",
+            )),
+            Claimed::Replay {
+                status,
+                content_type,
+                body,
+            } => {
                 let mut reply = Reply {
-                    status: rec.status,
+                    status,
                     headers: Vec::new(),
-                    body: rec.body.clone(),
+                    body,
                     directives: Default::default(),
                     meta: Default::default(),
                 };
-                if let Some(ct) = &rec.content_type {
+                if let Some(ct) = &content_type {
                     reply.push_header("content-type", ct.as_str());
                 }
                 Ok(Some(reply.header(REPLAYED_HEADER, "true")))
-            }
-        }
-    }
-
-    /// Stores the response for the key, or releases it when there is nothing to replay.
-    pub fn finish(tenant: &Tenant, key: &str, response: Option<(u16, Option<String>, bytes::Bytes)>) {
-        match response {
-            Some((status, content_type, body)) => {
-                if let Some(mut rec) = tenant.idempotency.get_mut(key) {
-                    rec.status = status;
-                    rec.content_type = content_type;
-                    rec.body = body;
-                    rec.pending = false;
-                }
-            }
-            None => {
-                tenant.idempotency.remove(key);
             }
         }
     }

@@ -375,7 +375,7 @@ pub fn build_app(api: Api, fixtures_dir: &Path, opts: AppOptions) -> Result<(App
     let app = App {
         engine: ArcSwap::from_pointee(Engine {
             api,
-            store: Store::new(loaded.seed),
+            store: Store::memory(loaded.seed),
             auth,
             faults: std::sync::Arc::new(Faults::new(opts.chaos)),
             settings: opts.settings,

@@ -196,8 +196,7 @@ pub fn reload(app: &App, inputs: &Inputs, changed: &[PathBuf]) -> Option<Vec<Pat
 
     // Last, right before the swap: what the old engine's requests write from here on to a
     // collection that was kept lands in the new store too (collections are shared).
-    let mut store = Store::new(seeded.seed);
-    store.carry_clock(&old.store);
+    let mut store = Store::memory(seeded.seed);
     let collections = store.carry_over(&old.store, &kept_map);
     app.engine.store(Arc::new(Engine {
         api,

@@ -10,8 +10,39 @@ use crate::model::errors::{ApiError, ErrorKind};
 use crate::model::resources::plan::{Resource, Shape};
 use crate::model::resources::shape::write_str;
 use crate::model::schema::{Location, Violation};
-use crate::state::store::{Collection, Entry};
+use bytes::Bytes;
 use serde_json::{Map, Value};
+
+/// A stored object.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The object as JSON text.
+    pub json: Bytes,
+    pub archived: bool,
+    /// The text is exactly the resource's representation (no fields beyond it), so a response
+    /// with that schema can send it unchanged.
+    pub plain: bool,
+    /// Stored from the spec's examples: a stand-in that a create with the same key replaces
+    /// (a client sending the spec's own example must not be told it already exists).
+    pub from_example: bool,
+}
+
+impl Entry {
+    /// An entry holding `json`, which must be one JSON object's text.
+    pub fn from_json(json: Vec<u8>, plain: bool) -> Entry {
+        Entry {
+            json: Bytes::from(json),
+            archived: false,
+            plain,
+            from_example: false,
+        }
+    }
+
+    /// The object, parsed (for writes, filters and shapes other than the representation).
+    pub fn value(&self) -> Value {
+        serde_json::from_slice(&self.json).unwrap_or(Value::Null)
+    }
+}
 
 /// An object as `r` stores it: normalised to the representation.
 pub fn to_entry(r: &Resource, obj: Map<String, Value>) -> Entry {
@@ -74,74 +105,79 @@ pub fn unique_key(rule_ci: bool, v: &Value) -> Option<String> {
     }
 }
 
-/// Checks every unique rule for `obj` (ignoring the item `self_id`), without changing anything.
-pub fn check_unique(
-    coll: &Collection,
-    r: &Resource,
-    obj: &Map<String, Value>,
-    self_id: Option<&str>,
-) -> Result<(), ApiError> {
-    for (i, rule) in r.unique.iter().enumerate() {
-        let Some(key) = field_of(obj, &rule.field).and_then(|v| unique_key(rule.case_insensitive, v)) else {
-            continue;
-        };
-        let taken = coll
-            .unique
-            .get(i)
-            .and_then(|m| m.get(&key))
-            .is_some_and(|owner| Some(owner.as_str()) != self_id);
-        if taken {
-            let message = rule
-                .message
-                .clone()
-                .unwrap_or_else(|| format!("a {} with this {} already exists", r.singular(), rule.field));
-            let kind = if rule.status == 409 {
-                ErrorKind::Conflict
-            } else {
-                ErrorKind::Validation
-            };
-            let mut err = ApiError::new(rule.status, kind, message).with_violations(vec![Violation {
-                location: Location::Body,
-                field: rule.field.clone(),
-                pointer: format!("/{}", rule.field),
-                message: format!("{} is already taken", rule.field),
-            }]);
-            if let Some(code) = &rule.code {
-                err = err.with_code(code.clone());
-            }
-            return Err(err);
-        }
+/// A unique value an item holds: the rule's index in [`Resource::unique`], the normalised value.
+pub type Claim = (usize, String);
+
+/// The unique values `obj` holds, one per unique rule of `r` it has a value for.
+pub fn claims_of(r: &Resource, obj: &Map<String, Value>) -> Vec<Claim> {
+    if r.unique.is_empty() {
+        return Vec::new();
     }
-    Ok(())
+    r.unique
+        .iter()
+        .enumerate()
+        .filter_map(|(i, rule)| {
+            field_of(obj, &rule.field)
+                .and_then(|v| unique_key(rule.case_insensitive, v))
+                .map(|k| (i, k))
+        })
+        .collect()
 }
 
-pub fn claim_unique(coll: &mut Collection, r: &Resource, obj: &Map<String, Value>, id: &str) {
-    for (i, rule) in r.unique.iter().enumerate() {
-        if let (Some(key), Some(map)) = (
-            field_of(obj, &rule.field).and_then(|v| unique_key(rule.case_insensitive, v)),
-            coll.unique.get_mut(i),
-        ) {
-            map.insert(key, id.to_string());
-        }
+/// The unique values of a stored item.
+pub fn claims_of_entry(r: &Resource, entry: &Entry) -> Vec<Claim> {
+    if r.unique.is_empty() {
+        return Vec::new();
+    }
+    match entry.value() {
+        Value::Object(obj) => claims_of(r, &obj),
+        _ => Vec::new(),
     }
 }
 
-pub fn release_unique(coll: &mut Collection, r: &Resource, value: &Value) {
-    let Some(obj) = value.as_object() else { return };
-    for (i, rule) in r.unique.iter().enumerate() {
-        if let (Some(key), Some(map)) = (
-            field_of(obj, &rule.field).and_then(|v| unique_key(rule.case_insensitive, v)),
-            coll.unique.get_mut(i),
-        ) {
-            map.remove(&key);
-        }
+/// The error for a value of unique rule `rule` that another item holds.
+pub fn taken(r: &Resource, rule: usize, field_prefix: Option<&str>) -> ApiError {
+    let Some(rule) = r.unique.get(rule) else {
+        return ApiError::new(
+            409,
+            ErrorKind::Conflict,
+            format!("a {} with this value already exists", r.singular()),
+        );
+    };
+    let field = match field_prefix {
+        Some(p) => format!("{p}.{}", rule.field),
+        None => rule.field.clone(),
+    };
+    let message = rule
+        .message
+        .clone()
+        .unwrap_or_else(|| format!("a {} with this {} already exists", r.singular(), rule.field));
+    let kind = if rule.status == 409 {
+        ErrorKind::Conflict
+    } else {
+        ErrorKind::Validation
+    };
+    let mut err = ApiError::new(rule.status, kind, message).with_violations(vec![Violation {
+        location: Location::Body,
+        pointer: format!("/{}", field.replace('.', "/")),
+        message: format!("{} is already taken", rule.field),
+        field,
+    }]);
+    if let Some(code) = &rule.code {
+        err = err.with_code(code.clone());
     }
+    err
 }
 
-/// Registers a fixture item's unique values (used when seeding).
-pub fn seed_unique(coll: &mut Collection, r: &Resource, value: &Value, id: &str) -> Result<(), ApiError> {
-    let obj = value.as_object().cloned().unwrap_or_default();
-    check_unique(coll, r, &obj, Some(id))?;
-    claim_unique(coll, r, &obj, id);
-    Ok(())
+/// The error for an id that another item has.
+pub fn exists(r: &Resource, key: &str) -> ApiError {
+    ApiError::new(
+        409,
+        ErrorKind::Conflict,
+        format!("{} {key:?} already exists", r.singular()),
+    )
+}
+
+pub fn not_found(r: &Resource, id: &str) -> ApiError {
+    ApiError::not_found(&format!("{} {id:?}", r.singular()))
 }

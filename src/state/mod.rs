@@ -8,4 +8,7 @@
 pub mod examples;
 pub mod fixtures;
 pub mod item;
+pub mod memory;
+pub mod redis;
+pub mod step;
 pub mod store;

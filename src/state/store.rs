@@ -1,733 +1,256 @@
-//! In-memory state: tenants, collections in creation order, unique indexes, idempotency records.
+//! The store interface: every read and write of state the pipeline makes, as one atomic step
+//! each, over two backends chosen at startup: in memory ([`crate::state::memory`], the default:
+//! one process, no setup) and Redis ([`crate::state::redis`]: any number of processes act as one
+//! sandbox, and a restart loses nothing). The pipeline calls [`Store`] and never learns which one
+//! it talks to.
 //!
-//! State is partitioned by tenant (one per credential), and within a tenant by collection
-//! (a resource, under one parent). Each collection has its own `RwLock`, so readers of one
-//! collection never wait for writers of another and nothing takes a global lock. A tenant starts
-//! from the fixtures by sharing them: its collections point at the seed's, and a collection is
-//! copied only when the tenant first writes to it (`Arc::make_mut`), so a new credential costs
-//! nothing even when the fixtures hold a million items.
+//! Why the steps are shaped as they are: a check and the write it guards (a free id, a free unique
+//! value, the state a transition starts from) must be one step in both backends, and in Redis a
+//! step is one round trip (a Lua script). So what can be computed without the state (the new
+//! object, its unique claims, its JSON text) is computed by the caller first and handed over, and
+//! what depends on the state is a callback the backend calls inside the step: [`Insert::prepare`]
+//! gets the collection's next sequence number (for `{seq}` ids), [`Store::update`] hands the
+//! current item to a closure that returns its successor. The memory backend calls them under the
+//! collection's write lock; the Redis one calls them before its script and makes the script check
+//! that nothing changed meanwhile (and calls again if something did).
 //!
-//! Items are kept as their JSON text, normalised to the resource's representation: several times
-//! smaller than a parsed `Value` tree, and exactly what a read sends, so serving an item is a
-//! copy of a reference-counted buffer.
-//!
-//! A collection keeps its items in slots in creation order (a deleted item leaves an empty slot,
-//! so slot numbers are stable and make good cursors) with a Fenwick tree over "is listed"
-//! (present and not archived). That gives the k-th listed item and the listed count in
-//! O(log n), so a page costs the same in a list of ten thousand items or ten million, and a
-//! cursor walk sees every item exactly once even while others append.
+//! Every method is `async`: the memory backend never waits, so its futures are ready when first
+//! polled (the server polls them in place, see `crate::http`), and the Redis one awaits its round
+//! trip. A failing Redis answers [`unavailable`] (a 503 in the API's own error shape).
 
-use bytes::Bytes;
-use dashmap::DashMap;
-use parking_lot::RwLock;
-use serde_json::Value;
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use crate::model::errors::{ApiError, ErrorKind};
+use crate::model::resources::plan::Resource;
+pub use crate::state::item::{Claim, Entry};
+use crate::state::memory::MemoryStore;
+pub use crate::state::memory::{Collection, CollectionKey, Hasher, IDEMPOTENCY_TTL, Seed, Timer};
+use crate::state::redis::RedisStore;
+pub use crate::state::step::*;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 
-/// The hasher of every map here. Keys are ids, unique values, tenant names: hashed on every
-/// request, where SipHash (std's default) showed in profiles. foldhash is hashbrown's own
-/// default, seeded per process, so keys chosen by a client cannot be aimed at one bucket ahead
-/// of time (a local mock server needs no more resistance than that).
-pub type Hasher = foldhash::fast::RandomState;
-type Index<K, V> = HashMap<K, V, Hasher>;
-
-/// A stored object.
-#[derive(Debug, Clone)]
-pub struct Entry {
-    /// The object as JSON text.
-    pub json: Bytes,
-    pub archived: bool,
-    /// The text is exactly the resource's representation (no fields beyond it), so a response
-    /// with that schema can send it unchanged.
-    pub plain: bool,
-    /// Stored from the spec's examples: a stand-in that a create with the same key replaces
-    /// (a client sending the spec's own example must not be told it already exists).
-    pub from_example: bool,
+/// A tenant as the backend knows it (looked up once per request).
+#[derive(Clone)]
+pub enum TenantRef {
+    Memory(Arc<crate::state::memory::Tenant>),
+    Redis(crate::state::redis::Tenant),
 }
 
-impl Entry {
-    /// An entry holding `json`, which must be one JSON object's text.
-    pub fn from_json(json: Vec<u8>, plain: bool) -> Entry {
-        Entry {
-            json: Bytes::from(json),
-            archived: false,
-            plain,
-            from_example: false,
-        }
-    }
-
-    /// The object, parsed (for writes, filters and shapes other than the representation).
-    pub fn value(&self) -> Value {
-        serde_json::from_slice(&self.json).unwrap_or(Value::Null)
-    }
-}
-
-/// Prefix sums over 0/1 flags with append, for O(log n) rank and select.
-#[derive(Debug, Clone, Default)]
-pub struct Fenwick {
-    tree: Vec<u32>,
-    /// Sum of all flags, kept as flags change: every page reports the count, and summing it
-    /// from the tree reads one node per set bit of the length, scattered over the whole tree.
-    total: usize,
-}
-
-impl Fenwick {
-    pub fn push(&mut self, flag: bool) {
-        // The new node covers (i - lowbit(i), i]: its own flag plus the sums of the nodes below.
-        let i = self.tree.len() + 1;
-        let low = i & i.wrapping_neg();
-        let covered = self.prefix(i - 1) - self.prefix(i - low);
-        self.tree.push(covered + u32::from(flag));
-        self.total += usize::from(flag);
-    }
-
-    /// Sum of flags of slots `0..n`.
-    pub fn prefix(&self, n: usize) -> u32 {
-        let mut i = n.min(self.tree.len());
-        let mut sum = 0;
-        while i > 0 {
-            sum += self.tree.get(i - 1).copied().unwrap_or(0);
-            i &= i - 1;
-        }
-        sum
-    }
-
-    pub fn total(&self) -> usize {
-        self.total
-    }
-
-    pub fn add(&mut self, slot: usize, delta: i32) {
-        if slot >= self.tree.len() {
-            return;
-        }
-        self.total = self.total.saturating_add_signed(delta as isize);
-        let mut i = slot + 1;
-        while i <= self.tree.len() {
-            if let Some(node) = self.tree.get_mut(i - 1) {
-                *node = node.wrapping_add_signed(delta);
-            }
-            i += i & i.wrapping_neg();
-        }
-    }
-
-    /// The slot of the k-th (0-based) set flag.
-    pub fn select(&self, k: usize) -> Option<usize> {
-        let mut remaining = u32::try_from(k).ok()? + 1;
-        let n = self.tree.len();
-        let mut pos = 0;
-        let mut step = n.checked_next_power_of_two().unwrap_or(n);
-        while step > 0 {
-            let next = pos + step;
-            if let Some(node) = self.tree.get(next.wrapping_sub(1)).copied().filter(|_| next <= n)
-                && node < remaining
-            {
-                pos = next;
-                remaining -= node;
-            }
-            step >>= 1;
-        }
-        (pos < n).then_some(pos)
-    }
-}
-
-/// Items in creation order, in fixed-size chunks. Appending never moves what is stored: one
-/// `Vec` of a million items copied 40 MB each time it grew, under the collection's write lock.
-#[derive(Debug, Clone, Default)]
-pub struct Slots {
-    /// Every chunk but the last is full.
-    chunks: Vec<Vec<Option<Entry>>>,
-}
-
-const CHUNK: usize = 4096;
-
-impl Slots {
-    pub fn len(&self) -> usize {
-        self.chunks
-            .last()
-            .map_or(0, |last| (self.chunks.len() - 1) * CHUNK + last.len())
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.chunks.is_empty()
-    }
-
-    pub fn get(&self, slot: usize) -> Option<&Option<Entry>> {
-        self.chunks.get(slot / CHUNK)?.get(slot % CHUNK)
-    }
-
-    pub fn get_mut(&mut self, slot: usize) -> Option<&mut Option<Entry>> {
-        self.chunks.get_mut(slot / CHUNK)?.get_mut(slot % CHUNK)
-    }
-
-    pub fn push(&mut self, entry: Option<Entry>) {
-        match self.chunks.last_mut() {
-            Some(chunk) if chunk.len() < CHUNK => chunk.push(entry),
-            // The first chunk grows as a `Vec` does (to `CHUNK` at most, a power of two): most
-            // collections hold a few items (those the spec's examples show), and a full chunk for
-            // each cost megabytes for a spec with many resources. Later chunks are made full.
-            None => self.chunks.push(vec![entry]),
-            _ => {
-                let mut chunk = Vec::with_capacity(CHUNK);
-                chunk.push(entry);
-                self.chunks.push(chunk);
-            }
-        }
-    }
-
-    /// Slots `start..`, with their positions, in order.
-    pub fn iter_from(&self, start: usize) -> impl Iterator<Item = (usize, &Option<Entry>)> {
-        let first = start / CHUNK;
-        self.chunks.iter().enumerate().skip(first).flat_map(move |(c, chunk)| {
-            let skip = if c == first { start % CHUNK } else { 0 };
-            chunk
-                .iter()
-                .enumerate()
-                .skip(skip)
-                .map(move |(i, e)| (c * CHUNK + i, e))
-        })
-    }
-
-    /// Slots `..end`, with their positions, nearest first.
-    pub fn iter_before(&self, end: usize) -> impl Iterator<Item = (usize, &Option<Entry>)> {
-        let end = end.min(self.len());
-        self.chunks
-            .iter()
-            .enumerate()
-            .take(end.div_ceil(CHUNK))
-            .rev()
-            .flat_map(move |(c, chunk)| {
-                let n = end.saturating_sub(c * CHUNK).min(chunk.len());
-                chunk
-                    .get(..n)
-                    .unwrap_or_default()
-                    .iter()
-                    .enumerate()
-                    .rev()
-                    .map(move |(i, e)| (c * CHUNK + i, e))
-            })
-    }
-}
-
-/// A map from strings (ids, unique values) split into shards by hash, so that growing rehashes
-/// one shard's keys, not all of them: with a million items in one map, one rehash held the
-/// collection's write lock for about 200 ms.
-#[derive(Debug, Clone)]
-pub struct Sharded<V> {
-    shards: Vec<Index<String, V>>,
-    route: foldhash::fast::FixedState,
-}
-
-const SHARDS: usize = 16;
-
-impl<V> Default for Sharded<V> {
-    fn default() -> Self {
-        Sharded {
-            shards: (0..SHARDS).map(|_| Index::default()).collect(),
-            route: foldhash::fast::FixedState::default(),
+impl TenantRef {
+    pub fn name(&self) -> &str {
+        match self {
+            TenantRef::Memory(t) => &t.name,
+            TenantRef::Redis(t) => &t.name,
         }
     }
 }
 
-impl<V> Sharded<V> {
-    fn shard(&self, key: &str) -> usize {
-        use std::hash::BuildHasher;
-        (self.route.hash_one(key) % SHARDS as u64) as usize
-    }
-
-    pub fn get(&self, key: &str) -> Option<&V> {
-        self.shards.get(self.shard(key))?.get(key)
-    }
-
-    pub fn insert(&mut self, key: String, value: V) -> Option<V> {
-        let i = self.shard(&key);
-        self.shards.get_mut(i)?.insert(key, value)
-    }
-
-    pub fn remove(&mut self, key: &str) -> Option<V> {
-        let i = self.shard(key);
-        self.shards.get_mut(i)?.remove(key)
-    }
-
-    pub fn len(&self) -> usize {
-        self.shards.iter().map(HashMap::len).sum()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.shards.iter().all(HashMap::is_empty)
-    }
+pub enum Store {
+    Memory(MemoryStore),
+    Redis(RedisStore),
 }
 
-/// One collection: items of one resource under one parent, for one tenant.
-#[derive(Debug, Clone, Default)]
-pub struct Collection {
-    pub slots: Slots,
-    pub index: Sharded<usize>,
-    pub listed: Fenwick,
-    /// Per unique rule: normalised value → id.
-    pub unique: Vec<Sharded<String>>,
-    /// Highest integer id seen, for `{seq}` ids.
-    pub max_seq: u64,
-}
-
-impl Collection {
-    pub fn new(unique_rules: usize) -> Self {
-        Collection {
-            unique: (0..unique_rules).map(|_| Sharded::default()).collect(),
-            ..Default::default()
+/// The backend of `$self` and the tenant given, or an internal error when they disagree (a tenant
+/// is only ever looked up in the store that serves it).
+macro_rules! backend {
+    ($self:expr, $t:expr, $m:ident, $mt:ident => $mem:expr, $r:ident, $rt:ident => $red:expr) => {
+        match ($self, $t) {
+            (Store::Memory($m), TenantRef::Memory($mt)) => $mem,
+            (Store::Redis($r), TenantRef::Redis($rt)) => $red,
+            _ => Err(ApiError::new(500, ErrorKind::Internal, "tenant from another store")),
         }
-    }
-
-    pub fn get(&self, id: &str) -> Option<&Entry> {
-        self.index
-            .get(id)
-            .and_then(|s| self.slots.get(*s))
-            .and_then(Option::as_ref)
-    }
-
-    pub fn len(&self) -> usize {
-        self.index.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.index.is_empty()
-    }
-
-    /// Appends a new item (the caller has checked the id is free).
-    pub fn insert(&mut self, id: String, entry: Entry) -> usize {
-        if let Ok(n) = id.parse::<u64>() {
-            self.max_seq = self.max_seq.max(n);
-        }
-        let slot = self.slots.len();
-        self.listed.push(!entry.archived);
-        self.slots.push(Some(entry));
-        self.index.insert(id, slot);
-        slot
-    }
-
-    pub fn replace(&mut self, id: &str, new: Entry) -> Option<&Entry> {
-        let slot = *self.index.get(id)?;
-        let entry = self.slots.get_mut(slot)?.as_mut()?;
-        entry.json = new.json;
-        entry.plain = new.plain;
-        Some(entry)
-    }
-
-    pub fn set_archived(&mut self, id: &str, archived: bool) -> Option<&Entry> {
-        let slot = *self.index.get(id)?;
-        let entry = self.slots.get_mut(slot)?.as_mut()?;
-        if entry.archived != archived {
-            entry.archived = archived;
-            self.listed.add(slot, if archived { -1 } else { 1 });
-        }
-        Some(entry)
-    }
-
-    pub fn remove(&mut self, id: &str) -> Option<Entry> {
-        let slot = self.index.remove(id)?;
-        let entry = self.slots.get_mut(slot)?.take()?;
-        if !entry.archived {
-            self.listed.add(slot, -1);
-        }
-        Some(entry)
-    }
-
-    /// Listed items from `slot` onwards (ascending).
-    pub fn listed_from(&self, slot: usize) -> impl Iterator<Item = (usize, &Entry)> {
-        self.slots
-            .iter_from(slot)
-            .filter_map(|(i, e)| e.as_ref().filter(|e| !e.archived).map(|e| (i, e)))
-    }
-
-    /// Listed items before `slot` (descending: nearest first).
-    pub fn listed_before(&self, slot: usize) -> impl Iterator<Item = (usize, &Entry)> {
-        self.slots
-            .iter_before(slot)
-            .filter_map(|(i, e)| e.as_ref().filter(|e| !e.archived).map(|e| (i, e)))
-    }
-
-    pub fn listed_count(&self) -> usize {
-        self.listed.total()
-    }
-
-    /// Number of listed items in slots `0..slot`.
-    pub fn rank(&self, slot: usize) -> usize {
-        self.listed.prefix(slot) as usize
-    }
+    };
 }
-
-/// A replayable response kept for an idempotency key.
-#[derive(Debug, Clone)]
-pub struct IdempotencyRecord {
-    /// Method, path and body of the first request: a reuse with another request is an error.
-    pub fingerprint: u64,
-    pub status: u16,
-    pub content_type: Option<String>,
-    pub body: bytes::Bytes,
-    pub at: Instant,
-    /// Still executing: a concurrent reuse is answered with a conflict.
-    pub pending: bool,
-}
-
-/// Key of a collection: resource index and the ids of its ancestors, joined.
-pub type CollectionKey = (usize, String);
-
-/// A tenant's view of a collection: shared with the seed until the tenant first writes to it.
-pub type SharedCollection = Arc<RwLock<Arc<Collection>>>;
-
-#[derive(Default)]
-pub struct Tenant {
-    collections: DashMap<CollectionKey, SharedCollection, Hasher>,
-    pub idempotency: DashMap<String, IdempotencyRecord, Hasher>,
-    /// How far this tenant's sandbox clock is ahead of the store's, in milliseconds.
-    ahead_ms: AtomicU64,
-    /// Timed transitions waiting for the clock, soonest first. Only a write that puts an item in
-    /// a state with a timed transition out of it takes this (per tenant) lock.
-    pub timers: parking_lot::Mutex<BinaryHeap<Reverse<Timer>>>,
-}
-
-/// A timed transition waiting for the sandbox clock (`x-specbox-lifecycle`, `after:`).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Timer {
-    /// When it falls due, in Unix milliseconds of the tenant's clock.
-    pub due_ms: u64,
-    /// Scheduling order, so timers due at the same time run in the order they were set.
-    pub seq: u64,
-    pub key: CollectionKey,
-    pub id: String,
-    pub from: String,
-    pub to: String,
-}
-
-static TIMER_SEQ: AtomicU64 = AtomicU64::new(0);
-
-impl Tenant {
-    /// Sets a timer (see [`Timer`]).
-    pub fn schedule(&self, due_ms: u64, key: CollectionKey, id: String, from: String, to: String) {
-        let seq = TIMER_SEQ.fetch_add(1, Ordering::Relaxed);
-        self.timers.lock().push(Reverse(Timer {
-            due_ms,
-            seq,
-            key,
-            id,
-            from,
-            to,
-        }));
-    }
-
-    /// The next timer due at or before `now_ms`, taken off the queue.
-    pub fn next_due(&self, now_ms: u64) -> Option<Timer> {
-        let mut timers = self.timers.lock();
-        if timers.peek().is_some_and(|Reverse(t)| t.due_ms <= now_ms) {
-            return timers.pop().map(|Reverse(t)| t);
-        }
-        None
-    }
-}
-
-/// The initial state every tenant starts from.
-#[derive(Default)]
-pub struct Seed {
-    pub collections: HashMap<CollectionKey, Arc<Collection>>,
-    /// Unique-rule count per resource, to make empty collections.
-    pub unique_counts: Vec<usize>,
-}
-
-pub struct Store {
-    tenants: DashMap<String, Arc<Tenant>, Hasher>,
-    seed: Arc<Seed>,
-    /// How far every tenant's sandbox clock is ahead of real time, in milliseconds. Shared with
-    /// the store of the next version after a reload (see [`Store::carry_clock`]).
-    ahead_ms: Arc<AtomicU64>,
-}
-
-/// How long an idempotency key is remembered.
-pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 
 impl Store {
-    pub fn new(seed: Seed) -> Self {
-        Store {
-            tenants: DashMap::default(),
-            seed: Arc::new(seed),
-            ahead_ms: Arc::default(),
+    pub fn memory(seed: Seed) -> Store {
+        Store::Memory(MemoryStore::new(seed))
+    }
+
+    /// Whether every method answers without waiting (the server then polls in place).
+    pub fn is_local(&self) -> bool {
+        matches!(self, Store::Memory(_))
+    }
+
+    pub fn tenant(&self, name: &str) -> TenantRef {
+        match self {
+            Store::Memory(m) => TenantRef::Memory(m.tenant(name)),
+            Store::Redis(r) => TenantRef::Redis(r.tenant(name)),
         }
     }
 
-    /// Real time, in Unix milliseconds.
-    pub fn real_ms() -> u64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    pub async fn get(&self, t: &TenantRef, scope: &Scope<'_>, id: &str) -> Result<Option<Entry>, ApiError> {
+        backend!(self, t, m, mt => m.get(mt, scope, id), r, rt => r.get(rt, scope, id).await)
+    }
+
+    /// Inserts every item or none: the first one's collection is `scope`'s (its ancestors must
+    /// exist), the others are created inline by references. Returns the stored entries, in order.
+    pub async fn create(
+        &self,
+        t: &TenantRef,
+        scope: &Scope<'_>,
+        inserts: Vec<Insert<'_>>,
+    ) -> Result<Vec<Entry>, ApiError> {
+        backend!(self, t, m, mt => m.create(mt, scope, inserts), r, rt => r.create(rt, scope, inserts).await)
+    }
+
+    /// Replaces item `id` with what `next` makes of it (`next` may refuse, and may be called again
+    /// when another writer changed the item meanwhile). Returns the stored successor.
+    pub async fn update(
+        &self,
+        t: &TenantRef,
+        scope: &Scope<'_>,
+        r: &Resource,
+        id: &str,
+        next: &mut (dyn FnMut(&Entry) -> Result<Prepared, ApiError> + Send),
+    ) -> Result<Entry, ApiError> {
+        backend!(self, t, m, mt => m.update(mt, scope, r, id, next), rs, rt => rs.update(rt, scope, r, id, next).await)
+    }
+
+    /// Removes item `id` (and its unique values); returns it as it was.
+    pub async fn remove(&self, t: &TenantRef, scope: &Scope<'_>, r: &Resource, id: &str) -> Result<Entry, ApiError> {
+        backend!(self, t, m, mt => m.remove(mt, scope, r, id), rs, rt => rs.remove(rt, scope, r, id).await)
+    }
+
+    /// Archives or restores item `id`; `None` when it already was.
+    pub async fn set_archived(
+        &self,
+        t: &TenantRef,
+        scope: &Scope<'_>,
+        r: &Resource,
+        id: &str,
+        archived: bool,
+    ) -> Result<Option<Entry>, ApiError> {
+        backend!(self, t, m, mt => m.set_archived(mt, scope, r, id, archived), rs, rt => rs.set_archived(rt, scope, r, id, archived).await)
+    }
+
+    pub async fn page(&self, t: &TenantRef, scope: &Scope<'_>, q: &PageQuery<'_>) -> Result<Page, ApiError> {
+        backend!(self, t, m, mt => m.page(mt, scope, q), r, rt => r.page(rt, scope, q).await)
+    }
+
+    /// The item holding `value` under unique rule `rule`, if any.
+    pub async fn find_unique(
+        &self,
+        t: &TenantRef,
+        key: &CollectionKey,
+        rule: usize,
+        value: &str,
+    ) -> Result<Option<Entry>, ApiError> {
+        backend!(self, t, m, mt => Ok(m.find_unique(mt, key, rule, value)), r, rt => r.find_unique(rt, key, rule, value).await)
+    }
+
+    pub async fn idem_begin(&self, t: &TenantRef, key: &str, fingerprint: u64) -> Result<Claimed, ApiError> {
+        backend!(self, t, m, mt => Ok(m.idem_begin(mt, key, fingerprint)), r, rt => r.idem_begin(rt, key, fingerprint).await)
+    }
+
+    /// Keeps the answer for the key (`None`: releases it, nothing to replay).
+    pub async fn idem_finish(&self, t: &TenantRef, key: &str, answer: Option<(u16, Option<String>, bytes::Bytes)>) {
+        let _ = backend!(self, t, m, mt => { m.idem_finish(mt, key, answer); Ok(()) }, r, rt => { r.idem_finish(rt, key, answer).await; Ok(()) });
     }
 
     /// The sandbox clock of `tenant` (real time until advanced), in Unix milliseconds.
-    pub fn now_ms(&self, tenant: &Tenant) -> u64 {
-        Self::real_ms() + self.ahead_ms.load(Ordering::Relaxed) + tenant.ahead_ms.load(Ordering::Relaxed)
+    pub fn now_ms(&self, t: &TenantRef) -> u64 {
+        let (all, own) = self.ahead(Some(t));
+        real_ms() + all + own
     }
 
-    /// How far the clock is ahead of real time: for every tenant, and for `tenant` alone.
-    pub fn ahead(&self, tenant: Option<&Tenant>) -> (u64, u64) {
-        (
-            self.ahead_ms.load(Ordering::Relaxed),
-            tenant.map_or(0, |t| t.ahead_ms.load(Ordering::Relaxed)),
-        )
+    /// How far the clock is ahead of real time: for every tenant, and for `t` alone.
+    pub fn ahead(&self, t: Option<&TenantRef>) -> (u64, u64) {
+        match self {
+            Store::Memory(m) => m.ahead(t.and_then(|t| match t {
+                TenantRef::Memory(t) => Some(t.as_ref()),
+                TenantRef::Redis(_) => None,
+            })),
+            Store::Redis(r) => r.ahead(t.map(TenantRef::name)),
+        }
     }
 
     /// Moves the clock of one tenant, or of all, forward by `ms`.
-    pub fn advance(&self, tenant: Option<&str>, ms: u64) {
-        match tenant {
-            Some(t) => {
-                self.tenant(t).ahead_ms.fetch_add(ms, Ordering::Relaxed);
+    pub async fn advance(&self, tenant: Option<&str>, ms: u64) -> Result<(), ApiError> {
+        match self {
+            Store::Memory(m) => {
+                m.advance(tenant, ms);
+                Ok(())
             }
-            None => {
-                self.ahead_ms.fetch_add(ms, Ordering::Relaxed);
-            }
+            Store::Redis(r) => r.advance(tenant, ms).await,
         }
     }
 
-    /// Every tenant that has timers waiting, with its name.
-    pub fn timed_tenants(&self) -> Vec<(String, Arc<Tenant>)> {
-        self.tenants
-            .iter()
-            .filter(|t| !t.value().timers.lock().is_empty())
-            .map(|t| (t.key().clone(), t.value().clone()))
-            .collect()
+    /// Sets a timer of a timed transition.
+    pub async fn schedule(&self, t: &TenantRef, timer: Timer) -> Result<(), ApiError> {
+        backend!(self, t, _m, mt => { mt.schedule(timer); Ok(()) }, r, rt => r.schedule(rt, timer).await)
     }
 
-    /// Keeps the clock of `old` (a reload swaps the store; time does not go back).
-    pub fn carry_clock(&mut self, old: &Store) {
-        self.ahead_ms = old.ahead_ms.clone();
+    /// The next timer of `t` due at or before `now_ms`, taken off its queue (by one process only).
+    pub async fn next_due(&self, t: &TenantRef, now_ms: u64) -> Result<Option<Timer>, ApiError> {
+        backend!(self, t, _m, mt => Ok(mt.next_due(now_ms)), r, rt => r.next_due(rt, now_ms).await)
     }
 
-    pub fn tenant(&self, name: &str) -> Arc<Tenant> {
-        if let Some(t) = self.tenants.get(name) {
-            return t.clone();
+    /// Every tenant that has timers waiting.
+    pub async fn timed_tenants(&self) -> Result<Vec<TenantRef>, ApiError> {
+        match self {
+            Store::Memory(m) => Ok(m.timed_tenants().into_iter().map(TenantRef::Memory).collect()),
+            Store::Redis(r) => Ok(r.timed_tenants().await?.into_iter().map(TenantRef::Redis).collect()),
         }
-        self.tenants.entry(name.to_string()).or_default().clone()
-    }
-
-    pub fn collection(&self, tenant: &Tenant, key: CollectionKey) -> SharedCollection {
-        if let Some(c) = tenant.collections.get(&key) {
-            return c.clone();
-        }
-        let seed_key = key.clone();
-        tenant
-            .collections
-            .entry(key)
-            .or_insert_with(|| {
-                let initial = self.seed.collections.get(&seed_key).cloned().unwrap_or_else(|| {
-                    Arc::new(Collection::new(
-                        self.seed.unique_counts.get(seed_key.0).copied().unwrap_or(0),
-                    ))
-                });
-                Arc::new(RwLock::new(initial))
-            })
-            .clone()
     }
 
     /// Forgets a tenant's changes (or everyone's): the next request starts from the fixtures.
-    pub fn reset(&self, tenant: Option<&str>) {
-        match tenant {
-            Some(t) => {
-                self.tenants.remove(t);
+    pub async fn reset(&self, tenant: Option<&str>) -> Result<(), ApiError> {
+        match self {
+            Store::Memory(m) => {
+                m.reset(tenant);
+                Ok(())
             }
-            None => self.tenants.clear(),
+            Store::Redis(r) => r.reset(tenant).await,
+        }
+    }
+
+    pub async fn tenant_names(&self) -> Result<Vec<String>, ApiError> {
+        match self {
+            Store::Memory(m) => Ok(m.tenant_names()),
+            Store::Redis(r) => r.tenant_names().await,
+        }
+    }
+
+    /// What a tenant sees, collection by collection (the fixtures when `tenant` is `None`), for
+    /// the dashboard: never for requests.
+    pub async fn snapshot(&self, tenant: Option<&str>) -> Result<Vec<(CollectionKey, Arc<Collection>)>, ApiError> {
+        match self {
+            Store::Memory(m) => Ok(m.snapshot(tenant)),
+            Store::Redis(r) => r.snapshot(tenant).await,
         }
     }
 
     /// The state every tenant starts from.
     pub fn seed(&self) -> &Seed {
-        &self.seed
-    }
-
-    pub fn tenant_names(&self) -> Vec<String> {
-        self.tenants.iter().map(|t| t.key().clone()).collect()
-    }
-
-    /// What a tenant sees, collection by collection (the fixtures' own collections when `tenant`
-    /// is `None` or has sent nothing yet), sorted by key: for the dashboard, never for requests.
-    /// Each collection is a snapshot (its `Arc`, taken under its read lock for a moment), and a
-    /// tenant that does not exist is not created.
-    pub fn snapshot(&self, tenant: Option<&str>) -> Vec<(CollectionKey, Arc<Collection>)> {
-        let mut out: HashMap<CollectionKey, Arc<Collection>> = self.seed.collections.clone();
-        if let Some(t) = tenant.and_then(|t| self.tenants.get(t)) {
-            for c in t.collections.iter() {
-                out.insert(c.key().clone(), c.value().read().clone());
-            }
+        match self {
+            Store::Memory(m) => m.seed(),
+            Store::Redis(r) => r.seed(),
         }
-        let mut out: Vec<_> = out.into_iter().collect();
-        out.sort_by(|a, b| a.0.cmp(&b.0));
-        out
     }
 
-    /// Takes over, from the store of the previous model (a reload), what its tenants wrote to
-    /// the resources that are kept: `kept[old resource index]` is the resource's index in the new
-    /// model, or `None` to start it from the new seed. Returns how many collections were kept.
-    ///
-    /// A collection a tenant wrote to is shared, not copied (the same `Arc<RwLock<..>>`), so a
-    /// write that the previous engine finishes during the swap lands in the state the new one
-    /// serves. One a tenant never wrote to still points at the old seed: it is left behind, and
-    /// the tenant reads the new seed (which may carry changed examples). Idempotency records are
-    /// copied. Tenants that appear in the old store after this ran are not taken over.
-    pub fn carry_over(&self, old: &Store, kept: &[Option<usize>]) -> usize {
-        let mut carried = 0;
-        for old_tenant in &old.tenants {
-            let tenant = self.tenant(old_tenant.key());
-            for record in &old_tenant.idempotency {
-                tenant.idempotency.insert(record.key().clone(), record.value().clone());
+    /// After a reload: takes over what the previous store held (see
+    /// [`MemoryStore::carry_over`]). A Redis store keeps everything in Redis: nothing to carry.
+    pub fn carry_over(&mut self, old: &Store, kept: &[Option<usize>]) -> usize {
+        match (self, old) {
+            (Store::Memory(new), Store::Memory(old)) => {
+                new.carry_clock(old);
+                new.carry_over(old, kept)
             }
-            // The tenant's clock, and the timers of resources that were kept.
-            tenant
-                .ahead_ms
-                .store(old_tenant.ahead_ms.load(Ordering::Relaxed), Ordering::Relaxed);
-            let timers: Vec<Timer> = old_tenant
-                .timers
-                .lock()
-                .iter()
-                .filter_map(|Reverse(t)| {
-                    let new_res = kept.get(t.key.0).copied().flatten()?;
-                    Some(Timer {
-                        key: (new_res, t.key.1.clone()),
-                        ..t.clone()
-                    })
-                })
-                .collect();
-            tenant.timers.lock().extend(timers.into_iter().map(Reverse));
-            for c in &old_tenant.collections {
-                let (res, scope) = c.key();
-                let Some(new_res) = kept.get(*res).copied().flatten() else {
-                    continue;
-                };
-                let untouched = old
-                    .seed
-                    .collections
-                    .get(c.key())
-                    .is_some_and(|seeded| Arc::ptr_eq(seeded, &c.value().read()));
-                if !untouched {
-                    tenant.collections.insert((new_res, scope.clone()), c.value().clone());
-                    carried += 1;
-                }
-            }
+            _ => 0,
         }
-        carried
+    }
+
+    /// How the store is doing, for `/__specbox/health`: `(healthy, description)`.
+    pub async fn health(&self) -> (bool, serde_json::Value) {
+        match self {
+            Store::Memory(_) => (true, serde_json::json!({ "kind": "memory" })),
+            Store::Redis(r) => r.health().await,
+        }
     }
 }
 
-impl Seed {
-    /// Per resource (by index, `resources` of them): a digest of the items the fixtures give it
-    /// (the items from the spec's examples excepted), to tell whether its fixtures changed.
-    pub fn fixture_digests(&self, resources: usize) -> Vec<u64> {
-        use std::hash::{Hash, Hasher};
-        let mut keys: Vec<&CollectionKey> = self.collections.keys().collect();
-        keys.sort();
-        let mut hashers: Vec<std::collections::hash_map::DefaultHasher> =
-            (0..resources).map(|_| Default::default()).collect();
-        for key in keys {
-            let (Some(h), Some(c)) = (hashers.get_mut(key.0), self.collections.get(key)) else {
-                continue;
-            };
-            for (_, entry) in c.slots.iter_from(0) {
-                if let Some(e) = entry.as_ref().filter(|e| !e.from_example) {
-                    (&key.1, &e.json[..], e.archived).hash(h);
-                }
-            }
-        }
-        hashers.iter().map(Hasher::finish).collect()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn entry() -> Entry {
-        Entry::from_json(b"{}".to_vec(), true)
-    }
-
-    /// Chunked slots and the sharded index behave as one `Vec` and one map would, across chunk
-    /// boundaries: lookups, removals, and both iteration directions from any position.
-    #[test]
-    fn chunked_slots_and_sharded_index_match_plain_collections() {
-        let n = 2 * CHUNK + 17;
-        let mut c = Collection::new(1);
-        let mut plain: Vec<Option<String>> = Vec::new();
-        for i in 0..n {
-            let id = format!("id-{i}");
-            c.insert(
-                id.clone(),
-                Entry::from_json(format!("{{\"i\":{i}}}").into_bytes(), true),
-            );
-            plain.push(Some(id));
-        }
-        for i in (0..n).step_by(3) {
-            assert!(c.remove(&format!("id-{i}")).is_some());
-            if let Some(p) = plain.get_mut(i) {
-                *p = None;
-            }
-        }
-        assert_eq!(c.len(), plain.iter().flatten().count());
-        assert_eq!(c.slots.len(), n);
-        for (i, id) in plain.iter().enumerate() {
-            match id {
-                Some(id) => assert_eq!(
-                    c.get(id).map(|e| e.json.clone()),
-                    Some(format!("{{\"i\":{i}}}").into()),
-                    "{id}"
-                ),
-                None => assert!(c.get(&format!("id-{i}")).is_none()),
-            }
-        }
-        let present: Vec<usize> = (0..n).filter(|i| plain.get(*i).is_some_and(Option::is_some)).collect();
-        for start in [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 2 * CHUNK, n - 1, n, n + 5] {
-            let forward: Vec<usize> = c.listed_from(start).map(|(s, _)| s).collect();
-            let expected: Vec<usize> = present.iter().copied().filter(|s| *s >= start).collect();
-            assert_eq!(forward, expected, "from {start}");
-            let backward: Vec<usize> = c.listed_before(start).map(|(s, _)| s).collect();
-            let expected: Vec<usize> = present.iter().rev().copied().filter(|s| *s < start).collect();
-            assert_eq!(backward, expected, "before {start}");
-        }
-        let mut unique = Sharded::default();
-        assert!(unique.is_empty());
-        unique.insert("a@b.c".to_string(), "1".to_string());
-        assert_eq!(unique.get("a@b.c").map(String::as_str), Some("1"));
-        assert_eq!(unique.remove("a@b.c").as_deref(), Some("1"));
-        assert!(unique.get("a@b.c").is_none() && unique.is_empty());
-        assert_eq!(unique.len(), 0);
-    }
-
-    /// The kept total, rank and select agree with a plain scan after appends, archives, restores
-    /// and removals (the total is no longer summed from the tree).
-    #[test]
-    fn fenwick_total_rank_select_match_a_scan() {
-        let mut c = Collection::new(0);
-        for i in 0..300 {
-            c.insert(i.to_string(), entry());
-        }
-        for i in (0..300).step_by(7) {
-            c.set_archived(&i.to_string(), true);
-        }
-        for i in (0..300).step_by(14) {
-            c.set_archived(&i.to_string(), false);
-        }
-        for i in (0..300).step_by(5) {
-            c.remove(&i.to_string());
-        }
-        // Repeated changes are no-ops.
-        c.set_archived("1", true);
-        c.set_archived("1", true);
-        assert!(c.remove("0").is_none());
-        for i in 300..310 {
-            c.insert(i.to_string(), entry());
-        }
-        let listed: Vec<usize> = c.listed_from(0).map(|(slot, _)| slot).collect();
-        assert_eq!(c.listed_count(), listed.len());
-        for (k, slot) in listed.iter().enumerate() {
-            assert_eq!(c.listed.select(k), Some(*slot));
-            assert_eq!(c.rank(*slot), k);
-        }
-        assert_eq!(c.listed.select(listed.len()), None);
-        assert_eq!(c.rank(c.slots.len()), listed.len());
-    }
+/// Real time, in Unix milliseconds.
+pub fn real_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

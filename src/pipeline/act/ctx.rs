@@ -6,7 +6,7 @@ use crate::model::Api;
 use crate::model::errors::{ApiError, ErrorKind};
 use crate::model::operation::Operation;
 use crate::model::resources::plan::Resource;
-use crate::state::store::{CollectionKey, SharedCollection, Store, Tenant};
+use crate::state::store::{Parent, Scope, Store, TenantRef};
 use serde_json::Value;
 
 /// A request that passed validation.
@@ -46,17 +46,16 @@ pub struct Outcome {
 pub struct Ctx<'a> {
     pub api: &'a Api,
     pub store: &'a Store,
-    pub tenant: &'a Tenant,
+    pub tenant: &'a TenantRef,
     pub op: &'a Operation,
     pub req: &'a Validated,
 }
 
-pub fn not_found(r: &Resource, id: &str) -> ApiError {
-    ApiError::not_found(&format!("{} {id:?}", r.singular()))
-}
+pub use crate::state::item::not_found;
 
-/// The collection an operation works on, after checking every ancestor in the path exists.
-pub fn collection_for(ctx: &Ctx, res: usize) -> Result<(&'static str, CollectionKey), ApiError> {
+/// The collection an operation works on, with the ancestors its path names (the store checks
+/// that each exists, in the same step as the action).
+pub fn scope_for<'a>(ctx: &Ctx<'a>, res: usize) -> Result<Scope<'a>, ApiError> {
     let r = resource(ctx, res)?;
     let values: Vec<&str> = r
         .scope_params
@@ -64,6 +63,7 @@ pub fn collection_for(ctx: &Ctx, res: usize) -> Result<(&'static str, Collection
         .map(|p| ctx.req.path_param(p).unwrap_or(""))
         .collect();
     // Walk up: the last scope value is the parent's id, the rest its own scope.
+    let mut parents = Vec::new();
     let mut current = r;
     let mut depth = values.len();
     while let Some(parent_idx) = current.parent {
@@ -74,14 +74,18 @@ pub fn collection_for(ctx: &Ctx, res: usize) -> Result<(&'static str, Collection
             parent_idx,
             values.get(..parent_depth).map(|v| v.join("/")).unwrap_or_default(),
         );
-        let coll = ctx.store.collection(ctx.tenant, key);
-        if coll.read().get(parent_id).is_none() {
-            return Err(not_found(parent, parent_id));
-        }
+        parents.push(Parent {
+            r: parent,
+            key,
+            id: parent_id.to_string(),
+        });
         current = parent;
         depth = parent_depth;
     }
-    Ok(("", (res, values.join("/"))))
+    Ok(Scope {
+        key: (res, values.join("/")),
+        parents,
+    })
 }
 
 pub fn resource<'a>(ctx: &Ctx<'a>, res: usize) -> Result<&'a Resource, ApiError> {
@@ -91,10 +95,11 @@ pub fn resource<'a>(ctx: &Ctx<'a>, res: usize) -> Result<&'a Resource, ApiError>
         .ok_or_else(|| ApiError::new(500, ErrorKind::Internal, "resource missing from the model"))
 }
 
-pub fn item_collection<'a>(ctx: &Ctx<'a>, res: usize) -> Result<(&'a Resource, SharedCollection), ApiError> {
+/// The resource an item operation works on, its collection, and the item's id.
+pub fn item_scope<'a>(ctx: &Ctx<'a>, res: usize) -> Result<(&'a Resource, Scope<'a>, &'a str), ApiError> {
     let r = resource(ctx, res)?;
-    let (_, key) = collection_for(ctx, res)?;
-    Ok((r, ctx.store.collection(ctx.tenant, key)))
+    let scope = scope_for(ctx, res)?;
+    Ok((r, scope, item_id(ctx, r)?))
 }
 
 pub fn item_id<'a>(ctx: &Ctx<'a>, r: &Resource) -> Result<&'a str, ApiError> {

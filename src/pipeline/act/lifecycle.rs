@@ -6,26 +6,21 @@
 use crate::model::Api;
 use crate::model::errors::{ApiError, ErrorKind};
 use crate::model::lifecycle::{OutcomeRule, Transition, set_pointer};
-use crate::pipeline::act::ctx::{Ctx, collection_for, not_found, resource, stamp};
-use crate::state::item::to_entry;
-use crate::state::store::{CollectionKey, Store, Tenant};
+use crate::pipeline::act::ctx::{Ctx, not_found, resource, scope_for, stamp};
+use crate::state::item::{Entry, claims_of, to_entry};
+use crate::state::store::{CollectionKey, Prepared, Scope, Store, TenantRef, Timer};
 use serde_json::{Map, Value};
-use std::sync::Arc;
 
 /// Moves the operation's parent item as `t` says; returns the item as stored afterwards.
-pub fn transition(ctx: &Ctx, t: &Transition) -> Result<bytes::Bytes, ApiError> {
+pub async fn transition(ctx: &Ctx<'_>, t: &Transition) -> Result<bytes::Bytes, ApiError> {
     let r = resource(ctx, t.res)?;
-    let (_, key) = collection_for(ctx, t.res)?;
-    let coll = ctx.store.collection(ctx.tenant, key.clone());
+    let scope = scope_for(ctx, t.res)?;
     let id = ctx
         .req
         .path_param(&t.param)
         .ok_or_else(|| ApiError::new(500, ErrorKind::Internal, "transition without its item's parameter"))?;
     let now_ms = ctx.store.now_ms(ctx.tenant);
-    let json = {
-        let mut shared = coll.write();
-        let guard = Arc::make_mut(&mut shared);
-        let entry = guard.get(id).ok_or_else(|| not_found(r, id))?;
+    let mut next = |entry: &Entry| {
         if entry.archived {
             return Err(not_found(r, id));
         }
@@ -52,42 +47,55 @@ pub fn transition(ctx: &Ctx, t: &Transition) -> Result<bytes::Bytes, ApiError> {
         if let Some(f) = &r.updated_field {
             obj.insert(f.clone(), Value::String(stamp(now_ms)));
         }
-        let entry = to_entry(r, obj);
-        let json = entry.json.clone();
-        guard.replace(id, entry);
-        json
+        let claims = claims_of(r, &obj);
+        Ok(Prepared {
+            key: id.to_string(),
+            entry: to_entry(r, obj),
+            claims,
+        })
     };
-    schedule(ctx.api, ctx.tenant, key, id, &t.to, now_ms);
-    Ok(json)
+    let entry = ctx.store.update(ctx.tenant, &scope, r, id, &mut next).await?;
+    schedule(ctx.api, ctx.store, ctx.tenant, scope.key, id, &t.to, now_ms).await?;
+    Ok(entry.json)
 }
 
 /// The item an action on it names must exist (and not be archived): else a not-found error.
-pub fn must_exist(ctx: &Ctx, res: usize, param: &str) -> Result<(), ApiError> {
+pub async fn must_exist(ctx: &Ctx<'_>, res: usize, param: &str) -> Result<(), ApiError> {
     let r = resource(ctx, res)?;
-    let (_, key) = collection_for(ctx, res)?;
+    let scope = scope_for(ctx, res)?;
     let id = ctx.req.path_param(param).unwrap_or("");
-    let coll = ctx.store.collection(ctx.tenant, key);
-    match coll.read().get(id) {
+    match ctx.store.get(ctx.tenant, &scope, id).await? {
         Some(e) if !e.archived => Ok(()),
         _ => Err(not_found(r, id)),
     }
 }
 
 /// Sets the timers of the timed transitions out of `state` for an item that entered it at `since_ms`.
-pub fn schedule(api: &Api, tenant: &Tenant, key: CollectionKey, id: &str, state: &str, since_ms: u64) {
+pub async fn schedule(
+    api: &Api,
+    store: &Store,
+    tenant: &TenantRef,
+    key: CollectionKey,
+    id: &str,
+    state: &str,
+    since_ms: u64,
+) -> Result<(), ApiError> {
     let Some(life) = api.lifecycles.iter().find(|l| l.res == key.0) else {
-        return;
+        return Ok(());
     };
     for t in life.timed.iter().filter(|t| t.from == state) {
         let after = u64::try_from(t.after.as_millis()).unwrap_or(u64::MAX);
-        tenant.schedule(
-            since_ms.saturating_add(after),
-            key.clone(),
-            id.to_string(),
-            t.from.clone(),
-            t.to.clone(),
-        );
+        let timer = Timer {
+            due_ms: since_ms.saturating_add(after),
+            seq: 0,
+            key: key.clone(),
+            id: id.to_string(),
+            from: t.from.clone(),
+            to: t.to.clone(),
+        };
+        store.schedule(tenant, timer).await?;
     }
+    Ok(())
 }
 
 /// What an outcome and a lifecycle make of a new object: fields `set`, and the state.
@@ -127,37 +135,54 @@ pub struct Moved {
 /// transition that leads to a state with a timed transition of its own sets its timer from the
 /// time it ran, so a chain `pending → processing → succeeded` runs whole when the clock jumps).
 /// An item no longer in the state a timer expected (moved by a request meanwhile) is left alone.
-pub fn run_due(api: &Api, store: &Store, tenant: &Tenant, until_ms: u64) -> Vec<Moved> {
+pub async fn run_due(api: &Api, store: &Store, tenant: &TenantRef, until_ms: u64) -> Result<Vec<Moved>, ApiError> {
     let mut out = Vec::new();
-    while let Some(timer) = tenant.next_due(until_ms) {
+    while let Some(timer) = store.next_due(tenant, until_ms).await? {
         let Some(r) = api.resources.get(timer.key.0) else {
             continue;
         };
         let Some(life) = api.lifecycles.iter().find(|l| l.res == timer.key.0) else {
             continue;
         };
-        let coll = store.collection(tenant, timer.key.clone());
-        let object = {
-            let mut shared = coll.write();
-            let guard = Arc::make_mut(&mut shared);
-            let Some(entry) = guard.get(&timer.id) else { continue };
+        let scope = Scope {
+            key: timer.key.clone(),
+            parents: Vec::new(),
+        };
+        let mut next = |entry: &Entry| {
             let mut obj = match entry.value() {
                 Value::Object(m) => m,
-                _ => continue,
+                _ => Map::new(),
             };
             if obj.get(&life.field).and_then(Value::as_str) != Some(timer.from.as_str()) {
-                continue;
+                // Moved meanwhile: nothing to do (an error the caller below ignores).
+                return Err(ApiError::new(409, ErrorKind::InvalidState, "moved meanwhile"));
             }
             obj.insert(life.field.clone(), Value::String(timer.to.clone()));
             if let Some(f) = &r.updated_field {
                 obj.insert(f.clone(), Value::String(stamp(timer.due_ms)));
             }
-            let entry = to_entry(r, obj);
-            let json = entry.json.clone();
-            guard.replace(&timer.id, entry);
-            json
+            let claims = claims_of(r, &obj);
+            Ok(Prepared {
+                key: timer.id.clone(),
+                entry: to_entry(r, obj),
+                claims,
+            })
         };
-        schedule(api, tenant, timer.key.clone(), &timer.id, &timer.to, timer.due_ms);
+        let object = match store.update(tenant, &scope, r, &timer.id, &mut next).await {
+            Ok(entry) => entry.json,
+            Err(e) if e.status == 503 => return Err(e),
+            Err(_) => continue,
+        };
+        schedule(
+            api,
+            store,
+            tenant,
+            timer.key.clone(),
+            &timer.id,
+            &timer.to,
+            timer.due_ms,
+        )
+        .await?;
         out.push(Moved {
             res: timer.key.0,
             id: timer.id,
@@ -167,5 +192,5 @@ pub fn run_due(api: &Api, store: &Store, tenant: &Tenant, until_ms: u64) -> Vec<
             object,
         });
     }
-    out
+    Ok(out)
 }

@@ -7,9 +7,9 @@ use crate::model::errors::{ApiError, ErrorKind};
 use crate::model::resources::plan::{EnvField, Filter, ListPlan, MatchKind, Style};
 use crate::model::resources::shape::{write_str, write_value};
 use crate::model::schema::{Location, Violation};
-use crate::pipeline::act::ctx::{Ctx, Outcome, item_collection};
-use crate::state::item::{render, unique_key};
-use crate::state::store::Entry;
+use crate::pipeline::act::ctx::{Ctx, Outcome, resource, scope_for};
+use crate::state::item::{Entry, render, unique_key};
+use crate::state::store::{From, Page, PageQuery};
 use base64::Engine;
 use bytes::Bytes;
 use serde_json::Value;
@@ -135,8 +135,9 @@ pub fn parse_timestamp(s: &str) -> Option<i128> {
     }
 }
 
-pub fn list(ctx: &Ctx, res: usize, plan: &ListPlan, status: u16) -> Result<Outcome, ApiError> {
-    let (r, coll) = item_collection(ctx, res)?;
+pub async fn list(ctx: &Ctx<'_>, res: usize, plan: &ListPlan, status: u16) -> Result<Outcome, ApiError> {
+    let r = resource(ctx, res)?;
+    let scope = scope_for(ctx, res)?;
     let q = |name: &str| ctx.req.query_param(name);
     // Integers beyond usize (JSON Schema sets no bound) saturate; negatives count as 0.
     let int = |name: &Option<String>| {
@@ -178,27 +179,22 @@ pub fn list(ctx: &Ctx, res: usize, plan: &ListPlan, status: u16) -> Result<Outco
     }
     // Filters read fields, so a filtered scan parses each item it looks at: except for an exact
     // match on a unique field, which the unique index answers without looking at any item.
-    let guard = coll.read();
-    let by_index: Option<Option<&Entry>> = match active.as_slice() {
+    let only: Option<(usize, String)> = match active.as_slice() {
         [(f, wanted)] if f.kind == MatchKind::Exact => r
             .unique
             .iter()
             .position(|u| u.field == f.field && u.case_insensitive == f.case_insensitive)
-            .map(|i| {
-                unique_key(f.case_insensitive, wanted)
-                    .and_then(|key| guard.unique.get(i).and_then(|m| m.get(&key)))
-                    .and_then(|id| guard.get(id))
-            }),
+            .map(|i| (i, unique_key(f.case_insensitive, wanted).unwrap_or_default())),
         _ => None,
     };
-    let keep = |e: &Entry| match by_index {
-        Some(found) => found.is_some_and(|x| std::ptr::eq(x, e)),
-        None => {
-            active.is_empty() || {
-                let v = e.value();
-                active.iter().all(|(f, w)| matches_filter(f, w, &v))
-            }
-        }
+    let keep = |e: &Entry| {
+        let v = e.value();
+        active.iter().all(|(f, w)| matches_filter(f, w, &v))
+    };
+    let keep: Option<&(dyn Fn(&Entry) -> bool + Sync)> = if only.is_none() && !active.is_empty() {
+        Some(&keep)
+    } else {
+        None
     };
     let cursor = |name: &Option<String>| -> Result<Option<usize>, ApiError> {
         match name.as_ref().and_then(|n| q(n).map(|v| (n, v))) {
@@ -230,43 +226,19 @@ pub fn list(ctx: &Ctx, res: usize, plan: &ListPlan, status: u16) -> Result<Outco
         }
     };
 
-    let mut page: Vec<(usize, &Entry)> = Vec::new();
-    let (has_next, has_prev);
     let mut page_no = 1usize;
     let mut offset = 0usize;
     let want_total = plan
         .envelope
         .iter()
         .any(|(_, f)| matches!(f, EnvField::Total | EnvField::TotalPages));
-    let mut total: Option<usize> = None;
-
-    match plan.style {
+    let from = match plan.style {
         Style::Cursor => {
             let after = cursor(&plan.after_param)?;
             let before = cursor(&plan.before_param)?;
-            if let Some(b) = before.filter(|_| after.is_none()) {
-                let mut found: Vec<(usize, &Entry)> = guard
-                    .listed_before(b)
-                    .filter(|(_, e)| keep(e))
-                    .take(limit.saturating_add(1))
-                    .collect();
-                has_prev = found.len() > limit;
-                found.truncate(limit);
-                found.reverse();
-                page = found;
-                has_next = guard.listed_from(b).any(|(_, e)| keep(e));
-            } else {
-                // A cursor past every slot (found by fuzzing: usize::MAX) is an empty page, not a wrap.
-                let start = after.map_or(0, |a| a.saturating_add(1));
-                let mut it = guard.listed_from(start).filter(|(_, e)| keep(e));
-                page.extend(it.by_ref().take(limit));
-                has_next = it.next().is_some();
-                let first = page.first().map_or(start, |(s, _)| *s);
-                has_prev = if active.is_empty() {
-                    guard.rank(first) > 0
-                } else {
-                    guard.listed_before(first).any(|(_, e)| keep(e))
-                };
+            match before.filter(|_| after.is_none()) {
+                Some(b) => From::Before(b),
+                None => From::After(after),
             }
         }
         Style::Page | Style::Offset | Style::First => {
@@ -276,37 +248,22 @@ pub fn list(ctx: &Ctx, res: usize, plan: &ListPlan, status: u16) -> Result<Outco
             } else if plan.style == Style::Offset {
                 offset = int(&plan.offset_param).unwrap_or(0);
             }
-            if active.is_empty() {
-                // The k-th listed item in O(log n): no scan of the items before the page.
-                if let Some(start) = guard.listed.select(offset) {
-                    page.extend(guard.listed_from(start).take(limit));
-                }
-                let count = guard.listed_count();
-                total = Some(count);
-                has_next = offset.saturating_add(page.len()) < count;
-            } else {
-                let mut count = 0;
-                for (slot, e) in guard.listed_from(0) {
-                    if keep(e) {
-                        if count >= offset && page.len() < limit {
-                            page.push((slot, e));
-                        }
-                        count += 1;
-                    }
-                }
-                total = Some(count);
-                has_next = offset.saturating_add(page.len()) < count;
-            }
-            has_prev = offset > 0;
+            From::Offset(offset)
         }
-    }
-    if want_total && total.is_none() {
-        total = Some(if active.is_empty() {
-            guard.listed_count()
-        } else {
-            guard.listed_from(0).filter(|(_, e)| keep(e)).count()
-        });
-    }
+    };
+    let query = PageQuery {
+        from,
+        limit,
+        keep,
+        only,
+        total: want_total,
+    };
+    let Page {
+        items: page,
+        has_next,
+        has_prev,
+        total,
+    } = ctx.store.page(ctx.tenant, &scope, &query).await?;
 
     // Items that are stored as the page shows them are spliced in as they are: a page of twenty
     // costs twenty buffer copies, not twenty parses and serialisations.

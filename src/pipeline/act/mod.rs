@@ -20,12 +20,11 @@ pub mod write;
 use crate::exchange::Body;
 use crate::model::errors::ApiError;
 use crate::model::resources::plan::Action;
-use crate::pipeline::act::ctx::{Ctx, Outcome, item_collection, item_id, not_found};
+use crate::pipeline::act::ctx::{Ctx, Outcome, item_scope, not_found};
 use crate::pipeline::act::list::list;
 use crate::pipeline::act::write::{create, set_archived, write_item};
-use crate::state::item::{release_unique, render};
+use crate::state::item::render;
 use serde_json::Value;
-use std::sync::Arc;
 
 /// An answer's top-level text field named like the path parameter of the item, set to its id.
 /// A body as a value to change (a spec's answer is kept as JSON text).
@@ -79,7 +78,7 @@ fn echo_sent(ctx: &Ctx, status: u16, body: Body, sent: &serde_json::Map<String, 
 ///
 /// `body` is the validated request body, given by value (not left in [`Validated`]) so a write
 /// moves its fields into the stored object instead of copying each one.
-pub fn act(ctx: &Ctx, body: Option<Value>) -> Result<Option<Outcome>, ApiError> {
+pub async fn act(ctx: &Ctx<'_>, body: Option<Value>) -> Result<Option<Outcome>, ApiError> {
     let rules = ctx.op.rules.as_deref();
     // The first outcome whose `when` matches the body decides the status (and more, below).
     let rule = rules.and_then(|r| r.outcome(body.as_ref()));
@@ -93,13 +92,13 @@ pub fn act(ctx: &Ctx, body: Option<Value>) -> Result<Option<Outcome>, ApiError> 
         .unwrap_or(200);
     // A transition moves the parent first: an operation the state does not allow does nothing.
     let moved = match rules.and_then(|r| r.transition.as_ref()) {
-        Some(t) => Some(lifecycle::transition(ctx, t)?),
+        Some(t) => Some(lifecycle::transition(ctx, t).await?),
         None => None,
     };
     if let Some((res, param)) = rules.and_then(|r| r.parent.as_ref())
         && moved.is_none()
     {
-        lifecycle::must_exist(ctx, *res, param)?;
+        lifecycle::must_exist(ctx, *res, param).await?;
     }
     let mut out = match &ctx.op.action {
         Action::None if rule.is_none() && moved.is_none() => return Ok(None),
@@ -133,28 +132,26 @@ pub fn act(ctx: &Ctx, body: Option<Value>) -> Result<Option<Outcome>, ApiError> 
                 changed: None,
             }
         }
-        Action::Create { res, write, shape } => create(ctx, *res, write, shape, success, body, rule)?,
+        Action::Create { res, write, shape } => create(ctx, *res, write, shape, success, body, rule).await?,
         Action::Read { res, shape } => {
-            let (r, coll) = item_collection(ctx, *res)?;
-            let id = item_id(ctx, r)?;
-            let guard = coll.read();
-            let entry = guard.get(id).ok_or_else(|| not_found(r, id))?;
+            let (r, scope, id) = item_scope(ctx, *res)?;
+            let entry = ctx
+                .store
+                .get(ctx.tenant, &scope, id)
+                .await?
+                .ok_or_else(|| not_found(r, id))?;
             Outcome {
                 status: success,
-                body: Some(render(r, shape, entry)),
+                body: Some(render(r, shape, &entry)),
                 changed: None,
             }
         }
-        Action::List { res, plan } => list(ctx, *res, plan, success)?,
-        Action::Update { res, write, shape } => write_item(ctx, *res, write, shape, success, false, body)?,
-        Action::Replace { res, write, shape } => write_item(ctx, *res, write, shape, success, true, body)?,
+        Action::List { res, plan } => list(ctx, *res, plan, success).await?,
+        Action::Update { res, write, shape } => write_item(ctx, *res, write, shape, success, false, body).await?,
+        Action::Replace { res, write, shape } => write_item(ctx, *res, write, shape, success, true, body).await?,
         Action::Delete { res, shape } => {
-            let (r, coll) = item_collection(ctx, *res)?;
-            let id = item_id(ctx, r)?;
-            let mut guard = coll.write();
-            let coll = Arc::make_mut(&mut guard);
-            let entry = coll.remove(id).ok_or_else(|| not_found(r, id))?;
-            release_unique(coll, r, &entry.value());
+            let (r, scope, id) = item_scope(ctx, *res)?;
+            let entry = ctx.store.remove(ctx.tenant, &scope, r, id).await?;
             let has_body = ctx.op.success().is_some_and(|s| s.content_type.is_some());
             Outcome {
                 status: success,
@@ -171,8 +168,8 @@ pub fn act(ctx: &Ctx, body: Option<Value>) -> Result<Option<Outcome>, ApiError> 
                 changed: ctx.op.fires.then(|| entry.json.clone()),
             }
         }
-        Action::Archive { res, shape } => set_archived(ctx, *res, shape, success, true)?,
-        Action::Restore { res, shape } => set_archived(ctx, *res, shape, success, false)?,
+        Action::Archive { res, shape } => set_archived(ctx, *res, shape, success, true).await?,
+        Action::Restore { res, shape } => set_archived(ctx, *res, shape, success, false).await?,
     };
     // The event of a transition is about the item that moved.
     if moved.is_some() && ctx.op.fires {

@@ -7,10 +7,10 @@ use crate::model::lifecycle::OutcomeRule;
 use crate::model::resources::plan::{Action, IdGen, Resource, Shape, WritePlan};
 use crate::model::resources::write::rekey;
 use crate::model::schema::{Location, Violation};
-use crate::pipeline::act::ctx::{Ctx, Outcome, collection_for, item_collection, item_id, not_found, now, resource};
+use crate::pipeline::act::ctx::{Ctx, Outcome, item_scope, now, resource, scope_for};
 use crate::pipeline::act::lifecycle::{schedule, shape_new};
-use crate::state::item::{check_unique, claim_unique, field_of, id_key, release_unique, render, to_entry, unique_key};
-use crate::state::store::{Collection, Entry};
+use crate::state::item::{Entry, claims_of, field_of, id_key, render, to_entry, unique_key};
+use crate::state::store::{From, Insert, PageQuery, Prepared, Scope};
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
@@ -50,9 +50,9 @@ fn drop_unfit(r: &Resource, write: &WritePlan, obj: &mut Map<String, Value>) {
     }
 }
 
-fn new_id(r: &Resource, coll: &Collection) -> Value {
+fn new_id(r: &Resource, seq: u64) -> Value {
     match &r.id_gen {
-        IdGen::Seq => Value::from(coll.max_seq + 1),
+        IdGen::Seq => Value::from(seq),
         IdGen::Uuid => Value::String(new_uuid()),
         // Built from the key's schema (its pattern, format, length); the generator's own checks
         // suffice for a scalar, so no validator is compiled per create.
@@ -73,7 +73,7 @@ fn new_id(r: &Resource, coll: &Collection) -> Value {
         IdGen::Template(t) => {
             let mut s = t.replace("{ulid}", &ulid::Ulid::generate().to_string());
             s = s.replace("{uuid}", &new_uuid());
-            s = s.replace("{seq}", &(coll.max_seq + 1).to_string());
+            s = s.replace("{seq}", &seq.to_string());
             if r.integer_id
                 && let Ok(n) = s.parse::<u64>()
             {
@@ -132,43 +132,33 @@ fn new_object(
     obj
 }
 
-/// Gives `obj` its id and checks it can be inserted (id free, unique values free), changing nothing.
-fn prepare(coll: &Collection, r: &Resource, obj: Map<String, Value>) -> Result<(String, Map<String, Value>), ApiError> {
+/// Gives `obj` its id (the client's, else a new one from `seq`, the collection's next number)
+/// and turns it into the item to store, changing nothing yet: the store checks the id and the
+/// unique values are free when it inserts.
+fn prepare(r: &Resource, mut obj: Map<String, Value>, seq: u64) -> (String, Map<String, Value>) {
     let id = match field_of(&obj, &r.id_field) {
         Some(client_id) if !client_id.is_null() => client_id.clone(),
-        _ => new_id(r, coll),
+        _ => new_id(r, seq),
     };
     let key = id_key(&id);
-    if coll.get(&key).is_some_and(|e| !e.from_example) {
-        return Err(ApiError::new(
-            409,
-            ErrorKind::Conflict,
-            format!("{} {key:?} already exists", r.singular()),
-        ));
-    }
-    let replaces = coll.get(&key).is_some().then_some(key.as_str());
-    check_unique(coll, r, &obj, replaces)?;
     // The id goes first: it is what people look for when they read a body. A declared
     // representation orders fields itself when the item is written (see `Resource::to_entry`);
     // only a free-form one keeps the object's own order, so only then is the id moved up front.
-    let mut stored = obj;
     if r.rep_shape.keep_all {
-        stored.shift_insert(0, r.id_field.clone(), id);
+        obj.shift_insert(0, r.id_field.clone(), id);
     } else {
-        stored.insert(r.id_field.clone(), id);
+        obj.insert(r.id_field.clone(), id);
     }
-    Ok((key, stored))
+    (key, obj)
 }
 
-fn commit(coll: &mut Collection, r: &Resource, key: String, stored: Map<String, Value>) -> Entry {
-    // An item from the spec's examples with this key gives way (see `Entry::from_example`).
-    if let Some(stand_in) = coll.remove(&key) {
-        release_unique(coll, r, &stand_in.value());
+fn prepared(r: &Resource, key: String, stored: Map<String, Value>) -> Prepared {
+    let claims = claims_of(r, &stored);
+    Prepared {
+        key,
+        entry: to_entry(r, stored),
+        claims,
     }
-    claim_unique(coll, r, &stored, &key);
-    let entry = to_entry(r, stored);
-    coll.insert(key, entry.clone());
-    entry
 }
 
 /// Links copied from the example (`.../issues/1347`) name the new item instead.
@@ -192,18 +182,25 @@ fn state_of(ctx: &Ctx, obj: &Map<String, Value>) -> Option<String> {
 }
 
 /// A new item in a lifecycle's state: the timers of the timed transitions out of it.
-fn started(ctx: &Ctx, res: usize, key: &str, state: Option<String>) {
-    if let Some(state) = state
-        && let Ok((_, scope)) = collection_for(ctx, res)
-    {
-        schedule(ctx.api, ctx.tenant, scope, key, &state, ctx.store.now_ms(ctx.tenant));
+async fn started(ctx: &Ctx<'_>, scope: &str, res: usize, key: &str, state: Option<String>) -> Result<(), ApiError> {
+    if let Some(state) = state {
+        let now_ms = ctx.store.now_ms(ctx.tenant);
+        schedule(
+            ctx.api,
+            ctx.store,
+            ctx.tenant,
+            (res, scope.to_string()),
+            key,
+            &state,
+            now_ms,
+        )
+        .await?;
     }
+    Ok(())
 }
 
-type WriteGuard = parking_lot::ArcRwLockWriteGuard<parking_lot::RawRwLock, Arc<Collection>>;
-
-pub fn create(
-    ctx: &Ctx,
+pub async fn create(
+    ctx: &Ctx<'_>,
     res: usize,
     write: &WritePlan,
     shape: &Shape,
@@ -211,7 +208,8 @@ pub fn create(
     body: Option<Value>,
     rule: Option<&OutcomeRule>,
 ) -> Result<Outcome, ApiError> {
-    let (r, coll) = item_collection(ctx, res)?;
+    let r = resource(ctx, res)?;
+    let scope = scope_for(ctx, res)?;
     let mut obj = new_object(r, write, body, rule.map_or(&[][..], |o| o.base.as_slice()), now(ctx));
     shape_new(rule, ctx.op.rules.as_ref().and_then(|x| x.initial.as_ref()), &mut obj);
     let state = state_of(ctx, &obj);
@@ -221,102 +219,116 @@ pub fn create(
             obj.insert(field.clone(), kind.convert(Value::String(v.to_string())));
         }
     }
-    if r.references.is_empty() {
-        let mut guard = coll.write();
-        let coll = Arc::make_mut(&mut guard);
-        let (key, mut stored) = prepare(coll, r, obj)?;
-        rekey_base(write, &key, &mut stored);
-        let entry = commit(coll, r, key.clone(), stored);
-        drop(guard);
-        started(ctx, res, &key, state);
-        return Ok(Outcome {
-            status,
-            body: Some(render(r, shape, &entry)),
-            changed: ctx.op.fires.then(|| entry.json.clone()),
-        });
-    }
-
-    // Every collection this create touches is locked in resource order (so two resources that
-    // refer to each other cannot deadlock), and an inline referenced object is inserted only
-    // once this object's own checks have passed: a create that fails creates nothing.
-    let mut keys: Vec<usize> = r.references.iter().map(|x| x.target).collect();
-    keys.push(res);
-    keys.sort_unstable();
-    keys.dedup();
-    let mut guards: Vec<(usize, WriteGuard)> = Vec::new();
-    for k in keys {
-        let c = if k == res {
-            coll.clone()
-        } else {
-            ctx.store.collection(ctx.tenant, (k, String::new()))
-        };
-        guards.push((k, c.write_arc()));
-    }
-    let mut staged: Vec<(usize, String, Map<String, Value>)> = Vec::new();
+    // References first: an existing item is looked up, an inline object that matches nothing is
+    // created in the same step as this object (a create that fails creates nothing). Its id is
+    // known only once the store gives it one, so this object's fields that name it are set when
+    // this object is prepared, from `inline_ids`.
+    let mut inserts: Vec<Insert> = Vec::new();
+    let inline_ids: InlineIds = Arc::default();
     for reference in &r.references {
         let target = resource(ctx, reference.target)?;
-        let Some(g) = guards.iter().position(|(k, _)| *k == reference.target) else {
-            continue;
-        };
-        let Some((_, target_guard)) = guards.get(g) else {
-            continue;
-        };
-        let (id, item) = resolve_reference(ctx, reference, target, target_guard, obj.get(&reference.field), &staged)?;
-        if let Some(item) = item {
-            staged.push((g, id_key(&id), item));
-        }
-        if obj.contains_key(&reference.field) {
-            if let Some(snap) = &reference.snapshot {
-                let source = staged
-                    .iter()
-                    .find(|(_, key, _)| *key == id_key(&id))
-                    .map(|(_, _, m)| Value::Object(m.clone()))
-                    .or_else(|| target_guard.get(&id_key(&id)).map(Entry::value))
-                    .unwrap_or(Value::Null);
-                let copy: Map<String, Value> = snap
-                    .fields
-                    .iter()
-                    .map(|f| (f.clone(), source.get(f).cloned().unwrap_or(Value::Null)))
-                    .collect();
-                obj.insert(snap.into.clone(), Value::Object(copy));
+        match resolve_reference(ctx, reference, target, obj.get(&reference.field)).await? {
+            Resolved::Absent => {}
+            Resolved::Existing(id, item) => {
+                if let Some(snap) = &reference.snapshot {
+                    let copy: Map<String, Value> = snap
+                        .fields
+                        .iter()
+                        .map(|f| (f.clone(), item.get(f).cloned().unwrap_or(Value::Null)))
+                        .collect();
+                    obj.insert(snap.into.clone(), Value::Object(copy));
+                }
+                obj.insert(reference.field.clone(), id);
             }
-            obj.insert(reference.field.clone(), id);
+            Resolved::Inline(item) => {
+                let ids = inline_ids.clone();
+                let field = reference.field.clone();
+                inserts.push(Insert {
+                    r: target,
+                    key: (reference.target, String::new()),
+                    field_prefix: Some(field.clone()),
+                    prepare: Box::new(move |seq| {
+                        let (key, stored) = prepare(target, item, seq);
+                        let id = stored
+                            .get(&target.id_field)
+                            .cloned()
+                            .unwrap_or(Value::String(key.clone()));
+                        ids.lock().push((field, id, stored.clone()));
+                        Ok(prepared(target, key, stored))
+                    }),
+                });
+            }
         }
     }
-    let not_locked = || ApiError::new(500, ErrorKind::Internal, "collection not locked");
-    let own = guards.iter().position(|(k, _)| *k == res).ok_or_else(not_locked)?;
-    let (key, mut stored) = prepare(&guards.get(own).ok_or_else(not_locked)?.1, r, obj)?;
-    rekey_base(write, &key, &mut stored);
-    for (g, key, item) in staged {
-        let (target_idx, guard) = guards.get_mut(g).ok_or_else(not_locked)?;
-        let target = resource(ctx, *target_idx)?;
-        commit(Arc::make_mut(guard), target, key, item);
-    }
-    let entry = commit(
-        Arc::make_mut(&mut guards.get_mut(own).ok_or_else(not_locked)?.1),
+    let snapshots: Vec<(String, String, Vec<String>)> = r
+        .references
+        .iter()
+        .filter_map(|x| {
+            x.snapshot
+                .as_ref()
+                .map(|s| (x.field.clone(), s.into.clone(), s.fields.clone()))
+        })
+        .collect();
+    let own_key = Arc::new(parking_lot::Mutex::new(String::new()));
+    let own_key_out = own_key.clone();
+    let ids = inline_ids.clone();
+    inserts.push(Insert {
         r,
-        key.clone(),
-        stored,
-    );
-    drop(guards);
-    started(ctx, res, &key, state);
+        key: scope.key.clone(),
+        field_prefix: None,
+        prepare: Box::new(move |seq| {
+            for (field, id, item) in ids.lock().iter() {
+                if let Some((_, into, fields)) = snapshots.iter().find(|(f, _, _)| f == field) {
+                    let copy: Map<String, Value> = fields
+                        .iter()
+                        .map(|f| (f.clone(), item.get(f).cloned().unwrap_or(Value::Null)))
+                        .collect();
+                    obj.insert(into.clone(), Value::Object(copy));
+                }
+                obj.insert(field.clone(), id.clone());
+            }
+            let (key, mut stored) = prepare(r, obj, seq);
+            rekey_base(write, &key, &mut stored);
+            own_key_out.lock().clone_from(&key);
+            Ok(prepared(r, key, stored))
+        }),
+    });
+    // The inline objects go first (their ids are set into this one); this object is the last.
+    let entries = ctx.store.create(ctx.tenant, &scope, inserts).await?;
+    let entry = entries
+        .last()
+        .ok_or_else(|| ApiError::new(500, ErrorKind::Internal, "the store stored nothing"))?;
+    let key = own_key.lock().clone();
+    started(ctx, &scope.key.1, res, &key, state).await?;
     Ok(Outcome {
         status,
-        body: Some(render(r, shape, &entry)),
+        body: Some(render(r, shape, entry)),
         changed: ctx.op.fires.then(|| entry.json.clone()),
     })
 }
 
-/// The id a reference field stands for, and a new referenced object to insert when an inline
-/// object matched nothing. Errors name the field (`owner`, `owner.locale`).
-fn resolve_reference(
-    ctx: &Ctx,
+/// The objects a create makes inline for its references, once stored: the reference field, the
+/// new item's id, the item.
+type InlineIds = Arc<parking_lot::Mutex<Vec<(String, Value, Map<String, Value>)>>>;
+
+/// What a reference field names.
+enum Resolved {
+    /// Nothing (absent or null).
+    Absent,
+    /// An existing item: its id, and the item (for snapshots).
+    Existing(Value, Map<String, Value>),
+    /// A new item to create from an inline object.
+    Inline(Map<String, Value>),
+}
+
+/// The item a reference field stands for, or the object to create for it. Errors name the field
+/// (`owner`, `owner.locale`).
+async fn resolve_reference(
+    ctx: &Ctx<'_>,
     reference: &crate::model::resources::plan::Reference,
     target: &Resource,
-    coll: &Collection,
     value: Option<&Value>,
-    staged: &[(usize, String, Map<String, Value>)],
-) -> Result<(Value, Option<Map<String, Value>>), ApiError> {
+) -> Result<Resolved, ApiError> {
     let field = &reference.field;
     let invalid = |message: String, at: &str| {
         ApiError::new(422, ErrorKind::Validation, format!("invalid request: {at}: {message}")).with_violations(vec![
@@ -328,8 +340,16 @@ fn resolve_reference(
             },
         ])
     };
+    let top = Scope {
+        key: (reference.target, String::new()),
+        parents: Vec::new(),
+    };
+    let as_map = |e: &Entry| match e.value() {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
     match value {
-        None | Some(Value::Null) => Ok((Value::Null, None)),
+        None | Some(Value::Null) => Ok(Resolved::Absent),
         Some(Value::Object(inline)) => {
             let Some(match_field) = &reference.match_field else {
                 return Err(invalid(format!("must be the id of a {}", target.singular()), field));
@@ -357,33 +377,31 @@ fn resolve_reference(
                     &format!("{field}.{match_field}"),
                 )
             })?;
-            if let Some(id) = find_by(coll, target, match_field, wanted) {
-                return Ok((id, None));
+            if let Some(found) = find_by(ctx, &top, target, match_field, wanted).await? {
+                let item = as_map(&found);
+                let id = item.get(&target.id_field).cloned().unwrap_or(Value::Null);
+                return Ok(Resolved::Existing(id, item));
             }
             let write = match create_op.map(|o| &o.action) {
                 Some(Action::Create { write, .. }) => write.clone(),
                 _ => WritePlan::default(),
             };
-            let obj = new_object(target, &write, Some(Value::Object(inline.clone())), &[], now(ctx));
-            let (key, stored) = prepare(coll, target, obj).map_err(|mut e| {
-                for v in &mut e.violations {
-                    v.field = format!("{field}.{}", v.field);
-                }
-                e
-            })?;
-            if staged.iter().any(|(_, k, _)| *k == key) {
-                return Err(invalid("the same object is given twice".into(), field));
-            }
-            let id = stored.get(&target.id_field).cloned().unwrap_or(Value::String(key));
-            Ok((id, Some(stored)))
+            Ok(Resolved::Inline(new_object(
+                target,
+                &write,
+                Some(Value::Object(inline.clone())),
+                &[],
+                now(ctx),
+            )))
         }
         Some(id) => {
             let key = id_key(id);
-            match coll.get(&key) {
-                Some(e) if !e.archived => Ok((
-                    e.value().get(&target.id_field).cloned().unwrap_or_else(|| id.clone()),
-                    None,
-                )),
+            match ctx.store.get(ctx.tenant, &top, &key).await? {
+                Some(e) if !e.archived => {
+                    let item = as_map(&e);
+                    let id = item.get(&target.id_field).cloned().unwrap_or_else(|| id.clone());
+                    Ok(Resolved::Existing(id, item))
+                }
                 Some(_) => Err(invalid(format!("{} {key:?} is archived", target.singular()), field)),
                 None => Err(invalid(format!("no such {}: {key:?}", target.singular()), field)),
             }
@@ -391,24 +409,40 @@ fn resolve_reference(
     }
 }
 
-/// The id of the item whose `field` equals `wanted` (as its unique rule compares, else exactly).
-fn find_by(coll: &Collection, r: &Resource, field: &str, wanted: &Value) -> Option<Value> {
-    let rule = r.unique.iter().position(|u| u.field == field);
-    let id = match rule {
-        Some(i) => {
-            let key = unique_key(r.unique.get(i)?.case_insensitive, wanted)?;
-            coll.unique.get(i)?.get(&key)?.clone()
-        }
-        None => coll
-            .listed_from(0)
-            .find(|(_, e)| e.value().get(field) == Some(wanted))
-            .map(|(_, e)| id_key(e.value().get(&r.id_field).unwrap_or(&Value::Null)))?,
-    };
-    coll.get(&id).and_then(|e| e.value().get(&r.id_field).cloned())
+/// The item whose `field` equals `wanted` (as its unique rule compares, else exactly).
+async fn find_by(
+    ctx: &Ctx<'_>,
+    scope: &Scope<'_>,
+    r: &Resource,
+    field: &str,
+    wanted: &Value,
+) -> Result<Option<Entry>, ApiError> {
+    if let Some(i) = r.unique.iter().position(|u| u.field == field) {
+        let Some(key) = r.unique.get(i).and_then(|u| unique_key(u.case_insensitive, wanted)) else {
+            return Ok(None);
+        };
+        return ctx.store.find_unique(ctx.tenant, &scope.key, i, &key).await;
+    }
+    let keep = |e: &Entry| e.value().get(field) == Some(wanted);
+    let page = ctx
+        .store
+        .page(
+            ctx.tenant,
+            scope,
+            &PageQuery {
+                from: From::After(None),
+                limit: 1,
+                keep: Some(&keep),
+                only: None,
+                total: false,
+            },
+        )
+        .await?;
+    Ok(page.items.into_iter().next().map(|(_, e)| e))
 }
 
-pub fn write_item(
-    ctx: &Ctx,
+pub async fn write_item(
+    ctx: &Ctx<'_>,
     res: usize,
     write: &WritePlan,
     shape: &Shape,
@@ -416,42 +450,41 @@ pub fn write_item(
     replace: bool,
     body: Option<Value>,
 ) -> Result<Outcome, ApiError> {
-    let (r, coll) = item_collection(ctx, res)?;
-    let id = item_id(ctx, r)?;
-    let mut shared = coll.write();
-    let guard = Arc::make_mut(&mut shared);
-    let current = guard.get(id).ok_or_else(|| not_found(r, id))?.value();
-    let current = current.as_object().cloned().unwrap_or_default();
+    let (r, scope, id) = item_scope(ctx, res)?;
     let mut changes = fields_from_body(write, body);
     drop_unfit(r, write, &mut changes);
-    let mut next = if replace {
-        // Keep what the server owns: the id and the creation time.
-        let mut kept = Map::new();
-        for f in std::iter::once(&r.id_field).chain(r.created_field.iter()) {
-            if let Some(v) = current.get(f) {
-                kept.insert(f.clone(), v.clone());
+    let stamp = r.updated_field.as_ref().map(|_| now(ctx));
+    let mut next = |current: &Entry| {
+        let current = match current.value() {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+        let mut next = if replace {
+            // Keep what the server owns: the id and the creation time.
+            let mut kept = Map::new();
+            for f in std::iter::once(&r.id_field).chain(r.created_field.iter()) {
+                if let Some(v) = current.get(f) {
+                    kept.insert(f.clone(), v.clone());
+                }
+            }
+            for (k, v) in &write.defaults {
+                kept.insert(k.clone(), v.clone());
+            }
+            kept
+        } else {
+            current
+        };
+        for (k, v) in &changes {
+            if *k != r.id_field {
+                next.insert(k.clone(), v.clone());
             }
         }
-        for (k, v) in &write.defaults {
-            kept.insert(k.clone(), v.clone());
+        if let (Some(f), Some(stamp)) = (&r.updated_field, &stamp) {
+            next.insert(f.clone(), Value::String(stamp.clone()));
         }
-        kept
-    } else {
-        current.clone()
+        Ok(prepared(r, id.to_string(), next))
     };
-    for (k, v) in changes {
-        if k != r.id_field {
-            next.insert(k, v);
-        }
-    }
-    if let Some(f) = &r.updated_field {
-        next.insert(f.clone(), Value::String(now(ctx)));
-    }
-    check_unique(guard, r, &next, Some(id))?;
-    release_unique(guard, r, &Value::Object(current));
-    claim_unique(guard, r, &next, id);
-    let entry = to_entry(r, next);
-    guard.replace(id, entry.clone());
+    let entry = ctx.store.update(ctx.tenant, &scope, r, id, &mut next).await?;
     Ok(Outcome {
         status,
         body: Some(render(r, shape, &entry)),
@@ -459,13 +492,15 @@ pub fn write_item(
     })
 }
 
-pub fn set_archived(ctx: &Ctx, res: usize, shape: &Shape, status: u16, archive: bool) -> Result<Outcome, ApiError> {
-    let (r, coll) = item_collection(ctx, res)?;
-    let id = item_id(ctx, r)?;
-    let mut shared = coll.write();
-    let guard = Arc::make_mut(&mut shared);
-    let entry = guard.get(id).ok_or_else(|| not_found(r, id))?;
-    if entry.archived == archive {
+pub async fn set_archived(
+    ctx: &Ctx<'_>,
+    res: usize,
+    shape: &Shape,
+    status: u16,
+    archive: bool,
+) -> Result<Outcome, ApiError> {
+    let (r, scope, id) = item_scope(ctx, res)?;
+    let Some(entry) = ctx.store.set_archived(ctx.tenant, &scope, r, id, archive).await? else {
         let state = if archive { "already archived" } else { "not archived" };
         let code = if ctx.op.documents(400) || !ctx.op.documents(409) {
             400
@@ -477,11 +512,7 @@ pub fn set_archived(ctx: &Ctx, res: usize, shape: &Shape, status: u16, archive: 
             ErrorKind::InvalidState,
             format!("{} {id:?} is {state}", r.singular()),
         ));
-    }
-    let entry = guard
-        .set_archived(id, archive)
-        .cloned()
-        .ok_or_else(|| not_found(r, id))?;
+    };
     let has_body = ctx.op.success().is_some_and(|s| s.content_type.is_some());
     Ok(Outcome {
         status,
