@@ -750,15 +750,22 @@ fn redis_stopped_and_started_under_load() {
         *by_status.entry(o.status).or_default() += 1;
     }
     eprintln!("creates under a Redis stop and start: {by_status:?} (status 0: no answer)");
+    let mut validated = 0;
     for o in &outcomes {
         match o.status {
             201 => {}
             503 => {
-                // The API's own error shape, saying the store is unavailable.
+                // The API's own error shape (checked against the schema for the first 50: there
+                // may be thousands), saying the store is unavailable.
                 let r = o.resp.as_ref().unwrap();
-                let e = conforms_error(c.at(o.replica), "createCustomer", r);
+                let e = if validated < 50 {
+                    validated += 1;
+                    conforms_error(c.at(o.replica), "createCustomer", r)
+                } else {
+                    r.json()
+                };
                 assert!(
-                    mentions(&e, "store"),
+                    mentions(&e, "store") && mentions(&e, "unavailable"),
                     "a 503 that does not say the store is unavailable: {e}"
                 );
             }
