@@ -4,6 +4,9 @@
 //! The client is a few lines over `std::net::TcpStream` on purpose: it sends exactly what a test
 //! says (malformed bodies, odd headers), sees transport faults as they are, and costs nothing to
 //! compile. No test waits on a timer: the server is ready when it prints its address.
+//!
+//! `redis` starts a `redis-server` of a test's own; `cluster` runs several specbox replicas on
+//! one store (memory, or that Redis), for the state tests of tests/store.rs.
 
 #![allow(dead_code)]
 
