@@ -19,6 +19,12 @@
 #   BENCH_SIZES        list sizes to load, among 10k and 1m (default "10k 1m"); 1m needs a lot of
 #                      memory (about 2 GB of RSS at the time of writing)
 #   CARGO_TARGET_DIR   where cargo builds (default ./target)
+#   BENCH_REDIS        1 (default): after the memory scenarios, the Redis store's (bench/redis.sh:
+#                      GET one, create, a page of 20 of 100,000 customers, on one and on two
+#                      replicas, next to the memory store in the same rounds); 0: skip them;
+#                      only: run those alone. Needs redis-server (installed with apt-get as root
+#                      when missing) and a specbox with --store: without it, the run stops at once.
+#   BENCH_REDIS_CPU    core redis-server is pinned to (default BENCH_SERVER_CPU)
 #
 # Load generator: wrk (-t1, pinned to its own core); if it is missing, `apt-get install -y wrk` is
 # tried (as root), then oha (`cargo install oha`). Generated data (fixtures with 10,000 and 1,000,000
@@ -51,6 +57,8 @@ SERVER_CPU=${BENCH_SERVER_CPU:-0}
 LOAD_CPU=${BENCH_LOAD_CPU:-1}
 STARTUP_RUNS=${BENCH_STARTUP_RUNS:-5}
 SIZES=${BENCH_SIZES:-10k 1m}
+REDIS_MODE=${BENCH_REDIS:-1}
+[[ $REDIS_MODE == 0 || $REDIS_MODE == 1 || $REDIS_MODE == only ]] || { echo "bench: BENCH_REDIS must be 0, 1 or only" >&2; exit 2; }
 for size in $SIZES; do
     [[ $size == 10k || $size == 1m ]] || { echo "bench: BENCH_SIZES: unknown size $size (10k, 1m)" >&2; exit 2; }
 done
@@ -276,8 +284,12 @@ cargo build --release --bin specbox --example baseline >"$OUT/logs/build.log" 2>
     { tail -30 "$OUT/logs/build.log" >&2; exit 1; }
 SPECBOX="$TARGET_DIR/release/specbox"
 BASELINE="$TARGET_DIR/release/examples/baseline"
+# shellcheck source=bench/redis.sh
+source bench/redis.sh
+[[ $REDIS_MODE == 0 ]] || redis_preflight
 
 log "bench: generating data (not timed)"
+[[ $REDIS_MODE == only ]] && SIZES="" # the Redis scenarios generate their own
 for n in 10k:10000 1m:1000000; do
     [[ " $SIZES " == *" ${n%%:*} "* ]] || continue
     dir="$OUT/fixtures-${n%%:*}"
@@ -286,7 +298,7 @@ for n in 10k:10000 1m:1000000; do
         timeout 600 $PY bench/gen_fixtures.py "${n##*:}" "$dir" fixtures/alternative-payments/clients.yaml >&2
     fi
 done
-if [[ ! -f $OUT/large.json || bench/gen_large_spec.py -nt $OUT/large.json ]]; then
+if [[ $REDIS_MODE != only ]] && [[ ! -f $OUT/large.json || bench/gen_large_spec.py -nt $OUT/large.json ]]; then
     timeout 300 $PY bench/gen_large_spec.py "$OUT/large.json" >&2
 fi
 
@@ -296,6 +308,16 @@ fi
     echo "$LOADGEN, 1 thread, $CONNS connections; $ROUNDS interleaved run(s) of ${SECS} s per scenario, median reported; load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$RESULTS.head"
 cat "$RESULTS.head" >&2
+
+if [[ $REDIS_MODE == only ]]; then
+    redis_section
+    { cat "$RESULTS.head"; echo; cat "$OUT/redis-results.txt"; } >"$RESULTS"
+    rm -f "$RESULTS.head"
+    echo
+    cat "$RESULTS"
+    log "bench: results in $RESULTS, logs in $OUT/logs/"
+    exit 0
+fi
 
 # ---------------------------------------------------------------------------------------------
 log "bench: startup (median of $STARTUP_RUNS)"
@@ -443,6 +465,8 @@ if [[ -n ${LIST_PID[10k]:-} && -n ${LIST_PID[1m]:-} ]]; then
         "deep page (SwissPay): 1M / 10k" "$(ratio "list: page 25000 x20 of 1M (SwissPay)" "list: page 250 x20 of 10k (SwissPay)")")
 fi
 
+[[ $REDIS_MODE == 1 ]] && redis_section
+
 # ---------------------------------------------------------------------------------------------
 {
     cat "$RESULTS.head"
@@ -475,6 +499,10 @@ fi
     printf '  %-56s %10s MB\n' "RSS after loading 1M customers per spec" "${RSS_LOADED[1m]:-n/a}"
     printf '  %-56s %10s MB\n' "peak RSS (VmHWM), 1M customers per spec" "${HWM[1m]:-n/a}"
     printf '  %-56s %10s MB\n' "RSS with 1M customers in all (one spec), first page read" "${RSS_1M_TOTAL:-n/a}"
+    if [[ $REDIS_MODE == 1 ]]; then
+        echo
+        cat "$OUT/redis-results.txt"
+    fi
 } >"$RESULTS"
 rm -f "$RESULTS.head"
 echo

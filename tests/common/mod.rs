@@ -4,10 +4,15 @@
 //! The client is a few lines over `std::net::TcpStream` on purpose: it sends exactly what a test
 //! says (malformed bodies, odd headers), sees transport faults as they are, and costs nothing to
 //! compile. No test waits on a timer: the server is ready when it prints its address.
+//!
+//! `redis` starts a `redis-server` of a test's own; `cluster` runs several specbox replicas on
+//! one store (memory, or that Redis), for the state tests of tests/store.rs.
 
 #![allow(dead_code)]
 
+pub mod cluster;
 pub mod receiver;
+pub mod redis;
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -105,6 +110,7 @@ impl Server {
             path: path.to_string(),
             headers: Vec::new(),
             body: Vec::new(),
+            timeout: std::time::Duration::from_secs(120),
         }
     }
 
@@ -173,9 +179,15 @@ pub struct Req<'a> {
     path: String,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
+    timeout: std::time::Duration,
 }
 
 impl Req<'_> {
+    /// How long the answer may take (default 120 s); past it, `try_send` is an `Err`.
+    pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
     pub fn header(mut self, k: &str, v: &str) -> Self {
         self.headers.push((k.to_string(), v.to_string()));
         self
@@ -204,8 +216,8 @@ impl Req<'_> {
     pub fn try_send(self) -> std::io::Result<Resp> {
         let mut stream = TcpStream::connect(&self.server.addr)?;
         // A bound, not a timing: an answer that never comes fails the test instead of hanging CI.
-        stream.set_read_timeout(Some(std::time::Duration::from_secs(120)))?;
-        stream.set_write_timeout(Some(std::time::Duration::from_secs(120)))?;
+        stream.set_read_timeout(Some(self.timeout))?;
+        stream.set_write_timeout(Some(self.timeout))?;
         let mut head = format!(
             "{} {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
             self.method, self.path, self.server.addr
