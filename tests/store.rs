@@ -31,7 +31,6 @@ macro_rules! on_each_store {
             }
 
             #[test]
-            #[ignore = "needs the Redis backend"]
             fn redis() {
                 if let Some(c) = super::Cluster::redis(2) {
                     super::$case(&c);
@@ -411,7 +410,6 @@ fn health(s: &Server) -> (u16, Value) {
 }
 
 #[test]
-#[ignore = "needs the Redis backend"]
 fn health_names_the_memory_store() {
     let c = Cluster::memory();
     let (status, body) = health(c.at(0));
@@ -420,7 +418,6 @@ fn health_names_the_memory_store() {
 }
 
 #[test]
-#[ignore = "needs the Redis backend"]
 fn health_names_the_redis_store() {
     let Some(c) = Cluster::redis(2) else { return };
     for s in c.replicas() {
@@ -458,7 +455,6 @@ fn the_tests_redis_keeps_what_it_acknowledged_across_its_own_restart() {
 // What only a shared, persistent store can do.
 
 #[test]
-#[ignore = "needs the Redis backend"]
 fn a_restart_of_every_replica_loses_nothing_and_loads_no_fixture_twice() {
     let Some(mut c) = Cluster::redis(2) else { return };
     let ap_fixtures = fixture_items("fixtures/alternative-payments/customers.yaml", "/customers");
@@ -576,7 +572,6 @@ fn under_prefix(key: &str, prefix: &str) -> bool {
 }
 
 #[test]
-#[ignore = "needs the Redis backend"]
 fn two_prefixes_on_one_redis_are_two_sandboxes() {
     let Some(redis) = RedisServer::start() else { return };
     let redis = Arc::new(redis);
@@ -647,7 +642,6 @@ fn mentions(v: &Value, needle: &str) -> bool {
 }
 
 #[test]
-#[ignore = "needs the Redis backend"]
 fn redis_stopped_and_started_under_load() {
     let Some(c) = Cluster::redis(2) else { return };
     let redis = c.redis_server().unwrap().clone();
