@@ -202,11 +202,7 @@ impl Sandbox {
     /// Restores the fixtures (and the spec's example items) for every tenant.
     pub fn reset(&self) {
         let engine = self.app.engine.load_full();
-        // The store's own calls are async (a Redis store waits for its answer); a caller of this
-        // synchronous API has no runtime, so a small one runs the call.
-        if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build()
-            && let Err(e) = rt.block_on(engine.store.reset(None))
-        {
+        if let Ok(Err(e)) = block_on(engine.store.reset(None)) {
             tracing::warn!("reset: {}", e.message);
         }
     }
@@ -214,8 +210,19 @@ impl Sandbox {
     /// Adds a fault rule, as `POST /__specbox/faults` takes it (`{"operationId": ..., "status": 503}`);
     /// returns the rule as stored, or why it is refused.
     pub fn fault(&self, rule: Value) -> Result<Value, String> {
-        self.app.engine.load().faults.add(&rule)
+        let engine = self.app.engine.load_full();
+        block_on(engine.faults.add(&engine.store, &rule))?
     }
+}
+
+/// Runs one of the engine's async calls (a Redis store waits for its answers) for a caller of this
+/// synchronous API, which has no runtime of its own: on a small one made for the call.
+fn block_on<T>(f: impl std::future::Future<Output = T>) -> Result<T, String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    Ok(rt.block_on(f))
 }
 
 impl Drop for Sandbox {

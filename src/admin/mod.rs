@@ -100,14 +100,18 @@ pub async fn handle(app: &App, engine: &Engine, req: &Req) -> Reply {
                 Ok(v) => v,
                 Err(e) => return problem(400, &format!("the rule is not valid JSON: {e}")),
             };
-            match engine.faults.add(&body) {
+            match engine.faults.add(&engine.store, &body).await {
                 Ok(rule) => Reply::json(201, "application/json", &rule),
                 Err(field) => problem(400, &format!("invalid fault rule: {field}")),
             }
         }
-        (&Method::GET, "/faults") => Reply::json(200, "application/json", &json!({ "rules": engine.faults.list() })),
+        (&Method::GET, "/faults") => Reply::json(
+            200,
+            "application/json",
+            &json!({ "rules": engine.faults.list(&engine.store).await }),
+        ),
         (&Method::DELETE, "/faults") => {
-            engine.faults.clear();
+            engine.faults.clear(&engine.store).await;
             Reply::empty(204)
         }
         (&Method::GET, "/chaos") => Reply::json(200, "application/json", &chaos_json(&engine.faults.chaos())),
@@ -147,7 +151,7 @@ pub async fn handle(app: &App, engine: &Engine, req: &Req) -> Reply {
             }
         }
         (&Method::DELETE, p) if p.starts_with("/faults/") => match p["/faults/".len()..].parse::<u64>() {
-            Ok(id) if engine.faults.remove(id) => Reply::empty(204),
+            Ok(id) if engine.faults.remove(&engine.store, id).await => Reply::empty(204),
             _ => problem(404, &format!("no fault rule {}", &p["/faults/".len()..])),
         },
         (&Method::GET, "/requests") | (&Method::GET, "/requests/count") => {

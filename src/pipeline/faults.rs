@@ -46,6 +46,7 @@ impl Prefer {
 // Fault rules and seeded chaos
 // ---------------------------------------------------------------------------------------------
 
+use crate::state::store::Store;
 use dashmap::DashMap;
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -224,6 +225,8 @@ pub struct ChaosConfig {
 /// the same faults.
 pub struct Faults {
     rules: DashMap<u64, Rule>,
+    /// With a shared store: the version of its rules this copy was made from.
+    synced: AtomicU64,
     any_rules: AtomicBool,
     next_id: AtomicU64,
     sequence: AtomicU64,
@@ -288,6 +291,7 @@ impl Faults {
     pub fn new(chaos: ChaosConfig) -> Self {
         Faults {
             rules: DashMap::new(),
+            synced: AtomicU64::new(0),
             any_rules: AtomicBool::new(false),
             next_id: AtomicU64::new(1),
             sequence: AtomicU64::new(0),
@@ -327,8 +331,15 @@ impl Faults {
         Ok(c)
     }
 
-    pub fn add(&self, v: &Value) -> Result<Value, String> {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+    /// Adds a rule (for every process, with a shared store); returns it as stored.
+    pub async fn add(&self, store: &Store, v: &Value) -> Result<Value, String> {
+        let id = match store.shared() {
+            None => self.next_id.fetch_add(1, Ordering::Relaxed),
+            Some(shared) => {
+                Rule::from_json(0, v)?;
+                shared.rule_add(v).await.map_err(|e| e.message)?
+            }
+        };
         let rule = Rule::from_json(id, v)?;
         let out = rule.to_json();
         self.rules.insert(id, rule);
@@ -336,31 +347,76 @@ impl Faults {
         Ok(out)
     }
 
-    pub fn list(&self) -> Vec<Value> {
-        let mut rules: Vec<Value> = self.rules.iter().map(|r| r.to_json()).collect();
+    pub async fn list(&self, store: &Store) -> Vec<Value> {
+        self.sync(store);
+        let counts = match store.shared() {
+            Some(shared) => shared.rule_counts().await.unwrap_or_default(),
+            None => Default::default(),
+        };
+        let mut rules: Vec<Value> = self
+            .rules
+            .iter()
+            .map(|r| {
+                let mut v = r.to_json();
+                if let (Some((matched, fired)), Some(obj)) = (counts.get(&r.id), v.as_object_mut()) {
+                    obj.insert("matched".into(), Value::from(*matched));
+                    obj.insert("fired".into(), Value::from(*fired));
+                }
+                v
+            })
+            .collect();
         rules.sort_by_key(|r| r["id"].as_u64());
         rules
     }
 
-    pub fn remove(&self, id: u64) -> bool {
-        let removed = self.rules.remove(&id).is_some();
+    pub async fn remove(&self, store: &Store, id: u64) -> bool {
+        let removed = match store.shared() {
+            Some(shared) => shared.rule_remove(Some(id)).await.unwrap_or(false),
+            None => false,
+        };
+        let removed = self.rules.remove(&id).is_some() || removed;
         self.any_rules.store(!self.rules.is_empty(), Ordering::Release);
         removed
     }
 
-    pub fn clear(&self) {
+    pub async fn clear(&self, store: &Store) {
+        if let Some(shared) = store.shared() {
+            let _ = shared.rule_remove(None).await;
+        }
         self.rules.clear();
         self.any_rules.store(false, Ordering::Release);
     }
 
-    /// Decides what to inject into a request: the first rule that fires, then chaos.
-    pub fn decide(&self, req: &RequestFacts) -> Decision {
-        let seq = self.sequence.fetch_add(1, Ordering::Relaxed);
-        let chaos = self.chaos.get();
-        let mut d = Decision::default();
-        if self.any_rules.load(Ordering::Acquire) {
-            let mut ids: Vec<u64> = self.rules.iter().filter(|r| r.matches(req)).map(|r| r.id).collect();
-            ids.sort_unstable();
+    /// With a shared store: replaces this copy of the rules when another process changed them
+    /// (one atomic load per request when nothing changed; nothing at all in memory).
+    fn sync(&self, store: &Store) {
+        let version = store.rules_version();
+        if version == self.synced.load(Ordering::Acquire) {
+            return;
+        }
+        self.synced.store(version, Ordering::Release);
+        let rules: Vec<Rule> = store
+            .rules()
+            .iter()
+            .filter_map(|v| {
+                let mut v = v.clone();
+                let id = v.as_object_mut()?.remove("id")?.as_u64()?;
+                Rule::from_json(id, &v).ok()
+            })
+            .collect();
+        self.rules.retain(|id, _| rules.iter().any(|r| r.id == *id));
+        for r in rules {
+            self.rules.entry(r.id).or_insert(r);
+        }
+        self.any_rules.store(!self.rules.is_empty(), Ordering::Release);
+    }
+
+    /// The rule that fires for a request, counted where every process counts (a shared store),
+    /// else here.
+    async fn pick(&self, store: &Store, req: &RequestFacts<'_>, seed: u64) -> Option<u64> {
+        let mut ids: Vec<u64> = self.rules.iter().filter(|r| r.matches(req)).map(|r| r.id).collect();
+        ids.sort_unstable();
+        let Some(shared) = store.shared() else {
             for id in ids {
                 let Some(rule) = self.rules.get(&id) else { continue };
                 let n = rule.matched.fetch_add(1, Ordering::Relaxed);
@@ -368,15 +424,53 @@ impl Faults {
                     continue;
                 }
                 if let Some(p) = rule.probability
-                    && unit(chaos.seed, id, n) >= p
+                    && unit(seed, id, n) >= p
                 {
                     continue;
                 }
                 rule.fired.fetch_add(1, Ordering::Relaxed);
-                d.effect = rule.effect.clone();
-                d.labels.push(format!("rule={id}"));
-                break;
+                return Some(id);
             }
+            return None;
+        };
+        let mut rest: Vec<(u64, u64, Option<u64>, bool)> = ids
+            .iter()
+            .filter_map(|id| {
+                self.rules
+                    .get(id)
+                    .map(|r| (r.id, r.skip, r.times, r.probability.is_some()))
+            })
+            .collect();
+        while !rest.is_empty() {
+            match shared.rule_pick(&rest).await.ok()? {
+                None => return None,
+                Some((id, None)) => return Some(id),
+                Some((id, Some(n))) => {
+                    let p = self.rules.get(&id).and_then(|r| r.probability).unwrap_or(1.0);
+                    if unit(seed, id, n) < p {
+                        let _ = shared.rule_fired(id).await;
+                        return Some(id);
+                    }
+                    let at = rest.iter().position(|r| r.0 == id).map_or(rest.len(), |i| i + 1);
+                    rest.drain(..at);
+                }
+            }
+        }
+        None
+    }
+
+    /// Decides what to inject into a request: the first rule that fires, then chaos.
+    pub async fn decide(&self, store: &Store, req: &RequestFacts<'_>) -> Decision {
+        self.sync(store);
+        let seq = self.sequence.fetch_add(1, Ordering::Relaxed);
+        let chaos = self.chaos.get();
+        let mut d = Decision::default();
+        if self.any_rules.load(Ordering::Acquire)
+            && let Some(id) = self.pick(store, req, chaos.seed).await
+            && let Some(rule) = self.rules.get(&id)
+        {
+            d.effect = rule.effect.clone();
+            d.labels.push(format!("rule={id}"));
         }
         if d.effect.status.is_none()
             && d.effect.fault.is_none()

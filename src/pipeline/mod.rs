@@ -161,7 +161,7 @@ async fn serve(
         tenant: &tenant_name,
         responses: &op.responses,
     };
-    let decision = app.faults.decide(&facts);
+    let decision = app.faults.decide(&app.store, &facts).await;
     let mut labels = decision.labels;
     let forced = prefer.code.filter(|c| *c >= 400).or(decision.effect.status);
     let directives = Directives {

@@ -96,6 +96,32 @@ impl Store {
         }
     }
 
+    /// How often the fault rules every process shares have changed (always 0 in memory: the
+    /// rules are the process's own).
+    pub fn rules_version(&self) -> u64 {
+        match self {
+            Store::Memory(_) => 0,
+            Store::Redis(r) => r.rules_version(),
+        }
+    }
+
+    /// The shared fault rules (as given, with their `id`), for a process to copy.
+    pub fn rules(&self) -> Vec<serde_json::Value> {
+        match self {
+            Store::Memory(_) => Vec::new(),
+            Store::Redis(r) => r.rules(),
+        }
+    }
+
+    /// The store shared by several processes, for what they must agree on beyond items (fault
+    /// rules and their counts).
+    pub fn shared(&self) -> Option<&RedisStore> {
+        match self {
+            Store::Memory(_) => None,
+            Store::Redis(r) => Some(r),
+        }
+    }
+
     /// Whether every method answers without waiting (the server then polls in place).
     pub fn is_local(&self) -> bool {
         matches!(self, Store::Memory(_))

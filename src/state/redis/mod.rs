@@ -63,6 +63,10 @@ struct Shared {
     last_error: parking_lot::Mutex<Option<String>>,
     /// Clock offsets in ms (`*`: every tenant), as last read from Redis.
     clock: parking_lot::RwLock<HashMap<String, u64>>,
+    /// The fault rules every process shares (`{prefix}faults`), as last read, and how often they
+    /// changed (processes compare it with the version their own copy is of).
+    rules: parking_lot::RwLock<Vec<serde_json::Value>>,
+    rules_version: std::sync::atomic::AtomicU64,
     /// The key the OAuth2 token endpoint signs its tokens with, kept in Redis so that every
     /// replica (and a restarted one) accepts every token.
     secret: OnceLock<[u8; 32]>,
@@ -108,6 +112,8 @@ impl RedisStore {
             ready: AtomicBool::new(false),
             last_error: parking_lot::Mutex::new(Some("not connected yet".into())),
             clock: Default::default(),
+            rules: Default::default(),
+            rules_version: Default::default(),
             secret: OnceLock::new(),
         });
         Ok(RedisStore::over(shared, api, seed))
@@ -228,11 +234,21 @@ impl RedisStore {
             if let Some(tx) = done.take() {
                 let _ = tx.send(());
             }
-            // The clock, as other processes move it.
+            // The clock and the fault rules, as other processes change them; the fixtures again
+            // should Redis have lost them (a restart without persistence).
             let mut every = tokio::time::interval(Duration::from_millis(100));
+            let mut ticks = 0u64;
             loop {
                 every.tick().await;
                 let _ = me.read_clock().await;
+                let _ = me.read_rules().await;
+                ticks += 1;
+                if ticks.is_multiple_of(20)
+                    && let Ok(mut conn) = me.conn()
+                    && let Err(e) = me.seed_all(&mut conn, &me.model.seed).await
+                {
+                    tracing::warn!("Redis store: the fixtures could not be written again: {e}");
+                }
             }
         });
         let _ = tokio::time::timeout(wait, done_rx).await;
@@ -265,6 +281,7 @@ impl RedisStore {
         }
         self.seed_all(&mut conn, &self.model.seed).await?;
         self.read_clock().await.map_err(|e| e.message)?;
+        self.read_rules().await.map_err(|e| e.message)?;
         Ok(())
     }
 
@@ -349,6 +366,166 @@ impl RedisStore {
             .map_err(|e| self.failed(&e))?;
         *self.shared.clock.write() = all;
         Ok(())
+    }
+
+    /// Reads the shared fault rules; a change bumps [`RedisStore::rules_version`].
+    pub(crate) async fn read_rules(&self) -> Result<(), ApiError> {
+        let mut conn = self.conn()?;
+        let all: HashMap<u64, String> = redis::cmd("HGETALL")
+            .arg(format!("{}faults", self.prefix()))
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| self.failed(&e))?;
+        let mut ids: Vec<&u64> = all.keys().collect();
+        ids.sort();
+        let rules: Vec<serde_json::Value> = ids
+            .into_iter()
+            .filter_map(|id| {
+                let mut v: serde_json::Value = serde_json::from_str(all.get(id)?).ok()?;
+                v.as_object_mut()?.insert("id".into(), serde_json::Value::from(*id));
+                Some(v)
+            })
+            .collect();
+        let changed = *self.shared.rules.read() != rules;
+        if changed {
+            *self.shared.rules.write() = rules;
+            self.shared.rules_version.fetch_add(1, Ordering::AcqRel);
+        }
+        Ok(())
+    }
+
+    pub fn rules_version(&self) -> u64 {
+        self.shared.rules_version.load(Ordering::Acquire)
+    }
+
+    pub fn rules(&self) -> Vec<serde_json::Value> {
+        self.shared.rules.read().clone()
+    }
+
+    /// Adds a fault rule for every process; returns its id.
+    pub async fn rule_add(&self, rule: &serde_json::Value) -> Result<u64, ApiError> {
+        let mut conn = self.ready_conn()?;
+        let id: u64 = redis::cmd("INCR")
+            .arg(format!("{}faultid", self.prefix()))
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| self.failed(&e))?;
+        let _: () = redis::cmd("HSET")
+            .arg(format!("{}faults", self.prefix()))
+            .arg(id)
+            .arg(rule.to_string())
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| self.failed(&e))?;
+        self.read_rules().await?;
+        Ok(id)
+    }
+
+    /// Removes one rule (`Some(id)`) or all, for every process; whether there was one.
+    pub async fn rule_remove(&self, id: Option<u64>) -> Result<bool, ApiError> {
+        let mut conn = self.ready_conn()?;
+        let (faults, counts) = (format!("{}faults", self.prefix()), format!("{}faultn", self.prefix()));
+        let removed: u64 = match id {
+            Some(id) => redis::pipe()
+                .atomic()
+                .cmd("HDEL")
+                .arg(&faults)
+                .arg(id)
+                .cmd("HDEL")
+                .arg(&counts)
+                .arg(format!("{id}:m"))
+                .arg(format!("{id}:f"))
+                .ignore()
+                .query_async::<(u64,)>(&mut conn)
+                .await
+                .map(|(n,)| n),
+            None => redis::pipe()
+                .atomic()
+                .cmd("DEL")
+                .arg(&faults)
+                .cmd("DEL")
+                .arg(&counts)
+                .ignore()
+                .query_async::<(u64,)>(&mut conn)
+                .await
+                .map(|(n,)| n),
+        }
+        .map_err(|e| self.failed(&e))?;
+        self.read_rules().await?;
+        Ok(removed > 0)
+    }
+
+    /// Counts a request against the rules that match it (`(id, skip, times, probabilistic)`, in
+    /// order), shared by every process: the rule that fires, and for a probabilistic one the
+    /// count to roll with (see `scripts::FAULT_PICK`).
+    pub async fn rule_pick(
+        &self,
+        matching: &[(u64, u64, Option<u64>, bool)],
+    ) -> Result<Option<(u64, Option<u64>)>, ApiError> {
+        let mut call = scripts::FAULT_PICK.prepare_invoke();
+        call.arg(format!("{}faultn", self.prefix()));
+        for (id, skip, times, prob) in matching {
+            call.arg(id)
+                .arg(skip)
+                .arg(times.map_or(-1, |t| i64::try_from(t).unwrap_or(i64::MAX)))
+                .arg(if *prob { "1" } else { "0" });
+        }
+        let mut conn = self.ready_conn()?;
+        let v: redis::Value = call.invoke_async(&mut conn).await.map_err(|e| self.failed(&e))?;
+        let num = |v: Option<&redis::Value>| match v {
+            Some(redis::Value::Int(i)) => u64::try_from(*i).ok(),
+            Some(redis::Value::BulkString(b)) => std::str::from_utf8(b).ok()?.parse().ok(),
+            _ => None,
+        };
+        match v {
+            redis::Value::Array(items) => {
+                let word = match items.first() {
+                    Some(redis::Value::BulkString(b)) => b.as_slice(),
+                    _ => b"",
+                };
+                match word {
+                    b"fire" => Ok(num(items.get(1)).map(|id| (id, None))),
+                    b"maybe" => Ok(num(items.get(1)).map(|id| (id, num(items.get(2))))),
+                    _ => Ok(None),
+                }
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// A probabilistic rule's roll said yes: count it as fired.
+    pub async fn rule_fired(&self, id: u64) -> Result<(), ApiError> {
+        let mut conn = self.ready_conn()?;
+        let _: i64 = redis::cmd("HINCRBY")
+            .arg(format!("{}faultn", self.prefix()))
+            .arg(format!("{id}:f"))
+            .arg(1)
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| self.failed(&e))?;
+        Ok(())
+    }
+
+    /// Every rule's counts, as `id → (matched, fired)`.
+    pub async fn rule_counts(&self) -> Result<HashMap<u64, (u64, u64)>, ApiError> {
+        let mut conn = self.ready_conn()?;
+        let all: HashMap<String, u64> = redis::cmd("HGETALL")
+            .arg(format!("{}faultn", self.prefix()))
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| self.failed(&e))?;
+        let mut out: HashMap<u64, (u64, u64)> = HashMap::new();
+        for (k, n) in all {
+            let Some((id, which)) = k.split_once(':') else { continue };
+            let Ok(id) = id.parse::<u64>() else { continue };
+            let slot = out.entry(id).or_default();
+            if which == "m" {
+                slot.0 = n;
+            } else {
+                slot.1 = n;
+            }
+        }
+        Ok(out)
     }
 
     pub async fn advance(&self, tenant: Option<&str>, ms: u64) -> Result<(), ApiError> {

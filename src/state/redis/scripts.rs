@@ -317,3 +317,27 @@ return {'ok'}
 ",
     )
 });
+
+/// ARGV: counters hash, then for each rule that matches, in order: id, skip, times (-1: no
+/// limit), '1' when it fires with a probability. Counts the request against each rule until one
+/// fires by its counts (`fire`), or until one with a probability must roll (`maybe`, with its
+/// count: the caller rolls, and asks again with the rules after it if the roll says no).
+pub static FAULT_PICK: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local h = ARGV[1]
+local i = 2
+while i <= #ARGV do
+  local id, skip, times, prob = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), ARGV[i + 3]
+  i = i + 4
+  local n = redis.call('HINCRBY', h, id .. ':m', 1) - 1
+  if not (n < skip or (times >= 0 and n >= skip + times)) then
+    if prob == '1' then return {'maybe', id, n} end
+    redis.call('HINCRBY', h, id .. ':f', 1)
+    return {'fire', id}
+  end
+end
+return {'none'}
+",
+    )
+});

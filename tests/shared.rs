@@ -1,0 +1,130 @@
+//! What replicas on one Redis share beyond items (issue 18): fault rules and their counts, and the
+//! sandbox clock with the lifecycles' timed transitions it runs. Two replicas, requests to each in
+//! turn; every wait is a poll with a bound. Skipped loudly where no `redis-server` is installed.
+
+mod common;
+
+use common::Server;
+use common::cluster::{Cluster, Store};
+use common::redis::RedisServer;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const CHARGES: &str = "tests/specs/lifecycle/charges.yaml";
+const SP: &str = "sk_test_shared";
+
+fn poll<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "waited 10 s for {what}");
+        std::thread::park_timeout(Duration::from_millis(20));
+    }
+}
+
+fn rules(s: &Server) -> Vec<Value> {
+    s.get("/__specbox/faults").send().expect(200).json()["rules"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_fault_rule_added_on_one_replica_fires_on_all_and_counts_once() {
+    let Some(c) = Cluster::redis(2) else { return };
+    let (a, b) = (c.at(0), c.at(1));
+    // The second request to listCustomers fails, then the third: counted across both replicas.
+    let rule = a
+        .post("/__specbox/faults")
+        .json(&json!({"operationId": "listCustomers", "status": 503, "skip": 1, "times": 2}))
+        .send()
+        .expect(201)
+        .json();
+    let id = rule["id"].as_u64().unwrap();
+    poll("the rule on the other replica", || {
+        rules(b).iter().any(|r| r["id"] == id).then_some(())
+    });
+    let list = |s: &Server| s.get("/api/v1/customers?per_page=1").bearer(SP).send().status;
+    // Requests alternate: a, b, a, b.
+    let got = [list(a), list(b), list(a), list(b)];
+    assert_eq!(
+        got,
+        [200, 503, 503, 200],
+        "skip 1, then 2 failures, counted once for both"
+    );
+    let seen = rules(b).into_iter().find(|r| r["id"] == id).unwrap();
+    assert_eq!(
+        (seen["matched"].as_u64(), seen["fired"].as_u64()),
+        (Some(4), Some(2)),
+        "{seen}"
+    );
+
+    // Removed on the other replica: gone from both.
+    b.request("DELETE", &format!("/__specbox/faults/{id}"))
+        .send()
+        .expect(204);
+    poll("the rule gone from the first replica", || {
+        rules(a).is_empty().then_some(())
+    });
+    assert_eq!(list(a), 200);
+}
+
+#[test]
+fn the_clock_moved_on_one_replica_moves_for_all_and_runs_each_timer_once() {
+    let Some(redis) = RedisServer::start() else { return };
+    let c = Cluster::start(
+        Store::Redis {
+            redis: Arc::new(redis),
+            prefix: None,
+        },
+        2,
+        &[CHARGES],
+        &[],
+    );
+    let (a, b) = (c.at(0), c.at(1));
+    let charge = a
+        .post("/charges")
+        .json(&json!({"amount": 100}))
+        .send()
+        .expect(201)
+        .json();
+    let id = charge["id"].as_str().unwrap();
+    assert_eq!(charge["status"], "pending");
+
+    // Two days on, moved through the other replica: pending → succeeded → paid_out, once.
+    let moved = b
+        .post("/__specbox/clock")
+        .json(&json!({"advance": "2d"}))
+        .send()
+        .expect(200)
+        .json();
+    let transitions: Vec<&Value> = moved["transitions"].as_array().unwrap().iter().collect();
+    assert_eq!(
+        transitions
+            .iter()
+            .map(|t| t["to"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["succeeded", "paid_out"],
+        "{moved:#}"
+    );
+    assert_eq!(
+        a.get(&format!("/charges/{id}")).send().expect(200).json()["status"],
+        "paid_out"
+    );
+    // The first replica's clock follows (it reads the offset in the background).
+    poll("the first replica's clock to move", || {
+        let clock = a.get("/__specbox/clock").send().expect(200).json();
+        (clock["ahead_ms"].as_u64() >= Some(2 * 24 * 3600 * 1000)).then_some(())
+    });
+    // Nothing is left to run, on either replica.
+    let again = a
+        .post("/__specbox/clock")
+        .json(&json!({"advance": "1s"}))
+        .send()
+        .expect(200)
+        .json();
+    assert_eq!(again["transitions"], json!([]), "{again:#}");
+}
