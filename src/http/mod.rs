@@ -317,21 +317,24 @@ enum Now {
 fn serve_now(app: &App, traffic: &Traffic, req: Request<Incoming>, ctl: &ConnCtl) -> Now {
     // HTTP/2 calls the service on the connection's own task and spawns only the future it gets
     // back: answering there would serve one connection's streams one after another.
-    // A store that waits for its answers (Redis) is served in the future too.
+    // A store that waits for its answers (Redis), and the admin API (whose clock waits for the
+    // ticker), are served in the future too.
     if !req.body().is_end_stream()
         || traffic.proxy.is_some()
         || req.version() >= hyper::Version::HTTP_2
         || admin::is_admin_path(req.uri().path())
-        || !app.engine.load().store.is_local()
     {
+        return Now::Later(req);
+    }
+    // The engine serving now: loaded once, so the whole exchange sees one version of the specs.
+    let engine = app.engine.load();
+    if !engine.store.is_local() {
         return Now::Later(req);
     }
     let (parts, _) = req.into_parts();
     let (request, arrival) = take_apart(parts, Bytes::new(), now());
-    let _counted = (!admin::is_admin_path(&request.path)).then(|| InFlight::enter(&app.in_flight));
+    let _counted = InFlight::enter(&app.in_flight);
     let _serving = ctl.watch.serving();
-    // The engine serving now: loaded once, so the whole exchange sees one version of the specs.
-    let engine = app.engine.load();
     let (reply, notes) = answer_here(app, &engine, traffic, &request);
     let answered = Answered {
         arrival,

@@ -6,8 +6,9 @@
 //! ```
 //!
 //! Each stage is a function call with a plain value between stages; none reaches back. The
-//! handler is synchronous: state changes are short critical sections, and what takes time
-//! (delays, network faults) is returned as [`crate::exchange::Directives`] for the async server to carry out.
+//! handler is `async` only because the store may wait (a Redis round trip): the in-memory store
+//! never does, so its requests complete on their first poll. What takes time on purpose (delays,
+//! network faults) is returned as [`crate::exchange::Directives`] for the server to carry out.
 //!
 //! Owns: one API request through the [`Engine`] (the model, the store, credentials, faults):
 //! [`auth`], [`faults`], validation here, [`act`] for state. May not touch: the journal, the
