@@ -60,6 +60,13 @@ redis_preflight() {
 
 rcli() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
 redis_commands() { rcli INFO stats | tr -d '\r' | awk -F: '$1 == "total_commands_processed" {print $2}'; }
+# Round trips: the scripts called (EVALSHA, or EVAL the first time), read from INFO commandstats.
+# total_commands_processed also counts the commands a script runs inside Redis (a read of one item
+# is EVALSHA, HEXISTS and HGET: 3), so it measures Redis's work, not round trips.
+redis_scripts() {
+    rcli INFO commandstats | tr -d '\r' |
+        awk -F'[:=,]' '$1 == "cmdstat_evalsha" || $1 == "cmdstat_eval" {n += $3} END {print n + 0}'
+}
 cpu_ms() { $UTIL cpu "$1"; }
 
 # wrk_into FILE CONNS WRK_ARGS...: one wrk run into FILE (pinned to the load core).
@@ -75,7 +82,7 @@ wrk_into() {
 rmeasure() {
     local store=$1 scenario=$2 path=$3 header=$4 script=${5:-}
     local raw="$OUT/logs/redis-$store-$scenario"
-    local pids=() urls=() i cmds0=0 cmds1=0 redis0=0 redis1=0
+    local pids=() urls=() i cmds0=0 cmds1=0 scr0=0 scr1=0 redis0=0 redis1=0
     case $store in
         memory) pids=("$RMEM_PID") urls=("$RMEM_URL") ;;
         redis-1) pids=("$RA_PID") urls=("$RA_URL") ;;
@@ -84,7 +91,7 @@ rmeasure() {
     local conns=$((CONNS / ${#pids[@]}))
     local before=() after=() jobs=()
     for i in "${!pids[@]}"; do before[i]=$(cpu_ms "${pids[i]}"); done
-    if [[ $store != memory ]]; then redis0=$(cpu_ms "$REDIS_PID"); cmds0=$(redis_commands); fi
+    if [[ $store != memory ]]; then redis0=$(cpu_ms "$REDIS_PID"); cmds0=$(redis_commands); scr0=$(redis_scripts); fi
     for i in "${!pids[@]}"; do
         local args=(-H "$header")
         [[ -n $script ]] && args+=(-s "$script")
@@ -97,7 +104,7 @@ rmeasure() {
         wait "${jobs[i]}" || { log "bench: wrk failed for $store $scenario:"; cat "$raw-$i.txt" >&2; exit 1; }
     done
     for i in "${!pids[@]}"; do after[i]=$(cpu_ms "${pids[i]}"); done
-    if [[ $store != memory ]]; then redis1=$(cpu_ms "$REDIS_PID"); cmds1=$(redis_commands); fi
+    if [[ $store != memory ]]; then redis1=$(cpu_ms "$REDIS_PID"); cmds1=$(redis_commands); scr1=$(redis_scripts); fi
     # Sum of req/s and requests, the worse p50/p99, and each process's CPU per request (µs).
     local rps=0 p50=0 p99=0 total=0 non2xx=0 errs=0 cpu_each=() r a b t x e
     for i in "${!pids[@]}"; do
@@ -110,12 +117,13 @@ rmeasure() {
     local cpu_redis="" per_req=""
     if [[ $store != memory ]]; then
         cpu_redis=$(awk -v c=$((redis1 - redis0)) -v t="$total" 'BEGIN {printf "%.1f", t ? c * 1000 / t : 0}')
-        per_req=$(awk -v c=$((cmds1 - cmds0 - 1)) -v t="$total" 'BEGIN {printf "%.2f", t ? c / t : 0}')
+        # The INFO calls themselves (two, plus one INFO commandstats) are taken off.
+        per_req=$(awk -v s=$((scr1 - scr0)) -v c=$((cmds1 - cmds0 - 3)) -v t="$total" 'BEGIN {printf "%.2f (%.1f)", t ? s / t : 0, t ? c / t : 0}')
     fi
     local note=""
     ((non2xx == 0)) || note=" ($non2xx of $total responses not 2xx!)"
     ((errs == 0)) || note="$note ($errs socket errors)"
-    log "  $(printf '%-8s %-34s %8s req/s' "$store" "$scenario" "$rps")  CPU µs/req: specbox ${cpu_each[*]}${cpu_redis:+, redis $cpu_redis}${per_req:+; $per_req Redis commands/req}$note"
+    log "  $(printf '%-8s %-34s %8s req/s' "$store" "$scenario" "$rps")  CPU µs/req: specbox ${cpu_each[*]}${cpu_redis:+, redis $cpu_redis}${per_req:+; scripts/req (commands/req): $per_req}$note"
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$store" "$scenario" "$ROUND" "$rps" "$p50" "$p99" \
         "${cpu_each[*]}" "$cpu_redis" "$per_req" "$note" >>"$REDIS_RUNS"
 }
@@ -240,7 +248,7 @@ redis_ratio() {
 redis_write_results() {
     echo "Redis store: $REDIS_ITEMS customers per spec; redis-server $(redis-server --version | awk '{print $3}') (no persistence), pinned to core $REDIS_CPU"
     echo "2 replicas: two wrk processes at once, $((CONNS / 2)) connections each, one per replica (no load balancer)"
-    printf '%-34s %-8s %9s %8s %9s %6s  %-22s %10s %9s\n' scenario store "req/s" "p50 ms" "p99 ms" ratio "specbox CPU us/req" "redis CPU" "cmds/req"
+    printf '%-34s %-8s %9s %8s %9s %6s  %-22s %10s %s\n' scenario store "req/s" "p50 ms" "p99 ms" ratio "specbox CPU us/req" "redis CPU" "round trips/req (commands)"
     local s store row rps p50 p99 cpu cpu_r cmds note
     for s in "${R_SCENARIOS[@]}"; do
         for store in memory redis-1 redis-2; do
@@ -248,12 +256,14 @@ redis_write_results() {
             IFS=$'\t' read -r _ _ _ rps p50 p99 cpu cpu_r cmds note <<<"$row"
             local ratio=1.00
             [[ $store != memory ]] && ratio=$(redis_ratio "$s" "$store")
-            printf '%-34s %-8s %9s %8s %9s %6s  %-22s %10s %9s%s\n' "$s" "$store" "$rps" "$p50" "$p99" "$ratio" \
+            printf '%-34s %-8s %9s %8s %9s %6s  %-22s %10s %s%s\n' "$s" "$store" "$rps" "$p50" "$p99" "$ratio" \
                 "${cpu// / + }" "${cpu_r:--}" "${cmds:--}" "$note"
         done
     done
     echo "(req/s and latencies: the median run of $ROUNDS; ratio: median over rounds of req/s against the memory store's in the same round;"
-    echo " CPU per request: each specbox process over the requests it served, redis-server over all; cmds/req: Redis commands per request)"
+    echo " CPU per request: each specbox process over the requests it served, redis-server over all; round trips/req:"
+    echo " scripts called per request (EVALSHA; specbox sends nothing else on these paths), and in brackets every command Redis ran,"
+    echo " those inside the scripts included)"
     echo
     printf '  %-66s %s\n' "Redis commands per second, both replicas idle" "$REDIS_IDLE" \
         "startup with $REDIS_ITEMS customers per spec: memory" "$RMEM_LOAD_MS ms" \
