@@ -128,3 +128,39 @@ fn the_clock_moved_on_one_replica_moves_for_all_and_runs_each_timer_once() {
         .json();
     assert_eq!(again["transitions"], json!([]), "{again:#}");
 }
+
+#[test]
+fn a_reload_keeps_serving_the_state_in_redis() {
+    let Some(redis) = RedisServer::start() else { return };
+    // A copy of the charges spec to edit (the repository's stays as it is).
+    let dir = std::env::temp_dir().join(format!("specbox-shared-watch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec = dir.join("charges.yaml");
+    let text = std::fs::read_to_string(common::root().join(CHARGES)).unwrap();
+    std::fs::write(&spec, &text).unwrap();
+    let path = spec.to_str().unwrap().to_string();
+    let c = Cluster::start(
+        Store::Redis {
+            redis: Arc::new(redis),
+            prefix: None,
+        },
+        1,
+        &[&path],
+        &["--watch"],
+    );
+    let s = c.at(0);
+    let id = s.post("/charges").json(&json!({"amount": 7})).send().expect(201).json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    std::fs::write(&spec, format!("{text}\n# edited\n")).unwrap();
+    poll("the reload", || {
+        let body = s.get("/__specbox/reloads").send().expect(200).json();
+        (!body["reloads"].as_array()?.is_empty()).then_some(())
+    });
+    // The new engine reads the same Redis: the charge is there, and writes still land.
+    let read = s.get(&format!("/charges/{id}")).send().expect(200).json();
+    assert_eq!(read["amount"], 7, "{read}");
+    s.post("/charges").json(&json!({"amount": 8})).send().expect(201);
+    let _ = std::fs::remove_dir_all(&dir);
+}

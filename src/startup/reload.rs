@@ -155,7 +155,8 @@ pub fn reload(app: &App, inputs: &Inputs, changed: &[PathBuf]) -> Option<Vec<Pat
         let same =
             |new: &usize| old_prints.get(i) == new_prints.get(*new) && old_fixtures.get(i) == new_fixtures.get(*new);
         match new_by_identity.get(&name) {
-            Some(new) if same(new) => {
+            // A shared store (Redis) keeps every resource's state where it is: nothing restarts.
+            Some(new) if same(new) || !old.store.is_local() => {
                 kept_map.push(Some(*new));
                 kept.push(name);
             }

@@ -57,6 +57,8 @@ struct Shared {
     /// `{prefix}:`.
     prefix: String,
     conn: OnceLock<ConnectionManager>,
+    /// The runtime the connection lives on, for work started from other threads (a reload).
+    runtime: OnceLock<tokio::runtime::Handle>,
     /// The fixtures are in Redis: requests may be served.
     ready: AtomicBool,
     /// Why the last attempt to connect or seed failed.
@@ -109,6 +111,7 @@ impl RedisStore {
             shown: shown(&config.url),
             prefix,
             conn: OnceLock::new(),
+            runtime: OnceLock::new(),
             ready: AtomicBool::new(false),
             last_error: parking_lot::Mutex::new(Some("not connected yet".into())),
             clock: Default::default(),
@@ -167,11 +170,12 @@ impl RedisStore {
     /// were not in Redis yet are seeded.
     pub fn successor(&self, api: &Api, seed: Seed) -> RedisStore {
         let next = RedisStore::over(self.shared.clone(), api, seed);
-        if let Some(conn) = self.shared.conn.get() {
+        // A reload runs on the watcher's thread: the seeding goes to the server's runtime.
+        if let (Some(conn), Some(runtime)) = (self.shared.conn.get(), self.shared.runtime.get()) {
             let mut conn = conn.clone();
             let seeding = RedisStore::over(self.shared.clone(), api, Seed::default());
             let seed = next.model.seed.clone();
-            tokio::spawn(async move {
+            runtime.spawn(async move {
                 if let Err(e) = seeding.seed_all(&mut conn, &seed).await {
                     tracing::warn!("Redis store: seeding after the reload failed: {e}");
                 }
@@ -183,6 +187,7 @@ impl RedisStore {
     /// Connects and writes the fixtures (once per Redis); keeps trying in the background when
     /// Redis cannot be reached yet, for up to `wait` here. Then reads the clock every 100 ms.
     pub async fn start(&self, wait: Duration) {
+        let _ = self.shared.runtime.set(tokio::runtime::Handle::current());
         if self.shared.conn.get().is_none() {
             let config = ConnectionManagerConfig::new()
                 .set_connection_timeout(Some(CONNECT_TIMEOUT))
