@@ -175,6 +175,7 @@ fn serve(args: ServeArgs) -> ExitCode {
             url => Some(specbox::state::redis::Config {
                 url: url.to_string(),
                 prefix: args.store_prefix.clone(),
+                ca: args.store_ca.clone(),
             }),
         },
     };

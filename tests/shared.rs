@@ -164,3 +164,70 @@ fn a_reload_keeps_serving_the_state_in_redis() {
     s.post("/charges").json(&json!({"amount": 8})).send().expect(201);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A throwaway CA and a certificate it signs for 127.0.0.1 and localhost: (CA, certificate, key),
+/// as PEM.
+fn tls_files() -> (String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let mut ca = CertificateParams::default();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_key = KeyPair::generate().unwrap();
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca, ca_key);
+    let leaf = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let cert = leaf.signed_by(&key, &issuer).unwrap();
+    (ca_cert.pem(), cert.pem(), key.serialize_pem())
+}
+
+#[test]
+fn rediss_with_a_private_ca_is_a_store_too() {
+    let Some(bin) = common::redis::find_redis_server() else {
+        common::redis::skipped("redis-server not found");
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("specbox-rediss-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (ca, cert, key) = tls_files();
+    for (name, text) in [("ca.pem", &ca), ("cert.pem", &cert), ("key.pem", &key)] {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    let file = |n: &str| dir.join(n).to_str().unwrap().to_string();
+    let port = common::redis::free_port();
+    let mut redis = std::process::Command::new(bin)
+        .args(["--port", "0", "--tls-port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--tls-cert-file", &file("cert.pem"), "--tls-key-file", &file("key.pem")])
+        .args(["--tls-ca-cert-file", &file("ca.pem"), "--tls-auth-clients", "no"])
+        .args(["--save", "", "--appendonly", "no", "--dir", &file("")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("rediss://localhost:{port}/0");
+    let s = Server::start(&[], &["--store", &url, "--store-ca", &file("ca.pem")]);
+    // The server may start before Redis listens: it keeps trying, and health says when it is in.
+    let health = poll("a healthy store over TLS", || {
+        let h = s.get("/__specbox/health").send();
+        (h.status == 200).then(|| h.json())
+    });
+    assert_eq!(health["store"]["kind"], "redis", "{health}");
+    let made = s
+        .post("/api/v1/customers")
+        .bearer(SP)
+        .json(&json!({"email": "tls@example.com", "name": "Over TLS"}))
+        .send()
+        .expect(201)
+        .json();
+    let id = made["id"].as_str().unwrap();
+    assert_eq!(
+        s.get(&format!("/api/v1/customers/{id}"))
+            .bearer(SP)
+            .send()
+            .expect(200)
+            .json()["name"],
+        "Over TLS"
+    );
+    let _ = redis.kill();
+    let _ = redis.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -113,6 +113,11 @@ pub struct ServeArgs {
     #[arg(long, env = "SPECBOX_STORE_PREFIX", default_value = "specbox")]
     pub store_prefix: String,
 
+    /// The CA certificate (PEM) that signed a `rediss://` server's certificate, when the system's
+    /// and the public roots do not include it.
+    #[arg(long, env = "SPECBOX_STORE_CA")]
+    pub store_ca: Option<PathBuf>,
+
     /// Address to listen on.
     #[arg(long, env = "SPECBOX_HOST", default_value = "127.0.0.1")]
     pub host: String,

@@ -46,6 +46,8 @@ pub struct Tenant {
 pub struct Config {
     pub url: String,
     pub prefix: String,
+    /// The CA (PEM) that signed a `rediss://` server's certificate, when it is not a public one.
+    pub ca: Option<std::path::PathBuf>,
 }
 
 /// The connection and what every version of the model shares (a reload of `--watch` makes a new
@@ -99,8 +101,20 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 impl RedisStore {
     /// A store over Redis at `config.url`; nothing is connected until [`RedisStore::start`].
     pub fn new(config: &Config, api: &Api, seed: Seed) -> Result<RedisStore, String> {
-        let client = redis::Client::open(config.url.as_str())
-            .map_err(|e| format!("--store {}: not a Redis URL ({e})", shown(&config.url)))?;
+        let client = match &config.ca {
+            None => redis::Client::open(config.url.as_str()),
+            Some(ca) => {
+                let pem = std::fs::read(ca).map_err(|e| format!("--store-ca {}: {e}", ca.display()))?;
+                redis::Client::build_with_tls(
+                    config.url.as_str(),
+                    redis::TlsCertificates {
+                        client_tls: None,
+                        root_cert: Some(pem),
+                    },
+                )
+            }
+        }
+        .map_err(|e| format!("--store {}: not a Redis URL ({e})", shown(&config.url)))?;
         let prefix = if config.prefix.ends_with(':') {
             config.prefix.clone()
         } else {
