@@ -56,6 +56,19 @@ fn claim_texts(p: &Prepared) -> Vec<String> {
     p.claims.iter().map(|(rule, value)| format!("{rule}:{value}")).collect()
 }
 
+/// An item to write, as the create and update scripts take it: its plain flag, its JSON text,
+/// its claims joined, their count, each claim.
+fn item_args(call: &mut redis::ScriptInvocation<'_>, p: &Prepared) {
+    let claims = claim_texts(p);
+    call.arg(if p.entry.plain { "2" } else { "0" })
+        .arg(&p.entry.json[..])
+        .arg(claims.join("\0"))
+        .arg(claims.len());
+    for c in &claims {
+        call.arg(c);
+    }
+}
+
 /// The rule of a claim text.
 fn rule_of(v: Option<&R>) -> usize {
     v.and_then(bytes)
@@ -138,17 +151,8 @@ impl RedisStore {
         call.arg(staged.len());
         for (_, key, p, _) in &staged {
             let (tb, sb) = self.bases(t, key);
-            let claims = claim_texts(p);
-            call.arg(tb)
-                .arg(sb)
-                .arg(&p.key)
-                .arg(if p.entry.plain { "2" } else { "0" })
-                .arg(&p.entry.json[..])
-                .arg(claims.join("\0"))
-                .arg(claims.len());
-            for c in &claims {
-                call.arg(c);
-            }
+            call.arg(tb).arg(sb).arg(&p.key);
+            item_args(&mut call, p);
         }
         let (word, rest) = self.run(&call).await?;
         let which = |rest: &[R]| {
@@ -193,21 +197,11 @@ impl RedisStore {
             };
             let (_, current) = entry(&rec).ok_or_else(|| odd("record"))?;
             let p = next(&current)?;
-            let claims = claim_texts(&p);
             let mut call = scripts::UPDATE.prepare_invoke();
             self.tenant_args(&mut call, t);
             self.parent_args(&mut call, t, scope);
-            call.arg(&tb)
-                .arg(&sb)
-                .arg(id)
-                .arg(&rec[..])
-                .arg(if p.entry.plain { "2" } else { "0" })
-                .arg(&p.entry.json[..])
-                .arg(claims.join("\0"))
-                .arg(claims.len());
-            for c in &claims {
-                call.arg(c);
-            }
+            call.arg(&tb).arg(&sb).arg(id).arg(&rec[..]);
+            item_args(&mut call, &p);
             match self.run(&call).await? {
                 (w, rest) if w == "ok" => {
                     return rest
