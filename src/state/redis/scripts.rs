@@ -55,7 +55,8 @@ for i = 1, n do
   local b = base(it.t, it.s)
   local cur = redis.call('HGET', b .. ':i', it.key)
   if (cur and not has(flags_of(cur), 4)) or seen_keys[it.t .. '\0' .. it.key] then return {'exists', i} end
-  it.stand_in = cur ~= nil
+  -- (a missing field is false, not nil, inside a script)
+  it.stand_in = cur and true or false
   for _, c in ipairs(it.claims) do
     local owner = redis.call('HGET', b .. ':u', c)
     if (owner and not (it.stand_in and owner == it.key)) or seen_claims[it.t .. '\0' .. c] then
