@@ -82,52 +82,53 @@ fn json_exact(text: &str) -> serde_json::Result<Value> {
 /// went. It lives as long as the server, and every page that holds one of its blocks stays
 /// resident however empty. Read back here, once the old one is freed, it fills memory in order
 /// with every object and array at its size. Measured (bench/RESULTS.md): idle RSS 1.6 MB less on
-/// a 3 MB JSON spec and 0.6 MB less on a 1.8 MB one, for a tenth more startup instructions; on a
-/// 13 MB spec it would cost a fifth more (the spec's startup was already at the line), and
-/// on a 2,900-file YAML spec it gained nothing, so it is bounded by size.
+/// a 3 MB JSON spec and 0.6 MB less on a 1.8 MB one, for a tenth more startup instructions. A
+/// 13 MB spec (3 MB of JSON once its prose is dropped) gained 4 MB, but for a fifth more startup
+/// instructions, where its startup was already at the 300 ms and its memory well within
+/// its target; hence the limit.
 ///
 /// serde_json refuses JSON nested more than 128 deep; a document nested deeper (bundling and
 /// inlining can add levels a file did not have) is kept as it is too. Text that serde_json wrote
 /// from a value within that depth reads back; were it not to, the error names the document.
 pub(crate) fn repack(path: &Path, root: Value) -> Result<Value, SpecError> {
     const MAX_DEPTH: usize = 120;
-    fn deeper_than(v: &Value, left: usize) -> bool {
+    /// Takes `n` bytes from `budget`, if it has them.
+    fn take(budget: &mut usize, n: usize) -> bool {
+        budget.checked_sub(n).map(|left| *budget = left).is_some()
+    }
+    /// Whether `v` is at most `depth` deep and its JSON text at most `budget` bytes (counted
+    /// without escapes). The walk stops as soon as either is passed, so a large document costs
+    /// no more than the limit's worth of walking.
+    fn fits(v: &Value, depth: usize, budget: &mut usize) -> bool {
         match v {
-            Value::Array(items) => left == 0 || items.iter().any(|i| deeper_than(i, left - 1)),
-            Value::Object(map) => left == 0 || map.values().any(|i| deeper_than(i, left - 1)),
-            _ => false,
-        }
-    }
-    /// Stops the writing at the limit, so that a large document costs no more than that.
-    struct Capped(Vec<u8>);
-    impl std::io::Write for Capped {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            if self.0.len() + buf.len() > REPACK_LIMIT {
-                return Err(std::io::Error::other("over the limit"));
+            Value::Array(items) => {
+                depth > 0 && take(budget, items.len() + 2) && items.iter().all(|i| fits(i, depth - 1, budget))
             }
-            self.0.extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
+            Value::Object(map) => {
+                depth > 0
+                    && take(budget, 2)
+                    && map
+                        .iter()
+                        .all(|(k, i)| take(budget, k.len() + 4) && fits(i, depth - 1, budget))
+            }
+            Value::String(t) => take(budget, t.len() + 2),
+            Value::Number(n) => take(budget, n.as_str().len()),
+            Value::Bool(_) | Value::Null => take(budget, 5),
         }
     }
-    if deeper_than(&root, MAX_DEPTH) {
+    let mut budget = REPACK_LIMIT;
+    if !fits(&root, MAX_DEPTH, &mut budget) {
         return Ok(root);
     }
-    let mut out = Capped(Vec::new());
-    if serde_json::to_writer(&mut out, &root).is_err() {
-        return Ok(root);
-    }
-    let Ok(text) = String::from_utf8(out.0) else {
+    let Ok(text) = serde_json::to_string(&root) else {
         return Ok(root);
     };
     drop(root);
     json_exact(&text).map_err(|e| SpecError::new(path, "", format!("the loaded document does not read back: {e}")))
 }
 
-/// The largest document (as JSON text) that [`repack`] writes out and reads back: 4 MiB.
-pub(crate) const REPACK_LIMIT: usize = 4 << 20;
+/// The largest document (as JSON text, prose dropped) that [`repack`] writes out and reads back.
+pub(crate) const REPACK_LIMIT: usize = 2 << 20;
 
 /// The entries of the objects, and the items of the arrays, being read (see [`json_exact`]).
 #[derive(Default)]
