@@ -231,3 +231,22 @@ fn rediss_with_a_private_ca_is_a_store_too() {
     let _ = redis.wait();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_forged_token_is_refused_by_the_shared_store() {
+    use base64::Engine;
+    let Some(c) = Cluster::redis(2) else { return };
+    let (a, b) = (c.at(0), c.at(1));
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    // A real token works on either replica.
+    let real = common::ap_token(a);
+    b.get("/customers?limit=1").bearer(&real).send().expect(200);
+    // One that names a client and never expires, with a short tag guessed byte by byte: refused,
+    // whatever the byte (a tag must be the full 16 bytes).
+    let payload = b64(b"0|99999999999999|sandbox_client");
+    for byte in 0..=255u8 {
+        let forged = format!("sbx_at_{payload}.{}", b64(&[byte]));
+        let status = b.get("/customers?limit=1").bearer(&forged).send().status;
+        assert_eq!(status, 401, "a one-byte tag ({byte}) was accepted");
+    }
+}

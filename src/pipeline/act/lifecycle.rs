@@ -54,8 +54,11 @@ pub async fn transition(ctx: &Ctx<'_>, t: &Transition) -> Result<bytes::Bytes, A
             claims,
         })
     };
+    // The timers out of the new state are set first: should the update then fail (or the request
+    // be cancelled), a timer finds its item in another state and does nothing, while a move made
+    // without its timers would leave the item in that state for good.
+    schedule(ctx.api, ctx.store, ctx.tenant, scope.key.clone(), id, &t.to, now_ms).await?;
     let entry = ctx.store.update(ctx.tenant, &scope, r, id, &mut next).await?;
-    schedule(ctx.api, ctx.store, ctx.tenant, scope.key, id, &t.to, now_ms).await?;
     Ok(entry.json)
 }
 

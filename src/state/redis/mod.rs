@@ -91,6 +91,8 @@ struct Model {
     res_index: HashMap<String, usize>,
     /// Per spec: its name in keys, and a digest of its fixtures (written once per Redis).
     specs: Vec<(String, String)>,
+    /// Per resource (by index): its spec's index.
+    res_specs: Vec<usize>,
     seed: Arc<Seed>,
 }
 
@@ -172,6 +174,7 @@ impl RedisStore {
         RedisStore {
             shared,
             model: Arc::new(Model {
+                res_specs: api.resources.iter().map(|r| r.spec).collect(),
                 res_ids,
                 res_index,
                 specs,
@@ -327,8 +330,24 @@ impl RedisStore {
         self.conn()
     }
 
+    /// What a failed step answers: 503 while Redis cannot be reached or is too slow (retrying
+    /// helps), 500 for an error of the step itself (a script that failed: retrying does not).
     pub(crate) fn failed(&self, e: &redis::RedisError) -> ApiError {
-        unavailable(format!("Redis at {}: {e}", self.shared.shown))
+        let unreachable = e.is_io_error()
+            || e.is_timeout()
+            || e.is_connection_refusal()
+            || e.is_connection_dropped()
+            || e.is_unrecoverable_error();
+        if unreachable {
+            unavailable(format!("Redis at {}: {e}", self.shared.shown))
+        } else {
+            tracing::error!("Redis store: a step failed: {e}");
+            ApiError::new(
+                500,
+                crate::model::errors::ErrorKind::Internal,
+                format!("the sandbox's state store failed this step: {e}"),
+            )
+        }
     }
 
     pub fn tenant(&self, name: &str) -> Tenant {
@@ -731,11 +750,7 @@ impl RedisStore {
     }
 
     fn spec_of(&self, res: usize) -> Option<usize> {
-        let id = self.model.res_ids.get(res)?;
-        self.model
-            .specs
-            .iter()
-            .position(|(slug, _)| id.starts_with(slug.as_str()))
+        self.model.res_specs.get(res).copied()
     }
 
     pub async fn reset(&self, tenant: Option<&str>) -> Result<(), ApiError> {

@@ -79,8 +79,9 @@ for i = 1, n do
   redis.call('HSET', it.t .. ':i', it.key, it.flags .. slot .. ':' .. it.json)
   redis.call('ZADD', it.t .. ':l', slot, it.key)
   claim(it.t, it.key, it.claims, it.joined)
-  local num = tonumber(it.key)
-  if num and string.match(it.key, '^%d+$') and num > tonumber(redis.call('HGET', it.t .. ':m', 'seq') or '0') then
+  -- An integer key raises the sequence (as the memory store's max_seq): only a plain one that a
+  -- Lua number holds exactly (`007`, `1e20` and 2^63 leave it alone, as they would HINCRBY).
+  if string.match(it.key, '^[1-9]%d*$') and #it.key <= 15 and tonumber(it.key) > tonumber(redis.call('HGET', it.t .. ':m', 'seq') or '0') then
     redis.call('HSET', it.t .. ':m', 'seq', it.key)
   end
   out[#out + 1] = slot
@@ -217,7 +218,14 @@ local out = {'ok', has_next, has_prev, total}
 if #r == 0 then return out end
 local ids = {}
 for i = 1, #r, 2 do ids[#ids + 1] = r[i] end
-local recs = redis.call('HMGET', b .. ':i', unpack(ids))
+-- In chunks: Lua's unpack takes a few thousand values at most.
+local recs = {}
+for i = 1, #ids, 1000 do
+  local chunk = {}
+  for j = i, math.min(i + 999, #ids) do chunk[#chunk + 1] = ids[j] end
+  local got = redis.call('HMGET', b .. ':i', unpack(chunk))
+  for j = 1, #got do recs[#recs + 1] = got[j] end
+end
 for i = 1, #ids do
   out[#out + 1] = ids[i]
   out[#out + 1] = r[2 * i]
@@ -250,7 +258,12 @@ pub static IDEM_BEGIN: LazyLock<Script> = LazyLock::new(|| {
 local rec = redis.call('HGET', ARGV[1], ARGV[2])
 if rec then
   local at = tonumber(string.match(rec, '^(%d+)|'))
-  if at and at + tonumber(ARGV[7]) >= tonumber(ARGV[6]) then return {'found', rec} end
+  -- A claim still pending after a minute was given up (its request was cancelled, or Redis went
+  -- away before the answer was kept): the key is free again.
+  local pending = string.match(rec, '^%d+|%d+|P') ~= nil
+  local lease = tonumber(ARGV[7])
+  if pending then lease = math.min(lease, 60000) end
+  if at and at + lease >= tonumber(ARGV[6]) then return {'found', rec} end
 end
 redis.call('HSET', ARGV[1], ARGV[2], ARGV[5])
 redis.call('SADD', ARGV[3], ARGV[4])
