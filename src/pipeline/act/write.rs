@@ -219,6 +219,47 @@ pub async fn create(
             obj.insert(field.clone(), kind.convert(Value::String(v.to_string())));
         }
     }
+    // A create with references resolves them, then stores everything in one step. Should another
+    // request have stored the same new inline object in between (its unique value is taken now),
+    // the references are resolved again and find that object: two creates naming one new
+    // customer link to one customer, as when both ran under one lock.
+    let inline = !r.references.is_empty();
+    let mut tries = 0;
+    let (entry, key) = loop {
+        let this = if inline { obj.clone() } else { std::mem::take(&mut obj) };
+        match store_new(ctx, r, &scope, write, this).await {
+            Err(e) if inline && tries < 2 && inline_taken(r, &e) => tries += 1,
+            done => break done?,
+        }
+    };
+    started(ctx, &scope.key.1, res, &key, state).await?;
+    Ok(Outcome {
+        status,
+        body: Some(render(r, shape, &entry)),
+        changed: ctx.op.fires.then(|| entry.json.clone()),
+    })
+}
+
+/// Whether `e` is a unique value of an object a reference was creating inline, taken meanwhile.
+fn inline_taken(r: &Resource, e: &ApiError) -> bool {
+    e.violations.iter().any(|v| {
+        r.references.iter().any(|x| {
+            v.field
+                .strip_prefix(x.field.as_str())
+                .is_some_and(|rest| rest.starts_with('.'))
+        })
+    })
+}
+
+/// Resolves `obj`'s references and stores it (with the objects they create inline) in one step;
+/// the stored entry and its key.
+async fn store_new(
+    ctx: &Ctx<'_>,
+    r: &Resource,
+    scope: &Scope<'_>,
+    write: &WritePlan,
+    mut obj: Map<String, Value>,
+) -> Result<(Entry, String), ApiError> {
     // References first: an existing item is looked up, an inline object that matches nothing is
     // created in the same step as this object (a create that fails creates nothing). Its id is
     // known only once the store gives it one, so this object's fields that name it are set when
@@ -298,17 +339,13 @@ pub async fn create(
         }),
     });
     // The inline objects go first (their ids are set into this one); this object is the last.
-    let entries = ctx.store.create(ctx.tenant, &scope, inserts).await?;
+    let entries = ctx.store.create(ctx.tenant, scope, inserts).await?;
     let entry = entries
+        .into_iter()
         .last()
         .ok_or_else(|| ApiError::new(500, ErrorKind::Internal, "the store stored nothing"))?;
     let key = own_key.lock().clone();
-    started(ctx, &scope.key.1, res, &key, state).await?;
-    Ok(Outcome {
-        status,
-        body: Some(render(r, shape, entry)),
-        changed: ctx.op.fires.then(|| entry.json.clone()),
-    })
+    Ok((entry, key))
 }
 
 /// The objects a create makes inline for its references, once stored: the reference field, the
