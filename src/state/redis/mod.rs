@@ -8,7 +8,7 @@
 //!   update a read and a compare-and-set (again, should another writer have changed the item).
 //! - Keys live under `--store-prefix` (`specbox:` by default), so several sandboxes share one
 //!   Redis; a resource's keys name its spec and collection (`s:` the seed, `t:` a tenant's), so
-//!   they do not depend on the order of the specs on the command line. See `scripts.lua` for the
+//!   they do not depend on the order of the specs on the command line. See `read.lua` for the
 //!   keys of one collection.
 //! - The fixtures (the seed) are written once per Redis, by the first process that finds a spec
 //!   unseeded; a tenant's collection is a copy of the seed's made on its first write, and reads
@@ -773,7 +773,7 @@ impl RedisStore {
     }
 }
 
-/// The flags digit of an entry (see `scripts.lua`).
+/// The flags digit of an entry (see `read.lua`).
 fn flags(e: &crate::state::item::Entry) -> u8 {
     u8::from(e.archived) + 2 * u8::from(e.plain) + 4 * u8::from(e.from_example)
 }

@@ -1,7 +1,8 @@
 //! The Lua scripts: one per step of the store interface, so each step is one round trip and
-//! atomic (Redis runs a script with nothing else in between). Each is the shared helpers
-//! (`scripts.lua`) followed by its own body; `redis::Script` sends it by its SHA1 (`EVALSHA`),
-//! and its text only the first time a server has not seen it.
+//! atomic (Redis runs a script with nothing else in between). A script is the helpers it needs
+//! (`read.lua`, and `write.lua` for one that writes) followed by its own body: Redis runs the whole
+//! text on every call, so a read does not define the write helpers; `redis::Script` sends it by
+//! its SHA1 (`EVALSHA`), and its text only the first time a server has not seen it.
 //!
 //! Arguments are all in ARGV (a sandbox runs on one Redis, not a cluster, so keys need not be
 //! declared): the tenant's registration (`tc`, `tenants`, its name) first for the steps that may
@@ -11,20 +12,29 @@
 use redis::Script;
 use std::sync::LazyLock;
 
-const HELPERS: &str = include_str!("scripts.lua");
+const READ: &str = include_str!("read.lua");
+const WRITE: &str = include_str!("write.lua");
 
-fn script(body: &str) -> Script {
-    Script::new(&format!("{HELPERS}\n{body}"))
+/// A script that only reads.
+fn reading(body: &str) -> Script {
+    Script::new(&format!("{READ}\n{body}"))
+}
+
+/// A script that may write (and copy the seed first).
+fn writing(body: &str) -> Script {
+    Script::new(&format!("{READ}\n{WRITE}\n{body}"))
 }
 
 /// ARGV: parents (count, then t, s, id each), t, s, id.
 pub static GET: LazyLock<Script> = LazyLock::new(|| {
-    script(
+    reading(
         r"
 local missing, a = missing_parent(1)
 if missing then return {'parent', missing} end
-local b = base(ARGV[a], ARGV[a + 1])
-local rec = redis.call('HGET', b .. ':i', ARGV[a + 2])
+local t, s, id = ARGV[a], ARGV[a + 1], ARGV[a + 2]
+-- The tenant's own copy first (one command when it has one), else the seed's.
+local rec = redis.call('HGET', t .. ':i', id)
+if not rec and not is_init(t) then rec = redis.call('HGET', s .. ':i', id) end
 if not rec then return {'none'} end
 return {'ok', rec}
 ",
@@ -36,7 +46,7 @@ return {'ok', rec}
 /// Checks every insert (id free or a stand-in from examples, unique values free, none twice in
 /// the batch) before writing any; answers the slots given.
 pub static CREATE: LazyLock<Script> = LazyLock::new(|| {
-    script(
+    writing(
         r"
 local tenant = {ARGV[1], ARGV[2], ARGV[3]}
 local missing, a = missing_parent(4)
@@ -93,7 +103,7 @@ return out
 
 /// ARGV: tc, tenants, tenant, t, s. The collection's next sequence number, taken.
 pub static RESERVE: LazyLock<Script> = LazyLock::new(|| {
-    script(
+    writing(
         r"
 local tenant = {ARGV[1], ARGV[2], ARGV[3]}
 materialize(ARGV[4], ARGV[5], tenant)
@@ -106,7 +116,7 @@ return {'ok', redis.call('HINCRBY', ARGV[4] .. ':m', 'seq', 1)}
 /// json, claims joined, claims count, claims... Replaces the item only if it is still what was
 /// read (`retry` otherwise); keeps its slot, archived and from-examples flags.
 pub static UPDATE: LazyLock<Script> = LazyLock::new(|| {
-    script(
+    writing(
         r"
 local tenant = {ARGV[1], ARGV[2], ARGV[3]}
 local missing, a = missing_parent(4)
@@ -137,7 +147,7 @@ return {'ok', rec}
 
 /// ARGV: tc, tenants, tenant, parents, t, s, id. Answers the record removed.
 pub static REMOVE: LazyLock<Script> = LazyLock::new(|| {
-    script(
+    writing(
         r"
 local tenant = {ARGV[1], ARGV[2], ARGV[3]}
 local missing, a = missing_parent(4)
@@ -157,7 +167,7 @@ return {'ok', cur}
 
 /// ARGV: tc, tenants, tenant, parents, t, s, id, '1' to archive or '0' to restore.
 pub static ARCHIVE: LazyLock<Script> = LazyLock::new(|| {
-    script(
+    writing(
         r"
 local tenant = {ARGV[1], ARGV[2], ARGV[3]}
 local missing, a = missing_parent(4)
@@ -182,7 +192,7 @@ return {'ok', rec}
 /// record of each item in order. `after` starts at the slot given (a cursor's slot + 1); `scan`
 /// is `after` without the look-around, for filtered pages that read the collection in batches.
 pub static PAGE: LazyLock<Script> = LazyLock::new(|| {
-    script(
+    reading(
         r"
 local missing, a = missing_parent(1)
 if missing then return {'parent', missing} end
@@ -238,7 +248,7 @@ return out
 
 /// ARGV: t, s, claim. Answers the item holding the unique value: id and record.
 pub static FIND_UNIQUE: LazyLock<Script> = LazyLock::new(|| {
-    script(
+    reading(
         r"
 local b = base(ARGV[1], ARGV[2])
 local id = redis.call('HGET', b .. ':u', ARGV[3])
@@ -253,7 +263,7 @@ return {'ok', id, rec}
 /// ARGV: records hash, key, tenants, tenant, the pending record, now (ms), time to live (ms).
 /// Claims an idempotency key, or answers the record that holds it (`at|fingerprint|state|...`).
 pub static IDEM_BEGIN: LazyLock<Script> = LazyLock::new(|| {
-    script(
+    Script::new(
         r"
 local rec = redis.call('HGET', ARGV[1], ARGV[2])
 if rec then
@@ -274,7 +284,7 @@ return {'new'}
 
 /// ARGV: timers, timed, tenant, now (ms). Takes the first timer due, if any.
 pub static NEXT_DUE: LazyLock<Script> = LazyLock::new(|| {
-    script(
+    Script::new(
         r"
 local r = redis.call('ZRANGEBYSCORE', ARGV[1], '-inf', ARGV[4], 'WITHSCORES', 'LIMIT', 0, 1)
 if #r == 0 then
@@ -290,7 +300,7 @@ return {'ok', r[1], r[2]}
 /// ARGV: prefix, tenant ('' with '1' next: every tenant). Forgets what the tenant wrote: its
 /// collections (back to the seed), idempotency records, timers and clock.
 pub static RESET: LazyLock<Script> = LazyLock::new(|| {
-    script(
+    Script::new(
         r"
 local p = ARGV[1]
 local function drop(name)
@@ -320,7 +330,7 @@ return {'ok'}
 /// ARGV: records hash, key, the record's tail (`|D|status|content type|body`). Keeps the answer
 /// under the time and fingerprint the claim was made with.
 pub static IDEM_FINISH: LazyLock<Script> = LazyLock::new(|| {
-    script(
+    Script::new(
         r"
 local rec = redis.call('HGET', ARGV[1], ARGV[2])
 if not rec then return {'none'} end
