@@ -4,21 +4,37 @@
 //! ```
 //! use std::io::{Read, Write};
 //!
+//! // Any OpenAPI document; this one is written here so that the example stands alone.
+//! let dir = std::env::temp_dir().join(format!("specbox-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//! let spec = dir.join("pets.yaml");
+//! std::fs::write(&spec, "openapi: 3.1.0
+//! info: {title: Pets, version: '1'}
+//! paths:
+//!   /pets:
+//!     get:
+//!       operationId: listPets
+//!       responses:
+//!         '200':
+//!           description: the pets
+//!           content:
+//!             application/json:
+//!               schema: {type: array, items: {type: object}}
+//! ").unwrap();
 //! let sandbox = specbox::Sandbox::builder()
-//!     .spec("specs/swisspay.yaml") // a bundled spec
-//!     .fixtures("fixtures")
+//!     .spec(&spec)
+//!     .fixtures(dir.join("fixtures")) // none: state starts from the spec's examples
 //!     .start()
 //!     .expect("the sandbox starts");
 //! // Point the client under test at `sandbox.url()`; here, a bare HTTP/1.1 request.
 //! let addr = sandbox.url().trim_start_matches("http://").to_string();
 //! let mut conn = std::net::TcpStream::connect(&addr).unwrap();
-//! write!(conn, "GET /api/v1/customers HTTP/1.1\r\nHost: {addr}\r\n").unwrap();
-//! write!(conn, "Authorization: Bearer sk_test_doc\r\nConnection: close\r\n\r\n").unwrap();
+//! write!(conn, "GET /pets HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
 //! let mut answer = String::new();
 //! conn.read_to_string(&mut answer).unwrap();
 //! assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 //! // Then ask the sandbox what it saw.
-//! assert_eq!(sandbox.requests("listCustomers"), 1);
+//! assert_eq!(sandbox.requests("listPets"), 1);
 //! // Dropping it stops it.
 //! ```
 //!
