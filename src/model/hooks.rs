@@ -448,7 +448,7 @@ fn find_property<'a>(root: &'a Value, schema: &'a Value, name: &str) -> Option<&
         .find_map(|branch| find_property(root, branch, name))
 }
 
-/// Triggers from a webhook's name: `…<singular>.<verb>` (`customer.created`, `balancePlatform.accountHolder.updated`),
+/// Triggers from a webhook's name: `…<singular>.<verb>` (`customer.created`, `platform.accountHolder.updated`),
 /// or `…<singular>.<state>` for a state of the resource's lifecycle (`charge.succeeded`).
 fn inferred_triggers(name: &str, resources: &[Resource], lifecycles: &[Lifecycle]) -> Vec<Trigger> {
     let mut parts = name.rsplit('.');

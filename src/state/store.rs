@@ -138,14 +138,15 @@ impl Store {
         backend!(self, t, m, mt => m.get(mt, scope, id), r, rt => r.get(rt, scope, id).await)
     }
 
-    /// Inserts every item or none: the first one's collection is `scope`'s (its ancestors must
-    /// exist), the others are created inline by references. Returns the stored entries, in order.
+    /// Inserts every item or none: the last one's collection is `scope`'s (its ancestors must
+    /// exist), the others are created inline by references. Returns each stored item's key and
+    /// entry, in order.
     pub async fn create(
         &self,
         t: &TenantRef,
         scope: &Scope<'_>,
         inserts: Vec<Insert<'_>>,
-    ) -> Result<Vec<Entry>, ApiError> {
+    ) -> Result<Vec<(String, Entry)>, ApiError> {
         backend!(self, t, m, mt => m.create(mt, scope, inserts), r, rt => r.create(rt, scope, inserts).await)
     }
 

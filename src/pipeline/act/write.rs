@@ -312,8 +312,6 @@ async fn store_new(
                 .map(|s| (x.field.clone(), s.into.clone(), s.fields.clone()))
         })
         .collect();
-    let own_key = Arc::new(parking_lot::Mutex::new(String::new()));
-    let own_key_out = own_key.clone();
     let ids = inline_ids.clone();
     let seq = r.id_gen.uses_seq() && field_of(&obj, &r.id_field).is_none_or(Value::is_null);
     inserts.push(Insert {
@@ -334,17 +332,15 @@ async fn store_new(
             }
             let (key, mut stored) = prepare(r, obj, seq);
             rekey_base(write, &key, &mut stored);
-            own_key_out.lock().clone_from(&key);
             Ok(prepared(r, key, stored))
         }),
     });
     // The inline objects go first (their ids are set into this one); this object is the last.
     let entries = ctx.store.create(ctx.tenant, scope, inserts).await?;
-    let entry = entries
+    let (key, entry) = entries
         .into_iter()
         .last()
         .ok_or_else(|| ApiError::new(500, ErrorKind::Internal, "the store stored nothing"))?;
-    let key = own_key.lock().clone();
     Ok((entry, key))
 }
 

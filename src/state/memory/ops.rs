@@ -31,7 +31,12 @@ impl MemoryStore {
         Ok(guard.get(id).cloned())
     }
 
-    pub fn create(&self, t: &Tenant, scope: &Scope<'_>, inserts: Vec<Insert<'_>>) -> Result<Vec<Entry>, ApiError> {
+    pub fn create(
+        &self,
+        t: &Tenant,
+        scope: &Scope<'_>,
+        inserts: Vec<Insert<'_>>,
+    ) -> Result<Vec<(String, Entry)>, ApiError> {
         self.parents_exist(t, scope)?;
         // Every collection this create touches is locked in key order, so two creates that touch
         // the same two collections cannot deadlock.
@@ -87,8 +92,8 @@ impl MemoryStore {
                 release(coll, &claims_of_entry(r, &stand_in), &p.key);
             }
             claim(coll, &p.claims, &p.key);
-            coll.insert(p.key, p.entry.clone());
-            out.push(p.entry);
+            coll.insert(p.key.clone(), p.entry.clone());
+            out.push((p.key, p.entry));
         }
         Ok(out)
     }

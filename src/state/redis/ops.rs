@@ -138,7 +138,7 @@ impl RedisStore {
         t: &Tenant,
         scope: &Scope<'_>,
         inserts: Vec<Insert<'_>>,
-    ) -> Result<Vec<Entry>, ApiError> {
+    ) -> Result<Vec<(String, Entry)>, ApiError> {
         let mut staged: Vec<(&Resource, CollectionKey, Prepared, Option<String>)> = Vec::with_capacity(inserts.len());
         for ins in inserts {
             let seq = if ins.seq { self.reserve(t, &ins.key).await? } else { 0 };
@@ -162,7 +162,7 @@ impl RedisStore {
                 .and_then(|i| staged.get(i))
         };
         match word.as_str() {
-            "ok" => Ok(staged.into_iter().map(|(_, _, p, _)| p.entry).collect()),
+            "ok" => Ok(staged.into_iter().map(|(_, _, p, _)| (p.key, p.entry)).collect()),
             "exists" => Err(which(&rest).map_or_else(|| odd("exists"), |(r, _, p, _)| exists(r, &p.key))),
             "taken" => Err(which(&rest).map_or_else(
                 || odd("taken"),
