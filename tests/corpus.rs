@@ -4,23 +4,13 @@
 //! and, for collections, be readable back after a create. See `tests/common/conformance.rs` for
 //! the checks and `tests/corpus/EXCEPTIONS.md` for the spec self-contradictions that are skipped.
 //!
-//! Run: `cargo test --test corpus` (one spec: `cargo test --test corpus twilio`). Each failing
+//! Run: `cargo test --test integration corpus::` (one spec: `cargo test --test integration corpus::twilio`). Each failing
 //! test lists every failure of its spec, grouped by check. `CORPUS_OUT=<dir>` also writes every
 //! request and answer, the failures, and where the spec's own examples break its schemas, per
 //! spec, as JSON into that folder. `conformance::check_spec_served` serves a patched copy of a
 //! spec while judging by the published one (to see what fails past a startup refusal).
 
-mod common;
-#[path = "common/conformance.rs"]
-mod conformance;
-#[path = "common/instance.rs"]
-mod instance;
-#[path = "common/openapi.rs"]
-mod openapi;
-#[path = "common/operations.rs"]
-mod operations;
-
-use conformance::{check_spec, judge};
+use crate::common::conformance::{check_spec, judge};
 
 #[test]
 fn adyen_checkout() {

@@ -5,7 +5,7 @@
 //! `chromium-driver`; `.ci/run` installs them). Where they cannot be found it says so loudly and
 //! returns, so that `cargo test` still runs on a machine without a browser.
 
-mod common;
+use crate::common;
 
 use common::Server;
 use serde_json::{Value, json};

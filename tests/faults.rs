@@ -1,7 +1,7 @@
 //! Error injection and the admin API, seen from a client: forced statuses, network faults, fault
 //! rules, seeded chaos, the journal.
 
-mod common;
+use crate::common;
 
 use common::{Server, ap_token, conforms, conforms_error};
 use serde_json::{Value, json};

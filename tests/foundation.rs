@@ -1,7 +1,7 @@
 //! Serving the seed APIs from their specs: every operation answers within its contract, and
 //! every class of bad request gets an error in the API's own shape naming what is wrong.
 
-mod common;
+use crate::common;
 
 use common::{Server, ap_token, conforms, conforms_error, root};
 use serde_json::json;

@@ -1,7 +1,7 @@
 //! Lifecycles, the sandbox clock and outcomes, seen from a client and a webhook receiver (a real
 //! HTTP listener on an ephemeral port). Nothing sleeps: tests poll with a bound.
 
-mod common;
+use crate::common;
 
 use common::Server;
 use common::receiver::Receiver;

@@ -1,7 +1,7 @@
 //! Input limits and shutdown: bad or greedy clients get a clear answer, never a crash or a hang,
 //! and SIGTERM lets in-flight requests finish.
 
-mod common;
+use crate::common;
 
 use common::{Server, conforms_error};
 use serde_json::json;

@@ -2,7 +2,7 @@
 //! (DigitalOcean), numbers beyond 64 bits, a `$ref` to nothing as a warning (Square) and `--strict`,
 //! Swagger 2.0 (single and multi-file), OpenAPI 3.2, specs and `$ref`s fetched from a URL, and overlays.
 
-mod common;
+use crate::common;
 
 use common::{Server, conforms, root};
 use serde_json::json;

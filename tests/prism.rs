@@ -1,6 +1,6 @@
 //! `specbox mock`: Prism's command line, for a Prism user who swaps the command and nothing else.
 
-mod common;
+use crate::common;
 
 use common::Server;
 use serde_json::json;

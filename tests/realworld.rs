@@ -4,7 +4,7 @@
 //! RPC-style POSTs, anonymous access, and errors with documented statuses only. The published specs
 //! themselves are exercised by tests/corpus.rs.
 
-mod common;
+use crate::common;
 
 use common::{Resp as Response, Server};
 use serde_json::{Value, json};

@@ -1,7 +1,7 @@
 //! Recording, proxying and replaying, against real processes: a specbox in front of another
 //! specbox (the upstream), HAR files on disk, and the `replay` and `fixtures` subcommands.
 
-mod common;
+use crate::common;
 
 use common::{Server, ap_token, conforms, conforms_error, root};
 use serde_json::{Value, json};

@@ -1,6 +1,6 @@
 //! Inputs found by fuzzing (fuzz/regressions/), replayed against a real server.
 
-mod common;
+use crate::common;
 
 use common::{Server, ap_token, root};
 use std::process::Command;

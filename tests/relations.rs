@@ -1,7 +1,7 @@
 //! Relations between resources: SwissPay payments that refer to a customer by id, or carry an
 //! inline customer that is matched by email and created when absent.
 
-mod common;
+use crate::common;
 
 use common::{Server, conforms, root};
 use serde_json::{Value, json};

@@ -2,7 +2,7 @@
 //! sandbox clock with the lifecycles' timed transitions it runs. Two replicas, requests to each in
 //! turn; every wait is a poll with a bound. Skipped loudly where no `redis-server` is installed.
 
-mod common;
+use crate::common;
 
 use common::Server;
 use common::cluster::{Cluster, Store};

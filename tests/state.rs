@@ -1,7 +1,7 @@
 //! The stateful sandbox: resources inferred from the spec, fixtures, isolation, idempotency,
 //! OAuth2, and the seed APIs' business rules, all seen from an HTTP client.
 
-mod common;
+use crate::common;
 
 use common::{Server, ap_token, conforms, conforms_error, root};
 use serde_json::{Value, json};

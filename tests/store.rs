@@ -8,7 +8,7 @@
 //! Where no `redis-server` is installed the Redis cases print a loud `SKIPPED:` line and return
 //! (`.ci/run` installs it). Nothing waits on a timer: every wait is a poll with a bound.
 
-mod common;
+use crate::common;
 
 use common::cluster::Cluster;
 use common::redis::{RedisServer, Reply};

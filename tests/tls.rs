@@ -6,7 +6,7 @@
 //! directly where a test needs the negotiated protocol or the raw bytes of a fault. Certificates
 //! the tests need (a CA of their own, client certificates) are made with rcgen.
 
-mod common;
+use crate::common;
 
 use bytes::Bytes;
 use common::Server;

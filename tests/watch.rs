@@ -3,7 +3,7 @@
 //! Every wait is a bounded poll of what the server answers (a new route, a new entry in
 //! `GET /__specbox/reloads`), never a sleep that assumes how long a reload takes.
 
-mod common;
+use crate::common;
 
 use common::Server;
 use serde_json::{Value, json};

@@ -2,7 +2,7 @@
 //! records what specbox sends it. Nothing sleeps: tests poll `GET /__specbox/deliveries` (or the
 //! receiver) with a bound.
 
-mod common;
+use crate::common;
 
 use common::Server;
 use common::receiver::Receiver;

@@ -19,10 +19,10 @@
 //! self-contradictions listed in `tests/corpus/EXCEPTIONS.md` are skipped, and only as far as the
 //! spec's own examples break their own schemas in the same way (checked here, each run).
 
-use crate::common::{Resp, Server, root};
-use crate::instance::{Gen, example_of, type_of};
-use crate::openapi::{Docs, SchemaSrc, clip};
-use crate::operations::{Api, Media, Op, Param, Scheme, bare_media_type, is_json_media};
+use super::instance::{Gen, example_of, type_of};
+use super::openapi::{Docs, SchemaSrc, clip};
+use super::operations::{Api, Media, Op, Param, Scheme, bare_media_type, is_json_media};
+use super::{Resp, Server, root};
 use base64::Engine;
 use percent_encoding::{AsciiSet, CONTROLS, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Map, Value, json};

@@ -2,7 +2,7 @@
 //! gives them, otherwise values made from `type`, `format`, `pattern` (simple ones), bounds,
 //! `enum` and `const`. The caller validates what comes out: this is a best effort, not a proof.
 
-use crate::openapi::{Docs, SchemaSrc};
+use super::openapi::{Docs, SchemaSrc};
 use regex_syntax::hir::{Class, Hir, HirKind};
 use serde_json::{Map, Value, json};
 

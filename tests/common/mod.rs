@@ -11,6 +11,10 @@
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod conformance;
+pub mod instance;
+pub mod openapi;
+pub mod operations;
 pub mod receiver;
 pub mod redis;
 

@@ -1,7 +1,7 @@
 //! The operations of a spec as the corpus harness reads them: walked from `paths` (path items
 //! and operations may be `$ref`s into other files), for Swagger 2.0 and OpenAPI 3.x alike.
 
-use crate::openapi::{Docs, Loc, SchemaSrc, Version};
+use super::openapi::{Docs, Loc, SchemaSrc, Version};
 use serde_json::{Map, Value, json};
 
 pub const METHODS: &[&str] = &[
