@@ -1,7 +1,7 @@
 //! Reading a loaded document: JSON pointers, local `$ref`s, canonical JSON text, and the methods
 //! a path item may hold.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::borrow::Cow;
 
 /// Where the bundler is in a file: a path of segments on the stack, made a JSON pointer only
@@ -39,7 +39,7 @@ impl At<'_> {
 /// One reference token of a JSON pointer, unescaped (`~1` is `/`, `~0` is `~`); borrowed when
 /// it has no escapes, as nearly every token has none.
 fn unescape_token(raw: &str) -> Cow<'_, str> {
-    if raw.contains('~') {
+    if raw.as_bytes().contains(&b'~') {
         Cow::Owned(raw.replace("~1", "/").replace("~0", "~"))
     } else {
         Cow::Borrowed(raw)
@@ -54,10 +54,10 @@ pub fn lookup<'a>(root: &'a Value, pointer: &str) -> Option<&'a Value> {
         return Some(root);
     }
     let rest = pointer.strip_prefix('/')?;
-    rest.split('/').try_fold(root, |target, raw| {
+    tokens(rest).try_fold(root, |target, raw| {
         let token = unescape_token(raw);
         match target {
-            Value::Object(map) => map.get(token.as_ref()),
+            Value::Object(map) => member(map, token.as_ref()),
             Value::Array(list) => array_index(&token).and_then(|i| list.get(i)),
             _ => None,
         }
@@ -70,14 +70,74 @@ pub fn lookup_mut<'a>(root: &'a mut Value, pointer: &str) -> Option<&'a mut Valu
         return Some(root);
     }
     let rest = pointer.strip_prefix('/')?;
-    rest.split('/').try_fold(root, |target, raw| {
+    tokens(rest).try_fold(root, |target, raw| {
         let token = unescape_token(raw);
         match target {
-            Value::Object(map) => map.get_mut(token.as_ref()),
+            Value::Object(map) => member_mut(map, token.as_ref()),
             Value::Array(list) => array_index(&token).and_then(|i| list.get_mut(i)),
             _ => None,
         }
     })
+}
+
+/// The raw tokens of a pointer (less its leading `/`), split at each `/` byte: tokens are a few
+/// bytes long, where a byte loop costs less than `str::split`'s searcher (a twentieth of a large
+/// spec's startup went to finding the slashes).
+fn tokens(rest: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(rest);
+    std::iter::from_fn(move || {
+        let now = rest?;
+        match now.bytes().position(|b| b == b'/') {
+            // `/` is ASCII, so both sides of it are on character boundaries.
+            Some(i) => {
+                rest = Some(&now[i + 1..]);
+                Some(&now[..i])
+            }
+            None => {
+                rest = None;
+                Some(now)
+            }
+        }
+    })
+}
+
+/// Objects of at most this many members are searched in order rather than through their hash
+/// table (see [`member`]).
+const SCAN: usize = 8;
+
+/// An object's member by name, as `Map::get`, comparing names in order when the object is small.
+///
+/// A document's maps hash their keys with SipHash (serde_json's map is an `IndexMap` with the
+/// standard hasher, which it does not let us change), and startup reads hundreds of thousands of
+/// members of small maps (a schema, an operation, a response): hashing the name cost more than
+/// comparing it with a handful of keys, most of which differ in length at once. Found entries are
+/// the same either way, since an object's names are unique.
+#[inline]
+pub fn member<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    if map.len() <= SCAN {
+        map.iter().find_map(|(k, v)| (k == name).then_some(v))
+    } else {
+        map.get(name)
+    }
+}
+
+/// [`member`] for changing what is found.
+#[inline]
+pub fn member_mut<'a>(map: &'a mut Map<String, Value>, name: &str) -> Option<&'a mut Value> {
+    if map.len() <= SCAN {
+        map.iter_mut().find_map(|(k, v)| (k == name).then_some(v))
+    } else {
+        map.get_mut(name)
+    }
+}
+
+/// `value.get(name)` for an object member (see [`member`]); `None` for anything but an object.
+#[inline]
+pub fn get<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
+    match value {
+        Value::Object(map) => member(map, name),
+        _ => None,
+    }
 }
 
 /// An array index token as `Value::pointer` reads it: no sign, no leading zero.
@@ -134,7 +194,7 @@ pub fn percent_decode(s: &str) -> Cow<'_, str> {
 /// Follows a chain of local `$ref`s (bounded, so a reference loop cannot hang).
 pub fn resolve<'a>(root: &'a Value, mut value: &'a Value) -> &'a Value {
     for _ in 0..32 {
-        match value.get("$ref").and_then(Value::as_str) {
+        match get(value, "$ref").and_then(Value::as_str) {
             Some(r) if r.starts_with('#') => match lookup(root, &percent_decode(&r[1..])) {
                 Some(target) => value = target,
                 None => return value,
@@ -156,7 +216,7 @@ pub fn resolve_pointer(root: &Value, mut pointer: String) -> String {
     let mut retried = false;
     for _ in 0..32 {
         match lookup(root, &pointer) {
-            Some(v) => match v.get("$ref").and_then(Value::as_str) {
+            Some(v) => match get(v, "$ref").and_then(Value::as_str) {
                 Some(r) if r.starts_with('#') => pointer = percent_decode(&r[1..]).into_owned(),
                 _ => break,
             },
@@ -269,4 +329,32 @@ pub fn operations(item: &Value) -> Vec<ItemOperation<'_>> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn lookup_reads_pointers_as_value_pointer_does() {
+        let doc = json!({
+            "a": {"b/c": [10, {"d~e": true}], "": {"x": 1}},
+            "big": {"k0": 0, "k1": 1, "k2": 2, "k3": 3, "k4": 4, "k5": 5, "k6": 6, "k7": 7, "k8": 8, "k9": 9},
+        });
+        for pointer in [
+            "", "/a", "/a/b~1c", "/a/b~1c/0", "/a/b~1c/1/d~0e", "/a/b~1c/01", "/a/b~1c/2", "/a/", "/a//x",
+            "/big/k9", "/big/k0", "/big/nope", "/a/b~1c/1/d~0e/", "a", "/missing/x",
+        ] {
+            assert_eq!(lookup(&doc, pointer), doc.pointer(pointer), "{pointer:?}");
+        }
+        let mut changed = doc.clone();
+        *lookup_mut(&mut changed, "/big/k8").unwrap() = json!("eight");
+        *lookup_mut(&mut changed, "/a/b~1c/1/d~0e").unwrap() = json!(false);
+        assert_eq!(changed["big"]["k8"], "eight");
+        assert_eq!(changed["a"]["b/c"][1]["d~e"], false);
+        assert_eq!(get(&doc["big"], "k3"), Some(&json!(3)));
+        assert_eq!(get(&doc["a"], "b/c"), doc["a"].get("b/c"));
+        assert_eq!(get(&json!([1]), "0"), None);
+    }
 }
