@@ -96,23 +96,53 @@ impl Api {
             docs: specs.into_iter().map(|s| s.doc).collect(),
             errors,
         };
-        let resources = match resources::infer(&specs, &mut ops, when) {
+        // The operations' schemas are checked on another thread while resources are inferred
+        // (the two take about as long on a large spec), then whatever the resources add.
+        let checking = when == Compile::Lazy;
+        let of_ops = if checking {
+            schema_pointers(&specs, &ops, &[])
+        } else {
+            Vec::new()
+        };
+        let (resources, ops_compile) = std::thread::scope(|scope| {
+            let check = || schemas_compile(&specs, &of_ops);
+            let pending = checking.then(|| std::thread::Builder::new().spawn_scoped(scope, check));
+            let resources = resources::infer(&specs, &mut ops, when);
+            (resources, finish(pending, check))
+        });
+        let resources = match resources {
             Ok(r) => r,
             Err(errors) => return Err(failed(specs, errors)),
         };
-        if when == Compile::Lazy && !schemas_compile(&specs, &ops, &resources) {
+        // What the resources (or the inference) added, not checked yet: checked on another thread
+        // while the rest of the model is built.
+        let rest: Vec<Vec<String>> = if checking {
+            schema_pointers(&specs, &ops, &resources)
+                .into_iter()
+                .zip(&of_ops)
+                .map(|(all, done)| {
+                    let done: std::collections::HashSet<&String> = done.iter().collect();
+                    all.into_iter().filter(|p| !done.contains(p)).collect()
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let (built, rest_compile) = std::thread::scope(|scope| {
+            let check = || schemas_compile(&specs, &rest);
+            let pending = checking.then(|| std::thread::Builder::new().spawn_scoped(scope, check));
+            let built = lifecycle::build(&specs, &mut ops, &resources).and_then(|lifecycles| {
+                let hooks = hooks::Hooks::build(&specs, &mut ops, &resources, &lifecycles)?;
+                let router = Router::build(&specs, &ops)?;
+                Ok((lifecycles, hooks, router))
+            });
+            (built, finish(pending, check))
+        });
+        if !(ops_compile && rest_compile) {
             return Err(failed(specs, Vec::new()));
         }
-        let lifecycles = match lifecycle::build(&specs, &mut ops, &resources) {
-            Ok(l) => l,
-            Err(errors) => return Err(failed(specs, errors)),
-        };
-        let hooks = match hooks::Hooks::build(&specs, &mut ops, &resources, &lifecycles) {
-            Ok(h) => h,
-            Err(errors) => return Err(failed(specs, errors)),
-        };
-        let router = match Router::build(&specs, &ops) {
-            Ok(r) => r,
+        let (lifecycles, hooks, router) = match built {
+            Ok(b) => b,
             Err(errors) => return Err(failed(specs, errors)),
         };
         for op in &mut ops {
@@ -146,42 +176,61 @@ struct Failed {
     errors: Vec<SpecError>,
 }
 
-/// Whether every schema the model handed out uncompiled (parameters, bodies, resources)
-/// compiles: one [`SchemaCompiler::check`] per spec.
+/// The schemas the model hands out uncompiled (parameters, bodies, resources), per spec, each
+/// once: operations share parameters and bodies (`$ref`s, path-level parameters).
+fn schema_pointers(specs: &[Spec], ops: &[Operation], resources: &[Resource]) -> Vec<Vec<String>> {
+    (0..specs.len())
+        .map(|i| {
+            let of_ops = ops.iter().filter(|o| o.spec == i).flat_map(|o| {
+                let params = o.params.iter().filter_map(|p| p.schema.as_ref());
+                let media = o
+                    .body
+                    .iter()
+                    .flat_map(|b| b.media.iter().filter_map(|m| m.schema.as_ref()));
+                params.chain(media)
+            });
+            let of_resources = resources
+                .iter()
+                .filter(|r| r.spec == i)
+                .filter_map(|r| r.schema.as_ref());
+            let mut seen = std::collections::HashSet::new();
+            of_ops
+                .chain(of_resources)
+                .map(|s| s.pointer.as_str())
+                .filter(|p| seen.insert(*p))
+                .map(str::to_string)
+                .collect()
+        })
+        .collect()
+}
+
+/// The answer of a [`schemas_compile`] started on a thread of its own (`pending`), or of `check`
+/// run here when no thread could be had (at the cost of the memory, see [`schemas_compile`]).
+/// `None`: nothing was to be checked.
+fn finish(
+    pending: Option<std::io::Result<std::thread::ScopedJoinHandle<'_, bool>>>,
+    check: impl FnOnce() -> bool,
+) -> bool {
+    match pending {
+        None => true,
+        Some(Ok(thread)) => thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        Some(Err(_)) => check(),
+    }
+}
+
+/// Whether every schema at `pointers` (per spec, from [`schema_pointers`]) compiles: one
+/// [`SchemaCompiler::check`] per spec.
 ///
-/// Each check runs on a thread of its own. Its validator is the largest thing startup builds
+/// Callers run it on a thread of its own. Its validator is the largest thing startup builds
 /// (more than the document for some specs) and is dropped at once; built on the main thread,
 /// its blocks were reused by the long-lived values made after it, so its pages stayed resident
 /// (an idle specbox kept about 40 MB of them for a 13 MB spec). A thread's blocks come from
 /// pages of its own, which are whole and free when it ends, and go back to the system.
-fn schemas_compile(specs: &[Spec], ops: &[Operation], resources: &[Resource]) -> bool {
-    specs.iter().enumerate().all(|(i, spec)| {
-        let of_ops = ops.iter().filter(|o| o.spec == i).flat_map(|o| {
-            let params = o.params.iter().filter_map(|p| p.schema.as_ref());
-            let media = o
-                .body
-                .iter()
-                .flat_map(|b| b.media.iter().filter_map(|m| m.schema.as_ref()));
-            params.chain(media)
-        });
-        let of_resources = resources
-            .iter()
-            .filter(|r| r.spec == i)
-            .filter_map(|r| r.schema.as_ref());
-        // Once each: operations share parameters and bodies (`$ref`s, path-level parameters).
-        let mut seen = std::collections::HashSet::new();
-        let pointers: Vec<&str> = of_ops
-            .chain(of_resources)
-            .map(|s| s.pointer.as_str())
-            .filter(|p| seen.insert(*p))
-            .collect();
-        let check = || spec.compiler.check(pointers.iter().copied());
-        std::thread::scope(|scope| match std::thread::Builder::new().spawn_scoped(scope, check) {
-            Ok(thread) => thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            // No thread to be had: check here, at the cost of the memory.
-            Err(_) => check(),
-        })
-    })
+fn schemas_compile(specs: &[Spec], pointers: &[Vec<String>]) -> bool {
+    specs
+        .iter()
+        .zip(pointers)
+        .all(|(spec, pointers)| spec.compiler.check(pointers.iter().map(String::as_str)))
 }
 
 /// Everything of a [`Spec`] but its document, which the spec takes once all documents built.
