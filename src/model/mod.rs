@@ -100,7 +100,25 @@ impl Api {
         // (the two take about as long on a large spec), then whatever the resources add.
         let checking = when == Compile::Lazy;
         let of_ops = if checking {
-            schema_pointers(&specs, &ops, &[])
+            let mut first = schema_pointers(&specs, &ops, &[]);
+            // With what reads answer, their `$ref`s followed: where inference finds most
+            // resources' schemas, which are then checked already (a `$ref` target is compiled once
+            // per build, so checking them in a second build would compile all they share again).
+            let mut seen: Vec<std::collections::HashSet<String>> =
+                first.iter().map(|p| p.iter().cloned().collect()).collect();
+            for op in ops.iter().filter(|o| o.method == hyper::Method::GET) {
+                let (Some(spec), Some(pointer)) = (specs.get(op.spec), op.success().and_then(|r| r.schema_pointer.clone()))
+                else {
+                    continue;
+                };
+                let read = crate::spec::pointer::resolve_pointer(spec.root(), pointer);
+                if let (Some(pointers), Some(seen)) = (first.get_mut(op.spec), seen.get_mut(op.spec))
+                    && seen.insert(read.clone())
+                {
+                    pointers.push(read);
+                }
+            }
+            first
         } else {
             Vec::new()
         };
@@ -207,15 +225,22 @@ fn schema_pointers(specs: &[Spec], ops: &[Operation], resources: &[Resource]) ->
 /// The answer of a [`schemas_compile`] started on a thread of its own (`pending`), or of `check`
 /// run here when no thread could be had (at the cost of the memory, see [`schemas_compile`]).
 /// `None`: nothing was to be checked.
+/// How long startup waited for it is logged at debug level: what the check adds to startup.
 fn finish(
     pending: Option<std::io::Result<std::thread::ScopedJoinHandle<'_, bool>>>,
     check: impl FnOnce() -> bool,
 ) -> bool {
-    match pending {
-        None => true,
+    let waiting = std::time::Instant::now();
+    let compiled = match pending {
+        None => return true,
         Some(Ok(thread)) => thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
         Some(Err(_)) => check(),
-    }
+    };
+    tracing::debug!(
+        "schema check: waited {:.1} ms for it",
+        waiting.elapsed().as_secs_f64() * 1000.0
+    );
+    compiled
 }
 
 /// Whether every schema at `pointers` (per spec, from [`schema_pointers`]) compiles: one
