@@ -100,25 +100,7 @@ impl Api {
         // (the two take about as long on a large spec), then whatever the resources add.
         let checking = when == Compile::Lazy;
         let of_ops = if checking {
-            let mut first = schema_pointers(&specs, &ops, &[]);
-            // With what reads answer, their `$ref`s followed: where inference finds most
-            // resources' schemas, which are then checked already (a `$ref` target is compiled once
-            // per build, so checking them in a second build would compile all they share again).
-            let mut seen: Vec<std::collections::HashSet<String>> =
-                first.iter().map(|p| p.iter().cloned().collect()).collect();
-            for op in ops.iter().filter(|o| o.method == hyper::Method::GET) {
-                let (Some(spec), Some(pointer)) = (specs.get(op.spec), op.success().and_then(|r| r.schema_pointer.clone()))
-                else {
-                    continue;
-                };
-                let read = crate::spec::pointer::resolve_pointer(spec.root(), pointer);
-                if let (Some(pointers), Some(seen)) = (first.get_mut(op.spec), seen.get_mut(op.spec))
-                    && seen.insert(read.clone())
-                {
-                    pointers.push(read);
-                }
-            }
-            first
+            schema_pointers(&specs, &ops, &[])
         } else {
             Vec::new()
         };

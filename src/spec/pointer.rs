@@ -345,8 +345,21 @@ mod tests {
             "big": {"k0": 0, "k1": 1, "k2": 2, "k3": 3, "k4": 4, "k5": 5, "k6": 6, "k7": 7, "k8": 8, "k9": 9},
         });
         for pointer in [
-            "", "/a", "/a/b~1c", "/a/b~1c/0", "/a/b~1c/1/d~0e", "/a/b~1c/01", "/a/b~1c/2", "/a/", "/a//x",
-            "/big/k9", "/big/k0", "/big/nope", "/a/b~1c/1/d~0e/", "a", "/missing/x",
+            "",
+            "/a",
+            "/a/b~1c",
+            "/a/b~1c/0",
+            "/a/b~1c/1/d~0e",
+            "/a/b~1c/01",
+            "/a/b~1c/2",
+            "/a/",
+            "/a//x",
+            "/big/k9",
+            "/big/k0",
+            "/big/nope",
+            "/a/b~1c/1/d~0e/",
+            "a",
+            "/missing/x",
         ] {
             assert_eq!(lookup(&doc, pointer), doc.pointer(pointer), "{pointer:?}");
         }
