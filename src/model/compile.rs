@@ -10,7 +10,7 @@ use crate::model::resources::plan::Action;
 use crate::model::schema::{Coerce, Compile, Location, Schema, SchemaCompiler};
 use crate::spec::bundle::UNRESOLVED_KEY;
 use crate::spec::error::SpecError;
-use crate::spec::pointer::{escape_pointer, lookup, operations, resolve, resolve_pointer_of};
+use crate::spec::pointer::{Field, escape_pointer, lookup, operations, resolve, resolve_pointer_of};
 use hyper::Method;
 use regex::Regex;
 use serde_json::Value;
@@ -26,9 +26,9 @@ pub fn security_schemes(root: &Value, file: &std::path::Path, errors: &mut Vec<S
     for (name, raw) in map {
         let s = resolve(root, raw);
         let ptr = format!("/components/securitySchemes/{}", escape_pointer(name));
-        let kind = match s.get("type").and_then(Value::as_str) {
+        let kind = match s.field("type").and_then(Value::as_str) {
             Some("http") => match s
-                .get("scheme")
+                .field("scheme")
                 .and_then(Value::as_str)
                 .map(str::to_ascii_lowercase)
                 .as_deref()
@@ -37,12 +37,16 @@ pub fn security_schemes(root: &Value, file: &std::path::Path, errors: &mut Vec<S
                 _ => SchemeKind::Bearer,
             },
             Some("apiKey") => {
-                let location = match s.get("in").and_then(Value::as_str) {
+                let location = match s.field("in").and_then(Value::as_str) {
                     Some("query") => Location::Query,
                     Some("cookie") => Location::Cookie,
                     _ => Location::Header,
                 };
-                let name = s.get("name").and_then(Value::as_str).unwrap_or("X-Api-Key").to_string();
+                let name = s
+                    .field("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("X-Api-Key")
+                    .to_string();
                 SchemeKind::ApiKey { location, name }
             }
             Some("oauth2") if s.pointer("/flows/clientCredentials/tokenUrl").is_some() => SchemeKind::OAuth2Issued,
@@ -50,7 +54,7 @@ pub fn security_schemes(root: &Value, file: &std::path::Path, errors: &mut Vec<S
             // mutualTLS and unknown types cannot be checked by a mock: treat as bearer.
             _ => SchemeKind::Bearer,
         };
-        let pattern = match s.get("x-specbox-token-pattern").and_then(Value::as_str) {
+        let pattern = match s.field("x-specbox-token-pattern").and_then(Value::as_str) {
             Some(p) => match Regex::new(p) {
                 Ok(r) => Some(r),
                 Err(e) => {
@@ -133,7 +137,7 @@ impl OpCtx<'_> {
         let mut ops = Vec::new();
         let mut errors = Vec::new();
         let mut error_schemas = Vec::new();
-        let Some(paths) = root.get("paths").and_then(Value::as_object) else {
+        let Some(paths) = root.field("paths").and_then(Value::as_object) else {
             return (ops, errors, error_schemas);
         };
         for (template, item) in paths {
@@ -194,7 +198,7 @@ impl OpCtx<'_> {
         } = *at;
         let mut errors = Vec::new();
         let id = op
-            .get("operationId")
+            .field("operationId")
             .and_then(Value::as_str)
             .map(str::to_string)
             .unwrap_or_else(|| format!("{method} {template}"));
@@ -202,8 +206,8 @@ impl OpCtx<'_> {
         // Path-level parameters, overridden by operation-level ones with the same name and location.
         let mut params: Vec<Param> = Vec::new();
         for (list, base) in [
-            (item.get("parameters"), format!("{item_ptr}/parameters")),
-            (op.get("parameters"), format!("{op_ptr}/parameters")),
+            (item.field("parameters"), format!("{item_ptr}/parameters")),
+            (op.field("parameters"), format!("{op_ptr}/parameters")),
         ] {
             for (i, raw) in list.and_then(Value::as_array).into_iter().flatten().enumerate() {
                 match self.param(raw, &format!("{base}/{i}")) {
@@ -231,7 +235,7 @@ impl OpCtx<'_> {
             }
         }
 
-        let body = match op.get("requestBody") {
+        let body = match op.field("requestBody") {
             Some(rb) => match self.body(rb, &format!("{op_ptr}/requestBody")) {
                 Ok(b) => Some(b),
                 Err(e) => {
@@ -243,7 +247,7 @@ impl OpCtx<'_> {
         };
 
         let mut responses = Vec::new();
-        if let Some(map) = op.get("responses").and_then(Value::as_object) {
+        if let Some(map) = op.field("responses").and_then(Value::as_object) {
             for (code, raw) in map {
                 let ptr = format!("{op_ptr}/responses/{}", escape_pointer(code));
                 let status = match parse_status(code) {
@@ -262,7 +266,7 @@ impl OpCtx<'_> {
         }
         responses.sort_by_key(|r| r.status);
 
-        let security = match op.get("security") {
+        let security = match op.field("security") {
             Some(raw) => security(
                 Some(raw),
                 self.schemes,
@@ -308,10 +312,10 @@ impl OpCtx<'_> {
             return Ok(None);
         }
         let p = resolve(self.root, raw);
-        let Some(name) = p.get("name").and_then(Value::as_str) else {
+        let Some(name) = p.field("name").and_then(Value::as_str) else {
             return Err(SpecError::new(self.file, ptr, "parameter without a name"));
         };
-        let location = match p.get("in").and_then(Value::as_str) {
+        let location = match p.field("in").and_then(Value::as_str) {
             Some("path") => Location::Path,
             Some("query") => Location::Query,
             Some("header") => Location::Header,
@@ -333,16 +337,16 @@ impl OpCtx<'_> {
         {
             return Ok(None);
         }
-        let (schema_pointer, coerce) = if p.get("schema").is_some() {
+        let (schema_pointer, coerce) = if p.field("schema").is_some() {
             let sp = format!("{ptr}/schema");
             let explode = p
-                .get("explode")
+                .field("explode")
                 .and_then(Value::as_bool)
-                .unwrap_or(p.get("style").and_then(Value::as_str).is_none_or(|s| s == "form"));
-            let coerce = Coerce::for_schema(self.root, p.get("schema").unwrap_or(&Value::Null), explode);
+                .unwrap_or(p.field("style").and_then(Value::as_str).is_none_or(|s| s == "form"));
+            let coerce = Coerce::for_schema(self.root, p.field("schema").unwrap_or(&Value::Null), explode);
             (Some(sp), coerce)
         } else if let Some((mt, _)) = p
-            .get("content")
+            .field("content")
             .and_then(Value::as_object)
             .and_then(|c| c.iter().next())
         {
@@ -364,7 +368,7 @@ impl OpCtx<'_> {
                 name.to_string()
             },
             location,
-            required: location == Location::Path || p.get("required").and_then(Value::as_bool).unwrap_or(false),
+            required: location == Location::Path || p.field("required").and_then(Value::as_bool).unwrap_or(false),
             coerce,
             schema,
             schema_pointer,
@@ -376,9 +380,9 @@ impl OpCtx<'_> {
         let ptr = resolve_pointer_of(self.root, raw, ptr.to_string());
         let b = resolve(self.root, raw);
         let mut media = Vec::new();
-        for (mt, m) in b.get("content").and_then(Value::as_object).into_iter().flatten() {
+        for (mt, m) in b.field("content").and_then(Value::as_object).into_iter().flatten() {
             let sp = format!("{ptr}/content/{}/schema", escape_pointer(mt));
-            let schema = m.get("schema");
+            let schema = m.field("schema");
             media.push(Media {
                 media_type: mt.split(';').next().unwrap_or(mt).trim().to_ascii_lowercase(),
                 schema: if schema.is_some() {
@@ -390,7 +394,7 @@ impl OpCtx<'_> {
             });
         }
         Ok(Body {
-            required: b.get("required").and_then(Value::as_bool).unwrap_or(false),
+            required: b.field("required").and_then(Value::as_bool).unwrap_or(false),
             media,
         })
     }
@@ -399,7 +403,7 @@ impl OpCtx<'_> {
     /// object reached through a `$ref` is made once, however many operations name it.
     fn response(&self, status: StatusKey, raw: &Value, ptr: &str) -> Response {
         let ptr = resolve_pointer_of(self.root, raw, ptr.to_string());
-        let shared = raw.get("$ref").is_some();
+        let shared = raw.field("$ref").is_some();
         if shared && let Some(content) = self.shared_responses.borrow().get(&ptr) {
             return Response {
                 status,
@@ -415,7 +419,7 @@ impl OpCtx<'_> {
 
     fn response_content(&self, raw: &Value, ptr: &str) -> ResponseContent {
         let r = resolve(self.root, raw);
-        let content = r.get("content").and_then(Value::as_object);
+        let content = r.field("content").and_then(Value::as_object);
         // Prefer a JSON media type; otherwise the first declared one.
         let chosen = content.and_then(|c| c.iter().find(|(mt, _)| is_json_type(mt)).or_else(|| c.iter().next()));
         let mut examples = Vec::new();
@@ -423,9 +427,9 @@ impl OpCtx<'_> {
             Some((mt, m)) => {
                 // Examples are kept as places in the document (see `InDoc`), not copied.
                 let media_ptr = format!("{ptr}/content/{}", escape_pointer(mt));
-                if let Some(map) = m.get("examples").and_then(Value::as_object) {
+                if let Some(map) = m.field("examples").and_then(Value::as_object) {
                     for (name, ex) in map {
-                        if let Some(v) = resolve(self.root, ex).get("value") {
+                        if let Some(v) = resolve(self.root, ex).field("value") {
                             let at = format!("{media_ptr}/examples/{}", escape_pointer(name));
                             let at = format!("{}/value", resolve_pointer_of(self.root, ex, at));
                             let at = resolve_pointer_of(self.root, v, at);
@@ -434,17 +438,17 @@ impl OpCtx<'_> {
                     }
                 }
                 // An example may be a `$ref` to one (see `spec::bundle`).
-                if let Some(v) = m.get("example") {
+                if let Some(v) = m.field("example") {
                     let at = resolve_pointer_of(self.root, v, format!("{media_ptr}/example"));
                     examples.insert(0, ("default".into(), InDoc::new(self.root, resolve(self.root, v), at)));
                 }
                 let sp = m
-                    .get("schema")
+                    .field("schema")
                     .map(|s| resolve_pointer_of(self.root, s, format!("{media_ptr}/schema")));
                 if let Some((p, schema)) = sp.as_ref().and_then(|p| Some((p, lookup(self.root, p)?))) {
                     let at = resolve_pointer_of(self.root, schema, p.clone());
                     let schema = resolve(self.root, schema);
-                    if let Some(list) = schema.get("examples").and_then(Value::as_array) {
+                    if let Some(list) = schema.field("examples").and_then(Value::as_array) {
                         for (i, v) in list.iter().enumerate() {
                             examples.push((
                                 format!("schema-{i}"),

@@ -10,7 +10,7 @@ use crate::model::generate;
 use crate::model::resources::plan::Action;
 use crate::model::schema::{Coerce, Location, Schema, SchemaCompiler};
 use crate::spec::SpecDoc;
-use crate::spec::pointer::{lookup, resolve};
+use crate::spec::pointer::{Field, lookup, resolve};
 use hyper::Method;
 use regex::Regex;
 use serde_json::Value;
@@ -442,7 +442,7 @@ fn collect_props<'a>(root: &'a Value, schema: &'a Value, out: &mut Vec<(&'a Stri
         return;
     }
     let s = resolve(root, schema);
-    if let Some(p) = s.get("properties").and_then(Value::as_object) {
+    if let Some(p) = s.field("properties").and_then(Value::as_object) {
         for (k, v) in p {
             if !out.iter().any(|(known, _)| *known == k) {
                 out.push((k, v));

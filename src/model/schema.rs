@@ -20,7 +20,7 @@
 //! reported against the map (`metadata`, not `metadata.plan`).
 
 use crate::spec::error::SpecError;
-use crate::spec::pointer::{lookup, resolve};
+use crate::spec::pointer::{Field, lookup, resolve};
 use jsonschema::error::ValidationErrorKind;
 use jsonschema::{Draft, Registry, Validator};
 use serde_json::{Map, Value};
@@ -433,7 +433,7 @@ fn join_field(base: &str, name: &str) -> String {
 /// Whether an error is about a `readOnly` property: a missing required one, or a value at or
 /// below one.
 fn read_only_at(root: &Value, schema: &Value, err: &jsonschema::ValidationError<'_>) -> bool {
-    let is_read_only = |s: &Value| resolve(root, s).get("readOnly") == Some(&Value::Bool(true));
+    let is_read_only = |s: &Value| resolve(root, s).field("readOnly") == Some(&Value::Bool(true));
     let mut current = schema;
     for seg in err.instance_path().as_str().split('/').skip(1) {
         let seg = seg.replace("~1", "/").replace("~0", "~");
@@ -476,11 +476,11 @@ fn child_schema<'a>(root: &'a Value, schema: &'a Value, seg: &str, depth: usize)
         return None;
     }
     let s = resolve(root, schema);
-    if let Some(p) = s.get("properties").and_then(|p| p.get(seg)) {
+    if let Some(p) = s.field("properties").and_then(|p| p.get(seg)) {
         return Some((p, true));
     }
     if seg.parse::<usize>().is_ok()
-        && let Some(items) = s.get("items")
+        && let Some(items) = s.field("items")
     {
         return Some((items, true));
     }
@@ -527,7 +527,7 @@ impl Coerce {
             return Coerce::String;
         }
         let s = resolve(root, schema);
-        let types: Vec<&str> = match s.get("type") {
+        let types: Vec<&str> = match s.field("type") {
             Some(Value::String(t)) => vec![t.as_str()],
             Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
             _ => {
@@ -535,7 +535,7 @@ impl Coerce {
                 for key in ["allOf", "anyOf", "oneOf"] {
                     if let Some(first) = s.get(key).and_then(Value::as_array).and_then(|b| {
                         b.iter()
-                            .find(|x| resolve(root, x).get("type").is_some_and(|t| t != "null"))
+                            .find(|x| resolve(root, x).field("type").is_some_and(|t| t != "null"))
                     }) {
                         return Coerce::for_schema_at(root, first, explode, depth + 1);
                     }
@@ -545,7 +545,7 @@ impl Coerce {
         };
         if types.contains(&"array") {
             let inner = s
-                .get("items")
+                .field("items")
                 .map_or(Coerce::String, |i| Coerce::for_schema_at(root, i, true, depth + 1));
             return Coerce::Array(Box::new(inner), explode);
         }
@@ -649,7 +649,7 @@ pub fn parse_form(root: &Value, schema: Option<&Value>, body: &[u8]) -> Value {
             None => grouped.push((k, vec![v])),
         }
     }
-    let props = schema.map(|s| resolve(root, s)).and_then(|s| s.get("properties"));
+    let props = schema.map(|s| resolve(root, s)).and_then(|s| s.field("properties"));
     let mut out = Map::new();
     for (k, values) in grouped {
         let coerce = props

@@ -11,6 +11,7 @@
 
 use crate::spec::error::SpecError;
 use crate::spec::fetch::Fetcher;
+use crate::spec::pointer::Field;
 use crate::spec::pointer::*;
 use crate::spec::source::Source;
 use serde_json::{Map, Value};
@@ -105,7 +106,7 @@ impl Bundler {
     ) -> Result<(), SpecError> {
         match value {
             Value::Object(map) => {
-                if let Some(Value::String(r)) = map.get("$ref") {
+                if let Some(Value::String(r)) = map.field("$ref") {
                     out.push(self.rewrite_ref(file, prefix, file_root, r, at)?);
                 }
                 for (k, v) in map {
@@ -293,7 +294,7 @@ impl Bundler {
 
     /// Replaces `value`, if it is a `$ref` into another document, by what it points at (rebased).
     fn pull_in(&mut self, source: &Source, value: &mut Value, at: &str) -> Result<(), SpecError> {
-        let Some(r) = value.get("$ref").and_then(Value::as_str).map(str::to_string) else {
+        let Some(r) = value.field("$ref").and_then(Value::as_str).map(str::to_string) else {
             return Ok(());
         };
         let (target, fragment) = r.split_once('#').unwrap_or((r.as_str(), ""));
@@ -381,7 +382,7 @@ fn is_literal(key: &str, value: &Value) -> bool {
     let looks_like_ref = |r: &str| r.contains('#') || [".yml", ".yaml", ".json"].iter().any(|e| r.ends_with(e));
     let only_a_ref = value
         .as_object()
-        .is_some_and(|m| m.len() == 1 && m.get("$ref").and_then(Value::as_str).is_some_and(looks_like_ref));
+        .is_some_and(|m| m.len() == 1 && m.field("$ref").and_then(Value::as_str).is_some_and(looks_like_ref));
     (matches!(key, "example" | "enum" | "const" | "default" | "value") || (key == "examples" && value.is_array()))
         && !(only_a_ref && matches!(key, "example" | "value"))
 }

@@ -10,7 +10,7 @@
 //! their references (recursion, and one compiled validator per target), and the model resolves
 //! the rest.
 
-use crate::spec::pointer::{lookup, percent_decode};
+use crate::spec::pointer::{Field, lookup, percent_decode};
 use serde_json::Value;
 
 /// Keys whose value is a map of names (or a list), never a single object that a `$ref` could be.
@@ -100,7 +100,7 @@ fn at_path<'a>(mut v: &'a mut Value, path: &[Step]) -> Option<&'a mut Value> {
 /// The replacement for the `$ref` `child` (a value under a map key) stands for: a copy of its
 /// target with `child`'s siblings of the `$ref` (which win), expanded in turn. `None`: it stays.
 fn replacement(snapshot: &Value, child: &Value, stack: &mut Vec<String>) -> Option<Value> {
-    let r = child.get("$ref").and_then(Value::as_str)?;
+    let r = child.field("$ref").and_then(Value::as_str)?;
     if stack.iter().any(|s| s == r) {
         return None;
     }
@@ -167,7 +167,7 @@ fn needs(v: &Value, named: bool) -> bool {
                 return false;
             }
             let below = names_below(k);
-            (below && child.get("$ref").is_some_and(Value::is_string)) || needs(child, below)
+            (below && child.field("$ref").is_some_and(Value::is_string)) || needs(child, below)
         }),
         Value::Array(items) => items.iter().any(|i| needs(i, false)),
         _ => false,
@@ -179,7 +179,7 @@ fn target<'a>(root: &'a Value, r: &str) -> Option<&'a Value> {
     let mut r = r.to_string();
     for _ in 0..32 {
         let t = lookup(root, &percent_decode(r.strip_prefix('#')?))?;
-        match t.get("$ref").and_then(Value::as_str) {
+        match t.field("$ref").and_then(Value::as_str) {
             Some(next) if t.as_object().is_some_and(|m| m.len() == 1) => r = next.to_string(),
             _ => return Some(t),
         }

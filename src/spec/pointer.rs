@@ -133,6 +133,26 @@ pub fn member_mut<'a>(map: &'a mut Map<String, Value>, name: &str) -> Option<&'a
     }
 }
 
+/// [`get`] and [`member`] as a method: `schema.field("type")` reads as `schema.field("type")` does,
+/// without hashing the name when the object is small.
+pub trait Field {
+    fn field(&self, name: &str) -> Option<&Value>;
+}
+
+impl Field for Value {
+    #[inline]
+    fn field(&self, name: &str) -> Option<&Value> {
+        get(self, name)
+    }
+}
+
+impl Field for Map<String, Value> {
+    #[inline]
+    fn field(&self, name: &str) -> Option<&Value> {
+        member(self, name)
+    }
+}
+
 /// `value.get(name)` for an object member (see [`member`]); `None` for anything but an object.
 #[inline]
 pub fn get<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
@@ -260,7 +280,7 @@ fn through_schemas(root: &Value, pointer: &str) -> Option<String> {
 fn follow_refs(root: &Value, mut pointer: String) -> String {
     for _ in 0..32 {
         match lookup(root, &pointer)
-            .and_then(|v| v.get("$ref"))
+            .and_then(|v| v.field("$ref"))
             .and_then(Value::as_str)
         {
             Some(r) if r.starts_with('#') => pointer = percent_decode(&r[1..]).into_owned(),
@@ -288,7 +308,7 @@ fn declared_property(root: &Value, schema: &str, name: &str, depth: usize) -> Op
 /// [`resolve_pointer`] given `value`, the value at `pointer`, which the caller already holds: the
 /// document is walked only when `value` is itself a `$ref` (otherwise the pointer stays).
 pub fn resolve_pointer_of(root: &Value, value: &Value, pointer: String) -> String {
-    match value.get("$ref").and_then(Value::as_str) {
+    match value.field("$ref").and_then(Value::as_str) {
         Some(r) if r.starts_with('#') => resolve_pointer(root, pointer),
         _ => pointer,
     }
@@ -321,7 +341,7 @@ pub fn operations(item: &Value) -> Vec<ItemOperation<'_>> {
             });
         }
     }
-    if let Some(more) = item.get("additionalOperations").and_then(Value::as_object) {
+    if let Some(more) = item.field("additionalOperations").and_then(Value::as_object) {
         for (name, op) in more {
             out.push(ItemOperation {
                 method: name.clone(),
@@ -369,7 +389,7 @@ mod tests {
         assert_eq!(changed["big"]["k8"], "eight");
         assert_eq!(changed["a"]["b/c"][1]["d~e"], false);
         assert_eq!(get(&doc["big"], "k3"), Some(&json!(3)));
-        assert_eq!(get(&doc["a"], "b/c"), doc["a"].get("b/c"));
+        assert_eq!(get(&doc["a"], "b/c"), doc["a"].field("b/c"));
         assert_eq!(get(&json!([1]), "0"), None);
     }
 }

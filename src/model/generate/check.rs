@@ -30,6 +30,7 @@
 //! at the root or on a candidate. This checker is also the root check when the schema does not
 //! compile (a broken response schema does not stop startup, and its bodies are still served).
 
+use crate::spec::pointer::Field;
 use serde_json::{Map, Value};
 
 use super::compiled::format_ok;
@@ -75,7 +76,7 @@ impl<'a, 'd> Checker<'a, 'd> {
         }
         let depth = depth + 1;
         if let Some(target) = map
-            .get("$ref")
+            .field("$ref")
             .and_then(Value::as_str)
             .and_then(|r| resolve(self.doc, r))
         {
@@ -127,16 +128,16 @@ impl<'a, 'd> Checker<'a, 'd> {
                 return false;
             }
         }
-        if let Some(negated) = map.get("not")
+        if let Some(negated) = map.field("not")
             && self.check(negated, value, depth)
         {
             return false;
         }
-        if let Some(condition) = map.get("if") {
+        if let Some(condition) = map.field("if") {
             let branch = if self.check(condition, value, depth) {
-                map.get("then")
+                map.field("then")
             } else {
-                map.get("else")
+                map.field("else")
             };
             if let Some(branch) = branch {
                 return self.check(branch, value, depth);
@@ -146,10 +147,10 @@ impl<'a, 'd> Checker<'a, 'd> {
     }
 
     fn check_generic(&self, map: &Map<String, Value>, value: &Value) -> bool {
-        let type_ok = map.get("type").is_none_or(|t| type_matches(t, value));
-        let const_ok = map.get("const").is_none_or(|c| json_eq(c, value));
+        let type_ok = map.field("type").is_none_or(|t| type_matches(t, value));
+        let const_ok = map.field("const").is_none_or(|c| json_eq(c, value));
         let enum_ok = map
-            .get("enum")
+            .field("enum")
             .and_then(Value::as_array)
             .is_none_or(|members| members.iter().any(|m| json_eq(m, value)));
         type_ok && const_ok && enum_ok
@@ -158,15 +159,15 @@ impl<'a, 'd> Checker<'a, 'd> {
     fn check_string(&mut self, map: &Map<String, Value>, text: &str) -> bool {
         let min = usize_keyword(map, "minLength").unwrap_or(0);
         let max = usize_keyword(map, "maxLength");
-        let pattern = map.get("pattern").and_then(Value::as_str);
-        let format = map.get("format").and_then(Value::as_str);
+        let pattern = map.field("pattern").and_then(Value::as_str);
+        let format = map.field("format").and_then(Value::as_str);
         self.patterns.fits(text, min, max, pattern) && format.is_none_or(|f| format_ok(f, text))
     }
 
     fn check_array(&mut self, map: &Map<String, Value>, items: &[Value], depth: usize) -> bool {
-        let (prefix, rest): (&[Value], Option<&Value>) = match (map.get("prefixItems"), map.get("items")) {
+        let (prefix, rest): (&[Value], Option<&Value>) = match (map.field("prefixItems"), map.field("items")) {
             (Some(Value::Array(prefix)), items) => (prefix, items),
-            (None, Some(Value::Array(prefix))) => (prefix, map.get("additionalItems")),
+            (None, Some(Value::Array(prefix))) => (prefix, map.field("additionalItems")),
             (_, items) => (&[], items),
         };
         for (index, item) in items.iter().enumerate() {
@@ -182,14 +183,14 @@ impl<'a, 'd> Checker<'a, 'd> {
         {
             return false;
         }
-        if map.get("uniqueItems") == Some(&Value::Bool(true)) {
+        if map.field("uniqueItems") == Some(&Value::Bool(true)) {
             for (index, item) in items.iter().enumerate() {
                 if items.iter().skip(index + 1).any(|other| json_eq(item, other)) {
                     return false;
                 }
             }
         }
-        if let Some(contains) = map.get("contains") {
+        if let Some(contains) = map.field("contains") {
             let mut count = 0;
             for item in items {
                 if self.check(contains, item, depth) {
@@ -206,9 +207,9 @@ impl<'a, 'd> Checker<'a, 'd> {
     }
 
     fn check_object(&mut self, map: &Map<String, Value>, entries: &Map<String, Value>, depth: usize) -> bool {
-        let properties = map.get("properties").and_then(Value::as_object);
+        let properties = map.field("properties").and_then(Value::as_object);
         let patterns: Vec<(&String, &Value)> = map
-            .get("patternProperties")
+            .field("patternProperties")
             .and_then(Value::as_object)
             .map(|p| p.iter().collect())
             .unwrap_or_default();
@@ -234,25 +235,25 @@ impl<'a, 'd> Checker<'a, 'd> {
                 }
             }
             if !declared
-                && let Some(additional) = map.get("additionalProperties")
+                && let Some(additional) = map.field("additionalProperties")
                 && !self.check(additional, value, depth)
             {
                 return false;
             }
-            if let Some(names) = map.get("propertyNames")
+            if let Some(names) = map.field("propertyNames")
                 && !self.check(names, &Value::String(key.clone()), depth)
             {
                 return false;
             }
         }
-        let has_required = map.get("required").and_then(Value::as_array).is_none_or(|names| {
+        let has_required = map.field("required").and_then(Value::as_array).is_none_or(|names| {
             names
                 .iter()
                 .filter_map(Value::as_str)
                 .all(|name| entries.contains_key(name))
         });
         let dependencies_met = map
-            .get("dependentRequired")
+            .field("dependentRequired")
             .and_then(Value::as_object)
             .is_none_or(|deps| {
                 deps.iter()

@@ -7,7 +7,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::spec::pointer::{lookup, percent_decode};
+use crate::spec::pointer::{Field, lookup, percent_decode};
 
 /// The JSON types a schema can ask for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,7 +52,7 @@ pub(super) fn type_names(value: &Value) -> Vec<&str> {
 }
 
 pub(super) fn declared_types(kw: &Map<String, Value>) -> Option<Vec<Kind>> {
-    kw.get("type")
+    kw.field("type")
         .map(|t| type_names(t).into_iter().filter_map(Kind::parse).collect())
 }
 

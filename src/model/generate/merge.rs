@@ -6,6 +6,7 @@
 //! `$ref`s and knows nothing of values, choices or checking, so it can be read (and its rules
 //! extended) without the generator around it.
 
+use crate::spec::pointer::Field;
 use serde_json::{Map, Value};
 
 use super::keywords::{json_eq, resolve, type_names};
@@ -59,7 +60,7 @@ impl Flat {
                 _ => merge_keyword(&mut self.keywords, key, value, &mut self.conflict),
             }
         }
-        if let Some(reference) = map.get("$ref").and_then(Value::as_str) {
+        if let Some(reference) = map.field("$ref").and_then(Value::as_str) {
             // A `$ref` already merged adds nothing new; skipping it is what makes
             // `allOf`/`oneOf` cycles (Pet → Cat → allOf Pet) terminate.
             if !self.refs.iter().any(|r| r == reference) {
@@ -69,7 +70,7 @@ impl Flat {
                 }
             }
         }
-        if let Some(parts) = map.get("allOf").and_then(Value::as_array) {
+        if let Some(parts) = map.field("allOf").and_then(Value::as_array) {
             for part in parts {
                 self.absorb(doc, part, false);
             }

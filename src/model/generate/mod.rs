@@ -53,6 +53,7 @@ mod pattern;
 mod rng;
 mod values;
 
+use crate::spec::pointer::Field;
 use serde_json::{Map, Value};
 
 use check::Checker;
@@ -194,13 +195,13 @@ impl<'d> Generator<'d> {
             return false;
         }
         let via_ref = map
-            .get("$ref")
+            .field("$ref")
             .and_then(Value::as_str)
             .and_then(|r| resolve(self.doc, r))
             .is_some_and(|target| self.has_flag(target, key, hops + 1));
         via_ref
             || map
-                .get("allOf")
+                .field("allOf")
                 .and_then(Value::as_array)
                 .is_some_and(|parts| parts.iter().any(|p| self.has_flag(p, key, hops + 1)))
     }
@@ -209,7 +210,7 @@ impl<'d> Generator<'d> {
     /// optional content should stop there (a tree's `children`, a list's `next`).
     fn recursion_saturated(&self, schema: &Value) -> bool {
         let saturated = |s: &Value| {
-            s.get("$ref")
+            s.field("$ref")
                 .and_then(Value::as_str)
                 .is_some_and(|r| self.open_refs.iter().filter(|open| *open == r).count() >= RECURSION_LIMIT)
         };
@@ -227,9 +228,9 @@ impl<'d> Generator<'d> {
         let flat = Flat::of(self.doc, schema);
         let kw = &flat.keywords;
         declared_types(kw).is_some_and(|types| types == [Kind::Null])
-            || kw.get("const") == Some(&Value::Null)
+            || kw.field("const") == Some(&Value::Null)
             || kw
-                .get("enum")
+                .field("enum")
                 .and_then(Value::as_array)
                 .is_some_and(|values| !values.is_empty() && values.iter().all(Value::is_null))
     }
@@ -267,19 +268,19 @@ impl<'d> Generator<'d> {
     /// A value the schema spells out: `const`, an example, a default or an enum member.
     fn preset(&mut self, node: &Value, flat: &Flat) -> Option<Value> {
         let kw = &flat.keywords;
-        if let Some(value) = kw.get("const") {
+        if let Some(value) = kw.field("const") {
             return Some(value.clone());
         }
         if !self.rng.is_dynamic() {
-            let examples = kw.get("examples").and_then(Value::as_array).into_iter().flatten();
-            let candidates = examples.chain(kw.get("example")).chain(kw.get("default"));
+            let examples = kw.field("examples").and_then(Value::as_array).into_iter().flatten();
+            let candidates = examples.chain(kw.field("example")).chain(kw.field("default"));
             for candidate in candidates {
                 if self.is_valid(node, candidate) {
                     return Some(candidate.clone());
                 }
             }
         }
-        let members = kw.get("enum")?.as_array()?;
+        let members = kw.field("enum")?.as_array()?;
         let mut valid = Vec::new();
         for member in members {
             if self.is_valid(node, member) {
@@ -382,11 +383,11 @@ impl<'d> Generator<'d> {
     /// Sets an OpenAPI discriminator property to the chosen branch's mapping key (or schema
     /// name), so consumers that dispatch on it see a consistent body.
     fn tag_discriminator(&self, keywords: &Map<String, Value>, branch: &Value, value: &Value) -> Option<Value> {
-        let discriminator = keywords.get("discriminator")?;
-        let property = discriminator.get("propertyName")?.as_str()?;
-        let reference = branch.get("$ref")?.as_str()?;
+        let discriminator = keywords.field("discriminator")?;
+        let property = discriminator.field("propertyName")?.as_str()?;
+        let reference = branch.field("$ref")?.as_str()?;
         let mapped = discriminator
-            .get("mapping")
+            .field("mapping")
             .and_then(Value::as_object)
             .and_then(|mapping| {
                 mapping
@@ -406,7 +407,7 @@ impl<'d> Generator<'d> {
     /// The smallest value for a schema at the hard depth limit; never descends further.
     fn minimal(&mut self, flat: &Flat, ctx: Ctx<'_>) -> Value {
         let kw = &flat.keywords;
-        if let Some(value) = kw.get("const") {
+        if let Some(value) = kw.field("const") {
             return value.clone();
         }
         let nullable = declared_types(kw).is_some_and(|types| types.contains(&Kind::Null))
@@ -414,7 +415,7 @@ impl<'d> Generator<'d> {
         if nullable {
             return Value::Null;
         }
-        if let Some(first) = kw.get("enum").and_then(Value::as_array).and_then(|e| e.first()) {
+        if let Some(first) = kw.field("enum").and_then(Value::as_array).and_then(|e| e.first()) {
             return first.clone();
         }
         match self.choose_kind(kw, ctx.name) {
@@ -442,7 +443,7 @@ impl<'d> Generator<'d> {
                 .unwrap_or(Kind::Null);
         }
         let has = |keys: &[&str]| keys.iter().any(|key| kw.contains_key(*key));
-        let format = kw.get("format").and_then(Value::as_str);
+        let format = kw.field("format").and_then(Value::as_str);
         if has(&[
             "properties",
             "required",
@@ -493,8 +494,8 @@ impl<'d> Generator<'d> {
     fn string(&mut self, kw: &Map<String, Value>, name: Option<&str>) -> String {
         let min = usize_keyword(kw, "minLength").unwrap_or(0).min(MAX_STRING);
         let max = usize_keyword(kw, "maxLength");
-        let pattern = kw.get("pattern").and_then(Value::as_str);
-        let format = kw.get("format").and_then(Value::as_str);
+        let pattern = kw.field("pattern").and_then(Value::as_str);
+        let format = kw.field("format").and_then(Value::as_str);
         let variant = self.rng.variant();
         let formatted = format.and_then(|f| format_value(f, variant).map(|s| pad_formatted(f, s, min)));
         let hinted = match (&formatted, pattern) {
@@ -515,10 +516,10 @@ impl<'d> Generator<'d> {
     // ----- arrays and objects -----------------------------------------------------------------
 
     fn array(&mut self, kw: &Map<String, Value>, ctx: Ctx<'_>) -> Value {
-        let (prefix, rest): (&[Value], Option<&Value>) = match (kw.get("prefixItems"), kw.get("items")) {
+        let (prefix, rest): (&[Value], Option<&Value>) = match (kw.field("prefixItems"), kw.field("items")) {
             (Some(Value::Array(prefix)), items) => (prefix, items),
             // Pre-2020 tuple form, in case a 3.0 document slipped through unconverted.
-            (None, Some(Value::Array(prefix))) => (prefix, kw.get("additionalItems")),
+            (None, Some(Value::Array(prefix))) => (prefix, kw.field("additionalItems")),
             (_, items) => (&[], items),
         };
         let min = usize_keyword(kw, "minItems").unwrap_or(0).min(MAX_ENTRIES);
@@ -536,7 +537,7 @@ impl<'d> Generator<'d> {
         if let Some(max) = max {
             len = len.min(max);
         }
-        let unique = kw.get("uniqueItems") == Some(&Value::Bool(true));
+        let unique = kw.field("uniqueItems") == Some(&Value::Bool(true));
         let anything = Value::Bool(true);
         let mut items: Vec<Value> = Vec::with_capacity(len);
         for index in 0..len {
@@ -583,16 +584,16 @@ impl<'d> Generator<'d> {
     fn object(&mut self, kw: &Map<String, Value>, ctx: Ctx<'_>) -> Value {
         let no_properties = Map::new();
         let properties = kw
-            .get("properties")
+            .field("properties")
             .and_then(Value::as_object)
             .unwrap_or(&no_properties);
         let required: Vec<&str> = kw
-            .get("required")
+            .field("required")
             .and_then(Value::as_array)
             .map(|names| names.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
-        let closed = kw.get("additionalProperties") == Some(&Value::Bool(false))
-            || kw.get("unevaluatedProperties") == Some(&Value::Bool(false));
+        let closed = kw.field("additionalProperties") == Some(&Value::Bool(false))
+            || kw.field("unevaluatedProperties") == Some(&Value::Bool(false));
         let min = usize_keyword(kw, "minProperties").unwrap_or(0).min(MAX_ENTRIES);
         let max = usize_keyword(kw, "maxProperties");
         let shallow = ctx.depth >= SOFT_DEPTH;
@@ -638,7 +639,7 @@ impl<'d> Generator<'d> {
 
         // A pure map (`additionalProperties: {schema}`) would otherwise come out empty, which
         // says little about its shape; one entry (a few when dynamic) shows it.
-        let map_like = properties.is_empty() && kw.get("additionalProperties").is_some_and(Value::is_object);
+        let map_like = properties.is_empty() && kw.field("additionalProperties").is_some_and(Value::is_object);
         let mut target = min.max(out.len());
         if map_like && !shallow {
             let extra = self.rng.pick(3);
@@ -666,7 +667,7 @@ impl<'d> Generator<'d> {
     /// The `n`th extra key for an object that needs more entries than it declares.
     fn extra_key(&mut self, kw: &Map<String, Value>, n: usize, closed: bool, ctx: Ctx<'_>) -> Option<String> {
         let salt = n as u64;
-        if let Some(names) = kw.get("propertyNames").filter(|s| s.is_object()) {
+        if let Some(names) = kw.field("propertyNames").filter(|s| s.is_object()) {
             let mut names = names.clone();
             if let Some(map) = names.as_object_mut() {
                 map.entry("type").or_insert_with(|| Value::from("string"));
@@ -682,7 +683,7 @@ impl<'d> Generator<'d> {
         }
         if closed {
             let patterns: Vec<String> = kw
-                .get("patternProperties")
+                .field("patternProperties")
                 .and_then(Value::as_object)
                 .map(|p| p.keys().cloned().collect())
                 .unwrap_or_default();
@@ -698,14 +699,14 @@ impl<'d> Generator<'d> {
 
     /// The schema an undeclared key's value must satisfy.
     fn extra_schema(&mut self, kw: &Map<String, Value>, key: &str) -> Value {
-        if let Some(patterns) = kw.get("patternProperties").and_then(Value::as_object) {
+        if let Some(patterns) = kw.field("patternProperties").and_then(Value::as_object) {
             for (pattern, schema) in patterns {
                 if self.patterns.matches(pattern, key) == Some(true) {
                     return schema.clone();
                 }
             }
         }
-        kw.get("additionalProperties").cloned().unwrap_or(Value::Bool(true))
+        kw.field("additionalProperties").cloned().unwrap_or(Value::Bool(true))
     }
 }
 

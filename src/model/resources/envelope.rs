@@ -7,7 +7,7 @@
 //! like the resource (or `data`) in an object that has no key of its own.
 
 use crate::model::operation::{Operation, properties};
-use crate::spec::pointer::{escape_pointer, lookup, resolve, resolve_pointer};
+use crate::spec::pointer::{Field, escape_pointer, lookup, resolve, resolve_pointer};
 use serde_json::Value;
 
 /// A name folded for comparison across naming styles: `FriendlyName`, `friendly_name` and
@@ -26,7 +26,7 @@ pub fn property_pointer(root: &Value, at: &str, name: &str) -> String {
 
 fn is_object_schema(root: &Value, schema: &Value) -> bool {
     let s = resolve(root, schema);
-    s.get("type").and_then(Value::as_str) == Some("object") || !properties(root, s).is_empty()
+    s.field("type").and_then(Value::as_str) == Some("object") || !properties(root, s).is_empty()
 }
 
 /// Properties of a wrapper that travel beside the item rather than being it.
@@ -118,9 +118,9 @@ pub fn example_envelope(
     singular: &str,
 ) -> Option<(String, String)> {
     let schema = resolve(root, lookup(root, pointer)?);
-    let open = schema.get("additionalProperties") != Some(&Value::Bool(false))
+    let open = schema.field("additionalProperties") != Some(&Value::Bool(false))
         && schema
-            .get("required")
+            .field("required")
             .and_then(Value::as_array)
             .is_none_or(|r| r.is_empty());
     let [(name, inner)] = example.as_object()?.iter().collect::<Vec<_>>()[..] else {

@@ -8,14 +8,14 @@ use crate::model::resources::envelope::fold;
 use crate::model::resources::plan::*;
 use crate::model::resources::shape::{Shapes, required_of, type_has};
 use crate::model::schema::Location;
-use crate::spec::pointer::{escape_pointer, lookup, resolve};
+use crate::spec::pointer::{Field, escape_pointer, lookup, resolve};
 use serde_json::Value;
 
 /// The pointer of a list response's item schema (the items of the array or of its array property).
 pub(super) fn list_items_pointer(root: &Value, list_ptr: &str, name: &str) -> Option<String> {
     let list_ptr = crate::spec::pointer::resolve_pointer(root, list_ptr.to_string());
     let s = lookup(root, &list_ptr)?;
-    if type_has(s, "array") || s.get("items").is_some() {
+    if type_has(s, "array") || s.field("items").is_some() {
         return Some(crate::spec::pointer::resolve_pointer(root, format!("{list_ptr}/items")));
     }
     let field = items_field(root, s, None, name)?;
@@ -67,7 +67,7 @@ pub(super) fn list_plan(
     shapes: &mut Shapes<'_>,
 ) -> ListPlan {
     let ext = lookup(root, &op.pointer)
-        .and_then(|o| o.get("x-specbox-pagination"))
+        .and_then(|o| o.field("x-specbox-pagination"))
         .cloned()
         .unwrap_or(Value::Null);
     let ext_str = |k: &str| ext.get(k).and_then(Value::as_str).map(str::to_string);
@@ -116,11 +116,11 @@ pub(super) fn list_plan(
         .and_then(|p| lookup(root, p))
         .map(|s| resolve(root, s));
     let default_limit = limit_schema
-        .and_then(|s| s.get("default"))
+        .and_then(|s| s.field("default"))
         .and_then(Value::as_u64)
         .map_or(if limit_param.is_some() { 20 } else { usize::MAX }, |d| d as usize);
     let max_limit = limit_schema
-        .and_then(|s| s.get("maximum"))
+        .and_then(|s| s.field("maximum"))
         .and_then(Value::as_u64)
         .map(|m| m as usize);
 
@@ -209,12 +209,12 @@ pub(super) fn list_plan(
         if paging.contains(&Some(&p.name)) {
             continue;
         }
-        let ext = p.raw(root).get("x-specbox-filter");
+        let ext = p.raw(root).field("x-specbox-filter");
         if ext == Some(&Value::Bool(false)) {
             continue;
         }
         let ext_kind = ext
-            .and_then(|e| e.get("match"))
+            .and_then(|e| e.field("match"))
             .and_then(Value::as_str)
             .map(|m| match m {
                 "contains" => MatchKind::Contains,
@@ -224,11 +224,11 @@ pub(super) fn list_plan(
                 _ => MatchKind::Exact,
             });
         let ci = ext
-            .and_then(|e| e.get("case_insensitive"))
+            .and_then(|e| e.field("case_insensitive"))
             .and_then(Value::as_bool)
             .unwrap_or(false);
         let ext_field = ext
-            .and_then(|e| e.get("field"))
+            .and_then(|e| e.field("field"))
             .and_then(Value::as_str)
             .map(str::to_string);
         let (field, kind) = if let Some(f) = ext_field {

@@ -28,7 +28,7 @@ use crate::model::resources::shape::{Shapes, type_has};
 use crate::model::resources::write::write_plan;
 use crate::model::schema::{Compile, Location};
 use crate::spec::error::SpecError;
-use crate::spec::pointer::{escape_pointer, lookup, resolve};
+use crate::spec::pointer::{Field, escape_pointer, lookup, resolve};
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -123,9 +123,9 @@ pub fn infer(specs: &[Spec], ops: &mut [Operation], when: Compile) -> Result<Vec
                 .map(|it| (it.to_string(), template_params(it).pop().unwrap_or_default()));
             // A lifecycle is state kept on items: its path is a collection even with no read.
             let lifecycle = root
-                .get("paths")
+                .field("paths")
                 .and_then(|p| p.get(*t))
-                .is_some_and(|item| resolve(root, item).get("x-specbox-lifecycle").is_some());
+                .is_some_and(|item| resolve(root, item).field("x-specbox-lifecycle").is_some());
             let explicit = lifecycle || index.on(t).any(|(_, o)| op_ext(root, o).is_some_and(|a| a != "none"));
             // `POST /x/{id}/restore` alone (no GET, no items below) is an action on an item,
             // not a sub-collection.
@@ -229,8 +229,8 @@ fn resolve_references(specs: &[Spec], resources: &mut [Resource], errors: &mut V
         let mut refs = Vec::new();
         for (i, raw) in list.iter().enumerate() {
             let at = format!("{ext_ptr}/{i}");
-            let field = raw.get("field").and_then(Value::as_str);
-            let target = raw.get("collection").and_then(Value::as_str);
+            let field = raw.field("field").and_then(Value::as_str);
+            let target = raw.field("collection").and_then(Value::as_str);
             let (Some(field), Some(target)) = (field, target) else {
                 errors.push(SpecError::new(
                     &spec.doc.path,
@@ -258,11 +258,11 @@ fn resolve_references(specs: &[Spec], resources: &mut [Resource], errors: &mut V
                 ));
                 continue;
             }
-            let snapshot = raw.get("snapshot").and_then(|s| {
+            let snapshot = raw.field("snapshot").and_then(|s| {
                 Some(Snapshot {
-                    into: s.get("into")?.as_str()?.to_string(),
+                    into: s.field("into")?.as_str()?.to_string(),
                     fields: s
-                        .get("fields")?
+                        .field("fields")?
                         .as_array()?
                         .iter()
                         .filter_map(Value::as_str)
@@ -270,7 +270,7 @@ fn resolve_references(specs: &[Spec], resources: &mut [Resource], errors: &mut V
                         .collect(),
                 })
             });
-            if raw.get("snapshot").is_some() && snapshot.is_none() {
+            if raw.field("snapshot").is_some() && snapshot.is_none() {
                 errors.push(SpecError::new(
                     &spec.doc.path,
                     format!("{at}/snapshot"),
@@ -281,7 +281,7 @@ fn resolve_references(specs: &[Spec], resources: &mut [Resource], errors: &mut V
             refs.push(Reference {
                 field: field.to_string(),
                 target: t,
-                match_field: raw.get("match").and_then(Value::as_str).map(str::to_string),
+                match_field: raw.field("match").and_then(Value::as_str).map(str::to_string),
                 snapshot,
             });
         }
@@ -328,7 +328,7 @@ fn blank_params(t: &str) -> String {
 }
 
 fn op_ext<'a>(root: &'a Value, op: &Operation) -> Option<&'a str> {
-    lookup(root, &op.pointer)?.get("x-specbox-action")?.as_str()
+    lookup(root, &op.pointer)?.field("x-specbox-action")?.as_str()
 }
 
 fn build_resource(
@@ -390,7 +390,7 @@ fn build_resource(
     let ext_ptr = format!("/paths/{}/x-specbox-resource", escape_pointer(collection));
 
     let item_param = item.map(|(_, p)| p.clone());
-    let id_field = match ext.get("key").and_then(Value::as_str) {
+    let id_field = match ext.field("key").and_then(Value::as_str) {
         Some(declared) => declared.to_string(),
         None => key_field(&props, item_param.as_deref(), &singular),
     };
@@ -407,8 +407,8 @@ fn build_resource(
         .is_some_and(|p| matches!(p.coerce, crate::model::schema::Coerce::Integer));
     let integer_id = type_has(&id_schema, "integer") || (id_schema.is_null() && path_id_integer);
     let id_gen = match ext
-        .get("id")
-        .and_then(|v| v.as_str().or_else(|| v.get("template").and_then(Value::as_str)))
+        .field("id")
+        .and_then(|v| v.as_str().or_else(|| v.field("template").and_then(Value::as_str)))
     {
         Some(t) => IdGen::Template(t.to_string()),
         None if integer_id => IdGen::Seq,
@@ -417,13 +417,13 @@ fn build_resource(
 
     let mut unique = Vec::new();
     for (i, u) in ext
-        .get("unique")
+        .field("unique")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
         .enumerate()
     {
-        let field = u.as_str().or_else(|| u.get("field").and_then(Value::as_str));
+        let field = u.as_str().or_else(|| u.field("field").and_then(Value::as_str));
         let Some(field) = field else {
             return Err(SpecError::new(
                 file,
@@ -433,14 +433,14 @@ fn build_resource(
         };
         unique.push(UniqueRule {
             field: field.to_string(),
-            case_insensitive: u.get("case_insensitive").and_then(Value::as_bool).unwrap_or(false),
+            case_insensitive: u.field("case_insensitive").and_then(Value::as_bool).unwrap_or(false),
             status: u
-                .get("status")
+                .field("status")
                 .and_then(Value::as_u64)
                 .and_then(|s| u16::try_from(s).ok())
                 .unwrap_or(409),
-            code: u.get("code").and_then(Value::as_str).map(str::to_string),
-            message: u.get("message").and_then(Value::as_str).map(str::to_string),
+            code: u.field("code").and_then(Value::as_str).map(str::to_string),
+            message: u.field("message").and_then(Value::as_str).map(str::to_string),
         });
     }
     let field_ext = |key: &str, default: &str| -> Option<String> {
@@ -458,12 +458,12 @@ fn build_resource(
             .find(|n| {
                 props
                     .get(n)
-                    .is_some_and(|s| resolve(root, s).get("format").and_then(Value::as_str) == Some("date-time"))
+                    .is_some_and(|s| resolve(root, s).field("format").and_then(Value::as_str) == Some("date-time"))
             })
             .map(|n| n.to_string())
     };
     let created_field = field_ext("created_field", "created_at").or_else(|| {
-        ext.get("created_field")
+        ext.field("created_field")
             .is_none_or(|v| v.is_string())
             .then(|| {
                 stamp_named(&[
@@ -480,7 +480,7 @@ fn build_resource(
             .flatten()
     });
     let updated_field = field_ext("updated_field", "updated_at").or_else(|| {
-        ext.get("updated_field")
+        ext.field("updated_field")
             .is_none_or(|v| v.is_string())
             .then(|| {
                 stamp_named(&[
@@ -522,7 +522,7 @@ fn build_resource(
         unique,
         created_field,
         updated_field,
-        archivable: ext.get("archive").and_then(Value::as_bool).unwrap_or(false),
+        archivable: ext.field("archive").and_then(Value::as_bool).unwrap_or(false),
     })
 }
 
@@ -537,7 +537,7 @@ fn key_field(props: &Props<'_>, param: Option<&str>, singular: &str) -> String {
     // Only a scalar can be a key.
     let scalar = |k: &String| {
         props.get(k).is_some_and(|s| {
-            let t = s.get("type");
+            let t = s.field("type");
             t.is_none() || type_has(s, "string") || type_has(s, "integer")
         })
     };
@@ -583,14 +583,14 @@ fn key_field(props: &Props<'_>, param: Option<&str>, singular: &str) -> String {
 }
 
 fn id_from_schema(s: &Value) -> IdGen {
-    if s.get("format").and_then(Value::as_str) == Some("uuid") {
+    if s.field("format").and_then(Value::as_str) == Some("uuid") {
         return IdGen::Uuid;
     }
     // A prefixed example (`pm_123abc`) or pattern (`^cus_[0-9A-Za-z]+$`) keeps its prefix.
     let example = s
-        .get("examples")
+        .field("examples")
         .and_then(|e| e.get(0))
-        .or_else(|| s.get("example"))
+        .or_else(|| s.field("example"))
         .and_then(Value::as_str);
     if let Some((prefix, _)) = example.and_then(|e| e.split_once('_'))
         && !prefix.is_empty()
@@ -598,7 +598,7 @@ fn id_from_schema(s: &Value) -> IdGen {
     {
         return IdGen::Template(format!("{prefix}_{{ulid}}"));
     }
-    if let Some(p) = s.get("pattern").and_then(Value::as_str) {
+    if let Some(p) = s.field("pattern").and_then(Value::as_str) {
         let lit: String = p
             .trim_start_matches('^')
             .chars()
@@ -611,11 +611,11 @@ fn id_from_schema(s: &Value) -> IdGen {
         return IdGen::Generated(Box::new(s.clone()));
     }
     // Too short for a UUID (`maxLength: 32`): a random value that fits.
-    if s.get("maxLength").and_then(Value::as_u64).is_some_and(|m| m < 36) {
+    if s.field("maxLength").and_then(Value::as_u64).is_some_and(|m| m < 36) {
         return IdGen::Generated(Box::new(s.clone()));
     }
     // Another format (`ipv4`, `email`): a random value of it.
-    if s.get("format").and_then(Value::as_str).is_some() {
+    if s.field("format").and_then(Value::as_str).is_some() {
         return IdGen::Generated(Box::new(s.clone()));
     }
     // An example that is a UUID: UUIDs (whatever the schema forgot to say).
@@ -741,7 +741,7 @@ fn action_for(
             let plan = list_plan(root, op, res, success_schema.as_deref(), shapes);
             let answers_a_list = success_schema.as_deref().is_none_or(|p| {
                 let s = lookup(root, p).map(|s| resolve(root, s)).unwrap_or(&Value::Null);
-                type_has(s, "array") || s.get("items").is_some() || plan.items_field.is_some()
+                type_has(s, "array") || s.field("items").is_some() || plan.items_field.is_some()
             });
             if !answers_a_list {
                 return Some(Action::None);

@@ -4,7 +4,7 @@
 use crate::model::generate;
 use crate::model::operation::properties;
 use crate::model::resources::plan::{Shape, ShapeProp};
-use crate::spec::pointer::{lookup, resolve};
+use crate::spec::pointer::{Field, lookup, resolve};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -245,7 +245,7 @@ pub fn shape_for(root: &Value, pointer: &str) -> Shape {
                 nullable && is_required,
                 (is_required && !nullable).then(|| generate::generate(s, root)),
             );
-            prop.hidden = resolve(root, s).get("writeOnly") == Some(&Value::Bool(true));
+            prop.hidden = resolve(root, s).field("writeOnly") == Some(&Value::Bool(true));
             prop
         })
         // A field required but never declared (the spec forgot its `properties` entry): any
@@ -263,11 +263,11 @@ pub fn shape_for(root: &Value, pointer: &str) -> Shape {
 pub(super) fn required_of(root: &Value, schema: &Value) -> Vec<String> {
     let s = resolve(root, schema);
     let mut out: Vec<String> = s
-        .get("required")
+        .field("required")
         .and_then(Value::as_array)
         .map(|r| r.iter().filter_map(Value::as_str).map(str::to_string).collect())
         .unwrap_or_default();
-    for part in s.get("allOf").and_then(Value::as_array).into_iter().flatten() {
+    for part in s.field("allOf").and_then(Value::as_array).into_iter().flatten() {
         out.extend(required_of(root, part));
     }
     out
@@ -304,7 +304,7 @@ impl ShapeProp {
 
 /// Whether the schema declares type `t` (alone or in a type array).
 pub fn type_has(schema: &Value, t: &str) -> bool {
-    match schema.get("type") {
+    match schema.field("type") {
         Some(Value::String(s)) => s == t,
         Some(Value::Array(a)) => a.iter().any(|x| x == t),
         _ => false,

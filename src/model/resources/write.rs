@@ -10,7 +10,7 @@ use crate::model::operation::{Operation, Props, Spec, properties};
 use crate::model::resources::envelope::{answer_envelope, fold, item_envelope, unwrap};
 use crate::model::resources::plan::{Rename, Resource, WritePlan};
 use crate::model::schema::Coerce;
-use crate::spec::pointer::{lookup, resolve};
+use crate::spec::pointer::{Field, lookup, resolve};
 use serde_json::{Map, Value};
 
 fn flag(root: &Value, schema: &Value, key: &str) -> bool {
@@ -143,7 +143,7 @@ pub fn write_plan(spec: &Spec, op: &Operation, res: &Resource, create: bool) -> 
     let fields = body_schema.and_then(|s| {
         let (props, always_checked) = body_properties(root, s);
         for (k, v) in &props {
-            if let Some(d) = resolve(root, v).get("default") {
+            if let Some(d) = resolve(root, v).field("default") {
                 defaults.push((k.clone(), d.clone()));
             }
         }
@@ -209,7 +209,7 @@ pub fn write_plan(spec: &Spec, op: &Operation, res: &Resource, create: bool) -> 
     });
     for (k, v) in &rep_props {
         let s = resolve(root, v);
-        if let Some(d) = s.get("default")
+        if let Some(d) = s.field("default")
             && !defaults.iter().any(|(n, _)| n == k)
             && !flag(root, s, "readOnly")
         {
@@ -320,7 +320,7 @@ fn base_of(
             // what the example shows (a boolean must be something).
             let s = schema_of(k)?;
             let s = resolve(root, s);
-            if let Some(d) = s.get("default") {
+            if let Some(d) = s.field("default") {
                 Some((k.clone(), d.clone()))
             } else if crate::model::resources::shape::allows_null(root, s) {
                 Some((k.clone(), Value::Null))
