@@ -13,6 +13,9 @@
 #   BENCH_IDLE_WAIT     seconds between answering and reading the idle RSS (default 1)
 #   BENCH_SERVER_CPU    core the server is pinned to (default 0)
 #   BENCH_LOAD_CPU      core the readiness poller is pinned to (default 1)
+#   BENCH_PIN           1 (default): pin as above, which steadies the figures; 0: pin nothing, so
+#                       the server may use every core, as a user's does (startup checks schemas on
+#                       a second thread beside the build, which one pinned core cannot show)
 #   BENCH_SPECBOX       a specbox binary to measure instead of building one (to compare two
 #                       builds, run the script once with each)
 #   CARGO_TARGET_DIR    where cargo builds (default ./target)
@@ -42,10 +45,12 @@ RUNS=${BENCH_STARTUP_RUNS:-5}
 IDLE_WAIT=${BENCH_IDLE_WAIT:-1}
 SERVER_CPU=${BENCH_SERVER_CPU:-0}
 LOAD_CPU=${BENCH_LOAD_CPU:-1}
+PIN=${BENCH_PIN:-1}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 for v in RUNS IDLE_WAIT SERVER_CPU LOAD_CPU; do
     [[ ${!v} =~ ^[0-9]+$ ]] || { echo "bench: $v must be a whole number (got ${!v})" >&2; exit 2; }
 done
+[[ $PIN == 0 || $PIN == 1 ]] || { echo "bench: BENCH_PIN must be 0 or 1 (got $PIN)" >&2; exit 2; }
 ((RUNS >= 1 && RUNS <= 50)) || { echo "bench: BENCH_STARTUP_RUNS must be 1..50" >&2; exit 2; }
 ((IDLE_WAIT <= 60)) || { echo "bench: BENCH_IDLE_WAIT must be 0..60" >&2; exit 2; }
 
@@ -56,7 +61,7 @@ STARTUP_TARGET_MS=300
 log() { printf '%s\n' "$*" >&2; }
 
 NCPU=$(nproc)
-if ((NCPU >= 2)) && ((SERVER_CPU < NCPU && LOAD_CPU < NCPU && SERVER_CPU != LOAD_CPU)); then
+if ((PIN == 1 && NCPU >= 2)) && ((SERVER_CPU < NCPU && LOAD_CPU < NCPU && SERVER_CPU != LOAD_CPU)); then
     ON_SERVER=(taskset -c "$SERVER_CPU")
     ON_LOAD=(taskset -c "$LOAD_CPU")
     PINNING="server on core $SERVER_CPU, readiness poller on core $LOAD_CPU"
