@@ -4,26 +4,18 @@
 
 use crate::common;
 
-use common::Server;
 use common::cluster::{Cluster, Store};
 use common::redis::RedisServer;
+use common::{Server, poll};
 use serde_json::{Value, json};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const CHARGES: &str = "tests/specs/lifecycle/charges.yaml";
 const SP: &str = "sk_test_shared";
 
-fn poll<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "waited 10 s for {what}");
-        std::thread::park_timeout(Duration::from_millis(20));
-    }
-}
+/// How long a replica is given to see what another did (it reads Redis in the background).
+const WAIT: Duration = Duration::from_secs(10);
 
 fn rules(s: &Server) -> Vec<Value> {
     s.get("/__specbox/faults").send().expect(200).json()["rules"]
@@ -44,7 +36,7 @@ fn a_fault_rule_added_on_one_replica_fires_on_all_and_counts_once() {
         .expect(201)
         .json();
     let id = rule["id"].as_u64().unwrap();
-    poll("the rule on the other replica", || {
+    poll(WAIT, "the rule on the other replica", || {
         rules(b).iter().any(|r| r["id"] == id).then_some(())
     });
     let list = |s: &Server| s.get("/api/v1/customers?per_page=1").bearer(SP).send().status;
@@ -66,7 +58,7 @@ fn a_fault_rule_added_on_one_replica_fires_on_all_and_counts_once() {
     b.request("DELETE", &format!("/__specbox/faults/{id}"))
         .send()
         .expect(204);
-    poll("the rule gone from the first replica", || {
+    poll(WAIT, "the rule gone from the first replica", || {
         rules(a).is_empty().then_some(())
     });
     assert_eq!(list(a), 200);
@@ -115,7 +107,7 @@ fn the_clock_moved_on_one_replica_moves_for_all_and_runs_each_timer_once() {
         "paid_out"
     );
     // The first replica's clock follows (it reads the offset in the background).
-    poll("the first replica's clock to move", || {
+    poll(WAIT, "the first replica's clock to move", || {
         let clock = a.get("/__specbox/clock").send().expect(200).json();
         (clock["ahead_ms"].as_u64() >= Some(2 * 24 * 3600 * 1000)).then_some(())
     });
@@ -154,7 +146,7 @@ fn a_reload_keeps_serving_the_state_in_redis() {
         .unwrap()
         .to_string();
     std::fs::write(&spec, format!("{text}\n# edited\n")).unwrap();
-    poll("the reload", || {
+    poll(WAIT, "the reload", || {
         let body = s.get("/__specbox/reloads").send().expect(200).json();
         (!body["reloads"].as_array()?.is_empty()).then_some(())
     });
@@ -206,7 +198,7 @@ fn rediss_with_a_private_ca_is_a_store_too() {
     let url = format!("rediss://localhost:{port}/0");
     let s = Server::start(&[], &["--store", &url, "--store-ca", &file("ca.pem")]);
     // The server may start before Redis listens: it keeps trying, and health says when it is in.
-    let health = poll("a healthy store over TLS", || {
+    let health = poll(WAIT, "a healthy store over TLS", || {
         let h = s.get("/__specbox/health").send();
         (h.status == 200).then(|| h.json())
     });

@@ -12,12 +12,12 @@ use crate::common;
 
 use common::cluster::Cluster;
 use common::redis::{RedisServer, Reply};
-use common::{Resp, Server, ap_token, conforms, conforms_error, root};
+use common::{Resp, Server, ap_token, conforms, conforms_error, poll, root};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const SP: &str = "sk_test_store";
 
@@ -622,15 +622,6 @@ struct Outcome {
     error: Option<String>,
 }
 
-/// Polls `f` until it is true; panics after `bound` with `what`.
-fn poll(bound: Duration, what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + bound;
-    while !f() {
-        assert!(Instant::now() < deadline, "not within {bound:?}: {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// Whether any string in `v` contains `needle` (case-insensitively).
 fn mentions(v: &Value, needle: &str) -> bool {
     match v {
@@ -694,7 +685,7 @@ fn redis_stopped_and_started_under_load() {
         }
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             poll(Duration::from_secs(30), "20 creates before Redis stops", || {
-                created.load(Ordering::Relaxed) >= 20
+                (created.load(Ordering::Relaxed) >= 20).then_some(())
             });
             redis.stop();
             // Health says so on every replica, with the store's own words.
@@ -702,7 +693,7 @@ fn redis_stopped_and_started_under_load() {
                 poll(
                     Duration::from_secs(20),
                     &format!("replica {i}'s health to say 503"),
-                    || health(s).0 == 503,
+                    || (health(s).0 == 503).then_some(()),
                 );
                 let (_, body) = health(s);
                 assert_eq!(body["store"]["kind"], "redis", "{body}");
@@ -713,7 +704,7 @@ fn redis_stopped_and_started_under_load() {
             poll(
                 Duration::from_secs(20),
                 "creates answered 503 while Redis is down",
-                || unavailable.load(Ordering::Relaxed) >= seen + 6,
+                || (unavailable.load(Ordering::Relaxed) >= seen + 6).then_some(()),
             );
             let before_restart = created.load(Ordering::Relaxed);
             redis.start_again();
@@ -723,12 +714,12 @@ fn redis_stopped_and_started_under_load() {
                     &format!("replica {i}'s health back to 200"),
                     || {
                         let (status, body) = health(s);
-                        status == 200 && body["store"]["ok"] == true
+                        (status == 200 && body["store"]["ok"] == true).then_some(())
                     },
                 );
             }
             poll(Duration::from_secs(30), "creates succeeding again", || {
-                created.load(Ordering::Relaxed) >= before_restart + 20
+                (created.load(Ordering::Relaxed) >= before_restart + 20).then_some(())
             });
         }));
         stop.store(true, Ordering::Relaxed);

@@ -5,12 +5,12 @@
 
 use crate::common;
 
-use common::Server;
+use common::{Server, poll};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const SPEC: &str = r##"openapi: 3.1.0
 info: {title: Shop, version: "1"}
@@ -159,18 +159,9 @@ impl KeepAlive {
     }
 }
 
-/// Polls `check` until it gives a value, for at most 20 s (a reload takes well under a second;
-/// the bound only keeps a broken watcher from hanging the suite).
-fn poll<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(v) = check() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "gave up waiting: {what}");
-        std::thread::sleep(Duration::from_millis(25));
-    }
-}
+/// How long a reload is given (it takes well under a second; the bound only keeps a broken watcher
+/// from hanging the suite).
+const WAIT: Duration = Duration::from_secs(20);
 
 fn reloads(server: &Server) -> Vec<Value> {
     let body = server.get("/__specbox/reloads").send().expect(200).json();
@@ -179,7 +170,7 @@ fn reloads(server: &Server) -> Vec<Value> {
 
 /// The next reload after the `seen` first ones.
 fn next_reload(server: &Server, seen: usize) -> Value {
-    poll("a new entry in /__specbox/reloads", || {
+    poll(WAIT, "a new entry in /__specbox/reloads", || {
         reloads(server).get(seen).cloned()
     })
 }
@@ -229,7 +220,7 @@ fn edits_reload_live_keeping_state_and_connections() {
 
     // A new path: served once the reload is in, with what clients created still there.
     write(&spec_file, &spec(STATUS_PATH, ""));
-    let status = poll("the new route to answer", || {
+    let status = poll(WAIT, "the new route to answer", || {
         let r = server.get("/status").send();
         (r.status == 200).then(|| r.json())
     });
@@ -289,7 +280,7 @@ fn edits_reload_live_keeping_state_and_connections() {
 
     // A fixture edit: the resource it seeds starts from the new fixtures.
     write(&fixture_file, &fixtures("Renamed widget"));
-    let renamed = poll("the edited fixture to be served", || {
+    let renamed = poll(WAIT, "the edited fixture to be served", || {
         let (code, body) = conn.send("GET", "/widgets/w_fix", None);
         (code == 200 && body["name"] == "Renamed widget").then_some(body)
     });

@@ -96,26 +96,20 @@ impl Api {
             docs: specs.into_iter().map(|s| s.doc).collect(),
             errors,
         };
-        // The operations' schemas are checked on another thread while resources are inferred
-        // (the two take about as long on a large spec), then whatever the resources add.
+        // The operations' schemas are checked beside resource inference (the two take about as
+        // long on a large spec), then whatever the resources add beside the rest of the build.
+        // An eager build has compiled every schema already: nothing is left to check.
         let checking = when == Compile::Lazy;
         let of_ops = if checking {
             schema_pointers(&specs, &ops, &[])
         } else {
             Vec::new()
         };
-        let (resources, ops_compile) = std::thread::scope(|scope| {
-            let check = || schemas_compile(&specs, &of_ops);
-            let pending = checking.then(|| std::thread::Builder::new().spawn_scoped(scope, check));
-            let resources = resources::infer(&specs, &mut ops, when);
-            (resources, finish(pending, check))
-        });
+        let (resources, ops_compile) = checked_beside(&specs, &of_ops, || resources::infer(&specs, &mut ops, when));
         let resources = match resources {
             Ok(r) => r,
             Err(errors) => return Err(failed(specs, errors)),
         };
-        // What the resources (or the inference) added, not checked yet: checked on another thread
-        // while the rest of the model is built.
         let rest: Vec<Vec<String>> = if checking {
             schema_pointers(&specs, &ops, &resources)
                 .into_iter()
@@ -128,15 +122,11 @@ impl Api {
         } else {
             Vec::new()
         };
-        let (built, rest_compile) = std::thread::scope(|scope| {
-            let check = || schemas_compile(&specs, &rest);
-            let pending = checking.then(|| std::thread::Builder::new().spawn_scoped(scope, check));
-            let built = lifecycle::build(&specs, &mut ops, &resources).and_then(|lifecycles| {
-                let hooks = hooks::Hooks::build(&specs, &mut ops, &resources, &lifecycles)?;
-                let router = Router::build(&specs, &ops)?;
-                Ok((lifecycles, hooks, router))
-            });
-            (built, finish(pending, check))
+        let (built, rest_compile) = checked_beside(&specs, &rest, || {
+            let lifecycles = lifecycle::build(&specs, &mut ops, &resources)?;
+            let hooks = hooks::Hooks::build(&specs, &mut ops, &resources, &lifecycles)?;
+            let router = Router::build(&specs, &ops)?;
+            Ok((lifecycles, hooks, router))
         });
         if !(ops_compile && rest_compile) {
             return Err(failed(specs, Vec::new()));
@@ -204,25 +194,29 @@ fn schema_pointers(specs: &[Spec], ops: &[Operation], resources: &[Resource]) ->
         .collect()
 }
 
-/// The answer of a [`schemas_compile`] started on a thread of its own (`pending`), or of `check`
-/// run here when no thread could be had (at the cost of the memory, see [`schemas_compile`]).
-/// `None`: nothing was to be checked.
-/// How long startup waited for it is logged at debug level: what the check adds to startup.
-fn finish(
-    pending: Option<std::io::Result<std::thread::ScopedJoinHandle<'_, bool>>>,
-    check: impl FnOnce() -> bool,
-) -> bool {
-    let waiting = std::time::Instant::now();
-    let compiled = match pending {
-        None => return true,
-        Some(Ok(thread)) => thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-        Some(Err(_)) => check(),
-    };
-    tracing::debug!(
-        "schema check: waited {:.1} ms for it",
-        waiting.elapsed().as_secs_f64() * 1000.0
-    );
-    compiled
+/// `work`, done here while [`schemas_compile`] checks `pointers` on a thread of its own (on this
+/// one when no thread can be had, at the cost of the memory), and whether they compiled. With
+/// nothing to check, no thread is started. How long `work` then waited for the check is logged
+/// at debug level: what the check adds to startup.
+fn checked_beside<T>(specs: &[Spec], pointers: &[Vec<String>], work: impl FnOnce() -> T) -> (T, bool) {
+    if pointers.iter().all(Vec::is_empty) {
+        return (work(), true);
+    }
+    let check = || schemas_compile(specs, pointers);
+    std::thread::scope(|scope| {
+        let thread = std::thread::Builder::new().spawn_scoped(scope, check);
+        let done = work();
+        let waiting = std::time::Instant::now();
+        let compiled = match thread {
+            Ok(thread) => thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(_) => check(),
+        };
+        tracing::debug!(
+            "schema check: waited {:.1} ms for it",
+            waiting.elapsed().as_secs_f64() * 1000.0
+        );
+        (done, compiled)
+    })
 }
 
 /// Whether every schema at `pointers` (per spec, from [`schema_pointers`]) compiles: one

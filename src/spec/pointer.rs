@@ -133,7 +133,7 @@ pub fn member_mut<'a>(map: &'a mut Map<String, Value>, name: &str) -> Option<&'a
     }
 }
 
-/// [`get`] and [`member`] as a method: `schema.field("type")` reads as `schema.field("type")` does,
+/// [`member`] as a method, for any value: `schema.field("type")` reads as `schema.field("type")` does,
 /// without hashing the name when the object is small.
 pub trait Field {
     fn field(&self, name: &str) -> Option<&Value>;
@@ -142,7 +142,10 @@ pub trait Field {
 impl Field for Value {
     #[inline]
     fn field(&self, name: &str) -> Option<&Value> {
-        get(self, name)
+        match self {
+            Value::Object(map) => member(map, name),
+            _ => None,
+        }
     }
 }
 
@@ -150,15 +153,6 @@ impl Field for Map<String, Value> {
     #[inline]
     fn field(&self, name: &str) -> Option<&Value> {
         member(self, name)
-    }
-}
-
-/// `value.get(name)` for an object member (see [`member`]); `None` for anything but an object.
-#[inline]
-pub fn get<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
-    match value {
-        Value::Object(map) => member(map, name),
-        _ => None,
     }
 }
 
@@ -216,7 +210,7 @@ pub fn percent_decode(s: &str) -> Cow<'_, str> {
 /// Follows a chain of local `$ref`s (bounded, so a reference loop cannot hang).
 pub fn resolve<'a>(root: &'a Value, mut value: &'a Value) -> &'a Value {
     for _ in 0..32 {
-        match get(value, "$ref").and_then(Value::as_str) {
+        match value.field("$ref").and_then(Value::as_str) {
             Some(r) if r.starts_with('#') => match lookup(root, &percent_decode(&r[1..])) {
                 Some(target) => value = target,
                 None => return value,
@@ -238,7 +232,7 @@ pub fn resolve_pointer(root: &Value, mut pointer: String) -> String {
     let mut retried = false;
     for _ in 0..32 {
         match lookup(root, &pointer) {
-            Some(v) => match get(v, "$ref").and_then(Value::as_str) {
+            Some(v) => match v.field("$ref").and_then(Value::as_str) {
                 Some(r) if r.starts_with('#') => pointer = percent_decode(&r[1..]).into_owned(),
                 _ => break,
             },
@@ -388,8 +382,8 @@ mod tests {
         *lookup_mut(&mut changed, "/a/b~1c/1/d~0e").unwrap() = json!(false);
         assert_eq!(changed["big"]["k8"], "eight");
         assert_eq!(changed["a"]["b/c"][1]["d~e"], false);
-        assert_eq!(get(&doc["big"], "k3"), Some(&json!(3)));
-        assert_eq!(get(&doc["a"], "b/c"), doc["a"].field("b/c"));
-        assert_eq!(get(&json!([1]), "0"), None);
+        assert_eq!(doc["big"].field("k3"), Some(&json!(3)));
+        assert_eq!(doc["a"].field("b/c"), doc["a"].get("b/c"));
+        assert_eq!(json!([1]).field("0"), None);
     }
 }

@@ -25,6 +25,19 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 
+/// Polls `check` until it gives a value; panics, naming `what`, once `bound` has passed. The bound
+/// only keeps a broken server from hanging the suite: nothing waits on it when things work.
+pub fn poll<T>(bound: std::time::Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + bound;
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(std::time::Instant::now() < deadline, "waited {bound:?} for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

@@ -330,6 +330,19 @@ impl RedisStore {
         self.conn()
     }
 
+    /// Every field of the hash `<prefix><name>` (the clock's offsets, the fault rules, their counts).
+    async fn whole_hash<T: redis::FromRedisValue>(
+        &self,
+        mut conn: ConnectionManager,
+        name: &str,
+    ) -> Result<T, ApiError> {
+        redis::cmd("HGETALL")
+            .arg(format!("{}{name}", self.prefix()))
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| self.failed(&e))
+    }
+
     /// What a failed step answers: 503 while Redis cannot be reached or is too slow (retrying
     /// helps), 500 for an error of the step itself (a script that failed: retrying does not).
     pub(crate) fn failed(&self, e: &redis::RedisError) -> ApiError {
@@ -396,24 +409,14 @@ impl RedisStore {
     }
 
     async fn read_clock(&self) -> Result<(), ApiError> {
-        let mut conn = self.conn()?;
-        let all: HashMap<String, u64> = redis::cmd("HGETALL")
-            .arg(format!("{}clock", self.prefix()))
-            .query_async(&mut conn)
-            .await
-            .map_err(|e| self.failed(&e))?;
+        let all: HashMap<String, u64> = self.whole_hash(self.conn()?, "clock").await?;
         *self.shared.clock.write() = all;
         Ok(())
     }
 
     /// Reads the shared fault rules; a change bumps [`RedisStore::rules_version`].
     pub(crate) async fn read_rules(&self) -> Result<(), ApiError> {
-        let mut conn = self.conn()?;
-        let all: HashMap<u64, String> = redis::cmd("HGETALL")
-            .arg(format!("{}faults", self.prefix()))
-            .query_async(&mut conn)
-            .await
-            .map_err(|e| self.failed(&e))?;
+        let all: HashMap<u64, String> = self.whole_hash(self.conn()?, "faults").await?;
         let mut ids: Vec<&u64> = all.keys().collect();
         ids.sort();
         let rules: Vec<serde_json::Value> = ids
@@ -546,12 +549,7 @@ impl RedisStore {
 
     /// Every rule's counts, as `id → (matched, fired)`.
     pub async fn rule_counts(&self) -> Result<HashMap<u64, (u64, u64)>, ApiError> {
-        let mut conn = self.ready_conn()?;
-        let all: HashMap<String, u64> = redis::cmd("HGETALL")
-            .arg(format!("{}faultn", self.prefix()))
-            .query_async(&mut conn)
-            .await
-            .map_err(|e| self.failed(&e))?;
+        let all: HashMap<String, u64> = self.whole_hash(self.ready_conn()?, "faultn").await?;
         let mut out: HashMap<u64, (u64, u64)> = HashMap::new();
         for (k, n) in all {
             let Some((id, which)) = k.split_once(':') else { continue };
