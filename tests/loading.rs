@@ -415,3 +415,40 @@ fn every_corpus_spec_loads() {
         assert!(out.contains(": ok"), "{spec}:\n{out}");
     }
 }
+
+#[test]
+fn vendor_extensions_and_prose_are_dropped_but_names_and_examples_stay() {
+    // Two operations whose code samples are `$ref`s to files that do not exist: only an
+    // extension names them, so they are never read, and the spec loads.
+    let s = Server::start(&["tests/specs/loading/extensions/api.yaml"], &NO_FIXTURES);
+    // The security scheme called `x-api-key` is a name, not an extension: still required.
+    s.get("/widgets").send().expect(401);
+    let key = ("X-Api-Key", "k");
+    let r = s.get("/widgets").header(key.0, key.1).send().expect(200);
+    let list = conforms(&s, "listWidgets", &r);
+    // An example is data: its `description` and `x-tag` stay.
+    let seeded = &list["data"][0];
+    assert_eq!(seeded["description"], "An example's own description is data, and stays.", "{list:#}");
+    assert_eq!(seeded["x-tag"], 3, "{list:#}");
+    // The property called `x-tag` (in a file of its own) is a property: required, and an integer.
+    s.post("/widgets").header(key.0, key.1).json(&json!({"name": "a"})).send().expect(400);
+    s.post("/widgets")
+        .header(key.0, key.1)
+        .json(&json!({"name": "a", "x-tag": "three"}))
+        .send()
+        .expect(400);
+    let made = s
+        .post("/widgets")
+        .header(key.0, key.1)
+        .json(&json!({"name": "a", "x-tag": 4, "description": "mine"}))
+        .send()
+        .expect(201);
+    let widget = conforms(&s, "createWidget", &made);
+    assert_eq!((&widget["x-tag"], &widget["description"]), (&json!(4), &json!("mine")), "{widget:#}");
+    // What nothing reads is gone from the served document; the names are there.
+    let root = s.api().specs[0].root().to_string();
+    for gone in ["x-codeSamples", "x-logo", "x-tagGroups", "x-go-type", "x-internal", "Every widget."] {
+        assert!(!root.contains(gone), "{gone} is still in {root}");
+    }
+    assert!(root.contains("\"x-api-key\"") && root.contains("\"x-tag\""), "{root}");
+}

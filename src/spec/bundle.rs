@@ -14,6 +14,7 @@ use crate::spec::fetch::Fetcher;
 use crate::spec::pointer::Field;
 use crate::spec::pointer::*;
 use crate::spec::source::Source;
+use crate::spec::unread::{self, Keys, Site, Targets};
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -57,6 +58,12 @@ pub struct Bundler {
     pub fragment: Option<fn(&Value) -> Value>,
     /// The HTTP client, made on the first `$ref` to a URL.
     fetcher: Option<Fetcher>,
+    /// The parts of bundled files that `$ref`s name as objects or maps of names, whose prose and
+    /// vendor extensions go once the document is finished ([`unread::drop_unread`]).
+    pub sites: HashSet<Site, Fast>,
+    /// Bundled files that a `$ref` names as literal data (an example), or from where it is not
+    /// known what they are: nothing in them is dropped.
+    pub untouched: HashSet<String>,
 }
 
 impl Bundler {
@@ -114,7 +121,7 @@ impl Bundler {
                     out.push(self.rewrite_ref(file, prefix, file_root, r, at)?);
                 }
                 for (k, v) in map {
-                    if is_literal(k, v) {
+                    if is_data(k, v) {
                         continue;
                     }
                     let child = At {
@@ -148,6 +155,7 @@ impl Bundler {
         r: &str,
         at: Option<&At<'_>>,
     ) -> Result<Option<String>, SpecError> {
+        let site = site_keys(at);
         // Formatted only for a message.
         let at = || format!("{}/$ref", At::pointer(at));
         let (target, fragment) = match r.split_once('#') {
@@ -218,6 +226,12 @@ impl Bundler {
                 if let Some(convert) = self.fragment {
                     raw = convert(&raw);
                 }
+                // A whole file named as an object loses its prose and vendor extensions before
+                // its `$ref`s are followed: files that only an extension names are never read.
+                if fragment.is_empty() && site == Some(Keys::Keywords) {
+                    let targets = Targets::of(&raw);
+                    unread::strip(&mut raw, Keys::Keywords, &mut String::new(), &targets);
+                }
                 let ext_prefix = format!("/{BUNDLE_KEY}/{key}");
                 let mut refs = Vec::new();
                 self.collect(&ext, &ext_prefix, &raw, &raw, None, &mut refs)?;
@@ -238,6 +252,18 @@ impl Bundler {
                 ext.path().display()
             );
             return Ok(self.dangling(file, at(), message));
+        }
+        match site {
+            Some(keys) => {
+                self.sites.insert(Site {
+                    key: key.clone(),
+                    fragment: fragment.to_string(),
+                    keys,
+                });
+            }
+            None => {
+                self.untouched.insert(key.clone());
+            }
         }
         let new = format!("#/{BUNDLE_KEY}/{key}{fragment}");
         Ok((new != r).then_some(new))
@@ -353,7 +379,7 @@ fn rebase(value: &mut Value, from: &Source, to: &Source) {
                 *r = format!("{named}#{fragment}");
             }
             for (k, v) in map.iter_mut() {
-                if !is_literal(k, v) {
+                if !is_data(k, v) {
                     rebase(v, from, to);
                 }
             }
@@ -377,18 +403,68 @@ fn relative_to(path: &Path, to: &Source) -> PathBuf {
     }
 }
 
-/// Literal values (examples, enums, defaults) may contain anything, including keys named `$ref`.
-/// An example that is nothing but a `$ref` (`example: {$ref: examples.yml#/x}`, as some published specs
-/// writes them, and as its tooling reads them) is a reference to the example, not an example of one.
-fn is_literal(key: &str, value: &Value) -> bool {
-    // Only what reads as a reference to a document (`file.yml#/x`, `#/x`): an example whose data
-    // merely has a `$ref` key stays data.
-    let looks_like_ref = |r: &str| r.contains('#') || [".yml", ".yaml", ".json"].iter().any(|e| r.ends_with(e));
-    let only_a_ref = value
-        .as_object()
-        .is_some_and(|m| m.len() == 1 && m.field("$ref").and_then(Value::as_str).is_some_and(looks_like_ref));
-    (matches!(key, "example" | "enum" | "const" | "default" | "value") || (key == "examples" && value.is_array()))
-        && !(only_a_ref && matches!(key, "example" | "value"))
+impl Bundler {
+    /// Drops what nothing reads from the finished document `root` (see [`crate::spec::unread`]):
+    /// prose and vendor extensions in the spec's own file and in each part of a bundled file that
+    /// a `$ref` named as an object or a map of names (not in files also named as literal data),
+    /// then every bundled file that no `$ref` reaches any more.
+    pub fn drop_unread(&self, root: &mut Value) {
+        let targets = Targets::of(root);
+        unread::strip(root, Keys::Keywords, &mut String::new(), &targets);
+        for site in &self.sites {
+            if self.untouched.contains(&site.key) {
+                continue;
+            }
+            let mut pointer = format!("/{BUNDLE_KEY}/{}{}", site.key, site.fragment);
+            if let Some(part) = lookup_mut(root, &pointer) {
+                unread::strip(part, site.keys, &mut pointer, &targets);
+            }
+        }
+        drop_unreached(root);
+    }
+}
+
+/// Removes the bundled files that no `$ref` reaches from the spec's own file, directly or through
+/// other bundled files.
+fn drop_unreached(root: &mut Value) {
+    let Some(Value::Object(bundled)) = root.as_object_mut().and_then(|m| m.remove(BUNDLE_KEY)) else {
+        return;
+    };
+    let prefix = format!("/{BUNDLE_KEY}/");
+    let key_of = |target: &String| -> Option<String> {
+        let rest = target.strip_prefix(&prefix)?;
+        Some(rest.split('/').next().unwrap_or(rest).to_string())
+    };
+    let mut refs = Vec::new();
+    local_refs(root, &mut refs);
+    let mut queue: Vec<String> = refs.iter().filter_map(key_of).collect();
+    let mut reached = HashSet::new();
+    while let Some(key) = queue.pop() {
+        if !reached.insert(key.clone()) {
+            continue;
+        }
+        if let Some(file) = bundled.get(&key) {
+            refs.clear();
+            local_refs(file, &mut refs);
+            queue.extend(refs.iter().filter_map(key_of));
+        }
+    }
+    let kept: Map<String, Value> = bundled.into_iter().filter(|(k, _)| reached.contains(k)).collect();
+    if !kept.is_empty()
+        && let Some(map) = root.as_object_mut()
+    {
+        map.insert(BUNDLE_KEY.into(), Value::Object(kept));
+    }
+}
+
+/// What the target of a `$ref` found in the object at `at` stands for there: an object, a map
+/// of names, or (`None`) literal data or something unknown, left as it is.
+fn site_keys(at: Option<&At<'_>>) -> Option<Keys> {
+    match &at?.segment {
+        Segment::Key("example" | "value") => None,
+        Segment::Key(k) => Some(unread::keys_below(k)),
+        Segment::Index(_) => Some(Keys::Keywords),
+    }
 }
 
 /// Writes what [`Bundler::collect`] decided: `new` holds an entry per `$ref`, in the same walk order.
@@ -401,7 +477,7 @@ fn apply(value: &mut Value, new: &mut impl Iterator<Item = Option<String>>) {
                 *r = changed;
             }
             for (k, v) in map.iter_mut() {
-                if !is_literal(k, v) {
+                if !is_data(k, v) {
                     apply(v, new);
                 }
             }
@@ -412,5 +488,72 @@ fn apply(value: &mut Value, new: &mut impl Iterator<Item = Option<String>>) {
             }
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn bundled_parts_are_stripped_as_named_and_unreached_files_go() {
+        let mut doc = json!({
+            "paths": {"/a": {"$ref": "#/x-specbox-bundled/0"}},
+            "x-specbox-bundled": {
+                "0": {"get": {"description": "d", "x-codeSamples": [{"$ref": "#/x-specbox-bundled/1"}],
+                    "responses": {"200": {"$ref": "#/x-specbox-bundled/2/ok"}}}},
+                "1": {"lang": "curl", "source": "curl /a"},
+                "2": {"ok": {"description": "ok", "x-internal": true,
+                    "headers": {"x-rate": {"schema": {"type": "integer"}}}}, "x-named": {"description": "kept?"}},
+                "3": {"description": "a file nothing names"}
+            }
+        });
+        let sites = [
+            Site {
+                key: "0".into(),
+                fragment: String::new(),
+                keys: Keys::Keywords,
+            },
+            Site {
+                key: "2".into(),
+                fragment: "/ok".into(),
+                keys: Keys::Keywords,
+            },
+        ];
+        bundler(&sites, &[]).drop_unread(&mut doc);
+        assert_eq!(
+            doc["x-specbox-bundled"],
+            json!({
+                "0": {"get": {"responses": {"200": {"$ref": "#/x-specbox-bundled/2/ok"}}}},
+                "2": {"ok": {"headers": {"x-rate": {"schema": {"type": "integer"}}}}, "x-named": {"description": "kept?"}}
+            })
+        );
+    }
+
+    #[test]
+    fn files_named_as_literal_data_are_untouched() {
+        let mut doc = json!({
+            "paths": {"/a": {"$ref": "#/x-specbox-bundled/0"}},
+            "x-specbox-bundled": {"0": {"description": "data", "x-data": 1}}
+        });
+        let sites = [Site {
+            key: "0".into(),
+            fragment: String::new(),
+            keys: Keys::Keywords,
+        }];
+        bundler(&sites, &["0"]).drop_unread(&mut doc);
+        assert_eq!(
+            doc["x-specbox-bundled"]["0"],
+            json!({"description": "data", "x-data": 1})
+        );
+    }
+
+    fn bundler(sites: &[Site], untouched: &[&str]) -> Bundler {
+        Bundler {
+            sites: sites.iter().cloned().collect(),
+            untouched: untouched.iter().map(|k| k.to_string()).collect(),
+            ..Bundler::default()
+        }
     }
 }

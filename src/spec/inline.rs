@@ -21,6 +21,8 @@ const MAP_KEYS: &[&str] = &[
     "$defs",
     "definitions",
     "dependentSchemas",
+    "dependentRequired",
+    "dependencies",
     "allOf",
     "anyOf",
     "oneOf",

@@ -15,8 +15,9 @@
 //! [`read`]), overlays applied to it as the vendor published it ([`overlay`]), a Swagger 2.0 document
 //! converted to OpenAPI 3.0 ([`swagger2`]), external `$ref`s bundled ([`bundle`], with each file of a
 //! Swagger 2.0 spec converted by the converter's fragment half), `$ref`s that stand for a whole map or list replaced by
-//! their target ([`inline`]), 3.0 schemas normalised ([`normalise`]), the prose nothing reads
-//! afterwards dropped ([`prose`]), and the finished document packed in memory ([`read::repack`]),
+//! their target ([`inline`]), 3.0 schemas normalised ([`normalise`]), the prose and vendor
+//! extensions nothing reads afterwards dropped ([`unread`], which also keeps files that only an
+//! extension names from being read at all), and the finished document packed in memory ([`read::repack`]),
 //! as it is kept for as long as specbox serves. Problems that leave something sensible to serve (a `$ref` to
 //! nothing, an overlay action that selects nothing) are warnings, returned beside the document;
 //! the caller decides whether they are fatal (`--strict`).
@@ -32,10 +33,10 @@ pub mod inline;
 pub mod normalise;
 pub mod overlay;
 pub mod pointer;
-pub mod prose;
 pub mod read;
 pub mod source;
 pub mod swagger2;
+pub mod unread;
 
 use crate::spec::bundle::Bundler;
 use crate::spec::error::SpecError;
@@ -163,7 +164,7 @@ pub fn load_source(source: &Source, overlays: &[&Overlay]) -> Result<Loaded, Vec
     if version == Version::V30 {
         normalise_30(&mut root);
     }
-    prose::drop_prose(&mut root);
+    bundler.drop_unread(&mut root);
     // Last, when nothing else will change it: the document is kept for the life of the server.
     let root = read::repack(&path, root).map_err(|e| vec![e])?;
     Ok(Loaded {

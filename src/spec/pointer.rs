@@ -347,6 +347,41 @@ pub fn operations(item: &Value) -> Vec<ItemOperation<'_>> {
     out
 }
 
+/// Whether the value under `key` is literal data (an example, an enum, a default), whose `$ref`
+/// keys are data too: literal values may contain anything, including keys named `$ref`.
+/// An example that is nothing but a `$ref` (`example: {$ref: examples.yml#/x}`, as some published specs
+/// writes them, and as its tooling reads them) is a reference to the example, not an example of one.
+pub(crate) fn is_data(key: &str, value: &Value) -> bool {
+    // Only what reads as a reference to a document (`file.yml#/x`, `#/x`): an example whose data
+    // merely has a `$ref` key stays data.
+    let looks_like_ref = |r: &str| r.contains('#') || [".yml", ".yaml", ".json"].iter().any(|e| r.ends_with(e));
+    let only_a_ref = value
+        .as_object()
+        .is_some_and(|m| m.len() == 1 && m.field("$ref").and_then(Value::as_str).is_some_and(looks_like_ref));
+    (matches!(key, "example" | "enum" | "const" | "default" | "value") || (key == "examples" && value.is_array()))
+        && !(only_a_ref && matches!(key, "example" | "value"))
+}
+
+/// The targets of the local `$ref`s in `value` (`#/a/b`), as JSON pointers (`/a/b`), in walk order.
+pub(crate) fn local_refs(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(r)) = map.field("$ref")
+                && let Some(fragment) = r.strip_prefix('#')
+            {
+                out.push(percent_decode(fragment).into_owned());
+            }
+            for (k, v) in map {
+                if !is_data(k, v) {
+                    local_refs(v, out);
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| local_refs(v, out)),
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
