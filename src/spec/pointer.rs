@@ -197,6 +197,22 @@ pub fn escape_pointer(segment: &str) -> String {
     }
 }
 
+/// Appends `/segment`, escaped, to `pointer` (with no copy of the segment on the way).
+pub fn push_segment(pointer: &mut String, segment: &str) {
+    pointer.push('/');
+    if segment.contains(['~', '/']) {
+        for c in segment.chars() {
+            match c {
+                '~' => pointer.push_str("~0"),
+                '/' => pointer.push_str("~1"),
+                c => pointer.push(c),
+            }
+        }
+    } else {
+        pointer.push_str(segment);
+    }
+}
+
 /// Percent-decodes `s` (invalid UTF-8 becomes U+FFFD). Text without a `%` is returned as it is,
 /// skipping the decoder's byte-by-byte scan and UTF-8 re-validation: path parameters, `$ref`s and
 /// credentials rarely need decoding, and path parameters are decoded on every request.
@@ -386,6 +402,16 @@ pub(crate) fn local_refs(value: &Value, out: &mut Vec<String>) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_pushed_segment_reads_back_as_itself() {
+        let doc = json!({"a/b~c": {"plain": 1}});
+        let mut pointer = String::new();
+        push_segment(&mut pointer, "a/b~c");
+        push_segment(&mut pointer, "plain");
+        assert_eq!(pointer, "/a~1b~0c/plain");
+        assert_eq!(lookup(&doc, &pointer), Some(&json!(1)));
+    }
 
     #[test]
     fn lookup_reads_pointers_as_value_pointer_does() {

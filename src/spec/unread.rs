@@ -22,7 +22,8 @@
 //! `x-request-id` is a name; and nothing is dropped that holds the target of a `$ref`.
 
 use crate::spec::inline::{is_literal, names_below};
-use crate::spec::pointer::{escape_pointer, local_refs};
+use crate::spec::pointer::{local_refs, push_segment};
+use std::fmt::Write;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -93,8 +94,7 @@ pub fn strip(value: &mut Value, keys: Keys, pointer: &mut String, targets: &Targ
                     };
                     !unread || {
                         let len = pointer.len();
-                        pointer.push('/');
-                        pointer.push_str(&escape_pointer(k));
+                        push_segment(pointer, k);
                         let held = targets.holds(pointer);
                         pointer.truncate(len);
                         held
@@ -115,8 +115,7 @@ pub fn strip(value: &mut Value, keys: Keys, pointer: &mut String, targets: &Targ
                     _ => keys_below(k),
                 };
                 let len = pointer.len();
-                pointer.push('/');
-                pointer.push_str(&escape_pointer(k));
+                push_segment(pointer, k);
                 match child {
                     // The items of a list of names (`allOf`, `parameters`, `tags`) are objects, but
                     // those of `security` are maps of names.
@@ -141,8 +140,7 @@ pub fn strip(value: &mut Value, keys: Keys, pointer: &mut String, targets: &Targ
 fn each(items: &mut [Value], keys: Keys, pointer: &mut String, targets: &Targets) {
     for (i, item) in items.iter_mut().enumerate() {
         let len = pointer.len();
-        pointer.push('/');
-        pointer.push_str(&i.to_string());
+        let _ = write!(pointer, "/{i}");
         strip(item, keys, pointer, targets);
         pointer.truncate(len);
     }
