@@ -14,6 +14,7 @@
                                            (data.0.id)
     util.py specsize SPEC                  "BYTES FILES": the size on disk of a spec and of every file
                                            its $refs reach, transitively (a multi-file spec's size)
+    util.py uncache FILE                   drop FILE's pages from the page cache (those no process maps)
 """
 
 import json
@@ -171,6 +172,14 @@ def specsize(spec):
     print(f"{sum(os.path.getsize(p) for p in seen)} {len(seen)}")
 
 
+def uncache(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
 def main():
     args = sys.argv[1:]
     if not args:
@@ -192,6 +201,8 @@ def main():
         get(rest[0])
     elif cmd == "specsize":
         specsize(rest[0])
+    elif cmd == "uncache":
+        uncache(rest[0])
     else:
         sys.exit(__doc__)
 
