@@ -428,10 +428,17 @@ fn vendor_extensions_and_prose_are_dropped_but_names_and_examples_stay() {
     let list = conforms(&s, "listWidgets", &r);
     // An example is data: its `description` and `x-tag` stay.
     let seeded = &list["data"][0];
-    assert_eq!(seeded["description"], "An example's own description is data, and stays.", "{list:#}");
+    assert_eq!(
+        seeded["description"], "An example's own description is data, and stays.",
+        "{list:#}"
+    );
     assert_eq!(seeded["x-tag"], 3, "{list:#}");
     // The property called `x-tag` (in a file of its own) is a property: required, and an integer.
-    s.post("/widgets").header(key.0, key.1).json(&json!({"name": "a"})).send().expect(400);
+    s.post("/widgets")
+        .header(key.0, key.1)
+        .json(&json!({"name": "a"}))
+        .send()
+        .expect(400);
     s.post("/widgets")
         .header(key.0, key.1)
         .json(&json!({"name": "a", "x-tag": "three"}))
@@ -444,10 +451,21 @@ fn vendor_extensions_and_prose_are_dropped_but_names_and_examples_stay() {
         .send()
         .expect(201);
     let widget = conforms(&s, "createWidget", &made);
-    assert_eq!((&widget["x-tag"], &widget["description"]), (&json!(4), &json!("mine")), "{widget:#}");
+    assert_eq!(
+        (&widget["x-tag"], &widget["description"]),
+        (&json!(4), &json!("mine")),
+        "{widget:#}"
+    );
     // What nothing reads is gone from the served document; the names are there.
     let root = s.api().specs[0].root().to_string();
-    for gone in ["x-codeSamples", "x-logo", "x-tagGroups", "x-go-type", "x-internal", "Every widget."] {
+    for gone in [
+        "x-codeSamples",
+        "x-logo",
+        "x-tagGroups",
+        "x-go-type",
+        "x-internal",
+        "Every widget.",
+    ] {
         assert!(!root.contains(gone), "{gone} is still in {root}");
     }
     assert!(root.contains("\"x-api-key\"") && root.contains("\"x-tag\""), "{root}");

@@ -14,7 +14,7 @@ use crate::spec::fetch::Fetcher;
 use crate::spec::pointer::Field;
 use crate::spec::pointer::*;
 use crate::spec::source::Source;
-use crate::spec::unread::{self, Keys, Site, Targets};
+use crate::spec::unread::{self, Kept, Keys, Site};
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -229,8 +229,8 @@ impl Bundler {
                 // A whole file named as an object loses its prose and vendor extensions before
                 // its `$ref`s are followed: files that only an extension names are never read.
                 if fragment.is_empty() && site == Some(Keys::Keywords) {
-                    let targets = Targets::of(&raw);
-                    unread::strip(&mut raw, Keys::Keywords, &mut String::new(), &targets);
+                    let kept = Kept::of(&raw);
+                    unread::strip(&mut raw, Keys::Keywords, "", &kept);
                 }
                 let ext_prefix = format!("/{BUNDLE_KEY}/{key}");
                 let mut refs = Vec::new();
@@ -409,15 +409,15 @@ impl Bundler {
     /// a `$ref` named as an object or a map of names (not in files also named as literal data),
     /// then every bundled file that no `$ref` reaches any more.
     pub fn drop_unread(&self, root: &mut Value) {
-        let targets = Targets::of(root);
-        unread::strip(root, Keys::Keywords, &mut String::new(), &targets);
+        let kept = Kept::of(root);
+        unread::strip(root, Keys::Keywords, "", &kept);
         for site in &self.sites {
             if self.untouched.contains(&site.key) {
                 continue;
             }
-            let mut pointer = format!("/{BUNDLE_KEY}/{}{}", site.key, site.fragment);
-            if let Some(part) = lookup_mut(root, &pointer) {
-                unread::strip(part, site.keys, &mut pointer, &targets);
+            let at = format!("/{BUNDLE_KEY}/{}{}", site.key, site.fragment);
+            if let Some(part) = lookup_mut(root, &at) {
+                unread::strip(part, site.keys, &at, &kept);
             }
         }
         drop_unreached(root);
@@ -431,23 +431,24 @@ fn drop_unreached(root: &mut Value) {
         return;
     };
     let prefix = format!("/{BUNDLE_KEY}/");
-    let key_of = |target: &String| -> Option<String> {
-        let rest = target.strip_prefix(&prefix)?;
-        Some(rest.split('/').next().unwrap_or(rest).to_string())
+    let mut queue = Vec::new();
+    let keys_of = |value: &Value, queue: &mut Vec<String>| {
+        local_refs(value, &mut |target| {
+            if let Some(rest) = target.strip_prefix(&prefix) {
+                queue.push(rest.split('/').next().unwrap_or(rest).to_string());
+            }
+        })
     };
-    let mut refs = Vec::new();
-    local_refs(root, &mut refs);
-    let mut queue: Vec<String> = refs.iter().filter_map(key_of).collect();
+    keys_of(root, &mut queue);
     let mut reached = HashSet::new();
     while let Some(key) = queue.pop() {
-        if !reached.insert(key.clone()) {
+        if reached.contains(&key) {
             continue;
         }
         if let Some(file) = bundled.get(&key) {
-            refs.clear();
-            local_refs(file, &mut refs);
-            queue.extend(refs.iter().filter_map(key_of));
+            keys_of(file, &mut queue);
         }
+        reached.insert(key);
     }
     let kept: Map<String, Value> = bundled.into_iter().filter(|(k, _)| reached.contains(k)).collect();
     if !kept.is_empty()

@@ -371,29 +371,37 @@ pub(crate) fn is_data(key: &str, value: &Value) -> bool {
     // Only what reads as a reference to a document (`file.yml#/x`, `#/x`): an example whose data
     // merely has a `$ref` key stays data.
     let looks_like_ref = |r: &str| r.contains('#') || [".yml", ".yaml", ".json"].iter().any(|e| r.ends_with(e));
-    let only_a_ref = value
-        .as_object()
-        .is_some_and(|m| m.len() == 1 && m.field("$ref").and_then(Value::as_str).is_some_and(looks_like_ref));
-    (matches!(key, "example" | "enum" | "const" | "default" | "value") || (key == "examples" && value.is_array()))
-        && !(only_a_ref && matches!(key, "example" | "value"))
+    let only_a_ref = || {
+        value
+            .as_object()
+            .is_some_and(|m| m.len() == 1 && m.field("$ref").and_then(Value::as_str).is_some_and(looks_like_ref))
+    };
+    // The key first: every member of a document is asked this.
+    match key {
+        "enum" | "const" | "default" => true,
+        "examples" => value.is_array(),
+        "example" | "value" => !only_a_ref(),
+        _ => false,
+    }
 }
 
-/// The targets of the local `$ref`s in `value` (`#/a/b`), as JSON pointers (`/a/b`), in walk order.
-pub(crate) fn local_refs(value: &Value, out: &mut Vec<String>) {
+/// Calls `visit` with the target of each local `$ref` in `value` (`#/a/b`), as a JSON pointer
+/// (`/a/b`), in walk order.
+pub(crate) fn local_refs(value: &Value, visit: &mut impl FnMut(&str)) {
     match value {
         Value::Object(map) => {
             if let Some(Value::String(r)) = map.field("$ref")
                 && let Some(fragment) = r.strip_prefix('#')
             {
-                out.push(percent_decode(fragment).into_owned());
+                visit(&percent_decode(fragment));
             }
             for (k, v) in map {
                 if !is_data(k, v) {
-                    local_refs(v, out);
+                    local_refs(v, visit);
                 }
             }
         }
-        Value::Array(items) => items.iter().for_each(|v| local_refs(v, out)),
+        Value::Array(items) => items.iter().for_each(|v| local_refs(v, visit)),
         _ => {}
     }
 }

@@ -23,9 +23,9 @@
 
 use crate::spec::inline::{is_literal, names_below};
 use crate::spec::pointer::{local_refs, push_segment};
-use std::fmt::Write;
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::HashSet;
+use std::fmt::Write;
 
 /// What the keys of a map are, which decides whether any of them can go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -54,95 +54,120 @@ pub struct Site {
     pub keys: Keys,
 }
 
-/// Targets of `$ref`s (JSON pointers), which are never dropped, nor is anything that holds one.
+/// The places among `$ref` targets that a vendor extension holds (`/x-shared` for a `$ref` to
+/// `#/x-shared/schemas/Id`): nothing there is dropped. Prose goes only where it is text, and no
+/// `$ref` points at a description, so only extensions need this.
 #[derive(Default)]
-pub struct Targets(BTreeSet<String>);
+pub struct Kept(HashSet<String>);
 
-impl Targets {
-    /// The local `$ref`s in `value` (`#/...`), as pointers.
-    pub fn of(value: &Value) -> Targets {
-        let mut refs = Vec::new();
-        local_refs(value, &mut refs);
-        Targets(refs.into_iter().collect())
-    }
-
-    /// Whether `pointer` is the target of a `$ref` or holds one.
-    fn holds(&self, pointer: &str) -> bool {
-        use std::ops::Bound::{Included, Unbounded};
-        // Everything below `pointer` starts with `pointer/`; in order, those come together.
-        let below = format!("{pointer}/");
-        self.0.contains(pointer)
-            || self
-                .0
-                .range::<str, _>((Included(below.as_str()), Unbounded))
-                .next()
-                .is_some_and(|t| t.starts_with(&below))
-    }
-}
-
-/// Drops prose and vendor extensions from `value`, which sits at `pointer` in a document whose
-/// `$ref` targets are `targets`, and whose keys are `keys`.
-pub fn strip(value: &mut Value, keys: Keys, pointer: &mut String, targets: &Targets) {
-    match value {
-        Value::Object(map) => {
-            if keys == Keys::Keywords {
-                map.retain(|k, v| {
-                    let unread = match k.as_str() {
-                        "description" | "summary" => v.is_string(),
-                        "externalDocs" => v.is_object(),
-                        _ => k.starts_with("x-") && !k.starts_with("x-specbox-"),
-                    };
-                    !unread || {
-                        let len = pointer.len();
-                        push_segment(pointer, k);
-                        let held = targets.holds(pointer);
-                        pointer.truncate(len);
-                        held
-                    }
-                });
-            }
-            for (k, child) in map.iter_mut() {
-                let below = match keys {
-                    Keys::Names => Keys::Keywords,
-                    _ if is_literal(k, child)
-                        || k.starts_with("x-")
-                        || matches!(k.as_str(), "links" | "dataValue" | "serializedValue") =>
-                    {
-                        continue;
-                    }
-                    // A security requirement's keys are the names of security schemes.
-                    _ if k == "security" && child.is_array() => Keys::Names,
-                    _ => keys_below(k),
-                };
-                let len = pointer.len();
-                push_segment(pointer, k);
-                match child {
-                    // The items of a list of names (`allOf`, `parameters`, `tags`) are objects, but
-                    // those of `security` are maps of names.
-                    Value::Array(items) => {
-                        let item_keys = if below == Keys::Names && k != "security" {
-                            Keys::Keywords
-                        } else {
-                            below
-                        };
-                        each(items, item_keys, pointer, targets);
-                    }
-                    _ => strip(child, below, pointer, targets),
+impl Kept {
+    /// The extensions that the local `$ref`s in `value` (`#/...`) point into.
+    pub fn of(value: &Value) -> Kept {
+        let mut kept = HashSet::new();
+        local_refs(value, &mut |target| {
+            let mut end = 0;
+            for segment in target.split('/').skip(1) {
+                end += 1 + segment.len();
+                if is_vendor_extension(segment) {
+                    kept.insert(target[..end].to_string());
                 }
-                pointer.truncate(len);
             }
-        }
-        Value::Array(items) => each(items, Keys::Keywords, pointer, targets),
-        _ => {}
+        });
+        Kept(kept)
     }
 }
 
-fn each(items: &mut [Value], keys: Keys, pointer: &mut String, targets: &Targets) {
-    for (i, item) in items.iter_mut().enumerate() {
-        let len = pointer.len();
-        let _ = write!(pointer, "/{i}");
-        strip(item, keys, pointer, targets);
-        pointer.truncate(len);
+fn is_vendor_extension(key: &str) -> bool {
+    key.starts_with("x-") && !key.starts_with("x-specbox-")
+}
+
+/// Drops prose and vendor extensions from `value`, which sits at `at` (a JSON pointer) in a
+/// document whose `$ref`s point into the extensions `kept`, and whose keys are `keys`.
+pub fn strip(value: &mut Value, keys: Keys, at: &str, kept: &Kept) {
+    let mut walk = Walk {
+        kept,
+        // The way to each value is followed only when some extension must stay: most documents
+        // have none, and building a pointer at every step cost more than the walk.
+        track: !kept.0.is_empty(),
+        pointer: at.to_string(),
+    };
+    walk.value(value, keys);
+}
+
+struct Walk<'a> {
+    kept: &'a Kept,
+    track: bool,
+    pointer: String,
+}
+
+impl Walk<'_> {
+    fn value(&mut self, value: &mut Value, keys: Keys) {
+        match value {
+            Value::Object(map) => {
+                if keys == Keys::Keywords {
+                    map.retain(|k, v| {
+                        let unread = match k.as_str() {
+                            "description" | "summary" => v.is_string(),
+                            "externalDocs" => v.is_object(),
+                            k => is_vendor_extension(k),
+                        };
+                        !unread || (self.track && self.holds(k))
+                    });
+                }
+                for (k, child) in map.iter_mut() {
+                    let below = match keys {
+                        Keys::Names => Keys::Keywords,
+                        _ if is_literal(k, child)
+                            || k.starts_with("x-")
+                            || matches!(k.as_str(), "links" | "dataValue" | "serializedValue") =>
+                        {
+                            continue;
+                        }
+                        // A security requirement's keys are the names of security schemes.
+                        _ if k == "security" && child.is_array() => Keys::Names,
+                        _ => keys_below(k),
+                    };
+                    let len = self.pointer.len();
+                    if self.track {
+                        push_segment(&mut self.pointer, k);
+                    }
+                    match child {
+                        // The items of a list of names (`allOf`, `parameters`, `tags`) are
+                        // objects, but those of `security` are maps of names.
+                        Value::Array(items) => {
+                            let item_keys = if below == Keys::Names && k != "security" {
+                                Keys::Keywords
+                            } else {
+                                below
+                            };
+                            self.items(items, item_keys);
+                        }
+                        _ => self.value(child, below),
+                    }
+                    self.pointer.truncate(len);
+                }
+            }
+            Value::Array(items) => self.items(items, Keys::Keywords),
+            _ => {}
+        }
+    }
+
+    fn items(&mut self, items: &mut [Value], keys: Keys) {
+        for (i, item) in items.iter_mut().enumerate() {
+            let len = self.pointer.len();
+            if self.track {
+                let _ = write!(self.pointer, "/{i}");
+            }
+            self.value(item, keys);
+            self.pointer.truncate(len);
+        }
+    }
+
+    /// Whether the member `key` of the object at the current pointer holds a `$ref`'s target.
+    fn holds(&self, key: &str) -> bool {
+        let mut at = self.pointer.clone();
+        push_segment(&mut at, key);
+        self.kept.0.contains(&at)
     }
 }
 
@@ -152,8 +177,8 @@ mod tests {
     use serde_json::json;
 
     fn drop_all(doc: &mut Value) {
-        let targets = Targets::of(doc);
-        strip(doc, Keys::Keywords, &mut String::new(), &targets);
+        let kept = Kept::of(doc);
+        strip(doc, Keys::Keywords, "", &kept);
     }
 
     #[test]
