@@ -64,6 +64,10 @@ pub struct Bundler {
     /// Bundled files that a `$ref` names as literal data (an example), or from where it is not
     /// known what they are: nothing in them is dropped.
     pub untouched: HashSet<String>,
+    /// Vendor extensions of files named whole as objects, whose `$ref`s were not followed (JSON
+    /// pointers in the file, by the file's key). Dropped with the prose at the end, unless a
+    /// `$ref` names a place inside one: then its `$ref`s are followed after all ([`Self::reach`]).
+    skipped: HashMap<String, Vec<String>, Fast>,
 }
 
 impl Bundler {
@@ -78,8 +82,8 @@ impl Bundler {
     /// The root document (read from `source`) with every external document it reaches bundled.
     pub fn bundle_root(&mut self, source: &Source, mut root: Value) -> Result<Value, SpecError> {
         let mut refs = Vec::new();
-        self.collect(source, "", &root, &root, None, &mut refs)?;
-        apply(&mut root, &mut refs.into_iter());
+        self.collect(source, "", &root, &root, None, None, &mut refs)?;
+        apply(&mut root, None, &mut refs.into_iter());
         if let Some(obj) = root.as_object_mut() {
             if !self.bundled.is_empty() {
                 obj.insert(BUNDLE_KEY.into(), Value::Object(std::mem::take(&mut self.bundled)));
@@ -106,12 +110,18 @@ impl Bundler {
     /// become (`None`: unchanged). The walk only reads: [`apply`] writes the changes afterwards,
     /// so the document is never copied to be looked into while it is rewritten, and a
     /// single-file spec, whose local `$ref`s stay as written, is not written at all.
+    ///
+    /// `keys` says what the keys of `value` (or of its items) are, where that is known (a file
+    /// named whole as an object): vendor extensions among keywords are then not walked, and
+    /// their pointers are kept in `skipped` instead (see [`crate::spec::unread`]).
+    #[allow(clippy::too_many_arguments)]
     fn collect(
         &mut self,
         file: &Source,
         prefix: &str,
         file_root: &Value,
         value: &Value,
+        keys: Option<Keys>,
         at: Option<&At<'_>>,
         out: &mut Vec<Option<String>>,
     ) -> Result<(), SpecError> {
@@ -128,7 +138,13 @@ impl Bundler {
                         parent: at,
                         segment: Segment::Key(k),
                     };
-                    self.collect(file, prefix, file_root, v, Some(&child), out)?;
+                    if keys == Some(Keys::Keywords) && unread::is_vendor_extension(k) {
+                        let key = prefix.rsplit('/').next().unwrap_or_default().to_string();
+                        self.skipped.entry(key).or_default().push(At::pointer(Some(&child)));
+                        continue;
+                    }
+                    let below = keys.map(|keys| unread::child_keys(keys, k, v));
+                    self.collect(file, prefix, file_root, v, below, Some(&child), out)?;
                 }
             }
             Value::Array(items) => {
@@ -137,7 +153,7 @@ impl Bundler {
                         parent: at,
                         segment: Segment::Index(i),
                     };
-                    self.collect(file, prefix, file_root, v, Some(&child), out)?;
+                    self.collect(file, prefix, file_root, v, keys, Some(&child), out)?;
                 }
             }
             _ => {}
@@ -226,21 +242,31 @@ impl Bundler {
                 if let Some(convert) = self.fragment {
                     raw = convert(&raw);
                 }
-                // A whole file named as an object loses its prose and vendor extensions before
-                // its `$ref`s are followed: files that only an extension names are never read.
-                if fragment.is_empty() && site == Some(Keys::Keywords) {
-                    let kept = Kept::of(&raw);
-                    unread::strip(&mut raw, Keys::Keywords, "", &kept);
-                }
+                // In a whole file named as an object, the `$ref`s in vendor extensions are not
+                // followed: files that only an extension names are never read.
+                let keys = (fragment.is_empty() && site == Some(Keys::Keywords)).then_some(Keys::Keywords);
                 let ext_prefix = format!("/{BUNDLE_KEY}/{key}");
                 let mut refs = Vec::new();
-                self.collect(&ext, &ext_prefix, &raw, &raw, None, &mut refs)?;
-                apply(&mut raw, &mut refs.into_iter());
+                self.collect(&ext, &ext_prefix, &raw, &raw, keys, None, &mut refs)?;
+                apply(&mut raw, keys, &mut refs.into_iter());
+                // Unless the file's own `$ref`s point into one.
+                let mut inside = Vec::new();
+                local_refs(&raw, &mut |target| inside.push(target.to_string()));
+                for target in inside {
+                    self.reach(&ext, &key, &ext_prefix, &mut raw, &target)?;
+                }
                 self.bundled.insert(key.clone(), raw);
                 self.done.insert(key.clone());
                 key
             }
         };
+        if self.skipped.get(&key).is_some_and(|s| !s.is_empty())
+            && let Some(mut content) = self.bundled.get_mut(&key).map(std::mem::take)
+        {
+            let reached = self.reach(&ext, &key, &format!("/{BUNDLE_KEY}/{key}"), &mut content, &fragment);
+            self.bundled.insert(key.clone(), content);
+            reached?;
+        }
         let exists = self.done.contains(&key)
             && self
                 .bundled
@@ -267,6 +293,37 @@ impl Bundler {
         }
         let new = format!("#/{BUNDLE_KEY}/{key}{fragment}");
         Ok((new != r).then_some(new))
+    }
+}
+
+impl Bundler {
+    /// Follows, after all, the `$ref`s of each skipped extension of the file `key` (whose content
+    /// is `content`, from `ext`, in the bundle at `prefix`) that holds `target`, a pointer into
+    /// the file: a `$ref` names a place inside it, so it stays and must resolve.
+    fn reach(
+        &mut self,
+        ext: &Source,
+        key: &str,
+        prefix: &str,
+        content: &mut Value,
+        target: &str,
+    ) -> Result<(), SpecError> {
+        let Some(skipped) = self.skipped.get_mut(key) else {
+            return Ok(());
+        };
+        let holds = |p: &String| target == p || target.strip_prefix(p.as_str()).is_some_and(|r| r.starts_with('/'));
+        let found: Vec<String> = skipped.iter().filter(|p| holds(p)).cloned().collect();
+        skipped.retain(|p| !holds(p));
+        for pointer in found {
+            let mut refs = Vec::new();
+            if let Some(part) = lookup(content, &pointer) {
+                self.collect(ext, prefix, content, part, None, None, &mut refs)?;
+            }
+            if let Some(part) = lookup_mut(content, &pointer) {
+                apply(part, None, &mut refs.into_iter());
+            }
+        }
+        Ok(())
     }
 }
 
@@ -461,15 +518,29 @@ fn drop_unreached(root: &mut Value) {
 /// What the target of a `$ref` found in the object at `at` stands for there: an object, a map
 /// of names, or (`None`) literal data or something unknown, left as it is.
 fn site_keys(at: Option<&At<'_>>) -> Option<Keys> {
-    match &at?.segment {
+    // Inside an extension, what anything is is the extension's business.
+    let mut up = at?.parent;
+    while let Some(a) = up {
+        if matches!(a.segment, Segment::Key(k) if k.starts_with("x-")) {
+            return None;
+        }
+        up = a.parent;
+    }
+    let at = at?;
+    match &at.segment {
         Segment::Key("example" | "value") => None,
-        Segment::Key(k) => Some(unread::keys_below(k)),
-        Segment::Index(_) => Some(Keys::Keywords),
+        // A map of names, or a list (`security`: of maps of names) written as a `$ref`, or an
+        // object under a name that only looks like one of those keys (a property `content`):
+        // which, the walk here does not know, so it is left as it is. (A map or list `$ref` is
+        // copied in place by `inline`, where it is stripped with what holds it.)
+        Segment::Key(k) if unread::keys_below(k) == Keys::Names => None,
+        Segment::Index(_) if matches!(at.parent.map(|p| &p.segment), Some(Segment::Key("security"))) => None,
+        _ => Some(Keys::Keywords),
     }
 }
 
 /// Writes what [`Bundler::collect`] decided: `new` holds an entry per `$ref`, in the same walk order.
-fn apply(value: &mut Value, new: &mut impl Iterator<Item = Option<String>>) {
+fn apply(value: &mut Value, keys: Option<Keys>, new: &mut impl Iterator<Item = Option<String>>) {
     match value {
         Value::Object(map) => {
             if let Some(Value::String(r)) = map.get_mut("$ref")
@@ -478,14 +549,16 @@ fn apply(value: &mut Value, new: &mut impl Iterator<Item = Option<String>>) {
                 *r = changed;
             }
             for (k, v) in map.iter_mut() {
-                if !is_data(k, v) {
-                    apply(v, new);
+                if is_data(k, v) || (keys == Some(Keys::Keywords) && unread::is_vendor_extension(k)) {
+                    continue;
                 }
+                let below = keys.map(|keys| unread::child_keys(keys, k, v));
+                apply(v, below, new);
             }
         }
         Value::Array(items) => {
             for v in items {
-                apply(v, new);
+                apply(v, keys, new);
             }
         }
         _ => {}

@@ -6,9 +6,11 @@
 //! `x-specbox-*`). Yet prose is two fifths of a published spec's text, and vendor extensions carry
 //! whole documents of their own: code samples in four languages per operation, documentation
 //! navigation, generator hints. The document stays loaded for as long as specbox serves, so they go:
-//! - in each file a `$ref` brings in whole as an object (an operation, a path item, a schema), as
-//!   it is read, before its `$ref`s are followed, so that files only an extension names (one in
-//!   the corpus: 1,340 code-sample files of 2,848) are never read at all ([`strip`]);
+//! - in each file a `$ref` brings in whole as an object (an operation, a path item, a schema), the
+//!   `$ref`s inside vendor extensions are not followed, so that files only an extension names (one
+//!   in the corpus: 1,340 code-sample files of 2,848) are never read at all
+//!   ([`crate::spec::bundle`]); should a `$ref` name a place inside such an extension after all,
+//!   its `$ref`s are followed then;
 //! - in the finished document, once overlays (whose JSONPath filters may select by description or
 //!   extension) are applied and every file is bundled: the spec's own file, and each part of a
 //!   bundled file that a `$ref` names as an object or as a map of names
@@ -19,7 +21,9 @@
 //! Only annotations go, never data or names: literal values (examples, enums, defaults, link
 //! request bodies) are left as they are; below a key that holds a map of names (`properties`,
 //! `paths`, `responses`, `headers`, a security requirement, ...) a name such as `description` or
-//! `x-request-id` is a name; and nothing is dropped that holds the target of a `$ref`.
+//! `x-request-id` is a name; and nothing is dropped that holds the target of a `$ref`. Where it
+//! cannot be told whether a bundled file is an object or data (named as an example, or by a
+//! `$ref` under a key that may be a name), nothing in it is dropped.
 
 use crate::spec::inline::{is_literal, names_below};
 use crate::spec::pointer::{local_refs, push_segment};
@@ -65,8 +69,10 @@ impl Kept {
     pub fn of(value: &Value) -> Kept {
         let mut kept = HashSet::new();
         local_refs(value, &mut |target| {
+            // Each segment, and the pointer up to its end (a target that is no pointer holds none).
+            let Some(rest) = target.strip_prefix('/') else { return };
             let mut end = 0;
-            for segment in target.split('/').skip(1) {
+            for segment in rest.split('/') {
                 end += 1 + segment.len();
                 if is_vendor_extension(segment) {
                     kept.insert(target[..end].to_string());
@@ -77,8 +83,23 @@ impl Kept {
     }
 }
 
-fn is_vendor_extension(key: &str) -> bool {
+/// Whether a keyword is a vendor extension (specbox's own are not: the engine reads them).
+pub fn is_vendor_extension(key: &str) -> bool {
     key.starts_with("x-") && !key.starts_with("x-specbox-")
+}
+
+/// What the keys of `child`, the value of the member `key` of a map whose keys are `keys`, are;
+/// for a list, what those of its items are.
+pub fn child_keys(keys: Keys, key: &str, child: &Value) -> Keys {
+    match keys {
+        // The value of a name: an object (a schema, a response, a media type).
+        Keys::Names => Keys::Keywords,
+        // A security requirement's keys are the names of security schemes.
+        Keys::Keywords if key == "security" && child.is_array() => Keys::Names,
+        // The items of a list of names (`allOf`, `parameters`, `tags`) are objects.
+        Keys::Keywords if child.is_array() => Keys::Keywords,
+        Keys::Keywords => keys_below(key),
+    }
 }
 
 /// Drops prose and vendor extensions from `value`, which sits at `at` (a JSON pointer) in a
@@ -115,33 +136,20 @@ impl Walk<'_> {
                     });
                 }
                 for (k, child) in map.iter_mut() {
-                    let below = match keys {
-                        Keys::Names => Keys::Keywords,
-                        _ if is_literal(k, child)
+                    if keys == Keys::Keywords
+                        && (is_literal(k, child)
                             || k.starts_with("x-")
-                            || matches!(k.as_str(), "links" | "dataValue" | "serializedValue") =>
-                        {
-                            continue;
-                        }
-                        // A security requirement's keys are the names of security schemes.
-                        _ if k == "security" && child.is_array() => Keys::Names,
-                        _ => keys_below(k),
-                    };
+                            || matches!(k.as_str(), "links" | "dataValue" | "serializedValue"))
+                    {
+                        continue;
+                    }
+                    let below = child_keys(keys, k, child);
                     let len = self.pointer.len();
                     if self.track {
                         push_segment(&mut self.pointer, k);
                     }
                     match child {
-                        // The items of a list of names (`allOf`, `parameters`, `tags`) are
-                        // objects, but those of `security` are maps of names.
-                        Value::Array(items) => {
-                            let item_keys = if below == Keys::Names && k != "security" {
-                                Keys::Keywords
-                            } else {
-                                below
-                            };
-                            self.items(items, item_keys);
-                        }
+                        Value::Array(items) => self.items(items, below),
                         _ => self.value(child, below),
                     }
                     self.pointer.truncate(len);
@@ -240,5 +248,115 @@ mod tests {
         drop_all(&mut doc);
         assert!(doc.get("x-shared").is_some());
         assert!(doc.get("x-unused").is_none());
+    }
+}
+
+/// Loading specs split over files: what is dropped never depends on which `$ref` came first, and
+/// nothing a `$ref` needs goes.
+#[cfg(test)]
+mod loading {
+    use crate::spec::{load_source, source::Source};
+    use serde_json::{Value, json};
+
+    /// Writes `files` into a directory of their own and loads `api.yaml`: the document and the
+    /// warnings.
+    fn load(name: &str, files: &[(&str, &str)]) -> (Value, Vec<String>) {
+        let dir = std::env::temp_dir().join(format!("specbox-unread-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (file, text) in files {
+            std::fs::write(dir.join(file), text).unwrap();
+        }
+        let loaded = load_source(&Source::File(dir.join("api.yaml")), &[]).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let warnings = loaded.warnings.iter().map(|w| w.to_string()).collect();
+        (loaded.doc.root.as_ref().clone(), warnings)
+    }
+
+    const API: &str = "openapi: 3.1.0\ninfo: {title: t, version: '1'}\n";
+
+    #[test]
+    fn an_object_under_a_name_that_looks_like_a_map_key_is_left_whole() {
+        let files = [
+            (
+                "api.yaml",
+                &*format!(
+                    "{API}paths: {{}}\ncomponents:\n  schemas:\n    Doc:\n      type: object\n      properties:\n        content: {{$ref: 'content.yml'}}\n"
+                ),
+            ),
+            (
+                "content.yml",
+                "type: object\nproperties: {x-id: {type: integer}, name: {type: string}}\nrequired: [x-id]\nexample: {description: literal, x-trace: 1}\nenum: [{description: a, x-id: 1}]\n",
+            ),
+        ];
+        let (doc, warnings) = load("names", &files);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let content = doc["x-specbox-bundled"]["0"].clone();
+        assert_eq!(content["properties"]["x-id"], json!({"type": "integer"}), "{content:#}");
+        assert_eq!(
+            content["example"],
+            json!({"description": "literal", "x-trace": 1}),
+            "{content:#}"
+        );
+        assert_eq!(content["enum"], json!([{"description": "a", "x-id": 1}]), "{content:#}");
+    }
+
+    #[test]
+    fn a_ref_into_an_extension_of_a_file_named_whole_first_resolves() {
+        let files = [
+            (
+                "api.yaml",
+                &*format!(
+                    "{API}paths:\n  /w: {{$ref: 'item.yml'}}\ncomponents:\n  schemas:\n    Shared: {{$ref: 'item.yml#/x-shared/Id'}}\n"
+                ),
+            ),
+            (
+                "item.yml",
+                "get:\n  x-codeSamples: [{$ref: 'missing.yml'}]\n  responses: {'200': {description: ok}}\nx-shared:\n  Id: {$ref: 'id.yml'}\n  Local: {$ref: '#/x-local'}\nx-local: {type: string}\n",
+            ),
+            ("id.yml", "type: string\nformat: uuid\n"),
+        ];
+        let (doc, warnings) = load("reach", &files);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let shared = &doc["components"]["schemas"]["Shared"]["$ref"];
+        let target = crate::spec::pointer::lookup(&doc, shared.as_str().unwrap().trim_start_matches('#')).unwrap();
+        // The extension stays (a `$ref` points into it), and its own `$ref` leads to the file.
+        let id = target["$ref"].as_str().unwrap().trim_start_matches('#');
+        assert_eq!(
+            crate::spec::pointer::lookup(&doc, id),
+            Some(&json!({"type": "string", "format": "uuid"}))
+        );
+        // The code samples went, unread.
+        assert!(!doc.to_string().contains("x-codeSamples"), "{doc:#}");
+    }
+
+    #[test]
+    fn a_file_named_as_an_object_and_as_an_example_keeps_its_data() {
+        let files = [
+            (
+                "api.yaml",
+                &*format!(
+                    "{API}paths: {{}}\ncomponents:\n  schemas:\n    Pet:\n      type: object\n      properties:\n        pet: {{$ref: 'pet.yml'}}\n      example: {{$ref: 'pet.yml'}}\n"
+                ),
+            ),
+            ("pet.yml", "type: object\ndescription: A pet.\nx-kind: dog\n"),
+        ];
+        let (doc, _) = load("literal", &files);
+        assert_eq!(
+            doc["x-specbox-bundled"]["0"],
+            json!({"type": "object", "description": "A pet.", "x-kind": "dog"})
+        );
+    }
+
+    #[test]
+    fn a_fragment_that_is_no_pointer_is_a_warning_not_a_panic() {
+        let files = [
+            ("api.yaml", &*format!("{API}paths:\n  /w: {{$ref: 'item.yml'}}\n")),
+            (
+                "item.yml",
+                "get:\n  responses:\n    '200':\n      description: ok\n      content: {application/json: {schema: {$ref: '#€€/x-a'}}}\n",
+            ),
+        ];
+        let (_, warnings) = load("fragment", &files);
+        assert!(warnings.iter().any(|w| w.contains("€€")), "{warnings:?}");
     }
 }
