@@ -250,10 +250,12 @@ impl Bundler {
                 self.collect(&ext, &ext_prefix, &raw, &raw, keys, None, &mut refs)?;
                 apply(&mut raw, keys, &mut refs.into_iter());
                 // Unless the file's own `$ref`s point into one.
-                let mut inside = Vec::new();
-                local_refs(&raw, &mut |target| inside.push(target.to_string()));
-                for target in inside {
-                    self.reach(&ext, &key, &ext_prefix, &mut raw, &target)?;
+                if self.skipped.contains_key(&key) {
+                    let mut inside = Vec::new();
+                    local_refs(&raw, &mut |target| inside.push(target.to_string()));
+                    for target in inside {
+                        self.reach(&ext, &key, &ext_prefix, &mut raw, &target)?;
+                    }
                 }
                 self.bundled.insert(key.clone(), raw);
                 self.done.insert(key.clone());
