@@ -58,7 +58,7 @@ pub struct Bundler {
     pub fragment: Option<fn(&Value) -> Value>,
     /// The HTTP client, made on the first `$ref` to a URL.
     fetcher: Option<Fetcher>,
-    /// The parts of bundled files that `$ref`s name as objects or maps of names, whose prose and
+    /// The parts of bundled files that `$ref`s name as objects, whose prose and
     /// vendor extensions go once the document is finished ([`unread::drop_unread`]).
     pub sites: HashSet<Site, Fast>,
     /// Bundled files that a `$ref` names as literal data (an example), or from where it is not
@@ -171,7 +171,7 @@ impl Bundler {
         r: &str,
         at: Option<&At<'_>>,
     ) -> Result<Option<String>, SpecError> {
-        let site = site_keys(at);
+        let object = names_an_object(at);
         // Formatted only for a message.
         let at = || format!("{}/$ref", At::pointer(at));
         let (target, fragment) = match r.split_once('#') {
@@ -244,7 +244,7 @@ impl Bundler {
                 }
                 // In a whole file named as an object, the `$ref`s in vendor extensions are not
                 // followed: files that only an extension names are never read.
-                let keys = (fragment.is_empty() && site == Some(Keys::Keywords)).then_some(Keys::Keywords);
+                let keys = (fragment.is_empty() && object).then_some(Keys::Keywords);
                 let ext_prefix = format!("/{BUNDLE_KEY}/{key}");
                 let mut refs = Vec::new();
                 self.collect(&ext, &ext_prefix, &raw, &raw, keys, None, &mut refs)?;
@@ -281,17 +281,13 @@ impl Bundler {
             );
             return Ok(self.dangling(file, at(), message));
         }
-        match site {
-            Some(keys) => {
-                self.sites.insert(Site {
-                    key: key.clone(),
-                    fragment: fragment.to_string(),
-                    keys,
-                });
-            }
-            None => {
-                self.untouched.insert(key.clone());
-            }
+        if object {
+            self.sites.insert(Site {
+                key: key.clone(),
+                fragment: fragment.to_string(),
+            });
+        } else {
+            self.untouched.insert(key.clone());
         }
         let new = format!("#/{BUNDLE_KEY}/{key}{fragment}");
         Ok((new != r).then_some(new))
@@ -465,7 +461,7 @@ fn relative_to(path: &Path, to: &Source) -> PathBuf {
 impl Bundler {
     /// Drops what nothing reads from the finished document `root` (see [`crate::spec::unread`]):
     /// prose and vendor extensions in the spec's own file and in each part of a bundled file that
-    /// a `$ref` named as an object or a map of names (not in files also named as literal data),
+    /// a `$ref` named as an object (not in files also named as literal data or unknown),
     /// then every bundled file that no `$ref` reaches any more.
     pub fn drop_unread(&self, root: &mut Value) {
         let kept = Kept::of(root);
@@ -476,7 +472,7 @@ impl Bundler {
             }
             let at = format!("/{BUNDLE_KEY}/{}{}", site.key, site.fragment);
             if let Some(part) = lookup_mut(root, &at) {
-                unread::strip(part, site.keys, &at, &kept);
+                unread::strip(part, Keys::Keywords, &at, &kept);
             }
         }
         drop_unreached(root);
@@ -517,27 +513,27 @@ fn drop_unreached(root: &mut Value) {
     }
 }
 
-/// What the target of a `$ref` found in the object at `at` stands for there: an object, a map
-/// of names, or (`None`) literal data or something unknown, left as it is.
-fn site_keys(at: Option<&At<'_>>) -> Option<Keys> {
+/// Whether the target of a `$ref` found in the object at `at` is an object there (a schema, an
+/// operation, a response), rather than literal data or something unknown, left as it is.
+fn names_an_object(at: Option<&At<'_>>) -> bool {
+    let Some(at) = at else { return false };
     // Inside an extension, what anything is is the extension's business.
-    let mut up = at?.parent;
+    let mut up = at.parent;
     while let Some(a) = up {
         if matches!(a.segment, Segment::Key(k) if k.starts_with("x-")) {
-            return None;
+            return false;
         }
         up = a.parent;
     }
-    let at = at?;
     match &at.segment {
-        Segment::Key("example" | "value") => None,
+        Segment::Key("example" | "value") => false,
         // A map of names, or a list (`security`: of maps of names) written as a `$ref`, or an
         // object under a name that only looks like one of those keys (a property `content`):
         // which, the walk here does not know, so it is left as it is. (A map or list `$ref` is
         // copied in place by `inline`, where it is stripped with what holds it.)
-        Segment::Key(k) if unread::keys_below(k) == Keys::Names => None,
-        Segment::Index(_) if matches!(at.parent.map(|p| &p.segment), Some(Segment::Key("security"))) => None,
-        _ => Some(Keys::Keywords),
+        Segment::Key(k) if unread::keys_below(k) == Keys::Names => false,
+        Segment::Index(_) => !matches!(at.parent.map(|p| &p.segment), Some(Segment::Key("security"))),
+        Segment::Key(_) => true,
     }
 }
 
@@ -589,12 +585,10 @@ mod tests {
             Site {
                 key: "0".into(),
                 fragment: String::new(),
-                keys: Keys::Keywords,
             },
             Site {
                 key: "2".into(),
                 fragment: "/ok".into(),
-                keys: Keys::Keywords,
             },
         ];
         bundler(&sites, &[]).drop_unread(&mut doc);
@@ -616,7 +610,6 @@ mod tests {
         let sites = [Site {
             key: "0".into(),
             fragment: String::new(),
-            keys: Keys::Keywords,
         }];
         bundler(&sites, &["0"]).drop_unread(&mut doc);
         assert_eq!(

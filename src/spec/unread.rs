@@ -13,7 +13,7 @@
 //!   its `$ref`s are followed then;
 //! - in the finished document, once overlays (whose JSONPath filters may select by description or
 //!   extension) are applied and every file is bundled: the spec's own file, and each part of a
-//!   bundled file that a `$ref` names as an object or as a map of names
+//!   bundled file that a `$ref` names as an object
 //!   ([`crate::spec::bundle::Bundler::drop_unread`]), which also drops the bundled files that
 //!   nothing refers to any more (those only a dropped extension named, those every use of which
 //!   was copied in place by [`crate::spec::inline`]).
@@ -50,12 +50,11 @@ pub fn keys_below(key: &str) -> Keys {
     }
 }
 
-/// A part of a bundled file that a `$ref` names, and as what: `/x-specbox-bundled/<key><fragment>`.
+/// A part of a bundled file that a `$ref` names as an object: `/x-specbox-bundled/<key><fragment>`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Site {
     pub key: String,
     pub fragment: String,
-    pub keys: Keys,
 }
 
 /// The places among `$ref` targets that a vendor extension holds (`/x-shared` for a `$ref` to
