@@ -216,3 +216,58 @@ fn sent_values_reach_the_answer_exactly_or_not_at_all() {
         .send()
         .expect(404);
 }
+
+const PLANETS: &str = "tests/specs/realworld/planets.yaml";
+
+#[test]
+fn public_reads_see_what_credentials_wrote_and_a_meta_object_pages() {
+    let s = Server::start(&[PLANETS], &["--fixtures", "none"]);
+    let create = |token: &str, name: &str| {
+        let made = s
+            .post("/planets")
+            .bearer(token)
+            .json(&json!({"name": name}))
+            .send()
+            .expect(201);
+        common::conforms(&s, "createPlanet", &made)
+    };
+    let mars = create("alice", "Mars");
+    create("bob", "Venus");
+    // A read that needs no credential sees what any credential wrote, with one or without.
+    let path = format!("/planets/{}", mars["id"]);
+    let anonymous = s.get(&path).send().expect(200);
+    assert_eq!(common::conforms(&s, "getPlanet", &anonymous)["name"], "Mars");
+    assert_eq!(s.get(&path).bearer("bob").send().expect(200).json()["name"], "Mars");
+    // Writes still need one.
+    s.post("/planets").json(&json!({"name": "Pluto"})).send().expect(401);
+    // The list pages in its `meta` object; `meta.links` holds no page count and is left out.
+    let first = s.get("/planets?limit=1").send().expect(200);
+    let first = common::conforms(&s, "listPlanets", &first);
+    assert_eq!(first["data"].as_array().map(Vec::len), Some(1), "{first}");
+    assert_eq!(first["meta"], json!({"limit": 1, "offset": 0, "total": 2}), "{first}");
+    let second = s.get("/planets?limit=1&offset=1").send().expect(200).json();
+    assert_eq!(second["meta"], json!({"limit": 1, "offset": 1, "total": 2}), "{second}");
+    assert_eq!(second["data"][0]["name"], "Venus", "{second}");
+}
+
+#[test]
+fn an_error_schema_that_accepts_any_body_gets_a_problem_object_not_a_bare_string() {
+    let s = Server::start(&[PLANETS], &["--fixtures", "none"]);
+    let missing = s.get("/planets/999").send().expect(404);
+    let body = common::conforms(&s, "getPlanet", &missing);
+    assert_eq!(
+        (&body["status"], &body["title"], &body["code"]),
+        (&json!(404), &json!("Not Found"), &json!("not_found")),
+        "{body}"
+    );
+    assert!(body["detail"].as_str().is_some_and(|d| d.contains("999")), "{body}");
+    let bad = s
+        .post("/planets")
+        .bearer("alice")
+        .json(&json!({"name": 7}))
+        .send()
+        .expect(400);
+    let body = common::conforms(&s, "createPlanet", &bad);
+    assert_eq!(body["errors"][0]["field"], "name", "{body}");
+    assert_eq!(body["status"], 400, "{body}");
+}

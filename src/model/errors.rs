@@ -422,6 +422,18 @@ fn infer_template(
 ) -> Value {
     let depth = path.len();
     let s = resolve(root, schema);
+    if depth == 0 && accepts_anything(s) {
+        // Any body is valid, so the body says what RFC 9457 would: an object, not a bare string.
+        // (A `$ref` to a response object where a schema belongs reads as such a schema.)
+        return json!({
+            "type": "about:blank",
+            "title": "{title}",
+            "status": "{status}",
+            "detail": "{message}",
+            "code": "{code}",
+            "errors": "{violations_list}",
+        });
+    }
     let Some(props) = merged_properties(root, s) else {
         return json!("{message}");
     };
@@ -506,6 +518,33 @@ fn is_violation_name(name: &str) -> bool {
             | "field_errors"
             | "invalid-params"
     )
+}
+
+/// Whether a schema asserts nothing about a value's type or shape (`{}`, or an object with no
+/// keyword a validator reads, such as a response object named where a schema belongs).
+fn accepts_anything(s: &Value) -> bool {
+    const ASSERTING: [&str; 15] = [
+        "type",
+        "properties",
+        "items",
+        "allOf",
+        "anyOf",
+        "oneOf",
+        "not",
+        "enum",
+        "const",
+        "$ref",
+        "required",
+        "additionalProperties",
+        "patternProperties",
+        "prefixItems",
+        "if",
+    ];
+    match s {
+        Value::Object(m) => !ASSERTING.iter().any(|k| m.contains_key(*k)),
+        Value::Bool(b) => *b,
+        _ => false,
+    }
 }
 
 fn is_map(s: &Value) -> bool {

@@ -137,6 +137,11 @@ impl Auth {
         }
     }
 
+    /// The tenant of what every credential shares: anonymous requests' and shared resources'.
+    pub fn shared_tenant(&self) -> TenantName {
+        self.default_tenant.clone()
+    }
+
     /// The tenant for a request to `op`, or a 401.
     pub fn authenticate(
         &self,

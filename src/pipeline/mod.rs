@@ -150,6 +150,15 @@ async fn serve(
     let tenant_name = app
         .auth
         .authenticate(op.spec, spec, op, &creds, app.store.shared_secret().as_ref())?;
+    // What anyone may read is one set for everyone, whoever writes it (see `Resource::shared`).
+    let acts_on = op.rules.as_ref().and_then(|r| r.transition.as_ref()).map(|t| t.res);
+    let tenant_name = match acts_on
+        .or_else(|| op.action.resource())
+        .and_then(|r| app.api.resources.get(r))
+    {
+        Some(r) if r.shared => app.auth.shared_tenant(),
+        _ => tenant_name,
+    };
     *tenant = Some(tenant_name.clone());
 
     // What to inject: the request's own Prefer wins over rules, rules over chaos.

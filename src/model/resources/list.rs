@@ -143,6 +143,7 @@ pub(super) fn list_plan(
 
     let mut envelope = Vec::new();
     let mut envelope_fill = Vec::new();
+    let mut nested = Vec::new();
     let mut numeric_cursor = false;
     // Envelope fields the engine does not keep (`uri`, `first_page_uri`) answer as the spec's
     // example of this response shows them.
@@ -156,29 +157,18 @@ pub(super) fn list_plan(
             if Some(name) == items_field.as_ref() {
                 continue;
             }
-            let field = match name.as_str() {
-                "start_cursor" | "startCursor" | "prev_cursor" | "previous_cursor" | "before_cursor" => {
-                    Some(EnvField::StartCursor)
-                }
-                "end_cursor" | "endCursor" | "next_cursor" | "nextCursor" | "after_cursor" | "next_page_token"
-                | "nextPageToken" | "cursor" => Some(EnvField::EndCursor),
-                "has_next_page" | "hasNextPage" | "has_next" => Some(EnvField::HasNext),
-                "has_previous_page" | "hasPreviousPage" | "has_prev" | "has_previous" => Some(EnvField::HasPrevious),
-                "has_more" | "hasMore" | "more" => Some(EnvField::HasMore),
-                "page" | "page_number" | "current_page" => Some(EnvField::Page),
-                "per_page" | "page_size" | "pageSize" | "perPage" => Some(EnvField::PerPage),
-                "total_count" | "total" | "totalCount" | "count" | "total_items" | "totalItems" => {
-                    Some(EnvField::Total)
-                }
-                "total_pages" | "totalPages" | "pages" => Some(EnvField::TotalPages),
-                "offset" | "skip" => Some(EnvField::Offset),
-                "limit" => Some(EnvField::Limit),
-                _ => None,
-            };
+            let field = env_field(name);
             if matches!(field, Some(EnvField::StartCursor | EnvField::EndCursor))
                 && (type_has(resolve(root, s), "integer") || type_has(resolve(root, s), "number"))
             {
                 numeric_cursor = true;
+            }
+            if field.is_none()
+                && let Some(n) = nested_envelope(root, name, resolve(root, s), example.and_then(|e| e.get(name)))
+            {
+                numeric_cursor |= n.1;
+                nested.push(n.0);
+                continue;
             }
             match field {
                 Some(f) => envelope.push((name.clone(), f)),
@@ -263,9 +253,87 @@ pub(super) fn list_plan(
         envelope,
         numeric_cursor,
         envelope_fill,
+        nested,
         filters,
         item_shape,
     }
+}
+
+/// The paging field an envelope property's name says it is.
+fn env_field(name: &str) -> Option<EnvField> {
+    Some(match name {
+        "start_cursor" | "startCursor" | "prev_cursor" | "previous_cursor" | "before_cursor" => EnvField::StartCursor,
+        "end_cursor" | "endCursor" | "next_cursor" | "nextCursor" | "after_cursor" | "next_page_token"
+        | "nextPageToken" | "cursor" => EnvField::EndCursor,
+        "has_next_page" | "hasNextPage" | "has_next" => EnvField::HasNext,
+        "has_previous_page" | "hasPreviousPage" | "has_prev" | "has_previous" => EnvField::HasPrevious,
+        "has_more" | "hasMore" | "more" => EnvField::HasMore,
+        "page" | "page_number" | "current_page" => EnvField::Page,
+        "per_page" | "page_size" | "pageSize" | "perPage" => EnvField::PerPage,
+        "total_count" | "total" | "totalCount" | "count" | "total_items" | "totalItems" => EnvField::Total,
+        "total_pages" | "totalPages" | "pages" => EnvField::TotalPages,
+        "offset" | "skip" => EnvField::Offset,
+        "limit" => EnvField::Limit,
+        _ => return None,
+    })
+}
+
+/// Whether a field's schema can hold what the engine answers for `f` (a count is a number, a flag
+/// a boolean): `links.pages` holding links is no page count. A schema that names no type can.
+fn fits(f: EnvField, s: &Value) -> bool {
+    if s.field("type").is_none() {
+        return true;
+    }
+    match f {
+        EnvField::StartCursor | EnvField::EndCursor => {
+            type_has(s, "string") || type_has(s, "integer") || type_has(s, "number")
+        }
+        EnvField::HasNext | EnvField::HasPrevious | EnvField::HasMore => type_has(s, "boolean"),
+        _ => type_has(s, "integer") || type_has(s, "number"),
+    }
+}
+
+/// An envelope property `name` whose schema is an object with paging fields of its own (JSON:API's
+/// `meta`, `pagination`, `page_info`), and whether its cursor is a number. Its other fields are
+/// answered as the response's example shows them (`example` is the example's value of `name`),
+/// else generated where required. `None`: no such object, or none of its fields pages.
+fn nested_envelope(
+    root: &Value,
+    name: &str,
+    schema: &Value,
+    example: Option<&Value>,
+) -> Option<(NestedEnvelope, bool)> {
+    if !type_has(schema, "object") && schema.field("properties").is_none() {
+        return None;
+    }
+    let required = required_of(root, schema);
+    let (mut envelope, mut fill, mut numeric_cursor) = (Vec::new(), Vec::new(), false);
+    for (field_name, s) in properties(root, schema) {
+        match env_field(field_name).filter(|f| fits(*f, resolve(root, s))) {
+            Some(f) => {
+                let s = resolve(root, s);
+                if matches!(f, EnvField::StartCursor | EnvField::EndCursor)
+                    && (type_has(s, "integer") || type_has(s, "number"))
+                {
+                    numeric_cursor = true;
+                }
+                envelope.push((field_name.clone(), f));
+            }
+            None => match example.and_then(|e| e.get(field_name)) {
+                Some(v) => fill.push((field_name.clone(), v.clone())),
+                None if required.contains(field_name) => fill.push((field_name.clone(), generate::generate(s, root))),
+                None => {}
+            },
+        }
+    }
+    (!envelope.is_empty()).then(|| {
+        let nested = NestedEnvelope {
+            name: name.to_string(),
+            envelope,
+            fill,
+        };
+        (nested, numeric_cursor)
+    })
 }
 
 /// `created_at_start` → (`created_at`, Gte); `_end`/`_from`/`_to`/`_gte`/`_lte`/`_after`/`_before` likewise.

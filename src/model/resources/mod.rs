@@ -212,7 +212,43 @@ pub fn infer(specs: &[Spec], ops: &mut [Operation], when: Compile) -> Result<Vec
             op.action = Action::Archive { res: *res, shape };
         }
     }
+    mark_shared(ops, &mut resources);
     if errors.is_empty() { Ok(resources) } else { Err(errors) }
+}
+
+/// Marks as shared (see [`Resource::shared`]) the resources that anyone may read but only a
+/// credential may write: public data that accounts write. Where writes need no credential
+/// either (`security: [{}, {key: []}]` everywhere), a credential still picks a tenant of its own.
+/// Parents come before their children in `resources`, so one pass hands a shared parent's mark
+/// down.
+fn mark_shared(ops: &[Operation], resources: &mut [Resource]) {
+    let anonymous = |res: usize, read: bool| {
+        let mut reads = ops.iter().filter(|o| match o.action {
+            Action::Read { res: r, .. } => read && r == res,
+            Action::List { res: r, .. } => !read && r == res,
+            _ => false,
+        });
+        reads.any(|o| o.security.optional())
+    };
+    let has_read = |res: usize| {
+        ops.iter()
+            .any(|o| matches!(o.action, Action::Read { res: r, .. } if r == res))
+    };
+    let guarded_write = |res: usize| {
+        ops.iter()
+            .any(|o| o.action.writes() && o.action.resource() == Some(res) && !o.security.optional())
+    };
+    for i in 0..resources.len() {
+        let parent_shared = resources
+            .get(i)
+            .and_then(|r| r.parent)
+            .and_then(|p| resources.get(p))
+            .is_some_and(|p| p.shared);
+        let shared = parent_shared || (anonymous(i, has_read(i)) && guarded_write(i));
+        if let Some(r) = resources.get_mut(i) {
+            r.shared = shared;
+        }
+    }
 }
 
 /// Reads `x-specbox-resource.references` now that every resource of the spec is known.
@@ -504,6 +540,7 @@ fn build_resource(
     Ok(Resource {
         references: Vec::new(),
         create_op: None,
+        shared: false,
         rep_shape: schema_pointer
             .as_deref()
             .map(|p| shapes.get(p))

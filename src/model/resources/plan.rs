@@ -134,6 +134,11 @@ pub struct Resource {
     pub create_op: Option<usize>,
     /// The representation's shape: how items are normalised when stored.
     pub rep_shape: Shape,
+    /// Anyone may read it (its read, or its list when it has no read, allows anonymous access)
+    /// while a write of it needs a credential, or its parent is shared: what it stores is
+    /// everyone's, kept in the default tenant whatever credential a request carries, as public
+    /// data is one set in the real API.
+    pub shared: bool,
 }
 
 /// A field that refers to another resource: by id, or by an inline object that is matched on a
@@ -282,6 +287,23 @@ pub enum EnvField {
     Limit,
 }
 
+impl ListPlan {
+    /// Every paging field the envelope answers, nested ones too.
+    pub fn envelope_fields(&self) -> impl Iterator<Item = EnvField> + '_ {
+        let nested = self.nested.iter().flat_map(|n| n.envelope.iter());
+        self.envelope.iter().chain(nested).map(|(_, f)| *f)
+    }
+}
+
+/// An envelope property that is an object of paging fields (`"meta": {"limit", "offset", "total"}`,
+/// `"pagination": {"next_cursor"}`): its paging fields, and its others as the example shows them.
+#[derive(Debug, Clone)]
+pub struct NestedEnvelope {
+    pub name: String,
+    pub envelope: Vec<(String, EnvField)>,
+    pub fill: Vec<(String, Value)>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MatchKind {
     Exact,
@@ -317,6 +339,8 @@ pub struct ListPlan {
     pub numeric_cursor: bool,
     /// Other required envelope fields, with a generated value.
     pub envelope_fill: Vec<(String, Value)>,
+    /// Envelope objects that page in fields of their own (`"meta": {"total": 3}`), after the items.
+    pub nested: Vec<NestedEnvelope>,
     pub filters: Vec<Filter>,
     pub item_shape: Shape,
 }

@@ -229,9 +229,8 @@ pub async fn list(ctx: &Ctx<'_>, res: usize, plan: &ListPlan, status: u16) -> Re
     let mut page_no = 1usize;
     let mut offset = 0usize;
     let want_total = plan
-        .envelope
-        .iter()
-        .any(|(_, f)| matches!(f, EnvField::Total | EnvField::TotalPages));
+        .envelope_fields()
+        .any(|f| matches!(f, EnvField::Total | EnvField::TotalPages));
     let from = match plan.style {
         Style::Cursor => {
             let after = cursor(&plan.after_param)?;
@@ -276,6 +275,11 @@ pub async fn list(ctx: &Ctx<'_>, res: usize, plan: &ListPlan, status: u16) -> Re
             .envelope_fill
             .iter()
             .map(|(name, _)| name.len() + 68)
+            .sum::<usize>()
+        + plan
+            .nested
+            .iter()
+            .map(|n| n.name.len() + 8 + (n.envelope.len() + n.fill.len()) * 44)
             .sum::<usize>();
     let mut out: Vec<u8> = Vec::with_capacity(
         8 + envelope_len
@@ -303,7 +307,7 @@ pub async fn list(ctx: &Ctx<'_>, res: usize, plan: &ListPlan, status: u16) -> Re
         });
     };
     // Cursors only for the envelope fields that carry them.
-    let wants = |f: EnvField| plan.envelope.iter().any(|(_, e)| *e == f);
+    let wants = |f: EnvField| plan.envelope_fields().any(|e| e == f);
     let first_cursor = page
         .first()
         .filter(|_| wants(EnvField::StartCursor))
@@ -312,9 +316,8 @@ pub async fn list(ctx: &Ctx<'_>, res: usize, plan: &ListPlan, status: u16) -> Re
         .last()
         .filter(|_| wants(EnvField::EndCursor))
         .map(|(s, _)| encode_cursor(*s));
-    let mut fields: Vec<(&str, Value)> = Vec::with_capacity(plan.envelope.len() + plan.envelope_fill.len());
-    for (name, field) in &plan.envelope {
-        let v = match field {
+    let value_of = |field: &EnvField| -> Option<Value> {
+        match field {
             EnvField::StartCursor | EnvField::EndCursor if plan.numeric_cursor => {
                 let at = if *field == EnvField::StartCursor {
                     page.first()
@@ -332,11 +335,13 @@ pub async fn list(ctx: &Ctx<'_>, res: usize, plan: &ListPlan, status: u16) -> Re
             EnvField::Total => total.map(Value::from),
             EnvField::TotalPages => total.map(|t| Value::from(if limit == 0 { 0 } else { t.div_ceil(limit) })),
             EnvField::Offset => Some(Value::from(offset)),
-        };
-        if let Some(v) = v {
-            fields.push((name, v));
         }
-    }
+    };
+    let fields: Vec<(&str, Value)> = plan
+        .envelope
+        .iter()
+        .filter_map(|(name, field)| Some((name.as_str(), value_of(field)?)))
+        .collect();
     out.push(b'{');
     for (name, v) in &fields {
         write_str(&mut out, name);
@@ -352,6 +357,25 @@ pub async fn list(ctx: &Ctx<'_>, res: usize, plan: &ListPlan, status: u16) -> Re
         write_str(&mut out, name);
         out.push(b':');
         write_value(&mut out, v);
+    }
+    for nested in &plan.nested {
+        out.push(b',');
+        write_str(&mut out, &nested.name);
+        out.extend_from_slice(b":{");
+        let paging = nested
+            .envelope
+            .iter()
+            .filter_map(|(name, f)| Some((name, value_of(f)?)));
+        let filled = nested.fill.iter().map(|(name, v)| (name, v.clone()));
+        for (i, (name, v)) in paging.chain(filled).enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_str(&mut out, name);
+            out.push(b':');
+            write_value(&mut out, &v);
+        }
+        out.push(b'}');
     }
     out.push(b'}');
     Ok(Outcome {
