@@ -470,3 +470,51 @@ fn vendor_extensions_and_prose_are_dropped_but_names_and_examples_stay() {
     }
     assert!(root.contains("\"x-api-key\"") && root.contains("\"x-tag\""), "{root}");
 }
+
+#[test]
+fn a_keyword_no_validator_reads_is_ignored_with_a_warning_and_strict_refuses_it() {
+    let spec = "tests/specs/loading/keywords/jobs.yaml";
+    let minimum = "jobs.yaml#/components/schemas/NewJob/properties/rate/oneOf/1/exclusiveMinimum";
+    let pattern = "jobs.yaml#/paths/~1jobs~1{id}/get/parameters/0/schema/pattern";
+    let (code, out, err) = check(&[spec], &[]);
+    assert_eq!(code, Some(0), "{err}");
+    for pointer in [minimum, pattern] {
+        assert!(err.contains(&format!("warning: {spec}")), "{err}");
+        assert!(err.contains(pointer), "{pointer} in {err}");
+    }
+    assert!(err.contains("the keyword is ignored"), "{err}");
+    assert!(out.contains("2 warning(s): ok"), "{out}");
+
+    let (code, _, err) = check(&[spec, "--strict"], &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(&format!(
+            "error: tests/specs/{}",
+            minimum.replace("jobs.yaml", "loading/keywords/jobs.yaml")
+        )),
+        "{err}"
+    );
+    assert!(err.contains("(an error with --strict)"), "{err}");
+
+    // Served, the rest of each schema still holds.
+    let s = Server::start(&[spec], &NO_FIXTURES);
+    assert!(s.log_text().contains(minimum), "{}", s.log_text());
+    let made = s
+        .post("/jobs")
+        .json(&json!({"model": "m", "rate": 0.5}))
+        .send()
+        .expect(201);
+    let job = conforms(&s, "createJob", &made);
+    assert_eq!((&job["model"], &job["rate"]), (&json!("m"), &json!(0.5)), "{job}");
+    s.post("/jobs").json(&json!({"rate": 0.5})).send().expect(400);
+    s.post("/jobs")
+        .json(&json!({"model": "m", "rate": -1}))
+        .send()
+        .expect(400);
+    s.post("/jobs")
+        .json(&json!({"model": "m", "rate": "fast"}))
+        .send()
+        .expect(400);
+    let id = job["id"].as_str().unwrap();
+    conforms(&s, "getJob", &s.get(&format!("/jobs/{id}")).send().expect(200));
+}

@@ -270,4 +270,9 @@ fn an_error_schema_that_accepts_any_body_gets_a_problem_object_not_a_bare_string
     let body = common::conforms(&s, "createPlanet", &bad);
     assert_eq!(body["errors"][0]["field"], "name", "{body}");
     assert_eq!(body["status"], 400, "{body}");
+    // A 404 documented with no content has none; the note says why.
+    let gone = s.delete("/planets/999").bearer("alice").send().expect(404);
+    assert_eq!(gone.body.len(), 0, "{}", gone.text());
+    let note = gone.header("x-specbox-note").unwrap_or_default().to_string();
+    assert!(note.contains("999"), "{note:?}");
 }

@@ -33,11 +33,16 @@ use crate::model::errors::ErrorShape;
 use crate::model::operation::{OpName, Operation, SchemeKind, SecurityScheme, Spec, join_route};
 use crate::model::resources::plan::Resource;
 use crate::model::router::{Router, Target};
-use crate::model::schema::{Compile, SchemaCompiler};
+use crate::model::schema::{BadKeyword, Compile, SchemaCompiler};
 use crate::spec::SpecDoc;
 use crate::spec::error::SpecError;
 use crate::spec::pointer::escape_pointer;
 use serde_json::Value;
+use std::sync::Arc;
+
+/// The most unreadable schema keywords [`Api::build_lenient`] takes out of a spec (each costs a
+/// build) before it refuses the spec instead.
+pub const MAX_IGNORED_KEYWORDS: usize = 16;
 
 /// Everything served: specs, their operations and resources, and the router.
 pub struct Api {
@@ -73,6 +78,47 @@ impl Api {
             .map_err(|failed| failed.errors)
     }
 
+    /// [`Self::build`], where a schema keyword that no validator can read (`exclusiveMinimum:
+    /// true` in a 3.1 document, a `pattern` that is no regular expression) is taken out of the
+    /// document and reported as a warning, naming its file and pointer, rather than refusing the
+    /// spec: the schema keeps every other keyword. The check names one keyword a build, so a
+    /// spec with several pays a build for each, up to [`MAX_IGNORED_KEYWORDS`]; past that, or
+    /// for anything else, the spec is refused as [`Self::build`] refuses it.
+    pub fn build_lenient(docs: Vec<SpecDoc>, opts: &BuildOptions) -> Result<(Api, Vec<SpecError>), Vec<SpecError>> {
+        let mut warnings = Vec::new();
+        let mut docs = docs;
+        loop {
+            let failed = match Self::build_with(docs, opts, Compile::Lazy) {
+                Ok(api) => return Ok((api, warnings)),
+                Err(failed) => failed,
+            };
+            let Failed {
+                docs: mut back,
+                errors,
+                bad,
+            } = failed;
+            let removed = match (bad.map(|b| *b), back.is_empty()) {
+                (Some((i, bad)), false) if errors.is_empty() && warnings.len() < MAX_IGNORED_KEYWORDS => back
+                    .get_mut(i)
+                    .is_some_and(|doc| bad.remove_from(Arc::make_mut(&mut doc.root)))
+                    .then_some(bad),
+                _ => None,
+            };
+            match removed {
+                Some(bad) => {
+                    let message = format!("{}; the keyword is ignored", bad.message);
+                    warnings.push(SpecError::new(&bad.file, &bad.pointer, message));
+                    docs = back;
+                }
+                None => {
+                    return Self::build_with(back, opts, Compile::Eager)
+                        .map(|api| (api, warnings))
+                        .map_err(|failed| failed.errors);
+                }
+            }
+        }
+    }
+
     fn build_with(docs: Vec<SpecDoc>, opts: &BuildOptions, when: Compile) -> Result<Api, Failed> {
         let mut parts = Vec::new();
         let mut ops = Vec::new();
@@ -88,13 +134,18 @@ impl Api {
             }
         }
         if !errors.is_empty() {
-            return Err(Failed { docs, errors });
+            return Err(Failed {
+                docs,
+                errors,
+                bad: None,
+            });
         }
         // Every document built, so parts and documents pair up one to one.
         let specs: Vec<Spec> = docs.into_iter().zip(parts).map(|(doc, p)| p.with_doc(doc)).collect();
         let failed = |specs: Vec<Spec>, errors| Failed {
             docs: specs.into_iter().map(|s| s.doc).collect(),
             errors,
+            bad: None,
         };
         // The operations' schemas are checked beside resource inference (the two take about as
         // long on a large spec), then whatever the resources add beside the rest of the build.
@@ -128,8 +179,10 @@ impl Api {
             let router = Router::build(&specs, &ops)?;
             Ok((lifecycles, hooks, router))
         });
-        if !(ops_compile && rest_compile) {
-            return Err(failed(specs, Vec::new()));
+        if let Err(bad) = ops_compile.and(rest_compile) {
+            let mut failed = failed(specs, Vec::new());
+            failed.bad = bad;
+            return Err(failed);
         }
         let (lifecycles, hooks, router) = match built {
             Ok(b) => b,
@@ -164,6 +217,8 @@ impl Api {
 struct Failed {
     docs: Vec<SpecDoc>,
     errors: Vec<SpecError>,
+    /// A schema check failed over this keyword of this spec (see [`Api::build_lenient`]).
+    bad: Option<Box<(usize, BadKeyword)>>,
 }
 
 /// The schemas the model hands out uncompiled (parameters, bodies, resources), per spec, each
@@ -198,9 +253,9 @@ fn schema_pointers(specs: &[Spec], ops: &[Operation], resources: &[Resource]) ->
 /// one when no thread can be had, at the cost of the memory), and whether they compiled. With
 /// nothing to check, no thread is started. How long `work` then waited for the check is logged
 /// at debug level: what the check adds to startup.
-fn checked_beside<T>(specs: &[Spec], pointers: &[Vec<String>], work: impl FnOnce() -> T) -> (T, bool) {
+fn checked_beside<T>(specs: &[Spec], pointers: &[Vec<String>], work: impl FnOnce() -> T) -> (T, Checked) {
     if pointers.iter().all(Vec::is_empty) {
-        return (work(), true);
+        return (work(), Ok(()));
     }
     let check = || schemas_compile(specs, pointers);
     std::thread::scope(|scope| {
@@ -227,12 +282,18 @@ fn checked_beside<T>(specs: &[Spec], pointers: &[Vec<String>], work: impl FnOnce
 /// its blocks were reused by the long-lived values made after it, so its pages stayed resident
 /// (an idle specbox kept about 40 MB of them for a 13 MB spec). A thread's blocks come from
 /// pages of its own, which are whole and free when it ends, and go back to the system.
-fn schemas_compile(specs: &[Spec], pointers: &[Vec<String>]) -> bool {
-    specs
-        .iter()
-        .zip(pointers)
-        .all(|(spec, pointers)| spec.compiler.check(pointers.iter().map(String::as_str)))
+fn schemas_compile(specs: &[Spec], pointers: &[Vec<String>]) -> Checked {
+    for (i, (spec, pointers)) in specs.iter().zip(pointers).enumerate() {
+        spec.compiler
+            .check(pointers.iter().map(String::as_str))
+            .map_err(|bad| bad.map(|b| Box::new((i, b))))?;
+    }
+    Ok(())
 }
+
+/// What a schema check found: nothing, or a failure and (where it is one) the keyword of which
+/// spec that no validator reads.
+type Checked = Result<(), Option<Box<(usize, BadKeyword)>>>;
 
 /// Everything of a [`Spec`] but its document, which the spec takes once all documents built.
 struct SpecParts {

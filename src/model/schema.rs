@@ -79,6 +79,8 @@ pub struct SchemaCompiler {
 /// The registry and the file it came from, shared by the compiler and every lazy [`Schema`].
 struct Registered {
     registry: Registry<'static>,
+    /// The document the registry holds (for [`BadKeyword::of`]).
+    root: Arc<Value>,
     file: PathBuf,
 }
 
@@ -113,6 +115,7 @@ impl SchemaCompiler {
         Ok(SchemaCompiler {
             shared: Arc::new(Registered {
                 registry,
+                root: Arc::clone(root),
                 file: file.to_path_buf(),
             }),
         })
@@ -150,20 +153,57 @@ impl SchemaCompiler {
     /// compiles each location once, however many of the schemas reach it (a `$ref` target is
     /// compiled once per build), where separate builds would each compile all they reach. The
     /// build fails exactly when one of the schemas would fail on its own: a location compiles the
-    /// same whichever reference reaches it. On `false`, compile each schema with
-    /// [`Self::compile`] to learn which one fails and why.
-    pub fn check<'p>(&self, pointers: impl IntoIterator<Item = &'p str>) -> bool {
+    /// same whichever reference reaches it. On an error, compile each schema with
+    /// [`Self::compile`] to learn which one fails and why; the error names the keyword at fault
+    /// where it is one of the document's (see [`BadKeyword`]).
+    pub fn check<'p>(&self, pointers: impl IntoIterator<Item = &'p str>) -> Result<(), Option<BadKeyword>> {
         let refs: Vec<Value> = pointers
             .into_iter()
             .map(|p| serde_json::json!({ "$ref": reference(p) }))
             .collect();
         if refs.is_empty() {
-            return true;
+            return Ok(());
         }
-        self.shared
-            .options()
-            .build(&serde_json::json!({ "allOf": refs }))
-            .is_ok()
+        match self.shared.options().build(&serde_json::json!({ "allOf": refs })) {
+            Ok(_) => Ok(()),
+            Err(e) => Err(BadKeyword::of(&self.shared.file, self.shared.root(), &e)),
+        }
+    }
+}
+
+/// A keyword of the document that no validator can read (`exclusiveMinimum: true` in a 3.1
+/// document, a `pattern` that is no regular expression, `minLength: "x"`): where it is, and why.
+#[derive(Debug, Clone)]
+pub struct BadKeyword {
+    /// The keyword's pointer in the document (`/components/schemas/A/exclusiveMinimum`).
+    pub pointer: String,
+    pub file: PathBuf,
+    pub message: String,
+}
+
+impl BadKeyword {
+    /// The keyword a compile error names, if it names a member of an object of the document
+    /// (an error about the wrapper that [`SchemaCompiler::check`] builds names none).
+    fn of(file: &Path, root: &Value, e: &jsonschema::ValidationError<'_>) -> Option<BadKeyword> {
+        let pointer = e.instance_path().as_str().to_string();
+        let (parent, _) = pointer.rsplit_once('/')?;
+        let is_member = lookup(root, parent).is_some_and(Value::is_object) && lookup(root, &pointer).is_some();
+        is_member.then(|| BadKeyword {
+            pointer,
+            file: file.to_path_buf(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Takes the keyword out of `root`; `false` if it is not there.
+    pub fn remove_from(&self, root: &mut Value) -> bool {
+        let Some((parent, key)) = self.pointer.rsplit_once('/') else {
+            return false;
+        };
+        let key = key.replace("~1", "/").replace("~0", "~");
+        root.pointer_mut(parent)
+            .and_then(Value::as_object_mut)
+            .is_some_and(|m| m.shift_remove(&key).is_some())
     }
 }
 
@@ -226,6 +266,10 @@ impl SchemaSet {
 }
 
 impl Registered {
+    fn root(&self) -> &Value {
+        &self.root
+    }
+
     fn options(&self) -> jsonschema::ValidationOptions<'_> {
         jsonschema::options()
             .with_draft(Draft::Draft202012)

@@ -435,6 +435,14 @@ fn documented(op: &Operation, mut err: ApiError) -> Fitted {
 
 /// Renders an error in the shape the operation declares for its status, else the API's common
 /// error shape, else problem+json.
+/// `text` as a header value: printable ASCII kept, anything else a `?`, at most 200 bytes.
+fn header_text(text: &str) -> String {
+    text.chars()
+        .take(200)
+        .map(|c| if c == ' ' || c.is_ascii_graphic() { c } else { '?' })
+        .collect()
+}
+
 /// An error's violations as the journal shows them (`body billing_address.country: ...`), or its
 /// message when it has none (a missing credential, a conflict).
 fn violation_texts(err: &ApiError) -> Vec<String> {
@@ -448,6 +456,18 @@ fn violation_texts(err: &ApiError) -> Vec<String> {
 }
 
 pub fn render_error(spec: Option<&Spec>, op: Option<&Operation>, err: &ApiError) -> Reply {
+    // A status the operation documents with no content (`404: {description: Not found}`) is
+    // answered with none: the contract has no body there. The note header and the journal say why.
+    if let Some(r) = op.and_then(|o| o.response_for(err.status))
+        && r.content_type.is_none()
+        && r.schema_pointer.is_none()
+    {
+        let mut reply = Reply::empty(err.status).header(NOTE_HEADER, header_text(&err.message));
+        for (k, v) in &err.headers {
+            reply.push_header(k, v.as_str());
+        }
+        return reply;
+    }
     let (content_type, body) = match spec {
         Some(spec) => {
             // The response the operation documents for this status (exact, a range, or `default`).

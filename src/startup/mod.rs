@@ -186,7 +186,7 @@ pub fn load(spec_paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded, Vec<Sp
     if !errors.is_empty() {
         return Err(errors);
     }
-    let api = Api::build(
+    let (api, ignored) = Api::build_lenient(
         docs,
         &BuildOptions {
             mounts: opts.mounts.clone(),
@@ -198,6 +198,17 @@ pub fn load(spec_paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded, Vec<Sp
             .map(|e| in_bundled_file(e, &bundled))
             .collect::<Vec<_>>()
     })?;
+    let ignored: Vec<SpecError> = ignored.into_iter().map(|e| in_bundled_file(e, &bundled)).collect();
+    if opts.strict && !ignored.is_empty() {
+        return Err(ignored
+            .into_iter()
+            .map(|mut w| {
+                w.message.push_str(" (an error with --strict)");
+                w
+            })
+            .collect());
+    }
+    warnings.extend(ignored);
     files.sort();
     files.dedup();
     Ok(Loaded { api, warnings, files })
