@@ -276,3 +276,106 @@ fn an_error_schema_that_accepts_any_body_gets_a_problem_object_not_a_bare_string
     let note = gone.header("x-specbox-note").unwrap_or_default().to_string();
     assert!(note.contains("999"), "{note:?}");
 }
+
+const VOICES: &str = "tests/specs/realworld/voices.yaml";
+
+/// A `multipart/form-data` body: text fields, then a file part.
+fn multipart(fields: &[(&str, &str)], file: Option<(&str, &str)>) -> Vec<u8> {
+    let mut body = String::new();
+    for (k, v) in fields {
+        body.push_str(&format!(
+            "--BoUnD\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+        ));
+    }
+    if let Some((name, file)) = file {
+        body.push_str(&format!(
+            "--BoUnD\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\nContent-Type: audio/wav\r\n\r\nRIFF....WAVE\r\n"
+        ));
+    }
+    body.push_str("--BoUnD--\r\n");
+    body.into_bytes()
+}
+
+#[test]
+fn a_multipart_create_keeps_its_fields_and_stamps_unix_time_where_the_schema_says_integer() {
+    let s = Server::start(&[VOICES], &["--fixtures", "none"]);
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let body = multipart(
+        &[
+            ("name", "My voice"),
+            ("language", "de-CH"),
+            ("tags", r#"["a","b"]"#),
+            ("attempts", "3"),
+        ],
+        Some(("recording", "consent.wav")),
+    );
+    let made = s
+        .post("/v1/consents")
+        .bearer("k")
+        .raw("multipart/form-data; boundary=BoUnD", &body)
+        .send()
+        .expect(200);
+    let consent = common::conforms(&s, "createConsent", &made);
+    assert_eq!(
+        (
+            &consent["name"],
+            &consent["language"],
+            &consent["tags"],
+            &consent["attempts"]
+        ),
+        (&json!("My voice"), &json!("de-CH"), &json!(["a", "b"]), &json!(3)),
+        "{consent}"
+    );
+    // `created_at` is an integer of Unix seconds, of now.
+    let at = consent["created_at"].as_u64().expect("Unix seconds");
+    assert!(at >= before && at < before + 3600, "{consent}");
+    let id = consent["id"].as_str().unwrap();
+    assert_ne!(id, "cons_1234", "a new key, not the example's");
+    let read = s.get(&format!("/v1/consents/{id}")).bearer("k").send().expect(200);
+    assert_eq!(common::conforms(&s, "getConsent", &read), consent);
+    // The parts are validated: a missing file is named; a body without the boundary is refused.
+    let no_file = multipart(&[("name", "x"), ("language", "en")], None);
+    let bad = s
+        .post("/v1/consents")
+        .bearer("k")
+        .raw("multipart/form-data; boundary=BoUnD", &no_file)
+        .send()
+        .expect(400);
+    assert_eq!(
+        common::conforms(&s, "createConsent", &bad)["error"]["param"],
+        "recording"
+    );
+    s.post("/v1/consents")
+        .bearer("k")
+        .raw("multipart/form-data; boundary=Other", &body)
+        .send()
+        .expect(400);
+    // A required `param` that may be null is null where nothing is at fault.
+    let missing = s.get("/v1/consents/cons_nope").bearer("k").send().expect(404);
+    let error = common::conforms(&s, "getConsent", &missing);
+    assert_eq!(error["error"]["param"], Value::Null, "{error}");
+}
+
+#[test]
+fn an_answer_that_wraps_the_item_beside_required_fields_answers_them_too() {
+    let s = Server::start(&[VOICES], &["--fixtures", "none"]);
+    let made = s
+        .post("/v1/projects/p1/roles")
+        .bearer("k")
+        .json(&json!({"role_id": "owner"}))
+        .send()
+        .expect(200);
+    let answer = common::conforms(&s, "assignRole", &made);
+    assert_eq!(answer["object"], "project.role", "{answer}");
+    assert!(answer["project"]["id"].is_string(), "{answer}");
+    let role = &answer["role"];
+    let read = s
+        .get(&format!("/v1/projects/p1/roles/{}", role["id"].as_str().unwrap()))
+        .bearer("k")
+        .send()
+        .expect(200);
+    assert_eq!(&common::conforms(&s, "getRole", &read), role);
+}

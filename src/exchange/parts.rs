@@ -1,5 +1,5 @@
-//! Taking a request's text apart: query strings and form bodies into pairs, cookies into pairs,
-//! and a cheap check of a JSON body's nesting before it is parsed. Plain byte work that every
+//! Taking a request's text apart: query strings, form bodies and multipart bodies into pairs,
+//! cookies into pairs, and a cheap check of a JSON body's nesting before it is parsed. Plain byte work that every
 //! stage uses (the pipeline, the journal's filters, the recorder, the replayer, the admin API),
 //! so it sits with the request it reads.
 
@@ -79,9 +79,75 @@ fn decode_form(raw: &[u8]) -> Cow<'_, str> {
     )
 }
 
+/// One part of a `multipart/form-data` body: its field name, and its text (a file's name for a
+/// file part: the sandbox keeps what a form says about a file, not the file).
+#[derive(Debug, PartialEq, Eq)]
+pub struct FormPart {
+    pub name: String,
+    pub value: String,
+}
+
+/// The parts of a `multipart/form-data` body (RFC 7578), given the request's `Content-Type`
+/// (which carries the boundary). `None` when there is no boundary or the body is not made of
+/// parts between it; parts with no `Content-Disposition` name are passed over.
+pub fn multipart_parts(content_type: &str, body: &[u8]) -> Option<Vec<FormPart>> {
+    let boundary = content_type.split(';').skip(1).find_map(|p| {
+        let (k, v) = p.trim().split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("boundary")
+            .then(|| v.trim().trim_matches('"'))
+    })?;
+    if boundary.is_empty() {
+        return None;
+    }
+    let delimiter = format!("--{boundary}");
+    let finder = memchr::memmem::Finder::new(delimiter.as_bytes());
+    let mut at = finder.find(body)? + delimiter.len();
+    let mut parts = Vec::new();
+    loop {
+        let rest = body.get(at..)?;
+        if rest.starts_with(b"--") {
+            return Some(parts);
+        }
+        let rest = rest.strip_prefix(b"\r\n")?;
+        let mut headers = [httparse::EMPTY_HEADER; 16];
+        let (used, headers) = match httparse::parse_headers(rest, &mut headers) {
+            Ok(httparse::Status::Complete((used, headers))) => (used, headers),
+            _ => return None,
+        };
+        let content = rest.get(used..)?;
+        // The part ends at the CRLF before the next delimiter.
+        let end = finder.find(content)?;
+        let value = content.get(..end)?;
+        let value = value.strip_suffix(b"\r\n").unwrap_or(value);
+        let disposition = headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case("content-disposition"))
+            .and_then(|h| std::str::from_utf8(h.value).ok());
+        if let Some(name) = disposition.and_then(|d| disposition_param(d, "name")) {
+            let value = match disposition.and_then(|d| disposition_param(d, "filename")) {
+                Some(file) => file,
+                None => String::from_utf8_lossy(value).into_owned(),
+            };
+            parts.push(FormPart { name, value });
+        }
+        at = body.len() - content.len() + end + delimiter.len();
+    }
+}
+
+/// A parameter of a `Content-Disposition` value (`form-data; name="a"; filename="b.png"`).
+fn disposition_param(value: &str, wanted: &str) -> Option<String> {
+    value.split(';').skip(1).find_map(|p| {
+        let (k, v) = p.trim().split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case(wanted)
+            .then(|| v.trim().trim_matches('"').to_string())
+    })
+}
+
 #[cfg(test)]
 mod tests {
-    use super::json_too_deep;
+    use super::{json_too_deep, multipart_parts};
 
     #[test]
     fn nesting_is_measured_outside_strings_only() {
@@ -92,5 +158,22 @@ mod tests {
         // Closed brackets do not add up: many siblings, one level each.
         assert!(!json_too_deep(br#"[[],[],[],[],[]]"#, 2));
         assert!(json_too_deep(b"[[[[]]]]", 3));
+    }
+
+    #[test]
+    fn multipart_parts_are_read_with_file_parts_as_their_names() {
+        let body = b"preamble\r\n--XyZ\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nMy voice\r\n\
+--XyZ\r\nContent-Disposition: form-data; name=\"recording\"; filename=\"a.wav\"\r\nContent-Type: audio/wav\r\n\r\n\
+RIFF\x00\x01--X\r\n--XyZ\r\nContent-Disposition: form-data; name=\"n\"\r\n\r\n\r\n--XyZ--\r\n";
+        let parts = multipart_parts("multipart/form-data; boundary=\"XyZ\"", body).unwrap();
+        let pairs: Vec<(&str, &str)> = parts.iter().map(|p| (p.name.as_str(), p.value.as_str())).collect();
+        assert_eq!(pairs, [("name", "My voice"), ("recording", "a.wav"), ("n", "")]);
+        // No boundary, or a body that is not made of parts: nothing.
+        assert_eq!(multipart_parts("multipart/form-data", body), None);
+        assert_eq!(multipart_parts("multipart/form-data; boundary=QQ", body), None);
+        assert_eq!(
+            multipart_parts("multipart/form-data; boundary=XyZ", b"--XyZ\r\nbroken"),
+            None
+        );
     }
 }

@@ -378,7 +378,12 @@ fn fill(template: &Value, ph: &Placeholders) -> Value {
             let mut out = Map::new();
             for (k, v) in m {
                 if let Some(name) = placeholder(v) {
-                    if let Some(value) = ph.get(name) {
+                    // `{param?}`: null when there is no value, rather than left out.
+                    let (name, or_null) = match name.strip_suffix('?') {
+                        Some(name) => (name, true),
+                        None => (name, false),
+                    };
+                    if let Some(value) = ph.get(name).or(or_null.then_some(Value::Null)) {
                         out.insert(k.clone(), value);
                     }
                 } else {
@@ -470,7 +475,14 @@ fn infer_template(
             allowed.push((at, values));
         }
         if let Some(ph) = ph {
-            out.insert(name.clone(), Value::String(ph.into()));
+            // A required field that may be null is null when its value is missing (no `param`
+            // for an unknown route): left out, the body would break its schema.
+            let ph = if required.contains(&name.as_str()) && allows_null(p) {
+                format!("{}?}}", ph.trim_end_matches('}'))
+            } else {
+                ph.to_string()
+            };
+            out.insert(name.clone(), Value::String(ph));
         } else if ty == "object" && !is_map(p) && depth < 3 && (lower == "error" || required.contains(&name.as_str())) {
             path.push(name.clone());
             out.insert(name.clone(), infer_template(root, p, path, allowed));
@@ -551,6 +563,8 @@ fn is_map(s: &Value) -> bool {
     s.get("properties").is_none() && s.get("additionalProperties").is_some_and(|a| a != &Value::Bool(false))
 }
 
+/// A schema's type, its non-null one where it allows null too (`["string", "null"]`, or
+/// `anyOf: [{type: string}, {type: null}]`).
 fn type_of(s: &Value) -> &str {
     match s.get("type") {
         Some(Value::String(t)) => t,
@@ -560,8 +574,30 @@ fn type_of(s: &Value) -> &str {
             .find(|t| *t != "null")
             .unwrap_or("null"),
         _ if s.get("properties").is_some() => "object",
-        _ => "",
+        _ => ["anyOf", "oneOf"]
+            .iter()
+            .filter_map(|k| s.get(*k).and_then(Value::as_array))
+            .flatten()
+            .map(type_of)
+            .find(|t| !t.is_empty() && *t != "null")
+            .unwrap_or(""),
     }
+}
+
+/// Whether a schema allows `null` (a `null` type, `nullable: true`, or a null branch).
+fn allows_null(s: &Value) -> bool {
+    let null_type = |t: &Value| match t {
+        Value::String(t) => t == "null",
+        Value::Array(ts) => ts.iter().any(|t| t == "null"),
+        _ => false,
+    };
+    s.get("type").is_some_and(null_type)
+        || s.get("nullable") == Some(&Value::Bool(true))
+        || ["anyOf", "oneOf"]
+            .iter()
+            .filter_map(|k| s.get(*k).and_then(Value::as_array))
+            .flatten()
+            .any(allows_null)
 }
 
 /// Properties of a schema including those of its `allOf` parts.

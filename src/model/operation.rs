@@ -179,6 +179,9 @@ impl Media {
     pub fn is_form(&self) -> bool {
         self.media_type == "application/x-www-form-urlencoded"
     }
+    pub fn is_multipart(&self) -> bool {
+        self.media_type == "multipart/form-data"
+    }
     /// Whether a request's media type (without parameters) is this one; media types are
     /// compared without regard to case.
     pub fn matches(&self, content_type: &str) -> bool {

@@ -686,8 +686,33 @@ fn big_integer(raw: &str) -> Option<Value> {
 /// Parses an `application/x-www-form-urlencoded` body into an object, coercing each field by the
 /// body schema's property types so it validates like JSON would.
 pub fn parse_form(root: &Value, schema: Option<&Value>, body: &[u8]) -> Value {
+    form_value(root, schema, crate::exchange::parts::form_pairs(body), false)
+}
+
+/// A `multipart/form-data` body as a JSON object, typed like [`parse_form`]'s (a file part is its
+/// file's name); `None` when the body is not made of parts.
+pub fn parse_multipart(root: &Value, schema: Option<&Value>, content_type: &str, body: &[u8]) -> Option<Value> {
+    let parts = crate::exchange::parts::multipart_parts(content_type, body)?;
+    Some(form_value(
+        root,
+        schema,
+        parts.into_iter().map(|p| (p.name, p.value)),
+        true,
+    ))
+}
+
+/// Form fields as a JSON object: a name sent twice is an array, and each value is typed as the
+/// schema's property of that name says (`"2"` is `2` where an integer is declared). In a
+/// multipart body an object or array may also come as one part of JSON text (OpenAPI's default
+/// encoding of an object there is `application/json`).
+fn form_value(
+    root: &Value,
+    schema: Option<&Value>,
+    pairs: impl Iterator<Item = (String, String)>,
+    multipart: bool,
+) -> Value {
     let mut grouped: Vec<(String, Vec<String>)> = Vec::new();
-    for (k, v) in crate::exchange::parts::form_pairs(body) {
+    for (k, v) in pairs {
         match grouped.iter_mut().find(|(name, _)| *name == k) {
             Some((_, values)) => values.push(v),
             None => grouped.push((k, vec![v])),
@@ -699,6 +724,12 @@ pub fn parse_form(root: &Value, schema: Option<&Value>, body: &[u8]) -> Value {
         let coerce = props
             .and_then(|p| p.get(&k))
             .map_or(Coerce::String, |s| Coerce::for_schema(root, s, true));
+        if let ([one], true, Coerce::Array(..) | Coerce::Json) = (values.as_slice(), multipart, &coerce)
+            && let Ok(v @ (Value::Array(_) | Value::Object(_))) = serde_json::from_str::<Value>(one)
+        {
+            out.insert(k, v);
+            continue;
+        }
         let refs: Vec<&str> = values.iter().map(String::as_str).collect();
         out.insert(k, coerce.apply(&refs));
     }

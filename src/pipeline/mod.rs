@@ -26,7 +26,7 @@ use crate::model::errors::{ApiError, ErrorKind};
 use crate::model::generate;
 use crate::model::operation::{Operation, Spec, is_json_type};
 use crate::model::router::{Match, ParamName, Target};
-use crate::model::schema::{Location, Violation, parse_form};
+use crate::model::schema::{Location, Violation, parse_form, parse_multipart};
 use crate::pipeline::act::ctx::{Ctx, Outcome, Validated};
 use crate::pipeline::auth::{Auth, Credentials};
 use crate::pipeline::faults::{Faults, Prefer, RequestFacts};
@@ -665,10 +665,26 @@ fn validate(
                         ),
                     ));
                 };
+                // Only a form needs the schema itself (to type its string values).
+                let schema_value = || media.schema_pointer.as_ref().and_then(|p| lookup(root, p));
                 let parsed = if media.is_form() {
-                    // Only a form needs the schema itself (to type its string values).
-                    let schema_value = media.schema_pointer.as_ref().and_then(|p| lookup(root, p));
-                    Some(parse_form(root, schema_value, &req.body))
+                    Some(parse_form(root, schema_value(), &req.body))
+                } else if media.is_multipart() {
+                    let full_type = req
+                        .headers
+                        .get(hyper::header::CONTENT_TYPE)
+                        .and_then(|v| v.to_str().ok());
+                    let parts = full_type.and_then(|ct| parse_multipart(root, schema_value(), ct, &req.body));
+                    match parts {
+                        Some(v) => Some(v),
+                        None => {
+                            return Err(ApiError::new(
+                                400,
+                                ErrorKind::MalformedBody,
+                                "request body is not multipart/form-data with the boundary its Content-Type names",
+                            ));
+                        }
+                    }
                 } else if media.is_json() || content_type.is_some_and(is_json_type) {
                     if json_too_deep(&req.body, settings.max_depth) {
                         return Err(ApiError::new(

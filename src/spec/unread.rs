@@ -1,5 +1,6 @@
 //! Dropping what nothing reads once a document is loaded: prose (`description`, `summary`,
-//! `externalDocs`) and vendor extensions (`x-*`, except specbox's own `x-specbox-*`).
+//! `externalDocs`), vendor extensions (`x-*`, except specbox's own `x-specbox-*`), and the second
+//! mention of a name in a schema's `required` list.
 //!
 //! Validation ignores annotations, answers come from examples and schemas, errors name pointers,
 //! and the engine reads no extension but its own (principle 1: an API's particulars reach it as
@@ -30,6 +31,24 @@ use crate::spec::pointer::{local_refs, push_segment};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::fmt::Write;
+
+/// Lists each name of a schema's `required` once (OpenAI's spec lists some twice). A second
+/// mention is never read, and `jsonschema` judges such a list wrongly: it reports a listed
+/// property missing from an object that has it.
+fn once_each(names: &mut Vec<Value>) {
+    let twice = |i: usize, n: &Value| names.iter().take(i).any(|m| m == n);
+    if !names.iter().enumerate().any(|(i, n)| twice(i, n)) {
+        return;
+    }
+    let mut seen: Vec<Value> = Vec::with_capacity(names.len());
+    names.retain(|n| {
+        let first = !seen.contains(n);
+        if first {
+            seen.push(n.clone());
+        }
+        first
+    });
+}
 
 /// What the keys of a map are, which decides whether any of them can go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -133,6 +152,9 @@ impl Walk<'_> {
                         };
                         !unread || (self.track && self.holds(k))
                     });
+                    if let Some(Value::Array(names)) = map.get_mut("required") {
+                        once_each(names);
+                    }
                 }
                 for (k, child) in map.iter_mut() {
                     if keys == Keys::Keywords

@@ -216,6 +216,33 @@ pub fn infer(specs: &[Spec], ops: &mut [Operation], when: Compile) -> Result<Vec
     if errors.is_empty() { Ok(resources) } else { Err(errors) }
 }
 
+/// The form a time field's schema (resolved) asks for (see [`TimeForm`]). An integer is milliseconds when its format says so
+/// (`unix-ms`, `timestamp-millis`) or its example is one (past the year 5138 in seconds).
+fn time_form(schema: &Value) -> TimeForm {
+    let format = schema.field("format").and_then(Value::as_str).unwrap_or("");
+    let example = schema
+        .field("example")
+        .or_else(|| schema.field("examples").and_then(|e| e.get(0)))
+        .and_then(Value::as_f64);
+    let typed = |t: &str| match schema.field("type") {
+        Some(Value::String(s)) => s == t,
+        Some(Value::Array(ts)) => ts.iter().any(|x| x == t),
+        _ => false,
+    };
+    if typed("integer") || typed("number") {
+        let millis = format.contains("ms") || format.contains("milli") || example.is_some_and(|e| e >= 1e11);
+        if millis {
+            TimeForm::UnixMillis
+        } else {
+            TimeForm::UnixSeconds
+        }
+    } else if format == "date" {
+        TimeForm::Date
+    } else {
+        TimeForm::Text
+    }
+}
+
 /// Marks as shared (see [`Resource::shared`]) the resources that anyone may read but only a
 /// credential may write: public data that accounts write. Where writes need no credential
 /// either (`security: [{}, {key: []}]` everywhere), a credential still picks a tenant of its own.
@@ -486,15 +513,19 @@ fn build_resource(
             _ => props.contains_key(default).then(|| default.to_string()),
         }
     };
-    // Other names for the timestamps, used when the schema says they are date-times (a
-    // `date_created` in another format keeps what the example shows).
+    // Other names for the timestamps, used when the schema says they are moments: date-times,
+    // or Unix times (Stripe's `created`: an integer of format `unix-time`). A `date_created` in
+    // another format keeps what the example shows.
     let stamp_named = |names: &[&str]| {
         names
             .iter()
             .find(|n| {
-                props
-                    .get(n)
-                    .is_some_and(|s| resolve(root, s).field("format").and_then(Value::as_str) == Some("date-time"))
+                props.get(n).is_some_and(|s| {
+                    let s = resolve(root, s);
+                    let format = s.field("format").and_then(Value::as_str).unwrap_or("");
+                    format == "date-time"
+                        || (time_form(s).is_unix() && (format.contains("unix") || format.contains("timestamp")))
+                })
             })
             .map(|n| n.to_string())
     };
@@ -533,6 +564,12 @@ fn build_resource(
             .flatten()
     });
 
+    let form_of = |field: &Option<String>| {
+        field
+            .as_ref()
+            .and_then(|f| props.get(f.as_str()))
+            .map_or(TimeForm::Text, |s| time_form(resolve(root, s)))
+    };
     let schema = match &schema_pointer {
         Some(p) => Some(spec.compiler.schema(p, when)?),
         None => None,
@@ -557,6 +594,8 @@ fn build_resource(
         schema_pointer,
         schema,
         unique,
+        created_form: form_of(&created_field),
+        updated_form: form_of(&updated_field),
         created_field,
         updated_field,
         archivable: ext.field("archive").and_then(Value::as_bool).unwrap_or(false),
@@ -714,15 +753,20 @@ fn action_for(
     let success_schema = op.success().and_then(|r| r.schema_pointer.clone());
     // An answer that wraps the item (`{"customer": {...}}`) is shaped as the item, then wrapped.
     let envelope = answer_envelope(root, op, res.schema_pointer.as_deref(), &res.singular());
-    // What the wrapper shows beside the item in the spec's example of this answer.
+    // What the wrapper shows beside the item in the spec's example of this answer, else in the
+    // body generated for it (`{"object": "group.role", "group": {...}, "role": <the item>}`
+    // answers its `object` and `group` too).
     let beside = || {
-        let example = op.success().and_then(|r| r.first_example(root));
-        match (example.and_then(Value::as_object), &envelope) {
-            (Some(e), Some((field, _))) => e
-                .iter()
-                .filter(|(k, _)| *k != field)
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
+        let Some((field, _)) = &envelope else {
+            return Vec::new();
+        };
+        let example = op.success().and_then(|r| r.first_example(root)).cloned();
+        let body = example.or_else(|| {
+            let schema = success_schema.as_deref().and_then(|p| lookup(root, p))?;
+            Some(crate::model::generate::generate(schema, root))
+        });
+        match body {
+            Some(Value::Object(e)) => e.into_iter().filter(|(k, _)| k != field).collect(),
             _ => Vec::new(),
         }
     };

@@ -126,6 +126,9 @@ pub struct Resource {
     pub unique: Vec<UniqueRule>,
     pub created_field: Option<String>,
     pub updated_field: Option<String>,
+    /// How `created_field` and `updated_field` write a moment (their schemas' types).
+    pub created_form: TimeForm,
+    pub updated_form: TimeForm,
     /// DELETE archives (the spec has a restore action) rather than removes.
     pub archivable: bool,
     /// Fields that refer to other resources.
@@ -269,6 +272,25 @@ pub enum Style {
     Offset,
     /// Just a `limit` (the first N), or nothing: the whole list.
     First,
+}
+
+/// How a field's schema writes a moment: RFC 3339 text (a `date-time`, or a field such as
+/// `created_at` whose schema names no other type), a date, or Unix seconds or milliseconds (an
+/// `integer` or `number` field, such as OpenAI's `created_at` and Stripe's `created`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TimeForm {
+    #[default]
+    Text,
+    Date,
+    UnixSeconds,
+    UnixMillis,
+}
+
+impl TimeForm {
+    /// A numeric form (the field is a Unix time).
+    pub fn is_unix(self) -> bool {
+        matches!(self, TimeForm::UnixSeconds | TimeForm::UnixMillis)
+    }
 }
 
 /// What one envelope field of a list response carries.

@@ -5,7 +5,7 @@ use crate::exchange::Body;
 use crate::model::Api;
 use crate::model::errors::{ApiError, ErrorKind};
 use crate::model::operation::Operation;
-use crate::model::resources::plan::Resource;
+use crate::model::resources::plan::{Resource, TimeForm};
 use crate::state::store::{Parent, Scope, Store, TenantRef};
 use serde_json::Value;
 
@@ -128,7 +128,17 @@ pub fn stamp(at_ms: u64) -> String {
     })
 }
 
-/// The tenant's sandbox clock now, as RFC 3339 text (what the engine writes in `created_at`...).
-pub fn now(ctx: &Ctx) -> String {
-    stamp(ctx.store.now_ms(ctx.tenant))
+/// The tenant's sandbox clock now (Unix milliseconds): what the engine writes in `created_at`...
+pub fn now(ctx: &Ctx) -> u64 {
+    ctx.store.now_ms(ctx.tenant)
+}
+
+/// A time of the sandbox clock (Unix milliseconds) as a field of `form` writes it.
+pub fn moment(form: TimeForm, at_ms: u64) -> Value {
+    match form {
+        TimeForm::Text => Value::String(stamp(at_ms)),
+        TimeForm::Date => Value::String(stamp(at_ms).chars().take(10).collect()),
+        TimeForm::UnixSeconds => Value::from(at_ms / 1000),
+        TimeForm::UnixMillis => Value::from(at_ms),
+    }
 }

@@ -6,7 +6,7 @@
 use crate::model::Api;
 use crate::model::errors::{ApiError, ErrorKind};
 use crate::model::lifecycle::{OutcomeRule, Transition, set_pointer};
-use crate::pipeline::act::ctx::{Ctx, not_found, resource, scope_for, stamp};
+use crate::pipeline::act::ctx::{Ctx, moment, not_found, resource, scope_for};
 use crate::state::item::{Entry, claims_of, to_entry};
 use crate::state::store::{CollectionKey, Prepared, Scope, Store, TenantRef, Timer};
 use serde_json::{Map, Value};
@@ -45,7 +45,7 @@ pub async fn transition(ctx: &Ctx<'_>, t: &Transition) -> Result<bytes::Bytes, A
         }
         obj.insert(t.field.clone(), Value::String(t.to.clone()));
         if let Some(f) = &r.updated_field {
-            obj.insert(f.clone(), Value::String(stamp(now_ms)));
+            obj.insert(f.clone(), moment(r.updated_form, now_ms));
         }
         let claims = claims_of(r, &obj);
         Ok(Prepared {
@@ -162,7 +162,7 @@ pub async fn run_due(api: &Api, store: &Store, tenant: &TenantRef, until_ms: u64
             }
             obj.insert(life.field.clone(), Value::String(timer.to.clone()));
             if let Some(f) = &r.updated_field {
-                obj.insert(f.clone(), Value::String(stamp(timer.due_ms)));
+                obj.insert(f.clone(), moment(r.updated_form, timer.due_ms));
             }
             let claims = claims_of(r, &obj);
             Ok(Prepared {

@@ -7,7 +7,7 @@ use crate::model::lifecycle::OutcomeRule;
 use crate::model::resources::plan::{Action, IdGen, Resource, Shape, WritePlan};
 use crate::model::resources::write::rekey;
 use crate::model::schema::{Location, Violation};
-use crate::pipeline::act::ctx::{Ctx, Outcome, item_scope, now, resource, scope_for};
+use crate::pipeline::act::ctx::{Ctx, Outcome, item_scope, moment, now, resource, scope_for};
 use crate::pipeline::act::lifecycle::{schedule, shape_new};
 use crate::state::item::{Entry, claims_of, field_of, id_key, render, to_entry, unique_key};
 use crate::state::store::{From, Insert, PageQuery, Prepared, Scope};
@@ -101,7 +101,7 @@ fn new_object(
     write: &WritePlan,
     body: Option<Value>,
     first: &[(String, Value)],
-    stamp: String,
+    at_ms: u64,
 ) -> Map<String, Value> {
     let mut obj = fields_from_body(write, body);
     drop_unfit(r, write, &mut obj);
@@ -124,10 +124,10 @@ fn new_object(
         }
     }
     if let Some(f) = &r.created_field {
-        obj.insert(f.clone(), Value::String(stamp.clone()));
+        obj.insert(f.clone(), moment(r.created_form, at_ms));
     }
     if let Some(f) = &r.updated_field {
-        obj.insert(f.clone(), Value::String(stamp));
+        obj.insert(f.clone(), moment(r.updated_form, at_ms));
     }
     obj
 }
@@ -490,7 +490,7 @@ pub async fn write_item(
     let (r, scope, id) = item_scope(ctx, res)?;
     let mut changes = fields_from_body(write, body);
     drop_unfit(r, write, &mut changes);
-    let stamp = r.updated_field.as_ref().map(|_| now(ctx));
+    let stamp = r.updated_field.as_ref().map(|_| moment(r.updated_form, now(ctx)));
     let mut next = |current: &Entry| {
         let current = match current.value() {
             Value::Object(m) => m,
@@ -517,7 +517,7 @@ pub async fn write_item(
             }
         }
         if let (Some(f), Some(stamp)) = (&r.updated_field, &stamp) {
-            next.insert(f.clone(), Value::String(stamp.clone()));
+            next.insert(f.clone(), stamp.clone());
         }
         Ok(prepared(r, id.to_string(), next))
     };
