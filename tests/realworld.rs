@@ -379,3 +379,22 @@ fn an_answer_that_wraps_the_item_beside_required_fields_answers_them_too() {
         .expect(200);
     assert_eq!(&common::conforms(&s, "getRole", &read), role);
 }
+
+#[test]
+fn an_item_of_several_shapes_is_keyed_enveloped_and_typed_through_them() {
+    let s = Server::start(&[VOICES], &["--fixtures", "none"]);
+    let create = |body: Value| {
+        let made = s.post("/v1/memberships").bearer("k").json(&body).send().expect(201);
+        common::conforms(&s, "createMembership", &made)["data"].clone()
+    };
+    let one = create(json!({"data": {"member": "u1", "parent": "g1", "access_level": "bogus"}}));
+    let gid = one["gid"].as_str().unwrap().to_string();
+    assert_ne!(gid, "12345", "a new key, not the example's: {one}");
+    // A gid sent where the answer holds an object, and a level no shape lists, are not stored.
+    assert!(one["member"].is_object() && one["access_level"] != "bogus", "{one}");
+    let read = s.get(&format!("/v1/memberships/{gid}")).bearer("k").send().expect(200);
+    assert_eq!(common::conforms(&s, "getMembership", &read)["data"], one);
+    let two = create(json!({"data": {"member": "u2", "parent": "g1", "access_level": "viewer"}}));
+    assert_eq!(two["access_level"], "viewer", "{two}");
+    assert_ne!(two["gid"], one["gid"]);
+}

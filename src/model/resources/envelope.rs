@@ -6,7 +6,7 @@
 //! representation, or, where no representation is known yet, the one object-valued property named
 //! like the resource (or `data`) in an object that has no key of its own.
 
-use crate::model::operation::{Operation, properties};
+use crate::model::operation::{Operation, item_properties, properties};
 use crate::spec::pointer::{Field, escape_pointer, lookup, resolve, resolve_pointer};
 use serde_json::Value;
 
@@ -19,14 +19,42 @@ pub fn fold(name: &str) -> String {
         .collect()
 }
 
-/// The canonical pointer of a property's schema (its `$ref` target, followed to the end).
+/// The canonical pointer of a property's schema (its `$ref` target, followed to the end). A
+/// property that the schema at `at` declares through `allOf` (or, for one of several shapes,
+/// that the first shape declaring it does) is found there; one declared nowhere gets the
+/// pointer where it would be, which names nothing.
 pub fn property_pointer(root: &Value, at: &str, name: &str) -> String {
-    resolve_pointer(root, format!("{at}/properties/{}", escape_pointer(name)))
+    let direct = resolve_pointer(root, format!("{at}/properties/{}", escape_pointer(name)));
+    if lookup(root, &direct).is_some() {
+        return direct;
+    }
+    declared_in_parts(root, &resolve_pointer(root, at.to_string()), name, 0).unwrap_or(direct)
 }
 
+fn declared_in_parts(root: &Value, at: &str, name: &str, depth: usize) -> Option<String> {
+    if depth > 8 {
+        return None;
+    }
+    let schema = lookup(root, at)?;
+    ["allOf", "anyOf", "oneOf"].iter().find_map(|key| {
+        let parts = schema.get(*key).and_then(Value::as_array)?;
+        (0..parts.len()).find_map(|i| {
+            let part = resolve_pointer(root, format!("{at}/{key}/{i}"));
+            let direct = resolve_pointer(root, format!("{part}/properties/{}", escape_pointer(name)));
+            if lookup(root, &direct).is_some() {
+                Some(direct)
+            } else {
+                declared_in_parts(root, &part, name, depth + 1)
+            }
+        })
+    })
+}
+
+/// An object schema: typed so, declaring properties, or one of several shapes that all declare
+/// some in common (see [`item_properties`]).
 fn is_object_schema(root: &Value, schema: &Value) -> bool {
     let s = resolve(root, schema);
-    s.field("type").and_then(Value::as_str) == Some("object") || !properties(root, s).is_empty()
+    s.field("type").and_then(Value::as_str) == Some("object") || !item_properties(root, s).is_empty()
 }
 
 /// Properties of a wrapper that travel beside the item rather than being it.

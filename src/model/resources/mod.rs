@@ -19,7 +19,7 @@ pub mod plan;
 pub mod shape;
 pub mod write;
 
-use crate::model::operation::{Operation, Props, Spec, properties, template_params};
+use crate::model::operation::{Operation, Props, Spec, item_properties, properties, template_params};
 use crate::model::resources::envelope::{answer_envelope, fold, item_envelope};
 use crate::model::resources::list::{list_items_pointer, list_plan};
 use crate::model::resources::plan::singular;
@@ -440,7 +440,7 @@ fn build_resource(
             .map(|p| item_envelope(root, &p, None, &singular).map_or(p, |(_, inner)| inner));
     }
     let props = match schema_pointer.as_ref().and_then(|p| lookup(root, p)) {
-        Some(rep) => properties(root, rep),
+        Some(rep) => item_properties(root, rep),
         None => Props::default(),
     };
 

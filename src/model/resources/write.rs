@@ -6,7 +6,7 @@
 //! wraps the object (`{"customer": {...}}`) where the answer does not. All of that is settled here,
 //! once, into a [`WritePlan`] that a create or an update only follows.
 
-use crate::model::operation::{Operation, Props, Spec, properties};
+use crate::model::operation::{Operation, Props, Spec, any_shape_properties, properties};
 use crate::model::resources::envelope::{answer_envelope, fold, item_envelope, unwrap};
 use crate::model::resources::plan::{Rename, Resource, WritePlan};
 use crate::model::schema::Coerce;
@@ -122,7 +122,7 @@ pub fn write_plan(spec: &Spec, op: &Operation, res: &Resource, create: bool) -> 
         .schema_pointer
         .as_ref()
         .and_then(|p| lookup(root, p))
-        .map(|rep| properties(root, rep))
+        .map(|rep| any_shape_properties(root, rep))
         .unwrap_or_default();
 
     let mut defaults = Vec::new();
