@@ -28,8 +28,14 @@ fn the_specs_examples_are_the_starting_state() {
     // The list example shows order 7: it exists, in every tenant, before anything is created.
     let page = s.get("/v1/orders").header("X-Api-Key", "a").send().expect(200).json();
     assert_eq!(page["orders"][0]["number"], 7, "{page}");
-    // Envelope fields the engine does not keep answer as the example shows them.
-    assert_eq!(page["self"], "https://api.shop.example/v1/orders", "{page}");
+    // Envelope fields the engine does not keep answer as the example shows them, their links
+    // to the spec's server pointing at the sandbox instead.
+    assert_eq!(page["self"], format!("http://{}/v1/orders", s.addr), "{page}");
+    assert_eq!(
+        page["orders"][0]["html_url"],
+        format!("http://{}/v1/orders/7", s.addr),
+        "{page}"
+    );
     let one = s.get("/v1/orders/7").header("X-Api-Key", "b").send().expect(200).json();
     assert_eq!(one, json!({"order": page["orders"][0].clone()}));
 }
@@ -48,7 +54,7 @@ fn a_create_answers_like_the_example_with_what_was_sent_under_the_responses_name
     assert_eq!(order["gift"], true, "{created}");
     // What the server sets comes from the example, its link naming the new item.
     assert_eq!(order["status"], "open", "{created}");
-    assert_eq!(order["html_url"], "https://api.shop.example/v1/orders/8", "{created}");
+    assert_eq!(order["html_url"], format!("http://{}/v1/orders/8", s.addr), "{created}");
     // A field the client may send but did not: null where the schema allows it.
     assert_eq!(order["note"], Value::Null, "{created}");
     // writeOnly: kept, never sent.
@@ -233,6 +239,12 @@ fn public_reads_see_what_credentials_wrote_and_a_meta_object_pages() {
     };
     let mars = create("alice", "Mars");
     create("bob", "Venus");
+    // Its link to itself leads to the sandbox, not to the spec's server.
+    assert_eq!(
+        mars["url"],
+        format!("http://{}/planets/{}", s.addr, mars["id"]),
+        "{mars}"
+    );
     // A read that needs no credential sees what any credential wrote, with one or without.
     let path = format!("/planets/{}", mars["id"]);
     let anonymous = s.get(&path).send().expect(200);

@@ -520,3 +520,25 @@ fn a_client_that_stalls_its_handshake_is_disconnected_after_the_header_timeout()
     let read = tcp.read(&mut byte);
     assert!(matches!(read, Ok(0)), "the server kept a silent connection: {read:?}");
 }
+
+#[tokio::test]
+async fn links_to_the_specs_server_lead_back_over_https() {
+    let dir = Dir::new("links");
+    let ca_file = dir.path("ca.pem");
+    let server = Server::start(
+        &["tests/specs/realworld/planets.yaml"],
+        &["--tls", "--tls-ca-out", &ca_file, "--fixtures", "none"],
+    );
+    let ca = std::fs::read_to_string(&ca_file).expect("--tls-ca-out was written");
+    let trusting = client_config(&[&ca], None);
+    let port = port(&server);
+    for h2 in [false, true] {
+        let base = format!("https://localhost:{port}/planets");
+        let made = send(&trusting, "POST", &base, h2, Some(json!({"name": "Mars"})))
+            .await
+            .unwrap();
+        assert_eq!(made.status, 201, "{}", made.body);
+        let expected = format!("{base}/{}", made.body["id"]);
+        assert_eq!(made.body["url"], json!(expected), "h2 {h2}: {}", made.body);
+    }
+}

@@ -45,6 +45,7 @@ use crate::traffic::replay::Replay;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Body as _, Incoming};
+use hyper::header::{CONTENT_LOCATION, HeaderValue, LINK, LOCATION};
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -140,6 +141,7 @@ pub async fn run(
         let ctl = Arc::new(ConnCtl {
             fault: Mutex::new(None),
             watch: watchdog.watch(),
+            https: tls.is_some(),
         });
         let io_ctl = ctl.clone();
         let app = app.clone();
@@ -479,6 +481,39 @@ fn replay_notes() -> Notes {
     }
 }
 
+/// Points the links in an answer of the engine that lead to one of its spec's servers at the
+/// address the request came to (see [`crate::model::links`]): in the body, and in a `Location`,
+/// `Content-Location` or `Link` header. A proxied or replayed answer is left as it came.
+fn relink(engine: &Engine, reply: &mut Reply, notes: &Notes, https: bool, host: &dyn Fn() -> String) {
+    if notes.upstream.is_some() || notes.replayed {
+        return;
+    }
+    let Some(spec) = reply
+        .meta
+        .operation
+        .and_then(|i| engine.api.ops.get(i))
+        .and_then(|o| engine.api.specs.get(o.spec))
+        .filter(|s| !s.links.is_empty())
+    else {
+        return;
+    };
+    let base = || {
+        let mount = if spec.mount == "/" { "" } else { spec.mount.as_str() };
+        format!("{}://{}{mount}", if https { "https" } else { "http" }, host())
+    };
+    if let Some(body) = spec.links.rewrite(&reply.body, base) {
+        reply.body = Bytes::from(body);
+    }
+    for (name, value) in reply.headers.iter_mut() {
+        if [LOCATION, CONTENT_LOCATION, LINK].contains(name)
+            && let Some(v) = spec.links.rewrite(value.as_bytes(), base)
+            && let Ok(v) = HeaderValue::from_bytes(&v)
+        {
+            *value = v;
+        }
+    }
+}
+
 /// Journals and records an answered exchange, then hands hyper its response (or the fault).
 fn finish(
     app: &App,
@@ -512,6 +547,7 @@ fn finish(
                 })
                 .unwrap_or_else(|| "localhost".into())
         };
+        relink(engine, &mut reply, &notes, ctl.https, &host);
         if reply
             .meta
             .operation
@@ -614,6 +650,8 @@ fn to_response(reply: Reply, head: bool) -> Response<Full<Bytes>> {
 struct ConnCtl {
     fault: Mutex<Option<NetFault>>,
     watch: Arc<Watch>,
+    /// The connection is TLS: links in answers are `https://` (see [`relink`]).
+    https: bool,
 }
 
 /// A connection's stream: a TCP socket, or TLS over one.

@@ -22,6 +22,7 @@ pub mod fingerprint;
 pub mod generate;
 pub mod hooks;
 pub mod lifecycle;
+pub mod links;
 pub mod operation;
 pub mod resources;
 pub mod router;
@@ -304,6 +305,7 @@ struct SpecParts {
     schemes: Vec<SecurityScheme>,
     compiler: SchemaCompiler,
     token_route: Option<String>,
+    links: links::ServerLinks,
 }
 
 impl SpecParts {
@@ -317,6 +319,7 @@ impl SpecParts {
             schemes: self.schemes,
             compiler: self.compiler,
             token_route: self.token_route,
+            links: self.links,
         }
     }
 }
@@ -389,6 +392,7 @@ fn build_spec(
             schemes,
             compiler,
             token_route,
+            links: links::ServerLinks::of(root),
         },
         ops,
     ))

@@ -28,6 +28,8 @@ pub struct Spec {
     pub compiler: SchemaCompiler,
     /// OAuth2 client-credentials token endpoint (full path), when the spec declares one.
     pub token_route: Option<String>,
+    /// The spec's server URLs, which answers' links leave for the sandbox's address.
+    pub links: crate::model::links::ServerLinks,
 }
 
 impl Spec {

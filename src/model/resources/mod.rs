@@ -243,6 +243,32 @@ fn time_form(schema: &Value) -> TimeForm {
     }
 }
 
+/// Whether an inferred action's answer is made of stored items: a create that answers a list
+/// (GitHub's `POST /user/emails` answers every address) keeps no one item, and a list of
+/// plain values (GitHub's gitignore template names, where a read answers an object) lists no
+/// stored ones. Such an operation answers from the spec instead.
+fn answers_items(root: &Value, kind: &str, success: Option<&str>, name: &str) -> bool {
+    let Some(pointer) = success else {
+        return true;
+    };
+    let schema = lookup(root, pointer).map(|s| resolve(root, s)).unwrap_or(&Value::Null);
+    match kind {
+        "create" => !type_has(schema, "array"),
+        "list" => {
+            let items = list_items_pointer(root, pointer, name).and_then(|p| lookup(root, &p));
+            let plain = |s: &Value| {
+                ["string", "integer", "number", "boolean"]
+                    .iter()
+                    .any(|t| type_has(s, t))
+            };
+            !items
+                .map(|s| resolve(root, s))
+                .is_some_and(|s| plain(s) && !type_has(s, "object"))
+        }
+        _ => true,
+    }
+}
+
 /// Marks as shared (see [`Resource::shared`]) the resources that anyone may read but only a
 /// credential may write: public data that accounts write. Where writes need no credential
 /// either (`security: [{}, {key: []}]` everywhere), a credential still picks a tenant of its own.
@@ -751,6 +777,9 @@ fn action_for(
         },
     };
     let success_schema = op.success().and_then(|r| r.schema_pointer.clone());
+    if declared.is_none() && !answers_items(root, kind, success_schema.as_deref(), &res.name) {
+        return Some(Action::None);
+    }
     // An answer that wraps the item (`{"customer": {...}}`) is shaped as the item, then wrapped.
     let envelope = answer_envelope(root, op, res.schema_pointer.as_deref(), &res.singular());
     // What the wrapper shows beside the item in the spec's example of this answer, else in the

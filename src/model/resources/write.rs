@@ -9,6 +9,7 @@
 use crate::model::operation::{Operation, Props, Spec, any_shape_properties, properties};
 use crate::model::resources::envelope::{answer_envelope, fold, item_envelope, unwrap};
 use crate::model::resources::plan::{Rename, Resource, WritePlan};
+use crate::model::resources::shape::type_has;
 use crate::model::schema::Coerce;
 use crate::spec::pointer::{Field, lookup, resolve};
 use serde_json::{Map, Value};
@@ -236,10 +237,13 @@ pub fn write_plan(spec: &Spec, op: &Operation, res: &Resource, create: bool) -> 
         .iter()
         .filter_map(|p| {
             let folded = fold(p);
-            // A parent's generic `{id}` is not the child's own `id`.
+            // A parent's generic `{id}` is not the child's own `id`; and a field that holds more
+            // than a key (GitHub's fork `owner`, a user object, under `/repos/{owner}/...`) is
+            // no place for the path's text.
             rep_props
                 .iter()
                 .find(|(k, _)| fold(k) == folded && **k != res.id_field)
+                .filter(|(_, s)| !holds_structure(root, s, 0))
                 .map(|(k, s)| (p.clone(), k.clone(), Coerce::for_schema(root, s, true)))
         })
         .collect();
@@ -270,6 +274,21 @@ pub fn write_plan(spec: &Spec, op: &Operation, res: &Resource, create: bool) -> 
         scope_fields,
         checked,
     }
+}
+
+/// Whether a schema is (or may be, through `allOf`/`anyOf`/`oneOf`) an object or an array:
+/// a field that holds more than one scalar value.
+fn holds_structure(root: &Value, schema: &Value, depth: usize) -> bool {
+    let s = resolve(root, schema);
+    if type_has(s, "object") || type_has(s, "array") || s.field("properties").is_some() {
+        return true;
+    }
+    depth < 8
+        && ["allOf", "anyOf", "oneOf"]
+            .iter()
+            .filter_map(|k| s.get(*k).and_then(Value::as_array))
+            .flatten()
+            .any(|part| holds_structure(root, part, depth + 1))
 }
 
 /// The fields a new item starts from: what the example of the create's answer shows (else the
