@@ -410,3 +410,42 @@ fn an_item_of_several_shapes_is_keyed_enveloped_and_typed_through_them() {
     assert_eq!(two["access_level"], "viewer", "{two}");
     assert_ne!(two["gid"], one["gid"]);
 }
+
+const REPOS: &str = "tests/specs/realworld/repos.yaml";
+
+#[test]
+fn answers_that_are_no_stored_item_come_from_the_spec_and_stored_fields_keep_their_shape() {
+    let s = Server::start(&[REPOS], &["--fixtures", "none"]);
+    // A create that answers a list of items keeps no one item: the spec's answer.
+    let added = s
+        .post("/user/emails")
+        .json(&json!({"emails": ["a@example.com"]}))
+        .send()
+        .expect(201);
+    assert!(common::conforms(&s, "addEmails", &added).is_array());
+    // A list of names beside a read of objects lists no stored objects.
+    let names = s.get("/templates").send().expect(200);
+    assert_eq!(common::conforms(&s, "listTemplates", &names), json!(["C", "Rust"]));
+    // The path's `{owner}` is no value for the fork's `owner`, which holds a user.
+    let fork = s.post("/repos/octocat/Hello-World/forks").send().expect(202);
+    let fork = common::conforms(&s, "createFork", &fork);
+    assert!(fork["owner"].is_object(), "{fork}");
+    assert!(
+        fork["url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with(&format!("http://{}/", s.addr))),
+        "{fork}"
+    );
+    // A request's default (`""`) that the answer's `format: uri` refuses: the example's URL stands.
+    let status = s
+        .post("/repos/octocat/Hello-World/statuses")
+        .json(&json!({"state": "pending"}))
+        .send()
+        .expect(201);
+    let status = common::conforms(&s, "createStatus", &status);
+    assert_eq!(
+        (&status["state"], &status["target_url"]),
+        (&json!("pending"), &json!("https://ci.example/builds/1")),
+        "{status}"
+    );
+}
