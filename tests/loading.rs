@@ -518,3 +518,14 @@ fn a_keyword_no_validator_reads_is_ignored_with_a_warning_and_strict_refuses_it(
     let id = job["id"].as_str().unwrap();
     conforms(&s, "getJob", &s.get(&format!("/jobs/{id}")).send().expect(200));
 }
+
+#[test]
+fn a_root_extension_naming_a_file_that_is_not_there_is_not_read() {
+    let spec = "tests/specs/loading/extensions/policies.yaml";
+    let (code, out, err) = check(&[spec], &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("0 warning(s): ok"), "{out}");
+    let s = Server::start(&[spec], &NO_FIXTURES);
+    let albums = s.get("/albums").send().expect(200);
+    assert_eq!(conforms(&s, "listAlbums", &albums), json!(["Abbey Road"]));
+}

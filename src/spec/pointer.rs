@@ -388,6 +388,11 @@ pub(crate) fn is_data(key: &str, value: &Value) -> bool {
 /// Calls `visit` with the target of each local `$ref` in `value` (`#/a/b`), as a JSON pointer
 /// (`/a/b`), in walk order.
 pub(crate) fn local_refs(value: &Value, visit: &mut impl FnMut(&str)) {
+    local_refs_outside(value, &|_| false, visit);
+}
+
+/// [`local_refs`], not looking below the keys that `skip` names.
+pub(crate) fn local_refs_outside(value: &Value, skip: &impl Fn(&str) -> bool, visit: &mut impl FnMut(&str)) {
     match value {
         Value::Object(map) => {
             if let Some(Value::String(r)) = map.field("$ref")
@@ -396,12 +401,12 @@ pub(crate) fn local_refs(value: &Value, visit: &mut impl FnMut(&str)) {
                 visit(&percent_decode(fragment));
             }
             for (k, v) in map {
-                if !is_data(k, v) {
-                    local_refs(v, visit);
+                if !is_data(k, v) && !skip(k) {
+                    local_refs_outside(v, skip, visit);
                 }
             }
         }
-        Value::Array(items) => items.iter().for_each(|v| local_refs(v, visit)),
+        Value::Array(items) => items.iter().for_each(|v| local_refs_outside(v, skip, visit)),
         _ => {}
     }
 }

@@ -12,6 +12,9 @@
 //!   in the corpus: 1,340 code-sample files of 2,848) are never read at all
 //!   ([`crate::spec::bundle`]); should a `$ref` name a place inside such an extension after all,
 //!   its `$ref`s are followed then;
+//! - in the root document, once overlays (whose JSONPath filters may select by description or
+//!   extension) are applied and before its `$ref`s are followed, so that a `$ref` inside an
+//!   extension that goes is never read (Spotify's names a file not published with the spec);
 //! - in the finished document, once overlays (whose JSONPath filters may select by description or
 //!   extension) are applied and every file is bundled: the spec's own file, and each part of a
 //!   bundled file that a `$ref` names as an object
@@ -27,7 +30,7 @@
 //! `$ref` under a key that may be a name), nothing in it is dropped.
 
 use crate::spec::inline::{is_literal, names_below};
-use crate::spec::pointer::{local_refs, push_segment};
+use crate::spec::pointer::{local_refs, local_refs_outside, lookup, push_segment};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::fmt::Write;
@@ -83,20 +86,39 @@ pub struct Site {
 pub struct Kept(HashSet<String>);
 
 impl Kept {
-    /// The extensions that the local `$ref`s in `value` (`#/...`) point into.
+    /// No extension holds a `$ref` target.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The extensions that the local `$ref`s in `value` (`#/...`) point into: the `$ref`s that
+    /// stay, outside vendor extensions, and those inside the extensions these keep, and so on. A
+    /// `$ref` inside an extension that goes anyway keeps nothing (Spotify's operations name
+    /// `#/components/x-spotify-policy/...` from their own `x-spotify-policy-list`).
     pub fn of(value: &Value) -> Kept {
-        let mut kept = HashSet::new();
-        local_refs(value, &mut |target| {
-            // Each segment, and the pointer up to its end (a target that is no pointer holds none).
+        // Each segment, and the pointer up to its end (a target that is no pointer holds none).
+        fn note(target: &str, kept: &mut HashSet<String>, fresh: &mut Vec<String>) {
             let Some(rest) = target.strip_prefix('/') else { return };
             let mut end = 0;
             for segment in rest.split('/') {
                 end += 1 + segment.len();
-                if is_vendor_extension(segment) {
-                    kept.insert(target[..end].to_string());
+                if is_vendor_extension(segment) && kept.insert(target[..end].to_string()) {
+                    fresh.push(target[..end].to_string());
                 }
             }
+        }
+        let mut kept = HashSet::new();
+        let mut fresh: Vec<String> = Vec::new();
+        local_refs_outside(value, &|k| is_vendor_extension(k), &mut |t| {
+            note(t, &mut kept, &mut fresh)
         });
+        while let Some(extension) = fresh.pop() {
+            let mut found = Vec::new();
+            if let Some(part) = lookup(value, &extension) {
+                local_refs(part, &mut |t| note(t, &mut kept, &mut found));
+            }
+            fresh.extend(found);
+        }
         Kept(kept)
     }
 }
