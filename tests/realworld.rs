@@ -449,3 +449,15 @@ fn answers_that_are_no_stored_item_come_from_the_spec_and_stored_fields_keep_the
         "{status}"
     );
 }
+
+#[test]
+fn an_example_that_leaves_out_required_fields_is_answered_with_them() {
+    let s = Server::start(&[REPOS], &["--fixtures", "none"]);
+    let info = s.get("/dnd.info").send().expect(200);
+    let info = common::conforms(&s, "dndInfo", &info);
+    assert_eq!(info["ok"], true, "{info}");
+    assert!(
+        info["dnd_enabled"].is_boolean() && info["next_dnd_start_ts"].is_i64(),
+        "{info}"
+    );
+}

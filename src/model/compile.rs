@@ -471,6 +471,7 @@ impl OpCtx<'_> {
             examples,
             validator: OnceLock::new(),
             generated: OnceLock::new(),
+            completed: OnceLock::new(),
             default_bytes: OnceLock::new(),
         }
     }

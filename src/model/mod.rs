@@ -17,6 +17,7 @@
 //! writes, so it knows neither the store nor HTTP beyond header and method types.
 
 pub mod compile;
+pub mod complete;
 pub mod errors;
 pub mod fingerprint;
 pub mod generate;

@@ -244,6 +244,8 @@ pub struct ResponseContent {
     pub(super) examples: Vec<(String, InDoc)>,
     pub(super) validator: OnceLock<Option<Schema>>,
     pub(super) generated: OnceLock<Value>,
+    /// The first example with the required fields it leaves out, where it leaves some out.
+    pub(super) completed: OnceLock<Option<Value>>,
     /// `default_body` as JSON text, made once: a static answer costs a buffer copy per request.
     pub(super) default_bytes: OnceLock<Option<bytes::Bytes>>,
 }
@@ -285,7 +287,16 @@ impl ResponseContent {
     pub fn default_body<'a>(&'a self, root: &'a Value) -> Option<&'a Value> {
         self.content_type.as_ref()?;
         if let Some(v) = self.first_example(root) {
-            return Some(v);
+            // An example that leaves out required fields is completed, once (see
+            // `model::complete`); one that does not is served from the document as it is.
+            let Some(pointer) = self.schema_pointer.as_ref() else {
+                return Some(v);
+            };
+            let completed = self.completed.get_or_init(|| {
+                let schema = lookup(root, pointer).unwrap_or(&Value::Null);
+                crate::model::complete::complete(v, schema, root)
+            });
+            return Some(completed.as_ref().unwrap_or(v));
         }
         let pointer = self.schema_pointer.as_ref()?;
         Some(self.generated.get_or_init(|| {

@@ -170,10 +170,10 @@ impl Resource {
     }
 }
 
-/// `invoices` → `invoice`, `categories` → `category`, `Calls.json` → `Call`.
+/// `invoices` → `invoice`, `categories` → `category`, `statuses` → `status`, `Calls.json` → `Call`.
 pub fn singular(name: &str) -> String {
     let n = name.split('.').next().unwrap_or(name);
-    let es = ["sses", "xes", "shes", "zzes", "tches"];
+    let es = ["sses", "xes", "shes", "zzes", "tches", "tuses", "iases"];
     if let Some(stem) = n.strip_suffix("ies") {
         format!("{stem}y")
     } else if es.iter().any(|e| n.ends_with(e)) {
@@ -365,4 +365,26 @@ pub struct ListPlan {
     pub nested: Vec<NestedEnvelope>,
     pub filters: Vec<Filter>,
     pub item_shape: Shape,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::singular;
+
+    #[test]
+    fn plurals_become_singular() {
+        for (plural, one) in [
+            ("invoices", "invoice"),
+            ("categories", "category"),
+            ("addresses", "address"),
+            ("boxes", "box"),
+            ("matches", "match"),
+            ("statuses", "status"),
+            ("aliases", "alias"),
+            ("Calls.json", "Call"),
+            ("data", "data"),
+        ] {
+            assert_eq!(singular(plural), one, "{plural}");
+        }
+    }
 }
