@@ -7,7 +7,8 @@
 //! items built from them keep the spec's own URLs; an answer's are rewritten as it leaves, on its
 //! bytes, because its body is JSON text by then (stored items are spliced in as they are kept).
 //! Each server's prefix is searched with a `memmem` finder built once at startup, so an answer
-//! with no link costs one vectorised scan per server.
+//! with no link costs one vectorised scan per server; a server that no example or default of the
+//! document names is not searched for at all.
 
 use crate::spec::pointer::Field;
 use memchr::memmem::Finder;
@@ -48,6 +49,10 @@ impl ServerLinks {
                 prefixes.push(url.to_string());
             }
         }
+        // Only servers that the document names anywhere else (in an example, a default): an
+        // answer holds no other link to them but what a client sent, so an API whose examples
+        // link nowhere pays nothing per answer.
+        prefixes.retain(|p| names_elsewhere(root, p));
         // The longest first: of `https://h/v1` and `https://h`, a link under `/v1` is the first's.
         prefixes.sort_by_key(|p| std::cmp::Reverse(p.len()));
         ServerLinks {
@@ -95,6 +100,22 @@ impl ServerLinks {
     }
 }
 
+/// Whether some text of the document outside its top-level `servers` holds `url`.
+fn names_elsewhere(root: &Value, url: &str) -> bool {
+    fn holds(v: &Value, url: &str, depth: usize) -> bool {
+        match v {
+            Value::String(s) => s.contains(url),
+            Value::Array(items) => depth < 256 && items.iter().any(|i| holds(i, url, depth + 1)),
+            Value::Object(m) => depth < 256 && m.values().any(|i| holds(i, url, depth + 1)),
+            _ => false,
+        }
+    }
+    match root {
+        Value::Object(m) => m.iter().any(|(k, v)| k != "servers" && holds(v, url, 1)),
+        _ => false,
+    }
+}
+
 /// A server URL with each `{variable}` replaced by its default.
 fn with_defaults(url: &str, variables: Option<&Value>) -> String {
     let mut out = url.to_string();
@@ -111,8 +132,15 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// The servers' links, for a document whose examples name every server.
     fn links(servers: Value) -> ServerLinks {
-        ServerLinks::of(&json!({ "servers": servers }))
+        let named: Vec<Value> = servers
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| json!(format!("{}/x", s["url"].as_str().unwrap().replace("{region}", "eu"))))
+            .collect();
+        ServerLinks::of(&json!({ "servers": servers, "x-examples": named }))
     }
 
     fn rewritten(l: &ServerLinks, text: &str) -> Option<String> {
@@ -135,6 +163,8 @@ mod tests {
         assert_eq!(rewritten(&l, r#"{"web":"https://github.com/octocat"}"#), None);
         assert!(links(json!([{"url": "/v1"}])).is_empty());
         assert!(ServerLinks::of(&json!({})).is_empty());
+        // A server that nothing else in the document names: no answer links to it.
+        assert!(ServerLinks::of(&json!({"servers": [{"url": "https://api.example.com"}]})).is_empty());
     }
 
     #[test]
