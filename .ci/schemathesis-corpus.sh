@@ -208,6 +208,13 @@ run_spec square "$CORPUS/square/api.json" examples,fuzzing,stateful \
 run_spec digitalocean "$CORPUS/digitalocean/specification/DigitalOcean-public.v2.yaml" examples,fuzzing \
   --header "Authorization: Bearer dop_v1_schemathesis"
 
+run_spec scalar-galaxy "$CORPUS/scalar/galaxy-3.1.yaml" examples,fuzzing,stateful \
+  --header "Authorization: Bearer schemathesis"
+
+# Petstore: `api_key` header or OAuth2 (implicit, which needs no token endpoint: any bearer token).
+run_spec swagger-petstore "$CORPUS/swagger-petstore/openapi.yaml" examples,fuzzing,stateful \
+  --header "api_key: schemathesis" --header "Authorization: Bearer schemathesis"
+
 for spec in "$CORPUS"/oai/v2.0/yaml/*.yaml "$CORPUS"/oai/v3.0/*.yaml "$CORPUS"/oai/v3.1/tictactoe.yaml "$CORPUS"/oai/v3.2/*.yaml; do
   # Named as tests/corpus.rs names them (and EXCEPTIONS.md would): oai-<file stem without a version prefix>.
   name=$(basename "$spec" .yaml)

@@ -41,6 +41,16 @@ fn digitalocean() {
 }
 
 #[test]
+fn scalar_galaxy() {
+    check_spec("scalar-galaxy", "tests/corpus/scalar/galaxy-3.1.yaml");
+}
+
+#[test]
+fn swagger_petstore_3() {
+    check_spec("swagger-petstore", "tests/corpus/swagger-petstore/openapi.yaml");
+}
+
+#[test]
 fn oai_swagger2_petstore_expanded() {
     check_spec(
         "oai-petstore-expanded",
