@@ -782,22 +782,34 @@ fn action_for(
     }
     // An answer that wraps the item (`{"customer": {...}}`) is shaped as the item, then wrapped.
     let envelope = answer_envelope(root, op, res.schema_pointer.as_deref(), &res.singular());
-    // What the wrapper shows beside the item in the spec's example of this answer, else in the
-    // body generated for it (`{"object": "group.role", "group": {...}, "role": <the item>}`
-    // answers its `object` and `group` too).
+    // What the wrapper shows beside the item in the spec's example of this answer, else the
+    // fields beside it that the wrapper requires, generated (`{"object": "group.role", "group":
+    // {...}, "role": <the item>}` answers its `object` and `group` too). Only those: generating
+    // the whole body would generate the item too, for nothing.
     let beside = || {
         let Some((field, _)) = &envelope else {
             return Vec::new();
         };
-        let example = op.success().and_then(|r| r.first_example(root)).cloned();
-        let body = example.or_else(|| {
-            let schema = success_schema.as_deref().and_then(|p| lookup(root, p))?;
-            Some(crate::model::generate::generate(schema, root))
-        });
-        match body {
-            Some(Value::Object(e)) => e.into_iter().filter(|(k, _)| k != field).collect(),
-            _ => Vec::new(),
+        if let Some(Value::Object(e)) = op.success().and_then(|r| r.first_example(root)) {
+            return e
+                .iter()
+                .filter(|(k, _)| *k != field)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
         }
+        let Some(wrapper) = success_schema.as_deref().and_then(|p| lookup(root, p)) else {
+            return Vec::new();
+        };
+        let props = properties(root, wrapper);
+        crate::model::resources::shape::required_of(root, wrapper)
+            .into_iter()
+            .filter(|k| k != field)
+            .filter_map(|k| {
+                let schema = props.get(&k)?;
+                let value = crate::model::generate::generate(schema, root);
+                Some((k, value))
+            })
+            .collect()
     };
     let mut shape = || match (&envelope, &success_schema) {
         (Some((field, inner)), _) => shapes.get(inner).wrapped(Some(field.clone()), beside()),
