@@ -31,6 +31,9 @@ pub fn property_pointer(root: &Value, at: &str, name: &str) -> String {
     declared_in_parts(root, &resolve_pointer(root, at.to_string()), name, 0).unwrap_or(direct)
 }
 
+/// The pointer of `name` as a part of the schema at `at` declares it. Parts are looked into as
+/// values first, and a pointer is made only for a part that declares the name or has parts of
+/// its own: most names asked about are declared nowhere.
 fn declared_in_parts(root: &Value, at: &str, name: &str, depth: usize) -> Option<String> {
     if depth > 8 {
         return None;
@@ -38,11 +41,19 @@ fn declared_in_parts(root: &Value, at: &str, name: &str, depth: usize) -> Option
     let schema = lookup(root, at)?;
     ["allOf", "anyOf", "oneOf"].iter().find_map(|key| {
         let parts = schema.get(*key).and_then(Value::as_array)?;
-        (0..parts.len()).find_map(|i| {
+        parts.iter().enumerate().find_map(|(i, part)| {
+            let value = resolve(root, part);
+            let declares = value.field("properties").is_some_and(|p| p.get(name).is_some());
+            let composed = ["allOf", "anyOf", "oneOf"].iter().any(|k| value.get(*k).is_some());
+            if !declares && !composed {
+                return None;
+            }
             let part = resolve_pointer(root, format!("{at}/{key}/{i}"));
-            let direct = resolve_pointer(root, format!("{part}/properties/{}", escape_pointer(name)));
-            if lookup(root, &direct).is_some() {
-                Some(direct)
+            if declares {
+                Some(resolve_pointer(
+                    root,
+                    format!("{part}/properties/{}", escape_pointer(name)),
+                ))
             } else {
                 declared_in_parts(root, &part, name, depth + 1)
             }
