@@ -252,13 +252,38 @@ fn public_reads_see_what_credentials_wrote_and_a_meta_object_pages() {
     assert_eq!(s.get(&path).bearer("bob").send().expect(200).json()["name"], "Mars");
     // Writes still need one.
     s.post("/planets").json(&json!({"name": "Pluto"})).send().expect(401);
+    // The request stays its caller's: one idempotency key used by two credentials is two creates,
+    // and the journal names each credential.
+    let keyed = |token: &str, name: &str| {
+        s.post("/planets")
+            .bearer(token)
+            .header("Idempotency-Key", "same-key")
+            .json(&json!({"name": name}))
+            .send()
+            .expect(201)
+            .json()
+    };
+    let (a, b) = (keyed("alice", "Ceres"), keyed("bob", "Eris"));
+    assert_eq!((&a["name"], &b["name"]), (&json!("Ceres"), &json!("Eris")));
+    let journal = s
+        .get("/__specbox/requests?operationId=createPlanet")
+        .send()
+        .expect(200)
+        .json();
+    let tenants: Vec<&str> = journal["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["tenant"].as_str())
+        .collect();
+    assert!(tenants.contains(&"alice") && tenants.contains(&"bob"), "{journal}");
     // The list pages in its `meta` object; `meta.links` holds no page count and is left out.
     let first = s.get("/planets?limit=1").send().expect(200);
     let first = common::conforms(&s, "listPlanets", &first);
     assert_eq!(first["data"].as_array().map(Vec::len), Some(1), "{first}");
-    assert_eq!(first["meta"], json!({"limit": 1, "offset": 0, "total": 2}), "{first}");
+    assert_eq!(first["meta"], json!({"limit": 1, "offset": 0, "total": 4}), "{first}");
     let second = s.get("/planets?limit=1&offset=1").send().expect(200).json();
-    assert_eq!(second["meta"], json!({"limit": 1, "offset": 1, "total": 2}), "{second}");
+    assert_eq!(second["meta"], json!({"limit": 1, "offset": 1, "total": 4}), "{second}");
     assert_eq!(second["data"][0]["name"], "Venus", "{second}");
 }
 

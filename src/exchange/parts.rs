@@ -101,14 +101,24 @@ pub fn multipart_parts(content_type: &str, body: &[u8]) -> Option<Vec<FormPart>>
         return None;
     }
     let delimiter = format!("--{boundary}");
-    let finder = memchr::memmem::Finder::new(delimiter.as_bytes());
-    let mut at = finder.find(body)? + delimiter.len();
+    // Every delimiter but a first one at the very start follows a line break: a part's content
+    // may hold `--` and the boundary's text anywhere else.
+    let inner = format!("\r\n{delimiter}");
+    let finder = memchr::memmem::Finder::new(inner.as_bytes());
+    let mut at = if body.starts_with(delimiter.as_bytes()) {
+        delimiter.len()
+    } else {
+        finder.find(body)? + inner.len()
+    };
     let mut parts = Vec::new();
     loop {
         let rest = body.get(at..)?;
         if rest.starts_with(b"--") {
             return Some(parts);
         }
+        // Transport padding (spaces, tabs) may follow a delimiter before its line break.
+        let pad = rest.iter().take_while(|b| matches!(b, b' ' | b'\t')).count();
+        let rest = rest.get(pad..)?;
         let rest = rest.strip_prefix(b"\r\n")?;
         let mut headers = [httparse::EMPTY_HEADER; 16];
         let (used, headers) = match httparse::parse_headers(rest, &mut headers) {
@@ -119,7 +129,6 @@ pub fn multipart_parts(content_type: &str, body: &[u8]) -> Option<Vec<FormPart>>
         // The part ends at the CRLF before the next delimiter.
         let end = finder.find(content)?;
         let value = content.get(..end)?;
-        let value = value.strip_suffix(b"\r\n").unwrap_or(value);
         let disposition = headers
             .iter()
             .find(|h| h.name.eq_ignore_ascii_case("content-disposition"))
@@ -131,7 +140,7 @@ pub fn multipart_parts(content_type: &str, body: &[u8]) -> Option<Vec<FormPart>>
             };
             parts.push(FormPart { name, value });
         }
-        at = body.len() - content.len() + end + delimiter.len();
+        at = body.len() - content.len() + end + inner.len();
     }
 }
 
@@ -147,7 +156,7 @@ fn disposition_param(value: &str, wanted: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{json_too_deep, multipart_parts};
+    use super::{FormPart, json_too_deep, multipart_parts};
 
     #[test]
     fn nesting_is_measured_outside_strings_only() {
@@ -174,6 +183,16 @@ RIFF\x00\x01--X\r\n--XyZ\r\nContent-Disposition: form-data; name=\"n\"\r\n\r\n\r
         assert_eq!(
             multipart_parts("multipart/form-data; boundary=XyZ", b"--XyZ\r\nbroken"),
             None
+        );
+        // Content may hold `--` and the boundary's text; padding may follow a delimiter.
+        let tricky = b"--abc \t\r\nContent-Disposition: form-data; name=\"t\"\r\n\r\nx--abcdef\r\n--abc--";
+        let parts = multipart_parts("multipart/form-data; boundary=abc", tricky).unwrap();
+        assert_eq!(
+            parts,
+            [FormPart {
+                name: "t".into(),
+                value: "x--abcdef".into()
+            }]
         );
     }
 }

@@ -497,9 +497,15 @@ fn relink(engine: &Engine, reply: &mut Reply, notes: &Notes, https: bool, host: 
     else {
         return;
     };
+    // The host is the client's text: only a plain host[:port] goes into a body (a `"` in a
+    // Host header would break the JSON around it).
+    let host = host();
+    if host.is_empty() || !host.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)) {
+        return;
+    }
     let base = || {
         let mount = if spec.mount == "/" { "" } else { spec.mount.as_str() };
-        format!("{}://{}{mount}", if https { "https" } else { "http" }, host())
+        format!("{}://{host}{mount}", if https { "https" } else { "http" })
     };
     if let Some(body) = spec.links.rewrite(&reply.body, base) {
         reply.body = Bytes::from(body);

@@ -371,7 +371,8 @@ impl Placeholders {
     }
 }
 
-/// Replaces placeholders; a key whose placeholder has no value is dropped.
+/// Replaces placeholders; a key whose placeholder has no value is dropped (is `null`, for a
+/// placeholder written `{name?}`).
 fn fill(template: &Value, ph: &Placeholders) -> Value {
     match template {
         Value::Object(m) => {
@@ -483,9 +484,14 @@ fn infer_template(
                 ph.to_string()
             };
             out.insert(name.clone(), Value::String(ph));
-        } else if ty == "object" && !is_map(p) && depth < 3 && (lower == "error" || required.contains(&name.as_str())) {
+        } else if ty == "object"
+            && !is_map(p)
+            && depth < 3
+            && (lower == "error" || required.contains(&name.as_str()))
+            && let Some(object) = object_shape(root, p)
+        {
             path.push(name.clone());
-            out.insert(name.clone(), infer_template(root, p, path, allowed));
+            out.insert(name.clone(), infer_template(root, object, path, allowed));
             path.pop();
         } else if required.contains(&name.as_str()) {
             let value = if lower == "type" {
@@ -584,6 +590,21 @@ fn type_of(s: &Value) -> &str {
     }
 }
 
+/// The object schema that declares what `p` holds: `p` itself, or the object branch of a
+/// nullable `anyOf: [{type: object, ...}, {type: null}]`; `None` when no branch declares
+/// properties (the field is then generated whole, which validates).
+fn object_shape<'a>(root: &'a Value, p: &'a Value) -> Option<&'a Value> {
+    if merged_properties(root, p).is_some_and(|props| !props.is_empty()) {
+        return Some(p);
+    }
+    ["anyOf", "oneOf"]
+        .iter()
+        .filter_map(|k| p.get(*k).and_then(Value::as_array))
+        .flatten()
+        .map(|b| resolve(root, b))
+        .find(|b| merged_properties(root, b).is_some_and(|props| !props.is_empty()))
+}
+
 /// Whether a schema allows `null` (a `null` type, `nullable: true`, or a null branch).
 fn allows_null(s: &Value) -> bool {
     let null_type = |t: &Value| match t {
@@ -655,6 +676,23 @@ mod tests {
             body,
             json!({"type": "error", "error": {"type": "invalid_request_error", "message": "max_tokens must be positive"}})
         );
+    }
+
+    #[test]
+    fn a_nullable_error_object_and_a_nullable_param_are_filled_as_their_schema_allows() {
+        let nullable = |s: Value| json!({"anyOf": [s, {"type": "null"}]});
+        let (root, shape) = shape(json!({
+            "type": "object",
+            "required": ["error"],
+            "properties": {"error": nullable(json!({
+                "type": "object",
+                "required": ["message", "param"],
+                "properties": {"message": {"type": "string"}, "param": nullable(json!({"type": "string"}))}
+            }))}
+        }));
+        let err = ApiError::new(404, ErrorKind::NotFound, "no such thing");
+        let (_, body) = shape.render(&root, None, None, &err);
+        assert_eq!(body, json!({"error": {"message": "no such thing", "param": null}}));
     }
 
     #[test]

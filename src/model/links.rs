@@ -72,25 +72,28 @@ impl ServerLinks {
     /// query, fragment or the end of the text or of a JSON string follows it, so
     /// `https://api.example.com` is not found in `https://api.example.community`.
     pub fn rewrite(&self, text: &[u8], base: impl FnOnce() -> String) -> Option<Vec<u8>> {
-        let mut found: Vec<(usize, usize)> = Vec::new();
+        let mut found: Vec<(usize, std::cmp::Reverse<usize>)> = Vec::new();
         for finder in &self.prefixes {
             let len = finder.needle().len();
             for at in finder.find_iter(text) {
-                let bounded = matches!(text.get(at + len), None | Some(b'/' | b'?' | b'#' | b'"' | b'\\'));
-                let taken = found.iter().any(|(s, l)| at < s + l && *s < at + len);
-                if bounded && !taken {
-                    found.push((at, len));
+                if matches!(text.get(at + len), None | Some(b'/' | b'?' | b'#' | b'"' | b'\\')) {
+                    found.push((at, std::cmp::Reverse(len)));
                 }
             }
         }
         if found.is_empty() {
             return None;
         }
+        // In order, the longest first where two start together; one that overlaps the last
+        // taken is a shorter server's match inside a longer one's, and is passed over.
         found.sort_unstable();
         let base = base();
         let mut out = Vec::with_capacity(text.len() + found.len() * base.len());
         let mut from = 0;
-        for (at, len) in found {
+        for (at, std::cmp::Reverse(len)) in found {
+            if at < from {
+                continue;
+            }
             out.extend_from_slice(text.get(from..at)?);
             out.extend_from_slice(base.as_bytes());
             from = at + len;

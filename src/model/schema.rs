@@ -187,7 +187,10 @@ impl BadKeyword {
     fn of(file: &Path, root: &Value, e: &jsonschema::ValidationError<'_>) -> Option<BadKeyword> {
         let pointer = e.instance_path().as_str().to_string();
         let (parent, _) = pointer.rsplit_once('/')?;
-        let is_member = lookup(root, parent).is_some_and(Value::is_object) && lookup(root, &pointer).is_some();
+        // The value there must be the one the error is about: a subschema with an `$id` of its own
+        // reports paths from itself, which may name another place of the document.
+        let is_member = lookup(root, parent).is_some_and(Value::is_object)
+            && lookup(root, &pointer).is_some_and(|v| v == e.instance().as_ref());
         is_member.then(|| BadKeyword {
             pointer,
             file: file.to_path_buf(),

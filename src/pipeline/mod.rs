@@ -150,15 +150,6 @@ async fn serve(
     let tenant_name = app
         .auth
         .authenticate(op.spec, spec, op, &creds, app.store.shared_secret().as_ref())?;
-    // What anyone may read is one set for everyone, whoever writes it (see `Resource::shared`).
-    let acts_on = op.rules.as_ref().and_then(|r| r.transition.as_ref()).map(|t| t.res);
-    let tenant_name = match acts_on
-        .or_else(|| op.action.resource())
-        .and_then(|r| app.api.resources.get(r))
-    {
-        Some(r) if r.shared => app.auth.shared_tenant(),
-        _ => tenant_name,
-    };
     *tenant = Some(tenant_name.clone());
 
     // What to inject: the request's own Prefer wins over rules, rules over chaos.
@@ -286,10 +277,19 @@ async fn serve(
         return Ok(finish(replay, labels));
     }
     let body = validated.body.take();
+    // What anyone may read is one set for everyone, whoever writes it (see `Resource::shared`):
+    // it is kept in the shared tenant. The request is still its caller's (its idempotency key,
+    // fault rules, journal entry).
+    let acts_on = op.rules.as_ref().and_then(|r| r.transition.as_ref()).map(|t| t.res);
+    let shared = acts_on
+        .or_else(|| op.action.resource())
+        .and_then(|r| app.api.resources.get(r))
+        .is_some_and(|r| r.shared);
+    let shared_tenant = shared.then(|| app.store.tenant(&app.auth.shared_tenant()));
     let ctx = Ctx {
         api: &app.api,
         store: &app.store,
-        tenant: &tenant,
+        tenant: shared_tenant.as_ref().unwrap_or(&tenant),
         op,
         req: &validated,
     };
@@ -433,8 +433,6 @@ fn documented(op: &Operation, mut err: ApiError) -> Fitted {
     }
 }
 
-/// Renders an error in the shape the operation declares for its status, else the API's common
-/// error shape, else problem+json.
 /// `text` as a header value: printable ASCII kept, anything else a `?`, at most 200 bytes.
 fn header_text(text: &str) -> String {
     text.chars()
@@ -455,9 +453,12 @@ fn violation_texts(err: &ApiError) -> Vec<String> {
         .collect()
 }
 
+/// Renders an error in the shape the operation declares for its status, else the API's common
+/// error shape, else problem+json.
 pub fn render_error(spec: Option<&Spec>, op: Option<&Operation>, err: &ApiError) -> Reply {
-    // A status the operation documents with no content (`404: {description: Not found}`) is
-    // answered with none: the contract has no body there. The note header and the journal say why.
+    // A status the operation documents with no content (`404: {description: Not found}`, or a
+    // `default` or `4XX` response that covers it with none) is answered with none: the contract
+    // has no body there, and clients and contract checks hold the server to it. The note header and the journal say why.
     if let Some(r) = op.and_then(|o| o.response_for(err.status))
         && r.content_type.is_none()
         && r.schema_pointer.is_none()

@@ -219,6 +219,16 @@ pub fn infer(specs: &[Spec], ops: &mut [Operation], when: Compile) -> Result<Vec
 /// The form a time field's schema (resolved) asks for (see [`TimeForm`]). An integer is milliseconds when its format says so
 /// (`unix-ms`, `timestamp-millis`) or its example is one (past the year 5138 in seconds).
 fn time_form(schema: &Value) -> TimeForm {
+    // A nullable one written `anyOf: [{type: integer}, {type: null}]` is its typed branch's.
+    if schema.field("type").is_none()
+        && let Some(branch) = ["anyOf", "oneOf"]
+            .iter()
+            .filter_map(|k| schema.get(*k).and_then(Value::as_array))
+            .flatten()
+            .find(|b| b.field("type").is_some_and(|t| t != "null"))
+    {
+        return time_form(branch);
+    }
     let format = schema.field("format").and_then(Value::as_str).unwrap_or("");
     let example = schema
         .field("example")
@@ -269,8 +279,9 @@ fn answers_items(root: &Value, kind: &str, success: Option<&str>, name: &str) ->
     }
 }
 
-/// Marks as shared (see [`Resource::shared`]) the resources that anyone may read but only a
-/// credential may write: public data that accounts write. Where writes need no credential
+/// Marks as shared (see [`Resource::shared`]) the top-level resources that anyone may read (by
+/// key and as a list, where it has either) but only a credential may write: public data that
+/// accounts write. A per-account list beside public reads by key is no public collection. Where writes need no credential
 /// either (`security: [{}, {key: []}]` everywhere), a credential still picks a tenant of its own.
 /// Parents come before their children in `resources`, so one pass hands a shared parent's mark
 /// down.
@@ -283,21 +294,29 @@ fn mark_shared(ops: &[Operation], resources: &mut [Resource]) {
         });
         reads.any(|o| o.security.optional())
     };
-    let has_read = |res: usize| {
-        ops.iter()
-            .any(|o| matches!(o.action, Action::Read { res: r, .. } if r == res))
+    // Every read of the resource: its read by key and its list, where it has them.
+    let public = |res: usize| {
+        let has = |list: bool| {
+            ops.iter().any(|o| match o.action {
+                Action::Read { res: r, .. } => !list && r == res,
+                Action::List { res: r, .. } => list && r == res,
+                _ => false,
+            })
+        };
+        let (read, list) = (has(false), has(true));
+        (read || list) && (!read || anonymous(res, true)) && (!list || anonymous(res, false))
     };
     let guarded_write = |res: usize| {
         ops.iter()
             .any(|o| o.action.writes() && o.action.resource() == Some(res) && !o.security.optional())
     };
     for i in 0..resources.len() {
-        let parent_shared = resources
-            .get(i)
-            .and_then(|r| r.parent)
-            .and_then(|p| resources.get(p))
-            .is_some_and(|p| p.shared);
-        let shared = parent_shared || (anonymous(i, has_read(i)) && guarded_write(i));
+        // A child lives where its parent does: shared under a shared parent, never under a
+        // private one (its parent would not be found there).
+        let shared = match resources.get(i).and_then(|r| r.parent) {
+            Some(p) => resources.get(p).is_some_and(|p| p.shared),
+            None => public(i) && guarded_write(i),
+        };
         if let Some(r) = resources.get_mut(i) {
             r.shared = shared;
         }

@@ -137,10 +137,11 @@ pub struct Resource {
     pub create_op: Option<usize>,
     /// The representation's shape: how items are normalised when stored.
     pub rep_shape: Shape,
-    /// Anyone may read it (its read, or its list when it has no read, allows anonymous access)
-    /// while a write of it needs a credential, or its parent is shared: what it stores is
-    /// everyone's, kept in the default tenant whatever credential a request carries, as public
-    /// data is one set in the real API.
+    /// Anyone may read it (its read and its list allow anonymous access) while a write of it
+    /// needs a credential, or its parent is shared: what it stores is everyone's, kept in the
+    /// default tenant whatever credential a request carries, as public data is one set in the
+    /// real API. The request stays its caller's: its idempotency key, fault rules and journal
+    /// entry are the credential's.
     pub shared: bool,
 }
 
