@@ -56,6 +56,16 @@ fn digitalocean_operations_written_as_refs_to_other_files_are_served() {
         .bearer("dop_v1_test")
         .send()
         .expect(400);
+    // Every operation's `default` response is a `$ref` to a shared file: an error no other status
+    // covers answers in its shape (it was once taken for a schema's literal `default`, left
+    // unresolved, and answered with no body).
+    let bad = s
+        .delete("/v2/add-ons/saas/not-a-uuid")
+        .bearer("dop_v1_test")
+        .send()
+        .expect(400);
+    let error = conforms(&s, "addons_delete", &bad);
+    assert!(error["id"].is_string() && error["message"].is_string(), "{error}");
 }
 
 #[test]

@@ -376,9 +376,21 @@ pub(crate) fn is_data(key: &str, value: &Value) -> bool {
             .as_object()
             .is_some_and(|m| m.len() == 1 && m.field("$ref").and_then(Value::as_str).is_some_and(looks_like_ref))
     };
+    // A `responses` map's `default` is a response, not a schema's default value: a `$ref` to
+    // one, or an object of a response's fields (DigitalOcean names every operation's
+    // `default: {$ref: ../../shared/responses/unexpected_error.yml}`).
+    let a_response = || {
+        only_a_ref()
+            || value.as_object().is_some_and(|m| {
+                m.field("description").is_some_and(Value::is_string)
+                    && m.keys()
+                        .all(|k| matches!(k.as_str(), "description" | "headers" | "content" | "links" | "summary"))
+            })
+    };
     // The key first: every member of a document is asked this.
     match key {
-        "enum" | "const" | "default" => true,
+        "enum" | "const" => true,
+        "default" => !a_response(),
         "examples" => value.is_array(),
         "example" | "value" => !only_a_ref(),
         _ => false,
@@ -415,6 +427,15 @@ pub(crate) fn local_refs_outside(value: &Value, skip: &impl Fn(&str) -> bool, vi
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_responses_default_is_a_response_and_a_schemas_default_is_data() {
+        assert!(!is_data("default", &json!({"$ref": "../responses/error.yml"})));
+        assert!(!is_data("default", &json!({"description": "x", "content": {}})));
+        assert!(is_data("default", &json!({"description": "x", "limit": 3})));
+        assert!(is_data("default", &json!("text")));
+        assert!(is_data("enum", &json!([{"$ref": "#/a"}])));
+    }
 
     #[test]
     fn a_pushed_segment_reads_back_as_itself() {
