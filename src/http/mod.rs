@@ -22,7 +22,10 @@
 //! Before the (synchronous) engine, a request may be answered from a recording ([`Replay`]) or
 //! forwarded to the real API ([`Proxy`]), both async and both optional; admin paths never are.
 //! Every exchange is then journaled and, with `--record`, queued for the recording before its
-//! response leaves, so a response a client saw is in the file once specbox has stopped.
+//! response leaves, so a response a client saw is in the file once specbox has stopped. Before
+//! that, the engine's answer has its links to the spec's servers pointed at the address the
+//! request came to ([`relink`]): only here is that address known (the Host, and whether the
+//! connection is TLS), and the journal and the recording keep what the client got.
 //!
 //! Shutdown: on the signal the listener is dropped, in-flight requests get a bounded time to
 //! finish, then the process exits.
