@@ -286,36 +286,36 @@ fn answers_items(root: &Value, kind: &str, success: Option<&str>, name: &str) ->
 /// Parents come before their children in `resources`, so one pass hands a shared parent's mark
 /// down.
 fn mark_shared(ops: &[Operation], resources: &mut [Resource]) {
-    let anonymous = |res: usize, read: bool| {
-        let mut reads = ops.iter().filter(|o| match o.action {
-            Action::Read { res: r, .. } => read && r == res,
-            Action::List { res: r, .. } => !read && r == res,
-            _ => false,
-        });
-        reads.any(|o| o.security.optional())
-    };
-    // Every read of the resource: its read by key and its list, where it has them.
-    let public = |res: usize| {
-        let has = |list: bool| {
-            ops.iter().any(|o| match o.action {
-                Action::Read { res: r, .. } => !list && r == res,
-                Action::List { res: r, .. } => list && r == res,
-                _ => false,
-            })
+    /// What the operations on one resource allow, gathered in one pass over them.
+    #[derive(Default, Clone, Copy)]
+    struct Access {
+        read: Option<bool>,
+        list: Option<bool>,
+        guarded_write: bool,
+    }
+    let mut access = vec![Access::default(); resources.len()];
+    for op in ops {
+        let Some(a) = op.action.resource().and_then(|r| access.get_mut(r)) else {
+            continue;
         };
-        let (read, list) = (has(false), has(true));
-        (read || list) && (!read || anonymous(res, true)) && (!list || anonymous(res, false))
-    };
-    let guarded_write = |res: usize| {
-        ops.iter()
-            .any(|o| o.action.writes() && o.action.resource() == Some(res) && !o.security.optional())
-    };
+        let anonymous = op.security.optional();
+        match op.action {
+            // Any read of either kind that needs no credential makes that kind public.
+            Action::Read { .. } => a.read = Some(a.read.unwrap_or(false) || anonymous),
+            Action::List { .. } => a.list = Some(a.list.unwrap_or(false) || anonymous),
+            _ if op.action.writes() && !anonymous => a.guarded_write = true,
+            _ => {}
+        }
+    }
     for i in 0..resources.len() {
         // A child lives where its parent does: shared under a shared parent, never under a
         // private one (its parent would not be found there).
         let shared = match resources.get(i).and_then(|r| r.parent) {
             Some(p) => resources.get(p).is_some_and(|p| p.shared),
-            None => public(i) && guarded_write(i),
+            None => access.get(i).is_some_and(|a| {
+                let public = (a.read.is_some() || a.list.is_some()) && a.read != Some(false) && a.list != Some(false);
+                public && a.guarded_write
+            }),
         };
         if let Some(r) = resources.get_mut(i) {
             r.shared = shared;
