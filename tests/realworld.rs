@@ -239,12 +239,29 @@ fn public_reads_see_what_credentials_wrote_and_a_meta_object_pages() {
     };
     let mars = create("alice", "Mars");
     create("bob", "Venus");
-    // Its link to itself leads to the sandbox, not to the spec's server.
+    // Its link to itself leads to the sandbox, not to the spec's server; behind a proxy that
+    // terminates TLS, to where the proxy was called; never to a host that is no plain host.
+    let path = format!("/planets/{}", mars["id"]);
+    assert_eq!(mars["url"], format!("http://{}{path}", s.addr), "{mars}");
+    let proxied = s
+        .get(&path)
+        .header("X-Forwarded-Proto", "https")
+        .header("X-Forwarded-Host", "sandbox.ci.example:8443")
+        .send()
+        .expect(200)
+        .json();
     assert_eq!(
-        mars["url"],
-        format!("http://{}/planets/{}", s.addr, mars["id"]),
-        "{mars}"
+        proxied["url"],
+        format!("https://sandbox.ci.example:8443{path}"),
+        "{proxied}"
     );
+    let odd = s
+        .get(&path)
+        .header("X-Forwarded-Host", "a\"b")
+        .send()
+        .expect(200)
+        .json();
+    assert_eq!(odd["url"], format!("https://planets.example.com{path}"), "{odd}");
     // A read that needs no credential sees what any credential wrote, with one or without.
     let path = format!("/planets/{}", mars["id"]);
     let anonymous = s.get(&path).send().expect(200);

@@ -487,7 +487,14 @@ fn replay_notes() -> Notes {
 /// Points the links in an answer of the engine that lead to one of its spec's servers at the
 /// address the request came to (see [`crate::model::links`]): in the body, and in a `Location`,
 /// `Content-Location` or `Link` header. A proxied or replayed answer is left as it came.
-fn relink(engine: &Engine, reply: &mut Reply, notes: &Notes, https: bool, host: &dyn Fn() -> String) {
+fn relink(
+    engine: &Engine,
+    reply: &mut Reply,
+    notes: &Notes,
+    headers: &hyper::HeaderMap,
+    https: bool,
+    host: &dyn Fn() -> String,
+) {
     if notes.upstream.is_some() || notes.replayed {
         return;
     }
@@ -500,9 +507,24 @@ fn relink(engine: &Engine, reply: &mut Reply, notes: &Notes, https: bool, host: 
     else {
         return;
     };
+    // Behind a proxy that terminates TLS (a CI job's gateway), the address the client called is
+    // the one the proxy says it was called at.
+    let forwarded = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    let https = match forwarded("x-forwarded-proto") {
+        Some(p) if p.eq_ignore_ascii_case("https") => true,
+        Some(p) if p.eq_ignore_ascii_case("http") => false,
+        _ => https,
+    };
     // The host is the client's text: only a plain host[:port] goes into a body (a `"` in a
     // Host header would break the JSON around it).
-    let host = host();
+    let host = forwarded("x-forwarded-host").map_or_else(host, str::to_string);
     if host.is_empty() || !host.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)) {
         return;
     }
@@ -556,7 +578,7 @@ fn finish(
                 })
                 .unwrap_or_else(|| "localhost".into())
         };
-        relink(engine, &mut reply, &notes, ctl.https, &host);
+        relink(engine, &mut reply, &notes, &request.headers, ctl.https, &host);
         if reply
             .meta
             .operation
