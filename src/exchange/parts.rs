@@ -1,6 +1,6 @@
 //! Taking a request's text apart: query strings, form bodies and multipart bodies into pairs,
-//! cookies into pairs, and a cheap check of a JSON body's nesting before it is parsed. Plain byte work that every
-//! stage uses (the pipeline, the journal's filters, the recorder, the replayer, the admin API),
+//! cookies into pairs, and a cheap check of a JSON body's nesting before it is parsed. Plain
+//! byte work that every stage uses (the pipeline, the journal's filters, the recorder, the replayer, the admin API),
 //! so it sits with the request it reads.
 
 use std::borrow::Cow;
@@ -91,12 +91,7 @@ pub struct FormPart {
 /// (which carries the boundary). `None` when there is no boundary or the body is not made of
 /// parts between it; parts with no `Content-Disposition` name are passed over.
 pub fn multipart_parts(content_type: &str, body: &[u8]) -> Option<Vec<FormPart>> {
-    let boundary = content_type.split(';').skip(1).find_map(|p| {
-        let (k, v) = p.trim().split_once('=')?;
-        k.trim()
-            .eq_ignore_ascii_case("boundary")
-            .then(|| v.trim().trim_matches('"'))
-    })?;
+    let boundary = header_param(content_type, "boundary")?;
     if boundary.is_empty() {
         return None;
     }
@@ -133,8 +128,8 @@ pub fn multipart_parts(content_type: &str, body: &[u8]) -> Option<Vec<FormPart>>
             .iter()
             .find(|h| h.name.eq_ignore_ascii_case("content-disposition"))
             .and_then(|h| std::str::from_utf8(h.value).ok());
-        if let Some(name) = disposition.and_then(|d| disposition_param(d, "name")) {
-            let value = match disposition.and_then(|d| disposition_param(d, "filename")) {
+        if let Some(name) = disposition.and_then(|d| header_param(d, "name")) {
+            let value = match disposition.and_then(|d| header_param(d, "filename")) {
                 Some(file) => file,
                 None => String::from_utf8_lossy(value).into_owned(),
             };
@@ -144,8 +139,9 @@ pub fn multipart_parts(content_type: &str, body: &[u8]) -> Option<Vec<FormPart>>
     }
 }
 
-/// A parameter of a `Content-Disposition` value (`form-data; name="a"; filename="b.png"`).
-fn disposition_param(value: &str, wanted: &str) -> Option<String> {
+/// A parameter of a header value (`form-data; name="a"; filename="b.png"`, the `boundary` of a
+/// `Content-Type`).
+fn header_param(value: &str, wanted: &str) -> Option<String> {
     value.split(';').skip(1).find_map(|p| {
         let (k, v) = p.trim().split_once('=')?;
         k.trim()

@@ -1,9 +1,9 @@
 //! Completing a spec's example that leaves out what its schema requires.
 //!
-//! Published specs show answers whose examples lack required fields (Slack's `dnd.info` example is
-//! `{"ok": true}` where `dnd_enabled` and three more are required). An answer starts from the
-//! example and must validate, so each required property the example leaves out, at any depth
-//! where the schema declares the object's properties, is added with a generated value. What the
+//! Published specs show answers whose examples lack required fields (an example `{"ok": true}`
+//! where four more fields are required). An answer starts from the example and must validate,
+//! so each required property the example leaves out, at any depth where the schema declares the
+//! object's properties, is added with a generated value. What the
 //! example shows stays as it is: a field it carries that breaks the schema is the spec's own
 //! contradiction, not something to guess about.
 

@@ -11,7 +11,7 @@
 
 use crate::model::generate;
 use crate::model::schema::Violation;
-use crate::spec::pointer::{lookup, resolve};
+use crate::spec::pointer::{allows_null, lookup, resolve};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 
@@ -478,7 +478,7 @@ fn infer_template(
         if let Some(ph) = ph {
             // A required field that may be null is null when its value is missing (no `param`
             // for an unknown route): left out, the body would break its schema.
-            let ph = if required.contains(&name.as_str()) && allows_null(p) {
+            let ph = if required.contains(&name.as_str()) && allows_null(root, p) {
                 format!("{}?}}", ph.trim_end_matches('}'))
             } else {
                 ph.to_string()
@@ -603,22 +603,6 @@ fn object_shape<'a>(root: &'a Value, p: &'a Value) -> Option<&'a Value> {
         .flatten()
         .map(|b| resolve(root, b))
         .find(|b| merged_properties(root, b).is_some_and(|props| !props.is_empty()))
-}
-
-/// Whether a schema allows `null` (a `null` type, `nullable: true`, or a null branch).
-fn allows_null(s: &Value) -> bool {
-    let null_type = |t: &Value| match t {
-        Value::String(t) => t == "null",
-        Value::Array(ts) => ts.iter().any(|t| t == "null"),
-        _ => false,
-    };
-    s.get("type").is_some_and(null_type)
-        || s.get("nullable") == Some(&Value::Bool(true))
-        || ["anyOf", "oneOf"]
-            .iter()
-            .filter_map(|k| s.get(*k).and_then(Value::as_array))
-            .flatten()
-            .any(allows_null)
 }
 
 /// Properties of a schema including those of its `allOf` parts.

@@ -1,6 +1,6 @@
 //! Links that stay in the sandbox: a URL in an answer that starts with one of the spec's servers
-//! (`https://api.github.com/repos/octocat/Hello-World`, a list's `next` page, a `Location`)
-//! points at the address the request came to instead, at the spec's mount.
+//! (`https://api.example.com/repos/7`, a list's `next` page, a `Location`) points at the address
+//! the request came to instead, at the spec's mount.
 //!
 //! Typed clients follow the links an API answers with, and many refuse a host other than the one
 //! they called: a link to the real API would leave the sandbox (or fail). The examples and the
@@ -68,9 +68,9 @@ impl ServerLinks {
     }
 
     /// `text` with each link to a server starting at `base()` instead (`http://127.0.0.1:4010`,
-    /// and the mount when it is not `/`), or `None` when it holds none (and `base` is not asked). A prefix counts where a path,
-    /// query, fragment or the end of the text or of a JSON string follows it, so
-    /// `https://api.example.com` is not found in `https://api.example.community`.
+    /// and the mount when it is not `/`), or `None` when it holds none (and `base` is not asked).
+    /// A prefix counts where a path, query, fragment or the end of the text or of a JSON string
+    /// follows it, so `https://api.example.com` is not found in `https://api.example.community`.
     pub fn rewrite(&self, text: &[u8], base: impl FnOnce() -> String) -> Option<Vec<u8>> {
         let mut found: Vec<(usize, std::cmp::Reverse<usize>)> = Vec::new();
         for finder in &self.prefixes {
@@ -166,7 +166,7 @@ mod tests {
             rewritten(&l, text).unwrap(),
             r#"{"url":"http://127.0.0.1:4010/v1/things/7","next":"http://127.0.0.1:4010/v1?page=2","home":"http://127.0.0.1:4010/v1","web":"https://api.example.community/x","other":"http://127.0.0.1:4010/v1/y","text":"see http://127.0.0.1:4010/v1/a."}"#
         );
-        assert_eq!(rewritten(&l, r#"{"web":"https://github.com/octocat"}"#), None);
+        assert_eq!(rewritten(&l, r#"{"web":"https://www.example.org/profile"}"#), None);
         assert!(links(json!([{"url": "/v1"}])).is_empty());
         assert!(ServerLinks::of(&json!({})).is_empty());
         // A server that nothing else in the document names: no answer links to it.

@@ -99,8 +99,8 @@ impl Api {
                 errors,
                 bad,
             } = failed;
-            let removed = match (bad.map(|b| *b), back.is_empty()) {
-                (Some((i, bad)), false) if errors.is_empty() && warnings.len() < MAX_IGNORED_KEYWORDS => back
+            let removed = match bad.map(|b| *b) {
+                Some((i, bad)) if errors.is_empty() && warnings.len() < MAX_IGNORED_KEYWORDS => back
                     .get_mut(i)
                     .is_some_and(|doc| bad.remove_from(Arc::make_mut(&mut doc.root)))
                     .then_some(bad),

@@ -403,28 +403,18 @@ pub fn properties<'a>(root: &'a Value, schema: &'a Value) -> Props<'a> {
 }
 
 /// [`properties`], or for a schema that is one of several shapes (`anyOf`/`oneOf` of objects,
-/// Asana's memberships), the properties every shape declares, as the first declares them: what
-/// an item has whichever shape it takes (its key among them).
+/// a membership of one of several kinds), the properties every shape declares, as the first
+/// declares them: what an item has whichever shape it takes (its key among them).
 pub fn item_properties<'a>(root: &'a Value, schema: &'a Value) -> Props<'a> {
     let own = properties(root, schema);
-    if !own.is_empty() {
-        return own;
-    }
-    let s = resolve(root, schema);
-    let Some(branches) = ["anyOf", "oneOf"]
-        .iter()
-        .find_map(|k| s.get(*k).and_then(Value::as_array))
-        .filter(|b| b.len() > 1)
-    else {
+    let shapes = shape_properties(root, schema, &own);
+    let Some((first, rest)) = shapes.split_first().filter(|_| shapes.len() > 1) else {
         return own;
     };
-    let shapes: Vec<Props<'a>> = branches.iter().map(|b| properties(root, b)).collect();
     let mut common = Props::default();
-    if let Some((first, rest)) = shapes.split_first() {
-        for (name, schema) in first.iter() {
-            if rest.iter().all(|p| p.contains_key(name)) {
-                common.add(name, schema);
-            }
+    for (name, schema) in first.iter() {
+        if rest.iter().all(|p| p.contains_key(name)) {
+            common.add(name, schema);
         }
     }
     common
@@ -434,19 +424,27 @@ pub fn item_properties<'a>(root: &'a Value, schema: &'a Value) -> Props<'a> {
 /// declares, as the first to declare it does: what an item of any shape may hold.
 pub fn any_shape_properties<'a>(root: &'a Value, schema: &'a Value) -> Props<'a> {
     let mut out = properties(root, schema);
-    if out.is_empty() {
-        let s = resolve(root, schema);
-        for branch in ["anyOf", "oneOf"]
-            .iter()
-            .filter_map(|k| s.get(*k).and_then(Value::as_array))
-            .flatten()
-        {
-            for (name, schema) in properties(root, branch).iter() {
-                out.add(name, schema);
-            }
+    for shape in shape_properties(root, schema, &out) {
+        for (name, schema) in shape.iter() {
+            out.add(name, schema);
         }
     }
     out
+}
+
+/// The properties of each `anyOf`/`oneOf` branch of a schema that declares none of its own
+/// (`own`); none for one that does.
+fn shape_properties<'a>(root: &'a Value, schema: &'a Value, own: &Props<'a>) -> Vec<Props<'a>> {
+    if !own.is_empty() {
+        return Vec::new();
+    }
+    let s = resolve(root, schema);
+    ["anyOf", "oneOf"]
+        .iter()
+        .filter_map(|k| s.get(*k).and_then(Value::as_array))
+        .flatten()
+        .map(|b| properties(root, b))
+        .collect()
 }
 
 /// Properties' names and schemas, as [`properties`] finds them: borrowed from the document, not

@@ -20,7 +20,7 @@
 //! reported against the map (`metadata`, not `metadata.plan`).
 
 use crate::spec::error::SpecError;
-use crate::spec::pointer::{Field, lookup, resolve};
+use crate::spec::pointer::{Field, lookup, lookup_mut, resolve};
 use jsonschema::error::ValidationErrorKind;
 use jsonschema::{Draft, Registry, Validator};
 use serde_json::{Map, Value};
@@ -204,7 +204,7 @@ impl BadKeyword {
             return false;
         };
         let key = key.replace("~1", "/").replace("~0", "~");
-        root.pointer_mut(parent)
+        lookup_mut(root, parent)
             .and_then(Value::as_object_mut)
             .is_some_and(|m| m.shift_remove(&key).is_some())
     }

@@ -458,7 +458,8 @@ fn violation_texts(err: &ApiError) -> Vec<String> {
 pub fn render_error(spec: Option<&Spec>, op: Option<&Operation>, err: &ApiError) -> Reply {
     // A status the operation documents with no content (`404: {description: Not found}`, or a
     // `default` or `4XX` response that covers it with none) is answered with none: the contract
-    // has no body there, and clients and contract checks hold the server to it. The note header and the journal say why.
+    // has no body there, and clients and contract checks hold the server to it. The note header
+    // and the journal say why.
     if let Some(r) = op.and_then(|o| o.response_for(err.status))
         && r.content_type.is_none()
         && r.schema_pointer.is_none()
@@ -676,16 +677,13 @@ fn validate(
                         .get(hyper::header::CONTENT_TYPE)
                         .and_then(|v| v.to_str().ok());
                     let parts = full_type.and_then(|ct| parse_multipart(root, schema_value(), ct, &req.body));
-                    match parts {
-                        Some(v) => Some(v),
-                        None => {
-                            return Err(ApiError::new(
-                                400,
-                                ErrorKind::MalformedBody,
-                                "request body is not multipart/form-data with the boundary its Content-Type names",
-                            ));
-                        }
-                    }
+                    Some(parts.ok_or_else(|| {
+                        ApiError::new(
+                            400,
+                            ErrorKind::MalformedBody,
+                            "request body is not multipart/form-data with the boundary its Content-Type names",
+                        )
+                    })?)
                 } else if media.is_json() || content_type.is_some_and(is_json_type) {
                     if json_too_deep(&req.body, settings.max_depth) {
                         return Err(ApiError::new(

@@ -160,8 +160,8 @@ pub fn load_source(source: &Source, overlays: &[&Overlay]) -> Result<Loaded, Vec
     }
     // The root's prose and vendor extensions go before its `$ref`s are followed (overlays, which
     // may select by them, are applied by now): a `$ref` inside an extension to a file that is not
-    // published with the spec (Spotify's `components/x-spotify-policy`) is never read. Those
-    // that a local `$ref` points into stay, and their `$ref`s are followed.
+    // published with the spec (`components/x-policy: {$ref: ../missing.yaml}`) is never read.
+    // Those that a local `$ref` points into stay, and their `$ref`s are followed.
     let kept = unread::Kept::of(&root);
     unread::strip(&mut root, unread::Keys::Keywords, "", &kept);
     let mut root = bundler.bundle_root(source, root).map_err(|e| vec![e])?;

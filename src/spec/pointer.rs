@@ -237,6 +237,23 @@ pub fn resolve<'a>(root: &'a Value, mut value: &'a Value) -> &'a Value {
     value
 }
 
+/// Whether `null` is a valid value for the schema (a `null` type, or a `null` branch of its
+/// `anyOf`/`oneOf`), `$ref`s followed. Read by the resources and by the error templates alike.
+pub fn allows_null(root: &Value, schema: &Value) -> bool {
+    let s = resolve(root, schema);
+    let null_type = match s.field("type") {
+        Some(Value::String(t)) => t == "null",
+        Some(Value::Array(ts)) => ts.iter().any(|t| t == "null"),
+        _ => false,
+    };
+    null_type
+        || ["anyOf", "oneOf"]
+            .iter()
+            .filter_map(|k| s.get(*k).and_then(Value::as_array))
+            .flatten()
+            .any(|b| allows_null(root, b))
+}
+
 /// The pointer a (possibly `$ref`) value finally resolves to, given the pointer it was found at.
 ///
 /// A pointer that leads nowhere is tried once more as a path through schemas: `$ref`s along it
@@ -377,7 +394,7 @@ pub(crate) fn is_data(key: &str, value: &Value) -> bool {
             .is_some_and(|m| m.len() == 1 && m.field("$ref").and_then(Value::as_str).is_some_and(looks_like_ref))
     };
     // A `responses` map's `default` is a response, not a schema's default value: a `$ref` to
-    // one, or an object of a response's fields (DigitalOcean names every operation's
+    // one, or an object of a response's fields (a spec may name every operation's
     // `default: {$ref: ../../shared/responses/unexpected_error.yml}`).
     let a_response = || {
         only_a_ref()

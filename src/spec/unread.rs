@@ -14,7 +14,7 @@
 //!   its `$ref`s are followed then;
 //! - in the root document, once overlays (whose JSONPath filters may select by description or
 //!   extension) are applied and before its `$ref`s are followed, so that a `$ref` inside an
-//!   extension that goes is never read (Spotify's names a file not published with the spec);
+//!   extension that goes is never read (one may name a file not published with the spec);
 //! - in the finished document, once overlays (whose JSONPath filters may select by description or
 //!   extension) are applied and every file is bundled: the spec's own file, and each part of a
 //!   bundled file that a `$ref` names as an object
@@ -35,7 +35,7 @@ use serde_json::Value;
 use std::collections::HashSet;
 use std::fmt::Write;
 
-/// Lists each name of a schema's `required` once (OpenAI's spec lists some twice). A second
+/// Lists each name of a schema's `required` once (published specs list some twice). A second
 /// mention is never read, and `jsonschema` judges such a list wrongly: it reports a listed
 /// property missing from an object that has it.
 fn once_each(names: &mut Vec<Value>) {
@@ -93,8 +93,8 @@ impl Kept {
 
     /// The extensions that the local `$ref`s in `value` (`#/...`) point into: the `$ref`s that
     /// stay, outside vendor extensions, and those inside the extensions these keep, and so on. A
-    /// `$ref` inside an extension that goes anyway keeps nothing (Spotify's operations name
-    /// `#/components/x-spotify-policy/...` from their own `x-spotify-policy-list`).
+    /// `$ref` inside an extension that goes anyway keeps nothing (operations may name
+    /// `#/components/x-policy/...` from an `x-policy-list` of their own).
     pub fn of(value: &Value) -> Kept {
         // Each segment, and the pointer up to its end (a target that is no pointer holds none).
         fn note(target: &str, kept: &mut HashSet<String>, fresh: &mut Vec<String>) {

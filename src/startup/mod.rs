@@ -178,10 +178,7 @@ pub fn load(spec_paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded, Vec<Sp
         }
     }
     if opts.strict {
-        errors.extend(warnings.drain(..).map(|mut w| {
-            w.message.push_str(" (an error with --strict)");
-            w
-        }));
+        errors.extend(as_errors(warnings.drain(..)));
     }
     if !errors.is_empty() {
         return Err(errors);
@@ -200,18 +197,20 @@ pub fn load(spec_paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded, Vec<Sp
     })?;
     let ignored: Vec<SpecError> = ignored.into_iter().map(|e| in_bundled_file(e, &bundled)).collect();
     if opts.strict && !ignored.is_empty() {
-        return Err(ignored
-            .into_iter()
-            .map(|mut w| {
-                w.message.push_str(" (an error with --strict)");
-                w
-            })
-            .collect());
+        return Err(as_errors(ignored.into_iter()).collect());
     }
     warnings.extend(ignored);
     files.sort();
     files.dedup();
     Ok(Loaded { api, warnings, files })
+}
+
+/// Warnings as `--strict` reports them: errors that say why.
+fn as_errors(warnings: impl Iterator<Item = SpecError>) -> impl Iterator<Item = SpecError> {
+    warnings.map(|mut w| {
+        w.message.push_str(" (an error with --strict)");
+        w
+    })
 }
 
 /// A problem found in the compiled document at `/x-specbox-bundled/<n>/...` is in the file (or URL)

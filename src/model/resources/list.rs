@@ -158,11 +158,7 @@ pub(super) fn list_plan(
                 continue;
             }
             let field = env_field(name);
-            if matches!(field, Some(EnvField::StartCursor | EnvField::EndCursor))
-                && (type_has(resolve(root, s), "integer") || type_has(resolve(root, s), "number"))
-            {
-                numeric_cursor = true;
-            }
+            numeric_cursor |= field.is_some_and(|f| numeric_cursor_at(f, resolve(root, s)));
             if field.is_none()
                 && let Some(n) = nested_envelope(root, name, resolve(root, s), example.and_then(|e| e.get(name)))
             {
@@ -172,11 +168,7 @@ pub(super) fn list_plan(
             }
             match field {
                 Some(f) => envelope.push((name.clone(), f)),
-                None => match example.and_then(|e| e.get(name)) {
-                    Some(v) => envelope_fill.push((name.clone(), v.clone())),
-                    None if required.contains(name) => envelope_fill.push((name.clone(), generate::generate(s, root))),
-                    None => {}
-                },
+                None => envelope_fill.extend(shown_or_required(root, name, s, example, &required)),
             }
         }
     }
@@ -278,6 +270,27 @@ fn env_field(name: &str) -> Option<EnvField> {
     })
 }
 
+/// Whether `f` is a cursor whose schema (resolved) makes it a number: the slot itself, not text.
+fn numeric_cursor_at(f: EnvField, s: &Value) -> bool {
+    matches!(f, EnvField::StartCursor | EnvField::EndCursor) && (type_has(s, "integer") || type_has(s, "number"))
+}
+
+/// An envelope field the engine does not compute, as the example of the response shows it, else
+/// generated where the envelope requires it; `None` to leave it out.
+fn shown_or_required(
+    root: &Value,
+    name: &String,
+    schema: &Value,
+    example: Option<&serde_json::Map<String, Value>>,
+    required: &[String],
+) -> Option<(String, Value)> {
+    match example.and_then(|e| e.get(name)) {
+        Some(v) => Some((name.clone(), v.clone())),
+        None if required.contains(name) => Some((name.clone(), generate::generate(schema, root))),
+        None => None,
+    }
+}
+
 /// Whether a field's schema can hold what the engine answers for `f` (a count is a number, a flag
 /// a boolean): `links.pages` holding links is no page count. A schema that names no type can.
 fn fits(f: EnvField, s: &Value) -> bool {
@@ -311,19 +324,16 @@ fn nested_envelope(
     for (field_name, s) in properties(root, schema) {
         match env_field(field_name).filter(|f| fits(*f, resolve(root, s))) {
             Some(f) => {
-                let s = resolve(root, s);
-                if matches!(f, EnvField::StartCursor | EnvField::EndCursor)
-                    && (type_has(s, "integer") || type_has(s, "number"))
-                {
-                    numeric_cursor = true;
-                }
+                numeric_cursor |= numeric_cursor_at(f, resolve(root, s));
                 envelope.push((field_name.clone(), f));
             }
-            None => match example.and_then(|e| e.get(field_name)) {
-                Some(v) => fill.push((field_name.clone(), v.clone())),
-                None if required.contains(field_name) => fill.push((field_name.clone(), generate::generate(s, root))),
-                None => {}
-            },
+            None => fill.extend(shown_or_required(
+                root,
+                field_name,
+                s,
+                example.and_then(Value::as_object),
+                &required,
+            )),
         }
     }
     (!envelope.is_empty()).then(|| {

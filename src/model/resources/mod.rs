@@ -216,8 +216,9 @@ pub fn infer(specs: &[Spec], ops: &mut [Operation], when: Compile) -> Result<Vec
     if errors.is_empty() { Ok(resources) } else { Err(errors) }
 }
 
-/// The form a time field's schema (resolved) asks for (see [`TimeForm`]). An integer is milliseconds when its format says so
-/// (`unix-ms`, `timestamp-millis`) or its example is one (past the year 5138 in seconds).
+/// The form a time field's schema (resolved) asks for (see [`TimeForm`]). An integer is
+/// milliseconds when its format says so (`unix-ms`, `timestamp-millis`) or its example is one
+/// (past the year 5138 in seconds).
 fn time_form(schema: &Value) -> TimeForm {
     // A nullable one written `anyOf: [{type: integer}, {type: null}]` is its typed branch's.
     if schema.field("type").is_none()
@@ -234,12 +235,7 @@ fn time_form(schema: &Value) -> TimeForm {
         .field("example")
         .or_else(|| schema.field("examples").and_then(|e| e.get(0)))
         .and_then(Value::as_f64);
-    let typed = |t: &str| match schema.field("type") {
-        Some(Value::String(s)) => s == t,
-        Some(Value::Array(ts)) => ts.iter().any(|x| x == t),
-        _ => false,
-    };
-    if typed("integer") || typed("number") {
+    if type_has(schema, "integer") || type_has(schema, "number") {
         let millis = format.contains("ms") || format.contains("milli") || example.is_some_and(|e| e >= 1e11);
         if millis {
             TimeForm::UnixMillis
@@ -254,9 +250,9 @@ fn time_form(schema: &Value) -> TimeForm {
 }
 
 /// Whether an inferred action's answer is made of stored items: a create that answers a list
-/// (GitHub's `POST /user/emails` answers every address) keeps no one item, and a list of
-/// plain values (GitHub's gitignore template names, where a read answers an object) lists no
-/// stored ones. Such an operation answers from the spec instead.
+/// (a `POST` that answers every address of an account) keeps no one item, and a list of plain
+/// values (template names, where a read answers an object) lists no stored ones. Such an
+/// operation answers from the spec instead.
 fn answers_items(root: &Value, kind: &str, success: Option<&str>, name: &str) -> bool {
     let Some(pointer) = success else {
         return true;
@@ -281,8 +277,9 @@ fn answers_items(root: &Value, kind: &str, success: Option<&str>, name: &str) ->
 
 /// Marks as shared (see [`Resource::shared`]) the top-level resources that anyone may read (by
 /// key and as a list, where it has either) but only a credential may write: public data that
-/// accounts write. A per-account list beside public reads by key is no public collection. Where writes need no credential
-/// either (`security: [{}, {key: []}]` everywhere), a credential still picks a tenant of its own.
+/// accounts write. A per-account list beside public reads by key is no public collection. Where
+/// writes need no credential either (`security: [{}, {key: []}]` everywhere), a credential still
+/// picks a tenant of its own.
 /// Parents come before their children in `resources`, so one pass hands a shared parent's mark
 /// down.
 fn mark_shared(ops: &[Operation], resources: &mut [Resource]) {
@@ -559,7 +556,7 @@ fn build_resource(
         }
     };
     // Other names for the timestamps, used when the schema says they are moments: date-times,
-    // or Unix times (Stripe's `created`: an integer of format `unix-time`). A `date_created` in
+    // or Unix times (`created`: an integer of format `unix-time`). A `date_created` in
     // another format keeps what the example shows.
     let stamp_named = |names: &[&str]| {
         names
@@ -802,8 +799,8 @@ fn action_for(
     // An answer that wraps the item (`{"customer": {...}}`) is shaped as the item, then wrapped.
     let envelope = answer_envelope(root, op, res.schema_pointer.as_deref(), &res.singular());
     // What the wrapper shows beside the item in the spec's example of this answer, else the
-    // fields beside it that the wrapper requires, generated (`{"object": "group.role", "group":
-    // {...}, "role": <the item>}` answers its `object` and `group` too). Only those: generating
+    // fields beside it that the wrapper requires, generated (`{"kind": "...", "parent": {...},
+    // "role": <the item>}` answers its `kind` and `parent` too). Only those: generating
     // the whole body would generate the item too, for nothing.
     let beside = || {
         let Some((field, _)) = &envelope else {

@@ -277,7 +277,7 @@ pub enum Style {
 
 /// How a field's schema writes a moment: RFC 3339 text (a `date-time`, or a field such as
 /// `created_at` whose schema names no other type), a date, or Unix seconds or milliseconds (an
-/// `integer` or `number` field, such as OpenAI's `created_at` and Stripe's `created`).
+/// `integer` or `number` field, such as a `created_at` of Unix seconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TimeForm {
     #[default]

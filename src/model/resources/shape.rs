@@ -4,7 +4,7 @@
 use crate::model::generate;
 use crate::model::operation::properties;
 use crate::model::resources::plan::{Shape, ShapeProp};
-use crate::spec::pointer::{Field, lookup, resolve};
+use crate::spec::pointer::{Field, allows_null, lookup, resolve};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -271,23 +271,6 @@ pub(super) fn required_of(root: &Value, schema: &Value) -> Vec<String> {
         out.extend(required_of(root, part));
     }
     out
-}
-
-/// Whether `null` is a valid value for the schema (type array with null, a null branch, ...).
-pub fn allows_null(root: &Value, schema: &Value) -> bool {
-    let s = resolve(root, schema);
-    if type_has(s, "null") {
-        return true;
-    }
-    for key in ["anyOf", "oneOf"] {
-        if s.get(key)
-            .and_then(Value::as_array)
-            .is_some_and(|b| b.iter().any(|x| allows_null(root, x)))
-        {
-            return true;
-        }
-    }
-    false
 }
 
 impl ShapeProp {

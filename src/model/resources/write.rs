@@ -238,8 +238,7 @@ pub fn write_plan(spec: &Spec, op: &Operation, res: &Resource, create: bool) -> 
         .filter_map(|p| {
             let folded = fold(p);
             // A parent's generic `{id}` is not the child's own `id`; and a field that holds more
-            // than a key (GitHub's fork `owner`, a user object, under `/repos/{owner}/...`) is
-            // no place for the path's text.
+            // than a key (an `owner` object under `/x/{owner}/...`) is no place for the path's text.
             rep_props
                 .iter()
                 .find(|(k, _)| fold(k) == folded && **k != res.id_field)
@@ -341,7 +340,7 @@ fn base_of(
             let s = resolve(root, s);
             if let Some(d) = s.field("default") {
                 Some((k.clone(), d.clone()))
-            } else if crate::model::resources::shape::allows_null(root, s) {
+            } else if crate::spec::pointer::allows_null(root, s) {
                 Some((k.clone(), Value::Null))
             } else {
                 Some((k.clone(), v.clone()))

@@ -109,8 +109,8 @@ fn new_object(
             obj.insert(k.clone(), v.clone());
         }
     }
-    // After the defaults: a request schema's default can break the answer's schema too (GitHub's
-    // `target_url: ""` where the answer wants a URI), and then the answer's own value stands.
+    // After the defaults: a request schema's default can break the answer's schema too (a
+    // `""` where the answer wants a URI), and then the answer's own value stands.
     drop_unfit(r, write, &mut obj);
     for (k, v) in first {
         if k != &r.id_field && field_of(&obj, k).is_none() {
