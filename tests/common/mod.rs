@@ -184,8 +184,45 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        // A failing test shows what the server said and what its threads were doing: a request
+        // that was never answered is then told apart from one the server never saw.
+        if std::thread::panicking() {
+            eprintln!("{}", self.post_mortem());
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// The server's last log lines and the state of each of its threads (from /proc: `S` and
+    /// the kernel function it waits in, such as `futex_wait` or `ep_poll`).
+    pub fn post_mortem(&self) -> String {
+        let mut out = String::from("--- specbox log (last 40 lines) ---\n");
+        if let Ok(log) = self.log.lock() {
+            for line in log.iter().rev().take(40).collect::<Vec<_>>().into_iter().rev() {
+                out.push_str(line);
+            }
+        }
+        out.push_str("--- specbox threads ---\n");
+        let task = format!("/proc/{}/task", self.child.id());
+        for entry in std::fs::read_dir(&task).into_iter().flatten().flatten() {
+            let dir = entry.path();
+            let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap_or_default();
+            let stat = read("stat");
+            // The state is the field after the parenthesised command name.
+            let state = stat
+                .rsplit_once(") ")
+                .map_or("?", |(_, rest)| &rest[..1.min(rest.len())]);
+            out.push_str(&format!(
+                "{} {} {} {}\n",
+                entry.file_name().to_string_lossy(),
+                read("comm").trim(),
+                state,
+                read("wchan")
+            ));
+        }
+        out
     }
 }
 
