@@ -305,6 +305,21 @@ impl ResponseContent {
         }))
     }
 
+    /// [`Self::default_body`], for startup's planning: a generated body is made for the caller
+    /// and not kept. The model keeps only what a plan takes from it; the body itself is made again
+    /// (the same, generation is seeded) and kept once a request needs it.
+    pub fn planning_body<'a>(&'a self, root: &'a Value) -> Option<std::borrow::Cow<'a, Value>> {
+        if let Some(body) = self.generated.get() {
+            return Some(std::borrow::Cow::Borrowed(body));
+        }
+        if self.first_example(root).is_some() {
+            return self.default_body(root).map(std::borrow::Cow::Borrowed);
+        }
+        self.content_type.as_ref()?;
+        let schema = lookup(root, self.schema_pointer.as_ref()?).unwrap_or(&Value::Null);
+        Some(std::borrow::Cow::Owned(generate::generate(schema, root)))
+    }
+
     pub fn default_bytes(&self, root: &Value) -> Option<bytes::Bytes> {
         self.default_bytes
             .get_or_init(|| {

@@ -290,30 +290,8 @@ impl Registered {
 
 /// `BASE#<pointer>`, the pointer escaped for a URI fragment.
 fn reference(pointer: &str) -> String {
-    let fragment: String = pointer
-        .split('/')
-        .map(|seg| percent_encoding::utf8_percent_encode(seg, FRAGMENT).to_string())
-        .collect::<Vec<_>>()
-        .join("/");
-    format!("{BASE}#{fragment}")
+    format!("{BASE}#{}", crate::spec::pointer::encode_fragment(pointer))
 }
-
-/// Characters that must be escaped in a URI fragment (path templates bring `{` and `}`).
-const FRAGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'<')
-    .add(b'>')
-    .add(b'`')
-    .add(b'{')
-    .add(b'}')
-    .add(b'%')
-    .add(b'|')
-    .add(b'\\')
-    .add(b'^')
-    .add(b'[')
-    .add(b']');
 
 impl Schema {
     /// The compiled validator (compiled now if this is its first use). `None` only if it does

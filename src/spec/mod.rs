@@ -17,7 +17,8 @@
 //! Swagger 2.0 spec converted by the converter's fragment half), `$ref`s that stand for a whole map or list replaced by
 //! their target ([`inline`]), 3.0 schemas normalised ([`normalise`]), the prose and vendor
 //! extensions nothing reads afterwards dropped ([`unread`], which also keeps files that only an
-//! extension names from being read at all), and the finished document packed in memory ([`read::repack`]),
+//! extension names from being read at all), copies of the same schema, parameter, header or response
+//! made `$ref`s to the first ([`share`]), and the finished document packed in memory ([`read::repack`]),
 //! as it is kept for as long as specbox serves. Problems that leave something sensible to serve (a `$ref` to
 //! nothing, an overlay action that selects nothing) are warnings, returned beside the document;
 //! the caller decides whether they are fatal (`--strict`).
@@ -34,6 +35,7 @@ pub mod normalise;
 pub mod overlay;
 pub mod pointer;
 pub mod read;
+pub mod share;
 pub mod source;
 pub mod swagger2;
 pub mod unread;
@@ -171,6 +173,7 @@ pub fn load_source(source: &Source, overlays: &[&Overlay]) -> Result<Loaded, Vec
         normalise_30(&mut root);
     }
     bundler.drop_unread(&mut root);
+    share::share(&mut root);
     // Last, when nothing else will change it: the document is kept for the life of the server.
     let root = read::repack(&path, root).map_err(|e| vec![e])?;
     Ok(Loaded {

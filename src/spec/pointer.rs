@@ -188,6 +188,33 @@ pub fn canonical_json(v: &Value) -> String {
     }
 }
 
+/// A JSON pointer as a URI fragment (without the `#`): each segment percent-encoded where a
+/// fragment may not hold the character as it is (path templates bring `{` and `}`).
+pub fn encode_fragment(pointer: &str) -> String {
+    pointer
+        .split('/')
+        .map(|seg| percent_encoding::utf8_percent_encode(seg, FRAGMENT).to_string())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Characters that must be escaped in a URI fragment.
+const FRAGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'%')
+    .add(b'|')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'[')
+    .add(b']');
+
 /// Escapes one JSON pointer segment.
 pub fn escape_pointer(segment: &str) -> String {
     if segment.contains(['~', '/']) {

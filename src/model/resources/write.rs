@@ -306,8 +306,9 @@ fn base_of(
         return (Vec::new(), None);
     };
     let envelope = answer_envelope(root, op, res.schema_pointer.as_deref(), &res.singular());
-    let Some(example) = success
-        .default_body(root)
+    let body = success.planning_body(root);
+    let Some(example) = body
+        .as_deref()
         .and_then(|b| unwrap(b, envelope.as_ref().map(|(field, _)| field.as_str())))
         .and_then(Value::as_object)
     else {
