@@ -27,15 +27,15 @@ enum Role {
     Doc,
     Components,
     /// A map of `role` (components' `schemas`, `properties`, `headers`, `responses`...).
-    MapOf(Item),
+    MapOf(Kind),
     /// A list of `role` (`allOf`, `parameters`).
-    ListOf(Item),
-    One(Item),
+    ListOf(Kind),
+    One(Kind),
 }
 
 /// What may be shared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Item {
+enum Kind {
     PathItem,
     Operation,
     Parameter,
@@ -47,11 +47,11 @@ enum Item {
     Schema,
 }
 
-impl Item {
+impl Kind {
     /// Whether a copy of it may become a `$ref` (OpenAPI allows no Reference Object for a media
     /// type, and operations and path items are never copies of each other worth the risk).
     fn shareable(self) -> bool {
-        !matches!(self, Item::PathItem | Item::Operation | Item::MediaType)
+        !matches!(self, Kind::PathItem | Kind::Operation | Kind::MediaType)
     }
 }
 
@@ -129,7 +129,7 @@ struct Walker {
     /// Places walked: a place reached again (a component a `$ref` leads to) is not walked twice.
     seen: HashSet<String>,
     /// Where `$ref`s lead, and what they expect to find there.
-    queue: Vec<(String, Item)>,
+    queue: Vec<(String, Kind)>,
 }
 
 impl Walker {
@@ -142,7 +142,7 @@ impl Walker {
                     let role = if key == "components" {
                         Role::Components
                     } else {
-                        Role::MapOf(Item::PathItem)
+                        Role::MapOf(Kind::PathItem)
                     };
                     if let Some(child) = m.field(key) {
                         self.member(key, child, role, pointer);
@@ -152,13 +152,13 @@ impl Walker {
             (Role::Components, Value::Object(m)) => {
                 for (k, child) in m {
                     let item = match k.as_str() {
-                        "schemas" => Item::Schema,
-                        "parameters" => Item::Parameter,
-                        "headers" => Item::Header,
-                        "responses" => Item::Response,
-                        "requestBodies" => Item::RequestBody,
-                        "examples" => Item::Example,
-                        "pathItems" => Item::PathItem,
+                        "schemas" => Kind::Schema,
+                        "parameters" => Kind::Parameter,
+                        "headers" => Kind::Header,
+                        "responses" => Kind::Response,
+                        "requestBodies" => Kind::RequestBody,
+                        "examples" => Kind::Example,
+                        "pathItems" => Kind::PathItem,
                         _ => continue,
                     };
                     let Value::Object(members) = child else { continue };
@@ -192,7 +192,7 @@ impl Walker {
                 {
                     self.queue.push((percent_decode(fragment).into_owned(), item));
                 }
-                if item == Item::Schema && m.field("$id").is_some() {
+                if item == Kind::Schema && m.field("$id").is_some() {
                     return;
                 }
                 if item.shareable() {
@@ -217,8 +217,8 @@ impl Walker {
 }
 
 /// What the member `key` of an `item` is, where it holds something shareable.
-fn member_role(item: Item, key: &str, value: &Value) -> Option<Role> {
-    use Item::*;
+fn member_role(item: Kind, key: &str, value: &Value) -> Option<Role> {
+    use Kind::*;
     let object_examples = || value.is_object().then_some(Role::MapOf(Example));
     match (item, key) {
         (PathItem, "parameters") | (Operation, "parameters") => Some(Role::ListOf(Parameter)),
