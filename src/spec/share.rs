@@ -61,39 +61,7 @@ const MIN_SIZE: usize = 3;
 
 /// Replaces copies with `$ref`s to their first occurrence; returns how many were replaced.
 pub fn share(root: &mut Value) -> usize {
-    let mut targets: BTreeSet<String> = BTreeSet::new();
-    local_refs(root, &mut |p| {
-        targets.insert(p.to_string());
-    });
-    let places = places(root);
-    let mut first: HashMap<u64, Vec<String>> = HashMap::new();
-    // (copy, original)
-    let mut replace: Vec<(String, String)> = Vec::new();
-    let mut replaced: HashSet<String> = HashSet::new();
-    for (pointer, component) in places {
-        if ancestors(&pointer).any(|a| replaced.contains(a)) {
-            continue;
-        }
-        let Some(value) = lookup(root, &pointer) else { continue };
-        if size(value) < MIN_SIZE || has_id(value) {
-            continue;
-        }
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        hash(value, &mut h);
-        let originals = first.entry(h.finish()).or_default();
-        let original = originals
-            .iter()
-            .find(|o| lookup(root, o).is_some_and(|v| same(v, value)))
-            .cloned();
-        match original {
-            Some(original) if !component && !holds_target(&targets, &pointer) => {
-                replaced.insert(pointer.clone());
-                replace.push((pointer, original));
-            }
-            Some(_) => {}
-            None => originals.push(pointer),
-        }
-    }
+    let replace = copies(root);
     let n = replace.len();
     for (copy, original) in replace {
         if let Some(slot) = lookup_mut(root, &copy) {
@@ -105,115 +73,241 @@ pub fn share(root: &mut Value) -> usize {
     n
 }
 
+/// The copies to replace, each with the pointer of its original.
+fn copies(root: &Value) -> Vec<(String, String)> {
+    let mut targets: BTreeSet<String> = BTreeSet::new();
+    local_refs(root, &mut |p| {
+        targets.insert(p.to_string());
+    });
+    let places = places(root);
+    let mut first: HashMap<u64, Vec<usize>> = HashMap::new();
+    let mut replace = Vec::new();
+    let mut i = 0;
+    while let Some(place) = places.get(i) {
+        i += 1;
+        if place.sum.size < MIN_SIZE || place.sum.id {
+            continue;
+        }
+        let originals = first.entry(place.sum.hash).or_default();
+        let original = originals
+            .iter()
+            .filter_map(|o| places.get(*o))
+            .find(|o| same(o.value, place.value));
+        match original {
+            Some(original) if !place.component && !holds_target(&targets, &place.pointer) => {
+                replace.push((place.pointer.clone(), original.pointer.clone()));
+                // What is inside a copy goes with it.
+                i = place.end;
+            }
+            Some(_) => {}
+            None => originals.push(i - 1),
+        }
+    }
+    replace
+}
+
+/// A place that holds a shareable item.
+struct Place<'a> {
+    pointer: String,
+    value: &'a Value,
+    sum: Sum,
+    /// A component, or a place a `$ref` leads to: kept, but an original.
+    component: bool,
+    /// The index, among places, just past the places inside this one.
+    end: usize,
+}
+
+/// What a value holds, summed up bottom-up in one pass (not again for each place around it).
+#[derive(Debug, Clone, Copy, Default)]
+struct Sum {
+    /// A hash that sees members in order.
+    hash: u64,
+    /// Members and items at any depth.
+    size: usize,
+    /// Whether a keyword that changes how `$ref`s inside resolve (`$id`, an anchor) is inside.
+    id: bool,
+}
+
 /// Every place of the document that holds a shareable item, once each, in walk order (the
-/// components, the paths, then what `$ref`s lead to), and whether it is a component (kept, but
-/// an original).
-fn places(root: &Value) -> Vec<(String, bool)> {
+/// components, the paths, then what `$ref`s lead to; a place before what is inside it).
+fn places(root: &Value) -> Vec<Place<'_>> {
     let mut w = Walker::default();
     let mut pointer = String::new();
-    w.walk(root, Role::Doc, false, &mut pointer);
+    w.walk(root, Some(Role::Doc), false, &mut pointer);
     let mut next = 0;
-    while let Some((target, item)) = w.queue.get(next).cloned() {
+    while let Some((target, kind)) = w.queue.get(next).cloned() {
         next += 1;
         if let Some(v) = lookup(root, &target) {
             let mut pointer = target;
-            w.walk(v, Role::One(item), true, &mut pointer);
+            w.walk(v, Some(Role::One(kind)), true, &mut pointer);
         }
     }
     w.out
 }
 
 #[derive(Default)]
-struct Walker {
-    out: Vec<(String, bool)>,
-    /// Places walked: a place reached again (a component a `$ref` leads to) is not walked twice.
-    seen: HashSet<String>,
+struct Walker<'a> {
+    out: Vec<Place<'a>>,
+    /// Places walked (by address: the document does not move while it is walked): a place
+    /// reached again (a component a `$ref` leads to) is not walked twice.
+    seen: HashSet<*const Value>,
     /// Where `$ref`s lead, and what they expect to find there.
     queue: Vec<(String, Kind)>,
 }
 
-impl Walker {
-    /// Walks `v` in `role`; `component` marks an original that must stay (a component, or a
-    /// place a `$ref` leads to).
-    fn walk(&mut self, v: &Value, role: Role, component: bool, pointer: &mut String) {
-        match (role, v) {
-            (Role::Doc, Value::Object(m)) => {
-                for key in ["components", "paths", "webhooks"] {
-                    let role = if key == "components" {
-                        Role::Components
-                    } else {
-                        Role::MapOf(Kind::PathItem)
-                    };
-                    if let Some(child) = m.field(key) {
-                        self.member(key, child, role, pointer);
-                    }
-                }
+impl<'a> Walker<'a> {
+    /// Walks `v` in `role` (`None`: it holds nothing shareable, and is only summed up).
+    fn walk(&mut self, v: &'a Value, role: Option<Role>, component: bool, pointer: &mut String) -> Sum {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        let (size, id) = match v {
+            Value::Null => {
+                0u8.hash(&mut h);
+                (0, false)
             }
-            (Role::Components, Value::Object(m)) => {
-                for (k, child) in m {
-                    let item = match k.as_str() {
-                        "schemas" => Kind::Schema,
-                        "parameters" => Kind::Parameter,
-                        "headers" => Kind::Header,
-                        "responses" => Kind::Response,
-                        "requestBodies" => Kind::RequestBody,
-                        "examples" => Kind::Example,
-                        "pathItems" => Kind::PathItem,
-                        _ => continue,
-                    };
-                    let Value::Object(members) = child else { continue };
-                    let len = pointer.len();
-                    push_segment(pointer, k);
-                    for (name, member) in members {
-                        let inner = pointer.len();
-                        push_segment(pointer, name);
-                        self.walk(member, Role::One(item), true, pointer);
-                        pointer.truncate(inner);
-                    }
-                    pointer.truncate(len);
-                }
+            Value::Bool(b) => {
+                (1u8, b).hash(&mut h);
+                (0, false)
             }
-            (Role::MapOf(item), Value::Object(m)) => {
-                for (k, child) in m {
-                    self.member(k, child, Role::One(item), pointer);
-                }
+            Value::Number(n) => {
+                (2u8, n.as_str()).hash(&mut h);
+                (0, false)
             }
-            (Role::ListOf(item), Value::Array(items)) => {
+            Value::String(s) => {
+                (3u8, s).hash(&mut h);
+                (0, false)
+            }
+            Value::Array(items) => {
+                (4u8, items.len()).hash(&mut h);
+                let item = match role {
+                    Some(Role::ListOf(kind)) => Some(Role::One(kind)),
+                    _ => None,
+                };
+                let (mut size, mut id) = (0, false);
                 for (i, child) in items.iter().enumerate() {
-                    self.member(&i.to_string(), child, Role::One(item), pointer);
+                    let sum = match item {
+                        Some(_) => self.member(&i.to_string(), child, item, pointer),
+                        None => self.walk(child, None, false, pointer),
+                    };
+                    sum.hash.hash(&mut h);
+                    size += 1 + sum.size;
+                    id |= sum.id;
                 }
+                (size, id)
             }
-            (Role::One(item), Value::Object(m)) => {
-                if !self.seen.insert(pointer.clone()) {
-                    return;
-                }
-                if let Some(Value::String(r)) = m.field("$ref")
-                    && let Some(fragment) = r.strip_prefix('#')
-                {
-                    self.queue.push((percent_decode(fragment).into_owned(), item));
-                }
-                if item == Kind::Schema && m.field("$id").is_some() {
-                    return;
-                }
-                if item.shareable() {
-                    self.out.push((pointer.clone(), component));
-                }
-                for (k, child) in m {
-                    if let Some(role) = member_role(item, k, child) {
-                        self.member(k, child, role, pointer);
-                    }
-                }
-            }
-            _ => {}
+            Value::Object(m) => return self.object(v, m, role, component, pointer),
+        };
+        Sum {
+            hash: h.finish(),
+            size,
+            id,
         }
     }
 
-    fn member(&mut self, key: &str, child: &Value, role: Role, pointer: &mut String) {
+    fn object(
+        &mut self,
+        v: &'a Value,
+        m: &'a Map<String, Value>,
+        role: Option<Role>,
+        component: bool,
+        pointer: &mut String,
+    ) -> Sum {
+        let mut place = None;
+        if let Some(Role::One(kind)) = role {
+            if !self.seen.insert(v as *const Value) {
+                return self.walk(v, None, false, pointer);
+            }
+            if let Some(Value::String(r)) = m.field("$ref")
+                && let Some(fragment) = r.strip_prefix('#')
+            {
+                self.queue.push((percent_decode(fragment).into_owned(), kind));
+            }
+            if kind.shareable() && !(kind == Kind::Schema && m.field("$id").is_some()) {
+                place = Some(self.out.len());
+                self.out.push(Place {
+                    pointer: pointer.clone(),
+                    value: v,
+                    sum: Sum::default(),
+                    component,
+                    end: 0,
+                });
+            }
+        }
+        // Inside a schema with an `$id`, nothing is a place.
+        let walk_inside = !matches!(role, Some(Role::One(Kind::Schema))) || m.field("$id").is_none();
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (5u8, m.len()).hash(&mut h);
+        let (mut size, mut id) = (0, false);
+        for (k, child) in m {
+            let below = match role {
+                _ if !walk_inside => None,
+                Some(Role::Doc) => match k.as_str() {
+                    "components" => Some(Role::Components),
+                    "paths" | "webhooks" => Some(Role::MapOf(Kind::PathItem)),
+                    _ => None,
+                },
+                Some(Role::Components) => component_kind(k).map(Role::MapOf),
+                Some(Role::MapOf(kind)) => Some(Role::One(kind)),
+                Some(Role::One(kind)) => member_role(kind, k, child),
+                Some(Role::ListOf(_)) | None => None,
+            };
+            // A component is an original that stays, whatever copies it: the members of
+            // `components` and of the maps in it are walked as such.
+            let child_component = match role {
+                Some(Role::Components) => true,
+                Some(Role::MapOf(_)) => component,
+                _ => false,
+            };
+            let sum = match below {
+                Some(_) => {
+                    let len = pointer.len();
+                    push_segment(pointer, k);
+                    let sum = self.walk(child, below, child_component, pointer);
+                    pointer.truncate(len);
+                    sum
+                }
+                None => self.walk(child, None, false, pointer),
+            };
+            k.hash(&mut h);
+            sum.hash.hash(&mut h);
+            size += 1 + sum.size;
+            id |= sum.id || matches!(k.as_str(), "$id" | "$anchor" | "$dynamicAnchor" | "$recursiveAnchor");
+        }
+        let sum = Sum {
+            hash: h.finish(),
+            size,
+            id,
+        };
+        if let Some(i) = place {
+            let end = self.out.len();
+            if let Some(p) = self.out.get_mut(i) {
+                p.sum = sum;
+                p.end = end;
+            }
+        }
+        sum
+    }
+
+    fn member(&mut self, key: &str, child: &'a Value, role: Option<Role>, pointer: &mut String) -> Sum {
         let len = pointer.len();
         push_segment(pointer, key);
-        self.walk(child, role, false, pointer);
+        let sum = self.walk(child, role, false, pointer);
         pointer.truncate(len);
+        sum
     }
+}
+
+/// What a member of `components` holds.
+fn component_kind(key: &str) -> Option<Kind> {
+    Some(match key {
+        "schemas" => Kind::Schema,
+        "parameters" => Kind::Parameter,
+        "headers" => Kind::Header,
+        "responses" => Kind::Response,
+        "requestBodies" => Kind::RequestBody,
+        "examples" => Kind::Example,
+        "pathItems" => Kind::PathItem,
+        _ => return None,
+    })
 }
 
 /// What the member `key` of an `item` is, where it holds something shareable.
@@ -256,11 +350,6 @@ fn member_role(item: Kind, key: &str, value: &Value) -> Option<Role> {
     }
 }
 
-/// `pointer` and every pointer it is inside (`/a/b`: `/a/b`, `/a`).
-fn ancestors(pointer: &str) -> impl Iterator<Item = &str> {
-    std::iter::successors(Some(pointer), |p| p.rfind('/').filter(|i| *i > 0).map(|i| &p[..i]))
-}
-
 /// Whether some `$ref` points at `pointer` or inside it.
 fn holds_target(targets: &BTreeSet<String>, pointer: &str) -> bool {
     // Everything inside starts with `pointer/`, and sorts between that and `pointer0` ('0'
@@ -270,47 +359,6 @@ fn holds_target(targets: &BTreeSet<String>, pointer: &str) -> bool {
             .range(format!("{pointer}/")..format!("{pointer}0"))
             .next()
             .is_some()
-}
-
-/// Members and items at any depth.
-fn size(v: &Value) -> usize {
-    match v {
-        Value::Object(m) => m.values().map(|c| 1 + size(c)).sum(),
-        Value::Array(items) => items.iter().map(|c| 1 + size(c)).sum(),
-        _ => 0,
-    }
-}
-
-/// Whether a schema keyword that changes how `$ref`s inside resolve appears anywhere in `v`.
-fn has_id(v: &Value) -> bool {
-    match v {
-        Value::Object(m) => m
-            .iter()
-            .any(|(k, c)| matches!(k.as_str(), "$id" | "$anchor" | "$dynamicAnchor" | "$recursiveAnchor") || has_id(c)),
-        Value::Array(items) => items.iter().any(has_id),
-        _ => false,
-    }
-}
-
-/// A hash that sees members in order.
-fn hash(v: &Value, h: &mut impl Hasher) {
-    match v {
-        Value::Null => 0u8.hash(h),
-        Value::Bool(b) => (1u8, b).hash(h),
-        Value::Number(n) => (2u8, n.to_string()).hash(h),
-        Value::String(s) => (3u8, s).hash(h),
-        Value::Array(items) => {
-            (4u8, items.len()).hash(h);
-            items.iter().for_each(|c| hash(c, h));
-        }
-        Value::Object(m) => {
-            (5u8, m.len()).hash(h);
-            for (k, c) in m {
-                k.hash(h);
-                hash(c, h);
-            }
-        }
-    }
 }
 
 /// Equal, with members in the same order (`==` on maps ignores order).
