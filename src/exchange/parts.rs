@@ -140,19 +140,67 @@ pub fn multipart_parts(content_type: &str, body: &[u8]) -> Option<Vec<FormPart>>
 }
 
 /// A parameter of a header value (`form-data; name="a"; filename="b.png"`, the `boundary` of a
-/// `Content-Type`).
+/// `Content-Type`). A quoted value may hold `;` and `=`, and `\"` for a quote.
 fn header_param(value: &str, wanted: &str) -> Option<String> {
-    value.split(';').skip(1).find_map(|p| {
-        let (k, v) = p.trim().split_once('=')?;
-        k.trim()
-            .eq_ignore_ascii_case(wanted)
-            .then(|| v.trim().trim_matches('"').to_string())
-    })
+    let mut rest = value.split_once(';')?.1;
+    loop {
+        rest = rest.trim_start_matches([' ', '\t', ';']);
+        if rest.is_empty() {
+            return None;
+        }
+        let key_end = rest.find(['=', ';']).unwrap_or(rest.len());
+        let key = rest.get(..key_end).unwrap_or_default().trim();
+        rest = rest.get(key_end..).unwrap_or_default();
+        let mut text = String::new();
+        if let Some(after) = rest.strip_prefix('=') {
+            let after = after.trim_start();
+            if let Some(quoted) = after.strip_prefix('"') {
+                let mut end = quoted.len();
+                let mut escaped = false;
+                for (i, c) in quoted.char_indices() {
+                    match c {
+                        _ if escaped => {
+                            text.push(c);
+                            escaped = false;
+                        }
+                        '\\' => escaped = true,
+                        '"' => {
+                            end = i + 1;
+                            break;
+                        }
+                        _ => text.push(c),
+                    }
+                }
+                rest = quoted.get(end..).unwrap_or_default();
+            } else {
+                let end = after.find(';').unwrap_or(after.len());
+                text = after.get(..end).unwrap_or_default().trim().to_string();
+                rest = after.get(end..).unwrap_or_default();
+            }
+        }
+        if key.eq_ignore_ascii_case(wanted) {
+            return Some(text);
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{FormPart, json_too_deep, multipart_parts};
+    use super::{FormPart, header_param, json_too_deep, multipart_parts};
+
+    #[test]
+    fn header_parameters_may_be_quoted_with_separators_and_escapes_inside() {
+        let d = r#"form-data; name="a;b=c"; filename="x\"y; z.png"; size=3"#;
+        assert_eq!(header_param(d, "name").as_deref(), Some("a;b=c"));
+        assert_eq!(header_param(d, "filename").as_deref(), Some("x\"y; z.png"));
+        assert_eq!(header_param(d, "size").as_deref(), Some("3"));
+        assert_eq!(header_param(d, "missing"), None);
+        assert_eq!(
+            header_param("multipart/form-data;boundary=XyZ", "boundary").as_deref(),
+            Some("XyZ")
+        );
+        assert_eq!(header_param("multipart/form-data", "boundary"), None);
+    }
 
     #[test]
     fn nesting_is_measured_outside_strings_only() {
