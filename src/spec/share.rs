@@ -133,13 +133,13 @@ struct Sum {
 fn places(root: &Value) -> Vec<Place<'_>> {
     let mut w = Walker::default();
     let mut pointer = String::new();
-    w.walk(root, Some(Role::Doc), false, &mut pointer);
+    w.walk(root, Some(Role::Doc), false, false, &mut pointer);
     let mut next = 0;
     while let Some((target, kind)) = w.queue.get(next).cloned() {
         next += 1;
         if let Some(v) = lookup(root, &target) {
             let mut pointer = target;
-            w.walk(v, Some(Role::One(kind)), true, &mut pointer);
+            w.walk(v, Some(Role::One(kind)), true, false, &mut pointer);
         }
     }
     w.out
@@ -150,15 +150,20 @@ struct Walker<'a> {
     out: Vec<Place<'a>>,
     /// Places walked (by address: the document does not move while it is walked): a place
     /// reached again (a component a `$ref` leads to) is not walked twice.
-    seen: HashSet<*const Value>,
+    seen: HashSet<*const Value, foldhash::fast::RandomState>,
     /// Where `$ref`s lead, and what they expect to find there.
     queue: Vec<(String, Kind)>,
 }
 
 impl<'a> Walker<'a> {
     /// Walks `v` in `role` (`None`: it holds nothing shareable, and is only summed up).
-    fn walk(&mut self, v: &'a Value, role: Option<Role>, component: bool, pointer: &mut String) -> Sum {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
+    /// `inside`: `v` is inside a place, whose sum needs `v`'s; outside every place, what holds
+    /// nothing shareable is not looked at.
+    fn walk(&mut self, v: &'a Value, role: Option<Role>, component: bool, inside: bool, pointer: &mut String) -> Sum {
+        if role.is_none() && !inside {
+            return Sum::default();
+        }
+        let mut h = hasher();
         let (size, id) = match v {
             Value::Null => {
                 0u8.hash(&mut h);
@@ -185,8 +190,8 @@ impl<'a> Walker<'a> {
                 let (mut size, mut id) = (0, false);
                 for (i, child) in items.iter().enumerate() {
                     let sum = match item {
-                        Some(_) => self.member(&i.to_string(), child, item, pointer),
-                        None => self.walk(child, None, false, pointer),
+                        Some(_) => self.member(itoa::Buffer::new().format(i), child, item, inside, pointer),
+                        None => self.walk(child, None, false, inside, pointer),
                     };
                     sum.hash.hash(&mut h);
                     size += 1 + sum.size;
@@ -194,7 +199,7 @@ impl<'a> Walker<'a> {
                 }
                 (size, id)
             }
-            Value::Object(m) => return self.object(v, m, role, component, pointer),
+            Value::Object(m) => return self.object(v, m, role, component, inside, pointer),
         };
         Sum {
             hash: h.finish(),
@@ -209,12 +214,13 @@ impl<'a> Walker<'a> {
         m: &'a Map<String, Value>,
         role: Option<Role>,
         component: bool,
+        inside: bool,
         pointer: &mut String,
     ) -> Sum {
         let mut place = None;
         if let Some(Role::One(kind)) = role {
             if !self.seen.insert(v as *const Value) {
-                return self.walk(v, None, false, pointer);
+                return self.walk(v, None, false, inside, pointer);
             }
             if let Some(Value::String(r)) = m.field("$ref")
                 && let Some(fragment) = r.strip_prefix('#')
@@ -234,7 +240,8 @@ impl<'a> Walker<'a> {
         }
         // Inside a schema with an `$id`, nothing is a place.
         let walk_inside = !matches!(role, Some(Role::One(Kind::Schema))) || m.field("$id").is_none();
-        let mut h = std::collections::hash_map::DefaultHasher::new();
+        let inside = inside || place.is_some();
+        let mut h = hasher();
         (5u8, m.len()).hash(&mut h);
         let (mut size, mut id) = (0, false);
         for (k, child) in m {
@@ -261,11 +268,11 @@ impl<'a> Walker<'a> {
                 Some(_) => {
                     let len = pointer.len();
                     push_segment(pointer, k);
-                    let sum = self.walk(child, below, child_component, pointer);
+                    let sum = self.walk(child, below, child_component, inside, pointer);
                     pointer.truncate(len);
                     sum
                 }
-                None => self.walk(child, None, false, pointer),
+                None => self.walk(child, None, false, inside, pointer),
             };
             k.hash(&mut h);
             sum.hash.hash(&mut h);
@@ -287,13 +294,19 @@ impl<'a> Walker<'a> {
         sum
     }
 
-    fn member(&mut self, key: &str, child: &'a Value, role: Option<Role>, pointer: &mut String) -> Sum {
+    fn member(&mut self, key: &str, child: &'a Value, role: Option<Role>, inside: bool, pointer: &mut String) -> Sum {
         let len = pointer.len();
         push_segment(pointer, key);
-        let sum = self.walk(child, role, false, pointer);
+        let sum = self.walk(child, role, false, inside, pointer);
         pointer.truncate(len);
         sum
     }
+}
+
+/// The hasher of sums: fast, and the same in every run (a match is confirmed by comparing).
+fn hasher() -> impl Hasher {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::default().build_hasher()
 }
 
 /// What a member of `components` holds.
