@@ -173,7 +173,11 @@ pub fn load_source(source: &Source, overlays: &[&Overlay]) -> Result<Loaded, Vec
         normalise_30(&mut root);
     }
     bundler.drop_unread(&mut root);
-    share::share(&mut root);
+    let shared = share::share(&mut root);
+    tracing::debug!(
+        "{}: {shared} copies of a schema, parameter or response kept once",
+        path.display()
+    );
     // Last, when nothing else will change it: the document is kept for the life of the server.
     let root = read::repack(&path, root).map_err(|e| vec![e])?;
     Ok(Loaded {

@@ -41,11 +41,29 @@ impl At<'_> {
 #[inline]
 fn unescape_token(raw: &str) -> Cow<'_, str> {
     // Tokens are a few bytes: a plain loop, not a `memchr` call.
-    if raw.bytes().any(|b| b == b'~') {
-        Cow::Owned(raw.replace("~1", "/").replace("~0", "~"))
-    } else {
-        Cow::Borrowed(raw)
+    if !raw.bytes().any(|b| b == b'~') {
+        return Cow::Borrowed(raw);
     }
+    // One pass (path templates put a `~1` in every pointer under `paths`).
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(i) = rest.find('~') {
+        out.push_str(rest.get(..i).unwrap_or_default());
+        let after = rest.get(i + 1..).unwrap_or_default();
+        match after.as_bytes().first() {
+            Some(b'1') => out.push('/'),
+            Some(b'0') => out.push('~'),
+            // Not an escape: kept as it is, as `Value::pointer` keeps it.
+            _ => {
+                out.push('~');
+                rest = after;
+                continue;
+            }
+        }
+        rest = after.get(1..).unwrap_or_default();
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
 }
 
 /// Looks a JSON pointer up (`""` is the whole document), exactly as `Value::pointer` does but
@@ -191,11 +209,8 @@ pub fn canonical_json(v: &Value) -> String {
 /// A JSON pointer as a URI fragment (without the `#`): each segment percent-encoded where a
 /// fragment may not hold the character as it is (path templates bring `{` and `}`).
 pub fn encode_fragment(pointer: &str) -> String {
-    pointer
-        .split('/')
-        .map(|seg| percent_encoding::utf8_percent_encode(seg, FRAGMENT).to_string())
-        .collect::<Vec<_>>()
-        .join("/")
+    // `/` is not in the set, so the pointer is encoded whole, segment separators and all.
+    percent_encoding::utf8_percent_encode(pointer, FRAGMENT).to_string()
 }
 
 /// Characters that must be escaped in a URI fragment.
@@ -494,7 +509,7 @@ mod tests {
     #[test]
     fn lookup_reads_pointers_as_value_pointer_does() {
         let doc = json!({
-            "a": {"b/c": [10, {"d~e": true}], "": {"x": 1}},
+            "a": {"b/c": [10, {"d~e": true}], "": {"x": 1}, "~1": 2, "~/": 3, "~2": 4},
             "big": {"k0": 0, "k1": 1, "k2": 2, "k3": 3, "k4": 4, "k5": 5, "k6": 6, "k7": 7, "k8": 8, "k9": 9},
         });
         for pointer in [
@@ -511,6 +526,9 @@ mod tests {
             "/big/k0",
             "/big/nope",
             "/a/b~1c/1/d~0e/",
+            "/a/~01",
+            "/a/~~1",
+            "/a/~2",
             "a",
             "/missing/x",
         ] {

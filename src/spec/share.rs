@@ -63,10 +63,16 @@ const MIN_SIZE: usize = 3;
 pub fn share(root: &mut Value) -> usize {
     let replace = copies(root);
     let n = replace.len();
+    // Many copies of one original: its reference is written once.
+    let mut written: HashMap<String, String, foldhash::fast::RandomState> = HashMap::default();
     for (copy, original) in replace {
+        let target = written
+            .entry(original)
+            .or_insert_with_key(|original| format!("#{}", encode_fragment(original)))
+            .clone();
         if let Some(slot) = lookup_mut(root, &copy) {
             let mut reference = Map::new();
-            reference.insert("$ref".into(), Value::String(format!("#{}", encode_fragment(&original))));
+            reference.insert("$ref".into(), Value::String(target));
             *slot = Value::Object(reference);
         }
     }
