@@ -493,3 +493,32 @@ fn an_example_that_leaves_out_required_fields_is_answered_with_them() {
         "{info}"
     );
 }
+
+#[test]
+fn a_query_in_a_path_key_tells_operations_on_one_path_apart() {
+    let s = Server::start(&["tests/specs/realworld/dispatch.yaml"], &["--fixtures", "none"]);
+    let reply = |path: &str| {
+        let r = s.post(path).json(&json!({"text": "hi"})).send().expect(200);
+        common::conforms(&s, "createReply", &r)["object"].clone()
+    };
+    assert_eq!(reply("/replies"), "reply");
+    assert_eq!(reply("/replies?beta=true"), "beta.reply");
+    assert_eq!(reply("/replies?stream=false&beta=true"), "beta.reply");
+    assert_eq!(reply("/replies?beta=false"), "reply");
+    // The journal names the operation that answered.
+    let journal = s
+        .get("/__specbox/requests?operationId=betaCreateReply")
+        .send()
+        .expect(200)
+        .json();
+    assert_eq!(journal["requests"].as_array().map(Vec::len), Some(2), "{journal}");
+    // A path whose only route carries a query takes the request without it too.
+    let compact = s.post("/replies/compact").send().expect(200).json();
+    assert_eq!(compact["compacted"], 3);
+    // One path, an operation per value of one parameter.
+    assert_eq!(s.get("/?Action=CountThings").send().expect(200).json()["count"], 2);
+    let things = s.get("/?Version=2&Action=DescribeThings").send().expect(200).json();
+    assert_eq!(things["things"], json!(["a", "b"]));
+    s.get("/?Action=DeleteEverything").send().expect(404);
+    s.get("/").send().expect(404);
+}

@@ -27,7 +27,30 @@ pub enum Target {
 struct Entry {
     /// Owning spec (of the first method registered), for errors on this path.
     spec: usize,
-    methods: Vec<(Method, Target, Vec<ParamName>)>,
+    methods: Vec<Route>,
+    /// Whether some route here carries a query (most paths have none: one comparison).
+    queries: bool,
+}
+
+/// One method of a path, and what it leads to.
+struct Route {
+    method: Method,
+    target: Target,
+    names: Vec<ParamName>,
+    /// The query a path key carries (`/responses?beta=true`): pairs the request's query must
+    /// hold for this route rather than the same method's route without one.
+    when: Option<Vec<(String, String)>>,
+}
+
+impl Route {
+    fn holds(&self, query: &str) -> bool {
+        self.when.as_ref().is_none_or(|pairs| {
+            pairs.iter().all(|(k, v)| {
+                crate::exchange::parts::form_pairs_borrowed(query.as_bytes())
+                    .any(|(qk, qv)| qk == k.as_str() && (v.is_empty() || qv == v.as_str()))
+            })
+        })
+    }
 }
 
 /// The outcome of matching a request.
@@ -130,7 +153,15 @@ impl Router {
         })
     }
 
+    /// [`Self::find_in`] for a request without a query.
     pub fn find(&self, method: &Method, path: &str) -> Match {
+        self.find_in(method, path, "")
+    }
+
+    /// The route of a request. Where a path key carries a query (`/responses?beta=true`) beside
+    /// the same path without one, a request whose query holds those pairs takes the first; a path
+    /// whose only route of a method carries a query takes any request of that method.
+    pub fn find_in(&self, method: &Method, path: &str, query: &str) -> Match {
         // matchit's parameters borrow the path; they are decoded straight into the result, by the
         // names the matched operation uses, with no list in between (this runs on every request).
         let matched = self.tree.at(path);
@@ -153,15 +184,40 @@ impl Router {
             return Match::NotFound { spec: None };
         };
         // HEAD is answered by GET when the spec does not declare it.
-        let found = entry.methods.iter().find(|(m, _, _)| m == method).or_else(|| {
-            (method == Method::HEAD)
-                .then(|| entry.methods.iter().find(|(m, _, _)| m == Method::GET))
-                .flatten()
-        });
-        let Some((_, target, names)) = found else {
+        let pick = |method: &Method| {
+            let mut of_method = entry.methods.iter().filter(|r| r.method == *method);
+            if !entry.queries {
+                return of_method.next();
+            }
+            let (mut plain, mut first) = (None, None);
+            for r in of_method {
+                first.get_or_insert(r);
+                match &r.when {
+                    None => {
+                        plain.get_or_insert(r);
+                    }
+                    Some(_) if r.holds(query) => return Some(r),
+                    Some(_) => {}
+                }
+            }
+            // No route's query holds: the route without one, or the only route there is.
+            plain.or(first.filter(|_| entry.methods.iter().filter(|r| r.method == *method).count() == 1))
+        };
+        let found = pick(method).or_else(|| (method == Method::HEAD).then(|| pick(&Method::GET)).flatten());
+        if found.is_none() && entry.methods.iter().any(|r| r.method == *method) {
+            // Routes of this method tell operations apart by query, and none fits this one.
+            return Match::NotFound { spec: Some(entry.spec) };
+        }
+        let Some(Route { target, names, .. }) = found else {
+            let mut allow: Vec<Method> = Vec::new();
+            for r in &entry.methods {
+                if !allow.contains(&r.method) {
+                    allow.push(r.method.clone());
+                }
+            }
             return Match::MethodNotAllowed {
                 spec: entry.spec,
-                allow: entry.methods.iter().map(|(m, _, _)| m.clone()).collect(),
+                allow,
             };
         };
         let params = match (matched, fallback_values) {
@@ -200,8 +256,18 @@ impl Builder<'_> {
     // Startup only (never on a request path): indices are positions in the vectors built here.
     #[allow(clippy::indexing_slicing)]
     fn add(&mut self, route: &str, method: Method, target: Target, spec: usize, pointer: String) {
-        let (key, names) = normalise(route);
-        if let Some((other_spec, other_ptr)) = self.owners.get(&(key.clone(), method.clone())) {
+        // A query in a path key (`/responses?beta=true`) is not part of the path: it tells this
+        // route from the same path's route without it.
+        let (path, query) = match route.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (route, None),
+        };
+        let (key, names) = normalise(path);
+        let owner = match query {
+            Some(q) => format!("{key}?{q}"),
+            None => key.clone(),
+        };
+        if let Some((other_spec, other_ptr)) = self.owners.get(&(owner.clone(), method.clone())) {
             let this = &self.specs[spec];
             let other = &self.specs[*other_spec];
             let message = if *other_spec == spec {
@@ -215,18 +281,24 @@ impl Builder<'_> {
             self.errors.push(SpecError::new(&this.doc.path, pointer, message));
             return;
         }
-        self.owners.insert((key.clone(), method.clone()), (spec, pointer));
+        self.owners.insert((owner, method.clone()), (spec, pointer));
         let entries = &mut self.entries;
         let idx = *self.by_key.entry(key).or_insert_with(|| {
             entries.push(Entry {
                 spec,
                 methods: Vec::new(),
+                queries: false,
             });
             entries.len() - 1
         });
-        entries[idx]
-            .methods
-            .push((method, target, names.into_iter().map(ParamName::from).collect()));
+        let when = query.map(|q| crate::exchange::parts::form_pairs(q.as_bytes()).collect());
+        entries[idx].queries |= when.is_some();
+        entries[idx].methods.push(Route {
+            method,
+            target,
+            names: names.into_iter().map(ParamName::from).collect(),
+            when,
+        });
     }
 }
 

@@ -217,7 +217,7 @@ impl Proxy {
             ..Notes::default()
         };
         let spec = api.specs.get(spec_idx);
-        let found = api.router.find(&req.method, &req.path);
+        let found = api.router.find_in(&req.method, &req.path, &req.query);
         let op_idx = match &found {
             Match::Found {
                 target: Target::Op(i), ..
