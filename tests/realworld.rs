@@ -497,21 +497,44 @@ fn an_example_that_leaves_out_required_fields_is_answered_with_them() {
 #[test]
 fn a_query_in_a_path_key_tells_operations_on_one_path_apart() {
     let s = Server::start(&["tests/specs/realworld/dispatch.yaml"], &["--fixtures", "none"]);
-    let reply = |path: &str| {
+    let reply = |path: &str, operation_id: &str| {
         let r = s.post(path).json(&json!({"text": "hi"})).send().expect(200);
-        common::conforms(&s, "createReply", &r)["object"].clone()
+        common::conforms(&s, operation_id, &r)["object"].clone()
     };
-    assert_eq!(reply("/replies"), "reply");
-    assert_eq!(reply("/replies?beta=true"), "beta.reply");
-    assert_eq!(reply("/replies?stream=false&beta=true"), "beta.reply");
-    assert_eq!(reply("/replies?beta=false"), "reply");
+    assert_eq!(reply("/replies", "createReply"), "reply");
+    assert_eq!(reply("/replies?beta=true", "betaCreateReply"), "beta.reply");
+    assert_eq!(
+        reply("/replies?stream=false&beta=true", "betaCreateReply"),
+        "beta.reply"
+    );
+    assert_eq!(reply("/replies?beta=false", "createReply"), "reply");
+    // Both versions are one resource: what the beta create made, either read finds.
+    let made = s
+        .post("/replies?beta=true")
+        .json(&json!({"text": "kept"}))
+        .send()
+        .expect(200)
+        .json();
+    let id = made["id"].as_str().unwrap();
+    assert_ne!(id, "r_1", "{made}");
+    for (path, operation_id) in [
+        (format!("/replies/{id}"), "getReply"),
+        (format!("/replies/{id}?beta=true"), "betaGetReply"),
+    ] {
+        let got = common::conforms(&s, operation_id, &s.get(&path).send().expect(200));
+        assert_eq!(
+            (&got["id"], &got["text"]),
+            (&made["id"], &json!("kept")),
+            "{path}: {got}"
+        );
+    }
     // The journal names the operation that answered.
     let journal = s
         .get("/__specbox/requests?operationId=betaCreateReply")
         .send()
         .expect(200)
         .json();
-    assert_eq!(journal["requests"].as_array().map(Vec::len), Some(2), "{journal}");
+    assert_eq!(journal["requests"].as_array().map(Vec::len), Some(3), "{journal}");
     // A path whose only route carries a query takes the request without it too.
     let compact = s.post("/replies/compact").send().expect(200).json();
     assert_eq!(compact["compacted"], 3);

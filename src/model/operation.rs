@@ -342,6 +342,14 @@ impl ResponseContent {
 }
 
 impl Operation {
+    /// The path template without the query a path key may carry (`/responses?beta=true` is on
+    /// `/responses`): what resources are inferred from.
+    pub fn path_template(&self) -> &str {
+        self.template
+            .split_once('?')
+            .map_or(self.template.as_str(), |(path, _)| path)
+    }
+
     /// The response declared for `status`: exact, else its range (`4XX`), else `default`.
     pub fn response_for(&self, status: u16) -> Option<&Response> {
         self.responses

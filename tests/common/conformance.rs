@@ -577,7 +577,12 @@ impl<'a> Run<'a> {
         let mut cookies = Vec::new();
         let mut path_values = Vec::new();
         let mut path = String::new();
-        let mut rest = op.template.as_str();
+        // A query in the path key (`/responses?beta=true`) is sent as a query.
+        let (template, key_query) = match op.template.split_once('?') {
+            Some((template, query)) => (template, Some(query)),
+            None => (op.template.as_str(), None),
+        };
+        let mut rest = template;
         while let Some(open) = rest.find('{') {
             let Some(close) = rest[open..].find('}').map(|c| open + c) else {
                 break;
@@ -634,11 +639,16 @@ impl<'a> Run<'a> {
             None => (None, None),
         };
         let mut target = self.api.route(&path);
-        if !query.is_empty() {
-            let q: Vec<String> = query
-                .iter()
-                .map(|(k, v)| format!("{}={}", utf8_percent_encode(k, QUERY), utf8_percent_encode(v, QUERY)))
-                .collect();
+        let q: Vec<String> = key_query
+            .map(str::to_string)
+            .into_iter()
+            .chain(
+                query
+                    .iter()
+                    .map(|(k, v)| format!("{}={}", utf8_percent_encode(k, QUERY), utf8_percent_encode(v, QUERY))),
+            )
+            .collect();
+        if !q.is_empty() {
             target = format!("{target}?{}", q.join("&"));
         }
         Ok(Built {

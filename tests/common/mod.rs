@@ -389,9 +389,9 @@ fn find_op<'a>(
     resp: &Resp,
     operation_id: &str,
 ) -> &'a specbox::model::operation::Operation {
-    let path = resp.path.split('?').next().unwrap_or("");
+    let (path, query) = resp.path.split_once('?').unwrap_or((&resp.path, ""));
     let method = hyper::Method::from_bytes(resp.method.as_bytes()).unwrap();
-    let op = match api.router.find(&method, path) {
+    let op = match api.router.find_in(&method, path, query) {
         specbox::model::router::Match::Found { target, .. } => api.op(target),
         // 404/405 answers: the operation named by the test, within the spec the path falls under.
         _ => {

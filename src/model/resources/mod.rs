@@ -51,7 +51,7 @@ impl<'a> SpecOps<'a> {
         let mut by_template: HashMap<&str, Vec<usize>> = HashMap::new();
         let mut items = HashMap::new();
         for (i, op) in ops.iter().enumerate().filter(|(_, o)| o.spec == spec_idx) {
-            let t = op.template.as_str();
+            let t = op.path_template();
             let list = by_template.entry(t).or_default();
             if list.is_empty() {
                 templates.push(t);
@@ -762,15 +762,15 @@ fn action_for(
     let restore_path = item.map(|i| format!("{i}/restore"));
     let unarchive_path = item.map(|i| format!("{i}/unarchive"));
     let archive_path = item.map(|i| format!("{i}/archive"));
-    let on_collection = op.template == collection;
-    let on_item = item.is_some_and(|i| op.template == i);
+    let on_collection = op.path_template() == collection;
+    let on_item = item.is_some_and(|i| op.path_template() == i);
     let kind = match declared {
         Some("none") => return (on_collection || on_item).then_some(Action::None),
         Some(k)
             if on_collection
                 || on_item
-                || restore_path.as_deref() == Some(&op.template)
-                || archive_path.as_deref() == Some(&op.template) =>
+                || restore_path.as_deref() == Some(op.path_template())
+                || archive_path.as_deref() == Some(op.path_template()) =>
         {
             k
         }
@@ -783,12 +783,12 @@ fn action_for(
             ("PUT", _, true) => "replace",
             ("DELETE", _, true) => "delete",
             ("POST", false, false)
-                if Some(op.template.as_str()) == restore_path.as_deref()
-                    || Some(op.template.as_str()) == unarchive_path.as_deref() =>
+                if Some(op.path_template()) == restore_path.as_deref()
+                    || Some(op.path_template()) == unarchive_path.as_deref() =>
             {
                 "restore"
             }
-            ("POST", false, false) if Some(op.template.as_str()) == archive_path.as_deref() => "archive",
+            ("POST", false, false) if Some(op.path_template()) == archive_path.as_deref() => "archive",
             _ => return None,
         },
     };
