@@ -545,3 +545,16 @@ fn a_query_in_a_path_key_tells_operations_on_one_path_apart() {
     s.get("/?Action=DeleteEverything").send().expect(404);
     s.get("/").send().expect(404);
 }
+
+#[test]
+fn a_parameter_example_kept_once_still_names_the_parent_of_the_example_items() {
+    let s = Server::start(&["tests/specs/realworld/accounts.yaml"], &["--fixtures", "none"]);
+    let listed = s.get("/accounts/AC123/calls").send().expect(200).json();
+    let sids: Vec<&str> = listed["calls"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["sid"].as_str())
+        .collect();
+    assert_eq!(sids, ["CA1", "CA2"], "{listed}");
+}

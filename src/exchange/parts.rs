@@ -140,7 +140,8 @@ pub fn multipart_parts(content_type: &str, body: &[u8]) -> Option<Vec<FormPart>>
 }
 
 /// A parameter of a header value (`form-data; name="a"; filename="b.png"`, the `boundary` of a
-/// `Content-Type`). A quoted value may hold `;` and `=`, and `\"` for a quote.
+/// `Content-Type`). A quoted value may hold `;` and `=`, and `\"` for a quote (a backslash
+/// before anything else is itself: browsers send a Windows path as it is).
 fn header_param(value: &str, wanted: &str) -> Option<String> {
     let mut rest = value.split_once(';')?.1;
     loop {
@@ -151,37 +152,50 @@ fn header_param(value: &str, wanted: &str) -> Option<String> {
         let key_end = rest.find(['=', ';']).unwrap_or(rest.len());
         let key = rest.get(..key_end).unwrap_or_default().trim();
         rest = rest.get(key_end..).unwrap_or_default();
-        let mut text = String::new();
-        if let Some(after) = rest.strip_prefix('=') {
-            let after = after.trim_start();
-            if let Some(quoted) = after.strip_prefix('"') {
-                let mut end = quoted.len();
-                let mut escaped = false;
-                for (i, c) in quoted.char_indices() {
-                    match c {
-                        _ if escaped => {
-                            text.push(c);
-                            escaped = false;
-                        }
-                        '\\' => escaped = true,
-                        '"' => {
-                            end = i + 1;
-                            break;
-                        }
-                        _ => text.push(c),
-                    }
-                }
+        // A parameter without a value names nothing.
+        let Some(after) = rest.strip_prefix('=').map(str::trim_start) else {
+            continue;
+        };
+        let text = match after.strip_prefix('"') {
+            Some(quoted) => {
+                let (text, end) = unquote(quoted);
                 rest = quoted.get(end..).unwrap_or_default();
-            } else {
-                let end = after.find(';').unwrap_or(after.len());
-                text = after.get(..end).unwrap_or_default().trim().to_string();
-                rest = after.get(end..).unwrap_or_default();
+                text
             }
-        }
+            None => {
+                let end = after.find(';').unwrap_or(after.len());
+                rest = after.get(end..).unwrap_or_default();
+                after.get(..end).unwrap_or_default().trim().to_string()
+            }
+        };
         if key.eq_ignore_ascii_case(wanted) {
             return Some(text);
         }
     }
+}
+
+/// A quoted string's text, from just after its opening quote, and where it ends (past the
+/// closing quote).
+fn unquote(quoted: &str) -> (String, usize) {
+    let mut text = String::new();
+    let mut escaped = false;
+    for (i, c) in quoted.char_indices() {
+        match c {
+            '"' | '\\' if escaped => {
+                text.push(c);
+                escaped = false;
+            }
+            _ if escaped => {
+                text.push('\\');
+                text.push(c);
+                escaped = false;
+            }
+            '\\' => escaped = true,
+            '"' => return (text, i + 1),
+            _ => text.push(c),
+        }
+    }
+    (text, quoted.len())
 }
 
 #[cfg(test)]
@@ -200,6 +214,10 @@ mod tests {
             Some("XyZ")
         );
         assert_eq!(header_param("multipart/form-data", "boundary"), None);
+        // A Windows path as a browser sends it, and a parameter without a value.
+        let d = r#"form-data; name; name="x"; filename="C:\fakepath\a.png""#;
+        assert_eq!(header_param(d, "name").as_deref(), Some("x"));
+        assert_eq!(header_param(d, "filename").as_deref(), Some(r"C:\fakepath\a.png"));
     }
 
     #[test]

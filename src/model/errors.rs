@@ -452,7 +452,7 @@ fn infer_template(
     let mut out = Map::new();
     for (name, prop) in &props {
         let p = resolve(root, prop);
-        let ty = type_of(p);
+        let ty = type_of(root, p);
         let lower = name.to_ascii_lowercase();
         let ph = match (lower.as_str(), ty) {
             ("code" | "error_code" | "errorcode", "integer" | "number") => Some("{status}"),
@@ -571,7 +571,7 @@ fn is_map(s: &Value) -> bool {
 
 /// A schema's type, its non-null one where it allows null too (`["string", "null"]`, or
 /// `anyOf: [{type: string}, {type: null}]`).
-fn type_of(s: &Value) -> &str {
+fn type_of<'a>(root: &'a Value, s: &'a Value) -> &'a str {
     match s.get("type") {
         Some(Value::String(t)) => t,
         Some(Value::Array(ts)) => ts
@@ -584,7 +584,7 @@ fn type_of(s: &Value) -> &str {
             .iter()
             .filter_map(|k| s.get(*k).and_then(Value::as_array))
             .flatten()
-            .map(type_of)
+            .map(|branch| type_of(root, resolve(root, branch)))
             .find(|t| !t.is_empty() && *t != "null")
             .unwrap_or(""),
     }
@@ -637,6 +637,24 @@ mod tests {
         let root = json!({"components": {"schemas": {"Error": error}}});
         let shape = ErrorShape::from_spec(&root, &["/components/schemas/Error".to_string()]);
         (root, shape)
+    }
+
+    #[test]
+    fn a_status_field_whose_integer_branch_is_a_ref_is_the_status() {
+        let root = json!({"components": {"schemas": {
+            "Code": {"type": "integer", "minimum": 100, "maximum": 599},
+            "Error": {
+                "type": "object",
+                "required": ["status", "message"],
+                "properties": {
+                    "status": {"anyOf": [{"$ref": "#/components/schemas/Code"}, {"type": "null"}]},
+                    "message": {"type": "string"}
+                }
+            }
+        }}});
+        let shape = ErrorShape::from_spec(&root, &["/components/schemas/Error".to_string()]);
+        let (_, body) = shape.render(&root, None, None, &ApiError::not_found("thing"));
+        assert_eq!(body["status"], json!(404), "{body}");
     }
 
     #[test]

@@ -120,7 +120,8 @@ fn target(root: &Value, ptr: &str, memo: &mut HashMap<String, Option<u64>>) -> (
         None => {}
     }
     memo.insert(ptr.to_string(), None);
-    let d = lookup(root, ptr).map_or(0, |t| digest(root, t, memo));
+    // A `$ref` is a URI fragment: `{` and `}` of a path template come percent-encoded.
+    let d = lookup(root, &crate::spec::pointer::percent_decode(ptr)).map_or(0, |t| digest(root, t, memo));
     memo.insert(ptr.to_string(), Some(d));
     (d, None)
 }
@@ -141,6 +142,19 @@ mod tests {
         let changed = json!({"s": {"properties": {"x": {"$ref": "#/c/A"}, "y": {"type": "string"}}}, "c": {"A": {"type": "number"}}});
         assert_eq!(of(&a, "/s"), of(&renamed, "/s"));
         assert_ne!(of(&a, "/s"), of(&changed, "/s"));
+    }
+
+    #[test]
+    fn a_ref_into_a_templated_path_counts_by_its_target() {
+        // `{` and `}` come percent-encoded in a `$ref` (a shared copy's original under a path).
+        let of_min = |n: u64| {
+            let doc = json!({
+                "paths": {"/owners/{id}": {"get": {"schema": {"type": "string", "minLength": n}}}},
+                "s": {"properties": {"owner": {"$ref": "#/paths/~1owners~1%7Bid%7D/get/schema"}}}
+            });
+            of(&doc, "/s")
+        };
+        assert_ne!(of_min(1), of_min(40));
     }
 
     #[test]

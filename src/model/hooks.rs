@@ -403,7 +403,13 @@ fn placements(
     let mut next = 0;
     while let Some((s, at, depth)) = queue.get(next).cloned() {
         next += 1;
-        if let Some(target) = s.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix('#')) {
+        if let Some(target) = s
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix('#'))
+            .map(crate::spec::pointer::percent_decode)
+        {
+            let target = target.as_ref();
             for (i, r) in resources.iter().enumerate() {
                 let Some(rp) = r.schema_pointer.as_deref() else {
                     continue;

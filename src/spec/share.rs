@@ -143,6 +143,9 @@ fn places(root: &Value) -> Vec<Place<'_>> {
     let mut next = 0;
     while let Some((target, kind)) = w.queue.get(next).cloned() {
         next += 1;
+        if within_id(root, &target) {
+            continue;
+        }
         if let Some(v) = lookup(root, &target) {
             let mut pointer = target;
             w.walk(v, Some(Role::One(kind)), true, false, &mut pointer);
@@ -260,6 +263,13 @@ impl<'a> Walker<'a> {
                 },
                 Some(Role::Components) => component_kind(k).map(Role::MapOf),
                 Some(Role::MapOf(kind)) => Some(Role::One(kind)),
+                // A discriminator may name a branch by its `$ref`'s last segment: branches
+                // written out stay written out.
+                Some(Role::One(Kind::Schema))
+                    if matches!(k.as_str(), "oneOf" | "anyOf") && m.field("discriminator").is_some() =>
+                {
+                    None
+                }
                 Some(Role::One(kind)) => member_role(kind, k, child),
                 Some(Role::ListOf(_)) | None => None,
             };
@@ -306,6 +316,21 @@ impl<'a> Walker<'a> {
         let sum = self.walk(child, role, false, inside, pointer);
         pointer.truncate(len);
         sum
+    }
+}
+
+/// Whether an object with an `$id` holds the place at `pointer` (a `$ref` may lead into one):
+/// `$ref`s inside it resolve against that id, so nothing in it is shared.
+fn within_id(root: &Value, pointer: &str) -> bool {
+    let mut at = pointer;
+    loop {
+        if lookup(root, at).and_then(|v| v.field("$id")).is_some() {
+            return true;
+        }
+        match at.rfind('/') {
+            Some(i) => at = at.get(..i).unwrap_or_default(),
+            None => return false,
+        }
     }
 }
 
@@ -471,5 +496,35 @@ mod tests {
         assert_eq!(s["B"]["properties"]["p"]["enum"], json!([1, 2, 3]));
         assert_eq!(s["C"]["properties"]["r"]["enum"], json!([3, 2, 1]));
         assert!(s["C"]["properties"]["t"].get("$ref").is_none());
+    }
+
+    #[test]
+    fn branches_beside_a_discriminator_and_places_under_an_id_stay_written_out() {
+        let b = json!({"type": "object", "properties": {"kind": {"type": "string"}, "a": {"type": "integer"}}, "required": ["kind", "a"]});
+        let first = json!({"type": "string", "minLength": 1, "maxLength": 50});
+        let mut doc = json!({
+            "openapi": "3.1.0",
+            "paths": {
+                "/a": {"get": {"responses": {"200": {"description": "ok", "content": {"application/json": {"schema": b.clone()}}}}}},
+                "/b": {"get": {"responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {
+                    "oneOf": [b.clone(), {"type": "object", "properties": {"kind": {"type": "string"}, "b": {"type": "boolean"}}}],
+                    "discriminator": {"propertyName": "kind"}
+                }}}}}}},
+                "/c": {"get": {"responses": {"200": {"description": "ok", "content": {"application/json": {"schema": first.clone()}}}}}},
+                "/d": {"get": {"responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Pet/properties/name"}}}}}}}
+            },
+            "components": {"schemas": {"Pet": {"$id": "https://example.com/pet", "properties": {"name": {"properties": {"first": first.clone()}}}}}}
+        });
+        share(&mut doc);
+        // A discriminator may name a branch by its reference's last segment.
+        assert_eq!(
+            doc["paths"]["/b"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["oneOf"][0],
+            b
+        );
+        // Reached through a `$ref`, a place under an `$id` is still under it.
+        assert_eq!(
+            doc["components"]["schemas"]["Pet"]["properties"]["name"]["properties"]["first"],
+            first
+        );
     }
 }

@@ -84,7 +84,10 @@ fn scope_value(root: &Value, item: &Value, op: &Operation, name: &str, own_key: 
 fn param_example(root: &Value, p: &Param) -> Option<Value> {
     let raw = p.raw(root);
     raw.get("example")
-        .or_else(|| raw.get("schema").and_then(|s| s.get("example")))
+        .or_else(|| {
+            raw.get("schema")
+                .and_then(|s| crate::spec::pointer::resolve(root, s).get("example"))
+        })
         .cloned()
 }
 
