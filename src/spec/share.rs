@@ -143,13 +143,13 @@ fn places(root: &Value) -> Vec<Place<'_>> {
     let mut next = 0;
     while let Some((target, kind)) = w.queue.get(next).cloned() {
         next += 1;
-        if within_id(root, &target) {
+        let Some(v) = lookup(root, &target) else { continue };
+        // Most `$ref`s lead to a place walked already (a component): asked first, as cheaply.
+        if w.seen.contains(&(v as *const Value)) || within_id(root, &target) {
             continue;
         }
-        if let Some(v) = lookup(root, &target) {
-            let mut pointer = target;
-            w.walk(v, Some(Role::One(kind)), true, false, &mut pointer);
-        }
+        let mut pointer = target;
+        w.walk(v, Some(Role::One(kind)), true, false, &mut pointer);
     }
     w.out
 }
