@@ -183,31 +183,23 @@ impl Router {
         let Some(entry) = self.entries.get(idx) else {
             return Match::NotFound { spec: None };
         };
-        // HEAD is answered by GET when the spec does not declare it.
-        let pick = |method: &Method| {
-            let mut of_method = entry.methods.iter().filter(|r| r.method == *method);
-            if !entry.queries {
-                return of_method.next();
-            }
-            let (mut plain, mut first) = (None, None);
-            for r in of_method {
-                first.get_or_insert(r);
-                match &r.when {
-                    None => {
-                        plain.get_or_insert(r);
-                    }
-                    Some(_) if r.holds(query) => return Some(r),
-                    Some(_) => {}
+        let found = if entry.queries {
+            match by_query(entry, method, query) {
+                Some(r) => Some(r),
+                // Routes of this method tell operations apart by query, and none fits this one.
+                None if entry.methods.iter().any(|r| r.method == *method) => {
+                    return Match::NotFound { spec: Some(entry.spec) };
                 }
+                None => None,
             }
-            // No route's query holds: the route without one, or the only route there is.
-            plain.or(first.filter(|_| entry.methods.iter().filter(|r| r.method == *method).count() == 1))
+        } else {
+            // HEAD is answered by GET when the spec does not declare it.
+            entry.methods.iter().find(|r| r.method == *method).or_else(|| {
+                (method == Method::HEAD)
+                    .then(|| entry.methods.iter().find(|r| r.method == Method::GET))
+                    .flatten()
+            })
         };
-        let found = pick(method).or_else(|| (method == Method::HEAD).then(|| pick(&Method::GET)).flatten());
-        if found.is_none() && entry.methods.iter().any(|r| r.method == *method) {
-            // Routes of this method tell operations apart by query, and none fits this one.
-            return Match::NotFound { spec: Some(entry.spec) };
-        }
         let Some(Route { target, names, .. }) = found else {
             let mut allow: Vec<Method> = Vec::new();
             for r in &entry.methods {
@@ -241,6 +233,30 @@ impl Router {
             .find(|(m, _)| m == "/" || path == m || path.starts_with(&format!("{m}/")))
             .map(|(_, i)| *i)
     }
+}
+
+/// The route of a path whose routes tell operations apart by query (see [`Router::find_in`]); HEAD
+/// is answered by GET when the spec does not declare it. Kept apart from the common path, which
+/// compares methods only.
+#[cold]
+fn by_query<'e>(entry: &'e Entry, method: &Method, query: &str) -> Option<&'e Route> {
+    let pick = |method: &Method| {
+        let (mut plain, mut first, mut count) = (None, None, 0);
+        for r in entry.methods.iter().filter(|r| r.method == *method) {
+            count += 1;
+            first.get_or_insert(r);
+            match &r.when {
+                None => {
+                    plain.get_or_insert(r);
+                }
+                Some(_) if r.holds(query) => return Some(r),
+                Some(_) => {}
+            }
+        }
+        // No route's query holds: the route without one, or the only route there is.
+        plain.or(first.filter(|_| count == 1))
+    };
+    pick(method).or_else(|| (method == Method::HEAD).then(|| pick(&Method::GET)).flatten())
 }
 
 struct Builder<'a> {

@@ -258,6 +258,7 @@ pub fn push_segment(pointer: &mut String, segment: &str) {
 /// Percent-decodes `s` (invalid UTF-8 becomes U+FFFD). Text without a `%` is returned as it is,
 /// skipping the decoder's byte-by-byte scan and UTF-8 re-validation: path parameters, `$ref`s and
 /// credentials rarely need decoding, and path parameters are decoded on every request.
+#[inline]
 pub fn percent_decode(s: &str) -> Cow<'_, str> {
     if !s.contains('%') {
         return Cow::Borrowed(s);
