@@ -342,8 +342,8 @@ impl ResponseContent {
 }
 
 impl Operation {
-    /// The path template without the query a path key may carry (`/responses?beta=true` is on
-    /// `/responses`): what resources are inferred from.
+    /// The path template without the query a path key may carry (`/things?beta=true` is on
+    /// `/things`): what resources are inferred from.
     pub fn path_template(&self) -> &str {
         self.template
             .split_once('?')

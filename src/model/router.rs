@@ -11,6 +11,7 @@ use crate::model::operation::{Operation, Spec, template_params};
 use crate::spec::error::SpecError;
 use crate::spec::pointer::{escape_pointer, percent_decode};
 use hyper::Method;
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// A path parameter's name, shared by the route and every request that matches it.
@@ -37,20 +38,17 @@ struct Route {
     method: Method,
     target: Target,
     names: Vec<ParamName>,
-    /// The query a path key carries (`/responses?beta=true`): pairs the request's query must
+    /// The query a path key carries (`/things?beta=true`): pairs the request's query must
     /// hold for this route rather than the same method's route without one.
     when: Option<Vec<(String, String)>>,
 }
 
-impl Route {
-    fn holds(&self, query: &str) -> bool {
-        self.when.as_ref().is_none_or(|pairs| {
-            pairs.iter().all(|(k, v)| {
-                crate::exchange::parts::form_pairs_borrowed(query.as_bytes())
-                    .any(|(qk, qv)| qk == k.as_str() && (v.is_empty() || qv == v.as_str()))
-            })
-        })
-    }
+/// Whether a request's query pairs (`sent`) hold each of a path key's (a key given without a
+/// value, any value).
+fn holds(pairs: &[(String, String)], sent: &[(Cow<'_, str>, Cow<'_, str>)]) -> bool {
+    pairs
+        .iter()
+        .all(|(k, v)| sent.iter().any(|(sk, sv)| sk == k && (v.is_empty() || sv == v)))
 }
 
 /// The outcome of matching a request.
@@ -158,7 +156,7 @@ impl Router {
         self.find_in(method, path, "")
     }
 
-    /// The route of a request. Where a path key carries a query (`/responses?beta=true`) beside
+    /// The route of a request. Where a path key carries a query (`/things?beta=true`) beside
     /// the same path without one, a request whose query holds those pairs takes the first; a path
     /// whose only route of a method carries a query takes any request of that method.
     pub fn find_in(&self, method: &Method, path: &str, query: &str) -> Match {
@@ -240,6 +238,7 @@ impl Router {
 /// compares methods only.
 #[cold]
 fn by_query<'e>(entry: &'e Entry, method: &Method, query: &str) -> Option<&'e Route> {
+    let sent: Vec<_> = crate::exchange::parts::form_pairs_borrowed(query.as_bytes()).collect();
     let pick = |method: &Method| {
         let (mut plain, mut first, mut count) = (None, None, 0);
         for r in entry.methods.iter().filter(|r| r.method == *method) {
@@ -249,7 +248,7 @@ fn by_query<'e>(entry: &'e Entry, method: &Method, query: &str) -> Option<&'e Ro
                 None => {
                     plain.get_or_insert(r);
                 }
-                Some(_) if r.holds(query) => return Some(r),
+                Some(pairs) if holds(pairs, &sent) => return Some(r),
                 Some(_) => {}
             }
         }
@@ -272,7 +271,7 @@ impl Builder<'_> {
     // Startup only (never on a request path): indices are positions in the vectors built here.
     #[allow(clippy::indexing_slicing)]
     fn add(&mut self, route: &str, method: Method, target: Target, spec: usize, pointer: String) {
-        // A query in a path key (`/responses?beta=true`) is not part of the path: it tells this
+        // A query in a path key (`/things?beta=true`) is not part of the path: it tells this
         // route from the same path's route without it.
         let (path, query) = match route.split_once('?') {
             Some((path, query)) => (path, Some(query)),

@@ -174,22 +174,7 @@ impl<'a> Walker<'a> {
         }
         let mut h = hasher();
         let (size, id) = match v {
-            Value::Null => {
-                0u8.hash(&mut h);
-                (0, false)
-            }
-            Value::Bool(b) => {
-                (1u8, b).hash(&mut h);
-                (0, false)
-            }
-            Value::Number(n) => {
-                (2u8, n.as_str()).hash(&mut h);
-                (0, false)
-            }
-            Value::String(s) => {
-                (3u8, s).hash(&mut h);
-                (0, false)
-            }
+            Value::Object(m) => return self.object(v, m, role, component, inside, pointer),
             Value::Array(items) => {
                 (4u8, items.len()).hash(&mut h);
                 let item = match role {
@@ -199,7 +184,7 @@ impl<'a> Walker<'a> {
                 let (mut size, mut id) = (0, false);
                 for (i, child) in items.iter().enumerate() {
                     let sum = match item {
-                        Some(_) => self.member(itoa::Buffer::new().format(i), child, item, inside, pointer),
+                        Some(_) => self.member(itoa::Buffer::new().format(i), child, item, false, inside, pointer),
                         None => self.walk(child, None, false, inside, pointer),
                     };
                     sum.hash.hash(&mut h);
@@ -208,7 +193,15 @@ impl<'a> Walker<'a> {
                 }
                 (size, id)
             }
-            Value::Object(m) => return self.object(v, m, role, component, inside, pointer),
+            scalar => {
+                match scalar {
+                    Value::Bool(b) => (1u8, b).hash(&mut h),
+                    Value::Number(n) => (2u8, n.as_str()).hash(&mut h),
+                    Value::String(s) => (3u8, s).hash(&mut h),
+                    _ => 0u8.hash(&mut h),
+                }
+                (0, false)
+            }
         };
         Sum {
             hash: h.finish(),
@@ -281,13 +274,7 @@ impl<'a> Walker<'a> {
                 _ => false,
             };
             let sum = match below {
-                Some(_) => {
-                    let len = pointer.len();
-                    push_segment(pointer, k);
-                    let sum = self.walk(child, below, child_component, inside, pointer);
-                    pointer.truncate(len);
-                    sum
-                }
+                Some(_) => self.member(k, child, below, child_component, inside, pointer),
                 None => self.walk(child, None, false, inside, pointer),
             };
             k.hash(&mut h);
@@ -310,10 +297,19 @@ impl<'a> Walker<'a> {
         sum
     }
 
-    fn member(&mut self, key: &str, child: &'a Value, role: Option<Role>, inside: bool, pointer: &mut String) -> Sum {
+    /// Walks the member `key` of the value at `pointer`.
+    fn member(
+        &mut self,
+        key: &str,
+        child: &'a Value,
+        role: Option<Role>,
+        component: bool,
+        inside: bool,
+        pointer: &mut String,
+    ) -> Sum {
         let len = pointer.len();
         push_segment(pointer, key);
-        let sum = self.walk(child, role, false, inside, pointer);
+        let sum = self.walk(child, role, component, inside, pointer);
         pointer.truncate(len);
         sum
     }
