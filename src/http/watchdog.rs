@@ -93,22 +93,32 @@ async fn ticker(shared: Arc<Shared>, tick: Duration) {
     let mut interval = tokio::time::interval(tick);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut due: Vec<Arc<Watch>> = Vec::new();
+    let mut seen: Vec<Weak<Watch>> = Vec::new();
     loop {
         interval.tick().await;
         let now = shared.now.fetch_add(1, Ordering::Relaxed) + 1;
-        for (_, weak) in shared.watches.lock().iter() {
-            let Some(w) = weak.upgrade() else { continue };
-            let armed = w.armed.load(Ordering::Relaxed);
-            if armed != DISARMED && now.saturating_sub(armed) >= shared.limit && w.serving.load(Ordering::Relaxed) == 0
-            {
-                w.expired.store(true, Ordering::Relaxed);
-                due.push(w);
-            }
-        }
-        // Woken outside the lock: the last reference to a watch may be dropped here, and its
-        // `Drop` takes the lock.
+        expire(&shared, now, &mut due, &mut seen);
         for w in due.drain(..) {
             w.waker.wake();
+        }
+    }
+}
+
+/// Marks the watches armed for the whole timeout at tick `now` as expired, and hands them back
+/// to be woken. `seen` is scratch space, kept between ticks.
+///
+/// Only weak references are copied under the lock. A strong one made there could become the
+/// watch's last (its connection closing meanwhile on another thread), and dropping the last one
+/// takes the lock again (`Watch::drop`): the ticker would deadlock, and the accept loop with it
+/// at its next connection.
+fn expire(shared: &Shared, now: u64, due: &mut Vec<Arc<Watch>>, seen: &mut Vec<Weak<Watch>>) {
+    seen.extend(shared.watches.lock().iter().map(|(_, weak)| weak.clone()));
+    for weak in seen.drain(..) {
+        let Some(w) = weak.upgrade() else { continue };
+        let armed = w.armed.load(Ordering::Relaxed);
+        if armed != DISARMED && now.saturating_sub(armed) >= shared.limit && w.serving.load(Ordering::Relaxed) == 0 {
+            w.expired.store(true, Ordering::Relaxed);
+            due.push(w);
         }
     }
 }
@@ -198,5 +208,55 @@ mod tests {
         // A closed connection leaves the watchdog.
         drop(silent);
         assert_eq!(dog.shared.watches.lock().len(), 1);
+    }
+
+    /// A connection that closes while the ticker looks at its watch leaves the watchdog, and the
+    /// watchdog goes on. The ticker's reference may then be the watch's last one, and dropping
+    /// it takes the watchdog's lock: it must not be dropped under that lock, or the ticker
+    /// deadlocks, and the accept loop with it at its next connection. Connections opened and
+    /// closed on other threads while one thread looks at them in a loop meet that case many
+    /// times over; the bound only turns a deadlock into a failure.
+    #[test]
+    fn a_watch_dropped_while_the_ticker_looks_at_it_deadlocks_nothing() {
+        let shared = Arc::new(Shared {
+            now: AtomicU64::new(0),
+            limit: 1,
+            watches: Mutex::new(Slab::new()),
+        });
+        let dog = Watchdog { shared: shared.clone() };
+        let stop = Arc::new(AtomicBool::new(false));
+        let churn: Vec<_> = (0..2)
+            .map(|_| {
+                let dog = dog.clone();
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        let w = dog.watch();
+                        assert!(w.on_pending::<()>(Waker::noop()).is_pending() || w.expired.load(Ordering::Relaxed));
+                        drop(w);
+                    }
+                })
+            })
+            .collect();
+        let (done, finished) = std::sync::mpsc::channel();
+        let looker = std::thread::spawn(move || {
+            let (mut due, mut seen) = (Vec::new(), Vec::new());
+            for now in 0..200_000 {
+                expire(&shared, now, &mut due, &mut seen);
+                due.clear();
+            }
+            let _ = done.send(());
+        });
+        let finished = finished.recv_timeout(Duration::from_secs(60));
+        stop.store(true, Ordering::Relaxed);
+        assert!(
+            finished.is_ok(),
+            "the ticker deadlocked on a watch dropped under its lock"
+        );
+        looker.join().unwrap();
+        for t in churn {
+            t.join().unwrap();
+        }
+        assert_eq!(dog.shared.watches.lock().len(), 0);
     }
 }
