@@ -241,8 +241,13 @@ impl Filter {
     }
 }
 
+/// One request's entry and detail. Boxed in its slot: a slot of the ring is a pointer until a
+/// request fills it, so an idle server's journal (1,000 slots by default) takes 16 kB, not the
+/// 390 kB that the entries themselves would take laid out in place.
+type Slot = Option<Box<(JournalEntry, Detail)>>;
+
 pub struct Journal {
-    slots: Vec<Mutex<Option<(JournalEntry, Detail)>>>,
+    slots: Vec<Mutex<Slot>>,
     next: AtomicU64,
 }
 
@@ -267,14 +272,14 @@ impl Journal {
         let slot = (seq % self.slots.len() as u64) as usize;
         if let Some(s) = self.slots.get(slot) {
             // The entry it replaces is dropped after the lock is released.
-            let _old = s.lock().replace((entry, detail));
+            let _old = s.lock().replace(Box::new((entry, detail)));
         }
     }
 
     /// The entry with this sequence number and its detail, while the journal still holds it.
     pub fn get(&self, seq: u64) -> Option<(JournalEntry, Detail)> {
         let slot = self.slots.get((seq % self.slots.len().max(1) as u64) as usize)?;
-        slot.lock().as_ref().filter(|(e, _)| e.seq == seq).cloned()
+        slot.lock().as_deref().filter(|(e, _)| e.seq == seq).cloned()
     }
 
     /// The sequence number the next entry will get.
@@ -289,7 +294,7 @@ impl Journal {
             .iter()
             .filter_map(|s| {
                 s.lock()
-                    .as_ref()
+                    .as_deref()
                     .filter(|(e, _)| filter.keeps(e))
                     .map(|(e, _)| e.clone())
             })
