@@ -553,3 +553,89 @@ fn a_parameter_example_kept_once_still_names_the_parent_of_the_example_items() {
         .collect();
     assert_eq!(sids, ["CA1", "CA2"], "{listed}");
 }
+
+const KEYED: &str = "tests/specs/realworld/keyed_pages.yaml";
+
+/// The keys of a page's items.
+fn keys(page: &Value) -> Vec<String> {
+    page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_list_pages_from_an_items_key_and_names_the_keys_at_its_ends() {
+    let s = Server::start(&[KEYED], &["--fixtures", "none"]);
+    let created: Vec<String> = (0..5)
+        .map(|i| {
+            let c = s
+                .post("/v1/customers")
+                .json(&json!({"name": format!("c{i}")}))
+                .send()
+                .expect(200)
+                .json();
+            c["id"].as_str().unwrap().to_string()
+        })
+        .collect();
+
+    // A client pages with the last item's key until there is no more.
+    let (mut seen, mut after) = (Vec::new(), None::<String>);
+    for _ in 0..created.len() {
+        let url = match &after {
+            Some(a) => format!("/v1/customers?limit=2&starting_after={a}"),
+            None => "/v1/customers?limit=2".to_string(),
+        };
+        let page = common::conforms(&s, "listCustomers", &s.get(&url).send().expect(200));
+        seen.extend(keys(&page));
+        if page["has_more"] != true {
+            break;
+        }
+        after = seen.last().cloned();
+    }
+    assert_eq!(seen, created);
+    // `ending_before` an item: the page just before it.
+    let back = s
+        .get(&format!("/v1/customers?limit=2&ending_before={}", created[3]))
+        .send()
+        .expect(200)
+        .json();
+    assert_eq!(keys(&back), created[1..3]);
+    // A key that names no item is the client's mistake, named.
+    let bad = s.get("/v1/customers?starting_after=cus_gone").send().expect(400);
+    assert!(bad.text().contains("starting_after"), "{}", bad.text());
+
+    // `first_id` and `last_id` name the page's ends, and `after=<last_id>` goes on from there.
+    let files: Vec<String> = (0..3)
+        .map(|i| {
+            let f = s
+                .post("/v1/files")
+                .json(&json!({"filename": format!("f{i}.jsonl")}))
+                .send()
+                .expect(200)
+                .json();
+            f["id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    let first = common::conforms(&s, "listFiles", &s.get("/v1/files?limit=2").send().expect(200));
+    assert_eq!(keys(&first), files[..2]);
+    assert_eq!(first["first_id"], files[0].as_str());
+    assert_eq!(first["last_id"], files[1].as_str());
+    assert_eq!(first["has_more"], true);
+    let next = s
+        .get(&format!(
+            "/v1/files?limit=2&after={}",
+            first["last_id"].as_str().unwrap()
+        ))
+        .send()
+        .expect(200);
+    let next = common::conforms(&s, "listFiles", &next);
+    assert_eq!(keys(&next), files[2..]);
+    assert_eq!(
+        (&next["first_id"], &next["last_id"]),
+        (&json!(files[2]), &json!(files[2]))
+    );
+    assert_eq!(next["has_more"], false);
+}

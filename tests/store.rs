@@ -272,6 +272,14 @@ fn a_cursor_walk_across_replicas_sees_every_item_once(c: &Cluster) {
         .json();
     assert_eq!(ids(&back), ids(&first));
     assert_eq!(back["has_previous_page"], false);
+    // An item's key is a cursor too (`after=<the last id>`), read by either replica.
+    let by_key = c
+        .at(1)
+        .get(&format!("/customers?limit=3&after={}", ids(&first)[2]))
+        .bearer(&t)
+        .send()
+        .json();
+    assert_eq!(ids(&by_key), ids(&second));
     let bad = c
         .at(1)
         .get("/customers?after=not-a-cursor")

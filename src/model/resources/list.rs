@@ -257,6 +257,8 @@ fn env_field(name: &str) -> Option<EnvField> {
         "start_cursor" | "startCursor" | "prev_cursor" | "previous_cursor" | "before_cursor" => EnvField::StartCursor,
         "end_cursor" | "endCursor" | "next_cursor" | "nextCursor" | "after_cursor" | "next_page_token"
         | "nextPageToken" | "cursor" => EnvField::EndCursor,
+        "first_id" | "firstId" => EnvField::FirstKey,
+        "last_id" | "lastId" => EnvField::LastKey,
         "has_next_page" | "hasNextPage" | "has_next" => EnvField::HasNext,
         "has_previous_page" | "hasPreviousPage" | "has_prev" | "has_previous" => EnvField::HasPrevious,
         "has_more" | "hasMore" | "more" => EnvField::HasMore,
@@ -298,7 +300,7 @@ fn fits(f: EnvField, s: &Value) -> bool {
         return true;
     }
     match f {
-        EnvField::StartCursor | EnvField::EndCursor => {
+        EnvField::StartCursor | EnvField::EndCursor | EnvField::FirstKey | EnvField::LastKey => {
             type_has(s, "string") || type_has(s, "integer") || type_has(s, "number")
         }
         EnvField::HasNext | EnvField::HasPrevious | EnvField::HasMore => type_has(s, "boolean"),

@@ -299,6 +299,10 @@ impl TimeForm {
 pub enum EnvField {
     StartCursor,
     EndCursor,
+    /// The key of the page's first item (`first_id`): a cursor for APIs that page by item keys.
+    FirstKey,
+    /// The key of the page's last item (`last_id`).
+    LastKey,
     HasNext,
     HasPrevious,
     HasMore,

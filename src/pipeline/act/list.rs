@@ -1,10 +1,10 @@
 //! Serving a list: a page found by rank in the collection's Fenwick index (never by scanning),
-//! filters and ranges applied to each candidate, opaque cursors, and the envelope written around
-//! the page as JSON text.
+//! filters and ranges applied to each candidate, cursors (opaque ones this server issues, or an
+//! item's key), and the envelope written around the page as JSON text.
 
 use crate::exchange::Body;
 use crate::model::errors::{ApiError, ErrorKind};
-use crate::model::resources::plan::{EnvField, Filter, ListPlan, MatchKind, Style};
+use crate::model::resources::plan::{EnvField, Filter, ListPlan, MatchKind, Resource, Style};
 use crate::model::resources::shape::{write_str, write_value};
 use crate::model::schema::{Location, Violation};
 use crate::pipeline::act::ctx::{Ctx, Outcome, resource, scope_for};
@@ -32,6 +32,14 @@ pub fn decode_cursor(raw: &str) -> Option<usize> {
         .ok()?;
     let text = std::str::from_utf8(&bytes).ok()?;
     text.strip_prefix(CURSOR_PREFIX)?.parse().ok()
+}
+
+/// The key of a stored item, as its representation holds it (a string or a number).
+fn key_of(r: &Resource, e: &Entry) -> Option<Value> {
+    match e.value() {
+        Value::Object(mut o) => o.swap_remove(&r.id_field),
+        _ => None,
+    }
 }
 
 fn field_value<'v>(item: &'v Value, field: &str) -> Option<&'v Value> {
@@ -196,33 +204,42 @@ pub async fn list(ctx: &Ctx<'_>, res: usize, plan: &ListPlan, status: u16) -> Re
     } else {
         None
     };
-    let cursor = |name: &Option<String>| -> Result<Option<usize>, ApiError> {
-        match name.as_ref().and_then(|n| q(n).map(|v| (n, v))) {
-            None => Ok(None),
-            Some((_, Value::String(s))) if s.is_empty() => Ok(None),
-            Some((n, v)) => v
-                .as_str()
-                .and_then(decode_cursor)
-                // An API whose cursors are numbers gets the slot itself (see `ListPlan::numeric_cursor`).
-                .or_else(|| {
-                    v.as_u64()
-                        .filter(|_| plan.numeric_cursor)
-                        .and_then(|n| usize::try_from(n).ok())
-                })
-                .map(Some)
-                .ok_or_else(|| {
-                    ApiError::new(
-                        400,
-                        ErrorKind::InvalidCursor,
-                        format!("{n} is not a cursor this server issued"),
-                    )
-                    .with_violations(vec![Violation {
-                        location: Location::Query,
-                        field: n.clone(),
-                        pointer: String::new(),
-                        message: "malformed cursor".into(),
-                    }])
-                }),
+    // A cursor is one this server issued (a slot), else the key of an item of the list: APIs
+    // whose clients page with the last item's id (`starting_after=cus_1`, `after=file-1`).
+    let cursor = async |name: &Option<String>| -> Result<Option<usize>, ApiError> {
+        let Some((n, v)) = name.as_ref().and_then(|n| q(n).map(|v| (n, v))) else {
+            return Ok(None);
+        };
+        let issued = v
+            .as_str()
+            .and_then(decode_cursor)
+            // An API whose cursors are numbers gets the slot itself (see `ListPlan::numeric_cursor`).
+            .or_else(|| {
+                v.as_u64()
+                    .filter(|_| plan.numeric_cursor)
+                    .and_then(|n| usize::try_from(n).ok())
+            });
+        if issued.is_some() {
+            return Ok(issued);
+        }
+        let key = match v {
+            Value::String(s) if s.is_empty() => return Ok(None),
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        match ctx.store.slot_of(ctx.tenant, &scope, &key).await? {
+            Some(slot) => Ok(Some(slot)),
+            None => Err(ApiError::new(
+                400,
+                ErrorKind::InvalidCursor,
+                format!("{n} is neither a cursor this server issued nor the key of an item of this list"),
+            )
+            .with_violations(vec![Violation {
+                location: Location::Query,
+                field: n.clone(),
+                pointer: String::new(),
+                message: "no such cursor or item".into(),
+            }])),
         }
     };
 
@@ -233,8 +250,8 @@ pub async fn list(ctx: &Ctx<'_>, res: usize, plan: &ListPlan, status: u16) -> Re
         .any(|f| matches!(f, EnvField::Total | EnvField::TotalPages));
     let from = match plan.style {
         Style::Cursor => {
-            let after = cursor(&plan.after_param)?;
-            let before = cursor(&plan.before_param)?;
+            let after = cursor(&plan.after_param).await?;
+            let before = cursor(&plan.before_param).await?;
             match before.filter(|_| after.is_none()) {
                 Some(b) => From::Before(b),
                 None => From::After(after),
@@ -328,6 +345,9 @@ pub async fn list(ctx: &Ctx<'_>, res: usize, plan: &ListPlan, status: u16) -> Re
             }
             EnvField::StartCursor => first_cursor.clone().map(Value::String),
             EnvField::EndCursor => last_cursor.clone().map(Value::String),
+            // An empty page has no first or last item, and leaves the field out, as the cursors.
+            EnvField::FirstKey => page.first().and_then(|(_, e)| key_of(r, e)),
+            EnvField::LastKey => page.last().and_then(|(_, e)| key_of(r, e)),
             EnvField::HasNext | EnvField::HasMore => Some(Value::Bool(has_next)),
             EnvField::HasPrevious => Some(Value::Bool(has_prev)),
             EnvField::Page => Some(Value::from(page_no)),

@@ -31,6 +31,13 @@ impl MemoryStore {
         Ok(guard.get(id).cloned())
     }
 
+    pub fn slot_of(&self, t: &Tenant, scope: &Scope<'_>, id: &str) -> Result<Option<usize>, ApiError> {
+        self.parents_exist(t, scope)?;
+        let coll = self.collection(t, scope.key.clone());
+        let guard = coll.read();
+        Ok(guard.index.get(id).copied())
+    }
+
     pub fn create(
         &self,
         t: &Tenant,

@@ -108,12 +108,22 @@ impl RedisStore {
     }
 
     pub async fn get(&self, t: &Tenant, scope: &Scope<'_>, id: &str) -> Result<Option<Entry>, ApiError> {
+        Ok(self.get_call(t, scope, id).await?.map(|(_, e)| e))
+    }
+
+    /// The slot of item `id` (read with the item, which is stored with its slot).
+    pub async fn slot_of(&self, t: &Tenant, scope: &Scope<'_>, id: &str) -> Result<Option<usize>, ApiError> {
+        Ok(self.get_call(t, scope, id).await?.map(|(slot, _)| slot))
+    }
+
+    /// One call of the get script: the item `id` and its slot.
+    async fn get_call(&self, t: &Tenant, scope: &Scope<'_>, id: &str) -> Result<Option<(usize, Entry)>, ApiError> {
         let (tb, sb) = self.bases(t, &scope.key);
         let mut call = scripts::GET.prepare_invoke();
         self.parent_args(&mut call, t, scope);
         call.arg(tb).arg(sb).arg(id);
         match self.run(&call).await? {
-            (w, rest) if w == "ok" => Ok(rest.first().and_then(bytes).and_then(entry).map(|(_, e)| e)),
+            (w, rest) if w == "ok" => Ok(rest.first().and_then(bytes).and_then(entry)),
             (w, _) if w == "none" => Ok(None),
             (w, rest) if w == "parent" => Err(Self::missing_parent(scope, &rest)),
             (w, _) => Err(odd(&w)),
