@@ -110,9 +110,10 @@ fn main() -> ExitCode {
 
 fn report(errors: &[SpecError]) -> ExitCode {
     for e in errors {
-        eprintln!("error: {e}");
+        eprintln!("{}: {e}", if e.warning { "warning" } else { "error" });
     }
-    eprintln!("specbox: {} problem(s); nothing is served", errors.len());
+    let problems = errors.iter().filter(|e| !e.warning).count();
+    eprintln!("specbox: {problems} problem(s); nothing is served");
     ExitCode::from(EXIT_CONFIG)
 }
 

@@ -96,6 +96,12 @@ fn a_ref_to_nothing_is_a_warning_naming_file_and_pointer_and_strict_makes_it_fat
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains(&format!("error: {pointer}")), "{err}");
     assert!(err.contains("5 problem(s); nothing is served"), "{err}");
+    // Refused over another spec's error, the warnings are still told, as warnings.
+    let (code, _, err) = check(&[spec, "tests/specs/broken/duplicate-route.yaml"], &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains(&format!("warning: {pointer}")), "{err}");
+    assert!(err.contains("error: tests/specs/broken/duplicate-route.yaml"), "{err}");
+    assert!(err.contains("1 problem(s); nothing is served"), "{err}");
     let (code, _, err) = check(&[spec], &[("SPECBOX_STRICT", "true")]);
     assert_eq!(code, Some(2), "{err}");
 

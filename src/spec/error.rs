@@ -10,6 +10,9 @@ pub struct SpecError {
     /// JSON pointer into the file (empty for the whole file), or a `line N column M` position for parse errors.
     pub pointer: String,
     pub message: String,
+    /// A warning that came with errors: not fatal itself, but reported beside them, since it may
+    /// be why they happened (a `$ref` to nothing, a keyword ignored).
+    pub warning: bool,
 }
 
 impl SpecError {
@@ -18,7 +21,14 @@ impl SpecError {
             file: file.to_path_buf(),
             pointer: pointer.into(),
             message: message.into(),
+            warning: false,
         }
+    }
+
+    /// This problem as a warning that comes with errors (see [`Self::warning`]).
+    pub fn as_warning(mut self) -> Self {
+        self.warning = true;
+        self
     }
 }
 
@@ -63,6 +73,7 @@ impl Problem {
             file: file.to_path_buf(),
             pointer: self.pointer,
             message: self.message,
+            warning: false,
         }
     }
 }

@@ -181,7 +181,7 @@ pub fn load(spec_paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded, Vec<Sp
         errors.extend(as_errors(warnings.drain(..)));
     }
     if !errors.is_empty() {
-        return Err(errors);
+        return Err(with_warnings(warnings, errors));
     }
     let (api, ignored) = Api::build_lenient(
         docs,
@@ -190,10 +190,8 @@ pub fn load(spec_paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded, Vec<Sp
         },
     )
     .map_err(|errors| {
-        errors
-            .into_iter()
-            .map(|e| in_bundled_file(e, &bundled))
-            .collect::<Vec<_>>()
+        let errors = errors.into_iter().map(|e| in_bundled_file(e, &bundled)).collect();
+        with_warnings(std::mem::take(&mut warnings), errors)
     })?;
     let ignored: Vec<SpecError> = ignored.into_iter().map(|e| in_bundled_file(e, &bundled)).collect();
     if opts.strict && !ignored.is_empty() {
@@ -203,6 +201,12 @@ pub fn load(spec_paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded, Vec<Sp
     files.sort();
     files.dedup();
     Ok(Loaded { api, warnings, files })
+}
+
+/// The errors that refuse the specs, after the warnings met before them, which may say why (a
+/// `$ref` to nothing that the failing part used): a refused spec hides no warning.
+fn with_warnings(warnings: Vec<SpecError>, errors: Vec<SpecError>) -> Vec<SpecError> {
+    warnings.into_iter().map(SpecError::as_warning).chain(errors).collect()
 }
 
 /// Warnings as `--strict` reports them: errors that say why.

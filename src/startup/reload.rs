@@ -107,9 +107,22 @@ pub fn reload(app: &App, inputs: &Inputs, changed: &[PathBuf]) -> Option<Vec<Pat
     let files: Vec<String> = changed.iter().map(|p| p.display().to_string()).collect();
     let fail = |errors: Vec<SpecError>| {
         for e in &errors {
-            tracing::error!("reload refused, still serving the previous version: {e}");
+            if e.warning {
+                tracing::warn!("{e}");
+            } else {
+                tracing::error!("reload refused, still serving the previous version: {e}");
+            }
         }
-        let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        let text: Vec<String> = errors
+            .iter()
+            .map(|e| {
+                if e.warning {
+                    format!("warning: {e}")
+                } else {
+                    e.to_string()
+                }
+            })
+            .collect();
         app.reloads.push(Record {
             at: SystemTime::now(),
             ok: false,
