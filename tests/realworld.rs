@@ -596,6 +596,11 @@ fn a_list_pages_from_an_items_key_and_names_the_keys_at_its_ends() {
         after = seen.last().cloned();
     }
     assert_eq!(seen, created);
+    // New keys look like the key's example: its prefix, then something unique.
+    assert!(
+        created.iter().all(|k| k.starts_with("cus_") && k.len() > 20),
+        "{created:?}"
+    );
     // `ending_before` an item: the page just before it.
     let back = s
         .get(&format!("/v1/customers?limit=2&ending_before={}", created[3]))
@@ -619,6 +624,11 @@ fn a_list_pages_from_an_items_key_and_names_the_keys_at_its_ends() {
             f["id"].as_str().unwrap().to_string()
         })
         .collect();
+    // Shown only by the create's example (`file-abc123`), the look is the same.
+    assert!(
+        files.iter().all(|k| k.starts_with("file-") && k.len() > 20),
+        "{files:?}"
+    );
     let first = common::conforms(&s, "listFiles", &s.get("/v1/files?limit=2").send().expect(200));
     assert_eq!(keys(&first), files[..2]);
     assert_eq!(first["first_id"], files[0].as_str());

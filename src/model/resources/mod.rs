@@ -499,10 +499,30 @@ fn build_resource(
         Some(declared) => declared.to_string(),
         None => key_field(&props, item_param.as_deref(), &singular),
     };
-    let id_schema = props
+    let mut id_schema = props
         .get(&id_field)
         .map(|s| resolve(root, s).clone())
         .unwrap_or(Value::Null);
+    // A key schema that shows no value of its own looks like the key the answers' examples show
+    // (`"id": "asst_abc123"` in a read's example): new keys take its prefix or look.
+    if let Value::Object(schema) = &mut id_schema
+        && !schema.contains_key("example")
+        && !schema.contains_key("examples")
+    {
+        let answers = [
+            item.and_then(|(t, _)| find(t, "get")),
+            find(collection, "post"),
+            find(collection, "get"),
+        ];
+        let shown = answers
+            .into_iter()
+            .flatten()
+            .filter_map(|o| o.success()?.first_example(root))
+            .find_map(|e| example_key(e, &id_field));
+        if let Some(key) = shown {
+            schema.insert("example".into(), Value::String(key.to_string()));
+        }
+    }
     let path_id_integer = item
         .and_then(|(t, p)| {
             find(t, "get")
@@ -700,21 +720,32 @@ fn key_field(props: &Props<'_>, param: Option<&str>, singular: &str) -> String {
         .unwrap_or_else(|| "id".into())
 }
 
+/// The key `id_field` holds in an example answer: the item's own, one envelope down
+/// (`{"customer": {...}}`), or a list's first item's (`{"data": [{...}]}`, or a bare list).
+fn example_key<'a>(example: &'a Value, id_field: &str) -> Option<&'a str> {
+    let own = |v: &'a Value| v.get(id_field).and_then(Value::as_str);
+    let first = |v: &'a Value| v.as_array().and_then(|a| a.first());
+    own(example).or_else(|| first(example).and_then(own)).or_else(|| {
+        let members = example.as_object()?;
+        members
+            .values()
+            .find_map(|v| if v.is_object() { own(v) } else { first(v).and_then(own) })
+    })
+}
+
 fn id_from_schema(s: &Value) -> IdGen {
     if s.field("format").and_then(Value::as_str) == Some("uuid") {
         return IdGen::Uuid;
     }
-    // A prefixed example (`pm_123abc`) or pattern (`^cus_[0-9A-Za-z]+$`) keeps its prefix.
+    // A prefixed example (`pm_123abc`, `file-abc123`) or pattern (`^cus_[0-9A-Za-z]+$`) keeps
+    // its prefix.
     let example = s
         .field("examples")
         .and_then(|e| e.get(0))
         .or_else(|| s.field("example"))
         .and_then(Value::as_str);
-    if let Some((prefix, _)) = example.and_then(|e| e.split_once('_'))
-        && !prefix.is_empty()
-        && prefix.chars().all(|c| c.is_ascii_alphanumeric())
-    {
-        return IdGen::Template(format!("{prefix}_{{ulid}}"));
+    if let Some(prefix) = example.and_then(key_prefix) {
+        return IdGen::Template(format!("{prefix}{{ulid}}"));
     }
     if let Some(p) = s.field("pattern").and_then(Value::as_str) {
         let lit: String = p
@@ -740,11 +771,35 @@ fn id_from_schema(s: &Value) -> IdGen {
     if example.is_some_and(|e| uuid::Uuid::parse_str(e).is_ok()) {
         return IdGen::Uuid;
     }
-    // An example with no pattern (`993617895204576J`): random text of the same look.
-    if let Some(e) = example.filter(|e| e.chars().any(|c| c.is_ascii_digit())) {
+    // An example with no pattern (`993617895204576J`): random text of the same look, where that
+    // leaves room for many keys (`"1"` would give ten).
+    let random = |e: &str| e.chars().filter(char::is_ascii_alphanumeric).count();
+    if let Some(e) = example.filter(|e| e.chars().any(|c| c.is_ascii_digit()) && random(e) >= 8) {
         return IdGen::Like(e.to_string());
     }
     IdGen::Uuid
+}
+
+/// The prefix of a key such as `cus_NffrFeUfNV2Hib`, `sub_sched_1Mo` or `ft-job-abc123`: the
+/// letters and separators (`_`, `-`) it starts with, up to the last separator among them, where
+/// what follows holds a digit (`Hello-World` is a name, not a prefixed key); else what comes
+/// before a first `_` (`req_abcdef`). A UUID has none.
+fn key_prefix(key: &str) -> Option<&str> {
+    if uuid::Uuid::parse_str(key).is_ok() {
+        return None;
+    }
+    let lead = key
+        .find(|c: char| !(c.is_ascii_alphabetic() || c == '_' || c == '-'))
+        .unwrap_or(key.len());
+    let starts_alpha = |p: &str| p.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
+    if let Some(end) = key[..lead].rfind(['_', '-']).map(|i| i + 1)
+        && starts_alpha(&key[..end])
+        && key[end..].chars().any(|c| c.is_ascii_digit())
+    {
+        return Some(&key[..end]);
+    }
+    let (prefix, _) = key.split_once('_')?;
+    (!prefix.is_empty() && prefix.chars().all(|c| c.is_ascii_alphanumeric())).then(|| &key[..=prefix.len()])
 }
 
 fn action_for(
@@ -891,4 +946,37 @@ fn action_for(
         }
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{example_key, key_prefix};
+    use serde_json::json;
+
+    #[test]
+    fn a_keys_prefix_is_its_leading_letters_and_separators() {
+        assert_eq!(key_prefix("cus_NffrFeUfNV2Hib"), Some("cus_"));
+        assert_eq!(key_prefix("sub_sched_1MowQVLkdoddaL"), Some("sub_sched_"));
+        assert_eq!(key_prefix("ft-job-abc123"), Some("ft-job-"));
+        assert_eq!(key_prefix("file-abc123"), Some("file-"));
+        assert_eq!(key_prefix("pm_123abc"), Some("pm_"));
+        assert_eq!(key_prefix("req_abcdef"), Some("req_"));
+        // A name, a UUID, a number: no prefix.
+        assert_eq!(key_prefix("Hello-World"), None);
+        assert_eq!(key_prefix("abcdefab-1234-4321-8abc-0123456789ab"), None);
+        assert_eq!(key_prefix("993617895204576J"), None);
+    }
+
+    #[test]
+    fn an_examples_key_is_found_in_the_item_its_envelope_or_its_lists_first_item() {
+        let item = json!({"id": "asst_abc123", "name": "x"});
+        assert_eq!(example_key(&item, "id"), Some("asst_abc123"));
+        assert_eq!(example_key(&json!({"customer": item}), "id"), Some("asst_abc123"));
+        assert_eq!(
+            example_key(&json!({"object": "list", "data": [item]}), "id"),
+            Some("asst_abc123")
+        );
+        assert_eq!(example_key(&json!([item]), "id"), Some("asst_abc123"));
+        assert_eq!(example_key(&json!({"id": 7}), "id"), None);
+    }
 }
