@@ -612,6 +612,9 @@ fn a_list_pages_from_an_items_key_and_names_the_keys_at_its_ends() {
     let bad = s.get("/v1/customers?starting_after=cus_gone").send().expect(400);
     assert!(bad.text().contains("starting_after"), "{}", bad.text());
 
+    // An empty page has no ends: its required `first_id` and `last_id` still answer, as strings.
+    let empty = common::conforms(&s, "listFiles", &s.get("/v1/files").send().expect(200));
+    assert!(empty["first_id"].is_string() && empty["last_id"].is_string(), "{empty}");
     // `first_id` and `last_id` name the page's ends, and `after=<last_id>` goes on from there.
     let files: Vec<String> = (0..3)
         .map(|i| {

@@ -143,6 +143,7 @@ pub(super) fn list_plan(
 
     let mut envelope = Vec::new();
     let mut envelope_fill = Vec::new();
+    let mut unfilled = Vec::new();
     let mut nested = Vec::new();
     let mut numeric_cursor = false;
     // Envelope fields the engine does not keep (`uri`, `first_page_uri`) answer as the spec's
@@ -167,7 +168,10 @@ pub(super) fn list_plan(
                 continue;
             }
             match field {
-                Some(f) => envelope.push((name.clone(), f)),
+                Some(f) => {
+                    envelope.push((name.clone(), f));
+                    unfilled.extend(when_unfilled(root, name, s, example, &required));
+                }
                 None => envelope_fill.extend(shown_or_required(root, name, s, example, &required)),
             }
         }
@@ -245,6 +249,7 @@ pub(super) fn list_plan(
         envelope,
         numeric_cursor,
         envelope_fill,
+        unfilled,
         nested,
         filters,
         item_shape,
@@ -293,6 +298,23 @@ fn shown_or_required(
     }
 }
 
+/// What a paging field answers when the page gives it no value (the cursors and end keys of an
+/// empty page): `null` where its schema allows it, else what [`shown_or_required`] gives (a
+/// required field must be there); `None` to leave it out.
+fn when_unfilled(
+    root: &Value,
+    name: &String,
+    schema: &Value,
+    example: Option<&serde_json::Map<String, Value>>,
+    required: &[String],
+) -> Option<(String, Value)> {
+    let s = resolve(root, schema);
+    if type_has(s, "null") || s.field("nullable") == Some(&Value::Bool(true)) {
+        return Some((name.clone(), Value::Null));
+    }
+    shown_or_required(root, name, schema, example, required)
+}
+
 /// Whether a field's schema can hold what the engine answers for `f` (a count is a number, a flag
 /// a boolean): `links.pages` holding links is no page count. A schema that names no type can.
 fn fits(f: EnvField, s: &Value) -> bool {
@@ -323,11 +345,19 @@ fn nested_envelope(
     }
     let required = required_of(root, schema);
     let (mut envelope, mut fill, mut numeric_cursor) = (Vec::new(), Vec::new(), false);
+    let mut unfilled = Vec::new();
     for (field_name, s) in properties(root, schema) {
         match env_field(field_name).filter(|f| fits(*f, resolve(root, s))) {
             Some(f) => {
                 numeric_cursor |= numeric_cursor_at(f, resolve(root, s));
                 envelope.push((field_name.clone(), f));
+                unfilled.extend(when_unfilled(
+                    root,
+                    field_name,
+                    s,
+                    example.and_then(Value::as_object),
+                    &required,
+                ));
             }
             None => fill.extend(shown_or_required(
                 root,
@@ -343,6 +373,7 @@ fn nested_envelope(
             name: name.to_string(),
             envelope,
             fill,
+            unfilled,
         };
         (nested, numeric_cursor)
     })

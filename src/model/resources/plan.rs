@@ -329,6 +329,8 @@ pub struct NestedEnvelope {
     pub name: String,
     pub envelope: Vec<(String, EnvField)>,
     pub fill: Vec<(String, Value)>,
+    /// As [`ListPlan::unfilled`].
+    pub unfilled: Vec<(String, Value)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -366,6 +368,10 @@ pub struct ListPlan {
     pub numeric_cursor: bool,
     /// Other required envelope fields, with a generated value.
     pub envelope_fill: Vec<(String, Value)>,
+    /// What a paging field of `envelope` answers when the page gives it no value (the cursors
+    /// of an empty page): `null` where its schema allows, else as the example shows it, else
+    /// generated where it is required. A field not here is left out then.
+    pub unfilled: Vec<(String, Value)>,
     /// Envelope objects that page in fields of their own (`"meta": {"total": 3}`), after the items.
     pub nested: Vec<NestedEnvelope>,
     pub filters: Vec<Filter>,

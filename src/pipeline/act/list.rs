@@ -345,7 +345,7 @@ pub async fn list(ctx: &Ctx<'_>, res: usize, plan: &ListPlan, status: u16) -> Re
             }
             EnvField::StartCursor => first_cursor.clone().map(Value::String),
             EnvField::EndCursor => last_cursor.clone().map(Value::String),
-            // An empty page has no first or last item, and leaves the field out, as the cursors.
+            // An empty page has no first or last item: the plan says what answers then.
             EnvField::FirstKey => page.first().and_then(|(_, e)| key_of(r, e)),
             EnvField::LastKey => page.last().and_then(|(_, e)| key_of(r, e)),
             EnvField::HasNext | EnvField::HasMore => Some(Value::Bool(has_next)),
@@ -357,10 +357,14 @@ pub async fn list(ctx: &Ctx<'_>, res: usize, plan: &ListPlan, status: u16) -> Re
             EnvField::Offset => Some(Value::from(offset)),
         }
     };
+    // A field the page gives no value answers as the plan says then (see `ListPlan::unfilled`).
+    let or_unfilled = |unfilled: &[(String, Value)], name: &String, field: &EnvField| {
+        value_of(field).or_else(|| unfilled.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()))
+    };
     let fields: Vec<(&str, Value)> = plan
         .envelope
         .iter()
-        .filter_map(|(name, field)| Some((name.as_str(), value_of(field)?)))
+        .filter_map(|(name, field)| Some((name.as_str(), or_unfilled(&plan.unfilled, name, field)?)))
         .collect();
     out.push(b'{');
     for (name, v) in &fields {
@@ -385,7 +389,7 @@ pub async fn list(ctx: &Ctx<'_>, res: usize, plan: &ListPlan, status: u16) -> Re
         let paging = nested
             .envelope
             .iter()
-            .filter_map(|(name, f)| Some((name, value_of(f)?)));
+            .filter_map(|(name, f)| Some((name, or_unfilled(&nested.unfilled, name, f)?)));
         let filled = nested.fill.iter().map(|(name, v)| (name, v.clone()));
         for (i, (name, v)) in paging.chain(filled).enumerate() {
             if i > 0 {
