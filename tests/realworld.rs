@@ -652,3 +652,71 @@ fn a_list_pages_from_an_items_key_and_names_the_keys_at_its_ends() {
     );
     assert_eq!(next["has_more"], false);
 }
+
+const FORMS: &str = "tests/specs/realworld/forms.yaml";
+
+fn form_post(s: &Server, path: &str, body: &str) -> Response {
+    s.post(path)
+        .header("Authorization", "Basic c2tfdGVzdF8xOg==")
+        .raw("application/x-www-form-urlencoded", body.as_bytes())
+        .send()
+}
+
+#[test]
+fn bracketed_form_names_nest_and_a_post_to_an_item_updates_it() {
+    let s = Server::start(&[FORMS], &["--fixtures", "none"]);
+    let body = "email=ann%40example.test&balance=12&metadata[plan]=pro&metadata[seats]=3\
+                &items[0][price]=price_1&items[0][quantity]=2&items[1][price]=price_2&expand[]=items";
+    let made = common::conforms(&s, "PostCustomers", &form_post(&s, "/v1/customers", body).expect(200));
+    assert_eq!(made["email"], "ann@example.test");
+    assert_eq!(made["balance"], 12, "typed by the schema: {made}");
+    assert_eq!(made["metadata"], json!({"plan": "pro", "seats": "3"}));
+    assert_eq!(
+        made["items"],
+        json!([{"price": "price_1", "quantity": 2}, {"price": "price_2"}])
+    );
+    // A name the body does not declare is still refused, bracketed or not.
+    form_post(&s, "/v1/customers", "nickname[x]=1").expect(400);
+
+    // A POST to the item updates it, and a read returns the update.
+    let id = made["id"].as_str().unwrap();
+    let path = format!("/v1/customers/{id}");
+    let updated = form_post(&s, &path, "name=Ann%20B&metadata[plan]=team").expect(200);
+    let updated = common::conforms(&s, "PostCustomersCustomer", &updated);
+    assert_eq!(updated["name"], "Ann B");
+    let read = s
+        .get(&path)
+        .header("Authorization", "Basic c2tfdGVzdF8xOg==")
+        .send()
+        .expect(200)
+        .json();
+    assert_eq!(read["name"], "Ann B");
+    assert_eq!(read["email"], "ann@example.test", "kept from the create: {read}");
+    assert_eq!(read["metadata"]["plan"], "team");
+    assert_eq!(read["balance"], 12);
+}
+
+#[test]
+fn a_published_form_api_updates_an_item_by_a_post_to_its_path() {
+    // Twilio's 2010 API updates an account with `POST /Accounts/{Sid}.json`, its fields sent in
+    // the request's naming style (`FriendlyName`) and stored in the answer's (`friendly_name`).
+    let s = Server::start(&["tests/corpus/twilio/twilio_api_v2010.json"], &["--fixtures", "none"]);
+    let auth = ("Authorization", "Basic QUN0ZXN0OnRva2Vu");
+    let send = |path: &str, body: &str| {
+        s.post(path)
+            .header(auth.0, auth.1)
+            .raw("application/x-www-form-urlencoded", body.as_bytes())
+            .send()
+    };
+    let made = send("/2010-04-01/Accounts.json", "FriendlyName=First").json();
+    let sid = made["sid"].as_str().unwrap();
+    let path = format!("/2010-04-01/Accounts/{sid}.json");
+    let updated = send(&path, "FriendlyName=Second&Status=suspended").expect(200);
+    common::conforms(&s, "UpdateAccount", &updated);
+    let read = s.get(&path).header(auth.0, auth.1).send().expect(200).json();
+    assert_eq!(
+        (&read["friendly_name"], &read["status"]),
+        (&json!("Second"), &json!("suspended"))
+    );
+    assert_eq!(read["sid"], sid);
+}

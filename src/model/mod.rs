@@ -20,6 +20,7 @@ pub mod compile;
 pub mod complete;
 pub mod errors;
 pub mod fingerprint;
+pub mod form;
 pub mod generate;
 pub mod hooks;
 pub mod lifecycle;

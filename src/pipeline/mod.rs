@@ -23,10 +23,11 @@ use crate::exchange::parts::{cookie_pairs, form_pairs, form_pairs_borrowed, json
 use crate::exchange::{Body, Directives, INJECTED_HEADER, Reply, Req, TenantName};
 use crate::model::Api;
 use crate::model::errors::{ApiError, ErrorKind};
+use crate::model::form::{parse_form, parse_multipart};
 use crate::model::generate;
 use crate::model::operation::{Operation, Spec, is_json_type};
 use crate::model::router::{Match, ParamName, Target};
-use crate::model::schema::{Location, Violation, parse_form, parse_multipart};
+use crate::model::schema::{Location, Violation};
 use crate::pipeline::act::ctx::{Ctx, Outcome, Validated};
 use crate::pipeline::auth::{Auth, Credentials};
 use crate::pipeline::faults::{Faults, Prefer, RequestFacts};

@@ -173,10 +173,16 @@ pub fn infer(specs: &[Spec], ops: &mut [Operation], when: Compile) -> Result<Vec
             if let Some(it) = item_t {
                 on_paths.extend(["", "/restore", "/unarchive", "/archive"].map(|s| format!("{it}{s}")));
             }
+            // A POST to the item is its update where nothing else updates it (`POST
+            // /customers/{id}`, `POST /Accounts/{Sid}.json`: APIs of form bodies update so).
+            let post_updates = item_t.is_some_and(|it| !index.has(it, "patch") && !index.has(it, "put"));
             for t in &on_paths {
                 for (i, op) in index.on(t) {
-                    if let Some(a) = action_for(spec, &resources[res_idx], res_idx, op, collection, item_t, &mut shapes)
-                    {
+                    let item = Item {
+                        template: item_t,
+                        post_updates,
+                    };
+                    if let Some(a) = action_for(spec, &resources[res_idx], res_idx, op, collection, item, &mut shapes) {
                         actions.push((i, a));
                     }
                 }
@@ -802,15 +808,27 @@ fn key_prefix(key: &str) -> Option<&str> {
     (!prefix.is_empty() && prefix.chars().all(|c| c.is_ascii_alphanumeric())).then(|| &key[..=prefix.len()])
 }
 
+/// A resource's item path, as [`action_for`] reads it.
+#[derive(Clone, Copy)]
+struct Item<'a> {
+    template: Option<&'a str>,
+    /// A POST to the item path is an update (no PATCH or PUT there).
+    post_updates: bool,
+}
+
 fn action_for(
     spec: &Spec,
     res: &Resource,
     res_idx: usize,
     op: &Operation,
     collection: &str,
-    item: Option<&str>,
+    item: Item<'_>,
     shapes: &mut Shapes<'_>,
 ) -> Option<Action> {
+    let Item {
+        template: item,
+        post_updates,
+    } = item;
     let root = spec.root();
     let method = op.method.as_str();
     let declared = op_ext(root, op);
@@ -835,6 +853,7 @@ fn action_for(
             ("GET", true, _) => "list",
             ("GET", _, true) => "read",
             ("PATCH", _, true) => "update",
+            ("POST", _, true) if post_updates => "update",
             ("PUT", _, true) => "replace",
             ("DELETE", _, true) => "delete",
             ("POST", false, false)
