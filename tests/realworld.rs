@@ -719,4 +719,13 @@ fn a_published_form_api_updates_an_item_by_a_post_to_its_path() {
         (&json!("Second"), &json!("suspended"))
     );
     assert_eq!(read["sid"], sid);
+    // Its `date_created` and `date_updated` (`format: date-time-rfc-2822`) are the server's
+    // clock in RFC 2822, not the example's 2015 date.
+    let example = "Thu, 30 Jul 2015 20:00:00 +0000";
+    for field in ["date_created", "date_updated"] {
+        let date = read[field].as_str().unwrap();
+        let shaped = date.len() == example.len() && date.ends_with(" +0000") && date.as_bytes()[3] == b',';
+        assert!(shaped && date != example, "{field}: {date}");
+    }
+    assert_eq!(made["date_created"], read["date_created"]);
 }

@@ -250,6 +250,8 @@ fn time_form(schema: &Value) -> TimeForm {
         }
     } else if format == "date" {
         TimeForm::Date
+    } else if format.contains("2822") || format.contains("1123") {
+        TimeForm::Rfc2822
     } else {
         TimeForm::Text
     }
@@ -581,9 +583,9 @@ fn build_resource(
             _ => props.contains_key(default).then(|| default.to_string()),
         }
     };
-    // Other names for the timestamps, used when the schema says they are moments: date-times,
-    // or Unix times (`created`: an integer of format `unix-time`). A `date_created` in
-    // another format keeps what the example shows.
+    // Other names for the timestamps, used when the schema says they are moments: date-times
+    // (RFC 3339, or RFC 2822 where the format says so), or Unix times (`created`: an integer of
+    // format `unix-time`). A `date_created` in another format keeps what the example shows.
     let stamp_named = |names: &[&str]| {
         names
             .iter()
@@ -592,6 +594,7 @@ fn build_resource(
                     let s = resolve(root, s);
                     let format = s.field("format").and_then(Value::as_str).unwrap_or("");
                     format == "date-time"
+                        || time_form(s) == TimeForm::Rfc2822
                         || (time_form(s).is_unix() && (format.contains("unix") || format.contains("timestamp")))
                 })
             })

@@ -280,9 +280,12 @@ pub enum Style {
 /// `integer` or `number` field, such as a `created_at` of Unix seconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TimeForm {
+    /// RFC 3339 (`2026-12-07T06:20:00Z`).
     #[default]
     Text,
     Date,
+    /// RFC 2822 in GMT (`Mon, 07 Dec 2026 06:20:00 +0000`), as older form APIs write dates.
+    Rfc2822,
     UnixSeconds,
     UnixMillis,
 }

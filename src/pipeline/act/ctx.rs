@@ -128,6 +128,34 @@ pub fn stamp(at_ms: u64) -> String {
     })
 }
 
+/// `Mon, 07 Dec 2026 06:20:00 +0000`: a Unix time (milliseconds) in RFC 2822, in GMT.
+pub fn rfc2822(at_ms: u64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let secs = at_ms / 1000;
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // The civil date of a day count (Howard Hinnant's algorithm), 1970-01-01 being a Thursday.
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    format!(
+        "{}, {day:02} {} {year} {:02}:{:02}:{:02} +0000",
+        DAYS[(days % 7) as usize],
+        MONTHS[(month - 1) as usize],
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
 /// The tenant's sandbox clock now (Unix milliseconds): what the engine writes in `created_at`...
 pub fn now(ctx: &Ctx) -> u64 {
     ctx.store.now_ms(ctx.tenant)
@@ -138,7 +166,21 @@ pub fn moment(form: TimeForm, at_ms: u64) -> Value {
     match form {
         TimeForm::Text => Value::String(stamp(at_ms)),
         TimeForm::Date => Value::String(stamp(at_ms).chars().take(10).collect()),
+        TimeForm::Rfc2822 => Value::String(rfc2822(at_ms)),
         TimeForm::UnixSeconds => Value::from(at_ms / 1000),
         TimeForm::UnixMillis => Value::from(at_ms),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rfc2822;
+
+    #[test]
+    fn rfc2822_dates_name_the_weekday_and_month_in_gmt() {
+        assert_eq!(rfc2822(0), "Thu, 01 Jan 1970 00:00:00 +0000");
+        assert_eq!(rfc2822(1_438_286_400_000), "Thu, 30 Jul 2015 20:00:00 +0000");
+        assert_eq!(rfc2822(1_709_210_096_999), "Thu, 29 Feb 2024 12:34:56 +0000");
+        assert_eq!(rfc2822(4_102_444_799_000), "Thu, 31 Dec 2099 23:59:59 +0000");
     }
 }
