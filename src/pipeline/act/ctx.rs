@@ -148,8 +148,11 @@ pub fn rfc2822(at_ms: u64) -> String {
     let year = yoe + era * 400 + u64::from(month <= 2);
     format!(
         "{}, {day:02} {} {year} {:02}:{:02}:{:02} +0000",
-        DAYS[(days % 7) as usize],
-        MONTHS[(month - 1) as usize],
+        DAYS.get((days % 7) as usize).copied().unwrap_or_default(),
+        MONTHS
+            .get(month.saturating_sub(1) as usize)
+            .copied()
+            .unwrap_or_default(),
         rest / 3600,
         rest % 3600 / 60,
         rest % 60
