@@ -694,6 +694,31 @@ fn bracketed_form_names_nest_and_a_post_to_an_item_updates_it() {
     assert_eq!(read["email"], "ann@example.test", "kept from the create: {read}");
     assert_eq!(read["metadata"]["plan"], "team");
     assert_eq!(read["balance"], 12);
+
+    // A list filters by a field, and by a range sent as a `deepObject` (`created[gte]=...`).
+    form_post(&s, "/v1/customers", "name=Other").expect(200);
+    let list = |query: &str| {
+        let r = s
+            .get(&format!("/v1/customers?{query}"))
+            .header("Authorization", "Basic c2tfdGVzdF8xOg==")
+            .send();
+        let page = common::conforms(&s, "GetCustomers", &r.expect(200));
+        page["data"].as_array().unwrap().len()
+    };
+    let created = read["created"].as_i64().unwrap();
+    assert_eq!(list("email=ann%40example.test"), 1);
+    assert_eq!(list(&format!("created[gte]={created}")), 2);
+    assert_eq!(list(&format!("created%5Blt%5D={created}")), 0);
+    assert_eq!(
+        list(&format!("created[gt]={}&created[lte]={}", created - 1, created + 3600)),
+        2
+    );
+    let bad = s
+        .get("/v1/customers?created[gte]=soon")
+        .header("Authorization", "Basic c2tfdGVzdF8xOg==")
+        .send()
+        .expect(400);
+    assert!(bad.text().contains("created"), "{}", bad.text());
 }
 
 #[test]

@@ -81,6 +81,29 @@ fn form_value(
     out
 }
 
+/// A `deepObject` query parameter (`created[gte]=1&created[lt]=9`) from the query's pairs: those
+/// named `name[...]`, nested and typed as a form body's bracketed names are. `None` when there
+/// are none.
+pub fn deep_object<'q>(
+    root: &Value,
+    name: &str,
+    schema: Option<&Value>,
+    pairs: impl Iterator<Item = (&'q str, &'q str)>,
+) -> Option<Value> {
+    let schema = schema.map(|s| resolve(root, s));
+    let mut out: Option<Value> = None;
+    for (key, value) in pairs {
+        let Some((_, segments)) = bracketed(key).filter(|(base, _)| *base == name) else {
+            continue;
+        };
+        let target = out.get_or_insert(Value::Null);
+        place(root, target, schema, &segments, &[value.to_string()]);
+    }
+    let mut out = out?;
+    arrays(root, &mut out, schema, 0);
+    Some(out)
+}
+
 /// `values` sent under one name, typed by `schema` (text where there is none).
 fn typed(root: &Value, schema: Option<&Value>, values: &[String], multipart: bool) -> Value {
     let coerce = schema.map_or(Coerce::String, |s| Coerce::for_schema(root, s, true));
@@ -295,6 +318,28 @@ mod tests {
         );
         let deep = format!("d{}=1", "[x]".repeat(MAX_DEPTH + 1));
         assert!(form(json!({}), &deep).get(deep.trim_end_matches("=1")).is_some());
+    }
+
+    #[test]
+    fn a_deep_object_parameter_is_its_bracketed_pairs() {
+        let schema = json!({"anyOf": [
+            {"type": "object", "properties": {"gte": {"type": "integer"}, "lt": {"type": "integer"}}},
+            {"type": "integer"}
+        ]});
+        let pairs = [
+            ("created[gte]", "10"),
+            ("limit", "3"),
+            ("created[lt]", "20"),
+            ("createdx[a]", "1"),
+        ];
+        assert_eq!(
+            deep_object(&Value::Null, "created", Some(&schema), pairs.into_iter()),
+            Some(json!({"gte": 10, "lt": 20}))
+        );
+        assert_eq!(
+            deep_object(&Value::Null, "other", Some(&schema), pairs.into_iter()),
+            None
+        );
     }
 
     #[test]

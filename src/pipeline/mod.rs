@@ -23,7 +23,7 @@ use crate::exchange::parts::{cookie_pairs, form_pairs, form_pairs_borrowed, json
 use crate::exchange::{Body, Directives, INJECTED_HEADER, Reply, Req, TenantName};
 use crate::model::Api;
 use crate::model::errors::{ApiError, ErrorKind};
-use crate::model::form::{parse_form, parse_multipart};
+use crate::model::form::{deep_object, parse_form, parse_multipart};
 use crate::model::generate;
 use crate::model::operation::{Operation, Spec, is_json_type};
 use crate::model::router::{Match, ParamName, Target};
@@ -589,6 +589,8 @@ fn validate(
     let mut violations: Vec<Violation> = Vec::new();
     let mut query = Vec::new();
     let query_pairs: Vec<(Cow<str>, Cow<str>)> = form_pairs_borrowed(req.query.as_bytes()).collect();
+    // Bracketed names (`created[gte]=1`) are looked at only when the query has some.
+    let bracketed_query = query_pairs.iter().any(|(n, _)| n.ends_with(']'));
     let cookies: Vec<(&str, &str)> = cookie_pairs(&req.headers).collect();
 
     for p in &op.params {
@@ -612,6 +614,21 @@ fn validate(
             Location::Cookie => cookies.iter().filter(|(n, _)| *n == p.name).map(|(_, v)| *v).collect(),
             Location::Body => Vec::new(),
         };
+        // An object parameter sent as `name[key]=value` pairs (OpenAPI's `deepObject`).
+        let deep = (raw.is_empty() && bracketed_query && p.location == Location::Query)
+            .then(|| {
+                let schema = p.schema_pointer.as_deref().and_then(|s| lookup(root, s));
+                let pairs = query_pairs.iter().map(|(n, v)| (n.as_ref(), v.as_ref()));
+                deep_object(root, &p.name, schema, pairs)
+            })
+            .flatten();
+        if let Some(value) = deep {
+            if let Some(schema) = &p.schema {
+                violations.extend(schema.violations(root, &value, p.location, &p.name));
+            }
+            query.push((p.name.clone(), value));
+            continue;
+        }
         if raw.is_empty() {
             if p.required {
                 violations.push(Violation {

@@ -3,7 +3,7 @@
 //! parameters and its response schema.
 
 use crate::model::generate;
-use crate::model::operation::{Operation, Props, properties};
+use crate::model::operation::{Operation, Props, any_shape_properties, properties};
 use crate::model::resources::envelope::fold;
 use crate::model::resources::plan::*;
 use crate::model::resources::shape::{Shapes, required_of, type_has};
@@ -184,11 +184,13 @@ pub(super) fn list_plan(
         page_param.as_ref(),
         offset_param.as_ref(),
     ];
+    // The fields a filter may name: any shape's (an item that is one of several shapes, such as
+    // a customer or a deleted customer, is filtered by the fields of whichever it is).
     let rep_props = res
         .schema_pointer
         .as_ref()
         .and_then(|p| lookup(root, p))
-        .map(|s| properties(root, s))
+        .map(|s| any_shape_properties(root, s))
         .unwrap_or_default();
     let mut filters = Vec::new();
     for p in op.params.iter().filter(|p| p.location == Location::Query) {

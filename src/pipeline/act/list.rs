@@ -53,6 +53,17 @@ fn matches_filter(f: &Filter, wanted: &Value, item: &Value) -> bool {
     let Some(actual) = field_value(item, &f.field) else {
         return false;
     };
+    // A range sent as an object (`created[gte]=1&created[lt]=9`, a `deepObject` parameter).
+    if let Some(bounds) = range_bounds(wanted) {
+        return bounds.iter().all(|(op, bound)| {
+            compare(actual, bound).is_some_and(|o| match *op {
+                "gt" => o.is_gt(),
+                "gte" => o.is_ge(),
+                "lt" => o.is_lt(),
+                _ => o.is_le(),
+            })
+        });
+    }
     let as_text = |v: &Value| match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),
@@ -69,6 +80,15 @@ fn matches_filter(f: &Filter, wanted: &Value, item: &Value) -> bool {
         MatchKind::Gte => compare(actual, wanted).is_some_and(|o| o.is_ge()),
         MatchKind::Lte => compare(actual, wanted).is_some_and(|o| o.is_le()),
     }
+}
+
+/// The bounds of a range filter's value (`{"gte": 1, "lt": 9}`): an object of `gt`, `gte`, `lt`
+/// and `lte` only. `None` for any other value.
+fn range_bounds(wanted: &Value) -> Option<Vec<(&str, &Value)>> {
+    let map = wanted.as_object().filter(|m| !m.is_empty())?;
+    map.iter()
+        .map(|(k, v)| matches!(k.as_str(), "gt" | "gte" | "lt" | "lte").then_some((k.as_str(), v)))
+        .collect()
 }
 
 /// Orders numbers as numbers and timestamps as instants; other strings lexically.
