@@ -719,6 +719,15 @@ fn bracketed_form_names_nest_and_a_post_to_an_item_updates_it() {
         .send()
         .expect(400);
     assert!(bad.text().contains("created"), "{}", bad.text());
+
+    // A delete that answers a status object names the item it removed.
+    let gone = s
+        .delete(&path)
+        .header("Authorization", "Basic c2tfdGVzdF8xOg==")
+        .send()
+        .expect(200);
+    let gone = common::conforms(&s, "DeleteCustomersCustomer", &gone);
+    assert_eq!((&gone["id"], &gone["deleted"]), (&json!(id), &json!(true)));
 }
 
 #[test]

@@ -19,11 +19,11 @@ pub mod write;
 
 use crate::exchange::Body;
 use crate::model::errors::ApiError;
-use crate::model::resources::plan::Action;
+use crate::model::resources::plan::{Action, Resource};
 use crate::pipeline::act::ctx::{Ctx, Outcome, item_scope, not_found};
 use crate::pipeline::act::list::list;
 use crate::pipeline::act::write::{create, set_archived, write_item};
-use crate::state::item::render;
+use crate::state::item::{Entry, render};
 use serde_json::Value;
 
 /// An answer's top-level text field named like the path parameter of the item, set to its id.
@@ -157,11 +157,13 @@ pub async fn act(ctx: &Ctx<'_>, body: Option<Value>) -> Result<Option<Outcome>, 
                 status: success,
                 body: match (has_body, shape) {
                     (true, Some(shape)) => Some(render(r, shape, &entry)),
-                    // An answer that is not the item (a status object): as the spec shows it.
+                    // An answer that is not the item (a status object such as `{"id", "deleted":
+                    // true}`): as the spec shows it, naming the removed item where it has a field
+                    // of the item's key.
                     (true, None) => {
                         let root = ctx.api.specs.get(ctx.op.spec).map(|s| s.root());
                         root.and_then(|root| ctx.op.success()?.default_bytes(root))
-                            .map(Body::Raw)
+                            .map(|shown| Body::Raw(naming_removed(r, &entry, shown)))
                     }
                     _ => None,
                 },
@@ -176,4 +178,23 @@ pub async fn act(ctx: &Ctx<'_>, body: Option<Value>) -> Result<Option<Outcome>, 
         out.changed = moved;
     }
     Ok(Some(out))
+}
+
+/// A delete's status object (`shown`) with the removed item's key in the field of the item's key,
+/// where it has one (a status object names the item it is about); else `shown` as it is.
+fn naming_removed(r: &Resource, removed: &Entry, shown: bytes::Bytes) -> bytes::Bytes {
+    let Ok(Value::Object(mut status)) = serde_json::from_slice::<Value>(&shown) else {
+        return shown;
+    };
+    let key = match removed.value() {
+        Value::Object(mut item) => item.swap_remove(&r.id_field),
+        _ => None,
+    };
+    match (status.get_mut(&r.id_field), key) {
+        (Some(slot), Some(key)) if *slot != key => {
+            *slot = key;
+            serde_json::to_vec(&Value::Object(status)).map_or(shown, bytes::Bytes::from)
+        }
+        _ => shown,
+    }
 }
