@@ -4,9 +4,9 @@
 //! A field's text is typed by the schema of the property it fills (`"2"` is `2` where an integer
 //! is declared), and a name sent twice is an array. Names may be bracketed, as form-encoding
 //! APIs and their client libraries write nested values (OpenAPI's `deepObject` style):
-//! `metadata[plan]=pro` is `{"metadata": {"plan": "pro"}}`, `items[0][price]=p` is
-//! `{"items": [{"price": "p"}]}` and `expand[]=a&expand[]=b` is `{"expand": ["a", "b"]}`. A name
-//! that the schema declares as it is (`a[b]` as a property) stays flat.
+//! `labels[size]=xl` is `{"labels": {"size": "xl"}}`, `lines[0][sku]=p` is
+//! `{"lines": [{"sku": "p"}]}` and `tags[]=a&tags[]=b` is `{"tags": ["a", "b"]}`. A name that the
+//! schema declares as it is (`a[b]` as a property) stays flat.
 //!
 //! Indices are keys until every field is read: an array is made from them in their order, with
 //! no gaps, so `items[999999999]=x` is one item, not a billion.
@@ -45,11 +45,21 @@ fn form_value(
     pairs: impl Iterator<Item = (String, String)>,
     multipart: bool,
 ) -> Value {
+    // Grouped by name in the order names first come, through an index: a body of many names
+    // (`items[0][price]`, `items[1][price]`, ...) is read in linear time.
     let mut grouped: Vec<(String, Vec<String>)> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize, foldhash::fast::RandomState> = Default::default();
     for (k, v) in pairs {
-        match grouped.iter_mut().find(|(name, _)| *name == k) {
-            Some((_, values)) => values.push(v),
-            None => grouped.push((k, vec![v])),
+        match index.get(&k) {
+            Some(&i) => {
+                if let Some((_, values)) = grouped.get_mut(i) {
+                    values.push(v);
+                }
+            }
+            None => {
+                index.insert(k.clone(), grouped.len());
+                grouped.push((k, vec![v]));
+            }
         }
     }
     let schema = schema.map(|s| resolve(root, s));
@@ -64,8 +74,10 @@ fn form_value(
         let Some((base, segments)) = path else {
             let typing = declared.or_else(|| schema.and_then(|s| child(root, s, &k)));
             let value = typed(root, typing, &values, multipart);
+            // A name sent both plain and bracketed (`a=1&a[b]=2`, in either order): the
+            // bracketed one wins.
             if let Value::Object(o) = &mut out {
-                o.insert(k, value);
+                o.entry(k).or_insert(value);
             }
             continue;
         };
@@ -81,7 +93,7 @@ fn form_value(
     out
 }
 
-/// A `deepObject` query parameter (`created[gte]=1&created[lt]=9`) from the query's pairs: those
+/// A `deepObject` query parameter (`when[gte]=1&when[lt]=9`) from the query's pairs: those
 /// named `name[...]`, nested and typed as a form body's bracketed names are. `None` when there
 /// are none.
 pub fn deep_object<'q>(
@@ -139,7 +151,7 @@ fn bracketed(name: &str) -> Option<(&str, Vec<&str>)> {
 }
 
 /// Puts `values` at `keys` below `target` (an object), making objects on the way; an empty key
-/// (`expand[]`) appends each value to an array there.
+/// (`tags[]`) appends each value to an array there.
 fn place(root: &Value, target: &mut Value, schema: Option<&Value>, keys: &[&str], values: &[String]) {
     let Some((key, rest)) = keys.split_first() else {
         *target = typed(root, schema, values, false);
@@ -312,6 +324,9 @@ mod tests {
             form(json!({}), "x[0]=a&x[1]=b&y[2]=c&z[k]=v"),
             json!({"x": ["a", "b"], "y": {"2": "c"}, "z": {"k": "v"}})
         );
+        // Plain and bracketed under one name: the bracketed one, in either order.
+        assert_eq!(form(json!({}), "a=1&a[b]=2"), json!({"a": {"b": "2"}}));
+        assert_eq!(form(json!({}), "a[b]=2&a=1"), json!({"a": {"b": "2"}}));
         assert_eq!(
             form(json!({}), "a[b=1&c]d[=2&[e]=3"),
             json!({"a[b": "1", "c]d[": "2", "[e]": "3"})

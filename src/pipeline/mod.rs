@@ -589,8 +589,12 @@ fn validate(
     let mut violations: Vec<Violation> = Vec::new();
     let mut query = Vec::new();
     let query_pairs: Vec<(Cow<str>, Cow<str>)> = form_pairs_borrowed(req.query.as_bytes()).collect();
-    // Bracketed names (`created[gte]=1`) are looked at only when the query has some.
-    let bracketed_query = query_pairs.iter().any(|(n, _)| n.ends_with(']'));
+    // The names sent bracketed (`when` of `when[gte]=1`): parameters that may be `deepObject`s.
+    let bracketed: Vec<&str> = query_pairs
+        .iter()
+        .filter(|(n, _)| n.ends_with(']'))
+        .filter_map(|(n, _)| n.split_once('[').map(|(base, _)| base))
+        .collect();
     let cookies: Vec<(&str, &str)> = cookie_pairs(&req.headers).collect();
 
     for p in &op.params {
@@ -615,7 +619,7 @@ fn validate(
             Location::Body => Vec::new(),
         };
         // An object parameter sent as `name[key]=value` pairs (OpenAPI's `deepObject`).
-        let deep = (raw.is_empty() && bracketed_query && p.location == Location::Query)
+        let deep = (raw.is_empty() && p.location == Location::Query && bracketed.contains(&p.name.as_str()))
             .then(|| {
                 let schema = p.schema_pointer.as_deref().and_then(|s| lookup(root, s));
                 let pairs = query_pairs.iter().map(|(n, v)| (n.as_ref(), v.as_ref()));

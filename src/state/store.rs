@@ -185,7 +185,7 @@ impl Store {
     }
 
     /// Where the item `id` lies in its collection (the slot a cursor names), if it is there: a
-    /// list cursor that is an item's key (`starting_after=cus_1`) pages from it.
+    /// list cursor that is an item's key (`after=<key>`) pages from it.
     pub async fn slot_of(&self, t: &TenantRef, scope: &Scope<'_>, id: &str) -> Result<Option<usize>, ApiError> {
         backend!(self, t, m, mt => m.slot_of(mt, scope, id), r, rt => r.slot_of(rt, scope, id).await)
     }

@@ -271,8 +271,17 @@ impl Journal {
         entry.seq = seq;
         let slot = (seq % self.slots.len() as u64) as usize;
         if let Some(s) = self.slots.get(slot) {
-            // The entry it replaces is dropped after the lock is released.
-            let _old = s.lock().replace(Box::new((entry, detail)));
+            let mut held = s.lock();
+            // A filled slot's box is reused (no allocation per request once the ring has gone
+            // round); the entry it replaces is dropped after the lock is released.
+            let _old = match held.as_deref_mut() {
+                Some(in_place) => Some(std::mem::replace(in_place, (entry, detail))),
+                None => {
+                    *held = Some(Box::new((entry, detail)));
+                    None
+                }
+            };
+            drop(held);
         }
     }
 

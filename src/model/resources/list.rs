@@ -301,8 +301,9 @@ fn shown_or_required(
 }
 
 /// What a paging field answers when the page gives it no value (the cursors and end keys of an
-/// empty page): `null` where its schema allows it, else what [`shown_or_required`] gives (a
-/// required field must be there); `None` to leave it out.
+/// empty page): `null` where its schema allows it; else, where the envelope requires it, as the
+/// example shows it or generated; else nothing (left out). An optional cursor is never the
+/// example's: a client that pages until no cursor comes would send it back.
 fn when_unfilled(
     root: &Value,
     name: &String,
@@ -313,6 +314,9 @@ fn when_unfilled(
     let s = resolve(root, schema);
     if type_has(s, "null") || s.field("nullable") == Some(&Value::Bool(true)) {
         return Some((name.clone(), Value::Null));
+    }
+    if !required.contains(name) {
+        return None;
     }
     shown_or_required(root, name, schema, example, required)
 }

@@ -174,7 +174,7 @@ pub fn infer(specs: &[Spec], ops: &mut [Operation], when: Compile) -> Result<Vec
                 on_paths.extend(["", "/restore", "/unarchive", "/archive"].map(|s| format!("{it}{s}")));
             }
             // A POST to the item is its update where nothing else updates it (`POST
-            // /customers/{id}`, `POST /Accounts/{Sid}.json`: APIs of form bodies update so).
+            // /things/{id}`, `POST /Things/{Sid}.json`: APIs of form bodies update so).
             let post_updates = item_t.is_some_and(|it| !index.has(it, "patch") && !index.has(it, "put"));
             for t in &on_paths {
                 for (i, op) in index.on(t) {
@@ -511,11 +511,13 @@ fn build_resource(
         .get(&id_field)
         .map(|s| resolve(root, s).clone())
         .unwrap_or(Value::Null);
-    // A key schema that shows no value of its own looks like the key the answers' examples show
-    // (`"id": "asst_abc123"` in a read's example): new keys take its prefix or look.
+    // A key schema that shows no value of its own, and says nothing else of its look (pattern,
+    // length, format), looks like the key the answers' examples show (`"id": "item_8f3a2b"` in a
+    // read's example): new keys take its prefix or look.
     if let Value::Object(schema) = &mut id_schema
-        && !schema.contains_key("example")
-        && !schema.contains_key("examples")
+        && ["example", "examples", "pattern", "maxLength", "format"]
+            .iter()
+            .all(|k| !schema.contains_key(*k))
     {
         let answers = [
             item.and_then(|(t, _)| find(t, "get")),
@@ -746,7 +748,7 @@ fn id_from_schema(s: &Value) -> IdGen {
     if s.field("format").and_then(Value::as_str) == Some("uuid") {
         return IdGen::Uuid;
     }
-    // A prefixed example (`pm_123abc`, `file-abc123`) or pattern (`^cus_[0-9A-Za-z]+$`) keeps
+    // A prefixed example (`pm_123abc`, `doc-abc123`) or pattern (`^cus_[0-9A-Za-z]+$`) keeps
     // its prefix.
     let example = s
         .field("examples")
@@ -789,7 +791,7 @@ fn id_from_schema(s: &Value) -> IdGen {
     IdGen::Uuid
 }
 
-/// The prefix of a key such as `cus_NffrFeUfNV2Hib`, `sub_sched_1Mo` or `ft-job-abc123`: the
+/// The prefix of a key such as `itm_Nf3rFeUfNV2Hib`, `sub_item_1Mo` or `job-run-abc123`: the
 /// letters and separators (`_`, `-`) it starts with, up to the last separator among them, where
 /// what follows holds a digit (`Hello-World` is a name, not a prefixed key); else what comes
 /// before a first `_` (`req_abcdef`). A UUID has none.
@@ -977,10 +979,10 @@ mod tests {
 
     #[test]
     fn a_keys_prefix_is_its_leading_letters_and_separators() {
-        assert_eq!(key_prefix("cus_NffrFeUfNV2Hib"), Some("cus_"));
-        assert_eq!(key_prefix("sub_sched_1MowQVLkdoddaL"), Some("sub_sched_"));
-        assert_eq!(key_prefix("ft-job-abc123"), Some("ft-job-"));
-        assert_eq!(key_prefix("file-abc123"), Some("file-"));
+        assert_eq!(key_prefix("itm_Nf3rFeUfNV2Hib"), Some("itm_"));
+        assert_eq!(key_prefix("sub_item_1MowQVLkdoddaL"), Some("sub_item_"));
+        assert_eq!(key_prefix("job-run-abc123"), Some("job-run-"));
+        assert_eq!(key_prefix("doc-abc123"), Some("doc-"));
         assert_eq!(key_prefix("pm_123abc"), Some("pm_"));
         assert_eq!(key_prefix("req_abcdef"), Some("req_"));
         // A name, a UUID, a number: no prefix.
@@ -991,14 +993,14 @@ mod tests {
 
     #[test]
     fn an_examples_key_is_found_in_the_item_its_envelope_or_its_lists_first_item() {
-        let item = json!({"id": "asst_abc123", "name": "x"});
-        assert_eq!(example_key(&item, "id"), Some("asst_abc123"));
-        assert_eq!(example_key(&json!({"customer": item}), "id"), Some("asst_abc123"));
+        let item = json!({"id": "item_8f3a2b", "name": "x"});
+        assert_eq!(example_key(&item, "id"), Some("item_8f3a2b"));
+        assert_eq!(example_key(&json!({"thing": item}), "id"), Some("item_8f3a2b"));
         assert_eq!(
             example_key(&json!({"object": "list", "data": [item]}), "id"),
-            Some("asst_abc123")
+            Some("item_8f3a2b")
         );
-        assert_eq!(example_key(&json!([item]), "id"), Some("asst_abc123"));
+        assert_eq!(example_key(&json!([item]), "id"), Some("item_8f3a2b"));
         assert_eq!(example_key(&json!({"id": 7}), "id"), None);
     }
 }

@@ -49,12 +49,14 @@ fn field_value<'v>(item: &'v Value, field: &str) -> Option<&'v Value> {
     field.split('.').try_fold(item, |v, seg| v.get(seg))
 }
 
-fn matches_filter(f: &Filter, wanted: &Value, item: &Value) -> bool {
+/// Whether `item` passes filter `f` for the value `wanted`; `range` is `wanted` read as a range
+/// (see [`range_bounds`]), read once per request rather than once per item.
+fn matches_filter(f: &Filter, wanted: &Value, range: Option<&[(&str, &Value)]>, item: &Value) -> bool {
     let Some(actual) = field_value(item, &f.field) else {
         return false;
     };
-    // A range sent as an object (`created[gte]=1&created[lt]=9`, a `deepObject` parameter).
-    if let Some(bounds) = range_bounds(wanted) {
+    // A range sent as an object (`when[gte]=1&when[lt]=9`, a `deepObject` parameter).
+    if let Some(bounds) = range {
         return bounds.iter().all(|(op, bound)| {
             compare(actual, bound).is_some_and(|o| match *op {
                 "gt" => o.is_gt(),
@@ -208,16 +210,20 @@ pub async fn list(ctx: &Ctx<'_>, res: usize, plan: &ListPlan, status: u16) -> Re
     // Filters read fields, so a filtered scan parses each item it looks at: except for an exact
     // match on a unique field, which the unique index answers without looking at any item.
     let only: Option<(usize, String)> = match active.as_slice() {
-        [(f, wanted)] if f.kind == MatchKind::Exact => r
+        [(f, wanted)] if f.kind == MatchKind::Exact && range_bounds(wanted).is_none() => r
             .unique
             .iter()
             .position(|u| u.field == f.field && u.case_insensitive == f.case_insensitive)
             .map(|i| (i, unique_key(f.case_insensitive, wanted).unwrap_or_default())),
         _ => None,
     };
+    let ranges: Vec<Option<Vec<(&str, &Value)>>> = active.iter().map(|(_, w)| range_bounds(w)).collect();
     let keep = |e: &Entry| {
         let v = e.value();
-        active.iter().all(|(f, w)| matches_filter(f, w, &v))
+        active
+            .iter()
+            .zip(&ranges)
+            .all(|((f, w), range)| matches_filter(f, w, range.as_deref(), &v))
     };
     let keep: Option<&(dyn Fn(&Entry) -> bool + Sync)> = if only.is_none() && !active.is_empty() {
         Some(&keep)
@@ -225,7 +231,7 @@ pub async fn list(ctx: &Ctx<'_>, res: usize, plan: &ListPlan, status: u16) -> Re
         None
     };
     // A cursor is one this server issued (a slot), else the key of an item of the list: APIs
-    // whose clients page with the last item's id (`starting_after=cus_1`, `after=file-1`).
+    // whose clients page with the last item's id (`after=<the last item's key>`).
     let cursor = async |name: &Option<String>| -> Result<Option<usize>, ApiError> {
         let Some((n, v)) = name.as_ref().and_then(|n| q(n).map(|v| (n, v))) else {
             return Ok(None);
