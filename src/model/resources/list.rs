@@ -146,6 +146,7 @@ pub(super) fn list_plan(
     let mut unfilled = Vec::new();
     let mut nested = Vec::new();
     let mut numeric_cursor = false;
+    let mut keys_as_text = false;
     // Envelope fields the engine does not keep (`uri`, `first_page_uri`) answer as the spec's
     // example of this response shows them.
     let example = op
@@ -160,6 +161,9 @@ pub(super) fn list_plan(
             }
             let field = env_field(name);
             numeric_cursor |= field.is_some_and(|f| numeric_cursor_at(f, resolve(root, s)));
+            keys_as_text |= matches!(field, Some(EnvField::FirstKey | EnvField::LastKey))
+                && type_has(resolve(root, s), "string")
+                && !type_has(resolve(root, s), "integer");
             if field.is_none()
                 && let Some(n) = nested_envelope(root, name, resolve(root, s), example.and_then(|e| e.get(name)))
             {
@@ -250,6 +254,7 @@ pub(super) fn list_plan(
         max_limit,
         envelope,
         numeric_cursor,
+        keys_as_text,
         envelope_fill,
         unfilled,
         nested,

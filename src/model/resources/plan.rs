@@ -369,6 +369,8 @@ pub struct ListPlan {
     pub envelope: Vec<(String, EnvField)>,
     /// The envelope's cursor is a number (the slot itself), not opaque text.
     pub numeric_cursor: bool,
+    /// `first_id`/`last_id` are text where the items' keys are numbers (the schema says string).
+    pub keys_as_text: bool,
     /// Other required envelope fields, with a generated value.
     pub envelope_fill: Vec<(String, Value)>,
     /// What a paging field of `envelope` answers when the page gives it no value (the cursors

@@ -34,12 +34,16 @@ pub fn decode_cursor(raw: &str) -> Option<usize> {
     text.strip_prefix(CURSOR_PREFIX)?.parse().ok()
 }
 
-/// The key of a stored item, as its representation holds it (a string or a number).
-fn key_of(r: &Resource, e: &Entry) -> Option<Value> {
-    match e.value() {
-        Value::Object(mut o) => o.swap_remove(&r.id_field),
-        _ => None,
-    }
+/// The key of a stored item, as its representation holds it (a string or a number), or as text.
+fn key_of(r: &Resource, e: &Entry, as_text: bool) -> Option<Value> {
+    let key = match e.value() {
+        Value::Object(mut o) => o.swap_remove(&r.id_field)?,
+        _ => return None,
+    };
+    Some(match key {
+        Value::Number(n) if as_text => Value::String(n.to_string()),
+        other => other,
+    })
 }
 
 fn field_value<'v>(item: &'v Value, field: &str) -> Option<&'v Value> {
@@ -372,8 +376,8 @@ pub async fn list(ctx: &Ctx<'_>, res: usize, plan: &ListPlan, status: u16) -> Re
             EnvField::StartCursor => first_cursor.clone().map(Value::String),
             EnvField::EndCursor => last_cursor.clone().map(Value::String),
             // An empty page has no first or last item: the plan says what answers then.
-            EnvField::FirstKey => page.first().and_then(|(_, e)| key_of(r, e)),
-            EnvField::LastKey => page.last().and_then(|(_, e)| key_of(r, e)),
+            EnvField::FirstKey => page.first().and_then(|(_, e)| key_of(r, e, plan.keys_as_text)),
+            EnvField::LastKey => page.last().and_then(|(_, e)| key_of(r, e, plan.keys_as_text)),
             EnvField::HasNext | EnvField::HasMore => Some(Value::Bool(has_next)),
             EnvField::HasPrevious => Some(Value::Bool(has_prev)),
             EnvField::Page => Some(Value::from(page_no)),
