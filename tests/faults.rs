@@ -311,6 +311,28 @@ fn the_journal_is_bounded_filterable_and_clearable() {
 }
 
 #[test]
+fn a_journal_of_several_chunks_keeps_the_newest_across_their_seams() {
+    // Slots are made 64 at a time on first use: 100 slots are a chunk of 64 and one of 36.
+    let s = Server::start(&["specs"], &["--journal-size", "100"]);
+    for i in 0..130 {
+        s.get(&format!("/no/such/route/{i}")).send().expect(404);
+    }
+    let all = s.get("/__specbox/requests").send().expect(200).json();
+    let paths: Vec<&str> = all["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    let newest: Vec<String> = (30..130).rev().map(|i| format!("/no/such/route/{i}")).collect();
+    assert_eq!(paths, newest);
+    s.delete("/__specbox/requests").send().expect(204);
+    assert_eq!(count(&s, ""), 0);
+    s.get("/no/such/route/again").send().expect(404);
+    assert_eq!(count(&s, ""), 1);
+}
+
+#[test]
 fn the_admin_api_can_be_switched_off_or_protected() {
     let off = Server::start(&["specs"], &["--no-admin"]);
     off.get("/__specbox/health").send().expect(404);
