@@ -9,7 +9,7 @@ use crate::model::resources::shape::{write_str, write_value};
 use crate::model::schema::{Location, Violation};
 use crate::pipeline::act::ctx::{Ctx, Outcome, resource, scope_for};
 use crate::state::item::{Entry, render, unique_key};
-use crate::state::store::{From, Page, PageQuery};
+use crate::state::store::{From, Page, PageQuery, Scope};
 use base64::Engine;
 use bytes::Bytes;
 use serde_json::Value;
@@ -32,6 +32,25 @@ pub fn decode_cursor(raw: &str) -> Option<usize> {
         .ok()?;
     let text = std::str::from_utf8(&bytes).ok()?;
     text.strip_prefix(CURSOR_PREFIX)?.parse().ok()
+}
+
+/// The slot of the item a cursor parameter `param` names by its `key`; a key that names no item
+/// of the list is the client's mistake, named.
+async fn slot_of_key(ctx: &Ctx<'_>, scope: &Scope<'_>, param: &str, key: String) -> Result<usize, ApiError> {
+    match ctx.store.slot_of(ctx.tenant, scope, &key).await? {
+        Some(slot) => Ok(slot),
+        None => Err(ApiError::new(
+            400,
+            ErrorKind::InvalidCursor,
+            format!("{param} is neither a cursor this server issued nor the key of an item of this list"),
+        )
+        .with_violations(vec![Violation {
+            location: Location::Query,
+            field: param.to_string(),
+            pointer: String::new(),
+            message: "no such cursor or item".into(),
+        }])),
+    }
 }
 
 /// The key of a stored item, as its representation holds it (a string or a number), or as text.
@@ -236,6 +255,10 @@ pub async fn list(ctx: &Ctx<'_>, res: usize, plan: &ListPlan, status: u16) -> Re
     };
     // A cursor is one this server issued (a slot), else the key of an item of the list: APIs
     // whose clients page with the last item's id (`after=<the last item's key>`).
+    // A cursor is one this server issued (a slot), else the key of an item of the list: APIs
+    // whose clients page with the last item's id (`after=<the last item's key>`). A key is looked
+    // up in a boxed future of its own: kept inline, that lookup (a Redis call, on that store)
+    // would grow every request's future, which is moved whole when a request starts.
     let cursor = async |name: &Option<String>| -> Result<Option<usize>, ApiError> {
         let Some((n, v)) = name.as_ref().and_then(|n| q(n).map(|v| (n, v))) else {
             return Ok(None);
@@ -257,20 +280,7 @@ pub async fn list(ctx: &Ctx<'_>, res: usize, plan: &ListPlan, status: u16) -> Re
             Value::String(s) => s.clone(),
             other => other.to_string(),
         };
-        match ctx.store.slot_of(ctx.tenant, &scope, &key).await? {
-            Some(slot) => Ok(Some(slot)),
-            None => Err(ApiError::new(
-                400,
-                ErrorKind::InvalidCursor,
-                format!("{n} is neither a cursor this server issued nor the key of an item of this list"),
-            )
-            .with_violations(vec![Violation {
-                location: Location::Query,
-                field: n.clone(),
-                pointer: String::new(),
-                message: "no such cursor or item".into(),
-            }])),
-        }
+        Box::pin(slot_of_key(ctx, &scope, n, key)).await.map(Some)
     };
 
     let mut page_no = 1usize;
