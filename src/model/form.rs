@@ -292,21 +292,21 @@ mod tests {
     fn bracketed_names_nest_objects_and_arrays_typed_by_the_schema() {
         let schema = json!({"type": "object", "properties": {
             "email": {"type": "string"},
-            "metadata": {"anyOf": [{"type": "object", "additionalProperties": {"type": "string"}}, {"enum": [""]}]},
-            "items": {"type": "array", "items": {"type": "object", "properties": {
-                "price": {"type": "string"}, "quantity": {"type": "integer"}}}},
-            "expand": {"type": "array", "items": {"type": "string"}},
+            "labels": {"anyOf": [{"type": "object", "additionalProperties": {"type": "string"}}, {"enum": [""]}]},
+            "lines": {"type": "array", "items": {"type": "object", "properties": {
+                "sku": {"type": "string"}, "quantity": {"type": "integer"}}}},
+            "tags": {"type": "array", "items": {"type": "string"}},
             "a[b]": {"type": "string"}
         }});
-        let body = "email=a%40b.c&metadata[plan]=pro&metadata[seats]=3&items[1][price]=p2&items[0][price]=p1\
-                    &items[0][quantity]=2&expand[]=customer&expand[]=invoice&a[b]=flat";
+        let body = "email=a%40b.c&labels[size]=xl&labels[seats]=3&lines[1][sku]=p2&lines[0][sku]=p1\
+                    &lines[0][quantity]=2&tags[]=red&tags[]=blue&a[b]=flat";
         assert_eq!(
             form(schema, body),
             json!({
                 "email": "a@b.c",
-                "metadata": {"plan": "pro", "seats": "3"},
-                "items": [{"price": "p1", "quantity": 2}, {"price": "p2"}],
-                "expand": ["customer", "invoice"],
+                "labels": {"size": "xl", "seats": "3"},
+                "lines": [{"sku": "p1", "quantity": 2}, {"sku": "p2"}],
+                "tags": ["red", "blue"],
                 "a[b]": "flat"
             })
         );

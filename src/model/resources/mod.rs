@@ -748,7 +748,7 @@ fn id_from_schema(s: &Value) -> IdGen {
     if s.field("format").and_then(Value::as_str) == Some("uuid") {
         return IdGen::Uuid;
     }
-    // A prefixed example (`pm_123abc`, `doc-abc123`) or pattern (`^cus_[0-9A-Za-z]+$`) keeps
+    // A prefixed example (`pm_123abc`, `doc-abc123`) or pattern (`^itm_[0-9A-Za-z]+$`) keeps
     // its prefix.
     let example = s
         .field("examples")
