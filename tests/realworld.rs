@@ -556,16 +556,6 @@ fn a_parameter_example_kept_once_still_names_the_parent_of_the_example_items() {
 
 const KEYED: &str = "tests/specs/realworld/keyed_pages.yaml";
 
-/// The keys of a page's items.
-fn keys(page: &Value) -> Vec<String> {
-    page["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_str().unwrap().to_string())
-        .collect()
-}
-
 #[test]
 fn a_list_pages_from_an_items_key_and_names_the_keys_at_its_ends() {
     let s = Server::start(&[KEYED], &["--fixtures", "none"]);
@@ -589,7 +579,7 @@ fn a_list_pages_from_an_items_key_and_names_the_keys_at_its_ends() {
             None => "/v1/customers?limit=2".to_string(),
         };
         let page = common::conforms(&s, "listCustomers", &s.get(&url).send().expect(200));
-        seen.extend(keys(&page));
+        seen.extend(common::ids(&page));
         if page["has_more"] != true {
             break;
         }
@@ -607,7 +597,7 @@ fn a_list_pages_from_an_items_key_and_names_the_keys_at_its_ends() {
         .send()
         .expect(200)
         .json();
-    assert_eq!(keys(&back), created[1..3]);
+    assert_eq!(common::ids(&back), created[1..3]);
     // A key that names no item is the client's mistake, named.
     let bad = s.get("/v1/customers?starting_after=cus_gone").send().expect(400);
     assert!(bad.text().contains("starting_after"), "{}", bad.text());
@@ -639,7 +629,7 @@ fn a_list_pages_from_an_items_key_and_names_the_keys_at_its_ends() {
         "{files:?}"
     );
     let first = common::conforms(&s, "listFiles", &s.get("/v1/files?limit=2").send().expect(200));
-    assert_eq!(keys(&first), files[..2]);
+    assert_eq!(common::ids(&first), files[..2]);
     assert_eq!(first["first_id"], files[0].as_str());
     assert_eq!(first["last_id"], files[1].as_str());
     assert_eq!(first["has_more"], true);
@@ -651,7 +641,7 @@ fn a_list_pages_from_an_items_key_and_names_the_keys_at_its_ends() {
         .send()
         .expect(200);
     let next = common::conforms(&s, "listFiles", &next);
-    assert_eq!(keys(&next), files[2..]);
+    assert_eq!(common::ids(&next), files[2..]);
     assert_eq!(
         (&next["first_id"], &next["last_id"]),
         (&json!(files[2]), &json!(files[2]))

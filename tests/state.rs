@@ -3,21 +3,12 @@
 
 use crate::common;
 
-use common::{Server, ap_token, conforms, conforms_error, root};
+use common::{Server, ap_token, conforms, conforms_error, ids, root};
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::process::Command;
 
 const SP: &str = "sk_test_state";
-
-fn ids(body: &Value) -> Vec<String> {
-    body["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_str().unwrap().to_string())
-        .collect()
-}
 
 #[test]
 fn alternative_payments_full_lifecycle() {

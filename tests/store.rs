@@ -12,7 +12,7 @@ use crate::common;
 
 use common::cluster::Cluster;
 use common::redis::{RedisServer, Reply};
-use common::{Resp, Server, ap_token, conforms, conforms_error, poll, root};
+use common::{Resp, Server, ap_token, conforms, conforms_error, ids, poll, root};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -47,15 +47,6 @@ on_each_store!(
     an_idempotent_post_replays_on_another_replica,
     a_reset_on_one_replica_is_seen_by_every_replica,
 );
-
-fn ids(body: &Value) -> Vec<String> {
-    body["data"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no data array: {body}"))
-        .iter()
-        .map(|c| c["id"].as_str().unwrap().to_string())
-        .collect()
-}
 
 fn sp_total(s: &Server, tenant: &str, query: &str) -> u64 {
     let page = s

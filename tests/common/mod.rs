@@ -406,6 +406,16 @@ fn find_op<'a>(
 
 /// Asserts that a response validates against the schema its spec declares for the operation
 /// and status (found by operationId); returns the JSON body.
+/// The `id`s of a list page's `data` items, in order.
+pub fn ids(body: &Value) -> Vec<String> {
+    body["data"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no data array: {body}"))
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
 pub fn conforms(server: &Server, operation_id: &str, resp: &Resp) -> Value {
     let api = server.api();
     let op = find_op(api, resp, operation_id);
