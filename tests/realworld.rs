@@ -559,17 +559,22 @@ const KEYED: &str = "tests/specs/realworld/keyed_pages.yaml";
 #[test]
 fn a_list_pages_from_an_items_key_and_names_the_keys_at_its_ends() {
     let s = Server::start(&[KEYED], &["--fixtures", "none"]);
-    let created: Vec<String> = (0..5)
-        .map(|i| {
-            let c = s
-                .post("/v1/customers")
-                .json(&json!({"name": format!("c{i}")}))
-                .send()
-                .expect(200)
-                .json();
-            c["id"].as_str().unwrap().to_string()
-        })
-        .collect();
+    // Creates one item at `path` per body; their keys.
+    let create = |path: &str, bodies: Vec<Value>| -> Vec<String> {
+        bodies
+            .iter()
+            .map(|b| {
+                s.post(path).json(b).send().expect(200).json()["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    };
+    let created = create(
+        "/v1/customers",
+        (0..5).map(|i| json!({"name": format!("c{i}")})).collect(),
+    );
 
     // A client pages with the last item's key until there is no more.
     let (mut seen, mut after) = (Vec::new(), None::<String>);
@@ -612,17 +617,10 @@ fn a_list_pages_from_an_items_key_and_names_the_keys_at_its_ends() {
     );
     assert!(empty.get("next_cursor").is_none(), "{empty}");
     // `first_id` and `last_id` name the page's ends, and `after=<last_id>` goes on from there.
-    let files: Vec<String> = (0..3)
-        .map(|i| {
-            let f = s
-                .post("/v1/files")
-                .json(&json!({"filename": format!("f{i}.jsonl")}))
-                .send()
-                .expect(200)
-                .json();
-            f["id"].as_str().unwrap().to_string()
-        })
-        .collect();
+    let files = create(
+        "/v1/files",
+        (0..3).map(|i| json!({"filename": format!("f{i}.jsonl")})).collect(),
+    );
     // Shown only by the create's example (`file-abc123`), the look is the same.
     assert!(
         files.iter().all(|k| k.starts_with("file-") && k.len() > 20),

@@ -71,7 +71,7 @@ fn form_value(
             Some(_) => None,
             None => bracketed(&k),
         };
-        let Some((base, segments)) = path else {
+        let Some(keys) = path else {
             let typing = declared.or_else(|| schema.and_then(|s| child(root, s, &k)));
             let value = typed(root, typing, &values, multipart);
             // A name sent both plain and bracketed (`a=1&a[b]=2`, in either order): the
@@ -82,9 +82,6 @@ fn form_value(
             continue;
         };
         nested = true;
-        let mut keys = Vec::with_capacity(segments.len() + 1);
-        keys.push(base);
-        keys.extend(segments);
         place(root, &mut out, schema, &keys, &values);
     }
     if nested {
@@ -105,11 +102,17 @@ pub fn deep_object<'q>(
     let schema = schema.map(|s| resolve(root, s));
     let mut out: Option<Value> = None;
     for (key, value) in pairs {
-        let Some((_, segments)) = bracketed(key).filter(|(base, _)| *base == name) else {
+        let Some(keys) = bracketed(key).filter(|keys| keys.first() == Some(&name)) else {
             continue;
         };
         let target = out.get_or_insert(Value::Null);
-        place(root, target, schema, &segments, &[value.to_string()]);
+        place(
+            root,
+            target,
+            schema,
+            keys.get(1..).unwrap_or_default(),
+            &[value.to_string()],
+        );
     }
     let mut out = out?;
     arrays(root, &mut out, schema, 0);
@@ -128,26 +131,26 @@ fn typed(root: &Value, schema: Option<&Value>, values: &[String], multipart: boo
     coerce.apply(&refs)
 }
 
-/// `a[b][0][]` as `("a", ["b", "0", ""])`; `None` for a name without brackets, with malformed
-/// ones (`a[b`, `a]b[`), or nested deeper than [`MAX_DEPTH`].
-fn bracketed(name: &str) -> Option<(&str, Vec<&str>)> {
+/// `a[b][0][]` as the keys `["a", "b", "0", ""]`; `None` for a name without brackets, with
+/// malformed ones (`a[b`, `a]b[`), or nested deeper than [`MAX_DEPTH`].
+fn bracketed(name: &str) -> Option<Vec<&str>> {
     let open = name.find('[')?;
     if open == 0 || !name.ends_with(']') {
         return None;
     }
-    let mut segments = Vec::new();
+    let mut segments = vec![&name[..open]];
     let mut rest = &name[open..];
     while !rest.is_empty() {
         let inner = rest.strip_prefix('[')?;
         let close = inner.find(']')?;
         let segment = &inner[..close];
-        if segment.contains('[') || segments.len() == MAX_DEPTH {
+        if segment.contains('[') || segments.len() > MAX_DEPTH {
             return None;
         }
         segments.push(segment);
         rest = &inner[close + 1..];
     }
-    Some((&name[..open], segments))
+    Some(segments)
 }
 
 /// Puts `values` at `keys` below `target` (an object), making objects on the way; an empty key

@@ -626,25 +626,21 @@ fn validate(
                 deep_object(root, &p.name, schema, pairs)
             })
             .flatten();
-        if let Some(value) = deep {
-            if let Some(schema) = &p.schema {
-                violations.extend(schema.violations(root, &value, p.location, &p.name));
+        let value = match deep {
+            Some(value) => value,
+            None if raw.is_empty() => {
+                if p.required {
+                    violations.push(Violation {
+                        location: p.location,
+                        field: p.name.clone(),
+                        pointer: String::new(),
+                        message: "is required".into(),
+                    });
+                }
+                continue;
             }
-            query.push((p.name.clone(), value));
-            continue;
-        }
-        if raw.is_empty() {
-            if p.required {
-                violations.push(Violation {
-                    location: p.location,
-                    field: p.name.clone(),
-                    pointer: String::new(),
-                    message: "is required".into(),
-                });
-            }
-            continue;
-        }
-        let value = p.coerce.apply(&raw);
+            None => p.coerce.apply(&raw),
+        };
         if let Some(schema) = &p.schema {
             violations.extend(schema.violations(root, &value, p.location, &p.name));
         }

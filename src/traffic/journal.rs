@@ -275,13 +275,13 @@ impl Journal {
     fn slot(&self, seq: u64, make: bool) -> Option<&Mutex<Slot>> {
         let at = usize::try_from(seq % self.size.max(1) as u64).ok()?;
         let chunk = self.chunks.get(at / CHUNK)?;
-        let slots = match chunk.get() {
-            Some(slots) => slots,
-            None if make => chunk.get_or_init(|| {
+        let slots = if make {
+            chunk.get_or_init(|| {
                 let len = CHUNK.min(self.size - at / CHUNK * CHUNK);
                 (0..len).map(|_| Mutex::new(None)).collect()
-            }),
-            None => return None,
+            })
+        } else {
+            chunk.get()?
         };
         slots.get(at % CHUNK)
     }

@@ -160,12 +160,13 @@ pub(super) fn list_plan(
                 continue;
             }
             let field = env_field(name);
-            numeric_cursor |= field.is_some_and(|f| numeric_cursor_at(f, resolve(root, s)));
+            let resolved = resolve(root, s);
+            numeric_cursor |= field.is_some_and(|f| numeric_cursor_at(f, resolved));
             keys_as_text |= matches!(field, Some(EnvField::FirstKey | EnvField::LastKey))
-                && type_has(resolve(root, s), "string")
-                && !type_has(resolve(root, s), "integer");
+                && type_has(resolved, "string")
+                && !type_has(resolved, "integer");
             if field.is_none()
-                && let Some(n) = nested_envelope(root, name, resolve(root, s), example.and_then(|e| e.get(name)))
+                && let Some(n) = nested_envelope(root, name, resolved, example.and_then(|e| e.get(name)))
             {
                 numeric_cursor |= n.1;
                 nested.push(n.0);

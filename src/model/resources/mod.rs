@@ -175,13 +175,12 @@ pub fn infer(specs: &[Spec], ops: &mut [Operation], when: Compile) -> Result<Vec
             }
             // A POST to the item is its update where nothing else updates it (`POST
             // /things/{id}`, `POST /Things/{Sid}.json`: APIs of form bodies update so).
-            let post_updates = item_t.is_some_and(|it| !index.has(it, "patch") && !index.has(it, "put"));
+            let item = Item {
+                template: item_t,
+                post_updates: item_t.is_some_and(|it| !index.has(it, "patch") && !index.has(it, "put")),
+            };
             for t in &on_paths {
                 for (i, op) in index.on(t) {
-                    let item = Item {
-                        template: item_t,
-                        post_updates,
-                    };
                     if let Some(a) = action_for(spec, &resources[res_idx], res_idx, op, collection, item, &mut shapes) {
                         actions.push((i, a));
                     }

@@ -6,7 +6,7 @@ use crate::model::Api;
 use crate::model::errors::{ApiError, ErrorKind};
 use crate::model::operation::Operation;
 use crate::model::resources::plan::{Resource, TimeForm};
-use crate::state::store::{Parent, Scope, Store, TenantRef};
+use crate::state::store::{Entry, Parent, Scope, Store, TenantRef};
 use serde_json::Value;
 
 /// A request that passed validation.
@@ -126,6 +126,14 @@ pub fn stamp(at_ms: u64) -> String {
         }
         text.clone()
     })
+}
+
+/// The key of a stored item, as its representation holds it (a string or a number).
+pub fn key_of(r: &Resource, e: &Entry) -> Option<Value> {
+    match e.value() {
+        Value::Object(mut item) => item.swap_remove(&r.id_field),
+        _ => None,
+    }
 }
 
 /// `Mon, 07 Dec 2026 06:20:00 +0000`: a Unix time (milliseconds) in RFC 2822, in GMT.

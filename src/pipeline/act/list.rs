@@ -7,7 +7,7 @@ use crate::model::errors::{ApiError, ErrorKind};
 use crate::model::resources::plan::{EnvField, Filter, ListPlan, MatchKind, Resource, Style};
 use crate::model::resources::shape::{write_str, write_value};
 use crate::model::schema::{Location, Violation};
-use crate::pipeline::act::ctx::{Ctx, Outcome, resource, scope_for};
+use crate::pipeline::act::ctx::{Ctx, Outcome, key_of, resource, scope_for};
 use crate::state::item::{Entry, render, unique_key};
 use crate::state::store::{From, Page, PageQuery, Scope};
 use base64::Engine;
@@ -53,13 +53,9 @@ async fn slot_of_key(ctx: &Ctx<'_>, scope: &Scope<'_>, param: &str, key: String)
     }
 }
 
-/// The key of a stored item, as its representation holds it (a string or a number), or as text.
-fn key_of(r: &Resource, e: &Entry, as_text: bool) -> Option<Value> {
-    let key = match e.value() {
-        Value::Object(mut o) => o.swap_remove(&r.id_field)?,
-        _ => return None,
-    };
-    Some(match key {
+/// The key of a stored item as [`key_of`] gives it, or as text.
+fn key_as(r: &Resource, e: &Entry, as_text: bool) -> Option<Value> {
+    Some(match key_of(r, e)? {
         Value::Number(n) if as_text => Value::String(n.to_string()),
         other => other,
     })
@@ -254,8 +250,6 @@ pub async fn list(ctx: &Ctx<'_>, res: usize, plan: &ListPlan, status: u16) -> Re
         None
     };
     // A cursor is one this server issued (a slot), else the key of an item of the list: APIs
-    // whose clients page with the last item's id (`after=<the last item's key>`).
-    // A cursor is one this server issued (a slot), else the key of an item of the list: APIs
     // whose clients page with the last item's id (`after=<the last item's key>`). A key is looked
     // up in a boxed future of its own: kept inline, that lookup (a Redis call, on that store)
     // would grow every request's future, which is moved whole when a request starts.
@@ -386,8 +380,8 @@ pub async fn list(ctx: &Ctx<'_>, res: usize, plan: &ListPlan, status: u16) -> Re
             EnvField::StartCursor => first_cursor.clone().map(Value::String),
             EnvField::EndCursor => last_cursor.clone().map(Value::String),
             // An empty page has no first or last item: the plan says what answers then.
-            EnvField::FirstKey => page.first().and_then(|(_, e)| key_of(r, e, plan.keys_as_text)),
-            EnvField::LastKey => page.last().and_then(|(_, e)| key_of(r, e, plan.keys_as_text)),
+            EnvField::FirstKey => page.first().and_then(|(_, e)| key_as(r, e, plan.keys_as_text)),
+            EnvField::LastKey => page.last().and_then(|(_, e)| key_as(r, e, plan.keys_as_text)),
             EnvField::HasNext | EnvField::HasMore => Some(Value::Bool(has_next)),
             EnvField::HasPrevious => Some(Value::Bool(has_prev)),
             EnvField::Page => Some(Value::from(page_no)),

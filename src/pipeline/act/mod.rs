@@ -20,7 +20,7 @@ pub mod write;
 use crate::exchange::Body;
 use crate::model::errors::ApiError;
 use crate::model::resources::plan::{Action, Resource};
-use crate::pipeline::act::ctx::{Ctx, Outcome, item_scope, not_found};
+use crate::pipeline::act::ctx::{Ctx, Outcome, item_scope, key_of, not_found};
 use crate::pipeline::act::list::list;
 use crate::pipeline::act::write::{create, set_archived, write_item};
 use crate::state::item::{Entry, render};
@@ -186,11 +186,7 @@ fn naming_removed(r: &Resource, removed: &Entry, shown: bytes::Bytes) -> bytes::
     let Ok(Value::Object(mut status)) = serde_json::from_slice::<Value>(&shown) else {
         return shown;
     };
-    let key = match removed.value() {
-        Value::Object(mut item) => item.swap_remove(&r.id_field),
-        _ => None,
-    };
-    match (status.get_mut(&r.id_field), key) {
+    match (status.get_mut(&r.id_field), key_of(r, removed)) {
         (Some(slot), Some(key)) if *slot != key => {
             *slot = key;
             serde_json::to_vec(&Value::Object(status)).map_or(shown, bytes::Bytes::from)
