@@ -13,6 +13,7 @@ use crate::spec::error::SpecError;
 use crate::spec::fetch::Fetcher;
 use crate::spec::pointer::Field;
 use crate::spec::pointer::*;
+use crate::spec::prefetch::{Dirs, Prefetched, real_path};
 use crate::spec::source::Source;
 use crate::spec::unread::{self, Kept, Keys, Site};
 use serde_json::{Map, Value};
@@ -20,7 +21,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Largest file a `$ref` may bring in.
-const MAX_REF_FILE: u64 = 64 * 1024 * 1024;
+pub(crate) const MAX_REF_FILE: u64 = 64 * 1024 * 1024;
 
 /// Where bundled external files live inside the document.
 pub const BUNDLE_KEY: &str = "x-specbox-bundled";
@@ -47,8 +48,11 @@ pub struct Bundler {
     /// names the same files in thousands of `$ref`s (one in the corpus: 8,700 `$ref`s,
     /// 3,300 paths, 2,800 files), and canonicalising a path takes a system call per component.
     canonical: HashMap<PathBuf, Source, Fast>,
-    /// Canonical form of each directory those paths are in (see [`Self::canonical_file`]).
-    dirs: HashMap<PathBuf, PathBuf, Fast>,
+    /// Canonical form of each directory those paths are in (see [`real_path`]).
+    dirs: Dirs,
+    /// Files parsed ahead of the walk, by real path ([`crate::spec::prefetch`]); each is taken
+    /// out when the walk first names it.
+    pub prefetched: Prefetched,
     /// Where each bundled document came from, by key (the keys are 0, 1, 2, ...).
     pub sources: Vec<PathBuf>,
     /// `$ref`s to nothing, each with its file and pointer.
@@ -194,7 +198,7 @@ impl Bundler {
                 Some(c) => c.clone(),
                 None => {
                     let c = self
-                        .canonical_file(path, &ext)
+                        .canonical_file(path)
                         .map_err(|e| SpecError::new(&file.path(), at(), format!("cannot resolve $ref {r:?}: {e}")))?;
                     self.canonical.insert(path.clone(), c.clone());
                     c
@@ -229,7 +233,12 @@ impl Bundler {
                 let key = self.keys.len().to_string();
                 self.keys.insert(canonical.clone(), key.clone());
                 self.sources.push(ext.path());
-                let mut raw = ext.read(&mut self.fetcher).map_err(|mut e| {
+                let prefetched = match &canonical {
+                    Source::File(real) => self.prefetched.remove(real),
+                    Source::Url(_) => None,
+                };
+                let read = || ext.read(&mut self.fetcher);
+                let mut raw = prefetched.map_or_else(read, Ok).map_err(|mut e| {
                     // Say which `$ref` led to the document that failed.
                     e.message = format!(
                         "{} (reached by $ref {r:?} at {}#{})",
@@ -326,33 +335,10 @@ impl Bundler {
 }
 
 impl Bundler {
-    /// [`Source::canonical`] of the file at `path` (which `ext` names). The real path of `dir/name`
-    /// is the real path of `dir` followed by `name` when `name` is no symbolic link, so each
-    /// directory is resolved once, and each file costs one `lstat`; anything else (a link, a
-    /// path that does not resolve) is left to [`Source::canonical`], errors and all.
-    fn canonical_file(&mut self, path: &Path, ext: &Source) -> Result<Source, String> {
-        let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
-            return ext.canonical();
-        };
-        let dir = if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir
-        };
-        let real_dir = match self.dirs.get(dir) {
-            Some(d) => d.clone(),
-            None => match dir.canonicalize() {
-                Ok(d) => {
-                    self.dirs.insert(dir.to_path_buf(), d.clone());
-                    d
-                }
-                Err(_) => return ext.canonical(),
-            },
-        };
-        match std::fs::symlink_metadata(path) {
-            Ok(m) if !m.file_type().is_symlink() => Ok(Source::File(real_dir.join(name))),
-            _ => ext.canonical(),
-        }
+    /// The real path of the file at `path` ([`real_path`]: each directory resolved once, each
+    /// file one `lstat`), the key a file's content is bundled and prefetched under.
+    fn canonical_file(&mut self, path: &Path) -> Result<Source, String> {
+        real_path(path, &mut self.dirs).map(Source::File)
     }
 
     /// Brings path items and operations that a Swagger 2.0 spec writes in other files into the

@@ -34,6 +34,7 @@ pub mod inline;
 pub mod normalise;
 pub mod overlay;
 pub mod pointer;
+pub mod prefetch;
 pub mod read;
 pub mod share;
 pub mod source;
@@ -166,6 +167,7 @@ pub fn load_source(source: &Source, overlays: &[&Overlay]) -> Result<Loaded, Vec
     // Those that a local `$ref` points into stay, and their `$ref`s are followed.
     let kept = unread::Kept::of(&root);
     unread::strip(&mut root, unread::Keys::Keywords, "", &kept);
+    bundler.prefetched = prefetch::prefetch(source, &root, bundle::MAX_REF_FILE);
     let mut root = bundler.bundle_root(source, root).map_err(|e| vec![e])?;
     warnings.append(&mut bundler.warnings);
     inline::inline_map_refs(&mut root);

@@ -76,18 +76,6 @@ impl Source {
         }
     }
 
-    /// The same document named one way only, so that two `$ref`s to it share one copy: a file's
-    /// canonical path (an error if it does not exist), a URL as it is (already resolved by [`Self::join`]).
-    pub fn canonical(&self) -> Result<Source, String> {
-        match self {
-            Source::File(p) => p
-                .canonicalize()
-                .map(Source::File)
-                .map_err(|e| format!("{}: {e}", p.display())),
-            Source::Url(u) => Ok(Source::Url(u.clone())),
-        }
-    }
-
     /// Reads and parses the document; a URL is fetched with `fetcher` (created on first use).
     pub fn read(&self, fetcher: &mut Option<Fetcher>) -> Result<Value, SpecError> {
         match self {
