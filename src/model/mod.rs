@@ -159,7 +159,9 @@ impl Api {
         } else {
             Vec::new()
         };
-        let (resources, ops_compile) = checked_beside(&specs, &of_ops, || resources::infer(&specs, &mut ops, when));
+        let (resources, ops_compile) = checked_beside(&specs, &of_ops, || {
+            generate::memoised(|| resources::infer(&specs, &mut ops, when))
+        });
         let resources = match resources {
             Ok(r) => r,
             Err(errors) => return Err(failed(specs, errors)),

@@ -77,7 +77,48 @@ const MAX_CHOICE_RETRIES: usize = 256;
 /// Generates a value for `schema`, resolving `$ref`s against `doc` (the whole OpenAPI document).
 /// Deterministic: the same schema gives the same value. Never panics, terminates on recursive schemas.
 pub fn generate(schema: &Value, doc: &Value) -> Value {
-    Generator::new(doc, Rng::CANONICAL).root(schema)
+    let Some(key) = MEMO.with_borrow(|memo| memo.is_some().then(|| memo_key(schema, doc))) else {
+        return Generator::new(doc, Rng::CANONICAL).root(schema);
+    };
+    if let Some(known) = MEMO.with_borrow(|memo| memo.as_ref().and_then(|m| m.get(&key).cloned())) {
+        return known;
+    }
+    let value = Generator::new(doc, Rng::CANONICAL).root(schema);
+    MEMO.with_borrow_mut(|memo| memo.as_mut().map(|m| m.insert(key, value.clone())));
+    value
+}
+
+thread_local! {
+    /// What [`generate`] made while [`memoised`] runs, by document and schema (see there).
+    static MEMO: std::cell::RefCell<Option<Memo>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Generated values by the address of their document and the text of their schema.
+type Memo = std::collections::HashMap<(usize, String), Value, foldhash::fast::RandomState>;
+
+fn memo_key(schema: &Value, doc: &Value) -> (usize, String) {
+    (std::ptr::from_ref(doc) as usize, serde_json::to_string(schema).unwrap_or_default())
+}
+
+/// Runs `f`, in which [`generate`] makes the value of a schema once however often it is asked,
+/// on this thread: for a schema of the same text against the same document, the value is the
+/// same (generation is deterministic), so it is kept until `f` returns and cloned.
+///
+/// For building a model, which asks for the same bodies again and again: the plans of an item's
+/// create, update and read each start from the answer's body, and a published spec writes the
+/// same inline answer schema for each (one in the corpus: a 53 kB body, four times). The
+/// documents must outlive `f` (a document's address is part of the key).
+pub fn memoised<T>(f: impl FnOnce() -> T) -> T {
+    /// Puts back the memo in force before (none, unless `memoised` is nested), even on a panic.
+    struct Restore(Option<Memo>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let outer = self.0.take();
+            MEMO.with_borrow_mut(|memo| *memo = outer);
+        }
+    }
+    let _restore = Restore(MEMO.with_borrow_mut(|memo| memo.replace(Memo::default())));
+    f()
 }
 
 /// A value for the schema ignoring `examples`/`example`/`default`, built from the constraints alone,
