@@ -13,7 +13,8 @@
 //!
 //! A document is loaded in this order: read (a file, or fetched from a URL: [`source`], [`fetch`],
 //! [`read`]), overlays applied to it as the vendor published it ([`overlay`]), a Swagger 2.0 document
-//! converted to OpenAPI 3.0 ([`swagger2`]), external `$ref`s bundled ([`bundle`], with each file of a
+//! converted to OpenAPI 3.0 ([`swagger2`]), the files its `$ref`s reach parsed on every core
+//! ([`prefetch`]), external `$ref`s bundled ([`bundle`], with each file of a
 //! Swagger 2.0 spec converted by the converter's fragment half), `$ref`s that stand for a whole map or list replaced by
 //! their target ([`inline`]), 3.0 schemas normalised ([`normalise`]), the prose and vendor
 //! extensions nothing reads afterwards dropped ([`unread`], which also keeps files that only an

@@ -6,12 +6,20 @@ use crate::spec::pointer::{escape_pointer, lookup, lookup_mut, operations, perce
 use serde_json::{Map, Value};
 use std::collections::HashSet;
 
+/// Pointers into the document (thousands in a large spec, hashed without SipHash).
+type Pointers = HashSet<String, foldhash::fast::RandomState>;
+
 /// Rewrites every schema of a 3.0 document in place so that a 2020-12 validator reads it as 3.0
 /// meant it: `nullable` becomes a `null` type, boolean `exclusiveMinimum`/`exclusiveMaximum`
 /// become numeric ones, `example` becomes `examples`, and `$ref` siblings (ignored by 3.0) go.
 pub fn normalise_30(root: &mut Value) {
-    let mut found = HashSet::new();
+    let mut found = Pointers::default();
     collect_schema_positions(root, &mut found);
+    // Inner schemas first: rewriting a schema may move what it holds (a `nullable` schema
+    // without a type becomes `anyOf: [<itself>, null]`), where an inner schema would no longer
+    // be found at its pointer. A pointer inside another is the longer of the two.
+    let mut found: Vec<String> = found.into_iter().collect();
+    found.sort_unstable_by_key(|p| std::cmp::Reverse(p.len()));
     for pointer in found {
         if let Some(Value::Object(schema)) = lookup_mut(root, &pointer) {
             normalise_schema_30(schema);
@@ -70,11 +78,11 @@ fn normalise_schema_30(s: &mut Map<String, Value>) {
 
 /// Collects the JSON pointers of every schema in the document, following `$ref`s from
 /// non-schema positions (parameters, responses, ...) to what they point at.
-fn collect_schema_positions(root: &Value, out: &mut HashSet<String>) {
+fn collect_schema_positions(root: &Value, out: &mut Pointers) {
     let mut w = SchemaWalker {
         root,
         out,
-        seen: HashSet::new(),
+        seen: Pointers::default(),
     };
     if let Some(schemas) = lookup(root, "/components/schemas").and_then(Value::as_object) {
         for k in schemas.keys() {
@@ -111,8 +119,8 @@ enum Kind {
 
 struct SchemaWalker<'a> {
     root: &'a Value,
-    out: &'a mut HashSet<String>,
-    seen: HashSet<String>,
+    out: &'a mut Pointers,
+    seen: Pointers,
 }
 
 impl<'a> SchemaWalker<'a> {
@@ -197,36 +205,40 @@ impl<'a> SchemaWalker<'a> {
 
     fn schema(&mut self, pointer: &str) {
         let root: &'a Value = self.root;
-        let Some(value) = lookup(root, pointer) else {
+        if let Some(value) = lookup(root, pointer) {
+            self.schema_at(pointer.to_string(), value);
+        }
+    }
+
+    /// The schema `value`, at `pointer`, and every schema in it. Children are reached from the
+    /// value in hand, not looked up again from the root, and only the pointers of subschemas are
+    /// written out.
+    fn schema_at(&mut self, pointer: String, value: &'a Value) {
+        let Some(obj) = value.as_object() else {
+            self.out.insert(pointer);
             return;
         };
-        if !self.out.insert(pointer.to_string()) {
+        if !self.out.insert(pointer.clone()) {
             return;
         }
-        let Some(obj) = value.as_object() else { return };
         if let Some(r) = obj.get("$ref").and_then(Value::as_str)
             && let Some(target) = r.strip_prefix('#')
         {
             self.schema(&percent_decode(target));
         }
+        // The keywords matched below are plain names: none needs escaping in a pointer.
         for (k, v) in obj {
-            let child = format!("{pointer}/{}", escape_pointer(k));
             match k.as_str() {
                 "properties" | "patternProperties" | "$defs" | "definitions" | "dependentSchemas" => {
                     if let Some(m) = v.as_object() {
-                        for name in m.keys() {
-                            self.schema(&format!("{child}/{}", escape_pointer(name)));
+                        for (name, s) in m {
+                            self.schema_at(format!("{pointer}/{k}/{}", escape_pointer(name)), s);
                         }
                     }
                 }
-                "allOf" | "anyOf" | "oneOf" | "prefixItems" => {
-                    for i in 0..v.as_array().map_or(0, Vec::len) {
-                        self.schema(&format!("{child}/{i}"));
-                    }
-                }
-                "items" if v.is_array() => {
-                    for i in 0..v.as_array().map_or(0, Vec::len) {
-                        self.schema(&format!("{child}/{i}"));
+                "allOf" | "anyOf" | "oneOf" | "prefixItems" | "items" if v.is_array() => {
+                    for (i, s) in v.as_array().into_iter().flatten().enumerate() {
+                        self.schema_at(format!("{pointer}/{k}/{i}"), s);
                     }
                 }
                 "items"
@@ -242,10 +254,35 @@ impl<'a> SchemaWalker<'a> {
                 | "additionalItems"
                     if v.is_object() =>
                 {
-                    self.schema(&child);
+                    self.schema_at(format!("{pointer}/{k}"), v);
                 }
                 _ => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalise_30;
+    use serde_json::json;
+
+    /// A schema inside a `nullable` one without a type is rewritten too, wherever the outer one's
+    /// rewrite moves it (into `anyOf`): inner schemas go first.
+    #[test]
+    fn schemas_inside_a_nullable_one_without_a_type_are_normalised() {
+        let mut doc = json!({"openapi": "3.0.3", "components": {"schemas": {"A": {
+            "nullable": true,
+            "allOf": [{"type": "object", "properties": {"y": {"type": "integer", "nullable": true}}}],
+            "properties": {"x": {"type": "string", "nullable": true}},
+        }}}});
+        normalise_30(&mut doc);
+        assert_eq!(
+            doc["components"]["schemas"]["A"],
+            json!({"anyOf": [{
+                "allOf": [{"type": "object", "properties": {"y": {"type": ["integer", "null"]}}}],
+                "properties": {"x": {"type": ["string", "null"]}},
+            }, {"type": "null"}]})
+        );
     }
 }

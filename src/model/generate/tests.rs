@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::{compiled, generate, generate_dynamic, generate_dynamic_with};
+use super::{compiled, generate, generate_dynamic, generate_dynamic_with, memoised};
 
 fn validates(doc: &Value, schema: &Value, value: &Value) -> bool {
     compiled::whole(doc, schema).unwrap().is_valid(value)
@@ -119,4 +119,19 @@ fn a_schema_jsonschema_cannot_compile_still_gets_a_value() {
     let broken = json!({"type": "string", "pattern": "(("});
     assert!(compiled::whole(&doc, &broken).is_none());
     assert_eq!(generate(&broken, &doc), "example");
+}
+
+/// A memoised generation answers a schema asked for again from memory, per document: the same
+/// schema text against another document (where its `$ref` means something else) is made anew,
+/// and once `memoised` returns nothing is kept.
+#[test]
+fn memoised_generation_is_per_document() {
+    let schema = json!({"$ref": "#/components/schemas/X"});
+    let a = json!({"components": {"schemas": {"X": {"type": "object", "required": ["a"], "properties": {"a": {"const": 1}}}}}});
+    let b = json!({"components": {"schemas": {"X": {"type": "object", "required": ["b"], "properties": {"b": {"const": 2}}}}}});
+    let (first, again, other) = memoised(|| (generate(&schema, &a), generate(&schema, &a), generate(&schema, &b)));
+    assert_eq!(first, json!({"a": 1}));
+    assert_eq!(again, first);
+    assert_eq!(other, json!({"b": 2}));
+    super::MEMO.with_borrow(|memo| assert!(memo.is_none()));
 }
