@@ -477,3 +477,23 @@ fn adyen_payment_flow_authorise_or_refuse_by_card_capture_refund_with_notificati
     assert_eq!(item(&refund[0])["success"], "true");
     assert_eq!(item(&refund[0])["amount"]["value"], 1000);
 }
+
+#[test]
+fn an_action_whose_answer_is_the_item_answers_the_item_as_stored() {
+    let s = Server::start(&[CHARGES], &[]);
+    let a = charge(&s, json!({"amount": 100}));
+    let id = a["id"].as_str().unwrap();
+    // Outside any lifecycle: the charge as stored, not the example's (`ch_example`, amount 1).
+    let held = s.post(&format!("/charges/{id}/hold")).send().expect(200).json();
+    assert_eq!((&held["id"], &held["amount"], &held["status"]), (&a["id"], &json!(100), &json!("pending")), "{held}");
+    // With a transition: the charge after it, which a read then shows too.
+    let confirmed = s.post(&format!("/charges/{id}/confirm")).send().expect(200).json();
+    assert_eq!((&confirmed["id"], &confirmed["status"]), (&a["id"], &json!("succeeded")), "{confirmed}");
+    assert_eq!(s.get(&format!("/charges/{id}")).send().expect(200).json(), confirmed);
+    let refused = s.post(&format!("/charges/{id}/confirm")).send().expect(409).json();
+    assert_eq!(refused["error"]["code"], "invalid_state", "{refused}");
+    for action in ["hold", "confirm"] {
+        let missing = s.post(&format!("/charges/ch_nope/{action}")).send().expect(404).json();
+        assert_eq!(missing["error"]["code"], "not_found", "{action}: {missing}");
+    }
+}

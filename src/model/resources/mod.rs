@@ -172,6 +172,14 @@ pub fn infer(specs: &[Spec], ops: &mut [Operation], when: Compile) -> Result<Vec
             let mut on_paths = vec![collection.clone()];
             if let Some(it) = item_t {
                 on_paths.extend(["", "/restore", "/unarchive", "/archive"].map(|s| format!("{it}{s}")));
+                // Other actions on the item (`POST /things/{id}/confirm`): answered with the
+                // item where their answer is the item (see `action_for`). A path that can be
+                // read is something of its own (a collection below the item), not an action.
+                let actions = index
+                    .templates
+                    .iter()
+                    .filter(|t| item_action(t, it).is_some() && !index.has(t, "get"));
+                on_paths.extend(actions.map(|t| t.to_string()));
             }
             // A POST to the item is its update where nothing else updates it (`POST
             // /things/{id}`, `POST /Things/{Sid}.json`: APIs of form bodies update so).
@@ -812,6 +820,15 @@ fn key_prefix(key: &str) -> Option<&str> {
     (!prefix.is_empty() && prefix.chars().all(|c| c.is_ascii_alphanumeric())).then(|| &key[..=prefix.len()])
 }
 
+/// The action's name where `template` is an action on the item at `item`: one static segment
+/// below it (`/things/{id}/confirm`), other than the archive and restore actions, which are
+/// actions of their own.
+fn item_action<'t>(template: &'t str, item: &str) -> Option<&'t str> {
+    let name = template.strip_prefix(item)?.strip_prefix('/')?;
+    let plain = !name.is_empty() && !name.contains(['/', '{']);
+    (plain && !matches!(name, "restore" | "unarchive" | "archive")).then_some(name)
+}
+
 /// A resource's item path, as [`action_for`] reads it.
 #[derive(Clone, Copy)]
 struct Item<'a> {
@@ -867,6 +884,7 @@ fn action_for(
                 "restore"
             }
             ("POST", false, false) if Some(op.path_template()) == archive_path.as_deref() => "archive",
+            ("POST", false, false) if item.is_some_and(|i| item_action(op.path_template(), i).is_some()) => "act",
             _ => return None,
         },
     };
@@ -947,6 +965,24 @@ fn action_for(
             res: res_idx,
             shape: shape(),
         },
+        // Another action on the item (`POST /things/{id}/confirm`) whose answer is the item (or
+        // wraps it) answers the item as stored, after whatever transition a lifecycle gives the
+        // action: not the spec's example, an item of another key. It writes nothing of what is
+        // sent (an action is no update: a fork's `name` is the new item's). Any other answer (a
+        // capture, a status object) is the spec's, and the action only needs its item.
+        "act" => {
+            let is_item = envelope.is_some()
+                || success_schema.as_deref().is_some_and(|p| {
+                    res.schema_pointer.as_deref() == Some(&crate::spec::pointer::resolve_pointer(root, p.to_string()))
+                });
+            if !is_item {
+                return None;
+            }
+            Action::Read {
+                res: res_idx,
+                shape: shape(),
+            }
+        }
         "restore" => Action::Restore {
             res: res_idx,
             shape: shape(),
