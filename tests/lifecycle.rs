@@ -485,10 +485,18 @@ fn an_action_whose_answer_is_the_item_answers_the_item_as_stored() {
     let id = a["id"].as_str().unwrap();
     // Outside any lifecycle: the charge as stored, not the example's (`ch_example`, amount 1).
     let held = s.post(&format!("/charges/{id}/hold")).send().expect(200).json();
-    assert_eq!((&held["id"], &held["amount"], &held["status"]), (&a["id"], &json!(100), &json!("pending")), "{held}");
+    assert_eq!(
+        (&held["id"], &held["amount"], &held["status"]),
+        (&a["id"], &json!(100), &json!("pending")),
+        "{held}"
+    );
     // With a transition: the charge after it, which a read then shows too.
     let confirmed = s.post(&format!("/charges/{id}/confirm")).send().expect(200).json();
-    assert_eq!((&confirmed["id"], &confirmed["status"]), (&a["id"], &json!("succeeded")), "{confirmed}");
+    assert_eq!(
+        (&confirmed["id"], &confirmed["status"]),
+        (&a["id"], &json!("succeeded")),
+        "{confirmed}"
+    );
     assert_eq!(s.get(&format!("/charges/{id}")).send().expect(200).json(), confirmed);
     let refused = s.post(&format!("/charges/{id}/confirm")).send().expect(409).json();
     assert_eq!(refused["error"]["code"], "invalid_state", "{refused}");

@@ -38,7 +38,9 @@ const MAX_THREADS: usize = 8;
 /// Parses, on every core, the files that `root` (the document read from `source`) names by
 /// `$ref`, and the files those name, and so on; at most `max_file` bytes each, regular files only.
 pub fn prefetch(source: &Source, root: &Value, max_file: u64) -> Prefetched {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_THREADS);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(MAX_THREADS);
     let Source::File(path) = source else {
         return Prefetched::default();
     };
@@ -149,7 +151,11 @@ pub(crate) fn real_path(path: &Path, dirs: &mut Dirs) -> Result<PathBuf, String>
     let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
         return whole();
     };
-    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
     let real_dir = match dirs.get(dir) {
         Some(d) => d.clone(),
         None => match dir.canonicalize() {
@@ -218,7 +224,11 @@ mod tests {
         std::fs::create_dir_all(d).unwrap();
         std::fs::create_dir(d.join("sub")).unwrap();
         std::fs::write(d.join("a.yaml"), "x: {$ref: 'sub/b.yaml'}\ny: {$ref: 'missing.yaml'}\n").unwrap();
-        std::fs::write(d.join("sub/b.yaml"), "z: {$ref: '../c.yaml#/k'}\nw: {$ref: '../bad.yaml'}\n").unwrap();
+        std::fs::write(
+            d.join("sub/b.yaml"),
+            "z: {$ref: '../c.yaml#/k'}\nw: {$ref: '../bad.yaml'}\n",
+        )
+        .unwrap();
         std::fs::write(d.join("c.yaml"), "k: {type: string}\nback: {$ref: 'a.yaml'}\n").unwrap();
         std::fs::write(d.join("bad.yaml"), "k: [unclosed\n").unwrap();
         std::fs::write(d.join("samples.yaml"), "lang: curl\n").unwrap();
@@ -228,7 +238,10 @@ mod tests {
         });
         let got = prefetch(&Source::File(d.join("root.yaml")), &root, 1 << 20);
         let real = d.canonicalize().unwrap();
-        let mut names: Vec<_> = got.keys().map(|p| p.strip_prefix(&real).unwrap().to_path_buf()).collect();
+        let mut names: Vec<_> = got
+            .keys()
+            .map(|p| p.strip_prefix(&real).unwrap().to_path_buf())
+            .collect();
         names.sort();
         std::fs::remove_dir_all(d).unwrap();
         if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {

@@ -97,7 +97,10 @@ thread_local! {
 type Memo = std::collections::HashMap<(usize, String), Value, foldhash::fast::RandomState>;
 
 fn memo_key(schema: &Value, doc: &Value) -> (usize, String) {
-    (std::ptr::from_ref(doc) as usize, serde_json::to_string(schema).unwrap_or_default())
+    (
+        std::ptr::from_ref(doc) as usize,
+        serde_json::to_string(schema).unwrap_or_default(),
+    )
 }
 
 /// Runs `f`, in which [`generate`] makes the value of a schema once however often it is asked,
