@@ -678,6 +678,23 @@ fn form_post(s: &Server, path: &str, body: &str) -> Response {
         .send()
 }
 
+/// With no example to show them, what the server sets on a new item is what the schema must
+/// have: no invented discount or preferences, and metadata and items not sent are empty.
+#[test]
+fn a_new_item_of_a_spec_without_examples_invents_nothing_optional() {
+    let s = Server::start(&[FORMS], &["--fixtures", "none"]);
+    let plain = form_post(&s, "/v1/customers", "email=bo%40example.test").expect(200);
+    let plain = common::conforms(&s, "PostCustomers", &plain);
+    assert_eq!(
+        (&plain["discount"], &plain["preferences"], &plain["metadata"]),
+        (&Value::Null, &json!({}), &json!({})),
+        "{plain}"
+    );
+    assert_eq!(plain["items"], json!([]), "{plain}");
+    assert!(plain["delinquent"].is_boolean(), "{plain}");
+    assert_eq!(plain["email"], "bo@example.test");
+}
+
 #[test]
 fn bracketed_form_names_nest_and_a_post_to_an_item_updates_it() {
     let s = Server::start(&[FORMS], &["--fixtures", "none"]);

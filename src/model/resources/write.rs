@@ -327,24 +327,40 @@ fn base_of(
         .map(|s| properties(root, s))
         .unwrap_or_default();
     let schema_of = |k: &str| answer_props.get(k).or_else(|| rep_props.get(k));
+    // A body generated from the schema (the spec shows no example) invents every optional field:
+    // a discount, a shipping address, metadata, a list's first item. Of those, a new item has
+    // only what its schema must give it: null where allowed, else an empty map for a free-form
+    // one and an empty list where a list may be empty.
+    let generated = success.first_example(root).is_none();
+    let unset = |s: &Value| {
+        if crate::spec::pointer::allows_null(root, s) {
+            Some(Value::Null)
+        } else if !generated {
+            None
+        } else if free_form_map(root, s) {
+            Some(Value::Object(Map::new()))
+        } else {
+            let may_be_empty = s.field("minItems").and_then(Value::as_u64).is_none_or(|n| n == 0);
+            (type_has(s, "array") && may_be_empty).then(|| Value::Array(Vec::new()))
+        }
+    };
     let base = example
         .iter()
         .filter(|(k, _)| !server_set(k))
         .filter(|(k, _)| schema_of(k).is_none_or(|s| !flag(root, s, "writeOnly")))
         .filter_map(|(k, v)| {
+            let s = schema_of(k).map(|s| resolve(root, s));
             if !writable(k) {
-                return Some((k.clone(), v.clone()));
+                let invented = generated.then(|| s.and_then(unset)).flatten();
+                return Some((k.clone(), invented.unwrap_or_else(|| v.clone())));
             }
-            // A field the client may send but did not: its default, else null where allowed, else
-            // what the example shows (a boolean must be something).
-            let s = schema_of(k)?;
-            let s = resolve(root, s);
-            if let Some(d) = s.field("default") {
-                Some((k.clone(), d.clone()))
-            } else if crate::spec::pointer::allows_null(root, s) {
-                Some((k.clone(), Value::Null))
-            } else {
-                Some((k.clone(), v.clone()))
+            // A field the client may send but did not: its default, else null where allowed (an
+            // empty map, in a generated body), else what the example shows (a boolean must be
+            // something).
+            let s = s?;
+            match s.field("default") {
+                Some(d) => Some((k.clone(), d.clone())),
+                None => Some((k.clone(), unset(s).unwrap_or_else(|| v.clone()))),
             }
         })
         .collect();
@@ -352,6 +368,16 @@ fn base_of(
         .get(&res.id_field)
         .map(crate::model::resources::envelope::key_text);
     (base, key)
+}
+
+/// Whether `schema` is an object of free keys only (`metadata`: `additionalProperties` and no
+/// declared or required properties), which an empty object satisfies.
+fn free_form_map(root: &Value, schema: &Value) -> bool {
+    let s = resolve(root, schema);
+    type_has(s, "object")
+        && s.field("properties").is_none_or(|p| p.as_object().is_some_and(Map::is_empty))
+        && s.field("required").is_none_or(|r| r.as_array().is_some_and(Vec::is_empty))
+        && s.field("minProperties").and_then(Value::as_u64).is_none_or(|n| n == 0)
 }
 
 /// `text` with the example's key, where it stands as a path segment (a link to the example's
