@@ -215,6 +215,10 @@ pub struct WritePlan {
     /// sent value is kept only if the representation's schema takes it, else the answer's own
     /// value (default, null or example) stands.
     pub checked: Vec<(String, std::sync::Arc<Schema>)>,
+    /// Stored fields that are free-form maps (`metadata`): an update merges what it sends into
+    /// the stored map, key by key (a key sent as `null` goes), as a JSON merge patch does; a
+    /// replace still replaces.
+    pub merged: Vec<String>,
 }
 
 /// One request field that is stored differently from how it was sent.

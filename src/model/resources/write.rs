@@ -262,6 +262,11 @@ pub fn write_plan(spec: &Spec, op: &Operation, res: &Resource, create: bool) -> 
             .collect(),
         None => Vec::new(),
     };
+    let merged = rep_props
+        .iter()
+        .filter(|(_, s)| free_form_map(root, s))
+        .map(|(k, _)| k.clone())
+        .collect();
     WritePlan {
         fields,
         defaults,
@@ -272,6 +277,7 @@ pub fn write_plan(spec: &Spec, op: &Operation, res: &Resource, create: bool) -> 
         rekeyed,
         scope_fields,
         checked,
+        merged,
     }
 }
 
@@ -375,8 +381,10 @@ fn base_of(
 fn free_form_map(root: &Value, schema: &Value) -> bool {
     let s = resolve(root, schema);
     type_has(s, "object")
-        && s.field("properties").is_none_or(|p| p.as_object().is_some_and(Map::is_empty))
-        && s.field("required").is_none_or(|r| r.as_array().is_some_and(Vec::is_empty))
+        && s.field("properties")
+            .is_none_or(|p| p.as_object().is_some_and(Map::is_empty))
+        && s.field("required")
+            .is_none_or(|r| r.as_array().is_some_and(Vec::is_empty))
         && s.field("minProperties").and_then(Value::as_u64).is_none_or(|n| n == 0)
 }
 

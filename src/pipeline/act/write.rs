@@ -514,9 +514,23 @@ pub async fn write_item(
             current
         };
         for (k, v) in &changes {
-            if *k != r.id_field {
-                next.insert(k.clone(), v.clone());
+            if *k == r.id_field {
+                continue;
             }
+            // A free-form map (`metadata`) is merged into, key by key; a key sent as null goes.
+            if !replace
+                && write.merged.contains(k)
+                && let (Some(Value::Object(stored)), Value::Object(sent)) = (next.get_mut(k), v)
+            {
+                for (mk, mv) in sent {
+                    match mv {
+                        Value::Null => stored.shift_remove(mk),
+                        _ => stored.insert(mk.clone(), mv.clone()),
+                    };
+                }
+                continue;
+            }
+            next.insert(k.clone(), v.clone());
         }
         if let (Some(f), Some(stamp)) = (&r.updated_field, &stamp) {
             next.insert(f.clone(), stamp.clone());
