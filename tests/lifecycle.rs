@@ -500,6 +500,14 @@ fn an_action_whose_answer_is_the_item_answers_the_item_as_stored() {
     assert_eq!(s.get(&format!("/charges/{id}")).send().expect(200).json(), confirmed);
     let refused = s.post(&format!("/charges/{id}/confirm")).send().expect(409).json();
     assert_eq!(refused["error"]["code"], "invalid_state", "{refused}");
+    // An outcome the request chose answers as it says.
+    let blocked = s
+        .post(&format!("/charges/{id}/hold"))
+        .json(&json!({"reason": "blocked"}))
+        .send()
+        .expect(409)
+        .json();
+    assert_eq!(blocked["error"]["code"], "blocked", "{blocked}");
     for action in ["hold", "confirm"] {
         let missing = s.post(&format!("/charges/ch_nope/{action}")).send().expect(404).json();
         assert_eq!(missing["error"]["code"], "not_found", "{action}: {missing}");

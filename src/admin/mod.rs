@@ -223,6 +223,7 @@ pub fn action_name(a: &crate::model::resources::plan::Action) -> &'static str {
         Delete { .. } => "delete",
         Archive { .. } => "archive",
         Restore { .. } => "restore",
+        Act { .. } => "act",
     }
 }
 

@@ -70,7 +70,7 @@ impl On {
             }
             Action::Archive { res, .. } => vec![(On::Archive, *res)],
             Action::Restore { res, .. } => vec![(On::Restore, *res)],
-            Action::None | Action::Read { .. } | Action::List { .. } => Vec::new(),
+            Action::None | Action::Read { .. } | Action::List { .. } | Action::Act { .. } => Vec::new(),
         }
     }
 }

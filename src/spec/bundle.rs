@@ -87,6 +87,8 @@ impl Bundler {
     pub fn bundle_root(&mut self, source: &Source, mut root: Value) -> Result<Value, SpecError> {
         let mut refs = Vec::new();
         self.collect(source, "", &root, &root, None, None, &mut refs)?;
+        // What was parsed ahead and never named (a file only an extension names) goes now.
+        self.prefetched = Prefetched::default();
         apply(&mut root, None, &mut refs.into_iter());
         if let Some(obj) = root.as_object_mut() {
             if !self.bundled.is_empty() {
@@ -590,6 +592,25 @@ mod tests {
                 "2": {"ok": {"headers": {"x-rate": {"schema": {"type": "integer"}}}}, "x-named": {"description": "kept?"}}
             })
         );
+    }
+
+    /// A file parsed ahead is taken from [`Bundler::prefetched`] by its real path, not read
+    /// again (the marker is only in the prefetched copy), and the rest is dropped.
+    #[test]
+    fn prefetched_files_are_taken_by_their_real_path() {
+        let d = std::env::temp_dir().join(format!("specbox-bundle-prefetched-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(d.join("sub")).unwrap();
+        std::fs::write(d.join("sub/a.yaml"), "k: on disk\n").unwrap();
+        let mut bundler = Bundler::default();
+        let real = d.join("sub/a.yaml").canonicalize().unwrap();
+        bundler.prefetched.insert(real, json!({"k": "prefetched"}));
+        bundler.prefetched.insert(d.join("unnamed.yaml"), json!({}));
+        let root = json!({"x": {"$ref": "sub/./a.yaml"}});
+        let bundled = bundler.bundle_root(&Source::File(d.join("root.yaml")), root).unwrap();
+        std::fs::remove_dir_all(&d).unwrap();
+        assert_eq!(bundled["x-specbox-bundled"]["0"], json!({"k": "prefetched"}));
+        assert!(bundler.prefetched.is_empty());
     }
 
     #[test]

@@ -50,6 +50,8 @@ pub fn prefetch(source: &Source, root: &Value, max_file: u64) -> Prefetched {
     let mut dirs = Paths::default();
     let mut first = Vec::new();
     named_files(path, root, &mut dirs, &mut first);
+    first.sort_unstable();
+    first.dedup();
     if first.is_empty() {
         return Prefetched::default();
     }
@@ -64,8 +66,9 @@ pub fn prefetch(source: &Source, root: &Value, max_file: u64) -> Prefetched {
         max_file,
     };
     std::thread::scope(|s| {
+        // A thread the system refuses is one fewer: this one parses whatever is left.
         for _ in 1..threads {
-            s.spawn(|| shared.run());
+            let _ = std::thread::Builder::new().spawn_scoped(s, || shared.run());
         }
         shared.run();
     });
@@ -95,14 +98,20 @@ impl Shared {
         let mut dirs = Paths::default();
         loop {
             let Some(path) = self.next() else { return };
-            let parsed = std::fs::metadata(&path)
-                .ok()
-                .filter(|m| m.is_file() && m.len() <= self.max_file)
-                .and_then(|_| read_value(&path).ok());
-            let mut named = Vec::new();
-            if let Some(doc) = &parsed {
-                named_files(&path, doc, &mut dirs, &mut named);
-            }
+            // A panic here must not leave the file counted as being parsed, or the other
+            // threads would wait for it for ever: it counts as not parsed (the bundler reads it).
+            let parse = std::panic::AssertUnwindSafe(|| {
+                let parsed = std::fs::metadata(&path)
+                    .ok()
+                    .filter(|m| m.is_file() && m.len() <= self.max_file)
+                    .and_then(|_| read_value(&path).ok());
+                let mut named = Vec::new();
+                if let Some(doc) = &parsed {
+                    named_files(&path, doc, &mut dirs, &mut named);
+                }
+                (parsed, named)
+            });
+            let (parsed, named) = std::panic::catch_unwind(parse).unwrap_or_default();
             let Ok(mut work) = self.work.lock() else { return };
             let queued = work.queue.len();
             for file in named {

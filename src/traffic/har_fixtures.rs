@@ -115,7 +115,11 @@ pub fn harvest(api: &Api, entries: &[Recorded]) -> Harvest {
         let before = used;
         match &op.action {
             Action::None => {}
-            Action::Create { .. } | Action::Read { .. } | Action::Update { .. } | Action::Replace { .. } => {
+            Action::Create { .. }
+            | Action::Read { .. }
+            | Action::Update { .. }
+            | Action::Replace { .. }
+            | Action::Act { .. } => {
                 if let Some(v) = body.filter(Value::is_object)
                     && let Some(id) = item_id(r, &v).or(path_id)
                 {

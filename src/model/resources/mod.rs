@@ -968,17 +968,18 @@ fn action_for(
         // Another action on the item (`POST /things/{id}/confirm`) whose answer is the item (or
         // wraps it) answers the item as stored, after whatever transition a lifecycle gives the
         // action: not the spec's example, an item of another key. It writes nothing of what is
-        // sent (an action is no update: a fork's `name` is the new item's). Any other answer (a
-        // capture, a status object) is the spec's, and the action only needs its item.
+        // sent (an action is no update). An answer that is created (a 201: a copy, a duplicate)
+        // is another item, and any other answer (a capture, a status object) is the spec's: the
+        // action then only needs its item.
         "act" => {
             let is_item = envelope.is_some()
                 || success_schema.as_deref().is_some_and(|p| {
                     res.schema_pointer.as_deref() == Some(&crate::spec::pointer::resolve_pointer(root, p.to_string()))
                 });
-            if !is_item {
+            if !is_item || op.success().is_some_and(|r| r.code() == 201) {
                 return None;
             }
-            Action::Read {
+            Action::Act {
                 res: res_idx,
                 shape: shape(),
             }

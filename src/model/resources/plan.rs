@@ -47,6 +47,14 @@ pub enum Action {
         res: usize,
         shape: Shape,
     },
+    /// Another action on an item (`POST /things/{id}/confirm`) whose answer is the item: the
+    /// item as stored, after the action's lifecycle transition if it has one. Nothing sent is
+    /// written, and, as for an action that keeps no state, it is neither a read (no example
+    /// seeds state from it, no public read) nor a write.
+    Act {
+        res: usize,
+        shape: Shape,
+    },
 }
 
 impl Action {
@@ -60,12 +68,16 @@ impl Action {
             | Action::Replace { res, .. }
             | Action::Delete { res, .. }
             | Action::Archive { res, .. }
-            | Action::Restore { res, .. } => Some(*res),
+            | Action::Restore { res, .. }
+            | Action::Act { res, .. } => Some(*res),
         }
     }
 
     pub fn writes(&self) -> bool {
-        !matches!(self, Action::None | Action::Read { .. } | Action::List { .. })
+        !matches!(
+            self,
+            Action::None | Action::Read { .. } | Action::List { .. } | Action::Act { .. }
+        )
     }
 }
 

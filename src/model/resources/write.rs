@@ -337,11 +337,18 @@ fn base_of(
     // a discount, a shipping address, metadata, a list's first item. Of those, a new item has
     // only what its schema must give it: null where allowed, else an empty map for a free-form
     // one and an empty list where a list may be empty.
+    // A field whose own schema shows a value (an example, a default, a constant) was not
+    // invented: the generator took the spec's value.
     let generated = success.first_example(root).is_none();
+    let shows_value = |s: &Value| {
+        ["example", "examples", "default", "const"]
+            .iter()
+            .any(|k| s.field(k).is_some())
+    };
     let unset = |s: &Value| {
         if crate::spec::pointer::allows_null(root, s) {
             Some(Value::Null)
-        } else if !generated {
+        } else if !generated || shows_value(s) {
             None
         } else if free_form_map(root, s) {
             Some(Value::Object(Map::new()))
@@ -357,7 +364,9 @@ fn base_of(
         .filter_map(|(k, v)| {
             let s = schema_of(k).map(|s| resolve(root, s));
             if !writable(k) {
-                let invented = generated.then(|| s.and_then(unset)).flatten();
+                let invented = generated
+                    .then(|| s.filter(|s| !shows_value(s)).and_then(unset))
+                    .flatten();
                 return Some((k.clone(), invented.unwrap_or_else(|| v.clone())));
             }
             // A field the client may send but did not: its default, else null where allowed (an

@@ -84,7 +84,8 @@ pub async fn act(ctx: &Ctx<'_>, body: Option<Value>) -> Result<Option<Outcome>, 
     let rule = rules.and_then(|r| r.outcome(body.as_ref()));
     // What an action's answer echoes (kept only where the operation moves its parent; a create
     // takes the body by value).
-    let transition_only = rules.is_some_and(|r| r.transition.is_some()) && matches!(ctx.op.action, Action::None);
+    let transition_only =
+        rules.is_some_and(|r| r.transition.is_some()) && matches!(ctx.op.action, Action::None | Action::Act { .. });
     let sent = if transition_only { body.clone() } else { None };
     let success = rule
         .and_then(|o| o.status)
@@ -102,34 +103,22 @@ pub async fn act(ctx: &Ctx<'_>, body: Option<Value>) -> Result<Option<Outcome>, 
     }
     let mut out = match &ctx.op.action {
         Action::None if rule.is_none() && moved.is_none() => return Ok(None),
-        Action::None => {
-            let root = ctx.api.specs.get(ctx.op.spec).map(|s| s.root());
-            let mut body = match rule.and_then(|o| o.body.as_ref()) {
-                Some(v) => Some(Body::Value(v.clone())),
-                None => root
-                    .and_then(|root| ctx.op.response_for(success)?.default_bytes(root))
-                    .map(Body::Raw),
-            };
-            // An answer about the item that moved names it as the path does
-            // (`orderReference` of `/orders/{orderReference}/captures`).
-            // (A plain `{id}` is not: an answer's `id` is its own.)
-            if let Some(t) = rules.and_then(|r| r.transition.as_ref())
-                && t.param != "id"
-                && let Some(id) = ctx.req.path_param(&t.param)
-            {
-                body = body.map(|b| name_item(b, &t.param, id));
-            }
-            // An action's answer (a capture, a refund) echoes what the request said where the
-            // answer has the same field (`amount`, `reference`), as long as it still validates.
-            if moved.is_some()
-                && let Some(Value::Object(sent)) = sent.as_ref()
-            {
-                body = body.map(|b| echo_sent(ctx, success, b, sent));
-            }
-            Outcome {
-                status: success,
-                body,
-                changed: None,
+        Action::None => from_spec(ctx, rule, success, moved.is_some(), sent.as_ref()),
+        Action::Act { res, shape } => {
+            let (r, scope, id) = item_scope(ctx, *res)?;
+            let entry = ctx
+                .store
+                .get(ctx.tenant, &scope, id)
+                .await?
+                .ok_or_else(|| not_found(r, id))?;
+            match rule.and_then(|o| o.body.as_ref()) {
+                // An outcome's own answer (its example, its fields) stands, as for any action.
+                Some(_) => from_spec(ctx, rule, success, moved.is_some(), sent.as_ref()),
+                None => Outcome {
+                    status: success,
+                    body: Some(render(r, shape, &entry)),
+                    changed: None,
+                },
             }
         }
         Action::Create { res, write, shape } => create(ctx, *res, write, shape, success, body, rule).await?,
@@ -178,6 +167,45 @@ pub async fn act(ctx: &Ctx<'_>, body: Option<Value>) -> Result<Option<Outcome>, 
         out.changed = moved;
     }
     Ok(Some(out))
+}
+
+/// The answer of an action that keeps no state of its own, as the spec gives it: the outcome's
+/// body if one matched, else the documented answer; naming the item that `moved` as the path does,
+/// and echoing what was `sent` where the answer has the same field.
+fn from_spec(
+    ctx: &Ctx<'_>,
+    rule: Option<&crate::model::lifecycle::OutcomeRule>,
+    success: u16,
+    moved: bool,
+    sent: Option<&Value>,
+) -> Outcome {
+    let rules = ctx.op.rules.as_deref();
+    let root = ctx.api.specs.get(ctx.op.spec).map(|s| s.root());
+    let mut body = match rule.and_then(|o| o.body.as_ref()) {
+        Some(v) => Some(Body::Value(v.clone())),
+        None => root
+            .and_then(|root| ctx.op.response_for(success)?.default_bytes(root))
+            .map(Body::Raw),
+    };
+    // An answer about the item that moved names it as the path does
+    // (`orderReference` of `/orders/{orderReference}/captures`).
+    // (A plain `{id}` is not: an answer's `id` is its own.)
+    if let Some(t) = rules.and_then(|r| r.transition.as_ref())
+        && t.param != "id"
+        && let Some(id) = ctx.req.path_param(&t.param)
+    {
+        body = body.map(|b| name_item(b, &t.param, id));
+    }
+    // An action's answer (a capture, a refund) echoes what the request said where the
+    // answer has the same field (`amount`, `reference`), as long as it still validates.
+    if moved && let Some(Value::Object(sent)) = sent {
+        body = body.map(|b| echo_sent(ctx, success, b, sent));
+    }
+    Outcome {
+        status: success,
+        body,
+        changed: None,
+    }
 }
 
 /// A delete's status object (`shown`) with the removed item's key in the field of the item's key,

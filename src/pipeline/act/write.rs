@@ -517,17 +517,23 @@ pub async fn write_item(
             if *k == r.id_field {
                 continue;
             }
-            // A free-form map (`metadata`) is merged into, key by key; a key sent as null goes.
+            // A free-form map (`metadata`) is merged into, key by key (into an empty one where
+            // none is stored); a key sent as null goes.
             if !replace
                 && write.merged.contains(k)
-                && let (Some(Value::Object(stored)), Value::Object(sent)) = (next.get_mut(k), v)
+                && let Value::Object(sent) = v
             {
+                let mut stored = match next.shift_remove(k) {
+                    Some(Value::Object(m)) => m,
+                    _ => Map::new(),
+                };
                 for (mk, mv) in sent {
                     match mv {
                         Value::Null => stored.shift_remove(mk),
                         _ => stored.insert(mk.clone(), mv.clone()),
                     };
                 }
+                next.insert(k.clone(), Value::Object(stored));
                 continue;
             }
             next.insert(k.clone(), v.clone());
