@@ -21,7 +21,7 @@
 
 use crate::spec::pointer::{Field, is_data};
 use crate::spec::read::read_value;
-use crate::spec::source::{Source, is_url};
+use crate::spec::source::{Dirs, Source, is_url, real_path};
 use crate::spec::unread::is_vendor_extension;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
@@ -86,7 +86,7 @@ struct Shared {
 struct Work {
     queue: Vec<PathBuf>,
     /// Every file ever queued (by real path), so each is parsed once.
-    seen: HashSet<PathBuf>,
+    seen: HashSet<PathBuf, foldhash::fast::RandomState>,
     /// Threads parsing a file now: while one is, more files may come.
     busy: usize,
     done: Prefetched,
@@ -146,38 +146,6 @@ impl Shared {
             }
             work = self.changed.wait(work).ok()?;
         }
-    }
-}
-
-/// Real paths of directories, each resolved once (a spec's files share a few hundred).
-pub(crate) type Dirs = HashMap<PathBuf, PathBuf, foldhash::fast::RandomState>;
-
-/// The real path of the file at `path`, as the bundler keys the files it bundles: the real path of
-/// its directory followed by its name, when the name is no symbolic link (one `lstat`); else what
-/// the system makes of the whole path.
-pub(crate) fn real_path(path: &Path, dirs: &mut Dirs) -> Result<PathBuf, String> {
-    let whole = || path.canonicalize().map_err(|e| format!("{}: {e}", path.display()));
-    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
-        return whole();
-    };
-    let dir = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    };
-    let real_dir = match dirs.get(dir) {
-        Some(d) => d.clone(),
-        None => match dir.canonicalize() {
-            Ok(d) => {
-                dirs.insert(dir.to_path_buf(), d.clone());
-                d
-            }
-            Err(_) => return whole(),
-        },
-    };
-    match std::fs::symlink_metadata(path) {
-        Ok(m) if !m.file_type().is_symlink() => Ok(real_dir.join(name)),
-        _ => whole(),
     }
 }
 

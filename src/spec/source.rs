@@ -7,6 +7,7 @@ use crate::spec::fetch::{Fetcher, join_url};
 use crate::spec::pointer::percent_decode;
 use crate::spec::read::{parse_text, read_value};
 use serde_json::Value;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// A document's location.
@@ -15,6 +16,38 @@ pub enum Source {
     File(PathBuf),
     /// An absolute `http://` or `https://` URL, without a fragment.
     Url(String),
+}
+
+/// Real paths of directories, each resolved once (a spec's files share a few hundred).
+pub type Dirs = HashMap<PathBuf, PathBuf, foldhash::fast::RandomState>;
+
+/// The real path of the file at `path`, as the bundler keys the files it bundles: the real path of
+/// its directory followed by its name, when the name is no symbolic link (one `lstat`); else what
+/// the system makes of the whole path.
+pub fn real_path(path: &Path, dirs: &mut Dirs) -> Result<PathBuf, String> {
+    let whole = || path.canonicalize().map_err(|e| format!("{}: {e}", path.display()));
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return whole();
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let real_dir = match dirs.get(dir) {
+        Some(d) => d.clone(),
+        None => match dir.canonicalize() {
+            Ok(d) => {
+                dirs.insert(dir.to_path_buf(), d.clone());
+                d
+            }
+            Err(_) => return whole(),
+        },
+    };
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if !m.file_type().is_symlink() => Ok(real_dir.join(name)),
+        _ => whole(),
+    }
 }
 
 /// Whether `s` is an absolute http(s) URL (scheme case-insensitive, as RFC 3986 has it).

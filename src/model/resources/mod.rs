@@ -929,6 +929,14 @@ fn action_for(
         (None, None) => Shape::pass_through(),
     };
     let write = || write_plan(spec, op, res, kind == "create");
+    // Whether the answer is the item: its representation, or an envelope around it (a delete's
+    // and an action's answer may be something else: a status object, a capture).
+    let answers_the_item = || {
+        envelope.is_some()
+            || success_schema.as_deref().is_some_and(|p| {
+                res.schema_pointer.as_deref() == Some(&crate::spec::pointer::resolve_pointer(root, p.to_string()))
+            })
+    };
     Some(match kind {
         "create" => Action::Create {
             res: res_idx,
@@ -951,16 +959,10 @@ fn action_for(
         },
         // A delete's answer is the deleted item only where it is the representation or wraps
         // it; a status object (`{"status": "DELETED"}`) is answered as the spec shows it.
-        "delete" => {
-            let is_item = envelope.is_some()
-                || success_schema.as_deref().is_some_and(|p| {
-                    res.schema_pointer.as_deref() == Some(&crate::spec::pointer::resolve_pointer(root, p.to_string()))
-                });
-            Action::Delete {
-                res: res_idx,
-                shape: is_item.then(shape),
-            }
-        }
+        "delete" => Action::Delete {
+            res: res_idx,
+            shape: answers_the_item().then(shape),
+        },
         "archive" => Action::Archive {
             res: res_idx,
             shape: shape(),
@@ -972,11 +974,7 @@ fn action_for(
         // is another item, and any other answer (a capture, a status object) is the spec's: the
         // action then only needs its item.
         "act" => {
-            let is_item = envelope.is_some()
-                || success_schema.as_deref().is_some_and(|p| {
-                    res.schema_pointer.as_deref() == Some(&crate::spec::pointer::resolve_pointer(root, p.to_string()))
-                });
-            if !is_item || op.success().is_some_and(|r| r.code() == 201) {
+            if !answers_the_item() || op.success().is_some_and(|r| r.code() == 201) {
                 return None;
             }
             Action::Act {

@@ -105,12 +105,7 @@ pub async fn act(ctx: &Ctx<'_>, body: Option<Value>) -> Result<Option<Outcome>, 
         Action::None if rule.is_none() && moved.is_none() => return Ok(None),
         Action::None => from_spec(ctx, rule, success, moved.is_some(), sent.as_ref()),
         Action::Act { res, shape } => {
-            let (r, scope, id) = item_scope(ctx, *res)?;
-            let entry = ctx
-                .store
-                .get(ctx.tenant, &scope, id)
-                .await?
-                .ok_or_else(|| not_found(r, id))?;
+            let (r, entry) = stored(ctx, *res).await?;
             match rule.and_then(|o| o.body.as_ref()) {
                 // An outcome's own answer (its example, its fields) stands, as for any action.
                 Some(_) => from_spec(ctx, rule, success, moved.is_some(), sent.as_ref()),
@@ -123,12 +118,7 @@ pub async fn act(ctx: &Ctx<'_>, body: Option<Value>) -> Result<Option<Outcome>, 
         }
         Action::Create { res, write, shape } => create(ctx, *res, write, shape, success, body, rule).await?,
         Action::Read { res, shape } => {
-            let (r, scope, id) = item_scope(ctx, *res)?;
-            let entry = ctx
-                .store
-                .get(ctx.tenant, &scope, id)
-                .await?
-                .ok_or_else(|| not_found(r, id))?;
+            let (r, entry) = stored(ctx, *res).await?;
             Outcome {
                 status: success,
                 body: Some(render(r, shape, &entry)),
@@ -167,6 +157,13 @@ pub async fn act(ctx: &Ctx<'_>, body: Option<Value>) -> Result<Option<Outcome>, 
         out.changed = moved;
     }
     Ok(Some(out))
+}
+
+/// The item the path names, as stored; a not-found error in the API's shape when there is none.
+async fn stored<'c>(ctx: &Ctx<'c>, res: usize) -> Result<(&'c Resource, Entry), ApiError> {
+    let (r, scope, id) = item_scope(ctx, res)?;
+    let entry = ctx.store.get(ctx.tenant, &scope, id).await?;
+    entry.map(|e| (r, e)).ok_or_else(|| not_found(r, id))
 }
 
 /// The answer of an action that keeps no state of its own, as the spec gives it: the outcome's

@@ -523,17 +523,18 @@ pub async fn write_item(
                 && write.merged.contains(k)
                 && let Value::Object(sent) = v
             {
-                let mut stored = match next.shift_remove(k) {
-                    Some(Value::Object(m)) => m,
-                    _ => Map::new(),
-                };
-                for (mk, mv) in sent {
-                    match mv {
-                        Value::Null => stored.shift_remove(mk),
-                        _ => stored.insert(mk.clone(), mv.clone()),
-                    };
+                let slot = next.entry(k.clone()).or_insert(Value::Null);
+                if !slot.is_object() {
+                    *slot = Value::Object(Map::new());
                 }
-                next.insert(k.clone(), Value::Object(stored));
+                if let Value::Object(stored) = slot {
+                    for (mk, mv) in sent {
+                        match mv {
+                            Value::Null => stored.shift_remove(mk),
+                            _ => stored.insert(mk.clone(), mv.clone()),
+                        };
+                    }
+                }
                 continue;
             }
             next.insert(k.clone(), v.clone());
