@@ -15,6 +15,8 @@
 // (tests/layers.rs checks this order, and that no two modules import each other in a circle).
 // Each is separated by its comment so that rustfmt keeps this order.
 
+// Where memory comes from: mimalloc, and heaps of their own for what is freed whole.
+pub mod heap;
 // The values every stage passes along: request, reply, body, tenant name.
 pub mod exchange;
 // Reading documents: files, `$ref`s, 3.0 normalisation.

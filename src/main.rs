@@ -20,7 +20,7 @@ use std::time::Instant;
 // parsed bodies, JSON text), and with glibc's malloc those showed as 10-15% of the profile; with
 // mimalloc every benchmark scenario gained 10-30% (bench/RESULTS.md).
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: specbox::heap::Allocator = specbox::heap::Allocator;
 
 // mimalloc commits its arenas eagerly on Linux by default, which kept pages freed at startup
 // (spec parsing, fixture loading) resident: idle RSS went from 13 MB to 23 MB. Committing on

@@ -120,8 +120,9 @@ pub struct Hook {
     /// The body before the changed object, ids and times go in.
     pub template: Option<Value>,
     pub schema: Option<Schema>,
-    /// The document its pointers refer to.
-    pub root: Arc<Value>,
+    /// The document its pointers refer to (the spec's: replaced with it when startup cuts it to
+    /// what requests read, see [`crate::model::keep`]).
+    pub root: arc_swap::ArcSwap<Value>,
     /// Where each resource's object goes in the body (a JSON pointer; empty: the whole body).
     pub object_at: Vec<(usize, String)>,
     pub signature: Option<Signature>,
@@ -138,8 +139,9 @@ impl Hook {
 
     /// A body generated from the schema (for when the example does not fit the schema).
     pub fn generated(&self) -> Option<Value> {
-        let schema = lookup(&self.root, &self.schema.as_ref()?.pointer)?;
-        Some(generate::generate(schema, &self.root))
+        let root = self.root.load();
+        let schema = lookup(&root, &self.schema.as_ref()?.pointer)?;
+        Some(generate::generate(schema, &root))
     }
 
     /// Where `res`'s object goes in this hook's body.
@@ -379,7 +381,7 @@ fn hook(
         content_type,
         template,
         schema: schema_ptr.map(|p| spec.compiler.lazy(&p)),
-        root: spec.doc.root.clone(),
+        root: arc_swap::ArcSwap::new(spec.doc.root.clone()),
         object_at,
         signature: None,
         triggers: Vec::new(),

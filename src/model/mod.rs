@@ -23,6 +23,7 @@ pub mod fingerprint;
 pub mod form;
 pub mod generate;
 pub mod hooks;
+pub mod keep;
 pub mod lifecycle;
 pub mod links;
 pub mod operation;
@@ -447,6 +448,7 @@ mod tests {
             name: name.trim_end_matches(".yaml").to_string(),
             version: Version::V31,
             root: Arc::new(parse_text(path, yaml).unwrap()),
+            heap: None,
         }
     }
 

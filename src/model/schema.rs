@@ -25,7 +25,7 @@ use jsonschema::error::ValidationErrorKind;
 use jsonschema::{Draft, Registry, Validator};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 const BASE: &str = "specbox://spec/doc.json";
 
@@ -78,10 +78,17 @@ pub struct SchemaCompiler {
 
 /// The registry and the file it came from, shared by the compiler and every lazy [`Schema`].
 struct Registered {
+    /// Replaced once, when startup is done and the document is cut to what requests read (see
+    /// [`SchemaCompiler::rehome`]). Read only to compile a schema (once each), never to validate.
+    held: RwLock<Arc<Held>>,
+    file: PathBuf,
+}
+
+/// A document and the registry made from it.
+struct Held {
     registry: Registry<'static>,
     /// The document the registry holds (for [`BadKeyword::of`]).
     root: Arc<Value>,
-    file: PathBuf,
 }
 
 /// A schema and where it came from (kept for messages and for shaping). Its validator is
@@ -100,25 +107,25 @@ impl std::fmt::Debug for Schema {
 
 impl SchemaCompiler {
     pub fn new(root: &Arc<Value>, file: &Path) -> Result<Self, SpecError> {
-        let registry = Registry::new().draft(Draft::Draft202012);
-        // The registry shares the document rather than copying it. A shared document is read
-        // under the registry's draft (2020-12), where a copy is read under the draft its
-        // `$schema` names: share only when the two agree.
-        let registry = if Draft::default().detect(root) == Draft::Draft202012 {
-            registry.add(BASE, Arc::clone(root))
-        } else {
-            registry.add(BASE, jsonschema::Resource::from_contents(root.as_ref().clone()))
-        };
-        let registry = registry
-            .and_then(|b| b.prepare())
-            .map_err(|e| SpecError::new(file, "", format!("cannot index the document's schemas: {e}")))?;
         Ok(SchemaCompiler {
             shared: Arc::new(Registered {
-                registry,
-                root: Arc::clone(root),
+                held: RwLock::new(Arc::new(Held::new(root, file)?)),
                 file: file.to_path_buf(),
             }),
         })
+    }
+
+    /// Compiles from now on against `root`, which must hold every schema this compiler handed
+    /// out, at the same pointer (the document once cut to what requests read, see
+    /// [`crate::model::keep`]). Validators already compiled are kept.
+    pub fn rehome(&self, root: &Arc<Value>) -> Result<(), SpecError> {
+        let held = Arc::new(Held::new(root, &self.shared.file)?);
+        *self
+            .shared
+            .held
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = held;
+        Ok(())
     }
 
     /// Compiles the schema found at `pointer` in the document, now.
@@ -164,9 +171,10 @@ impl SchemaCompiler {
         if refs.is_empty() {
             return Ok(());
         }
-        match self.shared.options().build(&serde_json::json!({ "allOf": refs })) {
+        let held = self.shared.held();
+        match held.options().build(&serde_json::json!({ "allOf": refs })) {
             Ok(_) => Ok(()),
-            Err(e) => Err(BadKeyword::of(&self.shared.file, self.shared.root(), &e)),
+            Err(e) => Err(BadKeyword::of(&self.shared.file, &held.root, &e)),
         }
     }
 }
@@ -231,6 +239,7 @@ impl SchemaCompiler {
             .collect();
         let validator = self
             .shared
+            .held()
             .options()
             .build(&serde_json::json!({ "properties": properties }))
             .map_err(|e| SpecError::new(&self.shared.file, "", format!("invalid schema: {e}")))?;
@@ -268,23 +277,48 @@ impl SchemaSet {
     }
 }
 
+impl Held {
+    fn new(root: &Arc<Value>, file: &Path) -> Result<Held, SpecError> {
+        let registry = Registry::new().draft(Draft::Draft202012);
+        // The registry shares the document rather than copying it. A shared document is read
+        // under the registry's draft (2020-12), where a copy is read under the draft its
+        // `$schema` names: share only when the two agree.
+        let registry = if Draft::default().detect(root) == Draft::Draft202012 {
+            registry.add(BASE, Arc::clone(root))
+        } else {
+            registry.add(BASE, jsonschema::Resource::from_contents(root.as_ref().clone()))
+        };
+        let registry = registry
+            .and_then(|b| b.prepare())
+            .map_err(|e| SpecError::new(file, "", format!("cannot index the document's schemas: {e}")))?;
+        Ok(Held {
+            registry,
+            root: Arc::clone(root),
+        })
+    }
+}
+
 impl Registered {
-    fn root(&self) -> &Value {
-        &self.root
+    /// The document and registry compiled against now.
+    fn held(&self) -> Arc<Held> {
+        Arc::clone(&self.held.read().unwrap_or_else(std::sync::PoisonError::into_inner))
     }
 
+    fn build(&self, pointer: &str) -> Result<Validator, SpecError> {
+        let wrapper = serde_json::json!({ "$ref": reference(pointer) });
+        self.held()
+            .options()
+            .build(&wrapper)
+            .map_err(|e| SpecError::new(&self.file, pointer, format!("invalid schema: {e}")))
+    }
+}
+
+impl Held {
     fn options(&self) -> jsonschema::ValidationOptions<'_> {
         jsonschema::options()
             .with_draft(Draft::Draft202012)
             .with_registry(&self.registry)
             .should_validate_formats(true)
-    }
-
-    fn build(&self, pointer: &str) -> Result<Validator, SpecError> {
-        let wrapper = serde_json::json!({ "$ref": reference(pointer) });
-        self.options()
-            .build(&wrapper)
-            .map_err(|e| SpecError::new(&self.file, pointer, format!("invalid schema: {e}")))
     }
 }
 

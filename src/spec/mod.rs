@@ -70,6 +70,9 @@ pub struct SpecDoc {
     /// The document. Shared (not copied) with the schema registry that compiles validators
     /// against it: a copy of a large spec cost tens of milliseconds and as much memory again.
     pub root: Arc<Value>,
+    /// The heap the document was built in (see [`crate::heap`]), until startup has replaced it
+    /// with what requests read; `None` once it has, or where no heap could be made.
+    pub heap: Option<Arc<crate::heap::Heap>>,
 }
 
 /// An overlay document to apply, and the file it came from (for messages).
@@ -101,6 +104,17 @@ pub fn load(path: &Path) -> Result<SpecDoc, SpecError> {
 /// convert Swagger 2.0, check the version, bundle external `$ref`s, check local ones, and normalise
 /// 3.0 schemas to 2020-12.
 pub fn load_source(source: &Source, overlays: &[&Overlay]) -> Result<Loaded, Vec<SpecError>> {
+    // In a heap of its own: once the model is built, the document is replaced by the part that
+    // requests read, and its memory can then go back to the system whole (see `crate::heap`).
+    let Some(heap) = crate::heap::Heap::new() else {
+        return load_in_heap(source, overlays);
+    };
+    let mut loaded = heap.fill(|| load_in_heap(source, overlays))?;
+    loaded.doc.heap = Some(Arc::new(heap));
+    Ok(loaded)
+}
+
+fn load_in_heap(source: &Source, overlays: &[&Overlay]) -> Result<Loaded, Vec<SpecError>> {
     let path = source.path();
     let mut fetcher: Option<Fetcher> = None;
     let mut root = source.read(&mut fetcher).map_err(|e| vec![e])?;
@@ -189,6 +203,7 @@ pub fn load_source(source: &Source, overlays: &[&Overlay]) -> Result<Loaded, Vec
             name: source.stem().unwrap_or_else(|| "spec".into()),
             version,
             root: Arc::new(root),
+            heap: None,
         },
         warnings,
         bundled: bundler.sources,

@@ -380,9 +380,11 @@ impl Default for AppOptions {
 }
 
 /// Builds the running application: model, fixtures, state, credentials, faults, journal.
-pub fn build_app(api: Api, fixtures_dir: &Path, opts: AppOptions) -> Result<(App, usize), Vec<SpecError>> {
+pub fn build_app(mut api: Api, fixtures_dir: &Path, opts: AppOptions) -> Result<(App, usize), Vec<SpecError>> {
     let dir = fixtures_dir.is_dir().then_some(fixtures_dir);
     let loaded = fixtures::load(&api, dir)?;
+    // The store is seeded: from here on only requests read the documents.
+    crate::model::keep::keep_what_requests_read(&mut api);
     let items = loaded.items;
     if loaded.from_examples > 0 {
         tracing::info!(

@@ -143,12 +143,14 @@ pub fn reload(app: &App, inputs: &Inputs, changed: &[PathBuf]) -> Option<Vec<Pat
     for w in &loaded.warnings {
         tracing::warn!("{w}");
     }
-    let api = loaded.api;
+    let mut api = loaded.api;
     let dir = inputs.fixtures.is_dir().then_some(inputs.fixtures.as_path());
     let seeded = match fixtures::load(&api, dir) {
         Ok(f) => f,
         Err(errors) => return fail(errors),
     };
+    // As at startup (`build_app`), before the fingerprints, which read both builds' documents.
+    crate::model::keep::keep_what_requests_read(&mut api);
 
     let old = app.engine.load_full();
     let old_prints = fingerprints(&old.api);

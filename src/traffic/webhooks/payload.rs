@@ -91,7 +91,7 @@ fn build_from(
         .schema
         .as_ref()
         .map(|s| {
-            s.violations(&hook.root, &body, Location::Body, "")
+            s.violations(&hook.root.load(), &body, Location::Body, "")
                 .into_iter()
                 .map(|v| format!("{}: {}", if v.field.is_empty() { "body" } else { &v.field }, v.message))
                 .collect()
@@ -134,15 +134,16 @@ const TYPE_FIELDS: &[&str] = &["type", "eventType", "event_type", "event"];
 /// Writes the hook's name into a top-level type field whose schema allows it (no `enum`, or one
 /// that lists the name).
 fn name_event(hook: &Hook, body: &mut Value) {
-    let Some(schema) = hook.schema.as_ref().and_then(|s| lookup(&hook.root, &s.pointer)) else {
+    let root = hook.root.load();
+    let Some(schema) = hook.schema.as_ref().and_then(|s| lookup(&root, &s.pointer)) else {
         return;
     };
-    let props = crate::model::operation::properties(&hook.root, schema);
+    let props = crate::model::operation::properties(&root, schema);
     let Some(map) = body.as_object_mut() else { return };
     for field in TYPE_FIELDS {
         let allowed = props
             .get(field)
-            .map(|p| crate::spec::pointer::resolve(&hook.root, p))
+            .map(|p| crate::spec::pointer::resolve(&root, p))
             .is_some_and(|p| {
                 p.get("enum")
                     .and_then(Value::as_array)

@@ -1,0 +1,379 @@
+//! What of a document stays loaded once startup is done: the schemas and examples that requests
+//! read, and nothing else.
+//!
+//! Startup reads the whole document: operations, parameters, responses and their wrappers are
+//! compiled into the model, examples seed the store. Afterwards requests read only places the
+//! model points at (a parameter's or a body's schema, a response's schema and examples, a
+//! resource's schema, an error schema, a hook's schema) and whatever those reach through local
+//! `$ref`s (the validator registry and the generator follow them). The rest, about half of a
+//! published spec held as `serde_json::Value`, is dead weight for the life of the server.
+//!
+//! [`keep_what_requests_read`] therefore builds each document again with only those places, each
+//! at the pointer it had (so every pointer the model holds still finds what it found), and hands
+//! the new document to the spec, its schema compiler and its hooks. Objects along the way keep
+//! their order; an array item that is not kept becomes `null`, so the indexes after it still
+//! hold.
+//!
+//! A document is kept whole where a reference may lead somewhere a pointer cannot tell: an
+//! `$id`, an anchor, a dynamic or recursive reference, or a `$ref` that is not local. The
+//! registry resolves those through the resources it indexed, and a cut could lose one.
+
+use crate::model::Api;
+use crate::model::operation::InDoc;
+use crate::model::resources::plan::{Action, WritePlan};
+use crate::spec::pointer::{is_data, lookup, percent_decode, push_segment};
+use serde_json::{Map, Value};
+use std::collections::HashSet;
+use std::sync::Arc;
+
+/// Members a cut document keeps at its top: what says how its schemas are read.
+const TOP: [&str; 3] = ["openapi", "jsonSchemaDialect", "$schema"];
+
+/// Cuts every spec's document to what requests read (see the module's documentation).
+pub fn keep_what_requests_read(api: &mut Api) {
+    for spec in 0..api.specs.len() {
+        cut_spec(api, spec);
+        // The document's building is over: what is still live in its heap (the whole document,
+        // where it was kept whole) moves to the main heap, and the heap's empty pages go.
+        api.specs[spec].doc.heap = None;
+    }
+}
+
+fn cut_spec(api: &mut Api, spec: usize) {
+    let (places, data) = places(api, spec);
+    let Some(cut) = cut(api.specs[spec].root(), &places, &data) else {
+        tracing::debug!(
+            "{}: the document is kept whole (it has references a pointer cannot follow)",
+            api.specs[spec].doc.path.display()
+        );
+        return;
+    };
+    let root = Arc::new(cut);
+    if let Err(e) = api.specs[spec].compiler.rehome(&root) {
+        // It indexed the whole document; it indexes a part of it the same way.
+        tracing::debug!("{e}; the document is kept whole");
+        return;
+    }
+    for hook in api
+        .hooks
+        .webhooks
+        .iter()
+        .chain(api.hooks.by_op.iter().flat_map(|h| h.iter()))
+    {
+        if hook.spec == spec {
+            hook.root.store(Arc::clone(&root));
+        }
+    }
+    // The last reference to the whole document: it is freed here, and its heap's pages with it.
+    api.specs[spec].doc.root = root;
+}
+
+/// Every place of spec `spec`'s document that the model points at: those whose `$ref`s count
+/// (schemas, parameter objects), and those that are literal data (examples).
+fn places(api: &Api, spec: usize) -> (Vec<&str>, Vec<&str>) {
+    let mut out: Vec<&str> = Vec::new();
+    let mut data: Vec<&str> = Vec::new();
+    let s = &api.specs[spec];
+    out.extend(s.errors.common.as_deref());
+    out.extend(s.errors.templates.keys().map(String::as_str));
+    for op in api.ops.iter().filter(|o| o.spec == spec) {
+        for p in &op.params {
+            out.extend(p.schema.as_ref().map(|s| s.pointer.as_str()));
+            out.extend(p.schema_pointer.as_deref());
+            out.extend(in_doc(&p.raw));
+        }
+        for m in op.body.iter().flat_map(|b| &b.media) {
+            out.extend(m.schema.as_ref().map(|s| s.pointer.as_str()));
+            out.extend(m.schema_pointer.as_deref());
+        }
+        for r in &op.responses {
+            out.extend(r.schema_pointer.as_deref());
+            data.extend(r.examples.iter().filter_map(|(_, e)| in_doc(e)));
+            out.extend(r.validator.get().and_then(Option::as_ref).map(|s| s.pointer.as_str()));
+        }
+        match &op.action {
+            Action::Create { write, .. } | Action::Update { write, .. } | Action::Replace { write, .. } => {
+                out.extend(write_places(write));
+            }
+            _ => {}
+        }
+    }
+    for r in api.resources.iter().filter(|r| r.spec == spec) {
+        out.extend(r.schema_pointer.as_deref());
+        out.extend(r.schema.as_ref().map(|s| s.pointer.as_str()));
+    }
+    let hooks = api
+        .hooks
+        .webhooks
+        .iter()
+        .chain(api.hooks.by_op.iter().flat_map(|h| h.iter()));
+    for h in hooks.filter(|h| h.spec == spec) {
+        out.extend(h.schema.as_ref().map(|s| s.pointer.as_str()));
+    }
+    (out, data)
+}
+
+fn write_places(write: &WritePlan) -> impl Iterator<Item = &str> {
+    write.checked.iter().map(|(_, s)| s.pointer.as_str())
+}
+
+fn in_doc(v: &InDoc) -> Option<&str> {
+    match v {
+        InDoc::At(pointer) => Some(pointer),
+        _ => None,
+    }
+}
+
+/// `root` with only `places` and what their local `$ref`s reach, and `data` (values whose `$ref`
+/// keys are data), each where it was; `None` where the document must stay whole (see the
+/// module's documentation).
+pub(crate) fn cut(root: &Value, places: &[&str], data: &[&str]) -> Option<Value> {
+    let mut kept: HashSet<String> = data.iter().map(|p| p.to_string()).collect();
+    let mut todo: Vec<String> = places.iter().map(|p| p.to_string()).collect();
+    while let Some(pointer) = todo.pop() {
+        if within(&kept, &pointer) {
+            continue;
+        }
+        let Some(value) = lookup(root, &pointer) else {
+            // A place that is not there (a dangling `$ref`, warned about at load) finds nothing
+            // in the cut document either.
+            continue;
+        };
+        if !follow(value, &mut todo) {
+            return None;
+        }
+        kept.insert(pointer);
+    }
+    // Every strict ancestor of a kept place, to know where to go down while copying.
+    let mut ancestors: HashSet<&str> = HashSet::new();
+    for p in &kept {
+        let mut end = p.len();
+        while let Some(i) = p[..end].rfind('/') {
+            if !ancestors.insert(&p[..i]) {
+                break;
+            }
+            end = i;
+        }
+    }
+    let Value::Object(top) = root else { return None };
+    let mut out = Map::new();
+    let mut at = String::new();
+    for (k, v) in top {
+        let mark = at.len();
+        push_segment(&mut at, k);
+        if let Some(v) = copy(v, &mut at, &kept, &ancestors) {
+            out.insert(k.clone(), v);
+        } else if TOP.contains(&k.as_str()) {
+            out.insert(k.clone(), v.clone());
+        }
+        at.truncate(mark);
+    }
+    Some(Value::Object(out))
+}
+
+/// Whether `pointer` is a kept place or lies below one.
+fn within(kept: &HashSet<String>, pointer: &str) -> bool {
+    let mut end = pointer.len();
+    loop {
+        if kept.contains(&pointer[..end]) {
+            return true;
+        }
+        match pointer[..end].rfind('/') {
+            Some(i) => end = i,
+            None => return false,
+        }
+    }
+}
+
+/// Queues the target of every local `$ref` in `value` (not in literal data); `false` at a
+/// reference that a pointer cannot follow.
+fn follow(value: &Value, todo: &mut Vec<String>) -> bool {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                match k.as_str() {
+                    "$ref" => match v.as_str().and_then(|r| r.strip_prefix('#')) {
+                        Some(fragment) => todo.push(percent_decode(fragment).into_owned()),
+                        None if v.is_string() => return false,
+                        // A property named `$ref`.
+                        None => {
+                            if !follow(v, todo) {
+                                return false;
+                            }
+                        }
+                    },
+                    "$id" | "$anchor" | "$dynamicRef" | "$dynamicAnchor" | "$recursiveRef" | "$recursiveAnchor"
+                        if v.is_string() || v.is_boolean() =>
+                    {
+                        return false;
+                    }
+                    _ if is_data(k, v) => {}
+                    _ => {
+                        if !follow(v, todo) {
+                            return false;
+                        }
+                    }
+                }
+            }
+            true
+        }
+        Value::Array(items) => items.iter().all(|v| follow(v, todo)),
+        _ => true,
+    }
+}
+
+/// `value` (at pointer `at`) as the cut document holds it: whole if it is kept, its kept parts
+/// if some lie below it, else nothing.
+fn copy(value: &Value, at: &mut String, kept: &HashSet<String>, ancestors: &HashSet<&str>) -> Option<Value> {
+    if kept.contains(at.as_str()) {
+        return Some(value.clone());
+    }
+    if !ancestors.contains(at.as_str()) {
+        return None;
+    }
+    let mark = at.len();
+    let out = match value {
+        Value::Object(map) => {
+            let mut out = Map::new();
+            for (k, v) in map {
+                push_segment(at, k);
+                if let Some(v) = copy(v, at, kept, ancestors) {
+                    out.insert(k.clone(), v);
+                }
+                at.truncate(mark);
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => {
+            let mut out: Vec<Value> = items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    at.push('/');
+                    at.push_str(&i.to_string());
+                    let item = copy(v, at, kept, ancestors).unwrap_or(Value::Null);
+                    at.truncate(mark);
+                    item
+                })
+                .collect();
+            // Nothing kept past the last kept item.
+            while out.last().is_some_and(Value::is_null) {
+                out.pop();
+            }
+            Value::Array(out)
+        }
+        _ => return None,
+    };
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_cut_keeps_the_places_and_what_they_reach_where_they_were() {
+        let doc = json!({
+            "openapi": "3.1.0",
+            "info": {"title": "t"},
+            "paths": {"/a": {"get": {
+                "operationId": "a",
+                "parameters": [{"name": "x", "in": "query", "schema": {"type": "string"}},
+                               {"name": "y", "in": "query", "schema": {"$ref": "#/components/schemas/Y"}}],
+                "responses": {"200": {"description": "ok", "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/A"},
+                    "example": {"id": "a_1"}}}}}
+            }}},
+            "components": {"schemas": {
+                "A": {"type": "object", "properties": {"b": {"$ref": "#/components/schemas/B"},
+                      "e": {"enum": [{"$ref": "#/components/schemas/Unused"}]}}},
+                "B": {"type": "string"},
+                "Y": {"type": "integer"},
+                "Unused": {"type": "boolean"}
+            }}
+        });
+        let places = [
+            "/paths/~1a/get/parameters/1/schema",
+            "/paths/~1a/get/responses/200/content/application~1json/schema",
+        ];
+        let data = ["/paths/~1a/get/responses/200/content/application~1json/example"];
+        let cut = cut(&doc, &places, &data).expect("cut");
+        for p in places.iter().chain(&data) {
+            assert_eq!(lookup(&cut, p), lookup(&doc, p), "{p}");
+        }
+        for p in [
+            "/components/schemas/A",
+            "/components/schemas/B",
+            "/components/schemas/Y",
+            "/openapi",
+        ] {
+            assert_eq!(lookup(&cut, p), lookup(&doc, p), "{p}");
+        }
+        // What no place reaches is gone: the operation's own fields, the first parameter (a
+        // `null` holds its index), a `$ref` inside an enum (data), the document's info.
+        assert_eq!(lookup(&cut, "/paths/~1a/get/operationId"), None);
+        assert_eq!(lookup(&cut, "/paths/~1a/get/parameters/0"), Some(&Value::Null));
+        assert_eq!(lookup(&cut, "/paths/~1a/get/responses/200/description"), None);
+        assert_eq!(lookup(&cut, "/components/schemas/Unused"), None);
+        assert_eq!(lookup(&cut, "/info"), None);
+    }
+
+    #[test]
+    fn a_document_whose_references_a_pointer_cannot_follow_is_kept_whole() {
+        let with_id = json!({"a": {"$id": "https://x/a", "$ref": "#/b"}, "b": {}});
+        assert!(cut(&with_id, &["/a"], &[]).is_none());
+        let remote = json!({"a": {"$ref": "other.json#/b"}});
+        assert!(cut(&remote, &["/a"], &[]).is_none());
+        // ... but an `$id` that is a property's name, or data, is no identifier.
+        let named = json!({"a": {"properties": {"$id": {"type": "string"}}, "example": {"$id": "x"}}});
+        assert!(cut(&named, &["/a"], &[]).is_some());
+        // An example is data, whatever it holds.
+        let example = json!({"a": {"$ref": "https://elsewhere/x.json"}});
+        assert!(cut(&example, &[], &["/a"]).is_some());
+    }
+
+    /// Every place the model of a published spec points at finds, in the cut document, what it
+    /// found in the whole one; every local `$ref` there still resolves; and the cut is a cut.
+    #[test]
+    fn a_published_spec_cut_to_what_requests_read_reads_the_same() {
+        for spec in [
+            "tests/corpus/square/api.json",
+            "tests/corpus/twilio/twilio_api_v2010.json",
+        ] {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(spec);
+            let mut api = crate::startup::load_api(&[path], &[]).unwrap_or_else(|_| panic!("{spec} loads"));
+            let whole = Arc::clone(&api.specs[0].doc.root);
+            let (places, data) = places(&api, 0);
+            let before: Vec<String> = places.iter().chain(&data).map(|p| p.to_string()).collect();
+            keep_what_requests_read(&mut api);
+            let after = api.specs[0].root();
+            assert!(!Arc::ptr_eq(&whole, &api.specs[0].doc.root), "{spec}: cut");
+            assert!(before.len() > 100, "{spec}: {} places", before.len());
+            for p in &before {
+                assert_eq!(lookup(after, p), lookup(&whole, p), "{spec}: {p}");
+            }
+            let mut refs = Vec::new();
+            assert!(follow(after, &mut refs));
+            for r in &refs {
+                assert_eq!(
+                    lookup(after, r).is_some(),
+                    lookup(&whole, r).is_some(),
+                    "{spec}: $ref {r}"
+                );
+            }
+            let size = |v: &Value| serde_json::to_string(v).map_or(0, |t| t.len());
+            assert!(
+                size(after) < size(&whole) * 3 / 4,
+                "{spec}: {} of {}",
+                size(after),
+                size(&whole)
+            );
+            assert_eq!(
+                lookup(after, &format!("{}/operationId", api.ops[0].pointer)),
+                None,
+                "{spec}"
+            );
+        }
+    }
+}
