@@ -35,21 +35,24 @@ pub fn keep_what_requests_read(api: &mut Api) {
         cut_spec(api, spec);
         // The document's building is over: what is still live in its heap (the whole document,
         // where it was kept whole) moves to the main heap, and the heap's empty pages go.
-        api.specs[spec].doc.heap = None;
+        if let Some(s) = api.specs.get_mut(spec) {
+            s.doc.heap = None;
+        }
     }
 }
 
 fn cut_spec(api: &mut Api, spec: usize) {
+    let Some(s) = api.specs.get(spec) else { return };
     let (places, data) = places(api, spec);
-    let Some(cut) = cut(api.specs[spec].root(), &places, &data) else {
+    let Some(cut) = cut(s.root(), &places, &data) else {
         tracing::debug!(
             "{}: the document is kept whole (it has references a pointer cannot follow)",
-            api.specs[spec].doc.path.display()
+            s.doc.path.display()
         );
         return;
     };
     let root = Arc::new(cut);
-    if let Err(e) = api.specs[spec].compiler.rehome(&root) {
+    if let Err(e) = s.compiler.rehome(&root) {
         // It indexed the whole document; it indexes a part of it the same way.
         tracing::debug!("{e}; the document is kept whole");
         return;
@@ -65,7 +68,9 @@ fn cut_spec(api: &mut Api, spec: usize) {
         }
     }
     // The last reference to the whole document: it is freed here, and its heap's pages with it.
-    api.specs[spec].doc.root = root;
+    if let Some(s) = api.specs.get_mut(spec) {
+        s.doc.root = root;
+    }
 }
 
 /// Every place of spec `spec`'s document that the model points at: those whose `$ref`s count
@@ -73,9 +78,10 @@ fn cut_spec(api: &mut Api, spec: usize) {
 fn places(api: &Api, spec: usize) -> (Vec<&str>, Vec<&str>) {
     let mut out: Vec<&str> = Vec::new();
     let mut data: Vec<&str> = Vec::new();
-    let s = &api.specs[spec];
-    out.extend(s.errors.common.as_deref());
-    out.extend(s.errors.templates.keys().map(String::as_str));
+    if let Some(s) = api.specs.get(spec) {
+        out.extend(s.errors.common.as_deref());
+        out.extend(s.errors.templates.keys().map(String::as_str));
+    }
     for op in api.ops.iter().filter(|o| o.spec == spec) {
         for p in &op.params {
             out.extend(p.schema.as_ref().map(|s| s.pointer.as_str()));
