@@ -142,7 +142,8 @@ fn serve(args: ServeArgs) -> ExitCode {
             for w in &loaded.warnings {
                 tracing::warn!("{w}");
             }
-            (loaded.api, loaded.files)
+            // The files are watched with --watch only (1,500 paths for a spec of many files).
+            (loaded.api, if args.watch { loaded.files } else { Vec::new() })
         }
         Err(e) => return report(&e),
     };

@@ -129,10 +129,3 @@ fn the_harness_flags_what_it_must() {
     assert!(judge(tags, "GET /flights", 200, None, "").is_empty());
     assert_eq!(judge(tags, "GET /flights", 404, None, "").len(), 1);
 }
-
-#[test]
-#[ignore]
-fn scratch_real() {
-    let spec = std::env::var("SCRATCH_SPEC").unwrap();
-    check_spec("scratch", &spec);
-}

@@ -22,7 +22,8 @@ use crate::model::Api;
 use crate::model::operation::InDoc;
 use crate::model::resources::plan::{Action, WritePlan};
 use crate::spec::pointer::{is_data, lookup, percent_decode, push_segment};
-use serde_json::{Map, Value};
+use crate::spec::read::{compact, compact_object};
+use serde_json::Value;
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -73,8 +74,9 @@ fn cut_spec(api: &mut Api, spec: usize) {
     }
 }
 
-/// Every place of spec `spec`'s document that the model points at: those whose `$ref`s count
-/// (schemas, parameter objects), and those that are literal data (examples).
+/// Every place of spec `spec`'s document that requests read through the model: those whose
+/// `$ref`s count (schemas), and those that are literal data (examples). A parameter's own object
+/// is read at startup only.
 fn places(api: &Api, spec: usize) -> (Vec<&str>, Vec<&str>) {
     let mut out: Vec<&str> = Vec::new();
     let mut data: Vec<&str> = Vec::new();
@@ -86,7 +88,6 @@ fn places(api: &Api, spec: usize) -> (Vec<&str>, Vec<&str>) {
         for p in &op.params {
             out.extend(p.schema.as_ref().map(|s| s.pointer.as_str()));
             out.extend(p.schema_pointer.as_deref());
-            out.extend(in_doc(&p.raw));
         }
         for m in op.body.iter().flat_map(|b| &b.media) {
             out.extend(m.schema.as_ref().map(|s| s.pointer.as_str()));
@@ -169,11 +170,11 @@ pub(crate) fn cut(root: &Value, places: &[&str], data: &[&str]) -> Option<Value>
         if let Some(v) = copy(v, &mut at, &kept, &ancestors) {
             members.push((k.clone(), v));
         } else if TOP.contains(&k.as_str()) {
-            members.push((k.clone(), exact(v)));
+            members.push((k.clone(), compact(v)));
         }
         at.clear();
     }
-    Some(object(members))
+    Some(compact_object(members))
 }
 
 /// Whether `pointer` is a kept place or lies below one.
@@ -231,7 +232,7 @@ fn follow(value: &Value, todo: &mut Vec<String>) -> bool {
 /// if some lie below it, else nothing.
 fn copy(value: &Value, at: &mut String, kept: &HashSet<String>, ancestors: &HashSet<&str>) -> Option<Value> {
     if kept.contains(at.as_str()) {
-        return Some(exact(value));
+        return Some(compact(value));
     }
     if !ancestors.contains(at.as_str()) {
         return None;
@@ -247,7 +248,7 @@ fn copy(value: &Value, at: &mut String, kept: &HashSet<String>, ancestors: &Hash
                 }
                 at.truncate(mark);
             }
-            object(members)
+            compact_object(members)
         }
         Value::Array(items) => {
             let mut out: Vec<Value> = items
@@ -271,24 +272,6 @@ fn copy(value: &Value, at: &mut String, kept: &HashSet<String>, ancestors: &Hash
         _ => return None,
     };
     Some(out)
-}
-
-/// A copy of `value` with every object and array at its size. `Value::clone` gives an object
-/// room for as many members as its hash table holds (three for one): for a document of
-/// mostly small objects, a third more memory.
-fn exact(value: &Value) -> Value {
-    match value {
-        Value::Object(map) => object(map.iter().map(|(k, v)| (k.clone(), exact(v))).collect()),
-        Value::Array(items) => Value::Array(items.iter().map(exact).collect()),
-        other => other.clone(),
-    }
-}
-
-/// An object of `members`, at its size.
-fn object(members: Vec<(String, Value)>) -> Value {
-    let mut map = Map::with_capacity(members.len());
-    map.extend(members);
-    Value::Object(map)
 }
 
 #[cfg(test)]

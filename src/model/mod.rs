@@ -498,7 +498,8 @@ components:
         assert_eq!(errors.len(), 4, "{errors:#?}");
         assert!(errors[0].starts_with("bad.yaml#/paths/~1things/get/parameters/0/schema: invalid schema"));
         assert!(errors[1].starts_with("bad.yaml#/paths/~1things/get/parameters/2/schema: invalid schema"));
-        assert!(errors[2].starts_with("bad.yaml#/paths/~1things/post/requestBody/content/application~1json/schema"));
+        // A body's schema written as a lone `$ref` is compiled, and reported, where it is.
+        assert!(errors[2].starts_with("bad.yaml#/components/schemas/Bad: invalid schema"));
         assert!(errors[3].ends_with("invalid response status \"9000\""));
     }
 

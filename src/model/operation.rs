@@ -117,8 +117,9 @@ pub struct Param {
     pub schema: Option<Schema>,
     /// Pointer of the parameter's schema (for filters and pagination defaults).
     pub schema_pointer: Option<String>,
-    /// The raw parameter object (for `x-specbox-filter`), where it is in the document: read it
-    /// with [`Param::raw`].
+    /// The raw parameter object (for `x-specbox-filter` and examples), where it is in the
+    /// document: read it with [`Param::raw`], at startup only (the document kept for requests
+    /// does not hold it, see [`crate::model::keep`]).
     pub(super) raw: InDoc,
 }
 

@@ -12,6 +12,7 @@ use crate::model::resources::plan::{Rename, Resource, WritePlan};
 use crate::model::resources::shape::type_has;
 use crate::model::schema::Coerce;
 use crate::spec::pointer::{Field, lookup, resolve};
+use crate::spec::read::compact;
 use serde_json::{Map, Value};
 
 fn flag(root: &Value, schema: &Value, key: &str) -> bool {
@@ -367,18 +368,21 @@ fn base_of(
                 let invented = generated
                     .then(|| s.filter(|s| !shows_value(s)).and_then(unset))
                     .flatten();
-                return Some((k.clone(), invented.unwrap_or_else(|| v.clone())));
+                return Some((k.clone(), invented.unwrap_or_else(|| compact(v))));
             }
             // A field the client may send but did not: its default, else null where allowed (an
             // empty map, in a generated body), else what the example shows (a boolean must be
             // something).
             let s = s?;
             match s.field("default") {
-                Some(d) => Some((k.clone(), d.clone())),
-                None => Some((k.clone(), unset(s).unwrap_or_else(|| v.clone()))),
+                Some(d) => Some((k.clone(), compact(d))),
+                None => Some((k.clone(), unset(s).unwrap_or_else(|| compact(v)))),
             }
         })
-        .collect();
+        .collect::<Vec<_>>();
+    // Kept for the life of the server, one per create.
+    let mut base = base;
+    base.shrink_to_fit();
     let key = example
         .get(&res.id_field)
         .map(crate::model::resources::envelope::key_text);
