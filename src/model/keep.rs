@@ -25,6 +25,9 @@ use crate::spec::pointer::{is_data, lookup, percent_decode, push_segment};
 use crate::spec::read::{compact, compact_object};
 use serde_json::Value;
 use std::collections::HashSet;
+
+/// Sets of pointers, hashed without SipHash: every node along the way to a kept place is asked.
+type Set<T> = HashSet<T, foldhash::fast::RandomState>;
 use std::sync::Arc;
 
 /// Members a cut document keeps at its top: what says how its schemas are read.
@@ -135,7 +138,7 @@ fn in_doc(v: &InDoc) -> Option<&str> {
 /// keys are data), each where it was; `None` where the document must stay whole (see the
 /// module's documentation).
 pub(crate) fn cut(root: &Value, places: &[&str], data: &[&str]) -> Option<Value> {
-    let mut kept: HashSet<String> = data.iter().map(|p| p.to_string()).collect();
+    let mut kept: Set<String> = data.iter().map(|p| p.to_string()).collect();
     let mut todo: Vec<String> = places.iter().map(|p| p.to_string()).collect();
     while let Some(pointer) = todo.pop() {
         if within(&kept, &pointer) {
@@ -152,7 +155,7 @@ pub(crate) fn cut(root: &Value, places: &[&str], data: &[&str]) -> Option<Value>
         kept.insert(pointer);
     }
     // Every strict ancestor of a kept place, to know where to go down while copying.
-    let mut ancestors: HashSet<&str> = HashSet::new();
+    let mut ancestors: Set<&str> = Set::default();
     for p in &kept {
         let mut end = p.len();
         while let Some(i) = p[..end].rfind('/') {
@@ -178,7 +181,7 @@ pub(crate) fn cut(root: &Value, places: &[&str], data: &[&str]) -> Option<Value>
 }
 
 /// Whether `pointer` is a kept place or lies below one.
-fn within(kept: &HashSet<String>, pointer: &str) -> bool {
+fn within(kept: &Set<String>, pointer: &str) -> bool {
     let mut end = pointer.len();
     loop {
         if kept.contains(&pointer[..end]) {
@@ -230,7 +233,7 @@ fn follow(value: &Value, todo: &mut Vec<String>) -> bool {
 
 /// `value` (at pointer `at`) as the cut document holds it: whole if it is kept, its kept parts
 /// if some lie below it, else nothing.
-fn copy(value: &Value, at: &mut String, kept: &HashSet<String>, ancestors: &HashSet<&str>) -> Option<Value> {
+fn copy(value: &Value, at: &mut String, kept: &Set<String>, ancestors: &Set<&str>) -> Option<Value> {
     if kept.contains(at.as_str()) {
         return Some(compact(value));
     }

@@ -125,12 +125,17 @@ impl Router {
         let Builder {
             errors,
             by_key,
-            entries,
+            mut entries,
             ..
         } = b;
         if !errors.is_empty() {
             return Err(errors);
         }
+        // Kept for the life of the server: at their size, not at the room pushing left.
+        for e in &mut entries {
+            e.methods.shrink_to_fit();
+        }
+        entries.shrink_to_fit();
 
         let mut tree = matchit::Router::new();
         let mut fallback = Vec::new();

@@ -928,7 +928,7 @@ fn action_for(
         (None, Some(p)) => shapes.get(p),
         (None, None) => Shape::pass_through(),
     };
-    let write = || write_plan(spec, op, res, kind == "create");
+    let write = || Box::new(write_plan(spec, op, res, kind == "create"));
     // Whether the answer is the item: its representation, or an envelope around it (a delete's
     // and an action's answer may be something else: a status object, a capture).
     let answers_the_item = || {

@@ -14,7 +14,7 @@ pub enum Action {
     None,
     Create {
         res: usize,
-        write: WritePlan,
+        write: Box<WritePlan>,
         shape: Shape,
     },
     Read {
@@ -27,12 +27,12 @@ pub enum Action {
     },
     Update {
         res: usize,
-        write: WritePlan,
+        write: Box<WritePlan>,
         shape: Shape,
     },
     Replace {
         res: usize,
-        write: WritePlan,
+        write: Box<WritePlan>,
         shape: Shape,
     },
     Delete {

@@ -422,7 +422,7 @@ async fn resolve_reference(
                 return Ok(Resolved::Existing(id, item));
             }
             let write = match create_op.map(|o| &o.action) {
-                Some(Action::Create { write, .. }) => write.clone(),
+                Some(Action::Create { write, .. }) => write.as_ref().clone(),
                 _ => WritePlan::default(),
             };
             Ok(Resolved::Inline(new_object(
