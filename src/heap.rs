@@ -36,6 +36,27 @@ fn filling() -> *mut mi::mi_heap_t {
     FILLING.try_with(Cell::get).unwrap_or(null_mut())
 }
 
+/// A block for `layout`, from the heap this thread fills (`filled`), else from its own (`own`).
+///
+/// # Safety
+/// `own` and `filled` must be mimalloc's allocation functions (plain and zeroed alike).
+#[inline(always)]
+unsafe fn block(
+    layout: Layout,
+    own: unsafe extern "C" fn(usize, usize) -> *mut c_void,
+    filled: unsafe extern "C" fn(*mut mi::mi_heap_t, usize, usize) -> *mut c_void,
+) -> *mut u8 {
+    let heap = filling();
+    // SAFETY: see above; a heap set by `fill` lives until `fill` returns.
+    unsafe {
+        if heap.is_null() {
+            own(layout.size(), layout.align()) as *mut u8
+        } else {
+            filled(heap, layout.size(), layout.align()) as *mut u8
+        }
+    }
+}
+
 // SAFETY: every function forwards to mimalloc's, which meet `GlobalAlloc`'s contract (alignment,
 // size, a null on failure); a block from any heap may be freed or grown through any other call.
 //
@@ -44,28 +65,14 @@ fn filling() -> *mut mi::mi_heap_t {
 unsafe impl GlobalAlloc for Allocator {
     #[inline(never)]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let heap = filling();
-        // SAFETY: see the impl; a heap set by `fill` lives until `fill` returns.
-        unsafe {
-            if heap.is_null() {
-                mi::mi_malloc_aligned(layout.size(), layout.align()) as *mut u8
-            } else {
-                mi::mi_heap_malloc_aligned(heap, layout.size(), layout.align()) as *mut u8
-            }
-        }
+        // SAFETY: mimalloc's allocation functions, with the layout's size and alignment.
+        unsafe { block(layout, mi::mi_malloc_aligned, mi::mi_heap_malloc_aligned) }
     }
 
     #[inline(never)]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let heap = filling();
         // SAFETY: as in `alloc`.
-        unsafe {
-            if heap.is_null() {
-                mi::mi_zalloc_aligned(layout.size(), layout.align()) as *mut u8
-            } else {
-                mi::mi_heap_zalloc_aligned(heap, layout.size(), layout.align()) as *mut u8
-            }
-        }
+        unsafe { block(layout, mi::mi_zalloc_aligned, mi::mi_heap_zalloc_aligned) }
     }
 
     #[inline]

@@ -160,6 +160,11 @@ pub struct Hooks {
 }
 
 impl Hooks {
+    /// Every hook: the webhooks, then each operation's (a webhook comes again there).
+    pub fn every(&self) -> impl Iterator<Item = &Arc<Hook>> {
+        self.webhooks.iter().chain(self.by_op.iter().flat_map(|h| h.iter()))
+    }
+
     /// The hooks operation `op` sets off (none: an empty slice).
     pub fn for_op(&self, op: usize) -> Option<&Arc<[Arc<Hook>]>> {
         self.by_op.get(op).filter(|h| !h.is_empty())

@@ -296,6 +296,13 @@ impl Held {
             root: Arc::clone(root),
         })
     }
+
+    fn options(&self) -> jsonschema::ValidationOptions<'_> {
+        jsonschema::options()
+            .with_draft(Draft::Draft202012)
+            .with_registry(&self.registry)
+            .should_validate_formats(true)
+    }
 }
 
 impl Registered {
@@ -310,15 +317,6 @@ impl Registered {
             .options()
             .build(&wrapper)
             .map_err(|e| SpecError::new(&self.file, pointer, format!("invalid schema: {e}")))
-    }
-}
-
-impl Held {
-    fn options(&self) -> jsonschema::ValidationOptions<'_> {
-        jsonschema::options()
-            .with_draft(Draft::Draft202012)
-            .with_registry(&self.registry)
-            .should_validate_formats(true)
     }
 }
 

@@ -358,7 +358,7 @@ fn base_of(
             (type_has(s, "array") && may_be_empty).then(|| Value::Array(Vec::new()))
         }
     };
-    let base = example
+    let mut base: Vec<(String, Value)> = example
         .iter()
         .filter(|(k, _)| !server_set(k))
         .filter(|(k, _)| schema_of(k).is_none_or(|s| !flag(root, s, "writeOnly")))
@@ -379,9 +379,8 @@ fn base_of(
                 None => Some((k.clone(), unset(s).unwrap_or_else(|| compact(v)))),
             }
         })
-        .collect::<Vec<_>>();
+        .collect();
     // Kept for the life of the server, one per create.
-    let mut base = base;
     base.shrink_to_fit();
     let key = example
         .get(&res.id_field)
