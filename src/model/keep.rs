@@ -16,7 +16,9 @@
 //!
 //! A document is kept whole where a reference may lead somewhere a pointer cannot tell: an
 //! `$id`, an anchor, a dynamic or recursive reference, or a `$ref` that is not local. The
-//! registry resolves those through the resources it indexed, and a cut could lose one.
+//! registry resolves those through the resources it indexed, and a cut could lose one. It is
+//! copied all the same: either way, what is kept is copied with every object at its size, out of
+//! the heap the document was built in, whose pages then go back to the system whole.
 
 use crate::model::Api;
 use crate::model::operation::InDoc;
@@ -38,7 +40,8 @@ pub fn keep_what_requests_read(api: &mut Api) {
     for spec in 0..api.specs.len() {
         cut_spec(api, spec);
         // The document's building is over: what is still live in its heap (the whole document,
-        // where it was kept whole) moves to the main heap, and the heap's empty pages go.
+        // where its registry could not take the copy) moves to the main heap, and the heap's
+        // empty pages go.
         if let Some(s) = api.specs.get_mut(spec) {
             s.doc.heap = None;
         }
@@ -48,13 +51,14 @@ pub fn keep_what_requests_read(api: &mut Api) {
 fn cut_spec(api: &mut Api, spec: usize) {
     let Some(s) = api.specs.get(spec) else { return };
     let (places, data) = places(api, spec);
-    let Some(cut) = cut(s.root(), &places, &data) else {
+    let cut = cut(s.root(), &places, &data).unwrap_or_else(|| {
         tracing::debug!(
             "{}: the document is kept whole (it has references a pointer cannot follow)",
             s.doc.path.display()
         );
-        return;
-    };
+        // Copied all the same, out of the heap it was built in (see `spec::load_source`).
+        compact(s.root())
+    });
     let root = Arc::new(cut);
     if let Err(e) = s.compiler.rehome(&root) {
         // It indexed the whole document; it indexes a part of it the same way.

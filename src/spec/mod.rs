@@ -19,8 +19,9 @@
 //! their target ([`inline`]), 3.0 schemas normalised ([`normalise`]), the prose and vendor
 //! extensions nothing reads afterwards dropped ([`unread`], which also keeps files that only an
 //! extension names from being read at all), copies of the same schema, parameter, header or response
-//! made `$ref`s to the first ([`share`]), and the finished document packed in memory ([`read::repack`]),
-//! as it is kept for as long as specbox serves. Problems that leave something sensible to serve (a `$ref` to
+//! made `$ref`s to the first ([`share`]). The document is built in a heap of its own, and what of it
+//! is kept for as long as specbox serves is copied out of it once the model is built
+//! (`model::keep`). Problems that leave something sensible to serve (a `$ref` to
 //! nothing, an overlay action that selects nothing) are warnings, returned beside the document;
 //! the caller decides whether they are fatal (`--strict`).
 //!
@@ -195,8 +196,6 @@ fn load_in_heap(source: &Source, overlays: &[&Overlay]) -> Result<Loaded, Vec<Sp
         "{}: {shared} copies of a schema, parameter or response kept once",
         path.display()
     );
-    // Last, when nothing else will change it: the document is kept for the life of the server.
-    let root = read::repack(&path, root).map_err(|e| vec![e])?;
     Ok(Loaded {
         doc: SpecDoc {
             path,

@@ -74,60 +74,6 @@ fn json_exact(text: &str) -> serde_json::Result<Value> {
     Ok(value)
 }
 
-/// The document again, written out as JSON text and read back, so that it lies packed in memory;
-/// a document whose text would pass [`REPACK_LIMIT`] is kept as it is.
-///
-/// A document is built in steps that each leave holes among the blocks it keeps: strings of
-/// dropped prose, maps made again by bundling and inlining, the room a map kept for entries that
-/// went. It lives as long as the server, and every page that holds one of its blocks stays
-/// resident however empty. Read back here, once the old one is freed, it fills memory in order
-/// with every object and array at its size. Measured (bench/RESULTS.md): idle RSS 1.6 MB less on
-/// a 3 MB JSON spec and 0.6 MB less on a 1.8 MB one, for a tenth more startup instructions. A
-/// 13 MB spec (3 MB of JSON once its prose is dropped) gained 4 MB, but for a fifth more startup
-/// instructions, where its startup was already at the 300 ms and its memory well within
-/// its target; a 2,900-file YAML spec gained 0.2 MB for a tenth more. Hence the limit, which
-/// both pass.
-///
-/// serde_json refuses JSON nested more than 128 deep; a document nested deeper (bundling and
-/// inlining can add levels a file did not have) is kept as it is too. Text that serde_json wrote
-/// from a value within that depth reads back; were it not to, the error names the document.
-pub(crate) fn repack(path: &Path, root: Value) -> Result<Value, SpecError> {
-    const MAX_DEPTH: usize = 120;
-    /// Takes `n` bytes from `budget`, if it has them.
-    fn take(budget: &mut usize, n: usize) -> bool {
-        budget.checked_sub(n).map(|left| *budget = left).is_some()
-    }
-    /// Whether `v` is at most `depth` deep and its JSON text at most `budget` bytes (counted
-    /// without escapes). The walk stops as soon as either is passed, so a large document costs
-    /// no more than the limit's worth of walking.
-    fn fits(v: &Value, depth: usize, budget: &mut usize) -> bool {
-        match v {
-            Value::Array(items) => {
-                depth > 0 && take(budget, items.len() + 2) && items.iter().all(|i| fits(i, depth - 1, budget))
-            }
-            Value::Object(map) => {
-                depth > 0
-                    && take(budget, 2)
-                    && map
-                        .iter()
-                        .all(|(k, i)| take(budget, k.len() + 4) && fits(i, depth - 1, budget))
-            }
-            Value::String(t) => take(budget, t.len() + 2),
-            Value::Number(n) => take(budget, n.as_str().len()),
-            Value::Bool(_) | Value::Null => take(budget, 5),
-        }
-    }
-    let mut budget = REPACK_LIMIT;
-    if !fits(&root, MAX_DEPTH, &mut budget) {
-        return Ok(root);
-    }
-    let Ok(text) = serde_json::to_string(&root) else {
-        return Ok(root);
-    };
-    drop(root);
-    json_exact(&text).map_err(|e| SpecError::new(path, "", format!("the loaded document does not read back: {e}")))
-}
-
 /// A copy of `value` with every object and array at its size, for what is kept for the life of the
 /// server. `Value::clone` gives an object room for as many members as its hash table holds (three
 /// for one): for a document of mostly small objects, a third more memory.
@@ -145,9 +91,6 @@ pub fn compact_object(members: Vec<(String, Value)>) -> Value {
     map.extend(members);
     Value::Object(map)
 }
-
-/// The largest document (as JSON text, prose dropped) that [`repack`] writes out and reads back.
-pub(crate) const REPACK_LIMIT: usize = 2 << 20;
 
 /// The entries of the objects, and the items of the arrays, being read (see [`json_exact`]).
 #[derive(Default)]
@@ -502,25 +445,5 @@ mod tests {
         let err = parse_text(Path::new("t.yaml"), "a: 1\na: 2\n").unwrap_err();
         assert!(err.message.contains("duplicate key"), "{err}");
         assert!(err.pointer.starts_with("line "), "{err}");
-    }
-
-    #[test]
-    fn a_repacked_document_is_the_same_document() {
-        let v = yaml(
-            "openapi: 3.0.3\nmaximum: 18446744073709552000\nf: 1.50\ns: 'Zürich \"q\" \\\\'\nz: {b: [1, {c: ~}], a: []}\n",
-        );
-        let packed = repack(Path::new("t.yaml"), v.clone()).unwrap();
-        assert_eq!(packed, v);
-        assert_eq!(packed["maximum"].to_string(), "18446744073709552000");
-        let keys: Vec<&String> = packed["z"].as_object().unwrap().keys().collect();
-        assert_eq!(keys, ["b", "a"]);
-        // Deeper than serde_json reads back, or larger than the limit: kept as it was.
-        let mut deep = json!("leaf");
-        for _ in 0..200 {
-            deep = json!({ "x": [deep] });
-        }
-        assert_eq!(repack(Path::new("t.json"), deep.clone()).unwrap(), deep);
-        let large = json!({"s": "x".repeat(REPACK_LIMIT)});
-        assert_eq!(repack(Path::new("t.json"), large.clone()).unwrap(), large);
     }
 }
