@@ -7,7 +7,8 @@
 //! document's memory would stay resident: the allocator can give the system back only whole pages.
 //!
 //! So a document is built in a [`Heap`] of its own: whatever is allocated while a thread
-//! [fills](Heap::fill) a heap goes into pages of that heap, which nothing else shares. Freeing
+//! [fills](Heap::fill) a heap goes into pages of that heap, which nothing else shares. Several
+//! threads may fill one heap at once (the files of a spec are parsed on every core). Freeing
 //! the document then frees those pages whole, and dropping the heap hands what is still live in
 //! it (a file name kept for `--watch`) to the main heap.
 //!

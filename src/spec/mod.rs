@@ -108,14 +108,20 @@ pub fn load_source(source: &Source, overlays: &[&Overlay]) -> Result<Loaded, Vec
     // In a heap of its own: once the model is built, the document is replaced by the part that
     // requests read, and its memory can then go back to the system whole (see `crate::heap`).
     let Some(heap) = crate::heap::Heap::new() else {
-        return load_in_heap(source, overlays);
+        return load_in_heap(source, overlays, None);
     };
-    let mut loaded = heap.fill(|| load_in_heap(source, overlays))?;
+    let mut loaded = heap.fill(|| load_in_heap(source, overlays, Some(&heap)))?;
     loaded.doc.heap = Some(Arc::new(heap));
     Ok(loaded)
 }
 
-fn load_in_heap(source: &Source, overlays: &[&Overlay]) -> Result<Loaded, Vec<SpecError>> {
+/// Loads the document, in `heap` if there is one (this thread fills it already; the threads that
+/// parse files ahead fill it too).
+fn load_in_heap(
+    source: &Source,
+    overlays: &[&Overlay],
+    heap: Option<&crate::heap::Heap>,
+) -> Result<Loaded, Vec<SpecError>> {
     let path = source.path();
     let mut fetcher: Option<Fetcher> = None;
     let mut root = source.read(&mut fetcher).map_err(|e| vec![e])?;
@@ -183,7 +189,7 @@ fn load_in_heap(source: &Source, overlays: &[&Overlay]) -> Result<Loaded, Vec<Sp
     // Those that a local `$ref` points into stay, and their `$ref`s are followed.
     let kept = unread::Kept::of(&root);
     unread::strip(&mut root, unread::Keys::Keywords, "", &kept);
-    bundler.prefetched = prefetch::prefetch(source, &root, bundle::MAX_REF_FILE);
+    bundler.prefetched = prefetch::prefetch(source, &root, bundle::MAX_REF_FILE, heap);
     let mut root = bundler.bundle_root(source, root).map_err(|e| vec![e])?;
     warnings.append(&mut bundler.warnings);
     inline::inline_map_refs(&mut root);

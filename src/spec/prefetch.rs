@@ -19,6 +19,7 @@
 //!
 //! On one core nothing is read ahead: that would only add a walk over each file.
 
+use crate::heap::Heap;
 use crate::spec::pointer::{Field, is_data};
 use crate::spec::read::read_value;
 use crate::spec::source::{Dirs, Source, is_url, real_path};
@@ -37,7 +38,9 @@ const MAX_THREADS: usize = 8;
 
 /// Parses, on every core, the files that `root` (the document read from `source`) names by
 /// `$ref`, and the files those name, and so on; at most `max_file` bytes each, regular files only.
-pub fn prefetch(source: &Source, root: &Value, max_file: u64) -> Prefetched {
+/// Every thread builds what it parses in `heap`, if given: the heap the document is built in, so
+/// that its memory goes back whole with the rest of the document's (see [`crate::heap`]).
+pub fn prefetch(source: &Source, root: &Value, max_file: u64, heap: Option<&Heap>) -> Prefetched {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(MAX_THREADS);
@@ -67,10 +70,14 @@ pub fn prefetch(source: &Source, root: &Value, max_file: u64) -> Prefetched {
     };
     std::thread::scope(|s| {
         // A thread the system refuses is one fewer: this one parses whatever is left.
+        let run = || match heap {
+            Some(heap) => heap.fill(|| shared.run()),
+            None => shared.run(),
+        };
         for _ in 1..threads {
-            let _ = std::thread::Builder::new().spawn_scoped(s, || shared.run());
+            let _ = std::thread::Builder::new().spawn_scoped(s, run);
         }
-        shared.run();
+        run();
     });
     shared.work.into_inner().map(|w| w.done).unwrap_or_default()
 }
@@ -213,7 +220,7 @@ mod tests {
             "p": {"$ref": "a.yaml"},
             "q": {"examples": {"e": {"value": {"$ref": "c.yaml"}}}, "x-samples": {"$ref": "samples.yaml"}},
         });
-        let got = prefetch(&Source::File(d.join("root.yaml")), &root, 1 << 20);
+        let got = prefetch(&Source::File(d.join("root.yaml")), &root, 1 << 20, None);
         let real = d.canonicalize().unwrap();
         let mut names: Vec<_> = got
             .keys()

@@ -256,17 +256,42 @@ impl<'de> Visitor<'de> for JsonVisitor {
         Ok(Value::Array(out))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut out = Map::new();
+        /// Up to this many members, a mapping's keys are compared one by one as they come, and
+        /// the map is made once, at its size; most of a spec's mappings are this small.
+        const SMALL: usize = 16;
+        let duplicate = |k: &str| de::Error::custom(format!("duplicate key {k:?}"));
+        let mut members: Vec<(String, Value)> = Vec::new();
+        let mut large: Option<Map<String, Value>> = None;
         while let Some(Key(k)) = map.next_key()? {
             let Json(v) = map.next_value()?;
-            if out.contains_key(&k) {
-                return Err(de::Error::custom(format!("duplicate key {k:?}")));
+            if let Some(out) = &mut large {
+                if out.contains_key(&k) {
+                    return Err(duplicate(&k));
+                }
+                out.insert(k, v);
+                continue;
             }
-            out.insert(k, v);
+            if members.iter().any(|(m, _)| *m == k) {
+                return Err(duplicate(&k));
+            }
+            members.push((k, v));
+            if members.len() == SMALL {
+                large = Some(members.drain(..).collect());
+            }
         }
-        // Made again at its size: a map grows by doubling its room (see `json_exact`).
-        let mut exact = Map::with_capacity(out.len());
-        exact.extend(out);
+        let exact = match large {
+            // Made again at its size: a map grows by doubling its room (see `json_exact`).
+            Some(out) => {
+                let mut exact = Map::with_capacity(out.len());
+                exact.extend(out);
+                exact
+            }
+            None => {
+                let mut exact = Map::with_capacity(members.len());
+                exact.extend(members);
+                exact
+            }
+        };
         Ok(Value::Object(exact))
     }
     /// A tagged YAML node (`!tag value`): the tag says nothing OpenAPI reads, so the value stands.
