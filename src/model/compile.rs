@@ -460,6 +460,9 @@ impl OpCtx<'_> {
                                 InDoc::new(self.root, v, format!("{at}/examples/{i}")),
                             ));
                         }
+                    } else if let Some(v) = schema.field("example") {
+                        // OpenAPI 3.0's single example (3.1 deprecates it for `examples`).
+                        examples.push(("schema-0".into(), InDoc::new(self.root, v, format!("{at}/example"))));
                     }
                 }
                 (Some(mt.clone()), sp)
@@ -474,10 +477,7 @@ impl OpCtx<'_> {
             content_type,
             schema_pointer,
             examples,
-            validator: OnceLock::new(),
-            generated: OnceLock::new(),
-            completed: OnceLock::new(),
-            default_bytes: OnceLock::new(),
+            made: OnceLock::new(),
         }
     }
 }

@@ -101,7 +101,7 @@ fn places(api: &Api, spec: usize) -> (Vec<&str>, Vec<&str>) {
                 InDoc::At(pointer) => Some(pointer.as_str()),
                 _ => None,
             }));
-            out.extend(r.validator.get().and_then(Option::as_ref).map(|s| s.pointer.as_str()));
+            out.extend(r.validator_made().map(|s| s.pointer.as_str()));
         }
         match &op.action {
             Action::Create { write, .. } | Action::Update { write, .. } | Action::Replace { write, .. } => {
