@@ -37,6 +37,10 @@ const TOP: [&str; 3] = ["openapi", "jsonSchemaDialect", "$schema"];
 
 /// Cuts every spec's document to what requests read (see the module's documentation).
 pub fn keep_what_requests_read(api: &mut Api) {
+    // A parameter's own object is read at startup only, and the cut document does not hold it.
+    for p in api.ops.iter_mut().flat_map(|o| o.params.iter_mut()) {
+        p.raw = InDoc::Nothing;
+    }
     for spec in 0..api.specs.len() {
         cut_spec(api, spec);
         // The document's building is over: what is still live in its heap (the whole document,
