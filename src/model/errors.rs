@@ -506,16 +506,20 @@ fn infer_template(
 }
 
 /// The values a property's schema allows, when it lists them (`const`, or a non-empty `enum`): its
-/// `default` or `example` first where that is one of them, so a fallback is the value the spec shows.
+/// `default` or example first where that is one of them, so a fallback is the value the spec shows.
 fn enumerated(s: &Value) -> Option<Vec<Value>> {
+    let shown = |k: &str| match k {
+        "examples" => s.get("examples").and_then(|e| e.get(0)),
+        _ => s.get(k),
+    };
     let mut values = match (s.get("const"), s.get("enum")) {
         (Some(c), _) => vec![c.clone()],
         (None, Some(Value::Array(values))) if !values.is_empty() => values.clone(),
         _ => return None,
     };
-    if let Some(i) = ["default", "example"]
+    if let Some(i) = ["default", "example", "examples"]
         .iter()
-        .find_map(|k| s.get(*k).and_then(|shown| values.iter().position(|v| v == shown)))
+        .find_map(|k| shown(k).and_then(|shown| values.iter().position(|v| v == shown)))
     {
         let preferred = values.remove(i);
         values.insert(0, preferred);

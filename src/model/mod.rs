@@ -562,6 +562,26 @@ paths:
         assert!(op.responses[0].validator(&api.specs[0].compiler).is_none());
     }
 
+    /// A response schema's single `example` (OpenAPI 3.0's, or 3.1's deprecated one) is the
+    /// response's example `schema-0`, as the first of an `examples` list is.
+    #[test]
+    fn a_response_schemas_example_is_an_example_of_the_response() {
+        for schema in [
+            "{type: object, example: {id: a_1}}",
+            "{type: object, examples: [{id: a_1}]}",
+        ] {
+            let yaml = format!(
+                "openapi: 3.1.0\ninfo: {{title: ex, version: '1'}}\npaths:\n  /things:\n    get:\n      \
+                 responses: {{'200': {{description: ok, content: {{application/json: {{schema: {schema}}}}}}}}}\n"
+            );
+            let api = Api::build(vec![doc("ex.yaml", &yaml)], &BuildOptions::default()).unwrap();
+            let (root, response) = (api.specs[0].root(), &api.ops[0].responses[0]);
+            let shown = serde_json::json!({"id": "a_1"});
+            assert_eq!(response.example(root, "schema-0"), Some(&shown), "{schema}");
+            assert_eq!(response.default_body(root), Some(&shown), "{schema}");
+        }
+    }
+
     #[test]
     fn lazy_validators_validate_and_name_the_field() {
         let yaml = r#"

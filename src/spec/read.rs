@@ -260,7 +260,7 @@ impl<'de> Visitor<'de> for JsonVisitor {
         /// the map is made once, at its size; most of a spec's mappings are this small.
         const SMALL: usize = 16;
         let duplicate = |k: &str| de::Error::custom(format!("duplicate key {k:?}"));
-        let mut members: Vec<(String, Value)> = Vec::new();
+        let mut members: Vec<(String, Value)> = Vec::with_capacity(SMALL);
         let mut large: Option<Map<String, Value>> = None;
         while let Some(Key(k)) = map.next_key()? {
             let Json(v) = map.next_value()?;
@@ -470,5 +470,13 @@ mod tests {
         let err = parse_text(Path::new("t.yaml"), "a: 1\na: 2\n").unwrap_err();
         assert!(err.message.contains("duplicate key"), "{err}");
         assert!(err.pointer.starts_with("line "), "{err}");
+        // Past 16 members a mapping is checked another way: in order, and a key given twice
+        // across the change is still refused (at the mapping's line, as any duplicate is).
+        let many: String = (0..20).map(|i| format!("k{i}: {i}\n")).collect();
+        let keys: Vec<String> = yaml(&many).as_object().unwrap().keys().cloned().collect();
+        assert_eq!(keys, (0..20).map(|i| format!("k{i}")).collect::<Vec<_>>());
+        let err = parse_text(Path::new("t.yaml"), &format!("{many}k3: again\n")).unwrap_err();
+        assert!(err.message.contains("duplicate key \"k3\""), "{err}");
+        assert!(err.pointer.starts_with("line 1 "), "{err}");
     }
 }
