@@ -10,7 +10,7 @@ use crate::model::resources::plan::Action;
 use crate::model::schema::{Coerce, Compile, Location, Schema, SchemaCompiler};
 use crate::spec::bundle::UNRESOLVED_KEY;
 use crate::spec::error::SpecError;
-use crate::spec::pointer::{Field, escape_pointer, lookup, operations, percent_decode, resolve, resolve_pointer_of};
+use crate::spec::pointer::{Field, escape_pointer, follow_lone_refs, lookup, operations, resolve, resolve_pointer_of};
 use hyper::Method;
 use regex::Regex;
 use serde_json::Value;
@@ -360,7 +360,9 @@ impl OpCtx<'_> {
         } else {
             (None, Coerce::String)
         };
-        let schema_pointer = schema_pointer.map(|sp| lone_ref_target(self.root, sp));
+        // Compiled where a lone `$ref` leads: the document kept for requests then needs no
+        // wrapper around it (see `model::keep`).
+        let schema_pointer = schema_pointer.map(|sp| follow_lone_refs(self.root, sp));
         let schema = match &schema_pointer {
             Some(sp) if lookup(self.root, sp).is_some() => Some(self.schema(sp)?),
             _ => None,
@@ -390,7 +392,7 @@ impl OpCtx<'_> {
             media.push(Media {
                 media_type: mt.split(';').next().unwrap_or(mt).trim().to_ascii_lowercase(),
                 schema: if schema.is_some() {
-                    Some(self.schema(&lone_ref_target(self.root, sp.clone()))?)
+                    Some(self.schema(&follow_lone_refs(self.root, sp.clone()))?)
                 } else {
                     None
                 },
@@ -480,27 +482,6 @@ impl OpCtx<'_> {
             made: OnceLock::new(),
         }
     }
-}
-
-/// Where a schema written as a lone `$ref` (`{"$ref": "#/components/schemas/Pet"}`, as most
-/// are) really is: it validates as its target does, and the document kept for requests then needs
-/// no wrapper around it (see [`crate::model::keep`]). A `$ref` beside other keywords is left, as
-/// those keywords count too.
-fn lone_ref_target(root: &Value, mut pointer: String) -> String {
-    for _ in 0..32 {
-        let target = match lookup(root, &pointer).and_then(Value::as_object) {
-            Some(m) if m.len() == 1 => match m.field("$ref").and_then(Value::as_str) {
-                Some(r) if r.starts_with('#') => percent_decode(&r[1..]).into_owned(),
-                _ => break,
-            },
-            _ => break,
-        };
-        if lookup(root, &target).is_none() {
-            break;
-        }
-        pointer = target;
-    }
-    pointer
 }
 
 fn parse_status(code: &str) -> Option<StatusKey> {

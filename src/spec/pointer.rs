@@ -350,15 +350,36 @@ fn through_schemas(root: &Value, pointer: &str) -> Option<String> {
 }
 
 /// `pointer` with the `$ref` chain at it followed (no retry through schemas).
-fn follow_refs(root: &Value, mut pointer: String) -> String {
+fn follow_refs(root: &Value, pointer: String) -> String {
+    follow_local_refs(root, pointer, false)
+}
+
+/// Where a schema written as a lone `$ref` (`{"$ref": "#/components/schemas/Pet"}`, as most
+/// are) really is: it validates as its target does. A `$ref` beside other keywords is not
+/// followed, as those keywords count too, nor one that leads nowhere.
+pub fn follow_lone_refs(root: &Value, pointer: String) -> String {
+    follow_local_refs(root, pointer, true)
+}
+
+/// Follows local `$ref`s from `pointer` (at most 32); with `lone`, only a `$ref` that is its
+/// object's only member and leads somewhere.
+fn follow_local_refs(root: &Value, mut pointer: String, lone: bool) -> String {
     for _ in 0..32 {
-        match lookup(root, &pointer)
-            .and_then(|v| v.field("$ref"))
+        let Some(at) = lookup(root, &pointer).and_then(Value::as_object) else {
+            break;
+        };
+        let Some(r) = at
+            .field("$ref")
             .and_then(Value::as_str)
-        {
-            Some(r) if r.starts_with('#') => pointer = percent_decode(&r[1..]).into_owned(),
-            _ => break,
+            .and_then(|r| r.strip_prefix('#'))
+        else {
+            break;
+        };
+        let target = percent_decode(r).into_owned();
+        if lone && (at.len() != 1 || lookup(root, &target).is_none()) {
+            break;
         }
+        pointer = target;
     }
     pointer
 }

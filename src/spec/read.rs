@@ -279,20 +279,11 @@ impl<'de> Visitor<'de> for JsonVisitor {
                 large = Some(members.drain(..).collect());
             }
         }
-        let exact = match large {
-            // Made again at its size: a map grows by doubling its room (see `json_exact`).
-            Some(out) => {
-                let mut exact = Map::with_capacity(out.len());
-                exact.extend(out);
-                exact
-            }
-            None => {
-                let mut exact = Map::with_capacity(members.len());
-                exact.extend(members);
-                exact
-            }
-        };
-        Ok(Value::Object(exact))
+        // A large one made again at its size: a map grows by doubling its room.
+        Ok(compact_object(match large {
+            Some(out) => out.into_iter().collect(),
+            None => members,
+        }))
     }
     /// A tagged YAML node (`!tag value`): the tag says nothing OpenAPI reads, so the value stands.
     fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<Value, A::Error> {
