@@ -109,7 +109,13 @@ fn places(api: &Api, spec: usize) -> (Vec<&str>, Vec<&str>) {
         }
         match &op.action {
             Action::Create { write, .. } | Action::Update { write, .. } | Action::Replace { write, .. } => {
-                out.extend(write.checked.iter().map(|(_, s)| s.pointer.as_str()));
+                out.extend(
+                    write
+                        .made()
+                        .into_iter()
+                        .flat_map(|w| &w.checked)
+                        .map(|(_, s)| s.pointer.as_str()),
+                );
             }
             _ => {}
         }
@@ -405,17 +411,40 @@ components:
     /// one; every local `$ref` there still resolves; and what requests do not read is gone.
     #[test]
     fn a_model_reads_the_same_from_the_cut_document() {
-        let path = std::path::Path::new("shop.yaml");
-        let doc = crate::spec::SpecDoc {
-            path: path.to_path_buf(),
-            name: "shop".into(),
-            version: crate::spec::Version::V31,
-            root: Arc::new(crate::spec::read::parse_text(path, SHOP).expect("parses")),
-            heap: None,
+        let doc_of = || {
+            let path = std::path::Path::new("shop.yaml");
+            crate::spec::SpecDoc {
+                path: path.to_path_buf(),
+                name: "shop".into(),
+                version: crate::spec::Version::V31,
+                root: Arc::new(crate::spec::read::parse_text(path, SHOP).expect("parses")),
+                heap: None,
+            }
         };
-        let mut api = Api::build(vec![doc], &crate::model::BuildOptions::default()).expect("builds");
+        let mut api = Api::build(vec![doc_of()], &crate::model::BuildOptions::default()).expect("builds");
         assert!(!api.resources.is_empty() && !api.hooks.webhooks.is_empty());
         let whole = Arc::clone(&api.specs[0].doc.root);
+        // A write's plan is made by its first request, after the cut: it is the plan the whole
+        // document gives.
+        let writes = |api: &Api| -> Vec<(String, Option<String>)> {
+            api.ops
+                .iter()
+                .filter_map(|op| match &op.action {
+                    Action::Create { res, write, .. } => {
+                        let made = write.made().map(|w| format!("{w:?}"));
+                        let res = &api.resources[*res];
+                        Some((format!("{:?}", write.plan(&api.specs[0], op, res)), made))
+                    }
+                    _ => None,
+                })
+                .collect()
+        };
+        let planned = {
+            let fresh = Api::build(vec![doc_of()], &Default::default());
+            writes(&fresh.expect("builds"))
+        };
+        assert!(planned.iter().all(|(_, made)| made.is_none()), "made at startup");
+        assert!(planned.iter().any(|(p, _)| p.contains("paid")), "{planned:?}");
         let (places, data) = places(&api, 0);
         let before: Vec<String> = places.iter().chain(&data).map(|p| p.to_string()).collect();
         keep_what_requests_read(&mut api);
@@ -438,6 +467,7 @@ components:
             assert_eq!(lookup(&after, p), lookup(&whole, p), "{p}");
         }
         assert!(api.hooks.every().all(|h| Arc::ptr_eq(&h.root.load(), &after)));
+        assert_eq!(writes(&api), planned);
         for gone in [
             "/info",
             "/paths/~1orders/get/operationId",

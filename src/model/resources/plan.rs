@@ -14,7 +14,7 @@ pub enum Action {
     None,
     Create {
         res: usize,
-        write: Box<WritePlan>,
+        write: Box<Write>,
         shape: Shape,
     },
     Read {
@@ -27,12 +27,12 @@ pub enum Action {
     },
     Update {
         res: usize,
-        write: Box<WritePlan>,
+        write: Box<Write>,
         shape: Shape,
     },
     Replace {
         res: usize,
-        write: Box<WritePlan>,
+        write: Box<Write>,
         shape: Shape,
     },
     Delete {
@@ -197,6 +197,14 @@ pub fn singular(name: &str) -> String {
         n.to_string()
     }
 }
+
+/// A write's [`WritePlan`], made by the first request that needs it (`Write::plan`, beside
+/// `write_plan`). Most writes of a large spec are never sent, and making every plan at startup
+/// was a tenth of a large spec's startup. A plan reads only what the cut document keeps (the
+/// body's, the representation's and the answer's schemas, the answer's examples), so it is the
+/// same plan whenever it is made.
+#[derive(Debug, Clone, Default)]
+pub struct Write(pub(super) std::sync::OnceLock<WritePlan>);
 
 /// Which request fields are stored, under which names, and what a new item starts from.
 #[derive(Debug, Clone, Default)]

@@ -8,7 +8,7 @@
 
 use crate::model::operation::{Operation, Props, Spec, any_shape_properties, properties};
 use crate::model::resources::envelope::{answer_envelope, fold, item_envelope, unwrap};
-use crate::model::resources::plan::{Rename, Resource, WritePlan};
+use crate::model::resources::plan::{Action, Rename, Resource, Write, WritePlan};
 use crate::model::resources::shape::type_has;
 use crate::model::schema::Coerce;
 use crate::spec::pointer::{Field, lookup, resolve};
@@ -101,6 +101,20 @@ fn same_shape(root: &Value, a: &Value, b: &Value) -> bool {
         (Coerce::Array(x, _), Coerce::Array(y, _)) => kinds(x).0 == kinds(y).0,
         (Coerce::Json, _) | (_, Coerce::Json) | (Coerce::Array(..), _) | (_, Coerce::Array(..)) => false,
         _ => true,
+    }
+}
+
+impl Write {
+    /// The plan of `op` (a create, update or replace of `res`, in `spec`), made now if no
+    /// request has made it yet.
+    pub fn plan(&self, spec: &Spec, op: &Operation, res: &Resource) -> &WritePlan {
+        self.0
+            .get_or_init(|| write_plan(spec, op, res, matches!(op.action, Action::Create { .. })))
+    }
+
+    /// The plan, if a request has made it.
+    pub fn made(&self) -> Option<&WritePlan> {
+        self.0.get()
     }
 }
 

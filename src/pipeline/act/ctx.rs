@@ -5,7 +5,7 @@ use crate::exchange::Body;
 use crate::model::Api;
 use crate::model::errors::{ApiError, ErrorKind};
 use crate::model::operation::Operation;
-use crate::model::resources::plan::{Resource, TimeForm};
+use crate::model::resources::plan::{Resource, TimeForm, Write, WritePlan};
 use crate::state::store::{Entry, Parent, Scope, Store, TenantRef};
 use serde_json::Value;
 
@@ -86,6 +86,17 @@ pub fn scope_for<'a>(ctx: &Ctx<'a>, res: usize) -> Result<Scope<'a>, ApiError> {
         key: (res, values.join("/")),
         parents,
     })
+}
+
+/// The write plan of `op` on resource `res`, made by the first request that needs it (see
+/// [`Write`]).
+pub fn plan_of<'a>(ctx: &Ctx<'a>, op: &'a Operation, res: usize, write: &'a Write) -> Result<&'a WritePlan, ApiError> {
+    let spec = ctx
+        .api
+        .specs
+        .get(op.spec)
+        .ok_or_else(|| ApiError::new(500, ErrorKind::Internal, "spec missing from the model"))?;
+    Ok(write.plan(spec, op, resource(ctx, res)?))
 }
 
 pub fn resource<'a>(ctx: &Ctx<'a>, res: usize) -> Result<&'a Resource, ApiError> {

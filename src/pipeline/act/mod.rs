@@ -20,7 +20,7 @@ pub mod write;
 use crate::exchange::Body;
 use crate::model::errors::ApiError;
 use crate::model::resources::plan::{Action, Resource};
-use crate::pipeline::act::ctx::{Ctx, Outcome, item_scope, key_of, not_found};
+use crate::pipeline::act::ctx::{Ctx, Outcome, item_scope, key_of, not_found, plan_of};
 use crate::pipeline::act::list::list;
 use crate::pipeline::act::write::{create, set_archived, write_item};
 use crate::state::item::{Entry, render};
@@ -116,7 +116,10 @@ pub async fn act(ctx: &Ctx<'_>, body: Option<Value>) -> Result<Option<Outcome>, 
                 },
             }
         }
-        Action::Create { res, write, shape } => create(ctx, *res, write, shape, success, body, rule).await?,
+        Action::Create { res, write, shape } => {
+            let write = plan_of(ctx, ctx.op, *res, write)?;
+            create(ctx, *res, write, shape, success, body, rule).await?
+        }
         Action::Read { res, shape } => {
             let (r, entry) = stored(ctx, *res).await?;
             Outcome {
@@ -126,8 +129,14 @@ pub async fn act(ctx: &Ctx<'_>, body: Option<Value>) -> Result<Option<Outcome>, 
             }
         }
         Action::List { res, plan } => list(ctx, *res, plan, success).await?,
-        Action::Update { res, write, shape } => write_item(ctx, *res, write, shape, success, false, body).await?,
-        Action::Replace { res, write, shape } => write_item(ctx, *res, write, shape, success, true, body).await?,
+        Action::Update { res, write, shape } => {
+            let write = plan_of(ctx, ctx.op, *res, write)?;
+            write_item(ctx, *res, write, shape, success, false, body).await?
+        }
+        Action::Replace { res, write, shape } => {
+            let write = plan_of(ctx, ctx.op, *res, write)?;
+            write_item(ctx, *res, write, shape, success, true, body).await?
+        }
         Action::Delete { res, shape } => {
             let (r, scope, id) = item_scope(ctx, *res)?;
             let entry = ctx.store.remove(ctx.tenant, &scope, r, id).await?;

@@ -7,7 +7,7 @@ use crate::model::lifecycle::OutcomeRule;
 use crate::model::resources::plan::{Action, IdGen, Resource, Shape, WritePlan};
 use crate::model::resources::write::rekey;
 use crate::model::schema::{Location, Violation};
-use crate::pipeline::act::ctx::{Ctx, Outcome, item_scope, moment, now, resource, scope_for};
+use crate::pipeline::act::ctx::{Ctx, Outcome, item_scope, moment, now, plan_of, resource, scope_for};
 use crate::pipeline::act::lifecycle::{schedule, shape_new};
 use crate::state::item::{Entry, claims_of, field_of, id_key, render, to_entry, unique_key};
 use crate::state::store::{From, Insert, PageQuery, Prepared, Scope};
@@ -421,13 +421,14 @@ async fn resolve_reference(
                 let id = item.get(&target.id_field).cloned().unwrap_or(Value::Null);
                 return Ok(Resolved::Existing(id, item));
             }
-            let write = match create_op.map(|o| &o.action) {
-                Some(Action::Create { write, .. }) => write.as_ref().clone(),
-                _ => WritePlan::default(),
+            let none = WritePlan::default();
+            let write = match create_op.map(|o| (o, &o.action)) {
+                Some((op, Action::Create { res, write, .. })) => plan_of(ctx, op, *res, write)?,
+                _ => &none,
             };
             Ok(Resolved::Inline(new_object(
                 target,
-                &write,
+                write,
                 Some(Value::Object(inline.clone())),
                 &[],
                 now(ctx),
