@@ -47,7 +47,8 @@ pub struct Bundler {
     /// Canonical form of each file a `$ref` named, by the path it was named as: a multi-file spec
     /// names the same files in thousands of `$ref`s (one in the corpus: 8,700 `$ref`s,
     /// 3,300 paths, 2,800 files), and canonicalising a path takes a system call per component.
-    canonical: HashMap<PathBuf, Source, Fast>,
+    /// Keyed by the path's bytes: `Path`'s own hash reads it component by component.
+    canonical: HashMap<std::ffi::OsString, Source, Fast>,
     /// Canonical form of each directory those paths are in (see [`real_path`]).
     dirs: Dirs,
     /// Files parsed ahead of the walk, by real path ([`crate::spec::prefetch`]); each is taken
@@ -196,13 +197,13 @@ impl Bundler {
         }
         let ext = file.join(target);
         let canonical = match &ext {
-            Source::File(path) => match self.canonical.get(path) {
+            Source::File(path) => match self.canonical.get(path.as_os_str()) {
                 Some(c) => c.clone(),
                 None => {
                     let c = self
                         .canonical_file(path)
                         .map_err(|e| SpecError::new(&file.path(), at(), format!("cannot resolve $ref {r:?}: {e}")))?;
-                    self.canonical.insert(path.clone(), c.clone());
+                    self.canonical.insert(path.as_os_str().to_owned(), c.clone());
                     c
                 }
             },

@@ -8,7 +8,7 @@ use crate::spec::pointer::percent_decode;
 use crate::spec::read::{parse_text, read_value};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 /// A document's location.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -29,25 +29,47 @@ pub fn real_path(path: &Path, dirs: &mut Dirs) -> Result<PathBuf, String> {
     let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
         return whole();
     };
-    let dir = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    };
-    let real_dir = match dirs.get(dir) {
-        Some(d) => d.clone(),
-        None => match dir.canonicalize() {
-            Ok(d) => {
-                dirs.insert(dir.to_path_buf(), d.clone());
-                d
-            }
-            Err(_) => return whole(),
-        },
+    let Some(real_dir) = real_dir(dir, dirs) else {
+        return whole();
     };
     match std::fs::symlink_metadata(path) {
         Ok(m) if !m.file_type().is_symlink() => Ok(real_dir.join(name)),
         _ => whole(),
     }
+}
+
+/// The real path of directory `dir`, each spelling resolved once and from its parent's: a `..`
+/// after a real path is that path's parent, and a name is one `lstat` (a symbolic link, or a
+/// name that is not there, is left to the system's `realpath`). A multi-file spec names the same
+/// few directories in many spellings (`models/../../paths/x/`), and `realpath` reads every
+/// component of each spelling again.
+fn real_dir(dir: &Path, dirs: &mut Dirs) -> Option<PathBuf> {
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    if let Some(d) = dirs.get(dir) {
+        return Some(d.clone());
+    }
+    let whole = || dir.canonicalize().ok();
+    let real = match (dir.components().next_back(), dir.parent()) {
+        (Some(Component::ParentDir), Some(parent)) => {
+            let above = real_dir(parent, dirs)?;
+            Some(above.parent().map_or_else(|| above.clone(), Path::to_path_buf))
+        }
+        (Some(Component::Normal(name)), Some(parent)) => {
+            let joined = real_dir(parent, dirs)?.join(name);
+            match std::fs::symlink_metadata(&joined) {
+                Ok(m) if m.is_dir() => Some(joined),
+                _ => whole(),
+            }
+        }
+        // `/`, `.`, a Windows prefix: the system says.
+        _ => whole(),
+    }?;
+    dirs.insert(dir.to_path_buf(), real.clone());
+    Some(real)
 }
 
 /// Whether `s` is an absolute http(s) URL (scheme case-insensitive, as RFC 3986 has it).
