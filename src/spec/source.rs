@@ -162,6 +162,34 @@ fn url_as_path(url: &str) -> PathBuf {
 mod tests {
     use super::*;
 
+    /// A directory spelled through `..`, through `.`, or through a symbolic link (whose `..` is
+    /// the link target's parent, not the link's) has the real path `realpath` gives it.
+    #[test]
+    fn a_directory_has_its_real_path_however_it_is_spelled() {
+        let d = std::env::temp_dir().join(format!("specbox-real-dir-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(d.join("a/b/c")).unwrap();
+        std::fs::create_dir_all(d.join("x/y")).unwrap();
+        std::os::unix::fs::symlink(d.join("x/y"), d.join("a/link")).unwrap();
+        let mut dirs = Dirs::default();
+        for spelling in [
+            "a/b/c",
+            "a/b/c/../..",
+            "a/./b/../b/c/..",
+            "a/link",
+            "a/link/..",
+            "a/link/../y/..",
+        ] {
+            let dir = d.join(spelling);
+            assert_eq!(real_dir(&dir, &mut dirs), dir.canonicalize().ok(), "{spelling}");
+        }
+        assert_eq!(real_dir(&d.join("a/missing/.."), &mut dirs), None);
+        std::fs::write(d.join("x/f.yaml"), "{}").unwrap();
+        let file = d.join("a/link/../f.yaml");
+        assert_eq!(real_path(&file, &mut dirs).ok(), file.canonicalize().ok());
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
     #[test]
     fn names_of_files_and_urls() {
         let url = Source::from_arg(Path::new("https://h/v1/pet%20store.json?x=1#frag"));
