@@ -42,6 +42,7 @@ pub mod share;
 pub mod source;
 pub mod swagger2;
 pub mod unread;
+pub mod yaml;
 
 use crate::spec::bundle::Bundler;
 use crate::spec::error::SpecError;

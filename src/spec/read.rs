@@ -34,15 +34,27 @@ pub fn parse_text(path: &Path, text: &str) -> Result<Value, SpecError> {
     if is_json {
         return parse_json(path, text);
     }
-    let Json(mut value) = yaml_serde::from_str(text).map_err(|e| {
-        let at = e
-            .location()
-            .map(|l| format!("line {} column {}", l.line(), l.column()))
-            .unwrap_or_default();
-        SpecError::new(path, at, format!("invalid YAML: {e}"))
-    })?;
+    // saphyr-parser refuses a few layouts that libyaml reads (a quoted item of a flow sequence
+    // whose `]` is back at its key's indentation): what it refuses is read as before, and a text
+    // that neither reads is reported as before, by yaml_serde.
+    let mut value = match crate::spec::yaml::parse(text) {
+        Ok(value) => value,
+        Err(_) => with_yaml_serde(text).map_err(|e| {
+            let at = e
+                .location()
+                .map(|l| format!("line {} column {}", l.line(), l.column()))
+                .unwrap_or_default();
+            SpecError::new(path, at, format!("invalid YAML: {e}"))
+        })?,
+    };
     apply_merges(&mut value);
     Ok(value)
+}
+
+/// YAML text to JSON through yaml_serde (libyaml's port), the reader specbox had before
+/// [`crate::spec::yaml`], which its tests hold to what this one reads.
+pub(crate) fn with_yaml_serde(text: &str) -> Result<Value, yaml_serde::Error> {
+    yaml_serde::from_str::<Json>(text).map(|Json(v)| v)
 }
 
 /// JSON text to a value, with every number too large for `f64` (`1e400`) made the largest finite
@@ -446,6 +458,14 @@ mod tests {
         assert_eq!(y, json!({"a": f64::MAX, "b": f64::MIN, "c": null}));
     }
 
+    /// A layout saphyr-parser refuses and libyaml reads: yaml_serde reads it.
+    #[test]
+    fn what_the_fast_reader_refuses_is_read_as_before() {
+        let text = "jobs:\n  - build:\n      rust: [\n        'rust:1.48.0'\n      ]\n";
+        assert!(crate::spec::yaml::parse(text).is_err());
+        assert_eq!(yaml(text), json!({"jobs": [{"build": {"rust": ["rust:1.48.0"]}}]}));
+    }
+
     #[test]
     fn keys_tags_merges_and_duplicates() {
         let v = yaml(
@@ -460,7 +480,7 @@ mod tests {
         assert!(err.message.contains("duplicate key"), "{err}");
         assert!(err.pointer.starts_with("line "), "{err}");
         // Past 16 members a mapping is checked another way: in order, and a key given twice
-        // across the change is still refused (at the mapping's line, as any duplicate is).
+        // across the change is still refused (yaml_serde reports it, at the mapping's line).
         let many: String = (0..20).map(|i| format!("k{i}: {i}\n")).collect();
         let keys: Vec<String> = yaml(&many).as_object().unwrap().keys().cloned().collect();
         assert_eq!(keys, (0..20).map(|i| format!("k{i}")).collect::<Vec<_>>());

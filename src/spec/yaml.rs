@@ -1,0 +1,658 @@
+//! YAML text straight to JSON values, from saphyr-parser's events.
+//!
+//! A multi-file spec is mostly YAML: a third of a 1,500-file spec's startup went to reading it
+//! through yaml_serde, whose port of libyaml copies every scalar into an event before a value is
+//! made of it. saphyr-parser hands out scalars borrowed from the text where it can, and the values
+//! are built here as the events come, in 40% less time.
+//!
+//! A text it refuses is read by yaml_serde, as before ([`crate::spec::read`]): saphyr-parser
+//! refuses a few layouts that libyaml reads. What it reads, it reads as yaml_serde did (the tests
+//! compare the two on every YAML file of the repository):
+//! - a plain scalar is typed by YAML 1.2's core schema as yaml_serde applies it: `null`, `~` and
+//!   nothing are null; `true`/`True`/`TRUE` and the `false`s are booleans; integers in decimal,
+//!   `0x`, `0o` and `0b`, signed, up to 128 bits, are kept exactly, and a decimal with a leading
+//!   zero (`0123`) is text; finite floats, `.inf` and `.nan` are numbers (see
+//!   [`crate::spec::read`] for how JSON holds the last two); anything else is text;
+//! - a quoted or block scalar is text; `!!str`, `!!int`, `!!float`, `!!bool` and `!!null` say what
+//!   their scalar is (one that is not what its tag says is an error); any other tag is dropped for
+//!   the value it tags;
+//! - a mapping key is text: a scalar of another type is written as text (`200:` is `"200"`,
+//!   `0x1A:` is `"26"`); a duplicate key is an error;
+//! - an alias is a copy of its anchor's value, within a bound (aliases of aliases of large values
+//!   grow exponentially, so copies may add at most a hundred nodes per event of the text);
+//! - nesting deeper than 128 levels, and more than one document, are errors.
+//!
+//! A block scalar that ends the text with no line break after it keeps no line break (as libyaml
+//! reads it; saphyr-parser adds one).
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
+use serde_json::{Map, Number, Value};
+use std::borrow::Cow;
+
+/// Nesting deeper than this is refused (as yaml_serde refuses it): what reads a document after
+/// this walks it recursively.
+const MAX_DEPTH: usize = 128;
+
+/// Alias copies may add at most this many nodes per event of the text.
+const ALIAS_NODES_PER_EVENT: usize = 100;
+
+/// Mappings of up to this many members compare each new key with those before it, and are made
+/// once, at their size; larger ones are checked through the map as it grows.
+const SMALL: usize = 16;
+
+/// Why a text is no YAML document specbox reads, and where (1-based line and column).
+#[derive(Debug)]
+pub struct YamlError {
+    pub message: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl YamlError {
+    fn at(span: &Span, message: impl Into<String>) -> Self {
+        YamlError {
+            message: message.into(),
+            line: span.start.line(),
+            column: span.start.col() + 1,
+        }
+    }
+}
+
+/// A collection being read.
+enum Open {
+    Seq {
+        items: Vec<Value>,
+        anchor: usize,
+        nodes: usize,
+    },
+    Map {
+        members: Vec<(String, Value)>,
+        /// Past [`SMALL`] members.
+        large: Option<Map<String, Value>>,
+        /// The key read, whose value comes next.
+        key: Option<String>,
+        anchor: usize,
+        nodes: usize,
+    },
+}
+
+/// Parses one YAML document into JSON (an empty text is `null`). `<<` merge keys are left as
+/// keys: [`crate::spec::read`] applies them.
+pub fn parse(text: &str) -> Result<Value, YamlError> {
+    let mut open: Vec<Open> = Vec::new();
+    // Each anchor's value and its size in nodes, by the parser's anchor id.
+    let mut anchors: Vec<Option<(Value, usize)>> = Vec::new();
+    let mut done: Option<Value> = None;
+    let mut documents = 0;
+    let mut events = 0usize;
+    let mut copied = 0usize;
+    for next in Parser::new_from_str(text) {
+        let (event, span) = next.map_err(|e| YamlError {
+            message: e.info().to_string(),
+            line: e.marker().line(),
+            column: e.marker().col() + 1,
+        })?;
+        events += 1;
+        // A finished node: its value, its anchor, and its size in nodes.
+        let (value, anchor, nodes) = match event {
+            Event::DocumentStart(_) => {
+                documents += 1;
+                if documents > 1 {
+                    return Err(YamlError::at(&span, "more than one document in the file"));
+                }
+                continue;
+            }
+            Event::SequenceStart(..) | Event::MappingStart(..) if open.len() >= MAX_DEPTH => {
+                return Err(YamlError::at(
+                    &span,
+                    format!("nested more than {MAX_DEPTH} levels deep"),
+                ));
+            }
+            Event::SequenceStart(anchor, _) => {
+                open.push(Open::Seq {
+                    items: Vec::new(),
+                    anchor,
+                    nodes: 1,
+                });
+                continue;
+            }
+            Event::MappingStart(anchor, _) => {
+                open.push(Open::Map {
+                    members: Vec::new(),
+                    large: None,
+                    key: None,
+                    anchor,
+                    nodes: 1,
+                });
+                continue;
+            }
+            Event::SequenceEnd | Event::MappingEnd => match open.pop() {
+                Some(Open::Seq { items, anchor, nodes }) => (Value::Array(items), anchor, nodes),
+                Some(Open::Map {
+                    members,
+                    large,
+                    anchor,
+                    nodes,
+                    ..
+                }) => {
+                    // Made again at its size: a map grows by doubling its room (collecting
+                    // sizes it from the members' exact count).
+                    let value = Value::Object(match large {
+                        Some(map) => map.into_iter().collect(),
+                        None => members.into_iter().collect(),
+                    });
+                    (value, anchor, nodes)
+                }
+                None => continue,
+            },
+            Event::Scalar(raw, style, anchor, tag) => {
+                let raw = at_the_end(text, &span, style, raw);
+                let scalar = resolve(&raw, style, tag.as_deref()).map_err(|m| YamlError::at(&span, m))?;
+                if let Some(Open::Map { key: k @ None, .. }) = open.last_mut()
+                    && anchor == 0
+                {
+                    *k = Some(key(&raw, scalar));
+                    continue;
+                }
+                (value(&raw, scalar), anchor, 1)
+            }
+            Event::Alias(id) => {
+                let Some(Some((value, nodes))) = anchors.get(id) else {
+                    return Err(YamlError::at(&span, "unknown anchor"));
+                };
+                copied += nodes;
+                if copied > events.saturating_mul(ALIAS_NODES_PER_EVENT).max(10_000) {
+                    return Err(YamlError::at(&span, "aliases expand to too large a document"));
+                }
+                (value.clone(), 0, *nodes)
+            }
+            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => continue,
+        };
+        if anchor > 0 {
+            if anchors.len() <= anchor {
+                anchors.resize(anchor + 1, None);
+            }
+            if let Some(slot) = anchors.get_mut(anchor) {
+                *slot = Some((value.clone(), nodes));
+            }
+        }
+        add(&mut open, &mut done, value, nodes, &span)?;
+    }
+    Ok(done.unwrap_or(Value::Null))
+}
+
+/// Puts a finished node where it goes: into the collection being read (as a mapping's key, or a
+/// value), or as the document.
+fn add(open: &mut [Open], done: &mut Option<Value>, value: Value, nodes: usize, span: &Span) -> Result<(), YamlError> {
+    match open.last_mut() {
+        None => *done = Some(value),
+        Some(Open::Seq { items, nodes: n, .. }) => {
+            items.push(value);
+            *n += nodes;
+        }
+        Some(Open::Map {
+            members,
+            large,
+            key,
+            nodes: n,
+            ..
+        }) => {
+            let Some(k) = key.take() else {
+                *key = Some(key_text(value).map_err(|m| YamlError::at(span, m))?);
+                return Ok(());
+            };
+            *n += nodes;
+            let duplicate = || YamlError::at(span, format!("duplicate key {k:?}"));
+            if let Some(map) = large {
+                if map.contains_key(&k) {
+                    return Err(duplicate());
+                }
+                map.insert(k, value);
+                return Ok(());
+            }
+            if members.iter().any(|(m, _)| *m == k) {
+                return Err(duplicate());
+            }
+            members.push((k, value));
+            if members.len() == SMALL {
+                *large = Some(members.drain(..).collect());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A mapping key as JSON has it: text. A scalar of another type is written as text.
+fn key_text(key: Value) -> Result<String, String> {
+    Ok(match key {
+        Value::String(s) => s,
+        Value::Null => "null".to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        _ => return Err("a mapping key must be a string, number, boolean or null".to_string()),
+    })
+}
+
+/// A block scalar that ends the text with no line break after it: libyaml keeps no line break
+/// there, and saphyr-parser adds one. Any other scalar as it is.
+fn at_the_end<'t>(text: &str, span: &Span, style: ScalarStyle, raw: Cow<'t, str>) -> Cow<'t, str> {
+    let block = matches!(style, ScalarStyle::Literal | ScalarStyle::Folded);
+    if !block || text.ends_with('\n') || !raw.ends_with('\n') {
+        return raw;
+    }
+    // The scalar's end is the text's end (the span counts characters).
+    if span.end.index() < text.chars().count() {
+        return raw;
+    }
+    match raw {
+        Cow::Borrowed(s) => Cow::Borrowed(&s[..s.len() - 1]),
+        Cow::Owned(mut s) => {
+            s.pop();
+            Cow::Owned(s)
+        }
+    }
+}
+
+/// What a scalar is, by its tag, else (plain) by the core schema.
+enum Scalar {
+    Null,
+    Bool(bool),
+    /// An integer of at most 128 bits, exactly.
+    Int(Value),
+    Float(f64),
+    Text,
+}
+
+/// What the scalar `raw` is (see the module's documentation for the rules).
+fn resolve(raw: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Scalar, String> {
+    let Some(tag) = tag else {
+        return Ok(if style == ScalarStyle::Plain {
+            plain(raw)
+        } else {
+            Scalar::Text
+        });
+    };
+    if tag.is_yaml_core_schema() {
+        let not_a = |what: &str| format!("invalid value: {raw:?}, expected {what}");
+        return match tag.suffix.as_str() {
+            "bool" => boolean(raw).map(Scalar::Bool).ok_or_else(|| not_a("a boolean")),
+            "int" => integer(raw).map(Scalar::Int).ok_or_else(|| not_a("an integer")),
+            "float" => float(raw).map(Scalar::Float).ok_or_else(|| not_a("a float")),
+            "null" => null(raw).then_some(Scalar::Null).ok_or_else(|| not_a("null")),
+            // `!!str`, and other core tags (`!!binary`, `!!timestamp`): text.
+            _ => Ok(Scalar::Text),
+        };
+    }
+    // A local tag (`!thing`) is dropped for what it tags; a global one leaves text.
+    let local = tag.handle.starts_with('!') || tag.handle.is_empty() && tag.suffix.starts_with('!');
+    Ok(if local && style == ScalarStyle::Plain {
+        plain(raw)
+    } else {
+        Scalar::Text
+    })
+}
+
+/// A scalar as a value. JSON has neither infinity nor NaN: infinities are the largest finite
+/// numbers of their sign, NaN is null (see [`crate::spec::read`]).
+fn value(raw: &str, scalar: Scalar) -> Value {
+    match scalar {
+        Scalar::Null => Value::Null,
+        Scalar::Bool(b) => Value::Bool(b),
+        Scalar::Int(n) => n,
+        Scalar::Float(f) => Number::from_f64(f.clamp(f64::MIN, f64::MAX)).map_or(Value::Null, Value::Number),
+        Scalar::Text => Value::String(raw.to_string()),
+    }
+}
+
+/// A scalar as a mapping key: text, a scalar of another type written as text (`1e3:` is
+/// `"1000"`, `.inf:` is `"inf"`).
+fn key(raw: &str, scalar: Scalar) -> String {
+    match scalar {
+        Scalar::Null => "null".to_string(),
+        Scalar::Bool(b) => b.to_string(),
+        Scalar::Int(n) => n.to_string(),
+        Scalar::Float(f) => f.to_string(),
+        Scalar::Text => raw.to_string(),
+    }
+}
+
+/// A plain scalar: null, a boolean, an integer, a float, else text.
+fn plain(raw: &str) -> Scalar {
+    if raw.is_empty() || null(raw) {
+        return Scalar::Null;
+    }
+    if let Some(b) = boolean(raw) {
+        return Scalar::Bool(b);
+    }
+    let numeric = raw
+        .as_bytes()
+        .first()
+        .is_some_and(|b| b.is_ascii_digit() || b"+-.".contains(b));
+    if numeric {
+        if let Some(n) = integer(raw) {
+            return Scalar::Int(n);
+        }
+        if !leading_zero_digits(raw)
+            && let Some(f) = float(raw)
+        {
+            return Scalar::Float(f);
+        }
+    }
+    Scalar::Text
+}
+
+fn null(raw: &str) -> bool {
+    matches!(raw, "null" | "Null" | "NULL" | "~")
+}
+
+fn boolean(raw: &str) -> Option<bool> {
+    match raw {
+        "true" | "True" | "TRUE" => Some(true),
+        "false" | "False" | "FALSE" => Some(false),
+        _ => None,
+    }
+}
+
+/// `0123`, `-007`: digits after a leading zero are text in YAML 1.2, not an octal number.
+fn leading_zero_digits(raw: &str) -> bool {
+    let digits = raw.strip_prefix(['-', '+']).unwrap_or(raw);
+    digits.len() > 1 && digits.starts_with('0') && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// An integer of at most 128 bits: an optional sign, then decimal digits, or `0x`, `0o` or `0b`
+/// and digits of that base. Kept exactly (`arbitrary_precision`).
+fn integer(raw: &str) -> Option<Value> {
+    let (negative, unsigned) = match raw.as_bytes().first()? {
+        b'-' => (true, &raw[1..]),
+        b'+' => (false, &raw[1..]),
+        _ => (false, raw),
+    };
+    let (radix, digits) = if let Some(d) = unsigned.strip_prefix("0x") {
+        (16, d)
+    } else if let Some(d) = unsigned.strip_prefix("0o") {
+        (8, d)
+    } else if let Some(d) = unsigned.strip_prefix("0b") {
+        (2, d)
+    } else {
+        if leading_zero_digits(raw) {
+            return None;
+        }
+        (10, unsigned)
+    };
+    // `from_str_radix` takes a sign of its own: the only sign is the one read above.
+    if digits.starts_with(['+', '-']) {
+        return None;
+    }
+    let magnitude = u128::from_str_radix(digits, radix).ok()?;
+    if !negative {
+        return Some(match u64::try_from(magnitude) {
+            Ok(n) => Value::from(n),
+            Err(_) => Value::Number(Number::from_u128(magnitude)?),
+        });
+    }
+    if magnitude <= 1 << 63 {
+        // -2^63 fits, as i64::MIN.
+        let n = (magnitude as i128).checked_neg()?;
+        return Some(Value::from(i64::try_from(n).ok()?));
+    }
+    let n = if magnitude == 1 << 127 {
+        i128::MIN
+    } else {
+        i128::try_from(magnitude).ok()?.checked_neg()?
+    };
+    Some(Value::Number(Number::from_i128(n)?))
+}
+
+/// A float: finite decimal notation, or `.inf`, `-.inf`, `.nan` (in their three spellings).
+fn float(raw: &str) -> Option<f64> {
+    let unsigned = match raw.strip_prefix('+') {
+        Some(rest) if rest.starts_with(['+', '-']) => return None,
+        Some(rest) => rest,
+        None => raw,
+    };
+    match (unsigned, raw) {
+        (".inf" | ".Inf" | ".INF", _) => Some(f64::INFINITY),
+        (_, "-.inf" | "-.Inf" | "-.INF") => Some(f64::NEG_INFINITY),
+        (_, ".nan" | ".NaN" | ".NAN") => Some(f64::NAN),
+        _ => unsigned.parse::<f64>().ok().filter(|f| f.is_finite()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What yaml_serde, through specbox's own visitor, makes of the same text.
+    fn before(text: &str) -> Option<Value> {
+        crate::spec::read::with_yaml_serde(text).ok()
+    }
+
+    #[test]
+    fn scalars_are_typed_as_yaml_serde_typed_them() {
+        let scalars = [
+            "",
+            "~",
+            "null",
+            "Null",
+            "NULL",
+            "nULL",
+            "true",
+            "True",
+            "TRUE",
+            "tRUE",
+            "false",
+            "no",
+            "on",
+            "off",
+            "yes",
+            "0",
+            "-0",
+            "+0",
+            "7",
+            "+7",
+            "-7",
+            "007",
+            "-007",
+            "0x1A",
+            "-0x1A",
+            "+0x1A",
+            "0x",
+            "0x+1",
+            "0o17",
+            "-0o17",
+            "0b101",
+            "-0b101",
+            "0b2",
+            "1_000",
+            "18446744073709551615",
+            "18446744073709551616",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "170141183460469231731687303715884105727",
+            "-170141183460469231731687303715884105728",
+            "340282366920938463463374607431768211455",
+            "340282366920938463463374607431768211456",
+            "-170141183460469231731687303715884105729",
+            "0.5",
+            ".5",
+            "-.5",
+            "+.5",
+            "5.",
+            "1e3",
+            "1E+2",
+            "-1e-3",
+            "1e400",
+            "-1e400",
+            ".inf",
+            "+.inf",
+            ".Inf",
+            ".INF",
+            "-.inf",
+            "-.Inf",
+            ".nan",
+            ".NaN",
+            ".NAN",
+            "-.nan",
+            "inf",
+            "nan",
+            "infinity",
+            "++1",
+            "+-1",
+            "--1",
+            "1.2.3",
+            "2024-01-01",
+            "12:30",
+            "0.1.2",
+            "1e",
+            "e1",
+            "0e0",
+            "00.5",
+            "-",
+            "+",
+            ".",
+            "abc",
+            "a b",
+        ];
+        for s in scalars {
+            // (An empty key, `: v`, is refused by yaml_serde and read as `null` here, as YAML 1.2
+            // reads it.)
+            let key = (!s.is_empty()).then(|| format!("{s}: v"));
+            for text in [format!("v: {s}"), format!("v: '{s}'"), format!("v: !!str {s}")]
+                .into_iter()
+                .chain(key)
+            {
+                assert_eq!(parse(&text).ok(), before(&text), "{text}");
+            }
+        }
+        for text in [
+            "v: !!int '12'",
+            "v: !!int x",
+            "v: !!float '1.5'",
+            "v: !!float x",
+            "v: !!bool 'true'",
+            "v: !!bool x",
+            "v: !!null ''",
+            "v: !!null x",
+            "v: !foo 12",
+            "v: !foo '12'",
+            "v: ! 12",
+            "v: !foo {a: 1}",
+            "v: !!binary aGk=",
+            "v: !!map {a: 1}",
+            "v: !!seq [1]",
+        ] {
+            assert_eq!(parse(text).ok(), before(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn documents_read_as_they_did() {
+        let texts = [
+            "",
+            "# only a comment\n",
+            "a: 1\nb: [x, {c: d}]\n",
+            "- 1\n- - 2\n  - 3\n",
+            "base: &b {x: 1, y: 2}\nuse: *b\nmerged: {<<: *b, y: 3}\n",
+            "s: &s text\nt: *s\n*s : key\n",
+            "block: |\n  one\n  two\n",
+            "block: |\n  one\n  two",
+            "folded: >\n  one\n  two\n\n",
+            "keep: |+\n  one\n\n",
+            "strip: |-\n  one\n",
+            "list: [a, 'b', \"c\\n\"]\n",
+            "? complex\n: value\n",
+            "%YAML 1.2\n---\na: 1\n...\n",
+            "---\na: 1\n",
+            "\"quoted key\": 1\n'single': 2\n",
+            "1: one\n2.5: two\ntrue: three\n~: four\n0x10: five\n",
+            "k: \u{e9}t\u{e9}\nemoji: \"\\u263A\"\n",
+        ];
+        for text in texts {
+            assert_eq!(parse(text).ok(), before(text), "{text:?}");
+        }
+        let many: String = (0..40).map(|i| format!("k{i}: {i}\n")).collect();
+        assert_eq!(parse(&many).ok(), before(&many));
+        for text in [
+            "keep: |+\n  one",
+            "folded: >\n  one",
+            "a:\n  b: |\n    x",
+            "a: [|\n",
+            "a: 'x",
+        ] {
+            assert_eq!(parse(text).ok(), before(text), "{text:?}");
+        }
+    }
+
+    /// Every YAML file of the repository's specs, fixtures and corpus (3,000 files, most of them
+    /// one published spec's), and of the directories in `SPECBOX_YAML_DIRS`, reads as it did.
+    #[test]
+    fn every_yaml_file_here_reads_as_it_did() {
+        fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    files(&path, out);
+                } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                    out.push(path);
+                }
+            }
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut dirs: Vec<std::path::PathBuf> = ["specs", "fixtures", "tests"].iter().map(|d| root.join(d)).collect();
+        dirs.extend(
+            std::env::var("SPECBOX_YAML_DIRS")
+                .iter()
+                .flat_map(|v| v.split(':').map(Into::into)),
+        );
+        let mut all = Vec::new();
+        for dir in &dirs {
+            files(dir, &mut all);
+        }
+        assert!(all.len() > 2000, "{}", all.len());
+        let mut differ = Vec::new();
+        for path in &all {
+            let text = std::fs::read_to_string(path).unwrap();
+            if parse(&text).ok() != before(&text) {
+                differ.push(path.display().to_string());
+            }
+        }
+        assert!(
+            differ.is_empty(),
+            "{} of {} files differ: {differ:?}",
+            differ.len(),
+            all.len()
+        );
+    }
+
+    #[test]
+    fn what_yaml_serde_refused_is_refused() {
+        for text in [
+            "a: 1\na: 2\n",
+            "a: [1\n",
+            "a: *nothing\n",
+            "a: 1\n---\nb: 2\n",
+            "{[1]: x}\n",
+            "a: !!int x\n",
+        ] {
+            assert!(before(text).is_none(), "yaml_serde read {text:?}");
+            assert!(parse(text).is_err(), "{text:?}");
+        }
+        let many: String = (0..40).map(|i| format!("k{}: {i}\n", i % 30)).collect();
+        let e = parse(&many).unwrap_err();
+        assert!(e.message.contains("duplicate key \"k0\""), "{}", e.message);
+        assert_eq!(e.line, 31);
+        let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+        assert!(parse(&deep).unwrap_err().message.contains("128 levels"));
+        let ok_depth = format!("{}1{}", "[".repeat(100), "]".repeat(100));
+        assert!(parse(&ok_depth).is_ok());
+        // A billion laughs: each level names the one before ten times.
+        let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let p = i - 1;
+            bomb.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        assert!(parse(&bomb).unwrap_err().message.contains("too large"));
+    }
+}
