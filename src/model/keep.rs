@@ -107,6 +107,9 @@ fn places(api: &Api, spec: usize) -> (Vec<&str>, Vec<&str>) {
             }));
             out.extend(r.validator_made().map(|s| s.pointer.as_str()));
         }
+        // No write plan is made before the cut (requests make them), and a plan's checked
+        // schemas lie inside the representation's and the answer's schemas, kept above; one made
+        // all the same is kept.
         match &op.action {
             Action::Create { write, .. } | Action::Update { write, .. } | Action::Replace { write, .. } => {
                 out.extend(
