@@ -22,7 +22,6 @@
 
 use crate::model::Api;
 use crate::model::operation::InDoc;
-use crate::model::resources::plan::Action;
 use crate::spec::pointer::{is_data, lookup, percent_decode, push_segment};
 use crate::spec::read::{compact, compact_object};
 use serde_json::Value;
@@ -107,21 +106,8 @@ fn places(api: &Api, spec: usize) -> (Vec<&str>, Vec<&str>) {
             }));
             out.extend(r.validator_made().map(|s| s.pointer.as_str()));
         }
-        // No write plan is made before the cut (requests make them), and a plan's checked
-        // schemas lie inside the representation's and the answer's schemas, kept above; one made
-        // all the same is kept.
-        match &op.action {
-            Action::Create { write, .. } | Action::Update { write, .. } | Action::Replace { write, .. } => {
-                out.extend(
-                    write
-                        .made()
-                        .into_iter()
-                        .flat_map(|w| &w.checked)
-                        .map(|(_, s)| s.pointer.as_str()),
-                );
-            }
-            _ => {}
-        }
+        // A write plan (made by a request, after the cut) reads the body's schemas, kept above,
+        // and the representation's and the answer's, kept here and below, with their examples.
     }
     for r in api.resources.iter().filter(|r| r.spec == spec) {
         out.extend(r.schema_pointer.as_deref());
@@ -279,6 +265,7 @@ fn copy(value: &Value, at: &mut String, kept: &Set<String>, ancestors: &Set<&str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::resources::plan::Action;
     use serde_json::json;
 
     #[test]

@@ -265,34 +265,14 @@ impl<'de> Visitor<'de> for JsonVisitor {
         Ok(Value::Array(out))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        /// Up to this many members, a mapping's keys are compared one by one as they come, and
-        /// the map is made once, at its size; most of a spec's mappings are this small.
-        const SMALL: usize = 16;
-        let duplicate = |k: &str| de::Error::custom(format!("duplicate key {k:?}"));
-        let mut members: Vec<(String, Value)> = Vec::with_capacity(SMALL);
-        let mut large: Option<Map<String, Value>> = None;
+        let mut members = crate::spec::yaml::Members::default();
         while let Some(Key(k)) = map.next_key()? {
             let Json(v) = map.next_value()?;
-            if let Some(out) = &mut large {
-                if out.contains_key(&k) {
-                    return Err(duplicate(&k));
-                }
-                out.insert(k, v);
-                continue;
-            }
-            if members.iter().any(|(m, _)| *m == k) {
-                return Err(duplicate(&k));
-            }
-            members.push((k, v));
-            if members.len() == SMALL {
-                large = Some(members.drain(..).collect());
-            }
+            members
+                .insert(k, v)
+                .map_err(|k| de::Error::custom(format!("duplicate key {k:?}")))?;
         }
-        // A large one made again at its size: a map grows by doubling its room.
-        Ok(compact_object(match large {
-            Some(out) => out.into_iter().collect(),
-            None => members,
-        }))
+        Ok(members.into_object())
     }
     /// A tagged YAML node (`!tag value`): the tag says nothing OpenAPI reads, so the value stands.
     fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<Value, A::Error> {

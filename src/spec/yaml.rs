@@ -42,13 +42,54 @@ use std::borrow::Cow;
 /// this walks it recursively.
 const MAX_DEPTH: usize = 128;
 
-/// Copies made for anchors and their aliases may add at most this many nodes per event of the
-/// text (at least 10,000 in all).
-const ALIAS_NODES_PER_EVENT: usize = 100;
+/// How many nodes the copies made for anchors and their aliases may add, `events` events into
+/// the text: a hundred per event, and at least 10,000.
+fn copy_bound(events: usize) -> usize {
+    events.saturating_mul(100).max(10_000)
+}
 
-/// Mappings of up to this many members compare each new key with those before it, and are made
-/// once, at their size; larger ones are checked through the map as it grows.
-const SMALL: usize = 16;
+/// A mapping's members as they come, each key checked against those before it, made into an
+/// object at its size at the end. Up to [`Members::SMALL`] members, keys are compared one by one
+/// (most of a spec's mappings are this small) and the object is made once; past that, through
+/// the map as it grows, which is made again at its size (a map grows by doubling its room). Both
+/// YAML readers build their mappings with it ([`crate::spec::read`] for yaml_serde's).
+#[derive(Default)]
+pub(crate) struct Members {
+    small: Vec<(String, Value)>,
+    /// Past [`Members::SMALL`] members.
+    large: Option<Map<String, Value>>,
+}
+
+impl Members {
+    const SMALL: usize = 16;
+
+    /// Adds a member; a key the mapping has already is refused, and handed back.
+    pub(crate) fn insert(&mut self, key: String, value: Value) -> Result<(), String> {
+        if let Some(map) = &mut self.large {
+            if map.contains_key(&key) {
+                return Err(key);
+            }
+            map.insert(key, value);
+            return Ok(());
+        }
+        if self.small.iter().any(|(k, _)| *k == key) {
+            return Err(key);
+        }
+        self.small.push((key, value));
+        if self.small.len() == Self::SMALL {
+            self.large = Some(self.small.drain(..).collect());
+        }
+        Ok(())
+    }
+
+    /// The object, at its size (collecting sizes it from the members' exact count).
+    pub(crate) fn into_object(self) -> Value {
+        Value::Object(match self.large {
+            Some(map) => map.into_iter().collect(),
+            None => self.small.into_iter().collect(),
+        })
+    }
+}
 
 /// Why a text is no YAML document specbox reads, and where (1-based line and column).
 #[derive(Debug)]
@@ -95,9 +136,7 @@ enum Open {
         size: Size,
     },
     Map {
-        members: Vec<(String, Value)>,
-        /// Past [`SMALL`] members.
-        large: Option<Map<String, Value>>,
+        members: Members,
         /// The key read, whose value comes next.
         key: Option<String>,
         anchor: usize,
@@ -141,6 +180,7 @@ pub fn parse(text: &str) -> Result<Value, YamlError> {
         })?;
         events += 1;
         let too_deep = || YamlError::at(&span, format!("nested more than {MAX_DEPTH} levels deep"));
+        let too_large = || YamlError::at(&span, "anchors and aliases copy too large a document");
         // A finished node: its value, its anchor, its size, and its text as a key (a scalar's).
         let (value, anchor, size, key_text) = match event {
             Event::DocumentStart(_) => {
@@ -161,8 +201,7 @@ pub fn parse(text: &str) -> Result<Value, YamlError> {
             }
             Event::MappingStart(anchor, _) => {
                 open.push(Open::Map {
-                    members: Vec::new(),
-                    large: None,
+                    members: Members::default(),
                     key: None,
                     anchor,
                     size: Size::SCALAR,
@@ -172,20 +211,8 @@ pub fn parse(text: &str) -> Result<Value, YamlError> {
             Event::SequenceEnd | Event::MappingEnd => match open.pop() {
                 Some(Open::Seq { items, anchor, size }) => (Value::Array(items), anchor, size, None),
                 Some(Open::Map {
-                    members,
-                    large,
-                    anchor,
-                    size,
-                    ..
-                }) => {
-                    // Made again at its size: a map grows by doubling its room (collecting
-                    // sizes it from the members' exact count).
-                    let value = Value::Object(match large {
-                        Some(map) => map.into_iter().collect(),
-                        None => members.into_iter().collect(),
-                    });
-                    (value, anchor, size, None)
-                }
+                    members, anchor, size, ..
+                }) => (members.into_object(), anchor, size, None),
                 None => continue,
             },
             Event::Scalar(raw, style, anchor, tag) => {
@@ -214,8 +241,8 @@ pub fn parse(text: &str) -> Result<Value, YamlError> {
                     return Err(too_deep());
                 }
                 copied += anchored.size.nodes;
-                if copied > events.saturating_mul(ALIAS_NODES_PER_EVENT).max(10_000) {
-                    return Err(YamlError::at(&span, "anchors and aliases copy too large a document"));
+                if copied > copy_bound(events) {
+                    return Err(too_large());
                 }
                 (anchored.value.clone(), 0, anchored.size, anchored.key.clone())
             }
@@ -223,8 +250,8 @@ pub fn parse(text: &str) -> Result<Value, YamlError> {
         };
         if anchor > 0 && aliases {
             copied += size.nodes;
-            if copied > events.saturating_mul(ALIAS_NODES_PER_EVENT).max(10_000) {
-                return Err(YamlError::at(&span, "anchors and aliases copy too large a document"));
+            if copied > copy_bound(events) {
+                return Err(too_large());
             }
             if anchors.len() <= anchor {
                 anchors.resize_with(anchor + 1, || None);
@@ -274,11 +301,7 @@ fn add(
             *s = s.with(size);
         }
         Some(Open::Map {
-            members,
-            large,
-            key,
-            size: s,
-            ..
+            members, key, size: s, ..
         }) => {
             let Some(k) = key.take() else {
                 *key = Some(match key_text {
@@ -293,21 +316,9 @@ fn add(
                 return Ok(());
             };
             *s = s.with(size);
-            let duplicate = || YamlError::at(span, format!("duplicate key {k:?}"));
-            if let Some(map) = large {
-                if map.contains_key(&k) {
-                    return Err(duplicate());
-                }
-                map.insert(k, value);
-                return Ok(());
-            }
-            if members.iter().any(|(m, _)| *m == k) {
-                return Err(duplicate());
-            }
-            members.push((k, value));
-            if members.len() == SMALL {
-                *large = Some(members.drain(..).collect());
-            }
+            members
+                .insert(k, value)
+                .map_err(|k| YamlError::at(span, format!("duplicate key {k:?}")))?;
         }
     }
     Ok(())
