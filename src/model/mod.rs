@@ -27,6 +27,7 @@ pub mod keep;
 pub mod lifecycle;
 pub mod links;
 pub mod operation;
+pub mod precheck;
 pub mod resources;
 pub mod router;
 pub mod rules;

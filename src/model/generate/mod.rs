@@ -63,6 +63,11 @@ use pattern::Patterns;
 use rng::{Rng, VARIANT_ATTEMPTS};
 use values::{MAX_STRING, fit_length, format_value, name_hint, pad_formatted, plain_word};
 
+/// Whether `pattern` compiles as a schema's `pattern` does (ECMA-262 regular expressions).
+pub fn pattern_compiles(pattern: &str) -> bool {
+    compiled::pattern(pattern).is_some()
+}
+
 /// Containers nested deeper than this only get what their schema requires.
 const SOFT_DEPTH: usize = 8;
 /// Past this depth containers are emptied (or nulled), which ends even required self-references.
