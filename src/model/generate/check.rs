@@ -41,12 +41,36 @@ use super::pattern::Patterns;
 /// How deep the checker follows a schema before it gives the value the benefit of the doubt.
 const MAX_CHECK_DEPTH: usize = 256;
 
+/// Keywords this checker does not judge, or that change how what it judges is read: where one
+/// is met, its answer may not be jsonschema's (see [`Checker::sure`]).
+const NOT_JUDGED: [&str; 12] = [
+    "unevaluatedProperties",
+    "unevaluatedItems",
+    "dependentSchemas",
+    "dependencies",
+    "additionalItems",
+    "$dynamicRef",
+    "$recursiveRef",
+    "$id",
+    "$anchor",
+    "$dynamicAnchor",
+    "$recursiveAnchor",
+    "$schema",
+];
+
+/// Integers past this lose digits as `f64`, which bounds are compared in.
+const EXACT_F64: f64 = 9_007_199_254_740_992.0;
+
 /// One check: the document for `$ref`s, the generation's compiled patterns, and the (schema,
 /// value) addresses entered through `$ref`, to cut reference cycles.
 pub(super) struct Checker<'a, 'd> {
     doc: &'d Value,
     patterns: &'a mut Patterns,
     checking: Vec<(usize, usize)>,
+    /// Something was met that this checker gives the benefit of the doubt, or judges otherwise
+    /// than jsonschema (a keyword of [`NOT_JUDGED`], a `$ref` or a pattern it cannot follow,
+    /// a reference cycle, the depth limit, `url` held to `uri`, an integer past `f64`).
+    unsure: bool,
 }
 
 impl<'a, 'd> Checker<'a, 'd> {
@@ -55,7 +79,14 @@ impl<'a, 'd> Checker<'a, 'd> {
             doc,
             patterns,
             checking: Vec::new(),
+            unsure: false,
         }
+    }
+
+    /// Whether every answer given so far is the one jsonschema gives: nothing was met that
+    /// this checker does not judge as jsonschema does.
+    pub(super) fn sure(&self) -> bool {
+        !self.unsure
     }
 
     pub(super) fn is_valid(&mut self, schema: &Value, value: &Value) -> bool {
@@ -69,32 +100,47 @@ impl<'a, 'd> Checker<'a, 'd> {
         let map = match schema {
             Value::Bool(allowed) => return *allowed,
             Value::Object(map) => map,
-            _ => return true,
+            _ => {
+                self.unsure = true;
+                return true;
+            }
         };
         if depth > MAX_CHECK_DEPTH {
+            self.unsure = true;
             return true;
         }
         let depth = depth + 1;
-        if let Some(target) = map
-            .field("$ref")
-            .and_then(Value::as_str)
-            .and_then(|r| resolve(self.doc, r))
-        {
-            let key = (std::ptr::from_ref(target).addr(), std::ptr::from_ref(value).addr());
-            // Re-entering the same schema for the same value cannot change the answer.
-            if !self.checking.contains(&key) {
-                self.checking.push(key);
-                let valid = self.check(target, value, depth);
-                self.checking.pop();
-                if !valid {
-                    return false;
+        if !self.unsure && map.keys().any(|k| NOT_JUDGED.contains(&k.as_str())) {
+            self.unsure = true;
+        }
+        if let Some(reference) = map.field("$ref") {
+            match reference.as_str().and_then(|r| resolve(self.doc, r)) {
+                Some(target) => {
+                    let key = (std::ptr::from_ref(target).addr(), std::ptr::from_ref(value).addr());
+                    // Re-entering the same schema for the same value cannot change the answer.
+                    if self.checking.contains(&key) {
+                        self.unsure = true;
+                    } else {
+                        self.checking.push(key);
+                        let valid = self.check(target, value, depth);
+                        self.checking.pop();
+                        if !valid {
+                            return false;
+                        }
+                    }
                 }
+                None => self.unsure = true,
             }
         }
         self.check_applicators(map, value, depth)
             && self.check_generic(map, value)
             && match value {
-                Value::Number(number) => number.as_f64().is_none_or(|x| NumericBounds::of(map).admits(x)),
+                Value::Number(number) => number.as_f64().is_none_or(|x| {
+                    if x.abs() >= EXACT_F64 {
+                        self.unsure = true;
+                    }
+                    NumericBounds::of(map).admits(x)
+                }),
                 Value::String(text) => self.check_string(map, text),
                 Value::Array(items) => self.check_array(map, items, depth),
                 Value::Object(entries) => self.check_object(map, entries, depth),
@@ -161,10 +207,25 @@ impl<'a, 'd> Checker<'a, 'd> {
         let max = usize_keyword(map, "maxLength");
         let pattern = map.field("pattern").and_then(Value::as_str);
         let format = map.field("format").and_then(Value::as_str);
-        self.patterns.fits(text, min, max, pattern) && format.is_none_or(|f| format_ok(f, text))
+        if pattern.is_some_and(|p| !self.patterns.compiles(p)) {
+            self.unsure = true;
+        }
+        let format_fits = format.is_none_or(|f| {
+            let fits = format_ok(f, text);
+            // jsonschema knows no `url`: it lets every text through.
+            if !fits && f == "url" {
+                self.unsure = true;
+            }
+            fits
+        });
+        self.patterns.fits(text, min, max, pattern) && format_fits
     }
 
     fn check_array(&mut self, map: &Map<String, Value>, items: &[Value], depth: usize) -> bool {
+        // A list of schemas under `items` is an older draft's; 2020-12 reads it otherwise.
+        if map.field("items").is_some_and(Value::is_array) {
+            self.unsure = true;
+        }
         let (prefix, rest): (&[Value], Option<&Value>) = match (map.field("prefixItems"), map.field("items")) {
             (Some(Value::Array(prefix)), items) => (prefix, items),
             (None, Some(Value::Array(prefix))) => (prefix, map.field("additionalItems")),
@@ -230,7 +291,10 @@ impl<'a, 'd> Checker<'a, 'd> {
                         }
                     }
                     // Cannot tell, so do not let `additionalProperties` reject the key.
-                    None => declared = true,
+                    None => {
+                        declared = true;
+                        self.unsure = true;
+                    }
                     Some(false) => {}
                 }
             }

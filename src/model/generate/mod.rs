@@ -68,6 +68,24 @@ pub fn pattern_compiles(pattern: &str) -> bool {
     compiled::pattern(pattern).is_some()
 }
 
+/// Values judged by the built-in checker (`check.rs`) where its answer is certainly
+/// jsonschema's, without compiling a validator: many values against the schemas of one
+/// document, the patterns they use compiled once.
+#[derive(Default)]
+pub struct Judge {
+    patterns: Patterns,
+}
+
+impl Judge {
+    /// Whether `value` certainly satisfies `schema`, a schema of `doc`: `false` when it does
+    /// not, or when the checker met something it does not judge as jsonschema does (then only
+    /// a compiled validator can tell).
+    pub fn surely_valid(&mut self, doc: &Value, schema: &Value, value: &Value) -> bool {
+        let mut checker = Checker::new(doc, &mut self.patterns);
+        checker.is_valid(schema, value) && checker.sure()
+    }
+}
+
 /// Containers nested deeper than this only get what their schema requires.
 const SOFT_DEPTH: usize = 8;
 /// Past this depth containers are emptied (or nulled), which ends even required self-references.

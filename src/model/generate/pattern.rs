@@ -34,6 +34,14 @@ impl Patterns {
         matcher.as_ref().map(|m| m.is_valid(&Value::String(text.to_owned())))
     }
 
+    /// Whether `pattern` compiles (compiled once, as [`Self::matches`] uses it).
+    pub(super) fn compiles(&mut self, pattern: &str) -> bool {
+        self.compiled
+            .entry(pattern.to_owned())
+            .or_insert_with(|| compiled::pattern(pattern))
+            .is_some()
+    }
+
     /// Whether `text` has an allowed length and does not fail `pattern` (a pattern that cannot
     /// be compiled gives it the benefit of the doubt).
     pub(super) fn fits(&mut self, text: &str, min: usize, max: Option<usize>, pattern: Option<&str>) -> bool {

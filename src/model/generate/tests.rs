@@ -135,3 +135,122 @@ fn memoised_generation_is_per_document() {
     assert_eq!(other, json!({"b": 2}));
     super::MEMO.with_borrow(|memo| assert!(memo.is_none()));
 }
+
+/// Keywords of 2020-12 with bounds of several kinds, against values of every kind, alone, nested
+/// and behind a `$ref`: what the judge is sure of, jsonschema agrees with.
+#[test]
+fn what_the_judge_is_sure_of_jsonschema_agrees_with() {
+    let schemas = [
+        json!({"type": "integer"}),
+        json!({"type": ["string", "null"]}),
+        json!({"type": "number", "minimum": 1.5}),
+        json!({"exclusiveMaximum": 3}),
+        json!({"multipleOf": 0.1}),
+        json!({"multipleOf": 3}),
+        json!({"minLength": 2, "maxLength": 3}),
+        json!({"pattern": "^[a-z]+$"}),
+        json!({"pattern": "(?=a)"}),
+        json!({"format": "date-time"}),
+        json!({"format": "email"}),
+        json!({"format": "url"}),
+        json!({"format": "uuid"}),
+        json!({"format": "unknown-format"}),
+        json!({"enum": [1, "a", null, {"a": [1]}]}),
+        json!({"const": 1.0}),
+        json!({"minItems": 1, "maxItems": 2, "uniqueItems": true}),
+        json!({"items": {"type": "string"}}),
+        json!({"prefixItems": [{"type": "integer"}], "items": false}),
+        json!({"items": [{"type": "integer"}]}),
+        json!({"contains": {"type": "integer"}, "minContains": 2}),
+        json!({"required": ["a"]}),
+        json!({"properties": {"a": {"type": "integer"}}, "additionalProperties": false}),
+        json!({"patternProperties": {"^x": {"type": "string"}}, "additionalProperties": false}),
+        json!({"propertyNames": {"maxLength": 1}}),
+        json!({"minProperties": 1, "maxProperties": 1}),
+        json!({"dependentRequired": {"a": ["b"]}}),
+        json!({"dependentSchemas": {"a": {"required": ["b"]}}}),
+        json!({"unevaluatedProperties": false, "properties": {"a": true}}),
+        json!({"allOf": [{"type": "object"}, {"required": ["a"]}]}),
+        json!({"anyOf": [{"type": "string"}, {"minimum": 2}]}),
+        json!({"oneOf": [{"type": "integer"}, {"minimum": 2}]}),
+        json!({"not": {"type": "string"}}),
+        json!({"if": {"type": "integer"}, "then": {"minimum": 5}, "else": {"type": "string"}}),
+        json!({"$ref": "#/components/schemas/Pet"}),
+        json!({"$ref": "#/components/schemas/Missing"}),
+        json!({"type": "object", "properties": {"self": {"$ref": "#/components/schemas/Tree"}}}),
+        json!({"maximum": 9007199254740993_u64}),
+        json!(true),
+        json!(false),
+    ];
+    let values = [
+        json!(null),
+        json!(true),
+        json!(0),
+        json!(1),
+        json!(1.0),
+        json!(2),
+        json!(0.3),
+        json!(5),
+        json!(-7.5),
+        json!(9007199254740993_u64),
+        json!(""),
+        json!("a"),
+        json!("ab"),
+        json!("abcd"),
+        json!("x1"),
+        json!("2024-01-01T00:00:00Z"),
+        json!("nobody@example.com"),
+        json!("not a url"),
+        json!("https://a.test/x"),
+        json!("8c7d3f7e-6a3b-4f8e-9d3a-2b1c0e5f4a6d"),
+        json!([]),
+        json!([1]),
+        json!([1, 1]),
+        json!(["a", 2]),
+        json!([1, 2, 3]),
+        json!({}),
+        json!({"a": 1}),
+        json!({"a": "x"}),
+        json!({"b": 1}),
+        json!({"a": 1, "b": 2}),
+        json!({"xa": "s"}),
+        json!({"xa": 1}),
+        json!({"ab": 1}),
+        json!({"a": [1]}),
+        json!({"id": "8c7d3f7e-6a3b-4f8e-9d3a-2b1c0e5f4a6d", "name": "Rex", "kind": {"barks": 4}}),
+    ];
+    let mut root = doc();
+    root["components"]["schemas"]["Tree"] =
+        json!({"type": "object", "properties": {"self": {"$ref": "#/components/schemas/Tree"}}});
+    let mut judge = super::Judge::default();
+    let (mut sure, mut checked) = (0, 0);
+    for schema in &schemas {
+        for wrapped in [
+            schema.clone(),
+            json!({"properties": {"p": schema}}),
+            json!({"items": schema}),
+        ] {
+            for value in &values {
+                let value = if wrapped == *schema {
+                    value.clone()
+                } else if wrapped.get("items").is_some() {
+                    json!([value])
+                } else {
+                    json!({"p": value})
+                };
+                checked += 1;
+                if judge.surely_valid(&root, &wrapped, &value) {
+                    sure += 1;
+                    if let Some(v) = compiled::whole(&root, &wrapped) {
+                        assert!(
+                            v.is_valid(&value),
+                            "sure that {value} fits {wrapped}, jsonschema is not"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    // Not a judge that is never sure.
+    assert!(sure > checked / 4, "{sure} of {checked}");
+}
