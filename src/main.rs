@@ -28,32 +28,22 @@ static GLOBAL: specbox::heap::Allocator = specbox::heap::Allocator;
 // happens in Rust's runtime set-up before `main`, so it is set from an ELF constructor. (Other
 // systems have no overcommit, where mimalloc's default is already to commit on demand.)
 //
-// Startup also runs with freed memory given back to the system at once (`purge_delay` 0, see
-// `allocator::serving`), and serving with mimalloc's own delay.
+// What startup frees is given back to the system when it is over (`allocator::serving`).
 #[cfg(target_os = "linux")]
 mod allocator {
-    use std::sync::atomic::{AtomicIsize, Ordering};
-
     unsafe extern "C" {
         fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
-        fn mi_option_get(option: std::ffi::c_int) -> std::ffi::c_long;
         fn mi_collect(force: bool);
     }
 
     /// Numbers in mimalloc.h's `mi_option_t` (the same in mimalloc 2 and 3).
     const MI_OPTION_ARENA_EAGER_COMMIT: std::ffi::c_int = 4;
-    const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
-
-    /// The purge delay in force before startup changed it (the default, or `MIMALLOC_PURGE_DELAY`).
-    static PURGE_DELAY: AtomicIsize = AtomicIsize::new(-2);
 
     extern "C" fn set() {
-        // SAFETY: mi_option_get and mi_option_set only read and store a value in mimalloc's
-        // option table; this runs once, before any thread exists.
+        // SAFETY: mi_option_set only stores a value in mimalloc's option table; this runs once,
+        // before any thread exists.
         unsafe {
             mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0);
-            PURGE_DELAY.store(mi_option_get(MI_OPTION_PURGE_DELAY) as isize, Ordering::Relaxed);
-            mi_option_set(MI_OPTION_PURGE_DELAY, 0);
         }
     }
 
@@ -61,23 +51,21 @@ mod allocator {
     #[unsafe(link_section = ".init_array")]
     static SET: extern "C" fn() = set;
 
-    /// Startup is over: what it freed goes back to the system now, and from here on mimalloc
-    /// purges with its usual delay.
+    /// Startup is over: what it freed goes back to the system now.
     ///
     /// mimalloc gives a freed page back `purge_delay` ms after it became free (1 s in mimalloc 3),
-    /// and only when the allocator is next called. Startup frees a great deal (the parse of every
-    /// file, validators compiled for its checks, the values the example generator tried), and an
-    /// idle server calls the allocator for nothing, so all of that stayed resident: for a 13 MB
-    /// spec, tens of MB. Serving keeps the delay, which spares a busy server a system call for
-    /// every page it frees and takes again.
+    /// and only when the allocator is next called. Startup frees a great deal (the text of every
+    /// file once parsed, the document once cut, validators compiled for its checks), and an idle
+    /// server calls the allocator for nothing, so all of that would stay resident: for a 13 MB
+    /// spec, tens of MB. Until then the delay stands: a page startup frees is taken again by
+    /// what it builds next, where given back at once it cost a page fault to take again (a
+    /// twentieth of a 13 MB spec's startup, whose 13 MB of text, once parsed, made room for the
+    /// document cut to what requests read).
     pub fn serving() {
-        let delay = PURGE_DELAY.load(Ordering::Relaxed);
-        // SAFETY: as in `set`; mi_collect only frees what this thread's heap no longer uses.
+        // SAFETY: mi_collect frees only what no heap uses; with `force`, every page waiting for
+        // its delay is given back now.
         unsafe {
             mi_collect(true);
-            if delay != -2 {
-                mi_option_set(MI_OPTION_PURGE_DELAY, delay as std::ffi::c_long);
-            }
         }
     }
 }
