@@ -406,7 +406,7 @@ impl Bundler {
 fn rebase(value: &mut Value, from: &Source, to: &Source) {
     match value {
         Value::Object(map) => {
-            if let Some(Value::String(r)) = map.get_mut("$ref") {
+            if let Some(Value::String(r)) = member_mut(map, "$ref") {
                 let (target, fragment) = r.split_once('#').unwrap_or((r.as_str(), ""));
                 let named = match from.join(target) {
                     Source::File(p) => relative_to(&p, to).to_string_lossy().into_owned(),
@@ -535,7 +535,7 @@ fn names_an_object(at: Option<&At<'_>>) -> bool {
 fn apply(value: &mut Value, keys: Option<Keys>, new: &mut impl Iterator<Item = Option<String>>) {
     match value {
         Value::Object(map) => {
-            if let Some(Value::String(r)) = map.get_mut("$ref")
+            if let Some(Value::String(r)) = member_mut(map, "$ref")
                 && let Some(Some(changed)) = new.next()
             {
                 *r = changed;

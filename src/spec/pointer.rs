@@ -44,8 +44,14 @@ fn unescape_token(raw: &str) -> Cow<'_, str> {
     if !raw.bytes().any(|b| b == b'~') {
         return Cow::Borrowed(raw);
     }
-    // One pass (path templates put a `~1` in every pointer under `paths`).
     let mut out = String::with_capacity(raw.len());
+    unescape_into(raw, &mut out);
+    Cow::Owned(out)
+}
+
+/// `raw` unescaped onto the end of `out`, in one pass (path templates put a `~1` in every
+/// pointer under `paths`).
+fn unescape_into(raw: &str, out: &mut String) {
     let mut rest = raw;
     while let Some(i) = rest.find('~') {
         out.push_str(rest.get(..i).unwrap_or_default());
@@ -63,22 +69,31 @@ fn unescape_token(raw: &str) -> Cow<'_, str> {
         rest = after.get(1..).unwrap_or_default();
     }
     out.push_str(rest);
-    Cow::Owned(out)
 }
 
 /// Looks a JSON pointer up (`""` is the whole document), exactly as `Value::pointer` does but
 /// without its two string allocations per segment: startup resolves tens of thousands of
 /// pointers into a large document, and those allocations were most of the cost.
+///
+/// An escaped token (`~1`, in every pointer under `paths`) is unescaped into one buffer that
+/// the whole look-up reuses.
 pub fn lookup<'a>(root: &'a Value, pointer: &str) -> Option<&'a Value> {
     if pointer.is_empty() {
         return Some(root);
     }
     let rest = pointer.strip_prefix('/')?;
+    let mut unescaped = String::new();
     tokens(rest).try_fold(root, |target, raw| {
-        let token = unescape_token(raw);
+        let token = if raw.bytes().any(|b| b == b'~') {
+            unescaped.clear();
+            unescape_into(raw, &mut unescaped);
+            unescaped.as_str()
+        } else {
+            raw
+        };
         match target {
-            Value::Object(map) => member(map, token.as_ref()),
-            Value::Array(list) => array_index(&token).and_then(|i| list.get(i)),
+            Value::Object(map) => member(map, token),
+            Value::Array(list) => array_index(token).and_then(|i| list.get(i)),
             _ => None,
         }
     })

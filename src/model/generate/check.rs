@@ -58,6 +58,12 @@ const NOT_JUDGED: [&str; 12] = [
     "$schema",
 ];
 
+/// Whether `keyword` is one of [`NOT_JUDGED`] (asked of every member of every schema checked:
+/// the first byte rules out most).
+fn not_judged(keyword: &str) -> bool {
+    matches!(keyword.as_bytes().first(), Some(b'u' | b'd' | b'a' | b'$')) && NOT_JUDGED.contains(&keyword)
+}
+
 /// Integers past this lose digits as `f64`, which bounds are compared in.
 const EXACT_F64: f64 = 9_007_199_254_740_992.0;
 
@@ -110,7 +116,7 @@ impl<'a, 'd> Checker<'a, 'd> {
             return true;
         }
         let depth = depth + 1;
-        if !self.unsure && map.keys().any(|k| NOT_JUDGED.contains(&k.as_str())) {
+        if !self.unsure && map.keys().any(|k| not_judged(k)) {
             self.unsure = true;
         }
         if let Some(reference) = map.field("$ref") {
@@ -149,7 +155,7 @@ impl<'a, 'd> Checker<'a, 'd> {
     }
 
     fn check_applicators(&mut self, map: &Map<String, Value>, value: &Value, depth: usize) -> bool {
-        let list = |key: &str| map.get(key).and_then(Value::as_array);
+        let list = |key: &str| map.field(key).and_then(Value::as_array);
         if let Some(parts) = list("allOf")
             && !parts.iter().all(|part| self.check(part, value, depth))
         {
@@ -276,7 +282,7 @@ impl<'a, 'd> Checker<'a, 'd> {
             .unwrap_or_default();
         for (key, value) in entries {
             let mut declared = false;
-            if let Some(schema) = properties.and_then(|p| p.get(key)) {
+            if let Some(schema) = properties.and_then(|p| p.field(key)) {
                 declared = true;
                 if !self.check(schema, value, depth) {
                     return false;
@@ -314,21 +320,21 @@ impl<'a, 'd> Checker<'a, 'd> {
             names
                 .iter()
                 .filter_map(Value::as_str)
-                .all(|name| entries.contains_key(name))
+                .all(|name| entries.field(name).is_some())
         });
         let dependencies_met = map
             .field("dependentRequired")
             .and_then(Value::as_object)
             .is_none_or(|deps| {
                 deps.iter()
-                    .filter(|(key, _)| entries.contains_key(*key))
+                    .filter(|(key, _)| entries.field(key).is_some())
                     .all(|(_, needed)| {
                         needed
                             .as_array()
                             .into_iter()
                             .flatten()
                             .filter_map(Value::as_str)
-                            .all(|name| entries.contains_key(name))
+                            .all(|name| entries.field(name).is_some())
                     })
             });
         let len = entries.len();

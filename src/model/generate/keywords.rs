@@ -57,7 +57,7 @@ pub(super) fn declared_types(kw: &Map<String, Value>) -> Option<Vec<Kind>> {
 }
 
 pub(super) fn usize_keyword(kw: &Map<String, Value>, key: &str) -> Option<usize> {
-    let value = kw.get(key)?;
+    let value = kw.field(key)?;
     let whole = value.as_u64().or_else(|| {
         value
             .as_f64()
@@ -73,7 +73,7 @@ pub(super) fn json_eq(a: &Value, b: &Value) -> bool {
         (Value::Number(x), Value::Number(y)) => x == y || x.as_f64() == y.as_f64(),
         (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_eq(p, q)),
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
+            x.len() == y.len() && x.iter().all(|(k, v)| y.field(k).is_some_and(|w| json_eq(v, w)))
         }
         _ => a == b,
     }

@@ -6,6 +6,7 @@
 //! (0.1 * 3 is not 0.3 in binary): every rule about aligning and writing numbers is here, used by
 //! building, by merging `multipleOf`s and by the checker alike.
 
+use crate::spec::pointer::Field;
 use serde_json::{Map, Number, Value};
 
 use super::rng::Rng;
@@ -114,14 +115,14 @@ pub(super) struct NumericBounds {
 
 impl NumericBounds {
     pub(super) fn of(kw: &Map<String, Value>) -> Self {
-        let number = |key: &str| kw.get(key).and_then(Value::as_f64).filter(|x| x.is_finite());
+        let number = |key: &str| kw.field(key).and_then(Value::as_f64).filter(|x| x.is_finite());
         let mut bounds = Self {
             min: number("minimum"),
             max: number("maximum"),
             multiple_of: number("multipleOf").filter(|m| *m > 0.0),
             ..Self::default()
         };
-        match kw.get("exclusiveMinimum") {
+        match kw.field("exclusiveMinimum") {
             Some(Value::Bool(flag)) => bounds.min_exclusive = *flag && bounds.min.is_some(),
             Some(_) => {
                 if let Some(x) = number("exclusiveMinimum").filter(|x| bounds.min.is_none_or(|m| *x >= m)) {
@@ -131,7 +132,7 @@ impl NumericBounds {
             }
             None => {}
         }
-        match kw.get("exclusiveMaximum") {
+        match kw.field("exclusiveMaximum") {
             Some(Value::Bool(flag)) => bounds.max_exclusive = *flag && bounds.max.is_some(),
             Some(_) => {
                 if let Some(x) = number("exclusiveMaximum").filter(|x| bounds.max.is_none_or(|m| *x <= m)) {
