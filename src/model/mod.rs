@@ -72,8 +72,9 @@ impl Api {
     /// with three mistakes sees three messages, not one per restart.
     ///
     /// Validators are compiled on first use (see [`crate::model::schema`]): the model is built with
-    /// lazy schemas, then one check per spec compiles every schema handed out, in a single build
-    /// that compiles each shared `$ref` target once. A spec with any problem at all (a failed
+    /// lazy schemas, then one check per spec makes sure every schema handed out compiles
+    /// ([`crate::model::precheck`] where it can vouch for them, else a single build that compiles
+    /// each shared `$ref` target once). A spec with any problem at all (a failed
     /// check or any other error) is built again compiling every schema at once, as it always
     /// was, so the errors reported and their order do not depend on laziness: only broken specs
     /// pay for the second build.

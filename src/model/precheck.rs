@@ -17,14 +17,14 @@
 //! failure, goes to the build it stands in for, which decides and names the keyword as before:
 //! a `false` here costs time, never a different answer.
 
-use crate::spec::pointer::{lookup, percent_decode};
+use crate::spec::pointer::{lookup_through, percent_decode};
 use serde_json::Value;
 use std::collections::HashSet;
 
 type Set<T> = HashSet<T, foldhash::fast::RandomState>;
 
 /// Keywords whose value is one schema, or (in older drafts) a list of them.
-const ONE: [&str; 13] = [
+const ONE: [&str; 12] = [
     "items",
     "additionalItems",
     "additionalProperties",
@@ -37,19 +37,19 @@ const ONE: [&str; 13] = [
     "contains",
     "propertyNames",
     "contentSchema",
-    "dependencies",
 ];
 
 /// Keywords whose value is a list of schemas.
 const LIST: [&str; 4] = ["allOf", "anyOf", "oneOf", "prefixItems"];
 
-/// Keywords whose value maps names to schemas.
-const MAP: [&str; 5] = [
+/// Keywords whose value maps names to schemas (`dependencies`: or to lists of names).
+const MAP: [&str; 6] = [
     "properties",
     "patternProperties",
     "$defs",
     "definitions",
     "dependentSchemas",
+    "dependencies",
 ];
 
 /// Keywords that change where a reference leads, or how a schema is read.
@@ -77,7 +77,12 @@ pub fn surely_compiles(root: &Value, pointers: &[&str]) -> bool {
         if seen.contains(&pointer) {
             continue;
         }
-        let Some(schema) = lookup(root, &pointer) else {
+        // A schema the pointer passes through may say where references resolve.
+        let plain = |v: &Value| {
+            v.as_object()
+                .is_none_or(|m| !RESOLVING.iter().any(|k| m.contains_key(*k)))
+        };
+        let Some(schema) = lookup_through(root, &pointer, plain) else {
             return false;
         };
         if !meta.is_valid(schema) || !walk.schema(schema, &mut todo, 0) {
@@ -86,6 +91,15 @@ pub fn surely_compiles(root: &Value, pointers: &[&str]) -> bool {
         seen.insert(pointer);
     }
     walk.patterns.into_iter().all(crate::model::generate::pattern_compiles)
+}
+
+/// Whether `fragment` holds only what a URI fragment may (RFC 3986: unreserved characters,
+/// percent escapes, sub-delimiters, `:`, `@`, `/` and `?`): jsonschema parses a `$ref` as a URI
+/// reference, and refuses one with a space, a brace or a second `#`.
+fn in_fragment(fragment: &str) -> bool {
+    fragment
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=:@/?".contains(&b))
 }
 
 /// What a walk over schemas collects: the patterns to compile.
@@ -112,9 +126,12 @@ impl<'a> Walk<'a> {
             let keyword = keyword.as_str();
             let fine = match keyword {
                 "$ref" => match value.as_str().and_then(|r| r.strip_prefix('#')) {
-                    Some(fragment) if fragment.is_empty() || fragment.starts_with('/') => {
-                        todo.push(percent_decode(fragment).into_owned());
-                        true
+                    Some(fragment) if (fragment.is_empty() || fragment.starts_with('/')) && in_fragment(fragment) => {
+                        let pointer = percent_decode(fragment);
+                        // A `%` that decodes to no UTF-8 is an error to jsonschema.
+                        let exact = !pointer.contains('\u{FFFD}');
+                        todo.push(pointer.into_owned());
+                        exact
                     }
                     _ => false,
                 },
@@ -192,6 +209,17 @@ mod tests {
             json!({"A": {"$ref": "#anchor"}}),
             json!({"A": {"$id": "https://example.com/a", "type": "string"}}),
             json!({"A": {"anyOf": [{"$dynamicRef": "#meta"}]}}),
+            // Inside `dependencies`, a map of schemas.
+            json!({"A": {"dependencies": {"a": {"pattern": "("}}}}),
+            json!({"A": {"dependencies": {"a": {"$ref": "#/nowhere"}}}}),
+            // References that are no URI reference, or whose escapes are no UTF-8.
+            json!({"A": {"$ref": "#/components/schemas/a b"}, "a b": {}}),
+            json!({"A": {"$ref": "#/components/schemas/{x}"}, "{x}": {}}),
+            json!({"A": {"$ref": "#/components/schemas/a#b"}, "a#b": {}}),
+            json!({"A": {"$ref": "#/components/schemas/%FF"}, "\u{FFFD}": {}}),
+            // Through a schema with an `$id`, `#/...` resolves against it.
+            json!({"A": {"$ref": "#/components/schemas/X/properties/a"},
+                   "X": {"$id": "http://x.example/", "properties": {"a": {"type": "string"}}}}),
         ];
         for schemas in cases {
             let root = doc(schemas.clone());
@@ -293,6 +321,8 @@ mod tests {
             json!({"a": {}}),
             json!({"(": {}}),
             json!({"a": ["b"]}),
+            json!({"a": {"pattern": "("}}),
+            json!({"a": {"$ref": "#/nowhere"}}),
             json!({"a": {"type": "x"}}),
             json!(true),
             json!(false),

@@ -78,12 +78,26 @@ fn unescape_into(raw: &str, out: &mut String) {
 /// An escaped token (`~1`, in every pointer under `paths`) is unescaped into one buffer that
 /// the whole look-up reuses.
 pub fn lookup<'a>(root: &'a Value, pointer: &str) -> Option<&'a Value> {
+    lookup_through(root, pointer, |_| true)
+}
+
+/// [`lookup`], where every value the pointer passes through (the root included, the target not)
+/// is first shown to `pass`, and the look-up finds nothing where `pass` says `false`.
+#[inline]
+pub fn lookup_through<'a>(
+    root: &'a Value,
+    pointer: &str,
+    mut pass: impl FnMut(&'a Value) -> bool,
+) -> Option<&'a Value> {
     if pointer.is_empty() {
         return Some(root);
     }
     let rest = pointer.strip_prefix('/')?;
     let mut unescaped = String::new();
     tokens(rest).try_fold(root, |target, raw| {
+        if !pass(target) {
+            return None;
+        }
         let token = if raw.bytes().any(|b| b == b'~') {
             unescaped.clear();
             unescape_into(raw, &mut unescaped);

@@ -67,6 +67,16 @@ fn not_judged(keyword: &str) -> bool {
 /// Integers past this lose digits as `f64`, which bounds are compared in.
 const EXACT_F64: f64 = 9_007_199_254_740_992.0;
 
+/// Whether `value` holds, at any depth, a number that `f64` does not hold exactly.
+fn past_f64(value: &Value) -> bool {
+    match value {
+        Value::Number(n) => n.as_f64().is_none_or(|x| x.abs() >= EXACT_F64),
+        Value::Array(items) => items.iter().any(past_f64),
+        Value::Object(map) => map.values().any(past_f64),
+        _ => false,
+    }
+}
+
 /// One check: the document for `$ref`s, the generation's compiled patterns, and the (schema,
 /// value) addresses entered through `$ref`, to cut reference cycles.
 pub(super) struct Checker<'a, 'd> {
@@ -198,7 +208,14 @@ impl<'a, 'd> Checker<'a, 'd> {
         true
     }
 
-    fn check_generic(&self, map: &Map<String, Value>, value: &Value) -> bool {
+    fn check_generic(&mut self, map: &Map<String, Value>, value: &Value) -> bool {
+        // Equality is decided in `f64`, where integers past 2^53 that differ compare equal.
+        if !self.unsure
+            && (map.field("const").is_some() || map.field("enum").is_some())
+            && (past_f64(value) || map.field("const").is_some_and(past_f64) || map.field("enum").is_some_and(past_f64))
+        {
+            self.unsure = true;
+        }
         let type_ok = map.field("type").is_none_or(|t| type_matches(t, value));
         let const_ok = map.field("const").is_none_or(|c| json_eq(c, value));
         let enum_ok = map
@@ -251,6 +268,9 @@ impl<'a, 'd> Checker<'a, 'd> {
             return false;
         }
         if map.field("uniqueItems") == Some(&Value::Bool(true)) {
+            if !self.unsure && items.iter().any(past_f64) {
+                self.unsure = true;
+            }
             for (index, item) in items.iter().enumerate() {
                 if items.iter().skip(index + 1).any(|other| json_eq(item, other)) {
                     return false;
