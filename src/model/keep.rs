@@ -22,7 +22,7 @@
 
 use crate::model::Api;
 use crate::model::operation::InDoc;
-use crate::spec::pointer::{is_data, lookup, percent_decode, push_segment};
+use crate::spec::pointer::{SCOPE_KEYWORDS, is_data, lookup, percent_decode, push_segment};
 use crate::spec::read::{compact, compact_object};
 use serde_json::Value;
 use std::collections::HashSet;
@@ -196,9 +196,7 @@ fn follow(value: &Value, todo: &mut Vec<String>) -> bool {
                             }
                         }
                     },
-                    "$id" | "$anchor" | "$dynamicRef" | "$dynamicAnchor" | "$recursiveRef" | "$recursiveAnchor"
-                        if v.is_string() || v.is_boolean() =>
-                    {
+                    key if SCOPE_KEYWORDS.contains(&key) && (v.is_string() || v.is_boolean()) => {
                         return false;
                     }
                     _ if is_data(k, v) => {}

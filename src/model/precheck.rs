@@ -17,51 +17,16 @@
 //! failure, goes to the build it stands in for, which decides and names the keyword as before:
 //! a `false` here costs time, never a different answer.
 
-use crate::spec::pointer::{lookup_through, percent_decode};
+use crate::spec::pointer::{SCOPE_KEYWORDS, Subschemas, lookup_through, percent_decode, subschemas};
 use serde_json::Value;
 use std::collections::HashSet;
 
 type Set<T> = HashSet<T, foldhash::fast::RandomState>;
 
-/// Keywords whose value is one schema, or (in older drafts) a list of them.
-const ONE: [&str; 12] = [
-    "items",
-    "additionalItems",
-    "additionalProperties",
-    "unevaluatedItems",
-    "unevaluatedProperties",
-    "not",
-    "if",
-    "then",
-    "else",
-    "contains",
-    "propertyNames",
-    "contentSchema",
-];
-
-/// Keywords whose value is a list of schemas.
-const LIST: [&str; 4] = ["allOf", "anyOf", "oneOf", "prefixItems"];
-
-/// Keywords whose value maps names to schemas (`dependencies`: or to lists of names).
-const MAP: [&str; 6] = [
-    "properties",
-    "patternProperties",
-    "$defs",
-    "definitions",
-    "dependentSchemas",
-    "dependencies",
-];
-
-/// Keywords that change where a reference leads, or how a schema is read.
-const RESOLVING: [&str; 7] = [
-    "$id",
-    "$anchor",
-    "$dynamicRef",
-    "$dynamicAnchor",
-    "$recursiveRef",
-    "$recursiveAnchor",
-    "$schema",
-];
+/// Whether an object says where the references in it lead, or how its schemas are read.
+fn resolving(map: &serde_json::Map<String, Value>) -> bool {
+    map.contains_key("$schema") || SCOPE_KEYWORDS.iter().any(|k| map.contains_key(*k))
+}
 
 /// Whether every schema at `pointers` in `root` compiles, as far as can be known without
 /// compiling it (see the module's documentation): `true` only if it certainly does.
@@ -78,10 +43,7 @@ pub fn surely_compiles(root: &Value, pointers: &[&str]) -> bool {
             continue;
         }
         // A schema the pointer passes through may say where references resolve.
-        let plain = |v: &Value| {
-            v.as_object()
-                .is_none_or(|m| !RESOLVING.iter().any(|k| m.contains_key(*k)))
-        };
+        let plain = |v: &Value| v.as_object().is_none_or(|m| !resolving(m));
         let Some(schema) = lookup_through(root, &pointer, plain) else {
             return false;
         };
@@ -135,29 +97,34 @@ impl<'a> Walk<'a> {
                     }
                     _ => false,
                 },
-                _ if RESOLVING.contains(&keyword) => false,
+                _ if keyword == "$schema" || SCOPE_KEYWORDS.contains(&keyword) => false,
                 "pattern" => {
                     if let Some(p) = value.as_str() {
                         self.patterns.insert(p);
                     }
                     true
                 }
-                _ if ONE.contains(&keyword) => match value {
-                    Value::Array(items) => items.iter().all(|s| self.schema(s, todo, depth + 1)),
-                    other => self.schema(other, todo, depth + 1),
+                // jsonschema compiles an older draft's `dependencies` in any draft: names mapped
+                // to schemas or to lists of names.
+                _ => match subschemas(keyword).or((keyword == "dependencies").then_some(Subschemas::Map)) {
+                    // One schema, or (an older draft's `items`) a list of them.
+                    Some(Subschemas::One) => match value {
+                        Value::Array(items) => items.iter().all(|s| self.schema(s, todo, depth + 1)),
+                        other => self.schema(other, todo, depth + 1),
+                    },
+                    Some(Subschemas::List) => value
+                        .as_array()
+                        .is_none_or(|items| items.iter().all(|s| self.schema(s, todo, depth + 1))),
+                    Some(Subschemas::Map) => value.as_object().is_none_or(|members| {
+                        if keyword == "patternProperties" {
+                            self.patterns.extend(members.keys().map(String::as_str));
+                        }
+                        members.values().all(|s| self.schema(s, todo, depth + 1))
+                    }),
+                    // Annotations, data (`enum`, `examples`, `default`) and keywords no draft
+                    // knows: a validator reads nothing in them.
+                    None => true,
                 },
-                _ if LIST.contains(&keyword) => value
-                    .as_array()
-                    .is_none_or(|items| items.iter().all(|s| self.schema(s, todo, depth + 1))),
-                _ if MAP.contains(&keyword) => value.as_object().is_none_or(|members| {
-                    if keyword == "patternProperties" {
-                        self.patterns.extend(members.keys().map(String::as_str));
-                    }
-                    members.values().all(|s| self.schema(s, todo, depth + 1))
-                }),
-                // Annotations, data (`enum`, `examples`, `default`) and keywords no draft knows:
-                // a validator reads nothing in them.
-                _ => true,
             };
             if !fine {
                 return false;

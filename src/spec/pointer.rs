@@ -476,6 +476,51 @@ pub fn operations(item: &Value) -> Vec<ItemOperation<'_>> {
     out
 }
 
+/// The keywords that change where a `$ref` inside (or a reference to the place) leads: an
+/// identifier, an anchor, a dynamic or recursive reference. A pointer cannot tell where a
+/// `$ref` goes once one of these is set.
+pub const SCOPE_KEYWORDS: [&str; 6] = [
+    "$id",
+    "$anchor",
+    "$dynamicRef",
+    "$dynamicAnchor",
+    "$recursiveRef",
+    "$recursiveAnchor",
+];
+
+/// How a schema keyword holds schemas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subschemas {
+    /// One schema (`items`, `not`, `additionalProperties`...).
+    One,
+    /// A list of schemas (`allOf`, `prefixItems`...).
+    List,
+    /// Names mapped to schemas (`properties`, `$defs`...).
+    Map,
+}
+
+/// Whether, and how, the schema keyword `keyword` holds schemas (`None`: an assertion, an
+/// annotation, data, or a keyword no draft knows).
+pub fn subschemas(keyword: &str) -> Option<Subschemas> {
+    match keyword {
+        "properties" | "patternProperties" | "$defs" | "definitions" | "dependentSchemas" => Some(Subschemas::Map),
+        "allOf" | "anyOf" | "oneOf" | "prefixItems" => Some(Subschemas::List),
+        "items"
+        | "additionalProperties"
+        | "not"
+        | "contains"
+        | "propertyNames"
+        | "if"
+        | "then"
+        | "else"
+        | "unevaluatedProperties"
+        | "unevaluatedItems"
+        | "additionalItems"
+        | "contentSchema" => Some(Subschemas::One),
+        _ => None,
+    }
+}
+
 /// Whether the value under `key` is literal data (an example, an enum, a default), whose `$ref`
 /// keys are data too: literal values may contain anything, including keys named `$ref`.
 /// An example that is nothing but a `$ref` (`example: {$ref: examples.yml#/x}`, as some published specs

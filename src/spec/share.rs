@@ -16,7 +16,9 @@
 //! copies too small to be worth a reference. Copies are compared member by member, in order, so
 //! examples keep their key order.
 
-use crate::spec::pointer::{Field, encode_fragment, local_refs, lookup, lookup_mut, percent_decode, push_segment};
+use crate::spec::pointer::{
+    Field, Subschemas, encode_fragment, local_refs, lookup, lookup_mut, percent_decode, push_segment, subschemas,
+};
 use serde_json::{Map, Value};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
@@ -366,26 +368,13 @@ fn member_role(item: Kind, key: &str, value: &Value) -> Option<Role> {
         (Parameter | Header | MediaType, "examples") => object_examples(),
         (Parameter | Header | RequestBody | Response, "content") => Some(Role::MapOf(MediaType)),
         (Response, "headers") => Some(Role::MapOf(Header)),
-        (Schema, "properties" | "patternProperties" | "$defs" | "definitions" | "dependentSchemas") => {
-            Some(Role::MapOf(Schema))
-        }
-        (Schema, "allOf" | "anyOf" | "oneOf" | "prefixItems") => Some(Role::ListOf(Schema)),
-        (Schema, "items") if value.is_array() => Some(Role::ListOf(Schema)),
-        (
-            Schema,
-            "items"
-            | "additionalProperties"
-            | "not"
-            | "contains"
-            | "propertyNames"
-            | "if"
-            | "then"
-            | "else"
-            | "unevaluatedProperties"
-            | "unevaluatedItems"
-            | "additionalItems"
-            | "contentSchema",
-        ) if value.is_object() => Some(Role::One(Schema)),
+        (Schema, _) => match subschemas(key)? {
+            Subschemas::Map => Some(Role::MapOf(Schema)),
+            Subschemas::List => Some(Role::ListOf(Schema)),
+            // An older draft's list of `items`.
+            Subschemas::One if key == "items" && value.is_array() => Some(Role::ListOf(Schema)),
+            Subschemas::One => value.is_object().then_some(Role::One(Schema)),
+        },
         _ => None,
     }
 }

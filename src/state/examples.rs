@@ -152,21 +152,26 @@ fn first_violations(api: &Api, items: &[Shown<'_>]) -> Vec<Option<String>> {
         .collect()
 }
 
-/// Whether the item certainly fits its resource's schema, or is refused before its schema is
-/// asked (no object, no key), or has no schema to fit.
+/// Whether the item certainly fits its resource's schema, or is not judged at all (see
+/// [`judged_against`]).
 fn surely_fits(api: &Api, judge: &mut Judge, s: &Shown<'_>) -> bool {
-    let Some(r) = api.resources.get(s.res) else { return true };
-    if !s.item.is_object() || s.item.get(&r.id_field).is_none_or(Value::is_null) {
-        return true;
-    }
-    let (Some(schema), Some(spec)) = (r.schema.as_ref(), api.specs.get(r.spec)) else {
-        return true;
-    };
-    crate::spec::pointer::lookup(spec.root(), &schema.pointer)
-        .is_some_and(|at| judge.surely_valid(spec.root(), at, s.item))
+    judged_against(api, s).is_none_or(|(root, schema)| schema.is_some_and(|at| judge.surely_valid(root, at, s.item)))
 }
 
-/// [`first_violations`] by compiled validators.
+/// The document and the schema (`None` if it is not there) an item is judged against; `None`
+/// for an item that is not judged: no object with a key ([`admit`] refuses it first), or a
+/// resource without a schema.
+fn judged_against<'a>(api: &'a Api, s: &Shown<'_>) -> Option<(&'a Value, Option<&'a Value>)> {
+    let r = api.resources.get(s.res)?;
+    if !s.item.is_object() || s.item.get(&r.id_field).is_none_or(Value::is_null) {
+        return None;
+    }
+    let (schema, spec) = (r.schema.as_ref()?, api.specs.get(r.spec)?);
+    Some((spec.root(), crate::spec::pointer::lookup(spec.root(), &schema.pointer)))
+}
+
+/// [`first_violations`] by compiled validators, for items that are judged (see
+/// [`judged_against`]).
 ///
 /// The schemas are compiled for this check only, each spec's in one [`SchemaSet`] (resources
 /// share most of what their schemas reach: compiled one by one, each compiled it again), on a
@@ -208,9 +213,6 @@ fn compiled_violations(api: &Api, items: &[&Shown<'_>]) -> Vec<Option<String>> {
             .iter()
             .map(|s| {
                 let r = api.resources.get(s.res)?;
-                if !s.item.is_object() || s.item.get(&r.id_field).is_none_or(Value::is_null) {
-                    return None;
-                }
                 let spec = api.specs.get(r.spec)?;
                 let schema = r.schema.as_ref()?;
                 let violations = match sets.get(&r.spec) {
@@ -319,16 +321,13 @@ mod tests {
             let mut judge = Judge::default();
             for s in shown(&api) {
                 items += 1;
-                if !surely_fits(&api, &mut judge, &s) {
+                if judged_against(&api, &s).is_none() || !surely_fits(&api, &mut judge, &s) {
                     continue;
                 }
                 let Some(r) = api.resources.get(s.res) else { continue };
                 let (Some(schema), Some(spec)) = (r.schema.as_ref(), api.specs.get(r.spec)) else {
                     continue;
                 };
-                if !s.item.is_object() || s.item.get(&r.id_field).is_none_or(Value::is_null) {
-                    continue;
-                }
                 sure += 1;
                 let violations = schema.violations(spec.root(), s.item, Location::Body, "");
                 assert!(

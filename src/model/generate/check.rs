@@ -1,6 +1,8 @@
 //! The built-in checker: whether a candidate (an example, an enum member, a `oneOf`/`anyOf`
 //! branch's value, a tie broken by dropping a property, a `uniqueItems` variant) satisfies the
-//! schema node it was generated for, while the value is still being built.
+//! schema node it was generated for, while the value is still being built. It also says whether
+//! it met anything it does not judge as jsonschema does ([`Checker::sure`]): where it did not,
+//! its answer is jsonschema's, and startup seeds example items on it (`Judge`).
 //!
 //! What jsonschema does instead: a root value generated for a request (`dynamic=true`) is judged
 //! by the response's own compiled validator (`generate_dynamic_with`); at startup the root is
@@ -30,7 +32,7 @@
 //! at the root or on a candidate. This checker is also the root check when the schema does not
 //! compile (a broken response schema does not stop startup, and its bodies are still served).
 
-use crate::spec::pointer::Field;
+use crate::spec::pointer::{Field, SCOPE_KEYWORDS};
 use serde_json::{Map, Value};
 
 use super::compiled::format_ok;
@@ -41,27 +43,23 @@ use super::pattern::Patterns;
 /// How deep the checker follows a schema before it gives the value the benefit of the doubt.
 const MAX_CHECK_DEPTH: usize = 256;
 
-/// Keywords this checker does not judge, or that change how what it judges is read: where one
-/// is met, its answer may not be jsonschema's (see [`Checker::sure`]).
-const NOT_JUDGED: [&str; 12] = [
+/// Keywords this checker does not judge, besides those that change where a `$ref` leads
+/// ([`SCOPE_KEYWORDS`]): where one is met, its answer may not be jsonschema's (see
+/// [`Checker::sure`]).
+const NOT_JUDGED: [&str; 6] = [
     "unevaluatedProperties",
     "unevaluatedItems",
     "dependentSchemas",
     "dependencies",
     "additionalItems",
-    "$dynamicRef",
-    "$recursiveRef",
-    "$id",
-    "$anchor",
-    "$dynamicAnchor",
-    "$recursiveAnchor",
     "$schema",
 ];
 
-/// Whether `keyword` is one of [`NOT_JUDGED`] (asked of every member of every schema checked:
+/// Whether the checker does not judge `keyword` (asked of every member of every schema checked:
 /// the first byte rules out most).
 fn not_judged(keyword: &str) -> bool {
-    matches!(keyword.as_bytes().first(), Some(b'u' | b'd' | b'a' | b'$')) && NOT_JUDGED.contains(&keyword)
+    matches!(keyword.as_bytes().first(), Some(b'u' | b'd' | b'a' | b'$'))
+        && (NOT_JUDGED.contains(&keyword) || SCOPE_KEYWORDS.contains(&keyword))
 }
 
 /// Integers past this lose digits as `f64`, which bounds are compared in.

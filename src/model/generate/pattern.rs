@@ -25,21 +25,23 @@ pub(super) struct Patterns {
 }
 
 impl Patterns {
-    /// Whether `text` matches `pattern`; `None` when the pattern cannot be compiled here.
-    pub(super) fn matches(&mut self, pattern: &str, text: &str) -> Option<bool> {
-        let matcher = self
-            .compiled
-            .entry(pattern.to_owned())
-            .or_insert_with(|| compiled::pattern(pattern));
-        matcher.as_ref().map(|m| m.is_valid(&Value::String(text.to_owned())))
-    }
-
-    /// Whether `pattern` compiles (compiled once, as [`Self::matches`] uses it).
-    pub(super) fn compiles(&mut self, pattern: &str) -> bool {
+    /// `pattern` compiled, on its first use (`None` when it cannot be).
+    fn compiled(&mut self, pattern: &str) -> Option<&Validator> {
         self.compiled
             .entry(pattern.to_owned())
             .or_insert_with(|| compiled::pattern(pattern))
-            .is_some()
+            .as_ref()
+    }
+
+    /// Whether `text` matches `pattern`; `None` when the pattern cannot be compiled here.
+    pub(super) fn matches(&mut self, pattern: &str, text: &str) -> Option<bool> {
+        self.compiled(pattern)
+            .map(|m| m.is_valid(&Value::String(text.to_owned())))
+    }
+
+    /// Whether `pattern` compiles.
+    pub(super) fn compiles(&mut self, pattern: &str) -> bool {
+        self.compiled(pattern).is_some()
     }
 
     /// Whether `text` has an allowed length and does not fail `pattern` (a pattern that cannot
