@@ -97,10 +97,10 @@ fn a_ref_to_nothing_is_a_warning_naming_file_and_pointer_and_strict_makes_it_fat
     assert!(err.contains(&format!("error: {pointer}")), "{err}");
     assert!(err.contains("5 problem(s); nothing is served"), "{err}");
     // Refused over another spec's error, the warnings are still told, as warnings.
-    let (code, _, err) = check(&[spec, "tests/specs/broken/duplicate-route.yaml"], &[]);
+    let (code, _, err) = check(&[spec, "tests/specs/broken/admin-clash.yaml"], &[]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains(&format!("warning: {pointer}")), "{err}");
-    assert!(err.contains("error: tests/specs/broken/duplicate-route.yaml"), "{err}");
+    assert!(err.contains("error: tests/specs/broken/admin-clash.yaml"), "{err}");
     assert!(err.contains("1 problem(s); nothing is served"), "{err}");
     let (code, _, err) = check(&[spec], &[("SPECBOX_STRICT", "true")]);
     assert_eq!(code, Some(2), "{err}");
@@ -118,6 +118,29 @@ fn a_ref_to_nothing_is_a_warning_naming_file_and_pointer_and_strict_makes_it_fat
         }))
         .send();
     assert!(r.status < 300, "{} {}", r.status, r.text());
+}
+
+#[test]
+fn paths_that_differ_only_in_parameter_names_are_a_warning_and_the_first_answers() {
+    // Published specs have such pairs (`/Contacts/{ContactID}` beside `/Contacts/{ContactNumber}`);
+    // no request can tell them apart, so one of them is served rather than neither.
+    let spec = "tests/specs/broken/duplicate-route.yaml";
+    let second = "tests/specs/broken/duplicate-route.yaml#/paths/~1things~1{thingId}/get";
+    let (code, out, err) = check(&[spec], &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains(&format!("warning: {second}")), "{err}");
+    assert!(err.contains("same as /paths/~1things~1{id}/get"), "{err}");
+    assert!(out.contains("1 warning(s): ok"), "{out}");
+    let (code, _, err) = check(&[spec, "--strict"], &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains(&format!("error: {second}")), "{err}");
+
+    let s = Server::start(&[spec], &["--no-auth", "--fixtures", "/nonexistent"]);
+    assert!(s.log_text().contains(second), "{}", s.log_text());
+    s.get("/things/abc").send().expect(200);
+    // The first operation answers: the journal names it.
+    let journal = s.get("/__specbox/requests").send().expect(200).json();
+    assert_eq!(journal["requests"][0]["operationId"], "getThingById", "{journal}");
 }
 
 #[test]

@@ -95,7 +95,10 @@ impl Api {
         let mut docs = docs;
         loop {
             let failed = match Self::build_with(docs, opts, Compile::Lazy) {
-                Ok(api) => return Ok((api, warnings)),
+                Ok(mut api) => {
+                    warnings.append(&mut api.router.take_shadowed());
+                    return Ok((api, warnings));
+                }
                 Err(failed) => failed,
             };
             let Failed {
@@ -118,7 +121,10 @@ impl Api {
                 }
                 None => {
                     return Self::build_with(back, opts, Compile::Eager)
-                        .map(|api| (api, warnings))
+                        .map(|mut api| {
+                            warnings.append(&mut api.router.take_shadowed());
+                            (api, warnings)
+                        })
                         .map_err(|failed| failed.errors);
                 }
             }

@@ -5,7 +5,9 @@
 //! one segment (`/files/{name}.{ext}`), go to a short fallback list matched segment by segment.
 //! Parameter names are normalised (`{p0}`, `{p1}`, ...) before insertion so that the same route
 //! written with different names is caught as a duplicate with a message naming both places,
-//! rather than surfacing as matchit's generic conflict.
+//! rather than surfacing as matchit's generic conflict. Within one spec that is a warning (the
+//! first path answers; OpenAPI forbids such pairs, yet published specs have them); between two
+//! specs it is an error, which a mount resolves.
 
 use crate::model::operation::{Operation, Spec, template_params};
 use crate::spec::error::SpecError;
@@ -74,6 +76,10 @@ pub struct Router {
     fallback: Vec<(Vec<Segment>, usize)>,
     /// Mount prefixes, longest first.
     mounts: Vec<(String, usize)>,
+    /// Operations of a spec that no request reaches, each with why (a path that differs from an
+    /// earlier one only in its parameters' names, `/contacts/{id}` beside `/contacts/{number}`):
+    /// warnings, which the caller takes (see [`Router::take_shadowed`]).
+    shadowed: Vec<SpecError>,
 }
 
 #[derive(Debug, Clone)]
@@ -91,6 +97,7 @@ impl Router {
         let mut b = Builder {
             specs,
             errors: Vec::new(),
+            shadowed: Vec::new(),
             by_key: HashMap::new(),
             entries: Vec::new(),
             owners: HashMap::new(),
@@ -124,6 +131,7 @@ impl Router {
         }
         let Builder {
             errors,
+            shadowed,
             by_key,
             mut entries,
             ..
@@ -153,7 +161,13 @@ impl Router {
             entries,
             fallback,
             mounts,
+            shadowed,
         })
+    }
+
+    /// The warnings about operations that no request reaches (see [`Router::shadowed`]), once.
+    pub fn take_shadowed(&mut self) -> Vec<SpecError> {
+        std::mem::take(&mut self.shadowed)
     }
 
     /// [`Self::find_in`] for a request without a query.
@@ -266,6 +280,7 @@ fn by_query<'e>(entry: &'e Entry, method: &Method, query: &str) -> Option<&'e Ro
 struct Builder<'a> {
     specs: &'a [Spec],
     errors: Vec<SpecError>,
+    shadowed: Vec<SpecError>,
     by_key: HashMap<String, usize>,
     entries: Vec<Entry>,
     /// Who registered each (route key, method), for duplicate messages.
@@ -290,15 +305,21 @@ impl Builder<'_> {
         if let Some((other_spec, other_ptr)) = self.owners.get(&(owner.clone(), method.clone())) {
             let this = &self.specs[spec];
             let other = &self.specs[*other_spec];
-            let message = if *other_spec == spec {
-                format!("duplicate route {method} {route}: same as {other_ptr}")
+            if *other_spec == spec {
+                // OpenAPI forbids two paths that differ only in their parameters' names, and
+                // published specs have them (`/contacts/{id}` and `/contacts/{number}`): no request
+                // can tell them apart, so the first serves the route and the spec is still served.
+                let message = format!(
+                    "duplicate route {method} {route}: same as {other_ptr}, which answers it; this operation is never reached"
+                );
+                self.shadowed.push(SpecError::new(&this.doc.path, pointer, message));
             } else {
-                format!(
+                let message = format!(
                     "route {method} {route} is also served by {}#{other_ptr}: two specs claim the same route (give one a different mount with --mount or x-specbox-mount)",
                     other.doc.path.display()
-                )
-            };
-            self.errors.push(SpecError::new(&this.doc.path, pointer, message));
+                );
+                self.errors.push(SpecError::new(&this.doc.path, pointer, message));
+            }
             return;
         }
         self.owners.insert((owner, method.clone()), (spec, pointer));
