@@ -797,3 +797,30 @@ fn a_published_form_api_updates_an_item_by_a_post_to_its_path() {
     }
     assert_eq!(made["date_created"], read["date_created"]);
 }
+
+#[test]
+fn a_list_answers_the_members_its_example_shows_beyond_its_schema_where_the_schema_leaves_them_free() {
+    let s = Server::start(
+        &["tests/specs/realworld/undeclared_paging.yaml"],
+        &["--fixtures", "none"],
+    );
+    let page = common::conforms(&s, "listIncidents", &s.get("/incidents?limit=1").send().expect(200));
+    assert_eq!(
+        page["incidents"],
+        json!([{"id": "INC1", "title": "Disk full"}]),
+        "{page}"
+    );
+    // Counted from the page, not copied from the example.
+    assert_eq!(page["limit"], 1, "{page}");
+    assert_eq!(page["offset"], 0, "{page}");
+    assert_eq!(page["total"], 2, "{page}");
+    assert_eq!(page["more"], true, "{page}");
+    // What pages nothing, as the example shows it.
+    assert_eq!(page["provider"], "pager", "{page}");
+    let next = s.get("/incidents?limit=1&offset=1").send().expect(200).json();
+    assert_eq!((&next["offset"], &next["more"]), (&json!(1), &json!(false)), "{next}");
+
+    // A schema that allows no other member gets none.
+    let notes = common::conforms(&s, "listNotes", &s.get("/notes").send().expect(200));
+    assert_eq!(notes, json!({"notes": [{"id": "N1", "text": "hello"}]}));
+}

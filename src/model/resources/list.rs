@@ -155,7 +155,8 @@ pub(super) fn list_plan(
         .and_then(Value::as_object);
     if !bare {
         let required = required_of(root, envelope_schema);
-        for (name, s) in properties(root, envelope_schema) {
+        let declared = properties(root, envelope_schema);
+        for (name, s) in declared.iter() {
             if Some(name) == items_field.as_ref() {
                 continue;
             }
@@ -178,6 +179,21 @@ pub(super) fn list_plan(
                     unfilled.extend(when_unfilled(root, name, s, example, &required));
                 }
                 None => envelope_fill.extend(shown_or_required(root, name, s, example, &required)),
+            }
+        }
+        // Members the example shows and the schema does not declare (`"total": 25` and
+        // `"more": false` beside a schema of the list alone), where the schema leaves other
+        // members free: answered as the example shows them, a paging field by the page where
+        // the example's value is of the type the page gives it.
+        if let Some(example) = example.filter(|_| leaves_members_free(root, envelope_schema, 0)) {
+            for (name, v) in example {
+                if declared.contains_key(name) || Some(name) == items_field.as_ref() {
+                    continue;
+                }
+                match env_field(name).filter(|f| example_fits(*f, v)) {
+                    Some(f) => envelope.push((name.clone(), f)),
+                    None => envelope_fill.push((name.clone(), v.clone())),
+                }
             }
         }
     }
@@ -303,6 +319,59 @@ fn shown_or_required(
         Some(v) => Some((name.clone(), v.clone())),
         None if required.contains(name) => Some((name.clone(), generate::generate(schema, root))),
         None => None,
+    }
+}
+
+/// Whether an object valid against `schema` may hold members it does not declare, whatever
+/// their names and values: nothing closes or constrains them (`additionalProperties` or
+/// `unevaluatedProperties` other than `true` or `{}`, `patternProperties`, `propertyNames`,
+/// `maxProperties`), here or in an `allOf` part, and no `oneOf`, `anyOf`, `not` or `if` could.
+fn leaves_members_free(root: &Value, schema: &Value, depth: usize) -> bool {
+    const MAX_DEPTH: usize = 8;
+    let s = resolve(root, schema);
+    let Some(map) = s.as_object() else {
+        return s != &Value::Bool(false);
+    };
+    let free = |v: Option<&Value>| match v {
+        None | Some(Value::Bool(true)) => true,
+        Some(Value::Object(m)) => m.is_empty(),
+        Some(_) => false,
+    };
+    let constrains = [
+        "patternProperties",
+        "propertyNames",
+        "maxProperties",
+        "oneOf",
+        "anyOf",
+        "not",
+        "if",
+        "dependentSchemas",
+        "$dynamicRef",
+        "$recursiveRef",
+    ];
+    free(map.field("additionalProperties"))
+        && free(map.field("unevaluatedProperties"))
+        && !constrains.iter().any(|k| map.field(k).is_some())
+        && depth < MAX_DEPTH
+        && map
+            .field("allOf")
+            .and_then(Value::as_array)
+            .is_none_or(|parts| parts.iter().all(|p| leaves_members_free(root, p, depth + 1)))
+}
+
+/// Whether the example's value of an undeclared paging field is of the type the page answers it
+/// with (a count is a number, a flag a boolean, a cursor text).
+fn example_fits(f: EnvField, v: &Value) -> bool {
+    match f {
+        EnvField::StartCursor | EnvField::EndCursor => v.is_string(),
+        EnvField::FirstKey | EnvField::LastKey => v.is_string() || v.is_number(),
+        EnvField::HasNext | EnvField::HasPrevious | EnvField::HasMore => v.is_boolean(),
+        EnvField::Page
+        | EnvField::PerPage
+        | EnvField::Total
+        | EnvField::TotalPages
+        | EnvField::Offset
+        | EnvField::Limit => v.is_u64(),
     }
 }
 
