@@ -121,9 +121,9 @@ fn a_ref_to_nothing_is_a_warning_naming_file_and_pointer_and_strict_makes_it_fat
 }
 
 #[test]
-fn paths_that_differ_only_in_parameter_names_are_a_warning_and_the_first_answers() {
-    // Published specs have such pairs (`/Contacts/{ContactID}` beside `/Contacts/{ContactNumber}`);
-    // no request can tell them apart, so one of them is served rather than neither.
+fn paths_that_differ_only_in_parameter_names_are_a_warning_and_a_request_goes_to_the_one_it_fits() {
+    // Published specs have such pairs (`/Journals/{JournalID}`, a UUID, beside
+    // `/Journals/{JournalNumber}`, a number): both are served.
     let spec = "tests/specs/broken/duplicate-route.yaml";
     let second = "tests/specs/broken/duplicate-route.yaml#/paths/~1things~1{thingId}/get";
     let (code, out, err) = check(&[spec], &[]);
@@ -137,10 +137,23 @@ fn paths_that_differ_only_in_parameter_names_are_a_warning_and_the_first_answers
 
     let s = Server::start(&[spec], &["--no-auth", "--fixtures", "/nonexistent"]);
     assert!(s.log_text().contains(second), "{}", s.log_text());
-    s.get("/things/abc").send().expect(200);
-    // The first operation answers: the journal names it.
-    let journal = s.get("/__specbox/requests").send().expect(200).json();
-    assert_eq!(journal["requests"][0]["operationId"], "getThingById", "{journal}");
+    let answered_by = |path: &str, status: u16| {
+        s.get(path).send().expect(status);
+        let journal = s.get("/__specbox/requests").send().expect(200).json();
+        journal["requests"][0]["operationId"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(
+        answered_by("/things/3fa85f64-5717-4562-b3fc-2c963f66afa6", 200),
+        "getThingById"
+    );
+    assert_eq!(answered_by("/things/42", 200), "getThingByThingId");
+    // Fitting neither, the first refuses it, naming its parameter.
+    assert_eq!(answered_by("/things/abc", 400), "getThingById");
+    let refused = s.get("/things/abc").send().expect(400).text();
+    assert!(refused.contains("id"), "{refused}");
 }
 
 #[test]

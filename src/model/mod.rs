@@ -37,8 +37,8 @@ use crate::model::compile::{OpCtx, security, security_schemes};
 use crate::model::errors::ErrorShape;
 use crate::model::operation::{OpName, Operation, SchemeKind, SecurityScheme, Spec, join_route};
 use crate::model::resources::plan::Resource;
-use crate::model::router::{Router, Target};
-use crate::model::schema::{BadKeyword, Compile, SchemaCompiler};
+use crate::model::router::{Match, ParamName, Router, Target};
+use crate::model::schema::{BadKeyword, Compile, Location, SchemaCompiler};
 use crate::spec::SpecDoc;
 use crate::spec::error::SpecError;
 use crate::spec::pointer::escape_pointer;
@@ -216,6 +216,57 @@ impl Api {
             router,
             hooks,
             lifecycles,
+        })
+    }
+
+    /// The route of a request, as [`Router::find_in`] finds it, except where a spec has two
+    /// paths that differ only in their parameters' names (see [`Router::alternates`]): there the
+    /// request goes to the first operation whose path parameters it fits (a UUID to
+    /// `/Journals/{JournalID}`, a number to `/Journals/{JournalNumber}`), else to the first.
+    pub fn route(&self, method: &hyper::Method, path: &str, query: &str) -> Match {
+        let mut found = self.router.find_in(method, path, query);
+        if let Match::Found { target, params } = &mut found
+            && let Target::Op(first) = *target
+        {
+            let later = self.router.alternates(first);
+            if !later.is_empty() && !self.path_params_fit(first, params) {
+                for (op, names) in later {
+                    let renamed: Vec<_> = names
+                        .iter()
+                        .cloned()
+                        .zip(params.iter().map(|(_, v)| v.clone()))
+                        .collect();
+                    if self.path_params_fit(*op, &renamed) {
+                        *target = Target::Op(*op);
+                        *params = renamed;
+                        break;
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    /// Whether path parameter values (by name) pass operation `op`'s path parameters' schemas.
+    fn path_params_fit(&self, op: usize, params: &[(ParamName, String)]) -> bool {
+        let Some(op) = self.ops.get(op) else { return false };
+        let Some(spec) = self.specs.get(op.spec) else {
+            return false;
+        };
+        let root = spec.root();
+        op.params.iter().filter(|p| p.location == Location::Path).all(|p| {
+            let raw: Vec<&str> = params
+                .iter()
+                .filter(|(n, _)| n.as_ref() == p.name)
+                .map(|(_, v)| v.as_str())
+                .collect();
+            if raw.is_empty() {
+                return !p.required;
+            }
+            let value = p.coerce.apply(&raw);
+            p.schema
+                .as_ref()
+                .is_none_or(|s| s.violations(root, &value, p.location, &p.name).is_empty())
         })
     }
 

@@ -5,8 +5,9 @@
 //! one segment (`/files/{name}.{ext}`), go to a short fallback list matched segment by segment.
 //! Parameter names are normalised (`{p0}`, `{p1}`, ...) before insertion so that the same route
 //! written with different names is caught as a duplicate with a message naming both places,
-//! rather than surfacing as matchit's generic conflict. Within one spec that is a warning (the
-//! first path answers; OpenAPI forbids such pairs, yet published specs have them); between two
+//! rather than surfacing as matchit's generic conflict. Within one spec that is a warning (OpenAPI
+//! forbids such pairs, yet published specs have them): the later operations are kept beside the
+//! first, and `Api::route` sends a request to the first whose path parameters it fits. Between two
 //! specs it is an error, which a mount resolves.
 
 use crate::model::operation::{Operation, Spec, template_params};
@@ -76,10 +77,14 @@ pub struct Router {
     fallback: Vec<(Vec<Segment>, usize)>,
     /// Mount prefixes, longest first.
     mounts: Vec<(String, usize)>,
-    /// Operations of a spec that no request reaches, each with why (a path that differs from an
-    /// earlier one only in its parameters' names, `/contacts/{id}` beside `/contacts/{number}`):
-    /// warnings, which the caller takes (see [`Router::take_shadowed`]).
+    /// Paths of a spec that differ from an earlier one only in their parameters' names
+    /// (`/contacts/{number}` beside `/contacts/{id}`), as warnings, which the caller takes (see
+    /// [`Router::take_shadowed`]).
     shadowed: Vec<SpecError>,
+    /// For the operation of such an earlier path, by its index, the later operations at the same
+    /// route and method with their parameters' names, in the spec's order: a request goes to the
+    /// first whose path parameters it fits (see `Api::route`). Sorted; empty for most specs.
+    alternates: Vec<(usize, Vec<(usize, Vec<ParamName>)>)>,
 }
 
 #[derive(Debug, Clone)]
@@ -98,6 +103,7 @@ impl Router {
             specs,
             errors: Vec::new(),
             shadowed: Vec::new(),
+            alternates: Vec::new(),
             by_key: HashMap::new(),
             entries: Vec::new(),
             owners: HashMap::new(),
@@ -132,6 +138,7 @@ impl Router {
         let Builder {
             errors,
             shadowed,
+            mut alternates,
             by_key,
             mut entries,
             ..
@@ -156,13 +163,27 @@ impl Router {
         }
         let mut mounts: Vec<(String, usize)> = specs.iter().enumerate().map(|(i, s)| (s.mount.clone(), i)).collect();
         mounts.sort_by_key(|(m, _)| std::cmp::Reverse(m.len()));
+        alternates.sort_unstable_by_key(|(first, _)| *first);
         Ok(Router {
             tree,
             entries,
             fallback,
             mounts,
             shadowed,
+            alternates,
         })
+    }
+
+    /// The later operations at the route of operation `first` (see [`Router::alternates`]), with
+    /// their path parameters' names in the order the route's are.
+    pub fn alternates(&self, first: usize) -> &[(usize, Vec<ParamName>)] {
+        if self.alternates.is_empty() {
+            return &[];
+        }
+        match self.alternates.binary_search_by_key(&first, |(f, _)| *f) {
+            Ok(i) => self.alternates.get(i).map_or(&[], |(_, a)| a.as_slice()),
+            Err(_) => &[],
+        }
     }
 
     /// The warnings about operations that no request reaches (see [`Router::shadowed`]), once.
@@ -281,10 +302,11 @@ struct Builder<'a> {
     specs: &'a [Spec],
     errors: Vec<SpecError>,
     shadowed: Vec<SpecError>,
+    alternates: Vec<(usize, Vec<(usize, Vec<ParamName>)>)>,
     by_key: HashMap<String, usize>,
     entries: Vec<Entry>,
-    /// Who registered each (route key, method), for duplicate messages.
-    owners: HashMap<(String, Method), (usize, String)>,
+    /// Who registered each (route key, method), for duplicate messages, and what it leads to.
+    owners: HashMap<(String, Method), (usize, String, Target)>,
 }
 
 impl Builder<'_> {
@@ -302,17 +324,25 @@ impl Builder<'_> {
             Some(q) => format!("{key}?{q}"),
             None => key.clone(),
         };
-        if let Some((other_spec, other_ptr)) = self.owners.get(&(owner.clone(), method.clone())) {
+        if let Some((other_spec, other_ptr, other_target)) = self.owners.get(&(owner.clone(), method.clone())) {
             let this = &self.specs[spec];
             let other = &self.specs[*other_spec];
             if *other_spec == spec {
                 // OpenAPI forbids two paths that differ only in their parameters' names, and
-                // published specs have them (`/contacts/{id}` and `/contacts/{number}`): no request
-                // can tell them apart, so the first serves the route and the spec is still served.
+                // published specs have them (`/Journals/{JournalID}`, a UUID, beside
+                // `/Journals/{JournalNumber}`, a number): both are served, a request going to the
+                // first whose path parameters it fits.
                 let message = format!(
-                    "duplicate route {method} {route}: same as {other_ptr}, which answers it; this operation is never reached"
+                    "duplicate route {method} {route}: same as {other_ptr}; a request goes to the first of them whose path parameters it fits"
                 );
                 self.shadowed.push(SpecError::new(&this.doc.path, pointer, message));
+                if let (Target::Op(first), Target::Op(later)) = (*other_target, target) {
+                    let names = names.into_iter().map(ParamName::from).collect();
+                    match self.alternates.iter_mut().find(|(f, _)| *f == first) {
+                        Some((_, later_ones)) => later_ones.push((later, names)),
+                        None => self.alternates.push((first, vec![(later, names)])),
+                    }
+                }
             } else {
                 let message = format!(
                     "route {method} {route} is also served by {}#{other_ptr}: two specs claim the same route (give one a different mount with --mount or x-specbox-mount)",
@@ -322,7 +352,7 @@ impl Builder<'_> {
             }
             return;
         }
-        self.owners.insert((owner, method.clone()), (spec, pointer));
+        self.owners.insert((owner, method.clone()), (spec, pointer, target));
         let entries = &mut self.entries;
         let idx = *self.by_key.entry(key).or_insert_with(|| {
             entries.push(Entry {

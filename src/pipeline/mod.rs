@@ -82,7 +82,7 @@ pub async fn handle(app: &Engine, req: &Req) -> Reply {
 
 async fn route(app: &Engine, req: &Req) -> Reply {
     let api = &app.api;
-    let (target, params) = match api.router.find_in(&req.method, &req.path, &req.query) {
+    let (target, params) = match api.route(&req.method, &req.path, &req.query) {
         Match::Found { target, params } => (target, params),
         Match::MethodNotAllowed { spec, allow } => {
             if app.settings.cors && req.method == Method::OPTIONS {

@@ -93,7 +93,7 @@ pub fn harvest(api: &Api, entries: &[Recorded]) -> Harvest {
         let Match::Found {
             target: Target::Op(op_idx),
             params,
-        } = api.router.find(&method, &e.path)
+        } = api.route(&method, &e.path, "")
         else {
             continue;
         };

@@ -217,7 +217,7 @@ impl Proxy {
             ..Notes::default()
         };
         let spec = api.specs.get(spec_idx);
-        let found = api.router.find_in(&req.method, &req.path, &req.query);
+        let found = api.route(&req.method, &req.path, &req.query);
         let op_idx = match &found {
             Match::Found {
                 target: Target::Op(i), ..

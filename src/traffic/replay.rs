@@ -142,7 +142,7 @@ impl Replay {
         reply.body = canned.body.clone();
         if let Match::Found {
             target: Target::Op(i), ..
-        } = api.router.find_in(&req.method, &req.path, &req.query)
+        } = api.route(&req.method, &req.path, &req.query)
         {
             reply.meta.operation = Some(i);
         }
