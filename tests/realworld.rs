@@ -824,3 +824,28 @@ fn a_list_answers_the_members_its_example_shows_beyond_its_schema_where_the_sche
     let notes = common::conforms(&s, "listNotes", &s.get("/notes").send().expect(200));
     assert_eq!(notes, json!({"notes": [{"id": "N1", "text": "hello"}]}));
 }
+
+#[test]
+fn a_post_that_sends_and_answers_the_collections_list_is_a_batch_answered_from_the_spec() {
+    let s = Server::start(&["tests/specs/realworld/batches.yaml"], &["--fixtures", "none"]);
+    let before = common::conforms(&s, "getWidgets", &s.get("/Widgets").send().expect(200));
+    let sent = json!({"Widgets": [{"Name": "Cog"}, {"Name": "Wheel"}]});
+    let answer = common::conforms(
+        &s,
+        "updateOrCreateWidgets",
+        &s.post("/Widgets").json(&sent).send().expect(200),
+    );
+    assert_eq!(answer["Id"], "7c4d7a7e-5b86-4d1b-9c55-2f7e1f1f0a10", "{answer}");
+    assert_eq!(answer["Widgets"][0]["Name"], "Gear", "{answer}");
+    // Nothing was stored: the list is as it was, with no wrapper among its items.
+    let after = common::conforms(&s, "getWidgets", &s.get("/Widgets").send().expect(200));
+    assert_eq!(after["Widgets"], before["Widgets"], "{after}");
+    let routes = s.get("/__specbox/routes").send().expect(200).json();
+    let post = routes
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["operationId"] == "updateOrCreateWidgets")
+        .unwrap();
+    assert_eq!(post["action"], "example", "{post}");
+}

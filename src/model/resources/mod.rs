@@ -289,6 +289,28 @@ fn answers_items(root: &Value, kind: &str, success: Option<&str>, name: &str) ->
     }
 }
 
+/// Whether a `POST` to a collection sends and answers the collection's list (`{"Invoices":
+/// [...]}` both ways: an array property named like the collection, in the body's schema and in
+/// the answer's): a batch of creates and updates, answered from the spec. Taken for one create,
+/// the wrapper would be stored as an item that has none of an item's fields.
+fn is_batch(root: &Value, op: &Operation, name: &str) -> bool {
+    let own = fold(name.split('.').next().unwrap_or(name));
+    let holds_the_list = |pointer: &str| {
+        lookup(root, pointer).is_some_and(|s| {
+            properties(root, resolve(root, s))
+                .iter()
+                .any(|(k, v)| fold(k) == own && type_has(resolve(root, v), "array"))
+        })
+    };
+    let answer = op.success().and_then(|r| r.schema_pointer.as_deref());
+    let body = op
+        .body
+        .iter()
+        .flat_map(|b| &b.media)
+        .find_map(|m| m.schema.as_ref().map(|s| s.pointer.as_str()));
+    answer.is_some_and(holds_the_list) && body.is_some_and(holds_the_list)
+}
+
 /// Marks as shared (see [`Resource::shared`]) the top-level resources that anyone may read (by
 /// key and as a list, where it has either) but only a credential may write: public data that
 /// accounts write. A per-account list beside public reads by key is no public collection. Where
@@ -888,7 +910,10 @@ fn action_for(
         },
     };
     let success_schema = op.success().and_then(|r| r.schema_pointer.clone());
-    if declared.is_none() && !answers_items(root, kind, success_schema.as_deref(), &res.name) {
+    if declared.is_none()
+        && (!answers_items(root, kind, success_schema.as_deref(), &res.name)
+            || kind == "create" && is_batch(root, op, &res.name))
+    {
         return Some(Action::None);
     }
     // An answer that wraps the item (`{"customer": {...}}`) is shaped as the item, then wrapped.
