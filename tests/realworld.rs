@@ -823,6 +823,9 @@ fn a_list_answers_the_members_its_example_shows_beyond_its_schema_where_the_sche
     // A schema that allows no other member gets none.
     let notes = common::conforms(&s, "listNotes", &s.get("/notes").send().expect(200));
     assert_eq!(notes, json!({"notes": [{"id": "N1", "text": "hello"}]}));
+    // A paging name of a type the page cannot give answers as the example shows it.
+    let locks = common::conforms(&s, "listLocks", &s.get("/locks").send().expect(200));
+    assert_eq!(locks, json!({"entries": [{"id": "L1"}], "limit": "1000"}));
 }
 
 #[test]

@@ -160,8 +160,10 @@ pub(super) fn list_plan(
             if Some(name) == items_field.as_ref() {
                 continue;
             }
-            let field = env_field(name);
             let resolved = resolve(root, s);
+            // A paging name whose schema cannot hold what the page gives it (Box's `limit`, a
+            // string) answers as the example shows it.
+            let field = env_field(name).filter(|f| fits(*f, resolved));
             numeric_cursor |= field.is_some_and(|f| numeric_cursor_at(f, resolved));
             keys_as_text |= matches!(field, Some(EnvField::FirstKey | EnvField::LastKey))
                 && type_has(resolved, "string")
