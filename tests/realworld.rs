@@ -852,3 +852,25 @@ fn a_post_that_sends_and_answers_the_collections_list_is_a_batch_answered_from_t
         .unwrap();
     assert_eq!(post["action"], "example", "{post}");
 }
+
+#[test]
+fn a_create_carries_what_its_example_shows_beyond_its_schema_even_a_field_the_client_may_send() {
+    let s = Server::start(&["tests/specs/realworld/sessions.yaml"], &["--fixtures", "none"]);
+    let made = s.post("/sessions").json(&json!({"amount": "5.00"})).send().expect(201);
+    let made = common::conforms(&s, "createSession", &made);
+    assert_eq!(made["amount"], "5.00", "{made}");
+    assert_eq!(made["expiresAt"], "2024-01-01T00:00:00Z", "{made}");
+    assert_eq!(made["mode"], "live", "{made}");
+    assert_ne!(made["id"], "sess_8Jx2", "{made}");
+    let sent = json!({"amount": "6.00", "expiresAt": "2030-05-01T12:00:00Z"});
+    let made = s.post("/sessions").json(&sent).send().expect(201).json();
+    assert_eq!(made["expiresAt"], "2030-05-01T12:00:00Z", "{made}");
+    let read = s
+        .get(&format!("/sessions/{}", made["id"].as_str().unwrap()))
+        .send()
+        .expect(200);
+    assert_eq!(
+        common::conforms(&s, "getSession", &read)["expiresAt"],
+        "2030-05-01T12:00:00Z"
+    );
+}

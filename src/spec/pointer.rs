@@ -312,8 +312,9 @@ pub fn resolve<'a>(root: &'a Value, mut value: &'a Value) -> &'a Value {
     value
 }
 
-/// Whether `null` is a valid value for the schema (a `null` type, or a `null` branch of its
-/// `anyOf`/`oneOf`), `$ref`s followed. Read by the resources and by the error templates alike.
+/// Whether `null` is a valid value for the schema (a `null` type that its `enum` and `const`, if
+/// any, allow too, or a `null` branch of its `anyOf`/`oneOf`), `$ref`s followed. Read by the
+/// resources and by the error templates alike.
 pub fn allows_null(root: &Value, schema: &Value) -> bool {
     let s = resolve(root, schema);
     let null_type = match s.field("type") {
@@ -321,7 +322,13 @@ pub fn allows_null(root: &Value, schema: &Value) -> bool {
         Some(Value::Array(ts)) => ts.iter().any(|t| t == "null"),
         _ => false,
     };
-    null_type
+    // `type: [string, "null"]` beside an `enum` of strings only still refuses `null`.
+    let null_value = s
+        .field("enum")
+        .and_then(Value::as_array)
+        .is_none_or(|values| values.iter().any(Value::is_null))
+        && s.field("const").is_none_or(Value::is_null);
+    null_type && null_value
         || ["anyOf", "oneOf"]
             .iter()
             .filter_map(|k| s.get(*k).and_then(Value::as_array))
@@ -585,6 +592,26 @@ pub(crate) fn local_refs_outside(value: &Value, skip: &impl Fn(&str) -> bool, vi
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn null_is_allowed_where_the_type_and_every_listed_value_allow_it() {
+        let root = json!({"components": {"schemas": {"Term": {"type": ["string", "null"], "enum": ["7 days", null]}}}});
+        for (schema, allowed) in [
+            (json!({"type": ["string", "null"]}), true),
+            (json!({"type": "null"}), true),
+            (
+                json!({"type": ["string", "null"], "enum": ["7 days", "30 days"]}),
+                false,
+            ),
+            (json!({"type": ["string", "null"], "enum": ["7 days", null]}), true),
+            (json!({"type": ["string", "null"], "const": "x"}), false),
+            (json!({"type": "string"}), false),
+            (json!({"anyOf": [{"type": "string"}, {"type": "null"}]}), true),
+            (json!({"$ref": "#/components/schemas/Term"}), true),
+        ] {
+            assert_eq!(allows_null(&root, &schema), allowed, "{schema}");
+        }
+    }
 
     #[test]
     fn a_responses_default_is_a_response_and_a_schemas_default_is_data() {

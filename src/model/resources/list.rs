@@ -328,7 +328,7 @@ fn shown_or_required(
 /// their names and values: nothing closes or constrains them (`additionalProperties` or
 /// `unevaluatedProperties` other than `true` or `{}`, `patternProperties`, `propertyNames`,
 /// `maxProperties`), here or in an `allOf` part, and no `oneOf`, `anyOf`, `not` or `if` could.
-fn leaves_members_free(root: &Value, schema: &Value, depth: usize) -> bool {
+pub(super) fn leaves_members_free(root: &Value, schema: &Value, depth: usize) -> bool {
     const MAX_DEPTH: usize = 8;
     let s = resolve(root, schema);
     let Some(map) = s.as_object() else {

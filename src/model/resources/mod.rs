@@ -20,8 +20,8 @@ pub mod shape;
 pub mod write;
 
 use crate::model::operation::{Operation, Props, Spec, item_properties, properties, template_params};
-use crate::model::resources::envelope::{answer_envelope, fold, item_envelope};
-use crate::model::resources::list::{list_items_pointer, list_plan};
+use crate::model::resources::envelope::{answer_envelope, fold, item_envelope, unwrap};
+use crate::model::resources::list::{leaves_members_free, list_items_pointer, list_plan};
 use crate::model::resources::plan::singular;
 use crate::model::resources::plan::*;
 use crate::model::resources::shape::{Shapes, type_has};
@@ -947,9 +947,30 @@ fn action_for(
             })
             .collect()
     };
+    // The fields the answer's example shows that its item's schema does not declare, where the
+    // schema leaves other members free: the answer carries them as the item holds them (the
+    // item starts from the example, see `write::base_of`).
+    let extras = |pointer: &str| -> Vec<String> {
+        let Some(schema) = lookup(root, pointer).map(|s| resolve(root, s)) else {
+            return Vec::new();
+        };
+        let shown = op
+            .success()
+            .and_then(|r| r.first_example(root))
+            .and_then(|e| unwrap(e, envelope.as_ref().map(|(field, _)| field.as_str())))
+            .and_then(Value::as_object);
+        let Some(shown) = shown.filter(|_| leaves_members_free(root, schema, 0)) else {
+            return Vec::new();
+        };
+        let declared = properties(root, schema);
+        shown.keys().filter(|k| !declared.contains_key(*k)).cloned().collect()
+    };
     let mut shape = || match (&envelope, &success_schema) {
-        (Some((field, inner)), _) => shapes.get(inner).wrapped(Some(field.clone()), beside()),
-        (None, Some(p)) => shapes.get(p),
+        (Some((field, inner)), _) => shapes
+            .get(inner)
+            .showing(extras(inner))
+            .wrapped(Some(field.clone()), beside()),
+        (None, Some(p)) => shapes.get(p).showing(extras(p)),
         (None, None) => Shape::pass_through(),
     };
     let write = || Box::<Write>::default();

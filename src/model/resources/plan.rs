@@ -271,6 +271,10 @@ pub struct Shape {
     pub beside: Vec<(String, Value)>,
     /// Some property is `writeOnly`: a stored item is never sent as stored text.
     pub(super) hides: bool,
+    /// Fields the schema does not declare that the answer's example shows, where the schema
+    /// leaves other members free (`"mode": "live"` beside declared `id` and `amount`): sent as
+    /// the item holds them.
+    pub extras: Vec<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -96,7 +96,14 @@ impl Shape {
             envelope: None,
             beside: Vec::new(),
             hides,
+            extras: Vec::new(),
         }
+    }
+
+    /// This shape, also sending the item's `extras` (see [`Shape::extras`]).
+    pub fn showing(mut self, extras: Vec<String>) -> Shape {
+        self.extras = extras;
+        self
     }
 
     /// This shape, answering inside `{"<field>": ...}`, with `beside` after the item.
@@ -200,6 +207,11 @@ impl Shape {
                         out.insert(p.name.clone(), fill.clone());
                     }
                 }
+            }
+        }
+        for name in &self.extras {
+            if let Some(v) = obj.get(name) {
+                out.insert(name.clone(), v.clone());
             }
         }
         Value::Object(out)

@@ -386,8 +386,10 @@ fn base_of(
             }
             // A field the client may send but did not: its default, else null where allowed (an
             // empty map, in a generated body), else what the example shows (a boolean must be
-            // something).
-            let s = s?;
+            // something). One the answer's schema does not declare, as the example shows it.
+            let Some(s) = s else {
+                return Some((k.clone(), compact(v)));
+            };
             match s.field("default") {
                 Some(d) => Some((k.clone(), compact(d))),
                 None => Some((k.clone(), unset(s).unwrap_or_else(|| compact(v)))),
