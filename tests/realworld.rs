@@ -854,7 +854,7 @@ fn a_post_that_sends_and_answers_the_collections_list_is_a_batch_answered_from_t
 }
 
 #[test]
-fn a_create_carries_what_its_example_shows_beyond_its_schema_even_a_field_the_client_may_send() {
+fn a_create_carries_its_examples_fields_beyond_its_schema_names_itself_in_nested_links_and_stamps_its_time() {
     let s = Server::start(&["tests/specs/realworld/sessions.yaml"], &["--fixtures", "none"]);
     let made = s.post("/sessions").json(&json!({"amount": "5.00"})).send().expect(201);
     let made = common::conforms(&s, "createSession", &made);
@@ -862,6 +862,14 @@ fn a_create_carries_what_its_example_shows_beyond_its_schema_even_a_field_the_cl
     assert_eq!(made["expiresAt"], "2024-01-01T00:00:00Z", "{made}");
     assert_eq!(made["mode"], "live", "{made}");
     assert_ne!(made["id"], "sess_8Jx2", "{made}");
+    let id = made["id"].as_str().unwrap();
+    assert_eq!(
+        made["_links"]["self"]["href"],
+        format!("http://{}/sessions/{id}", s.addr),
+        "{made}"
+    );
+    assert_ne!(made["createdAt"], "2024-03-20T09:13:37+00:00", "{made}");
+    assert!(made["createdAt"].as_str().unwrap().starts_with("20"), "{made}");
     let sent = json!({"amount": "6.00", "expiresAt": "2030-05-01T12:00:00Z"});
     let made = s.post("/sessions").json(&sent).send().expect(201).json();
     assert_eq!(made["expiresAt"], "2030-05-01T12:00:00Z", "{made}");

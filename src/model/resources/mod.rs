@@ -231,6 +231,15 @@ pub fn infer(specs: &[Spec], ops: &mut [Operation], when: Compile) -> Result<Vec
 /// The form a time field's schema (resolved) asks for (see [`TimeForm`]). An integer is
 /// milliseconds when its format says so (`unix-ms`, `timestamp-millis`) or its example is one
 /// (past the year 5138 in seconds).
+/// Whether the schema's example is an RFC 3339 date-time (`2024-03-20T09:13:37+00:00`).
+fn shows_a_date_time(schema: &Value) -> bool {
+    let example = schema
+        .field("example")
+        .or_else(|| schema.field("examples").and_then(|e| e.get(0)))
+        .and_then(Value::as_str);
+    example.is_some_and(|t| time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).is_ok())
+}
+
 fn time_form(schema: &Value) -> TimeForm {
     // A nullable one written `anyOf: [{type: integer}, {type: null}]` is its typed branch's.
     if schema.field("type").is_none()
@@ -614,7 +623,8 @@ fn build_resource(
         }
     };
     // Other names for the timestamps, used when the schema says they are moments: date-times
-    // (RFC 3339, or RFC 2822 where the format says so), or Unix times (`created`: an integer of
+    // (RFC 3339, or RFC 2822 where the format says so; text of no format whose example is an
+    // RFC 3339 date-time, as Mollie's `createdAt`), or Unix times (`created`: an integer of
     // format `unix-time`). A `date_created` in another format keeps what the example shows.
     let stamp_named = |names: &[&str]| {
         names
@@ -624,6 +634,7 @@ fn build_resource(
                     let s = resolve(root, s);
                     let format = s.field("format").and_then(Value::as_str).unwrap_or("");
                     format == "date-time"
+                        || (format.is_empty() && type_has(s, "string") && shows_a_date_time(s))
                         || time_form(s) == TimeForm::Rfc2822
                         || (time_form(s).is_unix() && (format.contains("unix") || format.contains("timestamp")))
                 })

@@ -224,9 +224,10 @@ pub struct WritePlan {
     /// The key value the example shows, so links and references in `base` that name it are
     /// rewritten with the new item's key.
     pub base_key: Option<String>,
-    /// The fields of `base` whose text names the example's item by `base_key` (a link): a create
-    /// rewrites these, and only these, with the new key.
-    pub rekeyed: Vec<String>,
+    /// The places in `base` (a field, or a path of members down to text: HAL's `_links`, `self`,
+    /// `href`) whose text names the example's item by `base_key` (a link): a create rewrites
+    /// these, and only these, with the new key.
+    pub rekeyed: Vec<Vec<String>>,
     /// Fields that hold a parent's key, by the path parameter that gives it (`AccountSid` →
     /// `account_sid`): a create sets them from the path, never from the example.
     pub scope_fields: Vec<(String, String, crate::model::schema::Coerce)>,

@@ -269,14 +269,12 @@ pub fn write_plan(spec: &Spec, op: &Operation, res: &Resource, create: bool) -> 
     base.retain(|(k, _)| !scope_fields.iter().any(|(_, f, _)| f == k));
     // The base fields that name the example's own item (found once here: searching every field
     // of every create for the key cost more than the rest of the create).
-    let rekeyed = match base_key.as_deref().filter(|k| !k.is_empty()) {
-        Some(old) => base
-            .iter()
-            .filter(|(_, v)| v.as_str().is_some_and(|t| rekey(t, old, "\u{0}").is_some()))
-            .map(|(k, _)| k.clone())
-            .collect(),
-        None => Vec::new(),
-    };
+    let mut rekeyed = Vec::new();
+    if let Some(old) = base_key.as_deref().filter(|k| !k.is_empty()) {
+        for (k, v) in &base {
+            links_to(v, old, &mut vec![k.clone()], &mut rekeyed);
+        }
+    }
     let merged = rep_props
         .iter()
         .filter(|(_, s)| free_form_map(root, s))
@@ -293,6 +291,23 @@ pub fn write_plan(spec: &Spec, op: &Operation, res: &Resource, create: bool) -> 
         scope_fields,
         checked,
         merged,
+    }
+}
+
+/// The paths, from `path` down through objects (a few members deep, as HAL's
+/// `_links.self.href`), of the text in `v` that names the item keyed `old` (see [`rekey`]).
+fn links_to(v: &Value, old: &str, path: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    const DEPTH: usize = 4;
+    match v {
+        Value::String(t) if rekey(t, old, "\u{0}").is_some() => out.push(path.clone()),
+        Value::Object(m) if path.len() < DEPTH => {
+            for (k, child) in m {
+                path.push(k.clone());
+                links_to(child, old, path, out);
+                path.pop();
+            }
+        }
+        _ => {}
     }
 }
 

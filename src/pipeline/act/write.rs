@@ -168,8 +168,14 @@ fn rekey_base(write: &WritePlan, key: &str, stored: &mut Map<String, Value>) {
     let Some(old) = write.base_key.as_deref().filter(|k| !k.is_empty()) else {
         return;
     };
-    for k in &write.rekeyed {
-        if let Some(Value::String(text)) = stored.get_mut(k)
+    for path in &write.rekeyed {
+        let Some((first, rest)) = path.split_first() else {
+            continue;
+        };
+        let place = stored
+            .get_mut(first)
+            .and_then(|top| rest.iter().try_fold(top, |v, k| v.get_mut(k)));
+        if let Some(Value::String(text)) = place
             && let Some(new) = rekey(text, old, key)
         {
             *text = new;
