@@ -882,3 +882,16 @@ fn a_create_carries_its_examples_fields_beyond_its_schema_names_itself_in_nested
         "2030-05-01T12:00:00Z"
     );
 }
+
+#[test]
+fn a_generated_create_answer_fills_an_object_built_with_all_of_and_empties_only_free_maps() {
+    let s = Server::start(&["tests/specs/realworld/playlists.yaml"], &["--fixtures", "none"]);
+    let made = s
+        .post("/playlists")
+        .json(&json!({"name": "Road trip"}))
+        .send()
+        .expect(201);
+    let made = common::conforms(&s, "createPlaylist", &made);
+    assert!(made["tracks"]["href"].is_string(), "{made}");
+    assert_eq!(made["metadata"], json!({}), "{made}");
+}

@@ -9,7 +9,7 @@
 use crate::model::operation::{Operation, Props, Spec, any_shape_properties, properties};
 use crate::model::resources::envelope::{answer_envelope, fold, item_envelope, unwrap};
 use crate::model::resources::plan::{Action, Rename, Resource, Write, WritePlan};
-use crate::model::resources::shape::type_has;
+use crate::model::resources::shape::{required_of, type_has};
 use crate::model::schema::Coerce;
 use crate::spec::pointer::{Field, lookup, resolve};
 use crate::spec::read::compact;
@@ -420,14 +420,15 @@ fn base_of(
 }
 
 /// Whether `schema` is an object of free keys only (`metadata`: `additionalProperties` and no
-/// declared or required properties), which an empty object satisfies.
+/// declared or required properties, here or in an `allOf` part), which an empty object
+/// satisfies. An object of `type: object` built with `allOf` (Spotify's playlist `items`, a page
+/// of tracks) is none.
 fn free_form_map(root: &Value, schema: &Value) -> bool {
     let s = resolve(root, schema);
     type_has(s, "object")
-        && s.field("properties")
-            .is_none_or(|p| p.as_object().is_some_and(Map::is_empty))
-        && s.field("required")
-            .is_none_or(|r| r.as_array().is_some_and(Vec::is_empty))
+        && properties(root, s).is_empty()
+        && required_of(root, s).is_empty()
+        && !["anyOf", "oneOf"].iter().any(|k| s.field(k).is_some())
         && s.field("minProperties").and_then(Value::as_u64).is_none_or(|n| n == 0)
 }
 
