@@ -895,3 +895,25 @@ fn a_generated_create_answer_fills_an_object_built_with_all_of_and_empties_only_
     assert!(made["tracks"]["href"].is_string(), "{made}");
     assert_eq!(made["metadata"], json!({}), "{made}");
 }
+
+#[test]
+fn a_wrapper_with_pagination_and_a_problem_beside_the_item_is_an_envelope() {
+    let s = Server::start(&["tests/specs/realworld/leaves.yaml"], &["--fixtures", "none"]);
+    let sent = json!({"employeeID": "4f1c2d3e-5a6b-4c7d-8e9f-0a1b2c3d4e5f", "days": 2});
+    let made = common::conforms(
+        &s,
+        "createSickLeave",
+        &s.post("/Leaves/Sick").json(&sent).send().expect(200),
+    );
+    let leave = &made["statutorySickLeave"];
+    assert_eq!(
+        (&leave["employeeID"], &leave["days"]),
+        (&sent["employeeID"], &json!(2)),
+        "{made}"
+    );
+    let id = leave["sickLeaveID"].as_str().unwrap();
+    assert_ne!(id, "a2b5a1fb-ae21-47b4-876d-0b61fa6b37ab", "{made}");
+    let read = s.get(&format!("/Leaves/Sick/{id}")).send().expect(200);
+    let read = common::conforms(&s, "getSickLeave", &read);
+    assert_eq!(read["statutorySickLeave"], *leave, "{read}");
+}

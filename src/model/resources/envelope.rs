@@ -69,7 +69,16 @@ fn is_object_schema(root: &Value, schema: &Value) -> bool {
 }
 
 /// Properties of a wrapper that travel beside the item rather than being it.
-const BESIDE: &[&str] = &["links", "_links", "meta", "pagination", "errors", "warnings"];
+const BESIDE: &[&str] = &[
+    "links",
+    "_links",
+    "meta",
+    "pagination",
+    "errors",
+    "warnings",
+    "problem",
+    "problems",
+];
 
 /// The property of the object schema at `pointer` that holds one item, and that item's schema
 /// pointer. `rep` is the representation's canonical pointer when known: a property whose schema
