@@ -375,7 +375,10 @@ fn broken_specs_stop_startup_naming_the_file_and_pointer() {
         (&["swagger2.yaml"], &["swagger2.yaml#/swagger", "Swagger 2.0"]),
         (
             &["duplicate-route.yaml"],
-            &["duplicate-route.yaml#/paths/~1things~1{thingId}/get", "~1things~1{id}"],
+            &[
+                "duplicate-route.yaml#/paths/~1things~1{thingId}/get",
+                "~1things~1{thingName}",
+            ],
         ),
         (&["admin-clash.yaml"], &["admin-clash.yaml#/paths/~1__specbox~1health"]),
         (

@@ -826,6 +826,12 @@ fn a_list_answers_the_members_its_example_shows_beyond_its_schema_where_the_sche
     // A paging name of a type the page cannot give answers as the example shows it.
     let locks = common::conforms(&s, "listLocks", &s.get("/locks").send().expect(200));
     assert_eq!(locks, json!({"entries": [{"id": "L1"}], "limit": "1000"}));
+    // The example's own cursors are no cursors of this list; a page size no parameter sets is the
+    // example's.
+    let alerts = common::conforms(&s, "listAlerts", &s.get("/alerts?limit=5").send().expect(200));
+    assert_eq!(alerts, json!({"alerts": [{"id": "A1"}], "limit": 5}));
+    let events = common::conforms(&s, "listEvents", &s.get("/events").send().expect(200));
+    assert_eq!(events, json!({"events": [{"id": "E1"}], "limit": 25}));
 }
 
 #[test]

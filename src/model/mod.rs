@@ -41,7 +41,7 @@ use crate::model::router::{Match, ParamName, Router, Target};
 use crate::model::schema::{BadKeyword, Compile, Location, SchemaCompiler};
 use crate::spec::SpecDoc;
 use crate::spec::error::SpecError;
-use crate::spec::pointer::escape_pointer;
+use crate::spec::pointer::{Field, escape_pointer, lookup, resolve};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -221,30 +221,64 @@ impl Api {
 
     /// The route of a request, as [`Router::find_in`] finds it, except where a spec has two
     /// paths that differ only in their parameters' names (see [`Router::alternates`]): there the
-    /// request goes to the first operation whose path parameters it fits (a UUID to
-    /// `/Journals/{JournalID}`, a number to `/Journals/{JournalNumber}`), else to the first.
+    /// request goes to an operation whose path parameters it fits, trying first those whose
+    /// parameters constrain their text (a UUID for `/Contacts/{ContactID}`, a number), then those
+    /// that take any text (`/Contacts/{ContactNumber}`), each in the spec's order; fitting none,
+    /// to the first.
     pub fn route(&self, method: &hyper::Method, path: &str, query: &str) -> Match {
         let mut found = self.router.find_in(method, path, query);
         if let Match::Found { target, params } = &mut found
             && let Target::Op(first) = *target
         {
             let later = self.router.alternates(first);
-            if !later.is_empty() && !self.path_params_fit(first, params) {
+            if !later.is_empty() {
+                let mut candidates = vec![(first, params.clone())];
                 for (op, names) in later {
-                    let renamed: Vec<_> = names
+                    let renamed = names.iter().cloned().zip(params.iter().map(|(_, v)| v.clone()));
+                    candidates.push((*op, renamed.collect()));
+                }
+                let chosen = [true, false].into_iter().find_map(|strict| {
+                    candidates
                         .iter()
-                        .cloned()
-                        .zip(params.iter().map(|(_, v)| v.clone()))
-                        .collect();
-                    if self.path_params_fit(*op, &renamed) {
-                        *target = Target::Op(*op);
-                        *params = renamed;
-                        break;
-                    }
+                        .find(|(op, values)| self.constrains_path(*op) == strict && self.path_params_fit(*op, values))
+                });
+                if let Some((op, values)) = chosen {
+                    *target = Target::Op(*op);
+                    *params = values.clone();
                 }
             }
         }
         found
+    }
+
+    /// Whether some path parameter of operation `op` takes less than any text: a format, a
+    /// pattern, listed values, a length, a type other than string, or a composed schema.
+    fn constrains_path(&self, op: usize) -> bool {
+        let Some(op) = self.ops.get(op) else { return false };
+        let Some(spec) = self.specs.get(op.spec) else {
+            return false;
+        };
+        let root = spec.root();
+        op.params.iter().filter(|p| p.location == Location::Path).any(|p| {
+            let Some(s) = p.schema_pointer.as_deref().and_then(|at| lookup(root, at)) else {
+                return false;
+            };
+            let s = resolve(root, s);
+            [
+                "format",
+                "pattern",
+                "enum",
+                "const",
+                "minLength",
+                "maxLength",
+                "allOf",
+                "anyOf",
+                "oneOf",
+            ]
+            .iter()
+            .any(|k| s.field(k).is_some())
+                || s.field("type").is_some_and(|t| t != "string")
+        })
     }
 
     /// Whether path parameter values (by name) pass operation `op`'s path parameters' schemas.

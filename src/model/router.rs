@@ -7,7 +7,7 @@
 //! written with different names is caught as a duplicate with a message naming both places,
 //! rather than surfacing as matchit's generic conflict. Within one spec that is a warning (OpenAPI
 //! forbids such pairs, yet published specs have them): the later operations are kept beside the
-//! first, and `Api::route` sends a request to the first whose path parameters it fits. Between two
+//! first, and `Api::route` sends a request to one whose path parameters it fits. Between two
 //! specs it is an error, which a mount resolves.
 
 use crate::model::operation::{Operation, Spec, template_params};
@@ -82,8 +82,8 @@ pub struct Router {
     /// [`Router::take_shadowed`]).
     shadowed: Vec<SpecError>,
     /// For the operation of such an earlier path, by its index, the later operations at the same
-    /// route and method with their parameters' names, in the spec's order: a request goes to the
-    /// first whose path parameters it fits (see `Api::route`). Sorted; empty for most specs.
+    /// route and method with their parameters' names, in the spec's order: a request goes to one
+    /// whose path parameters it fits (see `Api::route`). Sorted; empty for most specs.
     alternates: Vec<(usize, Vec<(usize, Vec<ParamName>)>)>,
 }
 
@@ -186,7 +186,8 @@ impl Router {
         }
     }
 
-    /// The warnings about operations that no request reaches (see [`Router::shadowed`]), once.
+    /// The warnings about paths that differ only in their parameters' names (see
+    /// [`Router::shadowed`]), once.
     pub fn take_shadowed(&mut self) -> Vec<SpecError> {
         std::mem::take(&mut self.shadowed)
     }
@@ -330,10 +331,10 @@ impl Builder<'_> {
             if *other_spec == spec {
                 // OpenAPI forbids two paths that differ only in their parameters' names, and
                 // published specs have them (`/Journals/{JournalID}`, a UUID, beside
-                // `/Journals/{JournalNumber}`, a number): both are served, a request going to the
-                // first whose path parameters it fits.
+                // `/Journals/{JournalNumber}`, a number): both are served, a request going to one
+                // whose path parameters it fits.
                 let message = format!(
-                    "duplicate route {method} {route}: same as {other_ptr}; a request goes to the first of them whose path parameters it fits"
+                    "duplicate route {method} {route}: same as {other_ptr}; a request goes to one of them whose path parameters it fits"
                 );
                 self.shadowed.push(SpecError::new(&this.doc.path, pointer, message));
                 if let (Target::Op(first), Target::Op(later)) = (*other_target, target) {

@@ -59,6 +59,10 @@ pub(super) fn items_field(root: &Value, envelope: &Value, declared: Option<&str>
     }
 }
 
+/// Names of the parameter that pages forward from a cursor (or an item's key), and backward.
+const AFTER_NAMES: &[&str] = &["after", "starting_after", "cursor", "page_token", "pageToken", "next"];
+const BEFORE_NAMES: &[&str] = &["before", "ending_before"];
+
 pub(super) fn list_plan(
     root: &Value,
     op: &Operation,
@@ -84,11 +88,8 @@ pub(super) fn list_plan(
     };
     let pick = |declared: Option<String>, names: &[&str]| declared.or_else(|| names.iter().find_map(|n| found(n)));
 
-    let after_param = pick(
-        ext_str("after"),
-        &["after", "starting_after", "cursor", "page_token", "pageToken", "next"],
-    );
-    let before_param = pick(ext_str("before"), &["before", "ending_before"]);
+    let after_param = pick(ext_str("after"), AFTER_NAMES);
+    let before_param = pick(ext_str("before"), BEFORE_NAMES);
     let page_param = pick(ext_str("page"), &["page", "page_number"]);
     let offset_param = pick(ext_str("offset"), &["offset", "skip"]);
     let limit_param = pick(
@@ -153,6 +154,15 @@ pub(super) fn list_plan(
         .success()
         .and_then(|r| r.first_example(root))
         .and_then(Value::as_object);
+    let paging_param = |name: &str| {
+        [&limit_param, &after_param, &before_param, &page_param, &offset_param]
+            .iter()
+            .any(|p| p.as_deref() == Some(name))
+            || AFTER_NAMES
+                .iter()
+                .chain(BEFORE_NAMES)
+                .any(|n| *n != "next" && fold(n) == fold(name))
+    };
     if !bare {
         let required = required_of(root, envelope_schema);
         let declared = properties(root, envelope_schema);
@@ -163,7 +173,9 @@ pub(super) fn list_plan(
             let resolved = resolve(root, s);
             // A paging name whose schema cannot hold what the page gives it (Box's `limit`, a
             // string) answers as the example shows it.
-            let field = env_field(name).filter(|f| fits(*f, resolved));
+            let field = env_field(name)
+                .filter(|f| fits(*f, resolved))
+                .filter(|f| counted(*f, limit_param.is_some()));
             numeric_cursor |= field.is_some_and(|f| numeric_cursor_at(f, resolved));
             keys_as_text |= matches!(field, Some(EnvField::FirstKey | EnvField::LastKey))
                 && type_has(resolved, "string")
@@ -187,13 +199,21 @@ pub(super) fn list_plan(
         // `"more": false` beside a schema of the list alone), where the schema leaves other
         // members free: answered as the example shows them, a paging field by the page where
         // the example's value is of the type the page gives it.
-        if let Some(example) = example.filter(|_| leaves_members_free(root, envelope_schema, 0)) {
+        let written = schema_ptr.and_then(|p| lookup(root, p)).unwrap_or(&Value::Null);
+        if let Some(example) = example.filter(|_| leaves_members_free(root, written, 0)) {
             for (name, v) in example {
                 if declared.contains_key(name) || Some(name) == items_field.as_ref() {
                     continue;
                 }
-                match env_field(name).filter(|f| example_fits(*f, v)) {
+                match env_field(name)
+                    .filter(|f| example_fits(*f, v))
+                    .filter(|f| counted(*f, limit_param.is_some()))
+                {
                     Some(f) => envelope.push((name.clone(), f)),
+                    // A place in the example's own pages (`"after": "g3QAAAAC..."`, named like
+                    // a paging parameter) is no place in this list's: a client sending it back
+                    // would be refused. (`next`, often a link, is one only as a parameter.)
+                    None if paging_param(name) || env_field(name).is_some_and(is_cursor) => {}
                     None => envelope_fill.push((name.clone(), v.clone())),
                 }
             }
@@ -327,13 +347,16 @@ fn shown_or_required(
 /// Whether an object valid against `schema` may hold members it does not declare, whatever
 /// their names and values: nothing closes or constrains them (`additionalProperties` or
 /// `unevaluatedProperties` other than `true` or `{}`, `patternProperties`, `propertyNames`,
-/// `maxProperties`), here or in an `allOf` part, and no `oneOf`, `anyOf`, `not` or `if` could.
+/// `maxProperties`), here, beside a `$ref` or where it leads, or in an `allOf` part, and no
+/// `oneOf`, `anyOf`, `not` or `if` could.
 pub(super) fn leaves_members_free(root: &Value, schema: &Value, depth: usize) -> bool {
     const MAX_DEPTH: usize = 8;
-    let s = resolve(root, schema);
-    let Some(map) = s.as_object() else {
-        return s != &Value::Bool(false);
+    let Some(map) = schema.as_object() else {
+        return schema != &Value::Bool(false);
     };
+    if depth >= MAX_DEPTH {
+        return false;
+    }
     let free = |v: Option<&Value>| match v {
         None | Some(Value::Bool(true)) => true,
         Some(Value::Object(m)) => m.is_empty(),
@@ -351,14 +374,37 @@ pub(super) fn leaves_members_free(root: &Value, schema: &Value, depth: usize) ->
         "$dynamicRef",
         "$recursiveRef",
     ];
-    free(map.field("additionalProperties"))
+    let own = free(map.field("additionalProperties"))
         && free(map.field("unevaluatedProperties"))
         && !constrains.iter().any(|k| map.field(k).is_some())
-        && depth < MAX_DEPTH
         && map
             .field("allOf")
             .and_then(Value::as_array)
-            .is_none_or(|parts| parts.iter().all(|p| leaves_members_free(root, p, depth + 1)))
+            .is_none_or(|parts| parts.iter().all(|p| leaves_members_free(root, p, depth + 1)));
+    // The keywords beside a `$ref` (a 3.1 schema may close what it refers to) hold as well as
+    // those where it leads.
+    own && match map.field("$ref").and_then(Value::as_str) {
+        None => true,
+        Some(r) => r
+            .strip_prefix('#')
+            .and_then(|at| lookup(root, &crate::spec::pointer::percent_decode(at)))
+            .is_some_and(|target| leaves_members_free(root, target, depth + 1)),
+    }
+}
+
+/// Whether the page gives paging field `f` a value of its own: a page size only where a
+/// parameter sets it (without one, every item is on the page, and its "limit" is no number a
+/// client should see: the example's stands).
+fn counted(f: EnvField, limit_param: bool) -> bool {
+    limit_param || !matches!(f, EnvField::Limit | EnvField::PerPage)
+}
+
+/// Whether `f` names a place in a list (a cursor, or the key of an item at either end).
+fn is_cursor(f: EnvField) -> bool {
+    matches!(
+        f,
+        EnvField::StartCursor | EnvField::EndCursor | EnvField::FirstKey | EnvField::LastKey
+    )
 }
 
 /// Whether the example's value of an undeclared paging field is of the type the page answers it

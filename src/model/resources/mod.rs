@@ -962,15 +962,16 @@ fn action_for(
     // schema leaves other members free: the answer carries them as the item holds them (the
     // item starts from the example, see `write::base_of`).
     let extras = |pointer: &str| -> Vec<String> {
-        let Some(schema) = lookup(root, pointer).map(|s| resolve(root, s)) else {
+        let Some(written) = lookup(root, pointer) else {
             return Vec::new();
         };
+        let schema = resolve(root, written);
         let shown = op
             .success()
             .and_then(|r| r.first_example(root))
             .and_then(|e| unwrap(e, envelope.as_ref().map(|(field, _)| field.as_str())))
             .and_then(Value::as_object);
-        let Some(shown) = shown.filter(|_| leaves_members_free(root, schema, 0)) else {
+        let Some(shown) = shown.filter(|_| leaves_members_free(root, written, 0)) else {
             return Vec::new();
         };
         let declared = properties(root, schema);
