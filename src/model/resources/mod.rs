@@ -228,18 +228,53 @@ pub fn infer(specs: &[Spec], ops: &mut [Operation], when: Compile) -> Result<Vec
     if errors.is_empty() { Ok(resources) } else { Err(errors) }
 }
 
-/// The form a time field's schema (resolved) asks for (see [`TimeForm`]). An integer is
-/// milliseconds when its format says so (`unix-ms`, `timestamp-millis`) or its example is one
-/// (past the year 5138 in seconds).
-/// Whether the schema's example is an RFC 3339 date-time (`2024-03-20T09:13:37+00:00`).
+/// Whether the schema's example is written as an RFC 3339 date-time (`2024-03-20T09:13:37+00:00`,
+/// `2024-03-20T09:13:37.5Z`): its shape only, which is all that tells a timestamp's text from
+/// other text. (The `time` crate's parser says this and more, but its parsing feature added
+/// 200 kB to the binary, resident at idle, for this one question.)
 fn shows_a_date_time(schema: &Value) -> bool {
     let example = schema
         .field("example")
         .or_else(|| schema.field("examples").and_then(|e| e.get(0)))
         .and_then(Value::as_str);
-    example.is_some_and(|t| time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).is_ok())
+    example.is_some_and(|t| {
+        let b = t.as_bytes();
+        let digits = |from: usize, to: usize| b.get(from..to).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+        let at = |i: usize, any: &[u8]| b.get(i).is_some_and(|x| any.contains(x));
+        let date_and_time = digits(0, 4)
+            && at(4, b"-")
+            && digits(5, 7)
+            && at(7, b"-")
+            && digits(8, 10)
+            && at(10, b"Tt")
+            && digits(11, 13)
+            && at(13, b":")
+            && digits(14, 16)
+            && at(16, b":")
+            && digits(17, 19);
+        // Seconds' fraction, if any: a point and at least one digit.
+        let fraction = b
+            .get(20..)
+            .map_or(0, |f| f.iter().take_while(|d| d.is_ascii_digit()).count());
+        let zone_at = if at(19, b".") { 20 + fraction } else { 19 };
+        let zone = match b.get(zone_at..) {
+            Some([z]) => matches!(z, b'Z' | b'z'),
+            Some(offset) => {
+                offset.len() == 6
+                    && at(zone_at, b"+-")
+                    && digits(zone_at + 1, zone_at + 3)
+                    && at(zone_at + 3, b":")
+                    && digits(zone_at + 4, zone_at + 6)
+            }
+            None => false,
+        };
+        date_and_time && (!at(19, b".") || fraction > 0) && zone
+    })
 }
 
+/// The form a time field's schema (resolved) asks for (see [`TimeForm`]). An integer is
+/// milliseconds when its format says so (`unix-ms`, `timestamp-millis`) or its example is one
+/// (past the year 5138 in seconds).
 fn time_form(schema: &Value) -> TimeForm {
     // A nullable one written `anyOf: [{type: integer}, {type: null}]` is its typed branch's.
     if schema.field("type").is_none()
@@ -1065,7 +1100,31 @@ fn action_for(
 
 #[cfg(test)]
 mod tests {
-    use super::{example_key, key_prefix};
+    use super::{example_key, key_prefix, shows_a_date_time};
+
+    #[test]
+    fn an_example_of_rfc_3339_shape_makes_a_formatless_field_a_date_time() {
+        for (text, yes) in [
+            ("2024-03-20T09:13:37+00:00", true),
+            ("2024-03-20T09:13:37Z", true),
+            ("2024-03-20t09:13:37.123456z", true),
+            ("2024-03-20T09:13:37.5-07:30", true),
+            ("2024-03-20T09:13:37", false),
+            ("2024-03-20T09:13:37.Z", false),
+            ("2024-03-20 09:13:37Z", false),
+            ("2024-03-20", false),
+            ("2024-03-20T09:13:37+0000", false),
+            ("/Date(1552327126164)/", false),
+            ("payout_j8NvRAM2WNZtsykpLEX8J", false),
+        ] {
+            assert_eq!(
+                shows_a_date_time(&json!({"type": "string", "example": text})),
+                yes,
+                "{text}"
+            );
+        }
+        assert!(!shows_a_date_time(&json!({"type": "string"})));
+    }
     use serde_json::json;
 
     #[test]
