@@ -20,6 +20,10 @@ use std::collections::HashMap;
 /// A path parameter's name, shared by the route and every request that matches it.
 pub type ParamName = std::sync::Arc<str>;
 
+/// The later operations at one operation's route, each with its path parameters' names (see
+/// [`Router::alternates`]).
+type Alternates = Vec<(usize, Vec<ParamName>)>;
+
 /// What a route leads to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
@@ -84,7 +88,7 @@ pub struct Router {
     /// For the operation of such an earlier path, by its index, the later operations at the same
     /// route and method with their parameters' names, in the spec's order: a request goes to one
     /// whose path parameters it fits (see `Api::route`). Sorted; empty for most specs.
-    alternates: Vec<(usize, Vec<(usize, Vec<ParamName>)>)>,
+    alternates: Vec<(usize, Alternates)>,
 }
 
 #[derive(Debug, Clone)]
@@ -303,7 +307,7 @@ struct Builder<'a> {
     specs: &'a [Spec],
     errors: Vec<SpecError>,
     shadowed: Vec<SpecError>,
-    alternates: Vec<(usize, Vec<(usize, Vec<ParamName>)>)>,
+    alternates: Vec<(usize, Alternates)>,
     by_key: HashMap<String, usize>,
     entries: Vec<Entry>,
     /// Who registered each (route key, method), for duplicate messages, and what it leads to.

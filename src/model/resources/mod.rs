@@ -1011,7 +1011,7 @@ fn action_for(
             return Vec::new();
         };
         let declared = properties(root, schema);
-        shown.keys().filter(|k| !declared.contains_key(*k)).cloned().collect()
+        shown.keys().filter(|k| !declared.contains_key(k)).cloned().collect()
     };
     let mut shape = || match (&envelope, &success_schema) {
         (Some((field, inner)), _) => shapes

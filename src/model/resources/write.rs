@@ -391,23 +391,23 @@ fn base_of(
         .iter()
         .filter(|(k, _)| !server_set(k))
         .filter(|(k, _)| schema_of(k).is_none_or(|s| !flag(root, s, "writeOnly")))
-        .filter_map(|(k, v)| {
+        .map(|(k, v)| {
             let s = schema_of(k).map(|s| resolve(root, s));
             if !writable(k) {
                 let invented = generated
                     .then(|| s.filter(|s| !shows_value(s)).and_then(unset))
                     .flatten();
-                return Some((k.clone(), invented.unwrap_or_else(|| compact(v))));
+                return (k.clone(), invented.unwrap_or_else(|| compact(v)));
             }
             // A field the client may send but did not: its default, else null where allowed (an
             // empty map, in a generated body), else what the example shows (a boolean must be
             // something). One the answer's schema does not declare, as the example shows it.
             let Some(s) = s else {
-                return Some((k.clone(), compact(v)));
+                return (k.clone(), compact(v));
             };
             match s.field("default") {
-                Some(d) => Some((k.clone(), compact(d))),
-                None => Some((k.clone(), unset(s).unwrap_or_else(|| compact(v)))),
+                Some(d) => (k.clone(), compact(d)),
+                None => (k.clone(), unset(s).unwrap_or_else(|| compact(v))),
             }
         })
         .collect();
