@@ -205,8 +205,9 @@ pub(super) fn list_plan(
                 if declared.contains_key(name) || Some(name) == items_field.as_ref() {
                     continue;
                 }
+                // (An example's `null` stands for a value the page gives: `"offset": null`.)
                 match env_field(name)
-                    .filter(|f| example_fits(*f, v))
+                    .filter(|f| v.is_null() || example_fits(*f, v))
                     .filter(|f| counted(*f, limit_param.is_some()))
                 {
                     Some(f) => envelope.push((name.clone(), f)),
