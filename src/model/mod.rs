@@ -198,10 +198,11 @@ impl Api {
             failed.bad = bad;
             return Err(failed);
         }
-        let (lifecycles, hooks, router) = match built {
+        let (lifecycles, hooks, mut router) = match built {
             Ok(b) => b,
             Err(errors) => return Err(failed(specs, errors)),
         };
+        router.order_alternates(|op| ops.get(op).is_some_and(|o| constrains_path(&specs, o)));
         for op in &mut ops {
             let spec = specs.get(op.spec).map(|s| s.title.clone()).unwrap_or_default();
             op.name = std::sync::Arc::new(OpName {
@@ -221,64 +222,28 @@ impl Api {
 
     /// The route of a request, as [`Router::find_in`] finds it, except where a spec has two
     /// paths that differ only in their parameters' names (see [`Router::alternates`]): there the
-    /// request goes to an operation whose path parameters it fits, trying first those whose
-    /// parameters constrain their text (a UUID for `/Contacts/{ContactID}`, a number), then those
-    /// that take any text (`/Contacts/{ContactNumber}`), each in the spec's order; fitting none,
-    /// to the first.
+    /// request goes to the first operation, in the order the build set (see
+    /// [`constrains_path`]), whose path parameters it fits; fitting none, to the first in the
+    /// spec.
     pub fn route(&self, method: &hyper::Method, path: &str, query: &str) -> Match {
         let mut found = self.router.find_in(method, path, query);
         if let Match::Found { target, params } = &mut found
             && let Target::Op(first) = *target
         {
-            let later = self.router.alternates(first);
-            if !later.is_empty() {
-                let mut candidates = vec![(first, params.clone())];
-                for (op, names) in later {
-                    let renamed = names.iter().cloned().zip(params.iter().map(|(_, v)| v.clone()));
-                    candidates.push((*op, renamed.collect()));
-                }
-                let chosen = [true, false].into_iter().find_map(|strict| {
-                    candidates
-                        .iter()
-                        .find(|(op, values)| self.constrains_path(*op) == strict && self.path_params_fit(*op, values))
-                });
-                if let Some((op, values)) = chosen {
-                    *target = Target::Op(*op);
-                    *params = values.clone();
-                }
+            let fits = self.router.alternates(first).iter().find_map(|(op, names)| {
+                let named: Vec<_> = names
+                    .iter()
+                    .cloned()
+                    .zip(params.iter().map(|(_, v)| v.clone()))
+                    .collect();
+                self.path_params_fit(*op, &named).then_some((*op, named))
+            });
+            if let Some((op, named)) = fits {
+                *target = Target::Op(op);
+                *params = named;
             }
         }
         found
-    }
-
-    /// Whether some path parameter of operation `op` takes less than any text: a format, a
-    /// pattern, listed values, a length, a type other than string, or a composed schema.
-    fn constrains_path(&self, op: usize) -> bool {
-        let Some(op) = self.ops.get(op) else { return false };
-        let Some(spec) = self.specs.get(op.spec) else {
-            return false;
-        };
-        let root = spec.root();
-        op.params.iter().filter(|p| p.location == Location::Path).any(|p| {
-            let Some(s) = p.schema_pointer.as_deref().and_then(|at| lookup(root, at)) else {
-                return false;
-            };
-            let s = resolve(root, s);
-            [
-                "format",
-                "pattern",
-                "enum",
-                "const",
-                "minLength",
-                "maxLength",
-                "allOf",
-                "anyOf",
-                "oneOf",
-            ]
-            .iter()
-            .any(|k| s.field(k).is_some())
-                || s.field("type").is_some_and(|t| t != "string")
-        })
     }
 
     /// Whether path parameter values (by name) pass operation `op`'s path parameters' schemas.
@@ -310,6 +275,37 @@ impl Api {
             Target::Token(_) => None,
         }
     }
+}
+
+/// Whether some path parameter of `op` takes less than any text (a format, a pattern, listed
+/// values, a length, a type other than string, a composed schema): of paths that differ only in
+/// their parameters' names, a request tries these first (`/things/{thingId}`, a UUID, before
+/// `/things/{name}`, any text, whichever the spec lists first).
+fn constrains_path(specs: &[Spec], op: &Operation) -> bool {
+    let Some(spec) = specs.get(op.spec) else {
+        return false;
+    };
+    let root = spec.root();
+    op.params.iter().filter(|p| p.location == Location::Path).any(|p| {
+        let Some(s) = p.schema_pointer.as_deref().and_then(|at| lookup(root, at)) else {
+            return false;
+        };
+        let s = resolve(root, s);
+        [
+            "format",
+            "pattern",
+            "enum",
+            "const",
+            "minLength",
+            "maxLength",
+            "allOf",
+            "anyOf",
+            "oneOf",
+        ]
+        .iter()
+        .any(|k| s.field(k).is_some())
+            || s.field("type").is_some_and(|t| t != "string")
+    })
 }
 
 /// A build that did not produce an [`Api`]: its problems, and the documents back for another try.

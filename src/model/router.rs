@@ -20,8 +20,8 @@ use std::collections::HashMap;
 /// A path parameter's name, shared by the route and every request that matches it.
 pub type ParamName = std::sync::Arc<str>;
 
-/// The later operations at one operation's route, each with its path parameters' names (see
-/// [`Router::alternates`]).
+/// The operations at one route, each with its path parameters' names, in the order a request
+/// tries them (see [`Router::alternates`]).
 type Alternates = Vec<(usize, Vec<ParamName>)>;
 
 /// What a route leads to.
@@ -85,9 +85,10 @@ pub struct Router {
     /// (`/contacts/{number}` beside `/contacts/{id}`), as warnings, which the caller takes (see
     /// [`Router::take_shadowed`]).
     shadowed: Vec<SpecError>,
-    /// For the operation of such an earlier path, by its index, the later operations at the same
-    /// route and method with their parameters' names, in the spec's order: a request goes to one
-    /// whose path parameters it fits (see `Api::route`). Sorted; empty for most specs.
+    /// By the index of the operation the route was first registered for, every operation at
+    /// that route and method with its parameters' names: the spec's order until
+    /// [`Router::order_alternates`] puts them in the order a request tries them (see
+    /// `Api::route`). Sorted by the first operation; empty for most specs.
     alternates: Vec<(usize, Alternates)>,
 }
 
@@ -178,8 +179,9 @@ impl Router {
         })
     }
 
-    /// The later operations at the route of operation `first` (see [`Router::alternates`]), with
-    /// their path parameters' names in the order the route's are.
+    /// The operations at the route of operation `first`, itself among them, in the order a
+    /// request tries them, with their path parameters' names in the order the route's are
+    /// (see [`Router::alternates`]); empty where `first` is alone at its route.
     pub fn alternates(&self, first: usize) -> &[(usize, Vec<ParamName>)] {
         if self.alternates.is_empty() {
             return &[];
@@ -187,6 +189,14 @@ impl Router {
         match self.alternates.binary_search_by_key(&first, |(f, _)| *f) {
             Ok(i) => self.alternates.get(i).map_or(&[], |(_, a)| a.as_slice()),
             Err(_) => &[],
+        }
+    }
+
+    /// Orders the operations at each shared route once, at startup: those for which `first`
+    /// holds before the others, each group in the spec's order (a sort that keeps ties).
+    pub fn order_alternates(&mut self, first: impl Fn(usize) -> bool) {
+        for (_, ops) in &mut self.alternates {
+            ops.sort_by_key(|(op, _)| !first(*op));
         }
     }
 
@@ -334,8 +344,8 @@ impl Builder<'_> {
             let other = &self.specs[*other_spec];
             if *other_spec == spec {
                 // OpenAPI forbids two paths that differ only in their parameters' names, and
-                // published specs have them (`/Journals/{JournalID}`, a UUID, beside
-                // `/Journals/{JournalNumber}`, a number): both are served, a request going to one
+                // published specs have them (`/things/{thingId}`, a UUID, beside
+                // `/things/{thingNumber}`, a number): both are served, a request going to one
                 // whose path parameters it fits.
                 let message = format!(
                     "duplicate route {method} {route}: same as {other_ptr}; a request goes to one of them whose path parameters it fits"
@@ -344,8 +354,19 @@ impl Builder<'_> {
                 if let (Target::Op(first), Target::Op(later)) = (*other_target, target) {
                     let names = names.into_iter().map(ParamName::from).collect();
                     match self.alternates.iter_mut().find(|(f, _)| *f == first) {
-                        Some((_, later_ones)) => later_ones.push((later, names)),
-                        None => self.alternates.push((first, vec![(later, names)])),
+                        Some((_, ops)) => ops.push((later, names)),
+                        None => {
+                            // The first operation, under the names its route matched by.
+                            let first_names = self
+                                .by_key
+                                .get(&key)
+                                .and_then(|i| self.entries.get(*i))
+                                .and_then(|e| e.methods.iter().find(|r| r.target == *other_target))
+                                .map(|r| r.names.clone())
+                                .unwrap_or_default();
+                            self.alternates
+                                .push((first, vec![(first, first_names), (later, names)]));
+                        }
                     }
                 }
             } else {

@@ -68,6 +68,12 @@ fn is_object_schema(root: &Value, schema: &Value) -> bool {
     s.field("type").and_then(Value::as_str) == Some("object") || !item_properties(root, s).is_empty()
 }
 
+/// A collection's name as a property naming its items would be written, folded (see [`fold`]):
+/// `Calls.json` on `/Calls.json` is `calls`.
+pub fn collection_name(name: &str) -> String {
+    fold(name.split('.').next().unwrap_or(name))
+}
+
 /// Properties of a wrapper that travel beside the item rather than being it.
 const BESIDE: &[&str] = &[
     "links",

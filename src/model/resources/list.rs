@@ -4,7 +4,7 @@
 
 use crate::model::generate;
 use crate::model::operation::{Operation, Props, any_shape_properties, properties};
-use crate::model::resources::envelope::fold;
+use crate::model::resources::envelope::{collection_name, fold};
 use crate::model::resources::plan::*;
 use crate::model::resources::shape::{Shapes, required_of, type_has};
 use crate::model::schema::Location;
@@ -37,7 +37,7 @@ pub(super) fn items_field(root: &Value, envelope: &Value, declared: Option<&str>
         .filter(|(_, v)| type_has(resolve(root, v), "array"))
         .map(|(k, _)| k)
         .collect();
-    let own = fold(name.split('.').next().unwrap_or(name));
+    let own = collection_name(name);
     if let Some(named) = arrays.iter().find(|a| fold(a) == own) {
         return Some((*named).clone());
     }
@@ -171,8 +171,8 @@ pub(super) fn list_plan(
                 continue;
             }
             let resolved = resolve(root, s);
-            // A paging name whose schema cannot hold what the page gives it (Box's `limit`, a
-            // string) answers as the example shows it.
+            // A paging name whose schema cannot hold what the page gives it (a `limit` that is
+            // a string) answers as the example shows it.
             let field = env_field(name)
                 .filter(|f| fits(*f, resolved))
                 .filter(|f| counted(*f, limit_param.is_some()));

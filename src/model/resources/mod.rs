@@ -20,7 +20,7 @@ pub mod shape;
 pub mod write;
 
 use crate::model::operation::{Operation, Props, Spec, item_properties, properties, template_params};
-use crate::model::resources::envelope::{answer_envelope, fold, item_envelope, unwrap};
+use crate::model::resources::envelope::{answer_envelope, collection_name, fold, item_envelope, unwrap};
 use crate::model::resources::list::{leaves_members_free, list_items_pointer, list_plan};
 use crate::model::resources::plan::singular;
 use crate::model::resources::plan::*;
@@ -334,12 +334,12 @@ fn answers_items(root: &Value, kind: &str, success: Option<&str>, name: &str) ->
     }
 }
 
-/// Whether a `POST` to a collection sends and answers the collection's list (`{"Invoices":
-/// [...]}` both ways: an array property named like the collection, in the body's schema and in
-/// the answer's): a batch of creates and updates, answered from the spec. Taken for one create,
+/// Whether a `POST` to a collection sends and answers the collection's list (`{"things":
+/// [...]}` on `/things`, both ways: an array property named like the collection, in the body's
+/// schema and in the answer's): a batch of creates and updates, answered from the spec. Taken for one create,
 /// the wrapper would be stored as an item that has none of an item's fields.
 fn is_batch(root: &Value, op: &Operation, name: &str) -> bool {
-    let own = fold(name.split('.').next().unwrap_or(name));
+    let own = collection_name(name);
     let holds_the_list = |pointer: &str| {
         lookup(root, pointer).is_some_and(|s| {
             properties(root, resolve(root, s))
@@ -660,7 +660,7 @@ fn build_resource(
     };
     // Other names for the timestamps, used when the schema says they are moments: date-times
     // (RFC 3339, or RFC 2822 where the format says so; text of no format whose example is an
-    // RFC 3339 date-time, as Mollie's `createdAt`), or Unix times (`created`: an integer of
+    // RFC 3339 date-time, such as a `createdAt` of `2024-03-20T09:13:37+00:00`), or Unix times (`created`: an integer of
     // format `unix-time`). A `date_created` in another format keeps what the example shows.
     let stamp_named = |names: &[&str]| {
         names
@@ -1102,6 +1102,7 @@ fn action_for(
 #[cfg(test)]
 mod tests {
     use super::{example_key, key_prefix, shows_a_date_time};
+    use serde_json::json;
 
     #[test]
     fn an_example_of_rfc_3339_shape_makes_a_formatless_field_a_date_time() {
@@ -1116,7 +1117,7 @@ mod tests {
             ("2024-03-20", false),
             ("2024-03-20T09:13:37+0000", false),
             ("/Date(1552327126164)/", false),
-            ("payout_j8NvRAM2WNZtsykpLEX8J", false),
+            ("obj_j8NvRAM2WNZtsykpLEX8J", false),
         ] {
             assert_eq!(
                 shows_a_date_time(&json!({"type": "string", "example": text})),
@@ -1126,7 +1127,6 @@ mod tests {
         }
         assert!(!shows_a_date_time(&json!({"type": "string"})));
     }
-    use serde_json::json;
 
     #[test]
     fn a_keys_prefix_is_its_leading_letters_and_separators() {

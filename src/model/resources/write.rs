@@ -421,8 +421,8 @@ fn base_of(
 
 /// Whether `schema` is an object of free keys only (`metadata`: `additionalProperties` and no
 /// declared or required properties, here or in an `allOf` part), which an empty object
-/// satisfies. An object of `type: object` built with `allOf` (Spotify's playlist `items`, a page
-/// of tracks) is none.
+/// satisfies. An object of `type: object` built with `allOf` (a page of tracks, with required
+/// fields of its own) is none.
 fn free_form_map(root: &Value, schema: &Value) -> bool {
     let s = resolve(root, schema);
     type_has(s, "object")
