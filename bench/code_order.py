@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+"""Writes build/code-order.txt: the release binary's functions in the order the linker lays them out.
+
+    python3 bench/code_order.py [--bin target/release/specbox [--bin ...]] [--out build/code-order.txt]
+
+Why: the kernel maps a program's code 64 kB at a time around each page it faults in (fault-around),
+and a link without an order scatters the ~2 MB of code that startup runs across nearly all of the
+13 MB of text. A small spec's idle RSS was therefore mostly code pages that nothing had run
+(10 MB of 13 resident; bench/RESULTS.md, session 19). Listing the functions that starting and
+serving run, first, packs them into a few hundred kB of windows; build.rs hands the list to the
+linker (lld's --symbol-ordering-file) in release builds.
+
+How: each workload below runs the release binary under valgrind's callgrind, which names every
+function that executed (no sampling, so a function run once is seen). The functions are written
+in tiers, each sorted by name so that one module's functions stay together:
+  1. those that starting on each of the OpenAPI Initiative's small examples (tests/corpus/oai/)
+     and answering its health check run: what every start runs, and almost all of a small
+     spec's idle RSS;
+  2. those that starting on the bundled specs and fixtures and answering bench/run.sh's requests
+     run (the benchmark's hot path);
+  3. those that starting on the other corpus specs runs (Adyen, Twilio, Square, DigitalOcean...).
+The names are the linker's (mangled, with their hash). A hash changes with the crate's build
+metadata and, for a generic function, with the crate that instantiates it, so after a while of
+changes part of the list no longer matches; those names are skipped and the functions laid out
+as without an order. Run this again (on a release build made with the current list) when
+bench/corpus.sh shows the small specs' RSS creeping up.
+
+The Docker image's build (`--target x86_64-unknown-linux-gnu`, `+crt-static`) names the same
+functions with other hashes; to order it too, build it the same way and give both binaries:
+
+    cargo build --release
+    RUSTFLAGS='-C target-feature=+crt-static --cfg getrandom_backend="linux_getrandom"' \
+        CARGO_TARGET_DIR=target/static cargo build --release --target x86_64-unknown-linux-gnu
+    python3 bench/code_order.py --bin target/release/specbox \
+        --bin target/static/x86_64-unknown-linux-gnu/release/specbox
+
+Each build then finds its own names in the list and skips the other's.
+
+Needs valgrind (apt-get install valgrind) and a release build. About 30 s per binary.
+"""
+
+import argparse
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+AP_TOKEN = ("POST", "/oauth/token", {"Content-Type": "application/x-www-form-urlencoded"},
+            b"grant_type=client_credentials&client_id=sandbox_client&client_secret=sandbox_secret")
+
+
+def workloads():
+    corpus = os.path.join(ROOT, "tests", "corpus")
+    small = sorted(os.path.join(d, f) for d, _, fs in os.walk(os.path.join(corpus, "oai"))
+                   for f in fs if f.endswith((".yaml", ".json")))
+    for spec in small:
+        yield 1, os.path.relpath(spec, corpus), [spec, "--fixtures", "/nonexistent"], None
+    yield 2, "bundled specs and fixtures, the benchmark's requests", \
+        [os.path.join(ROOT, "specs"), "--fixtures", os.path.join(ROOT, "fixtures")], bundled_requests
+    for spec in ["adyen/CheckoutService-v71.json", "adyen/Webhooks-v1.json", "twilio/twilio_api_v2010.json",
+                 "square/api.json", "digitalocean/specification/DigitalOcean-public.v2.yaml",
+                 "scalar/galaxy-3.1.yaml", "swagger-petstore/openapi.yaml"]:
+        yield 3, spec, [os.path.join(corpus, spec), "--fixtures", "/nonexistent"], None
+
+
+def freeport():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def call(port, method, path, headers=None, body=None):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body, method=method,
+                                 headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=120) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def bundled_requests(port):
+    import json
+    _, token = call(port, *AP_TOKEN)
+    auth = {"Authorization": "Bearer " + json.loads(token)["access_token"]}
+    _, page = call(port, "GET", "/customers?limit=20", auth)
+    first = json.loads(page)["data"][0]["id"]
+    call(port, "GET", f"/customers/{first}", auth)
+    js = dict(auth, **{"Content-Type": "application/json"})
+    call(port, "POST", "/customers", js, b'{"name":"Order run","email":"order-run@example.com"}')
+    call(port, "POST", "/customers", js, b'{"name": 42}')
+    call(port, "GET", "/api/v1/customers?page=2&per_page=20", {"Authorization": "Bearer sk_test_bench"})
+    call(port, "GET", "/no/such/route")
+
+
+def run(binary, args, requests, out):
+    port = freeport()
+    cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--compress-strings=no",
+           "--demangle=no", "--dump-instr=no", binary, *args, "--port", str(port), "--log", "warn"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 600
+    while True:
+        if proc.poll() is not None:
+            sys.exit(f"code_order: {' '.join(args)} exited early:\n{proc.stderr.read().decode()[-2000:]}")
+        try:
+            if call(port, "GET", "/__specbox/health")[0] == 200:
+                break
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            proc.kill()
+            sys.exit(f"code_order: {' '.join(args)} did not answer within 600 s")
+        time.sleep(0.2)
+    if requests:
+        requests(port)
+    time.sleep(1)  # the idle server's timers, as bench/corpus.sh waits before it reads the RSS
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=600)
+    return executed(out, os.path.basename(binary))
+
+
+def executed(callgrind_out, object_name):
+    """The mangled names of the functions of `object_name` that ran (callers and callees alike)."""
+    names, ob, cob = set(), None, None
+    with open(callgrind_out) as f:
+        for line in f:
+            if line.startswith("ob="):
+                ob = line[3:].strip()
+            elif line.startswith("cob="):
+                cob = line[4:].strip()
+            elif line.startswith(("fn=", "cfn=")):
+                callee = line.startswith("cfn=")
+                obj = (cob or ob) if callee else ob
+                if callee:
+                    cob = None
+                if obj and os.path.basename(obj) == object_name:
+                    # callgrind marks a recursion's levels name'2, name'3
+                    names.add(re.sub(r"'\d+$", "", line.split("=", 1)[1].strip()))
+    return names
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--bin", action="append",
+                    help="a release build to run (default target/release/specbox); give it again for another "
+                         "build whose names differ, such as the Docker image's (--target, +crt-static)")
+    ap.add_argument("--out", default=os.path.join(ROOT, "build", "code-order.txt"))
+    a = ap.parse_args()
+    bins = a.bin or [os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")),
+                                  "release", "specbox")]
+    tiers = {1: set(), 2: set(), 3: set()}
+    for binary in bins:
+        if not os.path.isfile(binary):
+            sys.exit(f"code_order: no release binary at {binary} (cargo build --release)")
+        print(f"{binary}:", file=sys.stderr)
+        symbols = set()
+        for line in subprocess.run(["nm", binary], capture_output=True, text=True, check=True).stdout.splitlines():
+            parts = line.split()
+            if len(parts) == 3 and parts[1] in "tTwW":
+                symbols.add(parts[2])
+        with tempfile.TemporaryDirectory() as tmp:
+            for i, (tier, name, args, requests) in enumerate(workloads()):
+                t0 = time.monotonic()
+                ran = run(binary, args, requests, os.path.join(tmp, f"cg.{i}"))
+                tiers[tier] |= ran & symbols
+                print(f"  {name}: {len(ran)} functions ({time.monotonic() - t0:.0f} s)", file=sys.stderr)
+    placed, lines = set(), []
+    for tier in (1, 2, 3):
+        for name in sorted(tiers[tier] - placed):
+            lines.append(name)
+        placed |= tiers[tier]
+    with open(a.out, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print(f"code_order: {len(lines)} functions ({len(tiers[1])} in tier 1) written to {a.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
