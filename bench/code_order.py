@@ -12,7 +12,10 @@ linker (lld's --symbol-ordering-file) in release builds.
 
 How: each workload below runs the release binary under valgrind's callgrind, which names every
 function that executed (no sampling, so a function run once is seen). The functions are written
-in tiers, each sorted by name so that one module's functions stay together:
+in tiers, each in the order the given binary has them: in a build made with
+SPECBOX_CODE_ORDER=off, the order the compiler emitted them in, which keeps a module's functions
+and the functions inlined into the same place together; in a build made with a list, that list's
+order, so a list written again moves only what changed:
   1. those that starting on each of the OpenAPI Initiative's small examples (tests/corpus/oai/)
      and answering its health check run: what every start runs, and almost all of a small
      spec's idle RSS;
@@ -22,8 +25,7 @@ in tiers, each sorted by name so that one module's functions stay together:
 The names are the linker's (mangled, with their hash). A hash changes with the crate's build
 metadata and, for a generic function, with the crate that instantiates it, so after a while of
 changes part of the list no longer matches; those names are skipped and the functions laid out
-as without an order. Run this again (on a release build made with the current list) when
-bench/corpus.sh shows the small specs' RSS creeping up.
+as without an order. Run this again when bench/corpus.sh shows the small specs' RSS creeping up.
 
 The Docker image's build (`--target x86_64-unknown-linux-gnu`, `+crt-static`) names the same
 functions with other hashes; to order it too, build it the same way and give both binaries:
@@ -156,27 +158,29 @@ def main():
     a = ap.parse_args()
     bins = a.bin or [os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")),
                                   "release", "specbox")]
-    tiers = {1: set(), 2: set(), 3: set()}
-    for binary in bins:
+    tiers = {1: {}, 2: {}, 3: {}}  # name: (which binary, its address there)
+    for b, binary in enumerate(bins):
         if not os.path.isfile(binary):
             sys.exit(f"code_order: no release binary at {binary} (cargo build --release)")
         print(f"{binary}:", file=sys.stderr)
-        symbols = set()
+        address = {}
         for line in subprocess.run(["nm", binary], capture_output=True, text=True, check=True).stdout.splitlines():
             parts = line.split()
             if len(parts) == 3 and parts[1] in "tTwW":
-                symbols.add(parts[2])
+                address.setdefault(parts[2], int(parts[0], 16))
         with tempfile.TemporaryDirectory() as tmp:
             for i, (tier, name, args, requests) in enumerate(workloads()):
                 t0 = time.monotonic()
                 ran = run(binary, args, requests, os.path.join(tmp, f"cg.{i}"))
-                tiers[tier] |= ran & symbols
+                for f in ran:
+                    if f in address:
+                        tiers[tier].setdefault(f, (b, address[f]))
                 print(f"  {name}: {len(ran)} functions ({time.monotonic() - t0:.0f} s)", file=sys.stderr)
     placed, lines = set(), []
     for tier in (1, 2, 3):
-        for name in sorted(tiers[tier] - placed):
+        for name in sorted(set(tiers[tier]) - placed, key=lambda n: tiers[tier][n]):
             lines.append(name)
-        placed |= tiers[tier]
+        placed |= set(tiers[tier])
     with open(a.out, "w") as f:
         f.write("\n".join(lines) + "\n")
     print(f"code_order: {len(lines)} functions ({len(tiers[1])} in tier 1) written to {a.out}", file=sys.stderr)

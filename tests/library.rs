@@ -62,12 +62,45 @@ fn a_sandbox_serves_remembers_fails_on_demand_resets_and_stops_when_dropped() {
     sandbox.reset();
     assert_eq!(send(&url, "GET", &format!("/api/v1/customers/{id}"), None).0, 404);
 
+    // Stopped when dropped: a connection kept open to it is closed. (Not "a new connection is
+    // refused": the freed port may already be another test's server.)
+    let mut kept = kept_alive(url.trim_start_matches("http://"));
     drop(sandbox);
-    let addr = url.trim_start_matches("http://");
-    assert!(
-        std::net::TcpStream::connect(addr).is_err(),
-        "still listening after drop"
-    );
+    let mut rest = [0u8; 1];
+    match kept.read(&mut rest) {
+        Ok(0) => {}
+        Ok(_) => panic!("the stopped sandbox sent more on a kept-alive connection"),
+        Err(e) => assert!(
+            !matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut),
+            "a connection to the dropped sandbox is still open after 60 s"
+        ),
+    }
+}
+
+/// A connection that has had one complete answer (the health check) and is kept open, as
+/// HTTP/1.1 does by default.
+fn kept_alive(addr: &str) -> std::net::TcpStream {
+    let mut conn = std::net::TcpStream::connect(addr).expect("connect");
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .expect("timeout");
+    conn.write_all(format!("GET /__specbox/health HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .expect("send");
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        conn.read_exact(&mut byte).expect("the health check's head");
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    let length = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .expect("a content-length");
+    let mut body = vec![0u8; length];
+    conn.read_exact(&mut body).expect("the health check's body");
+    conn
 }
 
 #[test]
