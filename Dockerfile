@@ -18,7 +18,10 @@
 ############################################################################
 # Build stage
 ############################################################################
-FROM docker.io/library/rust:1-bookworm AS build
+# The toolchain is pinned: build/code-order.txt names functions as this rustc's builds do (the
+# names carry a hash of the compiler's version), so a newer one would ignore most of it. Move
+# both together (bench/code_order.py).
+FROM docker.io/library/rust:1.95-bookworm AS build
 
 # Why static: the final stage is `scratch`, which has no libc, no dynamic loader, nothing.
 # `+crt-static` on the glibc target links glibc (and everything else) into the binary,
@@ -40,11 +43,8 @@ WORKDIR /src
 
 # Dependency-caching layer: build every dependency against a dummy crate, so that a change
 # to src/ only recompiles specbox itself, not the ~150 crates below it. This layer is
-# rebuilt only when Cargo.toml, Cargo.lock or the code layout (build.rs, build/code-order.txt:
-# the order the linker places functions in, so that what starting and serving run shares few pages)
-# change.
+# rebuilt only when Cargo.toml, Cargo.lock or build.rs change.
 COPY Cargo.toml Cargo.lock build.rs ./
-COPY build/ ./build/
 RUN mkdir src \
  && echo 'fn main() {}' > src/main.rs \
  && touch src/lib.rs \
@@ -60,6 +60,9 @@ RUN mkdir src \
 # The checks after the build fail it here, not at run time in scratch, if the binary came
 # out dynamic: no program interpreter (PT_INTERP) and no NEEDED shared libraries.
 # (Not `ldd`: for a static-pie, bookworm's ldd prints "statically linked" and exits 0.)
+# build/code-order.txt is the order the linker places functions in (build.rs), so that what
+# starting and serving run shares few pages; copied here, a new list rebuilds only specbox.
+COPY build/ ./build/
 COPY src ./src
 RUN cargo build --release --target "$TARGET" --locked \
  && cp "target/$TARGET/release/specbox" /specbox \

@@ -2,65 +2,76 @@
 //!
 //! The kernel maps a program's code in 64 kB windows around each page it faults in, and a link
 //! without an order scatters the couple of MB that startup and serving run across nearly all of the
-//! 13 MB of text: a small spec's idle RSS was 10 MB of code pages, most of which nothing ran. The
-//! list (written by `bench/code_order.py`, which runs the release binary under valgrind) puts those
-//! functions first, together; the linker (lld) places every function it does not name as it would
-//! have anyway, so a list that has gone stale costs memory, never correctness.
+//! 13 MB of text: a small spec's idle RSS was 15 MB, 10 MB of it code pages, most of which nothing
+//! had run. The list (written by `bench/code_order.py`, which runs the release binary under
+//! valgrind) puts those functions first, together; the linker places every function it does not
+//! name as it would have anyway, so a list gone stale costs memory, never correctness.
 //!
-//! Only where the linker is known to be lld: rustc's own, the default for x86_64 Linux from Rust
-//! 1.90. Other linkers (GNU ld, a configured `linker`) either lack the option or spell it another
-//! way. `SPECBOX_CODE_ORDER=off` leaves the layout to the linker.
+//! Only a linker that reads `--symbol-ordering-file` (lld, mold) can be given the list, and which
+//! linker a build uses is not knowable from here (rustc's own lld is the default for x86_64 Linux
+//! in rustup's builds from Rust 1.90, not in every distribution's; a configuration may choose
+//! another). So a trivial program is linked first with the same rustc, target, flags and linker,
+//! and the list is given only if that link takes the option. `SPECBOX_CODE_ORDER=off` leaves the
+//! layout to the linker.
 
 use std::env;
-use std::path::Path;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 fn main() {
     println!("cargo:rerun-if-changed=build/code-order.txt");
     println!("cargo:rerun-if-env-changed=SPECBOX_CODE_ORDER");
+    // A linker chosen in the configuration reaches this script only as RUSTC_LINKER, which does
+    // not rerun it by itself; the environment's spelling of that setting does.
+    println!("cargo:rerun-if-env-changed=CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER");
     let release = env::var("PROFILE").is_ok_and(|p| p == "release");
-    let target = env::var("TARGET").unwrap_or_default();
     let off = env::var("SPECBOX_CODE_ORDER").is_ok_and(|v| v == "off");
-    if !release || off || target != "x86_64-unknown-linux-gnu" || !linked_by_rust_lld() {
+    let target = env::var("TARGET").unwrap_or_default();
+    if !release || off || !target.contains("-linux-") {
         return;
     }
-    let Ok(dir) = env::var("CARGO_MANIFEST_DIR") else {
+    let (Some(dir), Some(out)) = (env::var_os("CARGO_MANIFEST_DIR"), env::var_os("OUT_DIR")) else {
         return;
     };
     let order = Path::new(&dir).join("build").join("code-order.txt");
-    if order.is_file() {
-        println!(
-            "cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={}",
-            order.display()
-        );
-        // Names the list has and this build lacks (a function inlined away, a hash that moved) are
-        // expected: the list is a layout hint, regenerated now and then.
-        println!("cargo:rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
+    // `-Xlinker` passes the option whole (`-Wl,` would split a path at its commas).
+    let Some(option) = order.to_str().map(|p| format!("--symbol-ordering-file={p}")) else {
+        return;
+    };
+    if !order.is_file() || !links_with(&target, Path::new(&out)) {
+        return;
+    }
+    for arg in ["-Xlinker", &option, "-Xlinker", "--no-warn-symbol-ordering"] {
+        println!("cargo:rustc-link-arg-bins={arg}");
     }
 }
 
-/// Whether the link will be rustc's self-contained lld: rustc 1.90 or newer, and neither a linker
-/// nor a linker flavour chosen in the configuration or the flags.
-fn linked_by_rust_lld() -> bool {
-    if env::var_os("RUSTC_LINKER").is_some() {
-        return false;
-    }
-    let flags = env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
-    if flags.contains("linker") || flags.contains("fuse-ld") {
+/// Whether a program linked as this build's binaries are (same rustc, target, flags and linker)
+/// takes an ordering file. An empty one is enough: an unknown option fails the link.
+fn links_with(target: &str, out: &Path) -> bool {
+    let probe: PathBuf = out.join("code_order_probe.rs");
+    let empty = out.join("code_order_probe.order");
+    if std::fs::write(&probe, "fn main() {}\n").is_err() || std::fs::write(&empty, "").is_err() {
         return false;
     }
     let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let Ok(out) = Command::new(rustc).arg("--version").output() else {
-        return false;
-    };
-    // "rustc 1.95.0 (59807616e 2026-04-14)"
-    let text = String::from_utf8_lossy(&out.stdout);
-    let mut numbers = text
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or("")
-        .split('.')
-        .map(|n| n.parse::<u32>().unwrap_or(0));
-    let (major, minor) = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
-    (major, minor) >= (1, 90)
+    let mut cmd = Command::new(rustc);
+    cmd.arg("--target")
+        .arg(target)
+        .arg("--crate-name")
+        .arg("code_order_probe");
+    cmd.arg("-o").arg(out.join("code_order_probe"));
+    // The build's own flags (RUSTFLAGS, a target's rustflags), which may choose the linker.
+    if let Ok(flags) = env::var("CARGO_ENCODED_RUSTFLAGS") {
+        cmd.args(flags.split('\x1f').filter(|f| !f.is_empty()));
+    }
+    if let Ok(linker) = env::var("RUSTC_LINKER") {
+        cmd.arg("-C").arg(format!("linker={linker}"));
+    }
+    let probe_option = format!("--symbol-ordering-file={}", empty.display());
+    for arg in ["-Xlinker", &probe_option, "-Xlinker", "--no-warn-symbol-ordering"] {
+        cmd.arg("-C").arg(format!("link-arg={arg}"));
+    }
+    cmd.arg(&probe).stdout(Stdio::null()).stderr(Stdio::null());
+    cmd.status().is_ok_and(|s| s.success())
 }

@@ -5,27 +5,32 @@
 
 Why: the kernel maps a program's code 64 kB at a time around each page it faults in (fault-around),
 and a link without an order scatters the ~2 MB of code that startup runs across nearly all of the
-13 MB of text. A small spec's idle RSS was therefore mostly code pages that nothing had run
-(10 MB of 13 resident; bench/RESULTS.md, session 19). Listing the functions that starting and
-serving run, first, packs them into a few hundred kB of windows; build.rs hands the list to the
-linker (lld's --symbol-ordering-file) in release builds.
+13 MB of text. A small spec's idle RSS was therefore mostly code pages, most of which nothing had
+run (10 MB of 13 resident; bench/RESULTS.md, session 19). Listing the functions that starting and
+serving run first packs what a small spec's start runs into about 2.5 MB; build.rs hands the list
+to the linker (--symbol-ordering-file) in release builds whose linker takes it.
 
 How: each workload below runs the release binary under valgrind's callgrind, which names every
 function that executed (no sampling, so a function run once is seen). The functions are written
-in tiers, each in the order the given binary has them: in a build made with
-SPECBOX_CODE_ORDER=off, the order the compiler emitted them in, which keeps a module's functions
-and the functions inlined into the same place together; in a build made with a list, that list's
-order, so a list written again moves only what changed:
-  1. those that starting on each of the OpenAPI Initiative's small examples (tests/corpus/oai/)
-     and answering its health check run: what every start runs, and almost all of a small
-     spec's idle RSS;
-  2. those that starting on the bundled specs and fixtures and answering bench/run.sh's requests
-     run (the benchmark's hot path);
-  3. those that starting on the other corpus specs runs (Adyen, Twilio, Square, DigitalOcean...).
-The names are the linker's (mangled, with their hash). A hash changes with the crate's build
-metadata and, for a generic function, with the crate that instantiates it, so after a while of
-changes part of the list no longer matches; those names are skipped and the functions laid out
-as without an order. Run this again when bench/corpus.sh shows the small specs' RSS creeping up.
+in three tiers:
+  1. what starting on each of the OpenAPI Initiative's small examples (tests/corpus/oai/) and
+     answering its health check runs: what every start runs, and almost all of a small spec's
+     idle RSS;
+  2. then what starting on the bundled specs and fixtures and answering bench/run.sh's requests
+     runs (the benchmark's hot path);
+  3. then what starting on the other corpus specs runs (Adyen, Twilio, Square, DigitalOcean...).
+Within a tier, functions keep the order the given binary has them in. In a build made with
+SPECBOX_CODE_ORDER=off that is the compiler's own order, which keeps a module's functions
+together; in a build made with a list it is that list's order, so a list written again moves only
+what changed.
+
+The names are the linker's (mangled, with a hash). The hash comes from the crate's build
+metadata, which includes the compiler's version, and for a generic function from the crate that
+instantiates it. So the list goes stale in two ways: slowly, as the code changes, and almost
+wholly at a new Rust release (only the C functions' names survive it). A name the build lacks is
+skipped and that function laid out as without an order. Run this again after a toolchain upgrade,
+or when bench/corpus.sh shows the small specs' RSS creeping up; the list's first line records the
+toolchain it was made with.
 
 The Docker image's build (`--target x86_64-unknown-linux-gnu`, `+crt-static`) names the same
 functions with other hashes; to order it too, build it the same way and give both binaries:
@@ -38,7 +43,7 @@ functions with other hashes; to order it too, build it the same way and give bot
 
 Each build then finds its own names in the list and skips the other's.
 
-Needs valgrind (apt-get install valgrind) and a release build. About 30 s per binary.
+Needs valgrind (apt-get install valgrind) and a release build. About 40 s per binary.
 """
 
 import argparse
@@ -107,25 +112,37 @@ def run(binary, args, requests, out):
     port = freeport()
     cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--compress-strings=no",
            "--demangle=no", "--dump-instr=no", binary, *args, "--port", str(port), "--log", "warn"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 600
-    while True:
-        if proc.poll() is not None:
-            sys.exit(f"code_order: {' '.join(args)} exited early:\n{proc.stderr.read().decode()[-2000:]}")
-        try:
-            if call(port, "GET", "/__specbox/health")[0] == 200:
-                break
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
+    # The server's and valgrind's messages go to a file: a pipe nobody reads would fill and stall
+    # the server on a spec with many warnings.
+    with open(out + ".log", "w+b") as log:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log)
+
+        def fail(why):
             proc.kill()
-            sys.exit(f"code_order: {' '.join(args)} did not answer within 600 s")
-        time.sleep(0.2)
-    if requests:
-        requests(port)
-    time.sleep(1)  # the idle server's timers, as bench/corpus.sh waits before it reads the RSS
-    proc.send_signal(signal.SIGINT)
-    proc.wait(timeout=600)
+            proc.wait()
+            log.seek(0)
+            sys.exit(f"code_order: {' '.join(args)} {why}:\n{log.read().decode(errors='replace')[-2000:]}")
+
+        deadline = time.monotonic() + 600
+        while True:
+            if proc.poll() is not None:
+                fail("exited early")
+            try:
+                if call(port, "GET", "/__specbox/health")[0] == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                fail("did not answer within 600 s")
+            time.sleep(0.2)
+        if requests:
+            requests(port)
+        time.sleep(1)  # the idle server's timers, as bench/corpus.sh waits before it reads the RSS
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=600)
+        except subprocess.TimeoutExpired:
+            fail("did not stop within 600 s of SIGINT")
     return executed(out, os.path.basename(binary))
 
 
@@ -181,7 +198,10 @@ def main():
         for name in sorted(set(tiers[tier]) - placed, key=lambda n: tiers[tier][n]):
             lines.append(name)
         placed |= set(tiers[tier])
+    rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip() or "rustc ?"
     with open(a.out, "w") as f:
+        # lld reads "#" to the end of a line as a comment.
+        f.write(f"# written by bench/code_order.py from builds of {rustc}\n")
         f.write("\n".join(lines) + "\n")
     print(f"code_order: {len(lines)} functions ({len(tiers[1])} in tier 1) written to {a.out}", file=sys.stderr)
 

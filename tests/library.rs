@@ -62,17 +62,22 @@ fn a_sandbox_serves_remembers_fails_on_demand_resets_and_stops_when_dropped() {
     sandbox.reset();
     assert_eq!(send(&url, "GET", &format!("/api/v1/customers/{id}"), None).0, 404);
 
-    // Stopped when dropped: a connection kept open to it is closed. (Not "a new connection is
-    // refused": the freed port may already be another test's server.)
+    // Stopped when dropped: a connection kept open to it is closed by then. (Not "a new
+    // connection is refused": the freed port may already be another test's server.) Drop joins
+    // the server's thread, whose runtime and sockets are gone when it returns, so the close is
+    // there to read at once; 3 s is well below the 10 s after which a running sandbox closes an
+    // idle connection itself, which would let a sandbox that never stopped pass.
     let mut kept = kept_alive(url.trim_start_matches("http://"));
     drop(sandbox);
+    kept.set_read_timeout(Some(std::time::Duration::from_secs(3)))
+        .expect("timeout");
     let mut rest = [0u8; 1];
     match kept.read(&mut rest) {
         Ok(0) => {}
         Ok(_) => panic!("the stopped sandbox sent more on a kept-alive connection"),
         Err(e) => assert!(
             !matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut),
-            "a connection to the dropped sandbox is still open after 60 s"
+            "a connection to the dropped sandbox is still open"
         ),
     }
 }
