@@ -318,6 +318,26 @@ fn upstream_drift_is_reported_in_a_header_the_log_and_the_recording() {
 }
 
 #[test]
+fn keywords_beside_an_answers_ref_count_when_an_upstream_answer_is_checked() {
+    let upstream = Server::start(
+        &["tests/specs/siblings/upstream/pets.yaml"],
+        &["--fixtures", "tests/specs/drift/none"],
+    );
+    let up = format!("http://{}", upstream.addr);
+    let proxy = Server::start(
+        &["tests/specs/siblings/pets.yaml"],
+        &["--fixtures", "tests/specs/drift/none", "--proxy", &up],
+    );
+    let answer = proxy.get("/v1/pets/pet-1").send().expect(200);
+    assert_eq!(answer.json()["nickname"], "Rexy", "the upstream's body is passed on");
+    let summary = answer
+        .header("x-specbox-contract-violations")
+        .unwrap_or_else(|| panic!("no contract-violations header: {:?}", answer.json()))
+        .to_string();
+    assert!(summary.contains("nickname"), "{summary}");
+}
+
+#[test]
 fn an_unreachable_upstream_is_a_502_and_a_slow_one_a_504_in_the_apis_shape() {
     // A port that was just free: nothing listens there.
     let port = std::net::TcpListener::bind("127.0.0.1:0")

@@ -10,7 +10,9 @@ use crate::model::resources::plan::Action;
 use crate::model::schema::{Coerce, Compile, Location, Schema, SchemaCompiler};
 use crate::spec::bundle::UNRESOLVED_KEY;
 use crate::spec::error::SpecError;
-use crate::spec::pointer::{Field, escape_pointer, follow_lone_refs, lookup, operations, resolve, resolve_pointer_of};
+use crate::spec::pointer::{
+    Field, escape_pointer, follow_lone_refs, lookup, operations, resolve, resolve_pointer_of, resolve_schema_pointer_of,
+};
 use hyper::Method;
 use regex::Regex;
 use serde_json::Value;
@@ -396,7 +398,7 @@ impl OpCtx<'_> {
                 } else {
                     None
                 },
-                schema_pointer: schema.map(|s| resolve_pointer_of(self.root, s, sp)),
+                schema_pointer: schema.map(|s| resolve_schema_pointer_of(self.root, s, sp)),
             });
         }
         media.shrink_to_fit();
@@ -451,7 +453,7 @@ impl OpCtx<'_> {
                 }
                 let sp = m
                     .field("schema")
-                    .map(|s| resolve_pointer_of(self.root, s, format!("{media_ptr}/schema")));
+                    .map(|s| resolve_schema_pointer_of(self.root, s, format!("{media_ptr}/schema")));
                 if let Some((p, schema)) = sp.as_ref().and_then(|p| Some((p, lookup(self.root, p)?))) {
                     let at = resolve_pointer_of(self.root, schema, p.clone());
                     let schema = resolve(self.root, schema);

@@ -17,7 +17,9 @@ use crate::model::resources::plan::{Action, Resource};
 use crate::model::schema::Schema;
 use crate::model::{generate, operation};
 use crate::spec::error::SpecError;
-use crate::spec::pointer::{escape_pointer, lookup, operations, resolve, resolve_pointer_of};
+use crate::spec::pointer::{
+    escape_pointer, lookup, operations, resolve, resolve_pointer_of, resolve_schema_pointer_of,
+};
 use hyper::Method;
 use serde_json::Value;
 use std::sync::Arc;
@@ -359,7 +361,7 @@ fn hook(
         (Some((mt, media)), Some((bp, _))) => {
             let schema_ptr = media
                 .get("schema")
-                .map(|s| resolve_pointer_of(root, s, format!("{bp}/content/{}/schema", escape_pointer(mt))));
+                .map(|s| resolve_schema_pointer_of(root, s, format!("{bp}/content/{}/schema", escape_pointer(mt))));
             let example = media.get("example").map(|v| resolve(root, v).clone()).or_else(|| {
                 media
                     .get("examples")

@@ -444,6 +444,58 @@ pub fn resolve_pointer_of(root: &Value, value: &Value, pointer: String) -> Strin
     }
 }
 
+/// [`resolve_pointer_of`] for a schema: where what the schema at `pointer` (`value`) accepts is
+/// written. A local `$ref` is followed where the keywords beside it only annotate (nearly every
+/// `$ref` of a spec: alone, or with a `description`), and not where they constrain too (OpenAPI
+/// 3.1's `{"$ref": "#/…/Pet", "unevaluatedProperties": false}`): its target alone would accept
+/// what the schema refuses, and a validator or generator given the schema itself follows the
+/// `$ref` and keeps the keywords beside it. (3.0's siblings of a `$ref` are gone by now:
+/// `spec::normalise`.)
+pub fn resolve_schema_pointer_of(root: &Value, value: &Value, pointer: String) -> String {
+    let (mut pointer, mut value) = (pointer, value);
+    for _ in 0..32 {
+        let Some(object) = value.as_object() else { break };
+        let Some(r) = object
+            .field("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix('#'))
+        else {
+            break;
+        };
+        if object.keys().any(|k| k != "$ref" && !annotates(k)) {
+            break;
+        }
+        let target = percent_decode(r).into_owned();
+        let Some(next) = lookup(root, &target) else {
+            // A target that is no plain pointer: read as [`resolve_pointer`] reads it.
+            return resolve_pointer(root, pointer);
+        };
+        (pointer, value) = (target, next);
+    }
+    pointer
+}
+
+/// Whether a schema keyword only annotates (says nothing about which values the schema accepts,
+/// for validation): descriptions, examples, defaults, `readOnly`/`writeOnly` and extensions.
+pub fn annotates(keyword: &str) -> bool {
+    keyword.starts_with("x-")
+        || matches!(
+            keyword,
+            "description"
+                | "title"
+                | "summary"
+                | "$comment"
+                | "example"
+                | "examples"
+                | "readOnly"
+                | "writeOnly"
+                | "deprecated"
+                | "default"
+                | "externalDocs"
+                | "xml"
+        )
+}
+
 /// The HTTP methods an OpenAPI path item may hold as fixed fields, in the order they are reported
 /// (`query` is OpenAPI 3.2's; other methods are under 3.2's `additionalOperations`).
 pub const METHODS: &[&str] = &[

@@ -11,7 +11,7 @@ use crate::model::resources::envelope::{answer_envelope, fold, item_envelope, un
 use crate::model::resources::plan::{Action, Rename, Resource, Write, WritePlan};
 use crate::model::resources::shape::{required_of, type_has};
 use crate::model::schema::Coerce;
-use crate::spec::pointer::{Field, lookup, resolve};
+use crate::spec::pointer::{Field, annotates, lookup, resolve};
 use crate::spec::read::compact;
 use serde_json::{Map, Value};
 
@@ -31,29 +31,13 @@ fn kind(root: &Value, schema: &Value) -> Option<Coerce> {
 /// differ between a request's schema and an answer's without changing what they accept).
 fn same_constraints(root: &Value, a: &Value, b: &Value) -> bool {
     // Compared in place, nothing copied: a large spec asks this for every field of every write.
-    fn annotation(k: &str) -> bool {
-        k.starts_with("x-")
-            || matches!(
-                k,
-                "description"
-                    | "title"
-                    | "example"
-                    | "examples"
-                    | "readOnly"
-                    | "writeOnly"
-                    | "deprecated"
-                    | "default"
-                    | "externalDocs"
-                    | "xml"
-            )
-    }
     fn alike(a: &Value, b: &Value) -> bool {
         match (a, b) {
             (Value::Object(x), Value::Object(y)) => {
-                let kept = |m: &Map<String, Value>| m.keys().filter(|k| !annotation(k)).count();
+                let kept = |m: &Map<String, Value>| m.keys().filter(|k| !annotates(k)).count();
                 kept(x) == kept(y)
                     && x.iter()
-                        .filter(|(k, _)| !annotation(k))
+                        .filter(|(k, _)| !annotates(k))
                         .all(|(k, v)| y.get(k).is_some_and(|w| alike(v, w)))
             }
             (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(v, w)| alike(v, w)),
