@@ -2,6 +2,7 @@
 """Writes build/code-order.txt: the release binary's functions in the order the linker lays them out.
 
     python3 bench/code_order.py [--bin target/release/specbox [--bin ...]] [--out build/code-order.txt]
+    python3 bench/code_order.py --check [--bin ...]      how much of the list a build still has
 
 Why: the kernel maps a program's code 64 kB at a time around each page it faults in (fault-around),
 and a link without an order scatters the ~2 MB of code that startup runs across nearly all of the
@@ -26,10 +27,14 @@ what changed.
 
 The names are the linker's (mangled, with a hash). The hash comes from the crate's build
 metadata, which includes the compiler's version, and for a generic function from the crate that
-instantiates it. So the list goes stale in two ways: slowly, as the code changes, and almost
-wholly at a new Rust release (only the C functions' names survive it). A name the build lacks is
-skipped and that function laid out as without an order. Run this again after a toolchain upgrade,
-or when bench/corpus.sh shows the small specs' RSS creeping up; the list's first line records the
+instantiates it; LTO's extra copies of a function are numbered (name.12345, about 4% of the
+names), and most changes to the code renumber them. So the list goes stale in three ways: those
+numbered copies at nearly every change to src/ (one change in session 19 lost 86 of them, and
+tictactoe's idle RSS went from 8.2 to 10.0 MB), the other names slowly as the code changes, and
+almost all of them at a new Rust release (only the C functions' names survive it). A name the
+build lacks is skipped and that function laid out as without an order. `--check` says how much of
+the list a build still has. Run this again before a release, after a toolchain upgrade, or when
+bench/corpus.sh shows the small specs' RSS creeping up; the list's first line records the
 toolchain it was made with.
 
 The Docker image's build (`--target x86_64-unknown-linux-gnu`, `+crt-static`) names the same
@@ -166,15 +171,37 @@ def executed(callgrind_out, object_name):
     return names
 
 
+def default_bin():
+    return os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "specbox")
+
+
+def check(bins, listed):
+    """How much of the list each binary still has: the names it lacks are laid out as without a list."""
+    with open(listed) as f:
+        names = [line.strip() for line in f if line.strip() and not line.startswith("#")]
+    for binary in bins:
+        out = subprocess.run(["nm", binary], capture_output=True, text=True, check=True).stdout
+        have = {parts[2] for parts in (line.split() for line in out.splitlines()) if len(parts) == 3}
+        found = sum(1 for n in names if n in have)
+        # LTO's numbered copies of a function (name.12345) are renumbered by most code changes.
+        numbered = [n for n in names if re.search(r"\.\d+$", n)]
+        print(f"{binary}: {found} of the list's {len(names)} names; of its {len(numbered)} numbered copies, "
+              f"{sum(1 for n in numbered if n in have)}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bin", action="append",
                     help="a release build to run (default target/release/specbox); give it again for another "
                          "build whose names differ, such as the Docker image's (--target, +crt-static)")
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "code-order.txt"))
+    ap.add_argument("--check", action="store_true",
+                    help="only say how many of the list's names each binary has (no valgrind)")
     a = ap.parse_args()
-    bins = a.bin or [os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")),
-                                  "release", "specbox")]
+    if a.check:
+        check(a.bin or [default_bin()], a.out)
+        return
+    bins = a.bin or [default_bin()]
     tiers = {1: {}, 2: {}, 3: {}}  # name: (which binary, its address there)
     for b, binary in enumerate(bins):
         if not os.path.isfile(binary):
