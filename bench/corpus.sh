@@ -131,6 +131,10 @@ fi
         echo "specbox startup over the corpus, $(date -u '+%Y-%m-%d %H:%M UTC'), $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- src 2>/dev/null || echo ' (uncommitted changes in src/)')"
     fi
     echo "$NCPU cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $PINNING"
+    # How much of build/code-order.txt the binary has (a stale list shows as small specs' RSS).
+    if command -v nm >/dev/null && command -v python3 >/dev/null; then
+        echo "code order: $(python3 bench/code_order.py --check --bin "$SPECBOX" 2>/dev/null | sed 's/^[^:]*: //')"
+    fi
     echo "$RUNS start(s) per spec, median reported; idle RSS read ${IDLE_WAIT} s after the first answer; $( ((UNCACHE == 1)) && echo "binary dropped from the page cache before each spec" || echo "page cache left as it is"); load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo
     printf '%-52s %5s %8s | %8s %7s %7s | %7s %7s %7s | %7s\n' spec ops "size MB" "start ms" "CPU ms" target "RSS MB" target "" "peak MB"
