@@ -15,7 +15,7 @@
 //! layout to the linker.
 
 use std::env;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 fn main() {
@@ -49,7 +49,7 @@ fn main() {
 /// Whether a program linked as this build's binaries are (same rustc, target, flags and linker)
 /// takes an ordering file. An empty one is enough: an unknown option fails the link.
 fn links_with(target: &str, out: &Path) -> bool {
-    let probe: PathBuf = out.join("code_order_probe.rs");
+    let probe = out.join("code_order_probe.rs");
     let empty = out.join("code_order_probe.order");
     if std::fs::write(&probe, "fn main() {}\n").is_err() || std::fs::write(&empty, "").is_err() {
         return false;

@@ -152,22 +152,16 @@ def run(binary, args, requests, out):
 
 
 def executed(callgrind_out, object_name):
-    """The mangled names of the functions of `object_name` that ran (callers and callees alike)."""
-    names, ob, cob = set(), None, None
+    """The mangled names of the functions of `object_name` that ran. Every function that ran has
+    a cost block of its own (`fn=`), under the object it belongs to (`ob=`)."""
+    names, ob = set(), None
     with open(callgrind_out) as f:
         for line in f:
             if line.startswith("ob="):
                 ob = line[3:].strip()
-            elif line.startswith("cob="):
-                cob = line[4:].strip()
-            elif line.startswith(("fn=", "cfn=")):
-                callee = line.startswith("cfn=")
-                obj = (cob or ob) if callee else ob
-                if callee:
-                    cob = None
-                if obj and os.path.basename(obj) == object_name:
-                    # callgrind marks a recursion's levels name'2, name'3
-                    names.add(re.sub(r"'\d+$", "", line.split("=", 1)[1].strip()))
+            elif line.startswith("fn=") and ob and os.path.basename(ob) == object_name:
+                # callgrind marks a recursion's levels name'2, name'3
+                names.add(re.sub(r"'\d+$", "", line[3:].strip()))
     return names
 
 

@@ -95,10 +95,7 @@ impl Api {
         let mut docs = docs;
         loop {
             let failed = match Self::build_with(docs, opts, Compile::Lazy) {
-                Ok(mut api) => {
-                    warnings.append(&mut api.router.take_shadowed());
-                    return Ok((api, warnings));
-                }
+                Ok(api) => return Ok(with_router_warnings(api, warnings)),
                 Err(failed) => failed,
             };
             let Failed {
@@ -121,10 +118,7 @@ impl Api {
                 }
                 None => {
                     return Self::build_with(back, opts, Compile::Eager)
-                        .map(|mut api| {
-                            warnings.append(&mut api.router.take_shadowed());
-                            (api, warnings)
-                        })
+                        .map(|api| with_router_warnings(api, warnings))
                         .map_err(|failed| failed.errors);
                 }
             }
@@ -275,6 +269,12 @@ impl Api {
             Target::Token(_) => None,
         }
     }
+}
+
+/// A built API, with the router's warnings (see [`Router::take_shadowed`]) after `warnings`.
+fn with_router_warnings(mut api: Api, mut warnings: Vec<SpecError>) -> (Api, Vec<SpecError>) {
+    warnings.append(&mut api.router.take_shadowed());
+    (api, warnings)
 }
 
 /// Whether some path parameter of `op` takes less than any text (a format, a pattern, listed
